@@ -1,0 +1,75 @@
+// Strategy bake: one `docker buildx bake` over the whole bake file (dependencies resolved inside the run),
+// pushing only staging tags; then verify, test, and point the user tags at the verified index.
+import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
+import { type BakeFile, cacheRefs } from "./bake.ts";
+import type { PlannedImage, Stage, Step } from "./plan-file.ts";
+import { docker, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
+
+export interface BakePaths {
+  bakeFile: string;
+  publishFile: string | undefined;
+}
+
+export function bakeFileArgs(paths: BakePaths, builder: string | undefined): string[] {
+  return ["buildx", "bake", "-f", paths.bakeFile, ...(paths.publishFile ? ["-f", paths.publishFile] : []), ...(builder ? ["--builder", builder] : [])];
+}
+
+export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: BakePaths): Stage[] {
+  const build: Step = {
+    id: "bake",
+    kind: "bake",
+    commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...images.map((i) => i.name)], { env: secretEnv(spec, images) })],
+    inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
+    produces: images.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
+  };
+  const publish: Step[] = images.flatMap((img) =>
+    img.refs.map((ref) => ({
+      id: `publish:${img.name}@${ref.registry}`,
+      kind: "publish" as const,
+      image: img.name,
+      registry: ref.registry,
+      commands: [docker(["buildx", "imagetools", "create", ...ref.tags.flatMap((t) => ["--tag", `${ref.name}:${t}`]), ref.staging])],
+      inputs: [ref.staging],
+      produces: ref.tags.map((t) => `${ref.name}:${t}`),
+    })),
+  );
+  return [
+    { name: "login", steps: loginSteps(spec, images) },
+    { name: "build", steps: [build] },
+    { name: "verify", steps: verifySteps(images) },
+    { name: "test", steps: testSteps(images) },
+    { name: "publish", steps: publish },
+  ].filter((s) => s.steps.length > 0);
+}
+
+/** Env variable names build secrets read; bake needs them set, the plan records only names. */
+export const secretEnv = (spec: Spec, images: readonly PlannedImage[]): string[] =>
+  [...new Set(images.flatMap((i) => spec.images.find((s) => s.name === i.name)!.secrets.flatMap((s) => (s.env ? [s.env] : []))))].sort();
+
+/**
+ * The share of one platform: the same bake file restricted with --set to that platform, pushed under
+ * per-arch staging tags, with that platform's own cache (shards never overwrite each other's cache).
+ */
+export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake: BakeFile, paths: BakePaths, platform: string): Step[] {
+  const p = (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform;
+  const mine = images.filter((i) => i.platforms.includes(platform));
+  const sets: string[] = ["--set", `*.platform=${platform}`];
+  for (const img of mine) {
+    for (const ref of img.refs) sets.push("--set", `${img.name}.tags=${perArchTag(ref.staging, p)}`);
+    const spImg = spec.images.find((s) => s.name === img.name)!;
+    const cache = cacheRefs(spec, spImg, p);
+    if (cache && bake.target[img.name]) sets.push("--set", `${img.name}.cache-from=${cache.from}`, "--set", `${img.name}.cache-to=${cache.to}`);
+  }
+  return [
+    ...loginSteps(spec, mine),
+    {
+      id: `bake:${platformSlug(p)}`,
+      kind: "bake",
+      platform,
+      commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...sets, ...mine.map((i) => i.name)], { env: secretEnv(spec, mine) })],
+      inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
+      produces: mine.flatMap((i) => i.refs.map((r) => perArchTag(r.staging, p))),
+    },
+  ];
+}
+

@@ -1,0 +1,142 @@
+// Rendered images -> a buildx bake file (JSON form) that buildx 0.13 reads without losing anything:
+// CSV-string values (object forms need 0.20), `$${`/`%%{` escapes (bake interpolates JSON strings),
+// and link targets where a base is built for more platforms than its consumer (0.13 wants equal lists).
+import { archSuffix, diag, type Diagnostic, formatPlatform, type Image, type Platform, platformSlug, repositoryRef, type Spec } from "@multiarch/spec";
+import type { RenderedImage } from "./render.ts";
+
+export interface BakeTarget {
+  context: string;
+  dockerfile: string;
+  target?: string;
+  platforms: string[];
+  tags?: string[];
+  args?: Record<string, string>;
+  labels?: Record<string, string>;
+  annotations?: string[];
+  contexts?: Record<string, string>;
+  secret?: string[];
+  "cache-from"?: string[];
+  "cache-to"?: string[];
+  attest?: string[];
+  output?: string[];
+}
+
+export interface BakeFile {
+  group: Record<string, { targets: string[] }>;
+  target: Record<string, BakeTarget>;
+}
+
+/** Where an image's cache lives, per platform (shards) and for the whole multi-platform build. */
+export function cacheRefs(spec: Spec, image: Image, platform: Platform | "all"): { from: string; to: string } | undefined {
+  const c = image.cache;
+  if (!c) return undefined;
+  const key = platform === "all" ? "all" : platformSlug(platform);
+  switch (c.type) {
+    case "registry": {
+      const reg = spec.registries.find((r) => r.name === c.registry)!;
+      const ref = `${repositoryRef(reg, image.repository)}:buildcache-${key}`;
+      return { from: `type=registry,ref=${ref}`, to: `type=registry,ref=${ref},mode=${c.mode}${reg.insecure ? ",registry.insecure=true" : ""}` };
+    }
+    case "local": {
+      const dir = `${c.dir}/${image.name}/${key}`;
+      return { from: `type=local,src=${dir}`, to: `type=local,dest=${dir},mode=${c.mode}` };
+    }
+    case "gha":
+      return { from: `type=gha,scope=${image.name}-${key}`, to: `type=gha,scope=${image.name}-${key},mode=${c.mode}` };
+  }
+}
+
+/** Full references (name:tag) an image is published under: every registry x every tag. */
+export function publishedNames(spec: Spec, image: Image): { registry: string; name: string; insecure: boolean }[] {
+  return image.registries.map((rn) => {
+    const reg = spec.registries.find((r) => r.name === rn)!;
+    return { registry: rn, name: repositoryRef(reg, image.repository), insecure: reg.insecure };
+  });
+}
+
+export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oci/${image.name}.tar`;
+
+export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], outDir: string): { bake: BakeFile; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const byName = new Map(spec.images.map((i) => [i.name, i]));
+  const renderedByName = new Map(rendered.map((r) => [r.image.name, r]));
+  const targets: Record<string, BakeTarget> = {};
+
+  const base = (r: RenderedImage, platforms: Platform[]): BakeTarget => {
+    const img = r.image;
+    const t: BakeTarget = { context: img.context, dockerfile: img.dockerfile, platforms: platforms.map(formatPlatform) };
+    if (img.target) t.target = img.target;
+    if (Object.keys(r.args).length) t.args = r.args;
+    if (Object.keys(r.labels).length) t.labels = r.labels;
+    if (Object.keys(r.annotations).length) t.annotations = Object.entries(r.annotations).map(([k, v]) => `${k}=${v}`);
+    if (img.secrets.length) t.secret = img.secrets.map((s) => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`));
+    const contexts: Record<string, string> = {};
+    for (const c of img.contexts) {
+      if (c.kind === "image") contexts[c.name] = `target:${linkTarget(c.image, platforms, img)}`;
+      else contexts[c.name] = c.kind === "local" ? c.path : c.ref;
+    }
+    if (Object.keys(contexts).length) t.contexts = contexts;
+    return t;
+  };
+
+  // A dependency built for exactly the consumer's platforms is linked directly; otherwise through an
+  // internal target restricted to the consumer's platforms (buildx < 0.20 requires equal lists).
+  const linkTarget = (name: string, platforms: Platform[], consumer: Image): string => {
+    const dep = byName.get(name)!;
+    const depKeys = new Set(dep.platforms.map(formatPlatform));
+    const missing = platforms.map(formatPlatform).filter((p) => !depKeys.has(p));
+    if (missing.length > 0) {
+      diagnostics.push(
+        diag("context-platforms", consumer.contexts.find((c) => c.kind === "image" && c.image === name)?.at ?? consumer.at, `image ${consumer.name} builds FROM ${name} for ${missing.join(", ")}, but ${name} is not built for ${missing.length > 1 ? "those platforms" : "that platform"}`, {
+          hint: `add ${missing.join(", ")} to ${name}'s platforms`,
+        }),
+      );
+      return name;
+    }
+    const same = platforms.length === dep.platforms.length && platforms.every((p, i) => formatPlatform(p) === formatPlatform(dep.platforms[i]!));
+    if (same || platforms.length === 1 || dep.platforms.length === 1) return name;
+    const linkName = `${name}__${platforms.map(archSuffix).join("_")}`;
+    if (!targets[linkName]) {
+      const r = renderedByName.get(name) ?? { image: dep, tags: [], args: {}, labels: {}, annotations: {} };
+      targets[linkName] = base(r, platforms);
+    }
+    return linkName;
+  };
+
+  for (const r of rendered) {
+    const img = r.image;
+    const t = base(r, img.platforms);
+    const names = publishedNames(spec, img);
+    t.tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${img.repository}:${tag}`);
+    const cache = cacheRefs(spec, img, "all");
+    if (cache) {
+      t["cache-from"] = [cache.from, ...img.platforms.map((p) => cacheRefs(spec, img, p)!.from)];
+      t["cache-to"] = [cache.to];
+    }
+    t.attest = [img.attest.provenance === false ? "type=provenance,disabled=true" : `type=provenance,mode=${img.attest.provenance}`];
+    if (img.attest.sbom) t.attest.push("type=sbom");
+    t.output = names.length ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}`] : [`type=oci,dest=${archiveOf(outDir, img)}`];
+    targets[img.name] = t;
+  }
+  return { bake: { group: { default: { targets: rendered.map((r) => r.image.name) } }, target: targets }, diagnostics };
+}
+
+/** Stable, reviewable JSON: sorted keys, 2-space indent, every literal `${` / `%{` escaped for bake. */
+export function serializeBakeFile(bake: unknown): string {
+  return `${JSON.stringify(sortKeys(bake), (_k, v) => (typeof v === "string" ? escapeForBake(v) : v), 2)}\n`;
+}
+
+// A function replacement: in a replacement *string* "$$" would collapse back to "$".
+const escapeForBake = (s: string): string => s.replaceAll("${", () => "$${").replaceAll("%{", () => "%%{");
+
+export function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}

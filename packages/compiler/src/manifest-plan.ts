@@ -1,0 +1,90 @@
+// Strategy manifest, for engines that cannot build several platforms at once: one `docker build` per
+// image and platform (plain manifests: --provenance=false, or `docker manifest create` refuses the
+// per-arch image as "a manifest list"), a push of each per-arch tag, then `docker manifest` merges.
+// Images build in dependency order; a dependent image builds FROM its base's image of the same arch.
+import { formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import type { Command, PlannedImage, PlannedRef, Stage, Step } from "./plan-file.ts";
+import type { RenderedImage } from "./render.ts";
+import { docker, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
+
+/** Per-arch reference of an image in its first registry: what dependents build FROM. */
+const archRef = (ref: PlannedRef, tags: readonly string[], p: Platform): string => `${ref.name}:${perArchTag(tags[0] ?? "latest", p)}`;
+
+function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform): Step {
+  const img = r.image;
+  const args: Command["args"] = ["build", "--platform", formatPlatform(p), "--provenance=false", "--file", `${img.context}/${img.dockerfile}`];
+  if (img.target) args.push("--target", img.target);
+  for (const [k, v] of Object.entries(r.args)) args.push("--build-arg", `${k}=${v}`);
+  for (const [k, v] of Object.entries(r.labels)) args.push("--label", `${k}=${v}`);
+  for (const s of img.secrets) args.push("--secret", s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`);
+  const inputs: string[] = [];
+  for (const c of img.contexts) {
+    if (c.kind === "image") {
+      const dep = all.get(c.image)!;
+      const depRef = archRef(dep.refs[0]!, dep.refs[0]!.tags, p);
+      args.push("--build-context", `${c.name}=docker-image://${depRef}`);
+      inputs.push(depRef);
+    } else args.push("--build-context", `${c.name}=${c.kind === "local" ? c.path : c.ref}`);
+  }
+  const produces = planned.refs.map((ref) => archRef(ref, ref.tags, p));
+  for (const ref of produces) args.push("--tag", ref);
+  args.push(img.context);
+  return {
+    id: `build:${img.name}/${platformSlug(p)}`,
+    kind: "build",
+    image: img.name,
+    platform: formatPlatform(p),
+    commands: [docker(args, img.secrets.some((s) => s.env) ? { env: img.secrets.flatMap((s) => (s.env ? [s.env] : [])) } : {})],
+    inputs,
+    produces,
+  };
+}
+
+/** rm (a stale local list makes create fail), create --amend each arch, annotate variants, push. */
+function manifestCommands(ref: PlannedRef, target: string, img: Image): Command[] {
+  const insecure = ref.insecure ? ["--insecure"] : [];
+  const sources = img.platforms.map((p) => archRef(ref, ref.tags, p));
+  return [
+    docker(["manifest", "rm", target], { mayFail: true }),
+    docker(["manifest", "create", ...insecure, target, ...sources.flatMap((s) => ["--amend", s])]),
+    ...img.platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--os", p.os, "--arch", p.arch, "--variant", p.variant])] : [])),
+    docker(["manifest", "push", ...insecure, target]),
+  ];
+}
+
+export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], images: readonly PlannedImage[]): Stage[] {
+  const all = new Map(images.map((i) => [i.name, i]));
+  // depth = 1 + the deepest dependency: images of one depth build in parallel.
+  const depth = new Map<string, number>();
+  for (const r of rendered) depth.set(r.image.name, Math.max(-1, ...r.image.dependsOn.map((d) => depth.get(d) ?? 0)) + 1);
+  const levels = Math.max(0, ...depth.values()) + 1;
+  const stages: Stage[] = [{ name: "login", steps: loginSteps(spec, images) }];
+  for (let level = 0; level < levels; level++) {
+    const here = rendered.filter((r) => depth.get(r.image.name) === level);
+    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(spec, r, all.get(r.image.name)!, all, p)));
+    stages.push({ name: levels > 1 ? `build-${level + 1}` : "build", steps: builds });
+    stages.push({
+      name: levels > 1 ? `push-${level + 1}` : "push",
+      steps: builds.flatMap((b) =>
+        b.produces.map((ref) => ({ id: `push:${ref}`, kind: "push" as const, image: b.image!, platform: b.platform!, commands: [docker(["push", ref])], inputs: [ref], produces: [ref] })),
+      ),
+    });
+  }
+  const merge = (kind: "manifest" | "publish"): Step[] =>
+    rendered.flatMap((r) =>
+      all.get(r.image.name)!.refs.map((ref) => {
+        const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
+        return {
+          id: `${kind}:${r.image.name}@${ref.registry}`,
+          kind,
+          image: r.image.name,
+          registry: ref.registry,
+          commands: targets.flatMap((t) => manifestCommands(ref, t, r.image)),
+          inputs: r.image.platforms.map((p) => archRef(ref, ref.tags, p)),
+          produces: targets,
+        };
+      }),
+    );
+  stages.push({ name: "manifest", steps: merge("manifest") }, { name: "verify", steps: verifySteps(images) }, { name: "test", steps: testSteps(images) }, { name: "publish", steps: merge("publish") });
+  return stages.filter((s) => s.steps.length > 0);
+}

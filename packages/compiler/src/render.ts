@@ -1,0 +1,95 @@
+// Renders every template of the selected images once, and checks the results against the reference grammar.
+import { checkTag, checkTemplate, diag, type Diagnostic, type Image, type KeyedTemplate, type Spec, type Template } from "@multiarch/spec";
+
+export interface GitFacts {
+  sha: string;
+  shortSha: string;
+  branch: string;
+  tag: string;
+}
+
+/** The world the compiler may look at, injected so compile() stays pure and repeatable. */
+export interface Facts {
+  /** undefined when the spec is not in a git work tree. */
+  git: GitFacts | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface RenderedImage {
+  image: Image;
+  tags: string[];
+  args: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/**
+ * Renders templates. With `lenient` (used by `validate`), templates whose values are not known yet
+ * (git outside a repository, an unset env variable without default) are skipped instead of failing:
+ * those are errors at the point of use, i.e. plan and apply.
+ */
+export function renderImages(spec: Spec, images: readonly Image[], facts: Facts, lenient = false): { rendered: RenderedImage[]; diagnostics: Diagnostic[] } {
+  const errors: Diagnostic[] = [];
+  const vars: Record<string, string> = Object.create(null);
+  const unavailable = new Map<string, string>();
+  for (const v of spec.variables) {
+    if (v.value !== undefined) vars[v.name] = v.value;
+    else {
+      const fromEnv = v.env !== undefined ? facts.env[v.env] : undefined;
+      if (fromEnv !== undefined) vars[v.name] = fromEnv;
+      else if (v.default !== undefined) vars[v.name] = v.default;
+      else unavailable.set(v.name, `variable ${v.name} reads $${v.env}, which is not set and has no default`);
+    }
+  }
+  if (!facts.git) unavailable.set("git", "git.* values need the spec to be inside a git repository");
+
+  const render = (t: Template, image: Image): string | undefined => {
+    const missing = t.uses.find((u) => unavailable.has(u));
+    if (missing !== undefined) {
+      if (!lenient) {
+        const code = missing === "git" ? "git-unavailable" : "env-unset";
+        const hint = missing === "git" ? "run inside a git work tree, or stop using git.* here" : `export ${spec.variables.find((v) => v.name === missing)?.env} or give the variable a default:`;
+        errors.push(diag(code, t.at, `template "${t.source}": ${unavailable.get(missing)}`, { hint }));
+      }
+      return undefined;
+    }
+    const checked = checkTemplate(t.source, new Set(Object.keys(vars).concat([...unavailable.keys()])));
+    if (!checked.ok) {
+      errors.push(diag(checked.problem.code, t.at, checked.problem.message, { hint: checked.problem.hint }));
+      return undefined;
+    }
+    const context = Object.assign(Object.create(null), vars, {
+      git: facts.git ? { ...facts.git } : undefined,
+      image: { name: image.name, repository: image.repository },
+    });
+    try {
+      return checked.template.render(context);
+    } catch (e) {
+      errors.push(diag("template-render", t.at, `template "${t.source}": ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`));
+      return undefined;
+    }
+  };
+  const renderMap = (entries: KeyedTemplate[], image: Image): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const { key, value } of entries) {
+      const v = render(value, image);
+      if (v !== undefined) out[key] = v;
+    }
+    return out;
+  };
+
+  const rendered: RenderedImage[] = [];
+  for (const image of images) {
+    const tags: string[] = [];
+    for (const t of image.tags) {
+      const value = render(t, image);
+      if (value === undefined) continue;
+      const ok = checkTag(value);
+      if (!ok.ok) errors.push(diag("tag-invalid", t.at, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: ok.hint }));
+      else if (tags.includes(value)) errors.push(diag("tag-duplicate", t.at, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
+      else tags.push(value);
+    }
+    rendered.push({ image, tags, args: renderMap(image.args, image), labels: renderMap(image.labels, image), annotations: renderMap(image.annotations, image) });
+  }
+  return { rendered, diagnostics: errors };
+}

@@ -1,0 +1,77 @@
+// Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
+// the names of things (staging tags, per-arch tags, step ids).
+import { createHash } from "node:crypto";
+import { archSuffix, formatPlatform, type Image, type Platform, type Spec } from "@multiarch/spec";
+import { type BakeTarget, publishedNames, serializeBakeFile } from "./bake.ts";
+import type { Command, PlannedImage, PlannedRef, Step } from "./plan-file.ts";
+import type { RenderedImage } from "./render.ts";
+
+export const docker = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "docker", args, ...extra });
+
+/**
+ * The staging tag: where a run pushes before verification. Derived from the build definition (and git
+ * sha), so re-running the same plan reuses it and plans stay byte-identical.
+ */
+export function stagingTag(target: BakeTarget | undefined, image: Image, rendered: RenderedImage, gitSha: string | undefined): string {
+  const h = createHash("sha256").update(serializeBakeFile({ target, image: image.name, tags: rendered.tags, gitSha: gitSha ?? "" })).digest("hex");
+  return `multiarch-staging-${h.slice(0, 12)}`;
+}
+
+/** latest last, so a tag that "always points at the newest" moves only after the specific ones. */
+export const publishOrder = (tags: readonly string[]): string[] => [...tags.filter((t) => t !== "latest"), ...tags.filter((t) => t === "latest")];
+
+export function plannedRefs(spec: Spec, r: RenderedImage, staging: string): PlannedRef[] {
+  return publishedNames(spec, r.image).map((n) => ({ registry: n.registry, name: n.name, insecure: n.insecure, tags: publishOrder(r.tags), staging: `${n.name}:${staging}` }));
+}
+
+export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] {
+  const used = new Set(images.flatMap((i) => i.refs.map((r) => r.registry)));
+  return spec.registries
+    .filter((r) => used.has(r.name) && r.username && r.password)
+    .map((r) => ({
+      id: `login:${r.name}`,
+      kind: "login" as const,
+      registry: r.name,
+      commands: [docker(["login", r.host, "--username", r.username as { env: string }, "--password-stdin"], { stdin: r.password as { env: string } })],
+      inputs: [],
+      produces: [`credentials:${r.host}`],
+      skipIfLoggedIn: r.host,
+    }));
+}
+
+export function verifySteps(images: readonly PlannedImage[]): Step[] {
+  return images.flatMap((img): Step[] =>
+    img.archive
+      ? [{ id: `verify:${img.name}`, kind: "verify", image: img.name, commands: [], inputs: [img.archive], produces: [], expect: { archive: img.archive, platforms: img.platforms } }]
+      : img.refs.map((ref) => ({
+          id: `verify:${img.name}@${ref.registry}`,
+          kind: "verify",
+          image: img.name,
+          registry: ref.registry,
+          commands: [docker(["buildx", "imagetools", "inspect", ref.staging, "--format", "{{json .}}"])],
+          inputs: [ref.staging],
+          produces: [],
+          expect: { ref: ref.staging, platforms: img.platforms },
+        })),
+  );
+}
+
+/** Runs each image's test on every platform, from the first registry (what users will pull). */
+export function testSteps(images: readonly PlannedImage[]): Step[] {
+  return images.flatMap((img): Step[] => {
+    const ref = img.refs[0];
+    if (!img.test || !ref) return [];
+    return img.platforms.map((p) => ({
+      id: `test:${img.name}/${p}`,
+      kind: "test",
+      image: img.name,
+      platform: p,
+      commands: [docker(["run", "--rm", "--pull", "always", "--platform", p, ref.staging, ...img.test!])],
+      inputs: [ref.staging],
+      produces: [],
+    }));
+  });
+}
+
+export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
+export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;

@@ -1,0 +1,10 @@
+export { type Diagnostic, type DiagnosticCode, type Severity, type SourcePos, diag, hasErrors, sortDiagnostics } from "./diagnostics.ts";
+export { findRoot, findSpec, loadSpec, nodeFs, SPEC_FILE_NAME } from "./load.ts";
+export type { Attest, Cache, Credential, Image, KeyedTemplate, NamedContext, Registry, Secret, Spec, Template, Variable } from "./model.ts";
+export type { SpecFs } from "./normalize.ts";
+export { parseSpec, type SpecResult } from "./parse.ts";
+export { archSuffix, formatPlatform, KNOWN_PLATFORMS, type Platform, parsePlatform, platformSlug } from "./platform.ts";
+export { checkTag, repositoryRef } from "./reference.ts";
+export { SpecInputSchema, type SpecInput } from "./schema.ts";
+export { checkTemplate } from "./template.ts";
+export { closest, didYouMean } from "./suggest.ts";

@@ -1,0 +1,104 @@
+// The normalised spec: what every later stage reads. No optionals that have a default, platforms parsed,
+// references resolved, every user-written value carrying the position it came from.
+import type { SourcePos } from "./diagnostics.ts";
+import type { Platform } from "./platform.ts";
+
+export interface Template {
+  source: string;
+  at: SourcePos;
+  /** Names the template reads: variable names, "git", "image". */
+  uses: string[];
+}
+
+export interface Credential {
+  env?: string;
+  file?: string;
+}
+
+export interface Registry {
+  name: string;
+  url: string;
+  host: string;
+  namespace: string;
+  insecure: boolean;
+  username?: Credential;
+  password?: Credential;
+  at: SourcePos;
+}
+
+export interface Variable {
+  name: string;
+  value?: string;
+  env?: string;
+  default?: string;
+  at: SourcePos;
+}
+
+export interface KeyedTemplate {
+  key: string;
+  value: Template;
+}
+
+export type NamedContext =
+  | { name: string; kind: "image"; image: string; at: SourcePos }
+  | { name: string; kind: "local"; path: string; at: SourcePos }
+  | { name: string; kind: "ref"; ref: string; at: SourcePos };
+
+export interface Secret {
+  id: string;
+  env?: string;
+  file?: string;
+}
+
+export interface Cache {
+  type: "registry" | "local" | "gha";
+  /** registry: name of the registry holding the cache. */
+  registry?: string;
+  /** local: folder relative to the spec folder. */
+  dir?: string;
+  mode: "min" | "max";
+}
+
+export interface Attest {
+  provenance: false | "min" | "max";
+  sbom: boolean;
+}
+
+export interface Image {
+  name: string;
+  repository: string;
+  at: SourcePos;
+  /** Relative to the spec folder, with forward slashes; "." for the folder itself. */
+  context: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  target?: string;
+  platforms: Platform[];
+  registries: string[];
+  contexts: NamedContext[];
+  args: KeyedTemplate[];
+  labels: KeyedTemplate[];
+  annotations: KeyedTemplate[];
+  secrets: Secret[];
+  tags: Template[];
+  test?: { run: string[] };
+  cache?: Cache;
+  attest: Attest;
+  /** Images this one builds FROM (image: contexts), by name. */
+  dependsOn: string[];
+}
+
+export interface Spec {
+  /** Absolute path of the spec file, its folder, and the repository root that paths may not leave. */
+  file: string;
+  dir: string;
+  root: string;
+  registries: Registry[];
+  variables: Variable[];
+  /** Dependency order: every image comes after the images it builds FROM. */
+  images: Image[];
+  build: { strategy: "auto" | "bake" | "manifest"; builder?: string; concurrency?: number };
+}
+
+export const DEFAULT_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+export const DEFAULT_TAGS = ["latest"] as const;

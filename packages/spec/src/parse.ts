@@ -1,0 +1,23 @@
+// parseSpec: text -> Spec | diagnostics. Pure: the file system is asked through SpecFs only.
+import { type Diagnostic, hasErrors, sortDiagnostics } from "./diagnostics.ts";
+import type { Spec } from "./model.ts";
+import { normalize, type SpecFs } from "./normalize.ts";
+import { SpecInputSchema } from "./schema.ts";
+import { parseYaml } from "./source-map.ts";
+import { zodIssuesToDiagnostics } from "./zod-issues.ts";
+
+export type SpecResult = { ok: true; spec: Spec; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
+
+export function parseSpec(text: string, opts: { file: string; root: string; fs: SpecFs }): SpecResult {
+  const yaml = parseYaml(text, opts.file);
+  if (!yaml.ok) return { ok: false, errors: yaml.errors, warnings: [] };
+  const shape = SpecInputSchema.safeParse(yaml.data);
+  if (!shape.success) {
+    return { ok: false, errors: sortDiagnostics(zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map)), warnings: [] };
+  }
+  const { spec, diagnostics } = normalize(shape.data, yaml.map, opts);
+  const unique = [...new Map(diagnostics.map((d) => [`${d.code}:${d.line}:${d.col}:${d.message}`, d])).values()];
+  const errors = sortDiagnostics(unique.filter((d) => d.severity === "error"));
+  const warnings = sortDiagnostics(unique.filter((d) => d.severity === "warning"));
+  return !spec || hasErrors(errors) ? { ok: false, errors, warnings } : { ok: true, spec, warnings };
+}

@@ -1,0 +1,100 @@
+// The one platform parser. Grammar and normalisation follow containerd/platforms, but unlike containerd
+// we accept only platforms we know a Linux builder can produce: a typo must not become a silent new arch.
+import { closest } from "./suggest.ts";
+
+export interface Platform {
+  os: "linux";
+  arch: string;
+  variant?: string;
+}
+
+/** Every platform the tool accepts, in canonical form. */
+export const KNOWN_PLATFORMS = [
+  "linux/386",
+  "linux/amd64",
+  "linux/arm/v5",
+  "linux/arm/v6",
+  "linux/arm/v7",
+  "linux/arm64",
+  "linux/ppc64le",
+  "linux/riscv64",
+  "linux/s390x",
+  "linux/mips64le",
+  "linux/loong64",
+] as const;
+
+const ARCH_ALIASES: Record<string, string> = {
+  aarch64: "arm64",
+  x86_64: "amd64",
+  "x86-64": "amd64",
+  i386: "386",
+  armhf: "arm/v7",
+  armel: "arm/v6",
+};
+const KNOWN_OS = new Set(["linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix"]);
+const KNOWN_ARCH = new Set(KNOWN_PLATFORMS.map((p) => p.split("/")[1]!));
+
+export type PlatformResult =
+  | { ok: true; platform: Platform; canonical: string; normalisedFrom?: string }
+  | { ok: false; code: "platform-invalid" | "platform-unknown"; message: string; hint?: string };
+
+export function formatPlatform(p: Platform): string {
+  return p.variant ? `${p.os}/${p.arch}/${p.variant}` : `${p.os}/${p.arch}`;
+}
+
+/** File-name-safe form: linux/arm/v7 -> linux-arm-v7. */
+export const platformSlug = (p: Platform): string => formatPlatform(p).replaceAll("/", "-");
+
+/** Per-arch tag suffix, the convention users know from GoReleaser: linux/arm/v7 -> armv7. */
+export const archSuffix = (p: Platform): string => p.arch + (p.variant ?? "");
+
+export function parsePlatform(input: string): PlatformResult {
+  const raw = input.trim();
+  const fail = (code: "platform-invalid" | "platform-unknown", message: string, hint?: string): PlatformResult =>
+    hint ? { ok: false, code, message, hint } : { ok: false, code, message };
+
+  if (raw === "") return fail("platform-invalid", "platform is empty", "write os/arch, e.g. linux/amd64");
+  if (raw.includes("*")) return fail("platform-invalid", `"${input}": wildcards are not supported`, "list each platform, e.g. linux/amd64");
+  if (raw !== input || /\s/.test(raw)) return fail("platform-invalid", `"${input}" contains white space`);
+  const parts = raw.toLowerCase().split("/");
+  if (parts.some((p) => p === "") || parts.some((p) => !/^[a-z0-9_.-]+$/.test(p))) {
+    return fail("platform-invalid", `"${input}" is not os/arch[/variant]`, "e.g. linux/arm64 or linux/arm/v7");
+  }
+  if (parts.length === 1) {
+    const only = parts[0]!;
+    if (KNOWN_OS.has(only)) return fail("platform-invalid", `"${input}" names an OS but no architecture`, `write ${only}/amd64 or ${only}/arm64`);
+    const arch = ARCH_ALIASES[only] ?? only;
+    const hint = KNOWN_ARCH.has(arch.split("/")[0]!) ? `write linux/${arch}` : "write os/arch, e.g. linux/arm64";
+    return fail("platform-invalid", `"${input}" has no OS: a bare architecture depends on the machine that reads it`, hint);
+  }
+  if (parts.length > 3) return fail("platform-invalid", `"${input}" has ${parts.length} parts; a platform is os/arch[/variant]`);
+
+  const [os, archIn, variantIn] = parts as [string, string, string | undefined];
+  if (os !== "linux") {
+    if (KNOWN_OS.has(os) || os === "macos") {
+      return fail("platform-unknown", `"${input}": only linux platforms can be built on a Linux engine`, "use linux/<arch>");
+    }
+    const s = closest(os, ["linux"]);
+    return fail("platform-unknown", `"${input}": unknown OS "${os}"`, s ? `did you mean linux/${archIn}?` : "use linux/<arch>");
+  }
+  let [arch, variant] = [archIn, variantIn];
+  const alias = ARCH_ALIASES[arch];
+  if (alias) {
+    const [a, v] = alias.split("/") as [string, string | undefined];
+    arch = a;
+    variant = variant ?? v;
+  }
+  if (arch === "arm64" && variant !== undefined && ["8", "v8", "v8.0"].includes(variant)) variant = undefined;
+  if (arch === "amd64" && variant === "v1") variant = undefined;
+  if (arch === "arm") {
+    if (variant === undefined) variant = "v7";
+    else if (/^[5-8]$/.test(variant)) variant = `v${variant}`;
+  }
+  const canonical = variant ? `linux/${arch}/${variant}` : `linux/${arch}`;
+  if (!(KNOWN_PLATFORMS as readonly string[]).includes(canonical)) {
+    const s = closest(canonical, KNOWN_PLATFORMS) ?? closest(`linux/${arch}`, KNOWN_PLATFORMS);
+    return fail("platform-unknown", `"${input}": unknown platform`, s ? `did you mean ${s}?` : `known: ${KNOWN_PLATFORMS.join(", ")}`);
+  }
+  const platform: Platform = variant ? { os: "linux", arch, variant } : { os: "linux", arch };
+  return canonical === input ? { ok: true, platform, canonical } : { ok: true, platform, canonical, normalisedFrom: input };
+}

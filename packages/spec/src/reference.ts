@@ -1,0 +1,80 @@
+// The one reference parser: registry URLs, repositories and tags, after the distribution/reference
+// grammar (and the OCI distribution-spec's explicit ASCII classes).
+
+const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const PATH_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const HOST_RE = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]+)?$`);
+export const MAX_REPOSITORY_LENGTH = 255;
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; message: string; hint?: string };
+
+export interface RegistryUrl {
+  /** host[:port] as written (lowercase hosts are the norm; port kept). */
+  host: string;
+  /** Path under the host, e.g. "acme" or "team/sub"; "" when none. */
+  namespace: string;
+}
+
+export function parseRegistryUrl(url: string): Checked<RegistryUrl> {
+  if (/^[a-z]+:\/\//i.test(url)) {
+    return { ok: false, message: `"${url}" has a scheme`, hint: `write it without one: ${url.replace(/^[a-z]+:\/\//i, "")}` };
+  }
+  const [host = "", ...rest] = url.replace(/\/+$/, "").split("/");
+  if (host.includes("%")) return { ok: false, message: `"${url}": zone ids are not allowed in IPv6 hosts` };
+  if (!HOST_RE.test(host)) {
+    const hint = /^[0-9a-f:]+$/i.test(host) && host.includes("::") ? "write IPv6 hosts in brackets: [::1]:5000" : undefined;
+    return hint ? { ok: false, message: `"${host}" is not a valid registry host`, hint } : { ok: false, message: `"${host}" is not a valid registry host` };
+  }
+  if (!host.includes(".") && !host.includes(":") && host !== "localhost") {
+    return {
+      ok: false,
+      message: `"${url}" does not start with a registry host: "${host}" would silently mean a Docker Hub namespace`,
+      hint: `write docker.io/${url} for Docker Hub, or give the host with a dot or port, e.g. ${host}.example.com or ${host}:5000`,
+    };
+  }
+  const namespace = rest.join("/");
+  if (namespace !== "" && !PATH_RE.test(namespace)) {
+    return namespace !== namespace.toLowerCase()
+      ? { ok: false, message: `namespace "${namespace}" must be lowercase`, hint: `write ${namespace.toLowerCase()}` }
+      : { ok: false, message: `namespace "${namespace}" is not a valid repository path` };
+  }
+  return { ok: true, value: { host, namespace } };
+}
+
+export function checkRepositoryPath(path: string): Checked<string> {
+  if (path.length > MAX_REPOSITORY_LENGTH) {
+    return { ok: false, message: `repository name is ${path.length} characters; at most ${MAX_REPOSITORY_LENGTH} are allowed` };
+  }
+  if (!PATH_RE.test(path)) {
+    if (path !== path.toLowerCase() && PATH_RE.test(path.toLowerCase())) {
+      return { ok: false, message: `repository "${path}" must be lowercase`, hint: `write ${path.toLowerCase()}` };
+    }
+    return { ok: false, message: `"${path}" is not a valid repository name`, hint: "use lowercase letters, digits and . _ - separators" };
+  }
+  return { ok: true, value: path };
+}
+
+export function checkTag(tag: string): Checked<string> {
+  if (tag === "") return { ok: false, message: "tag is empty", hint: "a template rendered to nothing; give it a default" };
+  if (tag.length > 128) return { ok: false, message: `tag is ${tag.length} characters; at most 128 are allowed` };
+  if (!TAG_RE.test(tag)) {
+    const bad = [...new Set(tag.replace(/[A-Za-z0-9._-]/g, ""))].join(" ");
+    const hint = bad ? `tags may not contain ${bad}; the sanitize helper replaces them: {{sanitize git.branch}}` : "a tag may not start with . or -";
+    return { ok: false, message: `"${tag}" is not a valid tag`, hint };
+  }
+  return { ok: true, value: tag };
+}
+
+/** host/namespace/repository, the name part of a reference. */
+export function repositoryRef(registry: RegistryUrl, repository: string): string {
+  return [registry.host, registry.namespace, repository].filter((s) => s !== "").join("/");
+}
+
+/** Checks the full name (host + path) against the 255-character limit clients impose. */
+export function checkFullName(name: string): Checked<string> {
+  return name.length > MAX_REPOSITORY_LENGTH
+    ? { ok: false, message: `"${name.slice(0, 40)}…" is ${name.length} characters; registries accept at most ${MAX_REPOSITORY_LENGTH}` }
+    : { ok: true, value: name };
+}

@@ -1,0 +1,122 @@
+// What users write in multiarch.yaml. Strict objects everywhere: an unknown key is a mistake, never ignored.
+// Semantic checks (platform grammar, references, templates, paths) live in normalize.ts, which knows positions.
+import { z } from "zod";
+
+const template = (what: string) =>
+  z.string().describe(`${what}. A handlebars template over variables and git.*/image.* built-ins; always a string.`);
+
+const envRef = z
+  .strictObject({ env: z.string().min(1).describe("Name of the environment variable holding the value.") })
+  .describe("A value read from the environment when it is used, never stored.");
+const fileRef = z.strictObject({ file: z.string().min(1).describe("Path of a file holding the value, relative to the spec.") });
+const credential = z.union([envRef, fileRef]).describe("A credential reference: { env: NAME } or { file: PATH }. Literal values are rejected.");
+
+const platforms = z
+  .array(z.string())
+  .min(1, "list at least one platform")
+  .describe("Platforms as os/arch[/variant], e.g. linux/amd64, linux/arm64, linux/arm/v7.");
+
+const cache = z
+  .strictObject({
+    type: z.enum(["registry", "local", "gha"]).describe("registry: a cache image per platform in a registry; local: a folder; gha: GitHub Actions cache."),
+    registry: z.string().optional().describe("type registry: name of the registry (from registries) that stores the cache; default: the image's first registry."),
+    dir: z.string().optional().describe("type local: folder for the cache, relative to the spec; default .multiarch/cache."),
+    mode: z.enum(["min", "max"]).optional().describe("min caches the final stage only; max every stage. Default max."),
+  })
+  .describe("Build cache. One cache per image and platform, so platforms never overwrite each other's cache.");
+
+const attest = z
+  .strictObject({
+    provenance: z.union([z.literal(false), z.enum(["min", "max"])]).optional().describe("Provenance attestation: min (default), max, or false."),
+    sbom: z.boolean().optional().describe("Attach an SBOM attestation. Default false."),
+  })
+  .describe("Attestations attached to pushed images (bake strategy). The manifest strategy cannot carry them.");
+
+const secret = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, "secret ids use letters, digits, . _ -").describe("Id used in RUN --mount=type=secret,id=..."),
+    env: z.string().optional().describe("Environment variable the value comes from."),
+    file: z.string().optional().describe("File the value comes from, relative to the spec."),
+  })
+  .describe("A build secret. Only its id and source are written anywhere, never its value.");
+
+const smokeTest = z
+  .strictObject({
+    run: z.array(z.string()).min(1).describe("Command run in the image on every platform after it is built, e.g. [/bin/sh, -c, \"uname -m\"]."),
+  })
+  .describe("Smoke test run on every platform (under QEMU for foreign ones).");
+
+const stringMap = (what: string) => z.record(z.string(), template(what));
+
+const imageFields = {
+  tags: z.array(template("A tag")).min(1, "list at least one tag").optional().describe("Tags pushed to every registry of the image."),
+  registries: z.array(z.string()).optional().describe("Names of registries to push to; default: every registry."),
+  platforms: platforms.optional(),
+  args: stringMap("Build arg value").optional().describe("Build args (ARG). Secrets belong in secrets:, never here."),
+  labels: stringMap("Label value").optional().describe("Image labels."),
+  annotations: stringMap("Annotation value").optional().describe("OCI annotations on the image manifests."),
+  cache: cache.optional(),
+  attest: attest.optional(),
+};
+
+const image = z
+  .strictObject({
+    context: z.string().describe("Build context folder, relative to the spec file."),
+    dockerfile: z.string().optional().describe("Dockerfile path relative to the context. Default Dockerfile."),
+    target: z.string().optional().describe("Dockerfile stage to build."),
+    repository: z.string().optional().describe("Repository name under each registry's namespace. Default: the image name."),
+    contexts: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("Named build contexts: image:<name> (an image of this spec, built first), a folder, or docker-image://ref."),
+    secrets: z.array(secret).optional(),
+    test: smokeTest.optional(),
+    ...imageFields,
+  })
+  .describe("One image, built for every platform it lists.");
+
+export const SpecInputSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe("JSON Schema reference for editors."),
+    version: z.literal(1).describe("Spec language version. Always 1."),
+    platforms: platforms.optional().describe("Default platforms for every image. Default [linux/amd64, linux/arm64]."),
+    registries: z
+      .record(
+        z.string(),
+        z.strictObject({
+          url: z.string().describe("host[:port][/namespace...], e.g. ghcr.io/acme or 127.0.0.1:5000/acme."),
+          insecure: z.boolean().optional().describe("Plain HTTP. Explicit opt-in only."),
+          username: credential.optional(),
+          password: credential.optional(),
+        }),
+      )
+      .optional()
+      .describe("Registries by name. Without any, images are written as OCI archives under the output folder."),
+    variables: z
+      .record(
+        z.string(),
+        z.union([
+          z.string(),
+          z.strictObject({
+            env: z.string().describe("Environment variable to read at plan time."),
+            default: z.string().optional().describe("Value when the variable is unset."),
+          }),
+        ]),
+      )
+      .optional()
+      .describe("Template variables: a literal string or { env, default }."),
+    defaults: z.strictObject(imageFields).optional().describe("Applied to every image unless the image sets the field."),
+    images: z.record(z.string(), image).describe("Images by name; the name is also the default repository."),
+    build: z
+      .strictObject({
+        strategy: z.enum(["auto", "bake", "manifest"]).optional().describe("auto (default): bake when the engine builds multi-platform, else manifest."),
+        builder: z.string().optional().describe("buildx builder to use. Default: the current one."),
+        concurrency: z.number().int().min(1).optional().describe("Parallel per-arch builds in the manifest strategy. Default: number of cores."),
+      })
+      .optional()
+      .describe("How images are built."),
+  })
+  .describe("multiarch.yaml: images x platforms x registries.");
+
+export type SpecInput = z.infer<typeof SpecInputSchema>;
+export type ImageInput = SpecInput["images"][string];

@@ -1,0 +1,123 @@
+// The only module that touches yaml nodes: parse with positions, turn YAML errors into diagnostics,
+// and answer "where is the value at this path" in O(1) after one walk of the tree.
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { diag, type Diagnostic, type SourcePos } from "./diagnostics.ts";
+
+export type Path = readonly (string | number)[];
+
+export interface SourceMap {
+  file: string;
+  /** Position of the value at path; falls back to the nearest ancestor that exists. */
+  valueAt(path: Path): SourcePos;
+  /** Position of the key at path (for unknown/forbidden keys); falls back to valueAt. */
+  keyAt(path: Path): SourcePos;
+}
+
+export type ParsedYaml = { ok: true; data: unknown; map: SourceMap } | { ok: false; errors: Diagnostic[] };
+
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+const MAX_BYTES = 4 * 1024 * 1024;
+
+const YAML_CODES: Record<string, Diagnostic["code"]> = {
+  MULTIPLE_DOCS: "yaml-multiple-documents",
+  DUPLICATE_KEY: "yaml-duplicate-key",
+  RESOURCE_EXHAUSTION: "yaml-too-deep",
+};
+
+export function parseYaml(text: string, file: string): ParsedYaml {
+  const at = (line: number, col: number): SourcePos => ({ file, line, col });
+  if (text.length > MAX_BYTES) return { ok: false, errors: [diag("invalid-value", at(1, 1), `spec is larger than ${MAX_BYTES / 1024 / 1024} MiB`)] };
+  if (text.trim() === "" || text.split("\n").every((l) => /^\s*(#.*)?$/.test(l))) {
+    return { ok: false, errors: [diag("spec-empty", at(1, 1), "spec is empty", { hint: "start with: version: 1" })] };
+  }
+  const lines = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, merge: false, strict: true });
+  } catch (e) {
+    return { ok: false, errors: [unexpected(e, at(1, 1))] };
+  }
+  const pos = (offset: number): SourcePos => {
+    const { line, col } = lines.linePos(offset);
+    return at(line, col);
+  };
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => {
+        const code = YAML_CODES[e.code] ?? "yaml-syntax";
+        const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+        const hint = e.code === "TAB_AS_INDENT" ? "indent with spaces, not tabs" : code === "yaml-multiple-documents" ? "keep one document per file (remove ---)" : undefined;
+        return diag(code, pos(e.pos[0]), message, { hint });
+      }),
+    };
+  }
+  if (!isMap(doc.contents)) {
+    const where = doc.contents ? pos(doc.contents.range[0]) : at(1, 1);
+    return { ok: false, errors: [diag("invalid-type", where, "a spec is a mapping of keys (version, images, ...)", { hint: "start with: version: 1" })] };
+  }
+
+  const keys = new Map<string, number>();
+  const values = new Map<string, number>();
+  const problems: Diagnostic[] = [];
+  let firstAlias: number | undefined;
+  // Iterative walk: a 5,000-deep document must not overflow the stack here either.
+  const stack: { node: Node | null; path: string }[] = [{ node: doc.contents, path: "" }];
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    if (!node) continue;
+    if (isAlias(node) && node.range) firstAlias ??= node.range[0];
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const k = pair.key as Node | null;
+        const keyText = isScalar(k) ? String(k.value) : undefined;
+        const child = keyText === undefined ? `${path}/?` : `${path}/${keyText}`;
+        if (k?.range) keys.set(child, k.range[0]);
+        const v = pair.value as Node | null;
+        if (v?.range) values.set(child, v.range[0]);
+        if (keyText !== undefined && FORBIDDEN_KEYS.has(keyText) && k?.range) {
+          problems.push(diag("forbidden-key", pos(k.range[0]), `"${keyText}" is not allowed as a key`, { hint: "it could change objects' prototypes; rename it" }));
+        }
+        stack.push({ node: v, path: child });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const child = `${path}/${i}`;
+        const n = item as Node | null;
+        if (n?.range) values.set(child, n.range[0]);
+        stack.push({ node: n, path: child });
+      });
+    }
+  }
+  if (problems.length > 0) return { ok: false, errors: problems };
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    const where = firstAlias !== undefined ? pos(firstAlias) : at(1, 1);
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      return { ok: false, errors: [diag("yaml-alias-limit", where, "too many alias expansions (a YAML alias bomb?)", { hint: "write the values out instead of using * aliases" })] };
+    }
+    return { ok: false, errors: [unexpected(e, where)] };
+  }
+
+  const lookup = (table: Map<string, number>, path: Path): SourcePos => {
+    for (let n = path.length; n >= 0; n--) {
+      const key = n === 0 ? "" : `/${path.slice(0, n).join("/")}`;
+      const offset = table.get(key) ?? values.get(key);
+      if (offset !== undefined) return pos(offset);
+    }
+    return pos(doc.contents!.range[0]);
+  };
+  return {
+    ok: true,
+    data,
+    map: { file, valueAt: (p) => lookup(values, p), keyAt: (p) => lookup(keys, p) },
+  };
+}
+
+function unexpected(e: unknown, where: SourcePos): Diagnostic {
+  if (e instanceof RangeError) return diag("yaml-too-deep", where, "the document is nested too deeply to read", { hint: "flatten the structure" });
+  return diag("yaml-syntax", where, e instanceof Error ? e.message : String(e));
+}

@@ -1,0 +1,118 @@
+// Tag, arg, label and annotation values are handlebars templates. One isolated, strict environment:
+// no HTML escaping, a fixed set of helpers, no prototype access, and every template checked statically
+// at validation time (syntax, helpers, variable names) so rendering can only fail on missing values.
+import Handlebars from "handlebars";
+import { didYouMean } from "./suggest.ts";
+
+const hb = Handlebars.create();
+
+const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v));
+const HELPERS: Record<string, (...args: unknown[]) => string> = {
+  lower: (s) => str(s).toLowerCase(),
+  upper: (s) => str(s).toUpperCase(),
+  replace: (s, from, to) => str(s).split(str(from)).join(str(to)),
+  truncate: (s, n) => str(s).slice(0, Number(n)),
+  /** Makes any text tag-safe: feature/x -> feature-x. */
+  sanitize: (s) => str(s).replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[.-]+/, ""),
+  default: (s, fallback) => (str(s) === "" ? str(fallback) : str(s)),
+};
+for (const [n, fn] of Object.entries(HELPERS)) hb.registerHelper(n, (...args: unknown[]) => fn(...args.slice(0, -1)));
+
+const BLOCK_HELPERS = new Set(["if", "unless"]);
+export const HELPER_NAMES = [...Object.keys(HELPERS), ...BLOCK_HELPERS];
+const KNOWN_HELPERS: Record<string, boolean> = { each: false, with: false, lookup: false, log: false, helperMissing: false, blockHelperMissing: false };
+for (const n of HELPER_NAMES) KNOWN_HELPERS[n] = true;
+
+/** Built-in names a template may use, besides the spec's variables. */
+export const BUILTINS: Record<string, readonly string[]> = {
+  git: ["sha", "shortSha", "branch", "tag"],
+  image: ["name", "repository"],
+};
+
+export type TemplateProblem = { code: "template-syntax" | "template-unknown-variable" | "template-unknown-helper"; message: string; hint?: string };
+
+export interface CheckedTemplate {
+  source: string;
+  /** Roots the template reads, e.g. "version", "git". */
+  uses: Set<string>;
+  render(context: Record<string, unknown>): string;
+}
+
+/** Parses and checks a template against the known names. */
+export function checkTemplate(source: string, variables: ReadonlySet<string>): { ok: true; template: CheckedTemplate } | { ok: false; problem: TemplateProblem } {
+  let ast: hbs.AST.Program;
+  try {
+    ast = hb.parse(source);
+  } catch (e) {
+    const first = (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+    return { ok: false, problem: { code: "template-syntax", message: `template "${source}": ${first}` } };
+  }
+  const uses = new Set<string>();
+  const problems: TemplateProblem[] = [];
+  const checkPath = (p: hbs.AST.PathExpression) => {
+    if (p.data || p.depth > 0 || p.original.startsWith("this") || p.parts.length === 0) {
+      problems.push({ code: "template-unknown-variable", message: `template "${source}": "${p.original}" is not allowed`, hint: "use a variable name, git.* or image.*" });
+      return;
+    }
+    const [root, field, ...more] = p.parts as [string, string | undefined, ...string[]];
+    const builtin = Object.hasOwn(BUILTINS, root) ? BUILTINS[root] : undefined;
+    if (builtin) {
+      if (field === undefined || !builtin.includes(field) || more.length > 0) {
+        const hint = field ? didYouMean(`${root}.${field}`, builtin.map((f) => `${root}.${f}`)) : `use ${builtin.map((f) => `${root}.${f}`).join(", ")}`;
+        problems.push({ code: "template-unknown-variable", message: `template "${source}": unknown variable "${p.original}"`, hint });
+      }
+    } else if (!variables.has(root) || field !== undefined) {
+      const hint =
+        root === "platform"
+          ? "platform values differ per platform: use the TARGETPLATFORM / TARGETARCH build args inside the Dockerfile"
+          : didYouMean(p.original, [...variables, ...Object.entries(BUILTINS).flatMap(([r, fs]) => fs.map((f) => `${r}.${f}`))]);
+      problems.push({ code: "template-unknown-variable", message: `template "${source}": unknown variable "${p.original}"`, hint: hint ?? "declare it under variables:" });
+    }
+    uses.add(root);
+  };
+  const checkHelper = (p: hbs.AST.Expression, block: boolean) => {
+    const helperName = p.type === "PathExpression" ? (p as hbs.AST.PathExpression).original : "";
+    const known = block ? BLOCK_HELPERS.has(helperName) : Object.hasOwn(HELPERS, helperName);
+    if (!known) {
+      problems.push({ code: "template-unknown-helper", message: `template "${source}": unknown helper "${helperName}"`, hint: didYouMean(helperName, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}` });
+    }
+  };
+  const visitExpr = (e: hbs.AST.Expression | undefined) => {
+    if (!e) return;
+    if (e.type === "PathExpression") checkPath(e as hbs.AST.PathExpression);
+    else if (e.type === "SubExpression") visitCall(e as hbs.AST.SubExpression, false);
+  };
+  const visitCall = (n: { path: hbs.AST.Expression; params: hbs.AST.Expression[]; hash?: hbs.AST.Hash }, block: boolean) => {
+    if (block || n.params.length > 0 || (n.hash?.pairs.length ?? 0) > 0) {
+      checkHelper(n.path, block);
+    } else visitExpr(n.path);
+    n.params.forEach(visitExpr);
+    n.hash?.pairs.forEach((pair) => visitExpr(pair.value));
+  };
+  const visitProgram = (prog: hbs.AST.Program | undefined) => {
+    for (const s of prog?.body ?? []) {
+      if (s.type === "MustacheStatement") visitCall(s as hbs.AST.MustacheStatement, false);
+      else if (s.type === "BlockStatement") {
+        const b = s as hbs.AST.BlockStatement;
+        visitCall(b, true);
+        visitProgram(b.program);
+        visitProgram(b.inverse);
+      } else if (s.type !== "ContentStatement" && s.type !== "CommentStatement") {
+        problems.push({ code: "template-syntax", message: `template "${source}": partials and decorators are not supported` });
+      }
+    }
+  };
+  visitProgram(ast);
+  if (problems.length > 0) return { ok: false, problem: problems[0]! };
+
+  let compiled: ((ctx: unknown) => string) | undefined;
+  const template: CheckedTemplate = {
+    source,
+    uses,
+    render(context) {
+      compiled ??= hb.compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
+      return compiled(context);
+    },
+  };
+  return { ok: true, template };
+}

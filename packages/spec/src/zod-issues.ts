@@ -1,0 +1,101 @@
+// Turns zod issues into diagnostics at the YAML position of the offending value, with hints.
+import type { z } from "zod";
+import { diag, type Diagnostic } from "./diagnostics.ts";
+import { SpecInputSchema } from "./schema.ts";
+import type { Path, SourceMap } from "./source-map.ts";
+import { didYouMean } from "./suggest.ts";
+
+type Def = { type: string; shape?: Record<string, { _zod: { def: Def } }>; innerType?: { _zod: { def: Def } }; valueType?: { _zod: { def: Def } }; element?: { _zod: { def: Def } }; options?: { _zod: { def: Def } }[] };
+
+/** Keys the schema allows for the object at path (for "did you mean" on unknown keys). */
+function allowedKeysAt(path: Path): string[] {
+  let defs: Def[] = [(SpecInputSchema as unknown as { _zod: { def: Def } })._zod.def];
+  const unwrap = (d: Def): Def[] =>
+    d.type === "optional" || d.type === "default" ? unwrap(d.innerType!._zod.def) : d.type === "union" ? d.options!.flatMap((o) => unwrap(o._zod.def)) : [d];
+  for (const seg of path) {
+    defs = defs.flatMap(unwrap).flatMap((d): Def[] => {
+      if (d.type === "object" && typeof seg === "string" && d.shape?.[seg]) return [d.shape[seg]._zod.def];
+      if (d.type === "record") return [d.valueType!._zod.def];
+      if (d.type === "array") return [d.element!._zod.def];
+      return [];
+    });
+  }
+  return defs.flatMap(unwrap).flatMap((d) => (d.type === "object" ? Object.keys(d.shape ?? {}) : []));
+}
+
+const TEMPLATE_PARENTS = new Set(["tags", "args", "labels", "annotations"]);
+const describe = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : typeof v);
+
+function valueAt(data: unknown, path: Path): unknown {
+  let v = data;
+  for (const seg of path) v = v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[seg] : undefined;
+  return v;
+}
+
+export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data: unknown, map: SourceMap): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const issue of issues) {
+    const path = issue.path as (string | number)[];
+    const value = valueAt(data, path);
+    const field = path.length > 0 ? path.join(".") : "spec";
+    switch (issue.code) {
+      case "unrecognized_keys":
+        for (const key of issue.keys) {
+          const allowed = allowedKeysAt(path);
+          out.push(
+            diag("unknown-key", map.keyAt([...path, key]), `unknown key "${key}"${path.length ? ` in ${field}` : ""}`, {
+              hint: didYouMean(key, allowed) ?? (allowed.length ? `allowed: ${allowed.join(", ")}` : undefined),
+              path: [...path, key],
+            }),
+          );
+        }
+        break;
+      case "invalid_type": {
+        if (value === undefined) {
+          const key = String(path[path.length - 1]);
+          out.push(diag("missing-key", map.keyAt(path.slice(0, -1)), `missing required key "${key}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`, { path }));
+        } else if (issue.expected === "string" && value !== null && typeof value === "object" && path.some((s) => TEMPLATE_PARENTS.has(String(s)))) {
+          out.push(
+            diag("template-not-string", map.valueAt(path), `${field}: a template must be a string, not ${describe(value)}`, {
+              hint: 'quote templates in YAML: "{{version}}" (unquoted {{…}} is a YAML mapping)',
+              path,
+            }),
+          );
+        } else {
+          const hint = issue.expected === "array" && typeof value === "string" ? `write a list: [${value}]` : undefined;
+          out.push(diag("invalid-type", map.valueAt(path), `${field}: expected ${issue.expected === "record" ? "a mapping" : issue.expected === "array" ? "a list" : issue.expected}, got ${describe(value)}`, { hint, path }));
+        }
+        break;
+      }
+      case "invalid_union": {
+        const last = String(path[path.length - 1]);
+        if ((last === "username" || last === "password") && typeof value !== "object") {
+          out.push(
+            diag("credential-literal", map.valueAt(path), `${field}: credentials are references, never literal values`, {
+              hint: `write ${last}: { env: ${last === "password" ? "REGISTRY_TOKEN" : "REGISTRY_USER"} } and set the variable where apply runs`,
+              path,
+            }),
+          );
+        } else if (path[0] === "variables") {
+          out.push(diag("invalid-type", map.valueAt(path), `${field}: a variable is a string or { env: NAME, default: VALUE }`, { path }));
+        } else {
+          out.push(diag("invalid-type", map.valueAt(path), `${field}: ${issue.message}`, { path }));
+        }
+        break;
+      }
+      case "invalid_value": {
+        const options = issue.values.map(String);
+        out.push(
+          diag("invalid-value", map.valueAt(path), `${field}: ${JSON.stringify(value)} is not one of ${options.join(", ")}`, {
+            hint: typeof value === "string" ? didYouMean(value, options) : undefined,
+            path,
+          }),
+        );
+        break;
+      }
+      default:
+        out.push(diag("invalid-value", map.valueAt(path), `${field}: ${issue.message}`, { path }));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Brings up the real test environment on a Debian bookworm machine, as root, offline but for the
+# Debian and npm registries: dockerd 26 with the containerd image store, buildx 0.13, QEMU + binfmt_misc
+# (F flag), a plain registry on 127.0.0.1:5000, an htpasswd registry on 127.0.0.1:5001, and multi-arch
+# busybox base images built from Debian's busybox-static. Idempotent: what is already up is skipped.
+# Writes the facts tests need to $MULTIARCH_ENV_DIR/env (sourced by test/env/load).
+set -euo pipefail
+
+ENV_DIR=${MULTIARCH_ENV_DIR:-/run/multiarch-env}
+DATA_DIR=${MULTIARCH_DATA_DIR:-/var/lib/multiarch-env}
+PLAIN_REGISTRY=127.0.0.1:5000
+AUTH_REGISTRY=127.0.0.1:5001
+BASE_IMAGE=$PLAIN_REGISTRY/base/busybox:1
+mkdir -p "$ENV_DIR" "$DATA_DIR"
+
+log() { printf '[env] %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+if [ "$(id -u)" != 0 ]; then
+  log "must run as root (installs packages, starts dockerd)"; exit 1
+fi
+
+# --- packages -------------------------------------------------------------------------------
+apt_updated=0
+# a mirror mid-sync makes one index fail now and then: try again before giving up
+apt_update() { [ "$apt_updated" = 1 ] || { apt-get update -qq || { sleep 5; apt-get update -qq; }; apt_updated=1; }; }
+
+if [ ! -f /etc/apt/sources.list.d/multiarch-trixie.sources ]; then
+  # trixie only for the three packages that need it; everything else stays bookworm.
+  cat >/etc/apt/sources.list.d/multiarch-trixie.sources <<'EOF'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  cat >/etc/apt/preferences.d/multiarch-trixie <<'EOF'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+EOF
+fi
+
+if ! have dockerd || ! docker buildx version >/dev/null 2>&1 || [ ! -x /usr/bin/qemu-aarch64-static ] \
+   || ! have docker-registry || ! have htpasswd || ! have curl || ! have jq; then
+  log "installing docker.io, docker-buildx, qemu-user-static (trixie), runc, docker-registry (bookworm)"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    docker.io/trixie docker-buildx/trixie qemu-user-static/trixie runc/bookworm \
+    docker-registry apache2-utils curl jq ca-certificates iptables >/dev/null
+fi
+
+# --- binfmt_misc + QEMU handlers with the F flag ---------------------------------------------
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+fi
+for conf in /usr/lib/binfmt.d/qemu-*.conf; do
+  name=$(cut -d: -f2 <"$conf")
+  [ -e "/proc/sys/fs/binfmt_misc/$name" ] && continue
+  # the F flag makes the kernel open the interpreter now, so it works inside containers' mount namespaces
+  sed -n '1p' "$conf" >/proc/sys/fs/binfmt_misc/register || log "could not register $name"
+done
+
+# --- dockerd with the containerd image store ------------------------------------------------
+mkdir -p /etc/docker
+want='{"features":{"containerd-snapshotter":true}}'
+if [ "$(cat /etc/docker/daemon.json 2>/dev/null)" != "$want" ]; then
+  echo "$want" >/etc/docker/daemon.json
+  [ -f "$ENV_DIR/dockerd.pid" ] && kill "$(cat "$ENV_DIR/dockerd.pid")" 2>/dev/null && sleep 2
+fi
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd"
+  setsid nohup dockerd --pidfile "$ENV_DIR/dockerd.pid" >"$DATA_DIR/dockerd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { log "dockerd did not start:"; tail -n 30 "$DATA_DIR/dockerd.log" >&2; exit 1; }
+fi
+
+# --- registries -----------------------------------------------------------------------------
+start_registry() { # name addr [auth]
+  local name=$1 addr=$2 auth=${3:-}
+  curl -s -o /dev/null "http://$addr/v2/" && return 0
+  mkdir -p "$DATA_DIR/$name"
+  {
+    echo "version: 0.1"
+    echo "log: {level: warn}"
+    echo "storage: {filesystem: {rootdirectory: $DATA_DIR/$name/data}, delete: {enabled: true}}"
+    echo "http: {addr: $addr}"
+    [ -n "$auth" ] && echo "auth: {htpasswd: {realm: multiarch-e2e, path: $auth}}"
+  } >"$DATA_DIR/$name/config.yml"
+  log "starting registry $name on $addr"
+  setsid nohup docker-registry serve "$DATA_DIR/$name/config.yml" >"$DATA_DIR/$name/log" 2>&1 </dev/null &
+  echo $! >"$ENV_DIR/registry-$name.pid"
+  for _ in $(seq 1 40); do curl -s -o /dev/null "http://$addr/v2/" && return 0; sleep 0.25; done
+  log "registry $name did not start"; tail -n 20 "$DATA_DIR/$name/log" >&2; exit 1
+}
+if [ ! -f "$DATA_DIR/auth/htpasswd" ]; then
+  mkdir -p "$DATA_DIR/auth"
+  head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$DATA_DIR/auth/password"
+  htpasswd -Bbn e2e "$(cat "$DATA_DIR/auth/password")" >"$DATA_DIR/auth/htpasswd"
+fi
+start_registry plain "$PLAIN_REGISTRY"
+start_registry auth "$AUTH_REGISTRY" "$DATA_DIR/auth/htpasswd"
+
+# --- multi-arch base image from Debian's busybox-static -------------------------------------
+if ! docker buildx imagetools inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  log "building $BASE_IMAGE for linux/amd64, linux/arm64, linux/arm/v7"
+  work=$(mktemp -d)
+  # A private apt state for the foreign architectures, so the machine's own apt setup is left as it was.
+  apt_dir=$DATA_DIR/apt
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+  echo "deb [arch=amd64,arm64,armhf signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" >"$apt_dir/sources.list"
+  apt_opts=(-o "APT::Architectures=amd64,arm64,armhf" -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir/cache" -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null")
+  apt-get "${apt_opts[@]}" update -qq || { sleep 5; apt-get "${apt_opts[@]}" update -qq; }
+  (cd "$work" && apt-get "${apt_opts[@]}" download -qq busybox-static:amd64 busybox-static:arm64 busybox-static:armhf)
+  for deb in "$work"/busybox-static_*.deb; do
+    arch=$(dpkg-deb -f "$deb" Architecture)
+    dpkg-deb -x "$deb" "$work/x-$arch"
+    case $arch in armhf) dest=armv7 ;; *) dest=$arch ;; esac
+    cp "$work/x-$arch/bin/busybox" "$work/busybox-$dest"
+  done
+  cat >"$work/Dockerfile" <<'EOF'
+FROM scratch
+ARG TARGETARCH
+ARG TARGETVARIANT
+COPY busybox-${TARGETARCH}${TARGETVARIANT} /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["/bin/sh"]
+EOF
+  docker buildx build --provenance=false --platform linux/amd64,linux/arm64,linux/arm/v7 \
+    -t "$BASE_IMAGE" --push "$work" >"$DATA_DIR/base-build.log" 2>&1 \
+    || { tail -n 30 "$DATA_DIR/base-build.log" >&2; exit 1; }
+  rm -rf "$work"
+fi
+
+cat >"$ENV_DIR/env" <<EOF
+MULTIARCH_E2E_REGISTRY=$PLAIN_REGISTRY
+MULTIARCH_E2E_AUTH_REGISTRY=$AUTH_REGISTRY
+MULTIARCH_E2E_AUTH_USER=e2e
+MULTIARCH_E2E_AUTH_PASSWORD_FILE=$DATA_DIR/auth/password
+MULTIARCH_E2E_BASE_IMAGE=$BASE_IMAGE
+EOF
+log "ready: dockerd $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registries $PLAIN_REGISTRY and $AUTH_REGISTRY (auth), base $BASE_IMAGE"
