@@ -8,7 +8,7 @@ export type Ref = { env: string } | { file: string };
 export type Arg = string | Ref;
 
 export interface Command {
-  program: "docker";
+  program: "docker" | "git";
   args: Arg[];
   /** Fed to stdin (e.g. a registry password); stdin is closed otherwise, so nothing can prompt. */
   stdin?: Ref;

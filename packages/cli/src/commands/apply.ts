@@ -1,0 +1,136 @@
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, resolve } from "node:path";
+import { PLAN_VERSION, type Plan } from "@multiarch/compiler";
+import type { ExecEvent, Report } from "@multiarch/executor";
+import { EXIT, type Values } from "../cli.ts";
+import { displayPath, type Io, printDiagnostics, seconds, style, table } from "../format.ts";
+import { compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
+import { summary } from "./plan.ts";
+
+export default async function apply(values: Values, io: Io, signal: AbortSignal): Promise<number> {
+  const concurrency = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    io.stderr.write("multiarch apply: --concurrency takes a whole number >= 1\n");
+    return EXIT.usage;
+  }
+  const loaded = await planFor(values, io);
+  if ("exit" in loaded) return loaded.exit;
+  const { plan, planDir } = loaded;
+  const { executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
+
+  if (values["dry-run"]) {
+    const out = [summary(plan, io), ""];
+    for (const stage of plan.stages) {
+      out.push(`# ${stage.name}`);
+      for (const step of stage.steps) for (const c of step.commands) out.push(`${showCommand(c)}${c.mayFail ? "   # may fail" : ""}`);
+    }
+    io.stdout.write(`${out.join("\n")}\n`);
+    return EXIT.ok;
+  }
+
+  // Preflight: nothing starts unless the engine can run what was planned.
+  const engine = await probeEngine(resolve(planDir, plan.cwd), io.env);
+  const multi = plan.images.some((i) => i.platforms.length > 1);
+  const problem = !engine.reachable
+    ? engine.reason
+    : plan.strategy.chosen === "bake" && !engine.buildx
+      ? "the bake strategy needs docker buildx; use --strategy manifest"
+      : plan.strategy.chosen === "bake" && multi && !engine.multiPlatform
+        ? `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`
+        : undefined;
+  if (problem) {
+    io.stderr.write(`multiarch apply: ${problem}\n`);
+    return EXIT.environment;
+  }
+
+  const err = style(io, "stderr");
+  const progress = (e: ExecEvent) => {
+    if (values.json) return;
+    if (e.type === "stage") io.stderr.write(`${err.bold(`== ${e.name}`)} ${err.dim(`(${e.steps} step${e.steps === 1 ? "" : "s"})`)}\n`);
+    else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
+    else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
+    else if (e.type === "step-end") {
+      const o = e.outcome;
+      const mark = o.status === "ok" ? err.green("ok") : o.status === "skipped" ? err.dim("skipped") : err.red("FAILED");
+      io.stderr.write(`   ${e.step.id} ${mark} ${err.dim(seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`);
+      if (o.status === "failed") {
+        io.stderr.write(`     ${err.red(o.error ?? "failed")}\n`);
+        if (o.stderrTail) io.stderr.write(`${o.stderrTail.replace(/^/gm, "     | ")}\n`);
+        if (o.check) io.stderr.write(`${checkTable(o.check, e.step.expect?.platforms ?? []).replace(/^/gm, "     ")}\n`);
+      }
+    }
+  };
+  const report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress });
+  if (values.json) io.stdout.write(`${JSON.stringify({ strategy: plan.strategy, ...report }, null, 2)}\n`);
+  else io.stdout.write(`${finalSummary(report, io)}\n`);
+  return report.exitCode;
+}
+
+async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: string } | { exit: number }> {
+  if (typeof values.plan === "string") {
+    const file = resolve(io.cwd, values.plan);
+    let plan: Plan;
+    try {
+      plan = JSON.parse(readFileSync(file, "utf8")) as Plan;
+    } catch (e) {
+      io.stderr.write(`multiarch apply: cannot read plan ${displayPath(file, io.cwd)}: ${(e as Error).message}\n`);
+      return { exit: EXIT.usage };
+    }
+    if (plan.version !== PLAN_VERSION || !Array.isArray(plan.stages)) {
+      io.stderr.write(`multiarch apply: ${displayPath(file, io.cwd)} is not a version ${PLAN_VERSION} plan; write it again with multiarch plan\n`);
+      return { exit: EXIT.usage };
+    }
+    return { plan, planDir: dirname(file) };
+  }
+  const loaded = loadFromFlags(values, io);
+  if (!loaded.ok) {
+    printDiagnostics([...loaded.errors, ...loaded.warnings], io);
+    return { exit: EXIT.usage };
+  }
+  const requested = requestedStrategy(values, loaded.spec);
+  if (typeof requested === "object") {
+    io.stderr.write(`multiarch apply: ${requested.error}\n`);
+    return { exit: EXIT.usage };
+  }
+  const strategy = await resolveStrategy(requested, values.strategy !== undefined, loaded.spec, io, !values["dry-run"]);
+  if ("error" in strategy) {
+    io.stderr.write(`multiarch apply: ${strategy.error}\n`);
+    return { exit: EXIT.environment };
+  }
+  const outAbs = outDirOf(values, io, loaded.spec);
+  const result = await compileWith(loaded.spec, values, io, strategy, outAbs);
+  printDiagnostics([...(result.ok ? [] : result.errors), ...loaded.warnings, ...result.warnings], io);
+  if (!result.ok) return { exit: EXIT.usage };
+  // What runs is on disk too: .multiarch/plan.json always matches the last apply.
+  writeArtifacts(outAbs, result.compiled.files);
+  return { plan: result.compiled.plan, planDir: outAbs };
+}
+
+function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expected: readonly string[]): string {
+  const all = [...new Set([...expected, ...check.found])];
+  return table(
+    all.map((p) => [p, expected.includes(p) ? "yes" : "no", check.found.includes(p) ? "yes" : "no", check.mismatched.includes(p) ? "config arch differs" : ""]),
+    ["platform", "requested", "pushed", ""],
+  );
+}
+
+function finalSummary(report: Report, io: Io): string {
+  const s = style(io, "stdout");
+  const rows = report.images.map((i) => [
+    i.name,
+    i.status === "published" || i.status === "written" ? s.green(i.status) : s.red(i.status),
+    i.platforms.join(","),
+    i.digest ? i.digest.slice(0, 19) : "-",
+    seconds(i.durationMs),
+    i.tags.join(" "),
+  ]);
+  const failed = report.steps.filter((st) => st.status === "failed");
+  const notRun = report.steps.filter((st) => st.status === "not-run").length;
+  const tail =
+    report.exitCode === 0
+      ? s.green(`done in ${seconds(report.durationMs)}`)
+      : s.red(`${failed.length} step${failed.length === 1 ? "" : "s"} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run; no user tag was moved unless its image shows "published"`);
+  return ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"]), "", tail].join("\n");
+}
+

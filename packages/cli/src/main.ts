@@ -1,0 +1,12 @@
+import { run } from "./cli.ts";
+
+// Ctrl-C / SIGTERM abort the run: children are stopped through execa's cancelSignal, the report says
+// what was done, and the publish stage never starts half-way.
+const controller = new AbortController();
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`\nmultiarch: ${sig}, stopping...\n`);
+    controller.abort();
+  });
+}
+process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }, controller.signal);

@@ -1,0 +1,196 @@
+// Runs a plan: stages in order, the steps of a stage in parallel (bounded), the commands of a step in
+// order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
+// runs only when every build, verification and test before it passed.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Command, Plan, Step } from "@multiarch/compiler";
+import { type RunOptions, type RunResult, runCommand, showCommand } from "./runner.ts";
+import { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface StepOutcome {
+  id: string;
+  kind: Step["kind"];
+  image?: string;
+  platform?: string;
+  registry?: string;
+  status: "ok" | "failed" | "skipped" | "not-run";
+  durationMs: number;
+  attempts: number;
+  error?: string;
+  /** Last lines of the failing command's stderr, redacted. */
+  stderrTail?: string;
+  check?: PlatformCheck;
+  output?: string;
+}
+
+export type ExecEvent =
+  | { type: "stage"; name: string; steps: number }
+  | { type: "step-start"; step: Step }
+  | { type: "step-end"; step: Step; outcome: StepOutcome }
+  | { type: "line"; step: Step; line: string };
+
+export interface ImageSummary {
+  name: string;
+  platforms: string[];
+  digest?: string;
+  tags: string[];
+  durationMs: number;
+  status: "published" | "written" | "failed" | "not-published";
+}
+
+export interface Report {
+  ok: boolean;
+  /** 0 success, 2 a build/push/login/test failed, 3 verification failed, 130 interrupted. */
+  exitCode: 0 | 2 | 3 | 130;
+  durationMs: number;
+  steps: StepOutcome[];
+  images: ImageSummary[];
+}
+
+export interface ExecuteOptions {
+  /** Folder that holds plan.json; commands run in plan.cwd relative to it. */
+  planDir: string;
+  env: Env;
+  concurrency: number;
+  signal?: AbortSignal;
+  onEvent?: (e: ExecEvent) => void;
+  /** Retry policy for transient registry errors; tests shorten the delays. */
+  retry?: { attempts: number; baseDelayMs: number };
+}
+
+// Registry hiccups worth another try; never auth, invalid names/manifests, or build errors.
+const TRANSIENT = /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure/i;
+const PERMANENT = /\b(401|403)\b|unauthorized|denied|NAME_INVALID|MANIFEST_INVALID|failed to solve|did not complete successfully/i;
+const RETRIED_KINDS = new Set<Step["kind"]>(["push", "publish", "verify", "manifest"]);
+
+export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Report> {
+  const started = performance.now();
+  const cwd = resolve(opts.planDir, plan.cwd);
+  const outcomes = new Map<string, StepOutcome>();
+  let exitCode: Report["exitCode"] = 0;
+  const runOpts = (step: Step): RunOptions => ({
+    cwd,
+    env: opts.env,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
+  });
+
+  for (const stage of plan.stages) {
+    if (exitCode !== 0) break;
+    opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
+    const results = await mapLimit(stage.steps, Math.max(1, opts.concurrency), async (step) => {
+      opts.onEvent?.({ type: "step-start", step });
+      const outcome = await runStep(step, runOpts(step), opts);
+      outcomes.set(step.id, outcome);
+      opts.onEvent?.({ type: "step-end", step, outcome });
+      return outcome;
+    });
+    if (opts.signal?.aborted) exitCode = 130;
+    else if (results.some((o) => o.status === "failed")) exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
+  }
+
+  const steps = plan.stages.flatMap((s) => s.steps).map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", durationMs: 0, attempts: 0 });
+  return { ok: exitCode === 0, exitCode, durationMs: performance.now() - started, steps, images: summarize(plan, steps) };
+}
+
+const identity = (s: Step) => ({
+  id: s.id,
+  kind: s.kind,
+  ...(s.image ? { image: s.image } : {}),
+  ...(s.platform ? { platform: s.platform } : {}),
+  ...(s.registry ? { registry: s.registry } : {}),
+});
+
+async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions): Promise<StepOutcome> {
+  const t0 = performance.now();
+  const base = identity(step);
+  const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs">): StepOutcome => ({ ...base, durationMs: performance.now() - t0, ...o });
+
+  if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
+  if (step.expect && "archive" in step.expect) {
+    const path = resolve(run.cwd, step.expect.archive);
+    if (!existsSync(path)) return done({ status: "failed", attempts: 1, error: `${step.expect.archive} was not written` });
+    const check = checkArchive(path, step.expect.platforms);
+    return done({ status: check.ok ? "ok" : "failed", attempts: 1, check, ...(check.ok ? {} : { error: platformError(check) }) });
+  }
+
+  let attempts = 0;
+  let last: RunResult | undefined;
+  for (const cmd of step.commands) {
+    const retry = opts.retry ?? { attempts: 4, baseDelayMs: 1000 };
+    for (attempts = 1; ; attempts++) {
+      last = await runCommand(cmd, run);
+      if (last.ok || cmd.mayFail || last.reason !== "exit" || !RETRIED_KINDS.has(step.kind) || attempts >= retry.attempts) break;
+      const text = last.stderr + last.stdout;
+      if (PERMANENT.test(text) || !TRANSIENT.test(text)) break;
+      await sleep(retry.baseDelayMs * 2 ** (attempts - 1) * (0.5 + Math.random()), run.signal);
+    }
+    if (!last.ok && !cmd.mayFail) return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: tail(last.stderr || last.stdout) });
+  }
+  if (step.kind === "verify" && step.expect && "ref" in step.expect && last?.ok) {
+    let check: PlatformCheck;
+    try {
+      check = checkInspect(last.stdout, step.expect.platforms);
+    } catch {
+      return done({ status: "failed", attempts, error: `could not read the index of ${step.expect.ref}`, stderrTail: tail(last.stdout) });
+    }
+    return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
+  }
+  return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });
+}
+
+const failure = (cmd: Command, r: Exclude<RunResult, { ok: true }>) => `${showCommand(cmd)}: ${r.message}`;
+const tail = (s: string, n = 15) => s.trimEnd().split("\n").slice(-n).join("\n");
+const platformError = (c: PlatformCheck) =>
+  [c.missing.length ? `missing ${c.missing.join(", ")}` : "", c.extra.length ? `unexpected ${c.extra.join(", ")}` : "", c.mismatched.length ? `config architecture differs for ${c.mismatched.join(", ")}` : ""].filter(Boolean).join("; ");
+
+/** Whether docker already holds credentials for host (a credential helper or a stored auth). */
+export function loggedIn(host: string, env: Env): boolean {
+  const file = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
+  try {
+    const cfg = JSON.parse(readFileSync(file, "utf8")) as { auths?: Record<string, unknown>; credHelpers?: Record<string, string> };
+    return Boolean(cfg.auths?.[host] || cfg.credHelpers?.[host]);
+  } catch {
+    return false;
+  }
+}
+
+function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
+  const bakeTime = steps.filter((s) => s.kind === "bake" && !s.image).reduce((a, s) => a + s.durationMs, 0);
+  return plan.images.map((img) => {
+    const mine = steps.filter((s) => s.image === img.name);
+    const failed = mine.some((s) => s.status === "failed");
+    const published = img.archive ? mine.every((s) => s.status === "ok") : mine.filter((s) => s.kind === "publish").every((s) => s.status === "ok") && mine.some((s) => s.kind === "publish");
+    const digest = mine.find((s) => s.check?.digest)?.check?.digest;
+    return {
+      name: img.name,
+      platforms: img.platforms,
+      ...(digest ? { digest } : {}),
+      tags: img.archive ? [img.archive] : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
+      durationMs: mine.reduce((a, s) => a + s.durationMs, 0) + bakeTime,
+      status: failed ? "failed" : published ? (img.archive ? "written" : "published") : "not-published",
+    };
+  });
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((res) => {
+    const t = setTimeout(res, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), res()), { once: true });
+  });

@@ -1,0 +1,4 @@
+export { type ExecEvent, type ExecuteOptions, executePlan, type ImageSummary, loggedIn, type Report, type StepOutcome } from "./execute.ts";
+export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
+export { redactor, type RunResult, runCommand, showCommand } from "./runner.ts";
+export { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";

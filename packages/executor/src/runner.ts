@@ -1,0 +1,87 @@
+// The one command runner: every process multiarch starts goes through runCommand. Argument arrays only
+// (never a shell), stdin closed unless a credential is fed through it, references resolved at the last
+// moment, and every resolved secret value redacted from whatever output is kept or shown.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Arg, Command, Ref } from "@multiarch/compiler";
+import { execa } from "execa";
+
+export type RunResult =
+  | { ok: true; stdout: string; stderr: string; durationMs: number }
+  | { ok: false; reason: "exit" | "signal" | "timeout" | "canceled" | "spawn" | "unresolved"; exitCode?: number; command: string; stdout: string; stderr: string; durationMs: number; message: string };
+
+export interface RunOptions {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Called for each output line (already redacted), e.g. for --verbose progress. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export class UnresolvedRef extends Error {}
+
+export function resolveRef(ref: Ref, opts: Pick<RunOptions, "cwd" | "env">): string {
+  if ("env" in ref) {
+    const v = opts.env[ref.env];
+    if (v === undefined || v === "") throw new UnresolvedRef(`environment variable ${ref.env} is not set`);
+    return v;
+  }
+  try {
+    return readFileSync(resolve(opts.cwd, ref.file), "utf8").replace(/\r?\n$/, "");
+  } catch {
+    throw new UnresolvedRef(`cannot read ${ref.file}`);
+  }
+}
+
+const showArg = (a: Arg): string => (typeof a === "string" ? (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)) : "env" in a ? `$${a.env}` : `$(cat ${a.file})`);
+
+/** How a command is shown to people: references stay references, nothing is resolved. */
+export const showCommand = (cmd: Command): string => [cmd.program, ...cmd.args.map(showArg)].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
+
+export function redactor(secrets: readonly string[]): (s: string) => string {
+  const values = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  return (s) => values.reduce((acc, v) => acc.split(v).join("***"), s);
+}
+
+export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunResult> {
+  const started = performance.now();
+  const command = showCommand(cmd);
+  let args: string[];
+  let input: string | undefined;
+  try {
+    args = cmd.args.map((a) => (typeof a === "string" ? a : resolveRef(a, opts)));
+    input = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
+  } catch (e) {
+    return { ok: false, reason: "unresolved", command, stdout: "", stderr: "", durationMs: 0, message: (e as Error).message };
+  }
+  const redact = redactor(input !== undefined ? [input] : []);
+  const lines = (stream: "stdout" | "stderr") =>
+    async function* (line: unknown) {
+      const text = redact(String(line));
+      opts.onLine?.(text, stream);
+      yield text;
+    };
+  const result = await execa(cmd.program, args, {
+    cwd: opts.cwd,
+    env: { ...opts.env },
+    extendEnv: false,
+    reject: false,
+    stdin: input !== undefined ? undefined : "ignore",
+    input,
+    stdout: lines("stdout"),
+    stderr: lines("stderr"),
+    lines: false,
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+    forceKillAfterDelay: 5000,
+  });
+  const durationMs = performance.now() - started;
+  const stdout = redact(String(result.stdout ?? ""));
+  const stderr = redact(String(result.stderr ?? ""));
+  if (!result.failed) return { ok: true, stdout, stderr, durationMs };
+  const reason = result.isCanceled ? "canceled" : result.timedOut ? "timeout" : result.exitCode === undefined && !result.signal ? "spawn" : result.signal ? "signal" : "exit";
+  const message =
+    reason === "spawn" ? `${cmd.program} not found or not executable (${redact(result.shortMessage ?? "")})` : reason === "exit" ? `exit code ${result.exitCode}` : reason;
+  return { ok: false, reason, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), command, stdout, stderr, durationMs, message };
+}

@@ -1,0 +1,80 @@
+// Verification of what was pushed or written: the set of platforms must equal the requested set exactly
+// (attestation entries, unknown/unknown, are not platforms), and each platform's image config must
+// name the architecture its descriptor claims.
+import { readFileSync } from "node:fs";
+
+export interface PlatformCheck {
+  digest?: string;
+  found: string[];
+  missing: string[];
+  extra: string[];
+  /** Platforms whose image config names another architecture than the index says. */
+  mismatched: string[];
+  ok: boolean;
+}
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  platform?: { os: string; architecture: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+const platformOf = (p: { os: string; architecture: string; variant?: string }): string => [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+const isAttestation = (d: Descriptor): boolean => d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || (d.platform?.os === "unknown" && d.platform.architecture === "unknown");
+
+function compare(expected: readonly string[], found: string[], mismatched: string[], digest?: string): PlatformCheck {
+  const missing = expected.filter((p) => !found.includes(p));
+  const extra = found.filter((p) => !expected.includes(p));
+  return { ...(digest ? { digest } : {}), found, missing, extra, mismatched, ok: missing.length === 0 && extra.length === 0 && mismatched.length === 0 };
+}
+
+/** Output of `docker buildx imagetools inspect REF --format '{{json .}}'`. */
+export function checkInspect(json: string, expected: readonly string[]): PlatformCheck {
+  const data = JSON.parse(json) as {
+    manifest: { digest: string; manifests?: Descriptor[] };
+    image?: Record<string, { architecture?: string; os?: string; variant?: string }> | { architecture?: string; os?: string; variant?: string };
+  };
+  const descriptors = (data.manifest.manifests ?? []).filter((d) => d.platform && !isAttestation(d));
+  const found = descriptors.map((d) => platformOf(d.platform!));
+  const configs = (data.image ?? {}) as Record<string, { architecture?: string; os?: string; variant?: string }>;
+  const mismatched = found.filter((p) => {
+    const c = configs[p];
+    return c !== undefined && c.architecture !== undefined && platformOf({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p;
+  });
+  return compare(expected, found, mismatched, data.manifest.digest);
+}
+
+/** A multi-platform OCI image layout archive (tar) as written by buildx's oci exporter. */
+export function checkArchive(path: string, expected: readonly string[]): PlatformCheck {
+  const files = readTar(readFileSync(path));
+  const json = (name: string) => JSON.parse(files.get(name)?.toString("utf8") ?? "null");
+  const blob = (digest: string) => json(`blobs/${digest.replace(":", "/")}`);
+  const top = json("index.json") as { manifests: Descriptor[] };
+  const found: string[] = [];
+  const walk = (ds: Descriptor[]) => {
+    for (const d of ds) {
+      if (d.mediaType?.includes("index") || d.mediaType?.includes("manifest.list")) walk((blob(d.digest) as { manifests: Descriptor[] }).manifests);
+      else if (d.platform && !isAttestation(d)) found.push(platformOf(d.platform));
+    }
+  };
+  walk(top.manifests);
+  return compare(expected, found, [], top.manifests[0]?.digest);
+}
+
+/** Just enough of ustar to read the small JSON files of an OCI layout. */
+function readTar(buf: Buffer): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  let off = 0;
+  while (off + 512 <= buf.length) {
+    const header = buf.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) break;
+    const str = (start: number, len: number) => header.subarray(start, start + len).toString("utf8").replace(/\0.*$/s, "");
+    const name = (str(345, 155) ? `${str(345, 155)}/` : "") + str(0, 100);
+    const size = Number.parseInt(str(124, 12).trim() || "0", 8);
+    const type = str(156, 1);
+    if (type === "0" || type === "") files.set(name.replace(/^\.\//, ""), buf.subarray(off + 512, off + 512 + size));
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
