@@ -17,6 +17,7 @@ const selection: Options = {
   strategy: { type: "string" },
   image: { type: "string", multiple: true },
   platform: { type: "string", multiple: true },
+  load: { type: "boolean" },
 };
 
 interface CommandDef {
@@ -58,6 +59,7 @@ Exit codes: 0 valid (warnings may be printed), 1 invalid.`,
       --strategy S       auto (default: from the spec, else by what the engine can do), bake, manifest
       --image NAME       only this image (repeatable)
       --platform P       only this platform (repeatable), e.g. linux/arm64
+      --load             load registry-less images' OCI archives into the engine afterwards
       --json             print plan.json on stdout instead of the summary
   -h, --help             this help
 
@@ -89,6 +91,7 @@ A failure stops the run before publish: published tags stay where they were.
       --strategy S       auto, bake or manifest
       --image NAME       only this image (repeatable)
       --platform P       only this platform (repeatable)
+      --load             load registry-less images' OCI archives into the engine afterwards
       --concurrency N    steps run at once within a stage (default: number of cores)
       --dry-run          print the commands, run nothing
   -v, --verbose          stream the engine's output

@@ -1,7 +1,7 @@
 // Rendered images -> a buildx bake file (JSON form) that buildx 0.13 reads without losing anything:
 // CSV-string values (object forms need 0.20), `$${`/`%%{` escapes (bake interpolates JSON strings),
 // and link targets where a base is built for more platforms than its consumer (0.13 wants equal lists).
-import { archSuffix, diag, type Diagnostic, formatPlatform, type Image, type Platform, platformSlug, repositoryRef, type Spec } from "@multiarch/spec";
+import { archSuffix, formatPlatform, type Image, type Platform, platformSlug, repositoryRef, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
 
 export interface BakeTarget {
@@ -56,8 +56,7 @@ export function publishedNames(spec: Spec, image: Image): { registry: string; na
 
 export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oci/${image.name}.tar`;
 
-export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], outDir: string): { bake: BakeFile; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
+export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], outDir: string): BakeFile {
   const byName = new Map(spec.images.map((i) => [i.name, i]));
   const renderedByName = new Map(rendered.map((r) => [r.image.name, r]));
   const targets: Record<string, BakeTarget> = {};
@@ -72,7 +71,7 @@ export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], ou
     if (img.secrets.length) t.secret = img.secrets.map((s) => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`));
     const contexts: Record<string, string> = {};
     for (const c of img.contexts) {
-      if (c.kind === "image") contexts[c.name] = `target:${linkTarget(c.image, platforms, img)}`;
+      if (c.kind === "image") contexts[c.name] = `target:${linkTarget(c.image, platforms)}`;
       else contexts[c.name] = c.kind === "local" ? c.path : c.ref;
     }
     if (Object.keys(contexts).length) t.contexts = contexts;
@@ -81,18 +80,9 @@ export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], ou
 
   // A dependency built for exactly the consumer's platforms is linked directly; otherwise through an
   // internal target restricted to the consumer's platforms (buildx < 0.20 requires equal lists).
-  const linkTarget = (name: string, platforms: Platform[], consumer: Image): string => {
+  // The spec guarantees the consumer's platforms are a subset of the dependency's.
+  const linkTarget = (name: string, platforms: Platform[]): string => {
     const dep = byName.get(name)!;
-    const depKeys = new Set(dep.platforms.map(formatPlatform));
-    const missing = platforms.map(formatPlatform).filter((p) => !depKeys.has(p));
-    if (missing.length > 0) {
-      diagnostics.push(
-        diag("context-platforms", consumer.contexts.find((c) => c.kind === "image" && c.image === name)?.at ?? consumer.at, `image ${consumer.name} builds FROM ${name} for ${missing.join(", ")}, but ${name} is not built for ${missing.length > 1 ? "those platforms" : "that platform"}`, {
-          hint: `add ${missing.join(", ")} to ${name}'s platforms`,
-        }),
-      );
-      return name;
-    }
     const same = platforms.length === dep.platforms.length && platforms.every((p, i) => formatPlatform(p) === formatPlatform(dep.platforms[i]!));
     if (same || platforms.length === 1 || dep.platforms.length === 1) return name;
     const linkName = `${name}__${platforms.map(archSuffix).join("_")}`;
@@ -118,7 +108,7 @@ export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], ou
     t.output = names.length ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}`] : [`type=oci,dest=${archiveOf(outDir, img)}`];
     targets[img.name] = t;
   }
-  return { bake: { group: { default: { targets: rendered.map((r) => r.image.name) } }, target: targets }, diagnostics };
+  return { group: { default: { targets: rendered.map((r) => r.image.name) } }, target: targets };
 }
 
 /** Stable, reviewable JSON: sorted keys, 2-space indent, every literal `${` / `%{` escaped for bake. */

@@ -7,7 +7,7 @@ import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { manifestStages } from "./manifest-plan.ts";
 import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "./plan-file.ts";
 import { type Facts, renderImages } from "./render.ts";
-import { plannedRefs, platformStrings, stagingTag } from "./steps.ts";
+import { docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
 import { closest } from "@multiarch/spec";
 
 export interface CompileOptions {
@@ -17,6 +17,8 @@ export interface CompileOptions {
   platforms?: readonly string[];
   /** Output folder relative to the spec folder, forward slashes; default .multiarch */
   outDir?: string;
+  /** Load registry-less images' OCI archives into the engine after they are verified. */
+  load?: boolean;
 }
 
 export interface Compiled {
@@ -38,8 +40,8 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const images = chosen === "manifest" ? withDependencies(spec, selection.images) : selection.images;
 
   const { rendered, diagnostics } = renderImages(spec, images, facts);
-  const { bake, diagnostics: bakeDiagnostics } = buildBakeFile(spec, rendered, outDir);
-  const all = [...diagnostics, ...bakeDiagnostics];
+  const bake = buildBakeFile(spec, rendered, outDir);
+  const all = [...diagnostics];
   if (chosen === "manifest") {
     for (const r of rendered) {
       if (r.image.registries.length === 0) all.push(diag("registry-unknown", r.image.at, `image ${r.image.name}: the manifest strategy needs a registry to merge per-arch images in`, { hint: "add a registry, or use strategy bake (OCI archive output)" }));
@@ -62,6 +64,13 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const specRel = posix.relative(outDir, posix.basename(spec.file)) || posix.basename(spec.file);
   const cwd = posix.relative(outDir, ".") || ".";
   const stages = chosen === "bake" ? bakeStages(spec, planned, paths) : manifestStages(spec, rendered, planned);
+  const archives = planned.filter((p) => p.archive);
+  if (options.load && archives.length) {
+    stages.push({
+      name: "load",
+      steps: archives.map((p) => ({ id: `load:${p.name}`, kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive!])], inputs: [p.archive!], produces: [] })),
+    });
+  }
   const plan: Plan = { version: PLAN_VERSION, spec: specRel, cwd, strategy: options.strategy, images: planned, stages };
 
   const platforms = [...new Set(planned.flatMap((p) => p.platforms))];

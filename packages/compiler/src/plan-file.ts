@@ -18,7 +18,7 @@ export interface Command {
   mayFail?: boolean;
 }
 
-export type StepKind = "login" | "bake" | "build" | "push" | "manifest" | "verify" | "test" | "publish";
+export type StepKind = "login" | "bake" | "build" | "push" | "manifest" | "verify" | "test" | "publish" | "load";
 
 export interface Step {
   id: string;

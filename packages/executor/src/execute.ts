@@ -1,9 +1,9 @@
 // Runs a plan: stages in order, the steps of a stage in parallel (bounded), the commands of a step in
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
 // runs only when every build, verification and test before it passed.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step } from "@multiarch/compiler";
 import { type RunOptions, type RunResult, runCommand, showCommand } from "./runner.ts";
 import { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
@@ -71,6 +71,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const cwd = resolve(opts.planDir, plan.cwd);
   const outcomes = new Map<string, StepOutcome>();
   let exitCode: Report["exitCode"] = 0;
+  // buildx writes archives but does not create their folders.
+  for (const img of plan.images) if (img.archive) mkdirSync(dirname(resolve(cwd, img.archive)), { recursive: true });
   const runOpts = (step: Step): RunOptions => ({
     cwd,
     env: opts.env,

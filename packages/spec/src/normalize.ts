@@ -15,7 +15,7 @@ import {
   type Template,
   type Variable,
 } from "./model.ts";
-import { parsePlatform, type Platform } from "./platform.ts";
+import { formatPlatform, parsePlatform, type Platform } from "./platform.ts";
 import { checkFullName, checkRepositoryPath, parseRegistryUrl, repositoryRef } from "./reference.ts";
 import type { ImageInput, SpecInput } from "./schema.ts";
 import type { Path, SourceMap } from "./source-map.ts";
@@ -243,6 +243,23 @@ export function normalize(input: SpecInput, map: SourceMap, opts: { file: string
     return image;
   }
 
+  // A dependent image builds FROM its base's image of the same platform: the base must have them all.
+  for (const img of images) {
+    for (const c of img.contexts) {
+      if (c.kind !== "image") continue;
+      const dep = images.find((i) => i.name === c.image);
+      if (!dep) continue;
+      const depPlatforms = new Set(dep.platforms.map(formatPlatform));
+      const missing = img.platforms.map(formatPlatform).filter((p) => !depPlatforms.has(p));
+      if (missing.length > 0) {
+        out.push(
+          diag("context-platforms", c.at, `image ${img.name} builds FROM ${dep.name} for ${missing.join(", ")}, but ${dep.name} is not built for ${missing.length > 1 ? "those platforms" : "that platform"}`, {
+            hint: `add ${missing.join(", ")} to ${dep.name}'s platforms`,
+          }),
+        );
+      }
+    }
+  }
   const ordered = dependencyOrder(images, out);
   const spec: Spec = {
     file: opts.file,

@@ -33,7 +33,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   const lines = new LineCounter();
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, merge: false, strict: true });
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
   } catch (e) {
     return { ok: false, errors: [unexpected(e, at(1, 1))] };
   }

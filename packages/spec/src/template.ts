@@ -44,8 +44,13 @@ export function checkTemplate(source: string, variables: ReadonlySet<string>): {
   try {
     ast = hb.parse(source);
   } catch (e) {
-    const first = (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
-    return { ok: false, problem: { code: "template-syntax", message: `template "${source}": ${first}` } };
+    // handlebars reports "Parse error on line 1:\n<source>\n----^\nExpecting ..., got 'X'"
+    const lines = (e instanceof Error ? e.message : String(e)).split("\n");
+    const caret = lines.find((l) => /^-*\^$/.test(l));
+    const got = /got '([^']+)'/.exec(lines[lines.length - 1] ?? "")?.[1];
+    const where = caret ? ` at character ${caret.length}` : "";
+    const what = got ? `: unexpected ${got === "INVALID" ? "character" : got === "EOF" ? "end" : got}` : `: ${lines[0]}`;
+    return { ok: false, problem: { code: "template-syntax", message: `template "${source}": syntax error${where}${what}`, hint: "every {{ needs a matching }}" } };
   }
   const uses = new Set<string>();
   const problems: TemplateProblem[] = [];

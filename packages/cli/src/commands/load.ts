@@ -37,6 +37,7 @@ export async function compileWith(spec: Spec, values: Values, io: Io, strategy: 
     outDir: relative(spec.dir, outAbs).split(sep).join("/") || ".",
     ...(images ? { images } : {}),
     ...(platforms ? { platforms } : {}),
+    ...(values.load ? { load: true } : {}),
   });
 }
 

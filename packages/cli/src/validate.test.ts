@@ -1,0 +1,145 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, test } from "vitest";
+import { run } from "./cli.ts";
+import { memoryIo } from "./testing/io.ts";
+
+const FIXTURES = resolve(import.meta.dirname, "../../spec/fixtures/invalid");
+const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
+
+interface Json {
+  ok: boolean;
+  errors: { code: string; line: number; col: number; message: string; hint?: string }[];
+  warnings: { code: string; line: number; col: number; message: string; hint?: string }[];
+}
+async function validate(file: string, env: Record<string, string> = {}) {
+  const io = memoryIo(FIXTURES, env);
+  const exit = await run(["validate", "-f", file, "--json"], io);
+  return { exit, json: JSON.parse(io.out()) as Json, stderr: io.err() };
+}
+
+// fixture -> first diagnostic's code, line:col, and a piece of its hint (the bad inputs of issue #2).
+const ERRORS: [string, string, string, string?][] = [
+  ["empty", "spec-empty", "1:1", "version: 1"],
+  ["bad-indent", "yaml-syntax", "5:1"],
+  ["tab-indent", "yaml-syntax", "4:1", "spaces"],
+  ["multi-doc", "yaml-multiple-documents", "5:1", "one document"],
+  ["duplicate-key", "yaml-duplicate-key", "5:1"],
+  ["alias-bomb", "yaml-alias-limit", "8:34"],
+  ["typo-key", "unknown-key", "2:1", "did you mean platforms?"],
+  ["wrong-type", "invalid-type", "2:12", "[linux/amd64]"],
+  ["proto-key", "forbidden-key", "5:5"],
+  ["constructor-key", "forbidden-key", "6:7"],
+  ["no-images", "invalid-value", "2:9"],
+  ["empty-platforms", "invalid-value", "2:12"],
+  ["four-part-platform", "platform-invalid", "2:26"],
+  ["wildcard-platform", "platform-invalid", "2:13"],
+  ["unknown-arch", "platform-unknown", "4:5", "did you mean linux/arm64?"],
+  ["unknown-os", "platform-unknown", "2:13"],
+  ["bare-arch", "platform-invalid", "2:13", "write linux/arm64"],
+  ["uppercase-repo", "repository-invalid", "5:17", "acme-app"],
+  ["uppercase-image", "invalid-value", "3:3", "write app"],
+  ["tag-empty", "tag-invalid", "7:12"],
+  ["tag-too-long", "tag-invalid", "7:12"],
+  ["tag-slash", "tag-invalid", "7:12", "sanitize"],
+  ["tag-plus", "tag-invalid", "5:12", "+"],
+  ["template-syntax", "template-syntax", "7:12"],
+  ["template-unknown-variable", "template-unknown-variable", "7:12", "did you mean version?"],
+  ["template-unknown-helper", "template-unknown-helper", "7:12", "helpers:"],
+  ["template-mapping", "template-not-string", "7:12", "quote"],
+  ["unknown-registry", "registry-unknown", "7:18", "did you mean local?"],
+  ["unknown-image-context", "context-unknown-image", "5:23", "did you mean base?"],
+  ["target-link", "invalid-value", "5:23", "image:base"],
+  ["cycle", "dependency-cycle", "5:20"],
+  ["context-platforms", "context-platforms", "8:23", "linux/arm64"],
+  ["missing-context", "path-missing", "4:14"],
+  ["missing-dockerfile", "path-missing", "4:14"],
+  ["outside-repo", "path-outside-repo", "4:14"],
+  ["symlink-out", "path-outside-repo", "4:14"],
+  ["credential-literal", "credential-literal", "6:15", "{ env:"],
+  ["registry-hub", "registry-url-invalid", "3:16", "docker.io/myregistry/acme"],
+  ["registry-scheme", "registry-url-invalid", "3:16", "ghcr.io/acme"],
+  ["unknown-strategy", "invalid-value", "5:20", "did you mean bake?"],
+];
+
+describe("validate: bad inputs point at their line and column", () => {
+  test.each(ERRORS)("%s", async (name, code, pos, hint) => {
+    const { exit, json, stderr } = await validate(join(FIXTURES, `${name}.yaml`));
+    expect(exit).toBe(1);
+    expect(json.ok).toBe(false);
+    const first = json.errors[0]!;
+    expect({ code: first.code, pos: `${first.line}:${first.col}` }).toEqual({ code, pos });
+    if (hint) expect(`${first.message} ${first.hint ?? ""}`).toContain(hint);
+    expect(stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+  });
+
+  test("the human form is FILE:LINE:COL: message, a hint and a code frame", async () => {
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", "unknown-arch.yaml"], io)).toBe(1);
+    expect(io.err()).toContain("unknown-arch.yaml:4:5: error[platform-unknown]: \"linux/arm46\": unknown platform");
+    expect(io.err()).toContain("hint: did you mean linux/arm64?");
+    expect(io.err()).toContain("> 4 |   - linux/arm46");
+  });
+
+  test("a missing file is reported, not thrown", async () => {
+    const { exit, json } = await validate(join(FIXTURES, "nope.yaml"));
+    expect(exit).toBe(1);
+    expect(json.errors[0]).toMatchObject({ code: "spec-not-found", line: 0 });
+  });
+
+  test("5,000-deep nesting is a clean error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-deep-"));
+    writeFileSync(join(dir, "multiarch.yaml"), `version: 1\nimages: ${"[".repeat(5000)}${"]".repeat(5000)}\n`);
+    const { exit, json } = await validate(join(dir, "multiarch.yaml"));
+    expect(exit).toBe(1);
+    expect(json.errors[0]!.code).toMatch(/^yaml-/);
+    expect(json.errors[0]!.line).toBe(2);
+  });
+});
+
+describe("validate: warnings do not fail", () => {
+  test("a secret-looking build arg points to secrets:", async () => {
+    const { exit, json } = await validate(join(FIXTURES, "secret-arg.yaml"));
+    expect(exit).toBe(0);
+    expect(json.warnings[0]).toMatchObject({ code: "arg-looks-secret", line: 5, col: 24 });
+    expect(json.warnings[0]!.hint).toContain("secrets:");
+  });
+
+  test("platforms equal after normalisation are merged with a warning", async () => {
+    const { exit, json } = await validate(join(FIXTURES, "duplicate-platform.yaml"));
+    expect(exit).toBe(0);
+    expect(json.warnings.map((w) => w.code)).toEqual(["platform-normalised", "platform-duplicate"]);
+  });
+});
+
+describe("env variables are checked where they are used", () => {
+  const spec = (dir: string) => {
+    writeFileSync(join(dir, "multiarch.yaml"), 'version: 1\nvariables:\n  version: { env: MA_TEST_VERSION }\nimages:\n  app:\n    context: .\n    tags: ["{{version}}"]\n');
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
+    return join(dir, "multiarch.yaml");
+  };
+  test("validate passes; plan fails at the template's line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-env-"));
+    const file = spec(dir);
+    expect((await validate(file)).exit).toBe(0);
+    const io = memoryIo(dir);
+    expect(await run(["plan", "-f", file, "--strategy", "bake"], io)).toBe(1);
+    expect(io.err()).toContain("multiarch.yaml:7:12: error[env-unset]");
+    expect(io.err()).toContain("MA_TEST_VERSION");
+  });
+  test("with the variable set, the tag renders", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-env-"));
+    const io = memoryIo(dir, { MA_TEST_VERSION: "3.1.4" });
+    expect(await run(["plan", "-f", spec(dir), "--strategy", "bake", "--json"], io)).toBe(0);
+    expect(JSON.parse(io.out()).images[0].archive).toBe(".multiarch/oci/app.tar");
+  });
+});
+
+describe("examples", () => {
+  test.each(["quickstart", "monorepo", "fallback", "oci"])("%s validates", async (name) => {
+    const { exit, json } = await validate(join(EXAMPLES, name, "multiarch.yaml"));
+    expect(json.errors).toEqual([]);
+    expect(exit).toBe(0);
+  });
+});
