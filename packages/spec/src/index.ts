@@ -8,3 +8,4 @@ export { checkTag, repositoryRef } from "./reference.ts";
 export { SpecInputSchema, type SpecInput } from "./schema.ts";
 export { checkTemplate } from "./template.ts";
 export { closest, didYouMean } from "./suggest.ts";
+export { specJsonSchema } from "./json-schema.ts";

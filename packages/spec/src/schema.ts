@@ -69,7 +69,7 @@ const image = z
       .record(z.string(), z.string())
       .optional()
       .describe("Named build contexts: image:<name> (an image of this spec, built first), a folder, or docker-image://ref."),
-    secrets: z.array(secret).optional(),
+    secrets: z.array(secret).optional().describe("Build secrets, mounted with RUN --mount=type=secret,id=ID; values never written anywhere."),
     test: smokeTest.optional(),
     ...imageFields,
   })

@@ -1,0 +1,146 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadSpec, type Spec } from "@multiarch/spec";
+import { describe, expect, test } from "vitest";
+import { type CompileOptions, compile } from "./compile.ts";
+import type { Facts } from "./render.ts";
+
+const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
+const GIT: Facts["git"] = { sha: "0123456789abcdef0123456789abcdef01234567", shortSha: "0123456", branch: "main", tag: "" };
+const facts: Facts = { git: GIT, env: {} };
+const bake: CompileOptions["strategy"] = { requested: "bake", chosen: "bake", reason: "test" };
+const manifest: CompileOptions["strategy"] = { requested: "manifest", chosen: "manifest", reason: "test" };
+
+function load(file: string): Spec {
+  const r = loadSpec(file);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.spec;
+}
+function compiled(spec: Spec, options: CompileOptions, f: Facts = facts) {
+  const r = compile(spec, f, options);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.compiled;
+}
+/** A throwaway repo with a spec and a Dockerfile per image folder. */
+function repo(yaml: string, folders: string[] = ["app"]): string {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-compile-"));
+  mkdirSync(join(dir, ".git"));
+  for (const f of folders) {
+    mkdirSync(join(dir, f), { recursive: true });
+    writeFileSync(join(dir, f, "Dockerfile"), "FROM scratch\n");
+  }
+  writeFileSync(join(dir, "multiarch.yaml"), yaml);
+  return join(dir, "multiarch.yaml");
+}
+
+describe("golden artifacts of the examples", () => {
+  test.each([
+    ["quickstart", bake],
+    ["monorepo", bake],
+    ["fallback", manifest],
+    ["oci", bake],
+  ] as const)("%s", async (name, strategy) => {
+    const c = compiled(load(join(EXAMPLES, name, "multiarch.yaml")), { strategy });
+    for (const [file, content] of Object.entries(c.files)) {
+      await expect(content).toMatchFileSnapshot(`./__golden__/${name}/${file}`);
+    }
+  });
+});
+
+describe("compile", () => {
+  test("is repeatable: the same inputs give byte-identical files", () => {
+    const spec = load(join(EXAMPLES, "monorepo", "multiarch.yaml"));
+    expect(compiled(spec, { strategy: bake }).files).toEqual(compiled(load(join(EXAMPLES, "monorepo", "multiarch.yaml")), { strategy: bake }).files);
+  });
+
+  test("images come out in dependency order, whatever the declaration order", () => {
+    const file = repo(
+      'version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    contexts: { mid: "image:mid" }\n  mid:\n    context: mid\n    contexts: { base: "image:base" }\n  base:\n    context: base\n',
+      ["app", "mid", "base"],
+    );
+    const c = compiled(load(file), { strategy: bake });
+    expect(c.plan.images.map((i) => i.name)).toEqual(["base", "mid", "app"]);
+    expect(c.bake.target.app!.contexts).toEqual({ mid: "target:mid" });
+    const m = compiled(load(file), { strategy: manifest });
+    expect(m.plan.stages.map((s) => s.name)).toEqual(["build-1", "push-1", "build-2", "push-2", "build-3", "push-3", "manifest", "verify", "publish"]);
+    const appBuild = m.plan.stages[4]!.steps[0]!.commands[0]!.args;
+    expect(appBuild).toContain("mid=docker-image://localhost:5000/mid:latest-amd64");
+  });
+
+  test("a base built for more platforms is linked through a target with the consumer's platforms", () => {
+    const c = compiled(load(join(EXAMPLES, "monorepo", "multiarch.yaml")), { strategy: bake });
+    expect(c.bake.target.api!.contexts).toEqual({ base: "target:base__amd64_arm64" });
+    expect(c.bake.target.base__amd64_arm64!.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(c.bake.target.base__amd64_arm64!.output).toBeUndefined();
+    expect(c.bake.target.base__amd64_arm64!.tags).toBeUndefined();
+  });
+
+  test("literal ${ and %{ are escaped for bake's interpolation", () => {
+    const file = repo('version: 1\nimages:\n  app:\n    context: app\n    args: { A: "${HOME}" }\n    labels: { l: "%{x}" }\n');
+    const text = compiled(load(file), { strategy: bake }).files["docker-bake.json"]!;
+    expect(text).toContain('"A": "$${HOME}"');
+    expect(text).toContain('"l": "%%{x}"');
+  });
+
+  test("secrets appear by id and source only; credentials as references", () => {
+    const file = repo(
+      "version: 1\nregistries:\n  hub:\n    url: docker.io/acme\n    username: { env: HUB_USER }\n    password: { env: HUB_TOKEN }\nimages:\n  app:\n    context: app\n    secrets: [{ id: npm, env: NPM_TOKEN }]\n",
+    );
+    const c = compiled(load(file), { strategy: bake }, { git: GIT, env: { NPM_TOKEN: "s3cr3t-npm", HUB_TOKEN: "s3cr3t-hub", HUB_USER: "bob" } });
+    const all = Object.values(c.files).join("\n");
+    expect(all).not.toContain("s3cr3t");
+    expect(all).not.toContain("bob");
+    expect(c.bake.target.app!.secret).toEqual(["id=npm,type=env,env=NPM_TOKEN"]);
+    const login = c.plan.stages[0]!.steps[0]!;
+    expect(login.commands[0]).toEqual({ program: "docker", args: ["login", "docker.io", "--username", { env: "HUB_USER" }, "--password-stdin"], stdin: { env: "HUB_TOKEN" } });
+  });
+
+  test("the manifest strategy builds each platform with plain manifests and per-arch tags", () => {
+    const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest });
+    const build = c.plan.stages.find((s) => s.name === "build")!.steps.find((s) => s.platform === "linux/arm/v7")!;
+    expect(build.commands[0]!.args).toEqual([
+      "build", "--platform", "linux/arm/v7", "--provenance=false", "--file", "tool/Dockerfile", "--tag", "127.0.0.1:5000/fallback/tool:2.0.0-armv7", "tool",
+    ]);
+    const publish = c.plan.stages.at(-1)!.steps[0]!.commands.map((cmd) => cmd.args.slice(0, 3).join(" "));
+    expect(publish).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
+    expect(c.plan.stages.at(-1)!.steps[0]!.produces).toEqual(["127.0.0.1:5000/fallback/tool:2.0.0", "127.0.0.1:5000/fallback/tool:latest"]);
+  });
+
+  test("latest is published last", () => {
+    const file = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: [latest, "1.0", "1"]\n');
+    expect(compiled(load(file), { strategy: bake }).plan.images[0]!.refs[0]!.tags).toEqual(["1.0", "1", "latest"]);
+  });
+
+  test("per-arch plans restrict the bake to their platform, with per-arch staging tags and caches", () => {
+    const file = repo('version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n');
+    const c = compiled(load(file), { strategy: bake });
+    const arm = c.archPlans.find((p) => p.platform === "linux/arm64")!;
+    const args = arm.steps[0]!.commands[0]!.args as string[];
+    expect(args).toContain("*.platform=linux/arm64");
+    expect(args.find((a) => a.startsWith("app.tags="))).toMatch(/^app\.tags=localhost:5000\/x\/app:multiarch-staging-[0-9a-f]{12}-arm64$/);
+    expect(args).toContain("app.cache-to=type=registry,ref=localhost:5000/x/app:buildcache-linux-arm64,mode=max");
+    expect(Object.keys(c.files)).toContain("plans/linux-arm64.json");
+  });
+
+  test("--image and --platform select; unknown names get a hint", () => {
+    const spec = load(join(EXAMPLES, "monorepo", "multiarch.yaml"));
+    const c = compiled(spec, { strategy: bake, images: ["api"], platforms: ["linux/arm64"] });
+    expect(c.plan.images.map((i) => [i.name, i.platforms])).toEqual([["api", ["linux/arm64"]]]);
+    const bad = compile(spec, facts, { strategy: bake, images: ["apy"] });
+    expect(!bad.ok && bad.errors[0]!.hint).toBe("did you mean api?");
+  });
+
+  test("git values are an error only where a template uses them", () => {
+    const file = repo('version: 1\nimages:\n  app:\n    context: app\n    tags: ["{{git.shortSha}}"]\n');
+    const r = compile(load(file), { git: undefined, env: {} }, { strategy: bake });
+    expect(!r.ok && r.errors[0]).toMatchObject({ code: "git-unavailable", line: 5 });
+    expect(compiled(load(file), { strategy: bake }).bake.target.app!.tags).toEqual(["app:0123456"]);
+  });
+
+  test("two images publishing the same repository is an error naming both", () => {
+    const file = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n  web:\n    context: app\n    repository: app\n');
+    const r = loadSpec(file);
+    expect(!r.ok && r.errors[0]!.message).toContain("images app and web both publish localhost:5000/app");
+  });
+});

@@ -1,0 +1,55 @@
+// Rare error paths with a fake `docker` on PATH (the real engine is exercised in test/e2e).
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Plan } from "@multiarch/compiler";
+import { describe, expect, test } from "vitest";
+import { executePlan } from "./execute.ts";
+
+/** A docker that fails `failures` times with `message`, then succeeds; it logs every call. */
+function fakeDocker(failures: number, message: string) {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-fake-"));
+  writeFileSync(
+    join(dir, "docker"),
+    `#!/bin/sh\necho "$@" >> "${dir}/calls"\nn=$(cat "${dir}/count" 2>/dev/null || echo 0)\necho $((n+1)) > "${dir}/count"\nif [ "$n" -lt ${failures} ]; then echo "${message}" >&2; exit 1; fi\necho ok\n`,
+  );
+  chmodSync(join(dir, "docker"), 0o755);
+  return { env: { PATH: `${dir}:/usr/bin:/bin` }, calls: () => readFileSync(join(dir, "calls"), "utf8").trim().split("\n"), dir };
+}
+
+const plan = (kind: "push" | "build"): Plan => ({
+  version: 1,
+  spec: "multiarch.yaml",
+  cwd: ".",
+  strategy: { requested: "manifest", chosen: "manifest", reason: "test" },
+  images: [],
+  stages: [
+    { name: "one", steps: [{ id: "s1", kind, commands: [{ program: "docker", args: ["push", "r/x:1"] }], inputs: [], produces: [] }] },
+    { name: "two", steps: [{ id: "s2", kind: "publish", commands: [{ program: "docker", args: ["manifest", "push", "r/x:1"] }], inputs: [], produces: [] }] },
+  ],
+});
+const retry = { attempts: 4, baseDelayMs: 1 };
+
+describe("executePlan", () => {
+  test("a transient registry error is retried with backoff", async () => {
+    const fake = fakeDocker(2, "received unexpected HTTP status: 503 Service Unavailable");
+    const r = await executePlan(plan("push"), { planDir: fake.dir, env: fake.env, concurrency: 1, retry });
+    expect(r.exitCode).toBe(0);
+    expect(r.steps[0]).toMatchObject({ status: "ok", attempts: 3 });
+  });
+  test("auth errors are never retried, and later stages do not run", async () => {
+    const fake = fakeDocker(5, "unauthorized: authentication required (401)");
+    const r = await executePlan(plan("push"), { planDir: fake.dir, env: fake.env, concurrency: 1, retry });
+    expect(r.exitCode).toBe(2);
+    expect(r.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
+      ["s1", "failed", 1],
+      ["s2", "not-run", 0],
+    ]);
+    expect(fake.calls()).toHaveLength(1);
+  });
+  test("build errors are not retried", async () => {
+    const fake = fakeDocker(5, "ERROR: failed to solve: process did not complete successfully: 503");
+    const r = await executePlan(plan("build"), { planDir: fake.dir, env: fake.env, concurrency: 1, retry });
+    expect(r.steps[0]).toMatchObject({ status: "failed", attempts: 1 });
+  });
+});

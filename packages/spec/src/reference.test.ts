@@ -1,0 +1,25 @@
+import { describe, expect, test } from "vitest";
+import { checkRepositoryPath, checkTag, parseRegistryUrl } from "./reference.ts";
+
+describe("registry urls", () => {
+  test.each([
+    ["ghcr.io/acme", "ghcr.io", "acme"],
+    ["127.0.0.1:5000", "127.0.0.1:5000", ""],
+    ["localhost/team/sub", "localhost", "team/sub"],
+    ["registry:5000/a", "registry:5000", "a"],
+    ["[::1]:5000/x", "[::1]:5000", "x"],
+    ["docker.io/acme/", "docker.io", "acme"],
+  ])("%s", (url, host, namespace) => {
+    expect(parseRegistryUrl(url)).toEqual({ ok: true, value: { host, namespace } });
+  });
+  test.each(["myreg/app", "acme", "https://ghcr.io/x", "ghcr.io/Acme", "::1/x", "[fe80::1%eth0]:5000", "bad_host.io/x", "ghcr.io/a//b"])("%s is refused", (url) => {
+    expect(parseRegistryUrl(url).ok).toBe(false);
+  });
+});
+
+describe("repositories and tags", () => {
+  test.each(["app", "acme-api", "a/b/c", "a__b", "a.b", "a---b"])("repository %s", (r) => expect(checkRepositoryPath(r).ok).toBe(true));
+  test.each(["App", "-app", "app-", "a//b", "a:b", "x".repeat(256)])("repository %s is refused", (r) => expect(checkRepositoryPath(r).ok).toBe(false));
+  test.each(["latest", "1.2.0", "v1_2", "_x", "A".repeat(128)])("tag %s", (t) => expect(checkTag(t).ok).toBe(true));
+  test.each(["", "-rc1", ".x", "v1+build", "feature/x", "a b", "A".repeat(129)])("tag %j is refused", (t) => expect(checkTag(t).ok).toBe(false));
+});

@@ -1,0 +1,44 @@
+import { describe, expect, test } from "vitest";
+import { checkTemplate } from "./template.ts";
+
+const vars = new Set(["version", "channel"]);
+const render = (src: string, ctx: Record<string, unknown>) => {
+  const t = checkTemplate(src, vars);
+  if (!t.ok) throw new Error(t.problem.message);
+  return t.template.render(ctx);
+};
+
+describe("templates", () => {
+  test("render without HTML escaping", () => {
+    expect(render("{{version}}&<{{channel}}>=", { version: "1.0", channel: "a&b" })).toBe("1.0&<a&b>=");
+  });
+  test("helpers", () => {
+    const ctx = { version: "1.0", channel: "Feature/Login", git: { sha: "abc", shortSha: "abc", branch: "feat/x", tag: "" }, image: { name: "api", repository: "api" } };
+    expect(render("{{lower channel}}", ctx)).toBe("feature/login");
+    expect(render("{{sanitize git.branch}}", ctx)).toBe("feat-x");
+    expect(render("{{default git.tag 'dev'}}", ctx)).toBe("dev");
+    expect(render("{{#if git.tag}}{{git.tag}}{{else}}{{version}}{{/if}}", ctx)).toBe("1.0");
+    expect(render("{{truncate git.sha 2}}-{{image.name}}", ctx)).toBe("ab-api");
+  });
+  test.each([
+    ["{{ version }", "template-syntax"],
+    ["{{verison}}", "template-unknown-variable"],
+    ["{{git.sah}}", "template-unknown-variable"],
+    ["{{platform.arch}}", "template-unknown-variable"],
+    ["{{shout version}}", "template-unknown-helper"],
+    ["{{lookup this 'constructor'}}", "template-unknown-helper"],
+    ["{{#each version}}x{{/each}}", "template-unknown-helper"],
+    ["{{constructor}}", "template-unknown-variable"],
+    ["{{__proto__}}", "template-unknown-variable"],
+    ["{{this}}", "template-unknown-variable"],
+    ["{{../version}}", "template-unknown-variable"],
+    ["{{@root.version}}", "template-unknown-variable"],
+    ["{{> partial}}", "template-syntax"],
+  ])("%s is refused as %s", (src, code) => {
+    const t = checkTemplate(src, vars);
+    expect(t.ok ? "ok" : t.problem.code).toBe(code);
+  });
+  test("a missing value fails instead of rendering empty (strict)", () => {
+    expect(() => render("{{version}}", {})).toThrow(/not defined/);
+  });
+});
