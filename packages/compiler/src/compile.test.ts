@@ -65,7 +65,7 @@ describe("compile", () => {
     const m = compiled(load(file), { strategy: manifest });
     expect(m.plan.stages.map((s) => s.name)).toEqual(["build-1", "push-1", "build-2", "push-2", "build-3", "push-3", "manifest", "verify", "publish"]);
     const appBuild = m.plan.stages[4]!.steps[0]!.commands[0]!.args;
-    expect(appBuild).toContain("mid=docker-image://localhost:5000/mid:latest-amd64");
+    expect(appBuild.find((a) => typeof a === "string" && a.startsWith("mid="))).toMatch(/^mid=docker-image:\/\/localhost:5000\/mid:multiarch-staging-[0-9a-f]{12}-amd64$/);
   });
 
   test("a base built for more platforms is linked through a target with the consumer's platforms", () => {
@@ -99,12 +99,20 @@ describe("compile", () => {
   test("the manifest strategy builds each platform with plain manifests and per-arch tags", () => {
     const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest });
     const build = c.plan.stages.find((s) => s.name === "build")!.steps.find((s) => s.platform === "linux/arm/v7")!;
-    expect(build.commands[0]!.args).toEqual([
-      "build", "--platform", "linux/arm/v7", "--provenance=false", "--file", "tool/Dockerfile", "--tag", "127.0.0.1:5000/fallback/tool:2.0.0-armv7", "tool",
+    const staging = c.plan.images[0]!.refs[0]!.staging;
+    expect(build.commands[0]!.args).toEqual(["build", "--platform", "linux/arm/v7", "--provenance=false", "--file", "tool/Dockerfile", "--tag", `${staging}-armv7`, "tool"]);
+    const publish = c.plan.stages.at(-1)!.steps[0]!;
+    expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
+    expect(publish.produces).toEqual([
+      "127.0.0.1:5000/fallback/tool:2.0.0-amd64",
+      "127.0.0.1:5000/fallback/tool:2.0.0-arm64",
+      "127.0.0.1:5000/fallback/tool:2.0.0-armv7",
+      "127.0.0.1:5000/fallback/tool:2.0.0",
+      "127.0.0.1:5000/fallback/tool:latest",
     ]);
-    const publish = c.plan.stages.at(-1)!.steps[0]!.commands.map((cmd) => cmd.args.slice(0, 3).join(" "));
-    expect(publish).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
-    expect(c.plan.stages.at(-1)!.steps[0]!.produces).toEqual(["127.0.0.1:5000/fallback/tool:2.0.0", "127.0.0.1:5000/fallback/tool:latest"]);
+    // nothing a user pulls is written before the publish stage
+    const early = c.plan.stages.slice(0, -1).flatMap((st) => st.steps.flatMap((x) => x.produces));
+    expect(early.every((ref) => ref.includes(":multiarch-staging-"))).toBe(true);
   });
 
   test("latest is published last", () => {

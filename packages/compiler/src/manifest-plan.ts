@@ -2,13 +2,17 @@
 // image and platform (plain manifests: --provenance=false, or `docker manifest create` refuses the
 // per-arch image as "a manifest list"), a push of each per-arch tag, then `docker manifest` merges.
 // Images build in dependency order; a dependent image builds FROM its base's image of the same arch.
+// Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
+// <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
 import { formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { Command, PlannedImage, PlannedRef, Stage, Step } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
 import { docker, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
 
-/** Per-arch reference of an image in its first registry: what dependents build FROM. */
-const archRef = (ref: PlannedRef, tags: readonly string[], p: Platform): string => `${ref.name}:${perArchTag(tags[0] ?? "latest", p)}`;
+/** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
+const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
+/** The per-arch user tag, from the image's first tag: 1.2.0-arm64, 1.2.0-armv7. */
+const userArchRef = (ref: PlannedRef, p: Platform): string => `${ref.name}:${perArchTag(ref.tags[0] ?? "latest", p)}`;
 
 function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform): Step {
   const img = r.image;
@@ -21,12 +25,12 @@ function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: Rea
   for (const c of img.contexts) {
     if (c.kind === "image") {
       const dep = all.get(c.image)!;
-      const depRef = archRef(dep.refs[0]!, dep.refs[0]!.tags, p);
+      const depRef = archRef(dep.refs[0]!, p);
       args.push("--build-context", `${c.name}=docker-image://${depRef}`);
       inputs.push(depRef);
     } else args.push("--build-context", `${c.name}=${c.kind === "local" ? c.path : c.ref}`);
   }
-  const produces = planned.refs.map((ref) => archRef(ref, ref.tags, p));
+  const produces = planned.refs.map((ref) => archRef(ref, p));
   for (const ref of produces) args.push("--tag", ref);
   args.push(img.context);
   return {
@@ -43,7 +47,7 @@ function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: Rea
 /** rm (a stale local list makes create fail), create --amend each arch, annotate variants, push. */
 function manifestCommands(ref: PlannedRef, target: string, img: Image): Command[] {
   const insecure = ref.insecure ? ["--insecure"] : [];
-  const sources = img.platforms.map((p) => archRef(ref, ref.tags, p));
+  const sources = img.platforms.map((p) => archRef(ref, p));
   return [
     docker(["manifest", "rm", target], { mayFail: true }),
     docker(["manifest", "create", ...insecure, target, ...sources.flatMap((s) => ["--amend", s])]),
@@ -74,14 +78,16 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
     rendered.flatMap((r) =>
       all.get(r.image.name)!.refs.map((ref) => {
         const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
+        // Per-arch user tags: the verified per-arch images, re-tagged (blobs are already there).
+        const perArch = kind === "publish" ? r.image.platforms.flatMap((p) => [docker(["tag", archRef(ref, p), userArchRef(ref, p)]), docker(["push", userArchRef(ref, p)])]) : [];
         return {
           id: `${kind}:${r.image.name}@${ref.registry}`,
           kind,
           image: r.image.name,
           registry: ref.registry,
-          commands: targets.flatMap((t) => manifestCommands(ref, t, r.image)),
-          inputs: r.image.platforms.map((p) => archRef(ref, ref.tags, p)),
-          produces: targets,
+          commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, r.image))],
+          inputs: r.image.platforms.map((p) => archRef(ref, p)),
+          produces: [...(kind === "publish" ? r.image.platforms.map((p) => userArchRef(ref, p)) : []), ...targets],
         };
       }),
     );

@@ -161,10 +161,13 @@ export function loggedIn(host: string, env: Env): boolean {
 }
 
 function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
-  const bakeTime = steps.filter((s) => s.kind === "bake" && !s.image).reduce((a, s) => a + s.durationMs, 0);
+  // The bake step builds every image at once: its time and its failure belong to each of them.
+  const bakeSteps = steps.filter((s) => s.kind === "bake" && !s.image);
+  const bakeTime = bakeSteps.reduce((a, s) => a + s.durationMs, 0);
+  const bakeFailed = bakeSteps.some((s) => s.status === "failed");
   return plan.images.map((img) => {
     const mine = steps.filter((s) => s.image === img.name);
-    const failed = mine.some((s) => s.status === "failed");
+    const failed = bakeFailed || mine.some((s) => s.status === "failed");
     const published = img.archive ? mine.every((s) => s.status === "ok") : mine.filter((s) => s.kind === "publish").every((s) => s.status === "ok") && mine.some((s) => s.kind === "publish");
     const digest = mine.find((s) => s.check?.digest)?.check?.digest;
     return {

@@ -5,7 +5,7 @@ import { PLAN_VERSION, type Plan } from "@multiarch/compiler";
 import type { ExecEvent, Report } from "@multiarch/executor";
 import { EXIT, type Values } from "../cli.ts";
 import { displayPath, type Io, printDiagnostics, seconds, style, table } from "../format.ts";
-import { compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
+import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
 import { summary } from "./plan.ts";
 
 export default async function apply(values: Values, io: Io, signal: AbortSignal): Promise<number> {
@@ -103,7 +103,7 @@ async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: s
   printDiagnostics([...(result.ok ? [] : result.errors), ...loaded.warnings, ...result.warnings], io);
   if (!result.ok) return { exit: EXIT.usage };
   // What runs is on disk too: .multiarch/plan.json always matches the last apply.
-  writeArtifacts(outAbs, result.compiled.files);
+  writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, loaded.spec.dir));
   return { plan: result.compiled.plan, planDir: outAbs };
 }
 

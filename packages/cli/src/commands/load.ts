@@ -42,8 +42,10 @@ export async function compileWith(spec: Spec, values: Values, io: Io, strategy: 
 }
 
 /** Writes the artifacts; plan files of platforms no longer planned are removed, so DIR is exact. */
-export function writeArtifacts(outAbs: string, files: Record<string, string>): string[] {
+export function writeArtifacts(outAbs: string, files: Record<string, string>, archives: readonly string[] = []): string[] {
   mkdirSync(join(outAbs, "plans"), { recursive: true });
+  // buildx (even --print) wants an archive's folder to exist.
+  for (const a of archives) mkdirSync(dirname(a), { recursive: true });
   for (const old of readdirSync(join(outAbs, "plans"))) {
     if (!files[`plans/${old}`]) rmSync(join(outAbs, "plans", old), { force: true });
   }
@@ -66,3 +68,5 @@ export async function resolveStrategy(requested: Requested, fromFlag: boolean, s
   }
   return { requested, chosen: engine.multiPlatform ? "bake" : "manifest", reason: engine.reason };
 }
+
+export const archivesOf = (plan: Plan, specDir: string): string[] => plan.images.flatMap((i) => (i.archive ? [resolve(specDir, i.archive)] : []));

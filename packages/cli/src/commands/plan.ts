@@ -1,7 +1,7 @@
 import { displayPath, type Io, printDiagnostics, style, table } from "../format.ts";
 import { EXIT, type Values } from "../cli.ts";
 import type { Plan } from "@multiarch/compiler";
-import { compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
+import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
 
 export default async function plan(values: Values, io: Io): Promise<number> {
   const loaded = loadFromFlags(values, io);
@@ -24,7 +24,7 @@ export default async function plan(values: Values, io: Io): Promise<number> {
   const result = await compileWith(spec, values, io, strategy, outAbs);
   printDiagnostics([...(result.ok ? [] : result.errors), ...loaded.warnings, ...result.warnings], io);
   if (!result.ok) return EXIT.usage;
-  const written = writeArtifacts(outAbs, result.compiled.files);
+  const written = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
   if (values.json) io.stdout.write(result.compiled.files["plan.json"]!);
   else io.stdout.write(`${summary(result.compiled.plan, io)}\nwrote ${written.map((f) => displayPath(f, io.cwd)).join(", ")}\n`);
   return EXIT.ok;

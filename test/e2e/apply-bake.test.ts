@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { cli, docker, env, example, platformsOf } from "./helpers.ts";
+
+describe.skipIf(!env)("apply with the bake strategy", () => {
+  test("quick start: three architectures built (RUN under QEMU), pushed, verified, tested, published", async () => {
+    const dir = example("quickstart");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { VERSION: "0.1.1" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.strategy.chosen).toBe("bake");
+    expect(report.images[0]).toMatchObject({ name: "hello", status: "published" });
+    const tests = report.steps.filter((s: { kind: string }) => s.kind === "test").map((s: { platform: string; output: string }) => [s.platform, s.output]);
+    expect(tests).toEqual([
+      ["linux/amd64", "x86_64"],
+      ["linux/arm64", "aarch64"],
+      ["linux/arm/v7", "armv7l"],
+    ]);
+    const ref = `${env!.registry}/quickstart/hello:0.1.1`;
+    const pushed = await platformsOf(ref);
+    expect(pushed.platforms).toEqual(["linux/amd64", "linux/arm/v7", "linux/arm64"]);
+    expect(pushed.digest).toBe(report.images[0].digest);
+    expect((await platformsOf(`${env!.registry}/quickstart/hello:latest`)).digest).toBe(pushed.digest);
+    const run = await docker(["run", "--rm", "--pull", "always", "--platform", "linux/arm64", ref]);
+    expect(run.stdout.trim()).toBe("hello from aarch64");
+  });
+
+  test("monorepo: apps build FROM the base image of the same run, per platform", async () => {
+    const dir = example("monorepo");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.steps.filter((s: { kind: string }) => s.kind === "bake")).toHaveLength(1);
+    expect(report.images.map((i: { name: string; status: string }) => [i.name, i.status])).toEqual([
+      ["base", "published"],
+      ["api", "published"],
+      ["web", "published"],
+    ]);
+    const apiArm = report.steps.find((s: { id: string }) => s.id === "test:api/linux/arm64");
+    expect(apiArm.output).toBe("api 1.0.0 (STABLE) built on aarch64\naarch64");
+    expect((await platformsOf(`${env!.registry}/monorepo/acme-api:1.0.0`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect((await platformsOf(`${env!.registry}/monorepo/base:stable`)).platforms).toEqual(["linux/amd64", "linux/arm/v7", "linux/arm64"]);
+  });
+
+  test("no registries: an OCI archive with every platform, loadable with --load", async () => {
+    const dir = example("oci");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--load"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/hello\s+written\s+linux\/amd64,linux\/arm64,linux\/arm\/v7/);
+    expect(existsSync(join(dir, ".multiarch/oci/hello.tar"))).toBe(true);
+    const run = await docker(["run", "--rm", "--platform", "linux/arm/v7", "hello:0.1.0"]);
+    expect(run.stdout.trim()).toBe("armv7l");
+  });
+
+  test("--dry-run prints the exact commands and runs nothing", async () => {
+    const dir = example("quickstart");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--dry-run"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("docker buildx bake -f .multiarch/docker-bake.json -f .multiarch/docker-bake.publish.json hello");
+    expect(r.stdout).toMatch(/docker buildx imagetools create --tag 127\.0\.0\.1:5000\/quickstart\/hello:0\.1\.0 --tag 127\.0\.0\.1:5000\/quickstart\/hello:latest 127\.0\.0\.1:5000\/quickstart\/hello:multiarch-staging-/);
+  });
+
+  test("a saved plan runs as written (apply --plan)", async () => {
+    const dir = example("oci");
+    expect((await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"])).exitCode).toBe(0);
+    const plan = readFileSync(join(dir, ".multiarch/plan.json"), "utf8");
+    const r = await cli(["apply", "--plan", join(dir, ".multiarch/plan.json")], { cwd: "/" });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, ".multiarch/plan.json"), "utf8")).toBe(plan);
+  });
+
+  test("an unreachable engine stops apply before anything runs (exit 4)", async () => {
+    const dir = example("quickstart");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { DOCKER_HOST: "unix:///nonexistent.sock" } });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toContain("docker engine not reachable");
+  });
+});

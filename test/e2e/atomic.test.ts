@@ -1,0 +1,43 @@
+// A release that fails on one architecture moves no tag: after the failed apply, the tags published
+// before still resolve to their old digests. Both strategies.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { cli, env, namespace, platformsOf, repo } from "./helpers.ts";
+
+describe.skipIf(!env)("published tags move only when every platform succeeded", () => {
+  test.each(["bake", "manifest"])("strategy %s", async (strategy) => {
+    const ns = namespace(`atomic-${strategy}`);
+    const dir = repo({
+      "multiarch.yaml": `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries:
+  local: { url: "${env!.registry}/${ns}", insecure: true }
+variables:
+  version: { env: VERSION, default: "1.0" }
+images:
+  app:
+    context: app
+    tags: ["{{version}}", latest]
+build: { strategy: ${strategy} }
+`,
+      "app/Dockerfile": `FROM ${env!.baseImage}\nRUN echo v1 > /v\n`,
+    });
+    const spec = join(dir, "multiarch.yaml");
+    expect((await cli(["apply", "-f", spec])).exitCode).toBe(0);
+    const before = {
+      version: (await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest,
+      latest: (await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest,
+    };
+
+    // v2 builds on amd64 but fails on arm64
+    writeFileSync(join(dir, "app/Dockerfile"), `FROM ${env!.baseImage}\nRUN test "$(uname -m)" != aarch64\nRUN echo v2 > /v\n`);
+    const failed = await cli(["apply", "-f", spec, "--json"]);
+    expect(failed.exitCode).toBe(2);
+    const report = JSON.parse(failed.stdout);
+    expect(report.steps.filter((s: { kind: string }) => s.kind === "publish").map((s: { status: string }) => s.status)).toEqual(["not-run"]);
+    expect(report.images[0].status).toBe("failed");
+    expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest).toBe(before.version);
+    expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(before.latest);
+  });
+});

@@ -1,0 +1,88 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { execa } from "execa";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const BIN = join(ROOT, "packages/cli/bin/multiarch.js");
+const ENV_FILE = process.env.MULTIARCH_ENV_DIR ? join(process.env.MULTIARCH_ENV_DIR, "env") : "/run/multiarch-env/env";
+
+export interface TestEnv {
+  registry: string;
+  authRegistry: string;
+  authUser: string;
+  authPassword: string;
+  baseImage: string;
+}
+
+/**
+ * The environment from test/env/up.sh. Missing: under CI=true that is a failure (CI must provision it);
+ * on a developer machine the suite says why it is skipped.
+ */
+export function testEnv(): TestEnv | undefined {
+  if (!existsSync(ENV_FILE)) {
+    const msg = `no test environment (${ENV_FILE} missing): run 'bash test/env/up.sh' as root first`;
+    if (process.env.CI === "true") throw new Error(msg);
+    console.warn(`SKIPPED e2e: ${msg}`);
+    return undefined;
+  }
+  const vars = Object.fromEntries(
+    readFileSync(ENV_FILE, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  return {
+    registry: vars.MULTIARCH_E2E_REGISTRY!,
+    authRegistry: vars.MULTIARCH_E2E_AUTH_REGISTRY!,
+    authUser: vars.MULTIARCH_E2E_AUTH_USER!,
+    authPassword: readFileSync(vars.MULTIARCH_E2E_AUTH_PASSWORD_FILE!, "utf8").trim(),
+    baseImage: vars.MULTIARCH_E2E_BASE_IMAGE!,
+  };
+}
+
+export const env = testEnv();
+
+/** Runs the built CLI as a user would. */
+export async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const r = await execa("node", [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { NO_COLOR: "1", ...opts.env }, reject: false, stdin: "ignore" });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export async function docker(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  const r = await execa("docker", args, { reject: false, stdin: "ignore", env: opts.env ?? {}, cwd: opts.cwd ?? ROOT });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** A throwaway repository (has .git) with the given files; returns its folder. */
+export function repo(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-e2e-"));
+  mkdirSync(join(dir, ".git"));
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+/** A copy of an example, so tests never write into the checkout. */
+export function example(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `multiarch-${name}-`));
+  cpSync(join(ROOT, "examples", name), dir, { recursive: true, filter: (src) => !src.includes(".multiarch") });
+  mkdirSync(join(dir, ".git"));
+  return dir;
+}
+
+/** A namespace no other run uses, so tests never see each other's tags. */
+export const namespace = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+export async function platformsOf(ref: string): Promise<{ digest: string; platforms: string[] }> {
+  const r = await docker(["buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}"]);
+  if (r.exitCode !== 0) throw new Error(`inspect ${ref}: ${r.stderr}`);
+  const m = JSON.parse(r.stdout) as { digest: string; manifests?: { platform?: { os: string; architecture: string; variant?: string } }[] };
+  const platforms = (m.manifests ?? [])
+    .map((d) => d.platform)
+    .filter((p): p is NonNullable<typeof p> => p !== undefined && p.os !== "unknown")
+    .map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/"));
+  return { digest: m.digest, platforms: platforms.sort() };
+}
