@@ -77,6 +77,7 @@ describe("compile", () => {
   });
 
   test("literal ${ and %{ are escaped for bake's interpolation", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${ is what is tested
     const file = repo('version: 1\nimages:\n  app:\n    context: app\n    args: { A: "${HOME}" }\n    labels: { l: "%{x}" }\n');
     const text = compiled(load(file), { strategy: bake }).files["docker-bake.json"]!;
     expect(text).toContain('"A": "$${HOME}"');

@@ -124,7 +124,7 @@ function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[
 
 function withDependencies(spec: Spec, images: Image[]): Image[] {
   const want = new Set(images.map((i) => i.name));
-  for (const img of [...spec.images].reverse()) if (want.has(img.name)) img.dependsOn.forEach((d) => want.add(d));
+  for (const img of [...spec.images].reverse()) if (want.has(img.name)) for (const d of img.dependsOn) want.add(d);
   const selected = new Map(images.map((i) => [i.name, i]));
   return spec.images.filter((i) => want.has(i.name)).map((i) => selected.get(i.name) ?? i);
 }

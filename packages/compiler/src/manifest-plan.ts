@@ -14,7 +14,7 @@ const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging
 /** The per-arch user tag, from the image's first tag: 1.2.0-arm64, 1.2.0-armv7. */
 const userArchRef = (ref: PlannedRef, p: Platform): string => `${ref.name}:${perArchTag(ref.tags[0] ?? "latest", p)}`;
 
-function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform): Step {
+function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform): Step {
   const img = r.image;
   const args: Command["args"] = ["build", "--platform", formatPlatform(p), "--provenance=false", "--file", `${img.context}/${img.dockerfile}`];
   if (img.target) args.push("--target", img.target);
@@ -65,7 +65,7 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
   const stages: Stage[] = [{ name: "login", steps: loginSteps(spec, images) }];
   for (let level = 0; level < levels; level++) {
     const here = rendered.filter((r) => depth.get(r.image.name) === level);
-    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(spec, r, all.get(r.image.name)!, all, p)));
+    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(r, all.get(r.image.name)!, all, p)));
     stages.push({ name: levels > 1 ? `build-${level + 1}` : "build", steps: builds });
     stages.push({
       name: levels > 1 ? `push-${level + 1}` : "push",

@@ -197,5 +197,9 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((res) => {
     const t = setTimeout(res, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), res()), { once: true });
+    const stop = () => {
+      clearTimeout(t);
+      res();
+    };
+    signal?.addEventListener("abort", stop, { once: true });
   });

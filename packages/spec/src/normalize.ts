@@ -95,15 +95,21 @@ export function normalize(input: SpecInput, map: SourceMap, opts: { file: string
   const platformList = (list: readonly string[], path: Path): Platform[] => {
     const seen = new Map<string, string>();
     const result: Platform[] = [];
-    list.forEach((written, i) => {
+    for (const [i, written] of list.entries()) {
       const p = parsePlatform(written);
-      if (!p.ok) return report(p.code, [...path, i], p.message, p.hint);
+      if (!p.ok) {
+        report(p.code, [...path, i], p.message, p.hint);
+        continue;
+      }
       if (p.normalisedFrom) warn("platform-normalised", [...path, i], `"${written}" is written ${p.canonical}`, `write ${p.canonical}`);
       const first = seen.get(p.canonical);
-      if (first !== undefined) return warn("platform-duplicate", [...path, i], `"${written}" is the same platform as "${first}"; listed once`);
+      if (first !== undefined) {
+        warn("platform-duplicate", [...path, i], `"${written}" is the same platform as "${first}"; listed once`);
+        continue;
+      }
       seen.set(p.canonical, written);
       result.push(p.platform);
-    });
+    }
     return result;
   };
   const defaultPlatforms = input.platforms ? platformList(input.platforms, ["platforms"]) : DEFAULT_PLATFORMS.map((p) => (parsePlatform(p) as { platform: Platform }).platform);

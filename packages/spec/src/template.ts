@@ -91,8 +91,8 @@ export function checkTemplate(source: string, variables: ReadonlySet<string>): {
     if (block || n.params.length > 0 || (n.hash?.pairs.length ?? 0) > 0) {
       checkHelper(n.path, block);
     } else visitExpr(n.path);
-    n.params.forEach(visitExpr);
-    n.hash?.pairs.forEach((pair) => visitExpr(pair.value));
+    for (const p of n.params) visitExpr(p);
+    for (const pair of n.hash?.pairs ?? []) visitExpr(pair.value);
   };
   const visitProgram = (prog: hbs.AST.Program | undefined) => {
     for (const s of prog?.body ?? []) {
