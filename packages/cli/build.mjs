@@ -1,6 +1,9 @@
 // Bundles the CLI into dist/ with code splitting: each command is a chunk loaded on demand, so start-up
 // reads only what the command needs. The bundle is self-contained (no runtime dependencies).
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+rmSync("dist", { recursive: true, force: true });
 
 await build({
   entryPoints: { multiarch: "src/main.ts" },
@@ -10,9 +13,21 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  minifySyntax: true,
+  minify: !process.env.MULTIARCH_BUILD_DEBUG, // unminified names for profiling
+  keepNames: true,
   legalComments: "none",
   chunkNames: "chunks/[name]-[hash]",
   banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
   logLevel: "warning",
+  // handlebars' code generator falls back to a built-in SourceNode without the source-map package;
+  // we never ask for source maps of templates.
+  plugins: [
+    {
+      name: "no-source-map",
+      setup(b) {
+        b.onResolve({ filter: /^source-map$/ }, () => ({ path: "source-map", namespace: "empty" }));
+        b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "module.exports = {}" }));
+      },
+    },
+  ],
 });

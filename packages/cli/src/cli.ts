@@ -1,7 +1,7 @@
 // argv -> exit code. The only place that decides what is printed and how the process ends.
 // Command modules load lazily, so `validate` never pays for the executor and `--help` for nothing.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { closest } from "@multiarch/spec";
+import { closest } from "@multiarch/spec/suggest";
 import type { Io } from "./format.ts";
 
 export const EXIT = { ok: 0, usage: 1, failed: 2, verify: 3, environment: 4, internal: 70, interrupted: 130 } as const;

@@ -43,8 +43,10 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
 }
 
 /** Env variable names build secrets read; bake needs them set, the plan records only names. */
-export const secretEnv = (spec: Spec, images: readonly PlannedImage[]): string[] =>
-  [...new Set(images.flatMap((i) => spec.images.find((s) => s.name === i.name)!.secrets.flatMap((s) => (s.env ? [s.env] : []))))].sort();
+export function secretEnv(spec: Spec, images: readonly PlannedImage[]): string[] {
+  const names = new Set(images.map((i) => i.name));
+  return [...new Set(spec.images.filter((i) => names.has(i.name)).flatMap((i) => i.secrets.flatMap((s) => (s.env ? [s.env] : []))))].sort();
+}
 
 /**
  * The share of one platform: the same bake file restricted with --set to that platform, pushed under
@@ -54,9 +56,10 @@ export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake:
   const p = (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform;
   const mine = images.filter((i) => i.platforms.includes(platform));
   const sets: string[] = ["--set", `*.platform=${platform}`];
+  const byName = new Map(spec.images.map((i) => [i.name, i]));
   for (const img of mine) {
     for (const ref of img.refs) sets.push("--set", `${img.name}.tags=${perArchTag(ref.staging, p)}`);
-    const spImg = spec.images.find((s) => s.name === img.name)!;
+    const spImg = byName.get(img.name)!;
     const cache = cacheRefs(spec, spImg, p);
     if (cache && bake.target[img.name]) sets.push("--set", `${img.name}.cache-from=${cache.from}`, "--set", `${img.name}.cache-to=${cache.to}`);
   }

@@ -42,8 +42,11 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
     }
   }
   if (!facts.git) unavailable.set("git", "git.* values need the spec to be inside a git repository");
+  const known = new Set([...Object.keys(vars), ...unavailable.keys()]);
 
-  const render = (t: Template, image: Image): string | undefined => {
+  const contextOf = (image: Image) =>
+    Object.assign(Object.create(null), vars, { git: facts.git ? { ...facts.git } : undefined, image: { name: image.name, repository: image.repository } });
+  const render = (t: Template, context: Record<string, unknown>): string | undefined => {
     const missing = t.uses.find((u) => unavailable.has(u));
     if (missing !== undefined) {
       if (!lenient) {
@@ -53,15 +56,11 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       }
       return undefined;
     }
-    const checked = checkTemplate(t.source, new Set(Object.keys(vars).concat([...unavailable.keys()])));
+    const checked = checkTemplate(t.source, known);
     if (!checked.ok) {
       errors.push(diag(checked.problem.code, t.at, checked.problem.message, { hint: checked.problem.hint }));
       return undefined;
     }
-    const context = Object.assign(Object.create(null), vars, {
-      git: facts.git ? { ...facts.git } : undefined,
-      image: { name: image.name, repository: image.repository },
-    });
     try {
       return checked.template.render(context);
     } catch (e) {
@@ -69,10 +68,10 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       return undefined;
     }
   };
-  const renderMap = (entries: KeyedTemplate[], image: Image): Record<string, string> => {
+  const renderMap = (entries: KeyedTemplate[], context: Record<string, unknown>): Record<string, string> => {
     const out: Record<string, string> = {};
     for (const { key, value } of entries) {
-      const v = render(value, image);
+      const v = render(value, context);
       if (v !== undefined) out[key] = v;
     }
     return out;
@@ -80,16 +79,17 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
 
   const rendered: RenderedImage[] = [];
   for (const image of images) {
+    const context = contextOf(image);
     const tags: string[] = [];
     for (const t of image.tags) {
-      const value = render(t, image);
+      const value = render(t, context);
       if (value === undefined) continue;
       const ok = checkTag(value);
       if (!ok.ok) errors.push(diag("tag-invalid", t.at, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: ok.hint }));
       else if (tags.includes(value)) errors.push(diag("tag-duplicate", t.at, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
       else tags.push(value);
     }
-    rendered.push({ image, tags, args: renderMap(image.args, image), labels: renderMap(image.labels, image), annotations: renderMap(image.annotations, image) });
+    rendered.push({ image, tags, args: renderMap(image.args, context), labels: renderMap(image.labels, context), annotations: renderMap(image.annotations, context) });
   }
   return { rendered, diagnostics: errors };
 }

@@ -2,7 +2,7 @@
 // the names of things (staging tags, per-arch tags, step ids).
 import { createHash } from "node:crypto";
 import { archSuffix, formatPlatform, type Image, type Platform, type Spec } from "@multiarch/spec";
-import { type BakeTarget, publishedNames, serializeBakeFile } from "./bake.ts";
+import { type BakeTarget, publishedNames } from "./bake.ts";
 import type { Command, PlannedImage, PlannedRef, Step } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
 
@@ -13,7 +13,8 @@ export const docker = (args: Command["args"], extra: Omit<Command, "program" | "
  * sha), so re-running the same plan reuses it and plans stay byte-identical.
  */
 export function stagingTag(target: BakeTarget | undefined, image: Image, rendered: RenderedImage, gitSha: string | undefined): string {
-  const h = createHash("sha256").update(serializeBakeFile({ target, image: image.name, tags: rendered.tags, gitSha: gitSha ?? "" })).digest("hex");
+  // Key order of a target is fixed by buildBakeFile, so plain JSON is a stable input.
+  const h = createHash("sha256").update(JSON.stringify([target ?? null, image.name, rendered.tags, gitSha ?? ""])).digest("hex");
   return `multiarch-staging-${h.slice(0, 12)}`;
 }
 

@@ -10,7 +10,7 @@ export const SPEC_FILE_NAME = "multiarch.yaml";
 export const nodeFs: SpecFs = {
   realpath(path) {
     try {
-      return realpathSync(path);
+      return realpathSync.native(path);
     } catch {
       return undefined;
     }

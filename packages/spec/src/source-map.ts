@@ -1,6 +1,7 @@
 // The only module that touches yaml nodes: parse with positions, turn YAML errors into diagnostics,
 // and answer "where is the value at this path" in O(1) after one walk of the tree.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
+import { fastParse } from "./fast-yaml.ts";
 import { diag, type Diagnostic, type SourcePos } from "./diagnostics.ts";
 
 export type Path = readonly (string | number)[];
@@ -15,6 +16,9 @@ export interface SourceMap {
 
 export type ParsedYaml = { ok: true; data: unknown; map: SourceMap } | { ok: false; errors: Diagnostic[] };
 
+/** The parse result before positions become lines: data, and offsets of keys and values by path. */
+export type YamlTables = { ok: true; data: unknown; keys: Map<string, number>; values: Map<string, number> } | { ok: false; errors: Diagnostic[] };
+
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_BYTES = 4 * 1024 * 1024;
 
@@ -24,23 +28,50 @@ const YAML_CODES: Record<string, Diagnostic["code"]> = {
   RESOURCE_EXHAUSTION: "yaml-too-deep",
 };
 
-export function parseYaml(text: string, file: string): ParsedYaml {
-  const at = (line: number, col: number): SourcePos => ({ file, line, col });
-  if (text.length > MAX_BYTES) return { ok: false, errors: [diag("invalid-value", at(1, 1), `spec is larger than ${MAX_BYTES / 1024 / 1024} MiB`)] };
+/** 1-based line and column of an offset. */
+function positions(text: string, file: string): (offset: number) => SourcePos {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file, line: lo + 1, col: offset - starts[lo]! + 1 };
+  };
+}
+
+export function parseYaml(text: string, file: string, opts: { fast?: boolean } = {}): ParsedYaml {
+  const pos = positions(text, file);
+  if (text.length > MAX_BYTES) return { ok: false, errors: [diag("invalid-value", pos(0), `spec is larger than ${MAX_BYTES / 1024 / 1024} MiB`)] };
   if (text.trim() === "" || text.split("\n").every((l) => /^\s*(#.*)?$/.test(l))) {
-    return { ok: false, errors: [diag("spec-empty", at(1, 1), "spec is empty", { hint: "start with: version: 1" })] };
+    return { ok: false, errors: [diag("spec-empty", pos(0), "spec is empty", { hint: "start with: version: 1" })] };
   }
-  const lines = new LineCounter();
+  const fast = opts.fast === false ? undefined : fastParse(text);
+  const t: YamlTables = fast ? { ok: true, ...fast } : yamlTables(text, pos);
+  if (!t.ok) return t;
+  const lookup = (table: Map<string, number>, path: Path): SourcePos => {
+    for (let n = path.length; n >= 0; n--) {
+      const key = n === 0 ? "" : `/${path.slice(0, n).join("/")}`;
+      const offset = table.get(key) ?? t.values.get(key);
+      if (offset !== undefined) return pos(offset);
+    }
+    return pos(0);
+  };
+  return { ok: true, data: t.data, map: { file, valueAt: (p) => lookup(t.values, p), keyAt: (p) => lookup(t.keys, p) } };
+}
+
+/** The `yaml` library's reading of the text: the reference, and the source of every YAML error. */
+export function yamlTables(text: string, pos: (offset: number) => SourcePos): YamlTables {
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
+    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
   } catch (e) {
-    return { ok: false, errors: [unexpected(e, at(1, 1))] };
+    return { ok: false, errors: [unexpected(e, pos(0))] };
   }
-  const pos = (offset: number): SourcePos => {
-    const { line, col } = lines.linePos(offset);
-    return at(line, col);
-  };
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -53,12 +84,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     };
   }
   if (!isMap(doc.contents)) {
-    const where = doc.contents ? pos(doc.contents.range[0]) : at(1, 1);
+    const where = doc.contents ? pos(doc.contents.range[0]) : pos(0);
     return { ok: false, errors: [diag("invalid-type", where, "a spec is a mapping of keys (version, images, ...)", { hint: "start with: version: 1" })] };
   }
 
   const keys = new Map<string, number>();
-  const values = new Map<string, number>();
+  const values = new Map<string, number>([["", doc.contents.range[0]]]);
   const problems: Diagnostic[] = [];
   let firstAlias: number | undefined;
   // Iterative walk: a 5,000-deep document must not overflow the stack here either.
@@ -91,30 +122,15 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   }
   if (problems.length > 0) return { ok: false, errors: problems };
 
-  let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 50 });
+    return { ok: true, data: doc.toJS({ maxAliasCount: 50 }), keys, values };
   } catch (e) {
-    const where = firstAlias !== undefined ? pos(firstAlias) : at(1, 1);
+    const where = firstAlias !== undefined ? pos(firstAlias) : pos(0);
     if (e instanceof ReferenceError && /alias/i.test(e.message)) {
       return { ok: false, errors: [diag("yaml-alias-limit", where, "too many alias expansions (a YAML alias bomb?)", { hint: "write the values out instead of using * aliases" })] };
     }
     return { ok: false, errors: [unexpected(e, where)] };
   }
-
-  const lookup = (table: Map<string, number>, path: Path): SourcePos => {
-    for (let n = path.length; n >= 0; n--) {
-      const key = n === 0 ? "" : `/${path.slice(0, n).join("/")}`;
-      const offset = table.get(key) ?? values.get(key);
-      if (offset !== undefined) return pos(offset);
-    }
-    return pos(doc.contents!.range[0]);
-  };
-  return {
-    ok: true,
-    data,
-    map: { file, valueAt: (p) => lookup(values, p), keyAt: (p) => lookup(keys, p) },
-  };
 }
 
 function unexpected(e: unknown, where: SourcePos): Diagnostic {

@@ -38,8 +38,23 @@ export interface CheckedTemplate {
   render(context: Record<string, unknown>): string;
 }
 
+type Checked = { ok: true; template: CheckedTemplate } | { ok: false; problem: TemplateProblem };
+
+// Monorepo specs repeat the same few templates ("{{version}}") hundreds of times: parse and compile
+// each distinct one once. Text without "{{" is not a template at all.
+const cache = new WeakMap<ReadonlySet<string>, Map<string, Checked>>();
+
 /** Parses and checks a template against the known names. */
-export function checkTemplate(source: string, variables: ReadonlySet<string>): { ok: true; template: CheckedTemplate } | { ok: false; problem: TemplateProblem } {
+export function checkTemplate(source: string, variables: ReadonlySet<string>): Checked {
+  if (!source.includes("{{")) return { ok: true, template: { source, uses: new Set(), render: () => source } };
+  let byVariables = cache.get(variables);
+  if (!byVariables) cache.set(variables, (byVariables = new Map()));
+  let checked = byVariables.get(source);
+  if (!checked) byVariables.set(source, (checked = checkUncached(source, variables)));
+  return checked;
+}
+
+function checkUncached(source: string, variables: ReadonlySet<string>): Checked {
   let ast: hbs.AST.Program;
   try {
     ast = hb.parse(source);
