@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { closest } from "@multiarch/spec/suggest";
 import type { Io } from "./format.ts";
 
-export const EXIT = { ok: 0, usage: 1, failed: 2, verify: 3, environment: 4, internal: 70, interrupted: 130 } as const;
+export const EXIT = { ok: 0, usage: 1, failed: 2, verify: 3, environment: 4, locked: 5, internal: 70, interrupted: 130 } as const;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 const common: Options = {
@@ -98,8 +98,11 @@ A failure stops the run before publish: published tags stay where they were.
       --json             print the report as JSON on stdout
   -h, --help             this help
 
+A re-run whose images are already published says "unchanged" and moves nothing.
+
 Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
-3 verification failed, 4 the engine is not usable, 130 interrupted.`,
+3 verification failed, 4 the engine is not usable, 5 another apply of this spec is running,
+130 interrupted (Ctrl-C / SIGTERM: children stopped, nothing published half-way).`,
     load: () => import("./commands/apply.ts"),
   },
 };
@@ -115,7 +118,7 @@ ${Object.entries(COMMANDS)
 
 Run multiarch <command> --help for its options.
 Exit codes: 0 ok, 1 spec or usage error, 2 a step failed, 3 verification failed, 4 engine not usable,
-70 internal error, 130 interrupted.`;
+5 another apply holds the lock, 70 internal error, 130 interrupted.`;
 
 export async function run(argv: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
   const [name, ...rest] = argv;

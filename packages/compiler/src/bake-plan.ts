@@ -3,7 +3,7 @@
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
 import type { PlannedImage, Stage, Step } from "./plan-file.ts";
-import { docker, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
+import { docker, inspectCommand, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -28,7 +28,10 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
       kind: "publish" as const,
       image: img.name,
       registry: ref.registry,
-      commands: [docker(["buildx", "imagetools", "create", ...ref.tags.flatMap((t) => ["--tag", `${ref.name}:${t}`]), ref.staging])],
+      // One tag per command, in order (latest last): a registry failing half-way leaves the later,
+      // broader tags where they were. Each tag moves to the complete, verified index or not at all.
+      commands: ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, ref.staging])),
+      unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) },
       inputs: [ref.staging],
       produces: ref.tags.map((t) => `${ref.name}:${t}`),
     })),

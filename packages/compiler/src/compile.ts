@@ -42,9 +42,13 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const { rendered, diagnostics } = renderImages(spec, images, facts);
   const bake = buildBakeFile(spec, rendered, outDir);
   const all = [...diagnostics];
+  const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   if (chosen === "manifest") {
     for (const r of rendered) {
       if (r.image.registries.length === 0) all.push(diag("registry-unknown", r.image.at, `image ${r.image.name}: the manifest strategy needs a registry to merge per-arch images in`, { hint: "add a registry, or use strategy bake (OCI archive output)" }));
+      if (legacy && (r.image.secrets.length > 0 || r.image.contexts.length > 0)) {
+        all.push(diag("invalid-value", r.image.at, `image ${r.image.name}: build secrets and named contexts need docker buildx, which this engine lacks`, { hint: "install docker buildx (package docker-buildx)" }));
+      }
     }
   }
   const errors = sortDiagnostics(all.filter((d) => d.severity === "error"));
@@ -63,7 +67,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
 
   const specRel = posix.relative(outDir, posix.basename(spec.file)) || posix.basename(spec.file);
   const cwd = posix.relative(outDir, ".") || ".";
-  const stages = chosen === "bake" ? bakeStages(spec, planned, paths) : manifestStages(spec, rendered, planned);
+  const stages = chosen === "bake" ? bakeStages(spec, planned, paths) : manifestStages(spec, rendered, planned, legacy);
   const archives = planned.filter((p) => p.archive);
   if (options.load && archives.length) {
     stages.push({

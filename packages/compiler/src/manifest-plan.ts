@@ -7,16 +7,17 @@
 import { formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { Command, PlannedImage, PlannedRef, Stage, Step } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
-import { docker, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
+import { docker, inspectCommand, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
 /** The per-arch user tag, from the image's first tag: 1.2.0-arm64, 1.2.0-armv7. */
 const userArchRef = (ref: PlannedRef, p: Platform): string => `${ref.name}:${perArchTag(ref.tags[0] ?? "latest", p)}`;
 
-function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform): Step {
+function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform, legacy: boolean): Step {
   const img = r.image;
-  const args: Command["args"] = ["build", "--platform", formatPlatform(p), "--provenance=false", "--file", `${img.context}/${img.dockerfile}`];
+  // The legacy builder (no buildx) never attaches attestations and does not know the flag.
+  const args: Command["args"] = ["build", "--platform", formatPlatform(p), ...(legacy ? [] : ["--provenance=false"]), "--file", `${img.context}/${img.dockerfile}`];
   if (img.target) args.push("--target", img.target);
   for (const [k, v] of Object.entries(r.args)) args.push("--build-arg", `${k}=${v}`);
   for (const [k, v] of Object.entries(r.labels)) args.push("--label", `${k}=${v}`);
@@ -51,12 +52,13 @@ function manifestCommands(ref: PlannedRef, target: string, img: Image): Command[
   return [
     docker(["manifest", "rm", target], { mayFail: true }),
     docker(["manifest", "create", ...insecure, target, ...sources.flatMap((s) => ["--amend", s])]),
-    ...img.platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--os", p.os, "--arch", p.arch, "--variant", p.variant])] : [])),
+    // Only the variant: os and arch stay what the image's config says, so a wrong-arch build shows.
+    ...img.platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--variant", p.variant])] : [])),
     docker(["manifest", "push", ...insecure, target]),
   ];
 }
 
-export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], images: readonly PlannedImage[]): Stage[] {
+export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], images: readonly PlannedImage[], legacy: boolean): Stage[] {
   const all = new Map(images.map((i) => [i.name, i]));
   // depth = 1 + the deepest dependency: images of one depth build in parallel.
   const depth = new Map<string, number>();
@@ -65,7 +67,7 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
   const stages: Stage[] = [{ name: "login", steps: loginSteps(spec, images) }];
   for (let level = 0; level < levels; level++) {
     const here = rendered.filter((r) => depth.get(r.image.name) === level);
-    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(r, all.get(r.image.name)!, all, p)));
+    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(r, all.get(r.image.name)!, all, p, legacy)));
     stages.push({ name: levels > 1 ? `build-${level + 1}` : "build", steps: builds });
     stages.push({
       name: levels > 1 ? `push-${level + 1}` : "push",
@@ -86,11 +88,12 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
           image: r.image.name,
           registry: ref.registry,
           commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, r.image))],
+          ...(kind === "publish" && !legacy ? { unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) } } : {}),
           inputs: r.image.platforms.map((p) => archRef(ref, p)),
           produces: [...(kind === "publish" ? r.image.platforms.map((p) => userArchRef(ref, p)) : []), ...targets],
         };
       }),
     );
-  stages.push({ name: "manifest", steps: merge("manifest") }, { name: "verify", steps: verifySteps(images) }, { name: "test", steps: testSteps(images) }, { name: "publish", steps: merge("publish") });
+  stages.push({ name: "manifest", steps: merge("manifest") }, { name: "verify", steps: verifySteps(images, legacy) }, { name: "test", steps: testSteps(images) }, { name: "publish", steps: merge("publish") });
   return stages.filter((s) => s.steps.length > 0);
 }

@@ -34,6 +34,11 @@ export interface Step {
   expect?: { ref: string; platforms: string[] } | { archive: string; platforms: string[] };
   /** login: skipped when the docker config already holds credentials for this host. */
   skipIfLoggedIn?: string;
+  /**
+   * publish: commands that read what the user tags hold now; when every one already holds the verified
+   * images (same platform manifests), nothing is pushed and the step reports "unchanged".
+   */
+  unchangedIf?: { staging: string; checks: Command[] };
 }
 
 export interface Stage {
@@ -66,7 +71,13 @@ export interface Plan {
   /** The spec file and the folder commands run in, relative to the folder holding plan.json. */
   spec: string;
   cwd: string;
-  strategy: { requested: "auto" | "bake" | "manifest"; chosen: "bake" | "manifest"; reason: string };
+  strategy: {
+    requested: "auto" | "bake" | "manifest";
+    chosen: "bake" | "manifest";
+    reason: string;
+    /** manifest strategy on an engine without buildx: the legacy builder and plain docker commands. */
+    legacyBuilder?: boolean;
+  };
   images: PlannedImage[];
   stages: Stage[];
 }

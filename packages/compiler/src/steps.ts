@@ -40,7 +40,11 @@ export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] 
     }));
 }
 
-export function verifySteps(images: readonly PlannedImage[]): Step[] {
+/** How a pushed index is read: buildx imagetools (digest, configs), or docker manifest without buildx. */
+export const inspectCommand = (ref: string, insecure: boolean, legacy: boolean): Command =>
+  legacy ? docker(["manifest", "inspect", ...(insecure ? ["--insecure"] : []), ref]) : docker(["buildx", "imagetools", "inspect", ref, "--format", "{{json .}}"]);
+
+export function verifySteps(images: readonly PlannedImage[], legacy = false): Step[] {
   return images.flatMap((img): Step[] =>
     img.archive
       ? [{ id: `verify:${img.name}`, kind: "verify", image: img.name, commands: [], inputs: [img.archive], produces: [], expect: { archive: img.archive, platforms: img.platforms } }]
@@ -49,7 +53,7 @@ export function verifySteps(images: readonly PlannedImage[]): Step[] {
           kind: "verify",
           image: img.name,
           registry: ref.registry,
-          commands: [docker(["buildx", "imagetools", "inspect", ref.staging, "--format", "{{json .}}"])],
+          commands: [inspectCommand(ref.staging, ref.insecure, legacy)],
           inputs: [ref.staging],
           produces: [],
           expect: { ref: ref.staging, platforms: img.platforms },

@@ -16,7 +16,7 @@ export interface StepOutcome {
   image?: string;
   platform?: string;
   registry?: string;
-  status: "ok" | "failed" | "skipped" | "not-run";
+  status: "ok" | "failed" | "skipped" | "unchanged" | "not-run";
   durationMs: number;
   attempts: number;
   error?: string;
@@ -38,7 +38,7 @@ export interface ImageSummary {
   digest?: string;
   tags: string[];
   durationMs: number;
-  status: "published" | "written" | "failed" | "not-published";
+  status: "published" | "unchanged" | "written" | "failed" | "not-published";
 }
 
 export interface Report {
@@ -70,6 +70,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const started = performance.now();
   const cwd = resolve(opts.planDir, plan.cwd);
   const outcomes = new Map<string, StepOutcome>();
+  // What verification saw under each staging ref, for publish's "already there" check.
+  const verified = new Map<string, PlatformCheck>();
   let exitCode: Report["exitCode"] = 0;
   // buildx writes archives but does not create their folders.
   for (const img of plan.images) if (img.archive) mkdirSync(dirname(resolve(cwd, img.archive)), { recursive: true });
@@ -85,7 +87,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
     const results = await mapLimit(stage.steps, Math.max(1, opts.concurrency), async (step) => {
       opts.onEvent?.({ type: "step-start", step });
-      const outcome = await runStep(step, runOpts(step), opts);
+      const outcome = await runStep(step, runOpts(step), opts, verified);
+      if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
       outcomes.set(step.id, outcome);
       opts.onEvent?.({ type: "step-end", step, outcome });
       return outcome;
@@ -106,12 +109,13 @@ const identity = (s: Step) => ({
   ...(s.registry ? { registry: s.registry } : {}),
 });
 
-async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions): Promise<StepOutcome> {
+async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, verified: ReadonlyMap<string, PlatformCheck>): Promise<StepOutcome> {
   const t0 = performance.now();
   const base = identity(step);
   const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs">): StepOutcome => ({ ...base, durationMs: performance.now() - t0, ...o });
 
   if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
+  if (step.unchangedIf && (await alreadyPublished(step.unchangedIf, run, verified))) return done({ status: "unchanged", attempts: 0 });
   if (step.expect && "archive" in step.expect) {
     const path = resolve(run.cwd, step.expect.archive);
     if (!existsSync(path)) return done({ status: "failed", attempts: 1, error: `${step.expect.archive} was not written` });
@@ -119,16 +123,17 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions): Promi
     return done({ status: check.ok ? "ok" : "failed", attempts: 1, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
 
-  let attempts = 0;
+  let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;
   for (const cmd of step.commands) {
     const retry = opts.retry ?? { attempts: 4, baseDelayMs: 1000 };
-    for (attempts = 1; ; attempts++) {
+    for (let tries = 1; ; tries++) {
+      attempts = Math.max(attempts, tries);
       last = await runCommand(cmd, run);
-      if (last.ok || cmd.mayFail || last.reason !== "exit" || !RETRIED_KINDS.has(step.kind) || attempts >= retry.attempts) break;
+      if (last.ok || cmd.mayFail || last.reason !== "exit" || !RETRIED_KINDS.has(step.kind) || tries >= retry.attempts) break;
       const text = last.stderr + last.stdout;
       if (PERMANENT.test(text) || !TRANSIENT.test(text)) break;
-      await sleep(retry.baseDelayMs * 2 ** (attempts - 1) * (0.5 + Math.random()), run.signal);
+      await sleep(retry.baseDelayMs * 2 ** (tries - 1) * (0.5 + Math.random()), run.signal);
     }
     if (!last.ok && !cmd.mayFail) return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: tail(last.stderr || last.stdout) });
   }
@@ -149,6 +154,22 @@ const tail = (s: string, n = 15) => s.trimEnd().split("\n").slice(-n).join("\n")
 const platformError = (c: PlatformCheck) =>
   [c.missing.length ? `missing ${c.missing.join(", ")}` : "", c.extra.length ? `unexpected ${c.extra.join(", ")}` : "", c.mismatched.length ? `config architecture differs for ${c.mismatched.join(", ")}` : ""].filter(Boolean).join("; ");
 
+/** Every user tag already holds exactly the verified images (a missing tag or any difference: no). */
+async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, run: RunOptions, verified: ReadonlyMap<string, PlatformCheck>): Promise<boolean> {
+  const want = verified.get(u.staging);
+  if (!want) return false;
+  const results = await Promise.all(u.checks.map((c) => runCommand(c, run)));
+  return results.every((r) => {
+    if (!r.ok) return false;
+    try {
+      const now = checkInspect(r.stdout, want.found);
+      return now.ok && JSON.stringify(now.manifests) === JSON.stringify(want.manifests);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Whether docker already holds credentials for host (a credential helper or a stored auth). */
 export function loggedIn(host: string, env: Env): boolean {
   const file = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
@@ -168,7 +189,9 @@ function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
   return plan.images.map((img) => {
     const mine = steps.filter((s) => s.image === img.name);
     const failed = bakeFailed || mine.some((s) => s.status === "failed");
-    const published = img.archive ? mine.every((s) => s.status === "ok") : mine.filter((s) => s.kind === "publish").every((s) => s.status === "ok") && mine.some((s) => s.kind === "publish");
+    const publishes = mine.filter((s) => s.kind === "publish");
+    const published = img.archive ? mine.every((s) => s.status === "ok") : publishes.length > 0 && publishes.every((s) => s.status === "ok" || s.status === "unchanged");
+    const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
     const digest = mine.find((s) => s.check?.digest)?.check?.digest;
     return {
       name: img.name,
@@ -176,7 +199,7 @@ function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
       ...(digest ? { digest } : {}),
       tags: img.archive ? [img.archive] : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
       durationMs: mine.reduce((a, s) => a + s.durationMs, 0) + bakeTime,
-      status: failed ? "failed" : published ? (img.archive ? "written" : "published") : "not-published",
+      status: failed ? "failed" : unchanged ? "unchanged" : published ? (img.archive ? "written" : "published") : "not-published",
     };
   });
 }

@@ -2,3 +2,4 @@ export { type ExecEvent, type ExecuteOptions, executePlan, type ImageSummary, lo
 export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
 export { redactor, type RunResult, runCommand, showCommand } from "./runner.ts";
 export { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
+export { acquireLock, type Lock, type LockHolder } from "./lock.ts";

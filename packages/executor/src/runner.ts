@@ -74,7 +74,7 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunRes
     lines: false,
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
-    forceKillAfterDelay: 5000,
+    forceKillAfterDelay: 2000,
   });
   const durationMs = performance.now() - started;
   const stdout = redact(String(result.stdout ?? ""));

@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 
 export interface PlatformCheck {
   digest?: string;
+  /** Image manifest digest per platform: what "the same images" means (attestations aside). */
+  manifests: Record<string, string>;
   found: string[];
   missing: string[];
   extra: string[];
@@ -23,18 +25,25 @@ interface Descriptor {
 const platformOf = (p: { os: string; architecture: string; variant?: string }): string => [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 const isAttestation = (d: Descriptor): boolean => d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || (d.platform?.os === "unknown" && d.platform.architecture === "unknown");
 
-function compare(expected: readonly string[], found: string[], mismatched: string[], digest?: string): PlatformCheck {
+function compare(expected: readonly string[], descriptors: Descriptor[], mismatched: string[], digest?: string): PlatformCheck {
+  const found = descriptors.map((d) => platformOf(d.platform!));
+  const manifests = Object.fromEntries(descriptors.map((d) => [platformOf(d.platform!), d.digest]));
   const missing = expected.filter((p) => !found.includes(p));
   const extra = found.filter((p) => !expected.includes(p));
-  return { ...(digest ? { digest } : {}), found, missing, extra, mismatched, ok: missing.length === 0 && extra.length === 0 && mismatched.length === 0 };
+  return { ...(digest ? { digest } : {}), manifests, found, missing, extra, mismatched, ok: missing.length === 0 && extra.length === 0 && mismatched.length === 0 };
 }
 
-/** Output of `docker buildx imagetools inspect REF --format '{{json .}}'`. */
+/**
+ * Output of `docker buildx imagetools inspect REF --format '{{json .}}'` (index digest, descriptors and
+ * each platform's image config), or of `docker manifest inspect REF` (the list alone) without buildx.
+ */
 export function checkInspect(json: string, expected: readonly string[]): PlatformCheck {
-  const data = JSON.parse(json) as {
-    manifest: { digest: string; manifests?: Descriptor[] };
+  const parsed = JSON.parse(json) as {
+    manifest?: { digest: string; manifests?: Descriptor[] };
+    manifests?: Descriptor[];
     image?: Record<string, { architecture?: string; os?: string; variant?: string }> | { architecture?: string; os?: string; variant?: string };
   };
+  const data = { manifest: parsed.manifest ?? { digest: "", manifests: parsed.manifests ?? [] }, image: parsed.image };
   const descriptors = (data.manifest.manifests ?? []).filter((d) => d.platform && !isAttestation(d));
   const found = descriptors.map((d) => platformOf(d.platform!));
   const configs = (data.image ?? {}) as Record<string, { architecture?: string; os?: string; variant?: string }>;
@@ -42,7 +51,7 @@ export function checkInspect(json: string, expected: readonly string[]): Platfor
     const c = configs[p];
     return c !== undefined && c.architecture !== undefined && platformOf({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p;
   });
-  return compare(expected, found, mismatched, data.manifest.digest);
+  return compare(expected, descriptors, mismatched, data.manifest.digest || undefined);
 }
 
 /** A multi-platform OCI image layout archive (tar) as written by buildx's oci exporter. */
@@ -51,15 +60,15 @@ export function checkArchive(path: string, expected: readonly string[]): Platfor
   const json = (name: string) => JSON.parse(files.get(name)?.toString("utf8") ?? "null");
   const blob = (digest: string) => json(`blobs/${digest.replace(":", "/")}`);
   const top = json("index.json") as { manifests: Descriptor[] };
-  const found: string[] = [];
+  const images: Descriptor[] = [];
   const walk = (ds: Descriptor[]) => {
     for (const d of ds) {
       if (d.mediaType?.includes("index") || d.mediaType?.includes("manifest.list")) walk((blob(d.digest) as { manifests: Descriptor[] }).manifests);
-      else if (d.platform && !isAttestation(d)) found.push(platformOf(d.platform));
+      else if (d.platform && !isAttestation(d)) images.push(d);
     }
   };
   walk(top.manifests);
-  return compare(expected, found, [], top.manifests[0]?.digest);
+  return compare(expected, images, [], top.manifests[0]?.digest);
 }
 
 /** Just enough of ustar to read the small JSON files of an OCI layout. */

@@ -17,7 +17,7 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   const loaded = await planFor(values, io);
   if ("exit" in loaded) return loaded.exit;
   const { plan, planDir } = loaded;
-  const { executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
+  const { acquireLock, executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
 
   if (values["dry-run"]) {
     const out = [summary(plan, io), ""];
@@ -32,10 +32,11 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   // Preflight: nothing starts unless the engine can run what was planned.
   const engine = await probeEngine(resolve(planDir, plan.cwd), io.env);
   const multi = plan.images.some((i) => i.platforms.length > 1);
+  const needsBuildx = plan.strategy.chosen === "bake" || !plan.strategy.legacyBuilder;
   const problem = !engine.reachable
     ? engine.reason
-    : plan.strategy.chosen === "bake" && !engine.buildx
-      ? "the bake strategy needs docker buildx; use --strategy manifest"
+    : needsBuildx && !engine.buildx
+      ? `this plan needs docker buildx, which the engine lacks; ${plan.strategy.chosen === "bake" ? "use --strategy manifest" : "plan again on this machine"}`
       : plan.strategy.chosen === "bake" && multi && !engine.multiPlatform
         ? `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`
         : undefined;
@@ -52,7 +53,7 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
     else if (e.type === "step-end") {
       const o = e.outcome;
-      const mark = o.status === "ok" ? err.green("ok") : o.status === "skipped" ? err.dim("skipped") : err.red("FAILED");
+      const mark = o.status === "ok" ? err.green("ok") : o.status === "skipped" || o.status === "unchanged" ? err.dim(o.status) : err.red("FAILED");
       io.stderr.write(`   ${e.step.id} ${mark} ${err.dim(seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`);
       if (o.status === "failed") {
         io.stderr.write(`     ${err.red(o.error ?? "failed")}\n`);
@@ -61,7 +62,18 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
       }
     }
   };
-  const report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress });
+  const lock = acquireLock(planDir);
+  if (!lock.ok) {
+    const h = lock.holder;
+    io.stderr.write(`multiarch apply: another apply of this spec is running (pid ${h.pid} on ${h.host}, since ${h.since}); wait for it to finish, or remove ${displayPath(lock.file, io.cwd)} if that process is gone\n`);
+    return EXIT.locked;
+  }
+  let report: Report;
+  try {
+    report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress });
+  } finally {
+    lock.release();
+  }
   if (values.json) io.stdout.write(`${JSON.stringify({ strategy: plan.strategy, ...report }, null, 2)}\n`);
   else io.stdout.write(`${finalSummary(report, io)}\n`);
   return report.exitCode;
@@ -93,11 +105,13 @@ async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: s
     io.stderr.write(`multiarch apply: ${requested.error}\n`);
     return { exit: EXIT.usage };
   }
-  const strategy = await resolveStrategy(requested, values.strategy !== undefined, loaded.spec, io, !values["dry-run"]);
-  if ("error" in strategy) {
-    io.stderr.write(`multiarch apply: ${strategy.error}\n`);
+  const { probeEngine } = await import("@multiarch/executor");
+  const engine = await probeEngine(loaded.spec.dir, io.env, loaded.spec.build.builder);
+  if (!engine.reachable && !values["dry-run"]) {
+    io.stderr.write(`multiarch apply: ${engine.reason}\n`);
     return { exit: EXIT.environment };
   }
+  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
   const outAbs = outDirOf(values, io, loaded.spec);
   const result = await compileWith(loaded.spec, values, io, strategy, outAbs);
   printDiagnostics([...(result.ok ? [] : result.errors), ...loaded.warnings, ...result.warnings], io);
@@ -119,7 +133,7 @@ function finalSummary(report: Report, io: Io): string {
   const s = style(io, "stdout");
   const rows = report.images.map((i) => [
     i.name,
-    i.status === "published" || i.status === "written" ? s.green(i.status) : s.red(i.status),
+    i.status === "published" || i.status === "written" ? s.green(i.status) : i.status === "unchanged" ? s.dim(i.status) : s.red(i.status),
     i.platforms.join(","),
     i.digest ? i.digest.slice(0, 19) : "-",
     seconds(i.durationMs),
@@ -129,7 +143,9 @@ function finalSummary(report: Report, io: Io): string {
   const notRun = report.steps.filter((st) => st.status === "not-run").length;
   const tail =
     report.exitCode === 0
-      ? s.green(`done in ${seconds(report.durationMs)}`)
+      ? report.images.every((i) => i.status === "unchanged")
+        ? s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`)
+        : s.green(`done in ${seconds(report.durationMs)}`)
       : s.red(`${failed.length} step${failed.length === 1 ? "" : "s"} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run; no user tag was moved unless its image shows "published"`);
   return ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"]), "", tail].join("\n");
 }

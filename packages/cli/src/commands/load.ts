@@ -2,6 +2,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { type CompileResult, compile, type Plan } from "@multiarch/compiler";
+import type { EngineFacts } from "@multiarch/executor";
 import { diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
 import type { Values } from "../cli.ts";
 import type { Io } from "../format.ts";
@@ -57,16 +58,19 @@ export function writeArtifacts(outAbs: string, files: Record<string, string>, ar
   return Object.keys(files).map((f) => join(outAbs, f));
 }
 
-/** auto becomes bake or manifest by what the engine can do; the plan records the choice and why. */
-export async function resolveStrategy(requested: Requested, fromFlag: boolean, spec: Spec, io: Io, needEngine: boolean): Promise<Plan["strategy"] | { error: string }> {
-  if (requested !== "auto") return { requested, chosen: requested, reason: fromFlag ? "chosen with --strategy" : "build.strategy in the spec" };
-  const { probeEngine } = await import("@multiarch/executor");
-  const engine = await probeEngine(spec.dir, io.env, spec.build.builder);
-  if (!engine.reachable) {
-    if (needEngine) return { error: engine.reason };
-    return { requested, chosen: "bake", reason: `${engine.reason}: bake assumed, apply decides again` };
+/**
+ * auto becomes bake or manifest by what the engine can do; without buildx the manifest strategy uses the
+ * legacy builder. The plan records the choice and why. `engine` is undefined when none was asked.
+ */
+export function resolveStrategy(requested: Requested, fromFlag: boolean, engine: EngineFacts | undefined): Plan["strategy"] {
+  const legacy = engine?.reachable === true && !engine.buildx;
+  const why = (reason: string) => (legacy ? `${reason}; no docker buildx: legacy builder` : reason);
+  if (requested !== "auto") {
+    return { requested, chosen: requested, reason: why(fromFlag ? "chosen with --strategy" : "build.strategy in the spec"), ...(legacy && requested === "manifest" ? { legacyBuilder: true } : {}) };
   }
-  return { requested, chosen: engine.multiPlatform ? "bake" : "manifest", reason: engine.reason };
+  if (!engine?.reachable) return { requested, chosen: "bake", reason: `${engine?.reason ?? "engine not asked"}: bake assumed, apply decides again` };
+  const chosen = engine.multiPlatform ? "bake" : "manifest";
+  return { requested, chosen, reason: why(engine.reason), ...(legacy ? { legacyBuilder: true } : {}) };
 }
 
 export const archivesOf = (plan: Plan, specDir: string): string[] => plan.images.flatMap((i) => (i.archive ? [resolve(specDir, i.archive)] : []));

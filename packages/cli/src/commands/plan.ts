@@ -15,11 +15,9 @@ export default async function plan(values: Values, io: Io): Promise<number> {
     io.stderr.write(`multiarch plan: ${requested.error}\n`);
     return EXIT.usage;
   }
-  const strategy = await resolveStrategy(requested, values.strategy !== undefined, spec, io, false);
-  if ("error" in strategy) {
-    io.stderr.write(`multiarch plan: ${strategy.error}\n`);
-    return EXIT.environment;
-  }
+  // Only auto needs to ask the engine; an explicit strategy plans without one (e.g. in review).
+  const engine = requested === "auto" ? await (await import("@multiarch/executor")).probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
+  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
   const outAbs = outDirOf(values, io, spec);
   const result = await compileWith(spec, values, io, strategy, outAbs);
   printDiagnostics([...(result.ok ? [] : result.errors), ...loaded.warnings, ...result.warnings], io);

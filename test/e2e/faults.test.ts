@@ -1,0 +1,132 @@
+// Registry faults and interruptions never leave a tag half-moved; transient ones are retried.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FaultProxy, firstN } from "./fault-proxy.ts";
+import { BIN, cli, env, namespace, platformsOf, repo } from "./helpers.ts";
+
+const manifestPut = (req: { method?: string; url?: string }, tag?: string) =>
+  req.method === "PUT" && /\/manifests\//.test(req.url ?? "") && (tag === undefined || (req.url ?? "").endsWith(`/manifests/${tag}`));
+
+function project(registry: string, ns: string, dockerfile: string, extra = "") {
+  return repo({
+    "multiarch.yaml": `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries:
+  local: { url: "${registry}/${ns}", insecure: true }
+variables:
+  version: { env: VERSION, default: "1.0" }
+images:
+  app:
+    context: app
+    tags: ["{{version}}", latest]
+${extra}`,
+    "app/Dockerfile": dockerfile,
+  });
+}
+
+describe.skipIf(!env)("faults", () => {
+  const proxy = new FaultProxy({ host: "127.0.0.1", port: Number(env?.registry.split(":")[1] ?? 5000) });
+  let via = "";
+  beforeAll(async () => {
+    via = await proxy.start();
+  });
+  afterAll(() => proxy.stop());
+
+  test("transient 503s while publishing are retried, and the run succeeds", async () => {
+    const ns = namespace("retry");
+    const dir = project(via, ns, `FROM ${env!.baseImage}\nRUN echo one > /v\n`);
+    proxy.rule = firstN(2, (r) => manifestPut(r, "1.0"), { status: 503 });
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    proxy.rule = () => "pass";
+    expect(r.exitCode, r.stderr).toBe(0);
+    const publish = JSON.parse(r.stdout).steps.find((s: { kind: string }) => s.kind === "publish");
+    expect(publish.attempts).toBeGreaterThan(1);
+    expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+
+  test("a registry that goes away mid-run moves no tag; the re-run completes", async () => {
+    const ns = namespace("down");
+    const dir = project(via, ns, `FROM ${env!.baseImage}\nRUN echo one > /v\n`);
+    const spec = join(dir, "multiarch.yaml");
+    expect((await cli(["apply", "-f", spec])).exitCode).toBe(0);
+    const before = (await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest;
+
+    // v2: the registry drops every connection once the first user tag is being written
+    writeFileSync(join(dir, "app/Dockerfile"), `FROM ${env!.baseImage}\nRUN echo two > /v\n`);
+    let down = false;
+    proxy.rule = (req) => {
+      if (manifestPut(req, "2.0")) down = true;
+      return down ? "reset" : "pass";
+    };
+    const failed = await cli(["apply", "-f", spec, "--json"], { env: { VERSION: "2.0" } });
+    proxy.rule = () => "pass";
+    expect(failed.exitCode).toBe(2);
+    const report = JSON.parse(failed.stdout);
+    expect(report.steps.find((s: { kind: string }) => s.kind === "publish").status).toBe("failed");
+    expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(before);
+
+    // registry back: the re-run builds from cache, re-uses the pushed staging index, and publishes
+    const again = await cli(["apply", "-f", spec, "--json"], { env: { VERSION: "2.0" } });
+    expect(again.exitCode, again.stderr).toBe(0);
+    const after = (await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest;
+    expect(after).not.toBe(before);
+    expect((await platformsOf(`${env!.registry}/${ns}/app:2.0`)).digest).toBe(after);
+  });
+
+  test("connections cut in the middle of blob uploads fail the build; no tag moves", async () => {
+    const ns = namespace("cut");
+    const dir = project(via, ns, `FROM ${env!.baseImage}\nRUN head -c 3000000 /dev/urandom > /blob\n`);
+    proxy.rule = (req) => (/\/blobs\/uploads\//.test(req.url ?? "") && req.method !== "POST" ? "reset" : "pass");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    proxy.rule = () => "pass";
+    expect(r.exitCode).toBe(2);
+    expect(JSON.parse(r.stdout).steps.find((s: { kind: string }) => s.kind === "bake").status).toBe("failed");
+    const tag = await execa("docker", ["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:latest`], { reject: false });
+    expect(tag.exitCode).not.toBe(0); // never published
+  });
+});
+
+describe.skipIf(!env)("interruptions and concurrent runs", () => {
+  test("SIGTERM stops the build, reports, and publishes nothing", async () => {
+    const ns = namespace("sigterm");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} && sleep 60\n`);
+    const child = execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { reject: false, stdin: "ignore", forceKillAfterDelay: 30_000 });
+    await new Promise((r) => setTimeout(r, 4000));
+    const t0 = Date.now();
+    child.kill("SIGTERM");
+    const r = await child;
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(r.exitCode).toBe(130);
+    const report = JSON.parse(String(r.stdout));
+    expect(report.steps.find((s: { kind: string }) => s.kind === "publish").status).toBe("not-run");
+    const tag = await execa("docker", ["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:latest`], { reject: false });
+    expect(tag.exitCode).not.toBe(0);
+  });
+
+  test("a second apply of the same spec refuses while the first runs (exit 5)", async () => {
+    const ns = namespace("lock");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} && sleep 8\n`);
+    const spec = join(dir, "multiarch.yaml");
+    const first = execa("node", [BIN, "apply", "-f", spec], { reject: false, stdin: "ignore" });
+    await new Promise((r) => setTimeout(r, 3000));
+    const second = await cli(["apply", "-f", spec]);
+    expect(second.exitCode).toBe(5);
+    expect(second.stderr).toMatch(/another apply of this spec is running \(pid \d+/);
+    expect((await first).exitCode).toBe(0);
+  });
+
+  test("a re-run after success changes nothing and says so", async () => {
+    const ns = namespace("noop");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo same > /v\n`);
+    const spec = join(dir, "multiarch.yaml");
+    expect((await cli(["apply", "-f", spec])).exitCode).toBe(0);
+    const digest = (await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest;
+    const again = await cli(["apply", "-f", spec, "--json"]);
+    expect(again.exitCode).toBe(0);
+    expect(JSON.parse(again.stdout).images[0].status).toBe("unchanged");
+    expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(digest);
+    expect((await cli(["apply", "-f", spec])).stdout).toContain("nothing changed");
+  });
+});
