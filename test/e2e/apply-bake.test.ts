@@ -72,6 +72,18 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
     expect(readFileSync(join(dir, ".multiarch/plan.json"), "utf8")).toBe(plan);
   });
 
+  test("a per-arch plan (a shard) builds and pushes only its platform, under per-arch staging tags", async () => {
+    const dir = example("monorepo");
+    expect((await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"])).exitCode).toBe(0);
+    const r = await cli(["apply", "--plan", join(dir, ".multiarch/plans/linux-arm64.json"), "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.images.map((i: { status: string }) => i.status)).toEqual(["built", "built", "built"]);
+    const apiRef = report.images[1].tags[0] as string;
+    expect(apiRef).toMatch(/acme-api:multiarch-staging-[0-9a-f]{12}-arm64$/);
+    expect((await platformsOf(apiRef)).platforms).toEqual(["linux/arm64"]);
+  });
+
   test("an unreachable engine stops apply before anything runs (exit 4)", async () => {
     const dir = example("quickstart");
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { DOCKER_HOST: "unix:///nonexistent.sock" } });

@@ -1,7 +1,9 @@
 // The manifest strategy end to end: per-arch docker build (plain manifests), push, docker manifest merge.
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { cli, docker, env, example, platformsOf } from "./helpers.ts";
+import { BIN, cli, docker, env, example, namespace, platformsOf, repo } from "./helpers.ts";
 
 describe.skipIf(!env)("apply with the manifest strategy", () => {
   test("fallback example: a manifest list with exactly the requested platforms, each running its arch", async () => {
@@ -32,4 +34,36 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
     const again = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { VERSION: "2.0.2" } });
     expect(again.exitCode, again.stderr).toBe(0);
   });
+
+  test("without buildx: the legacy builder and plain docker commands; a wrong-arch result is never published", async () => {
+    const plugins = (await docker(["info", "--format", "{{range .ClientInfo.Plugins}}{{.Path}} {{end}}"])).stdout.trim().split(" ").filter(Boolean);
+    const dirs = [...new Set(plugins.map((p) => dirname(p)))];
+    const ns = namespace("legacy");
+    const dir = repo({
+      "multiarch.yaml": `version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries:\n  local: { url: "${env!.registry}/${ns}", insecure: true }\nimages:\n  app:\n    context: app\n    tags: ["1.0"]\n`,
+      "app/Dockerfile": `FROM ${env!.baseImage}\nRUN uname -m > /arch\n`,
+    });
+    // buildx hidden from the CLI's plugin path, for this process tree only
+    const hide = dirs.map((d) => `mount -t tmpfs none ${d}`).join(" && ");
+    const r = await execa("unshare", ["-m", "sh", "-c", `${hide} && docker buildx version >/dev/null 2>&1 && exit 99; exec node ${BIN} apply -f ${join(dir, "multiarch.yaml")} --json`], { reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+    expect(r.exitCode, String(r.stderr)).not.toBe(99);
+    const report = JSON.parse(String(r.stdout));
+    expect(report.strategy).toMatchObject({ chosen: "manifest", legacyBuilder: true });
+    const plan = readFileSync(join(dir, ".multiarch/plan.json"), "utf8");
+    expect(plan).not.toContain('"buildx"');
+    expect(plan).not.toContain("--provenance");
+    const published = await docker(["manifest", "inspect", "--insecure", `${env!.registry}/${ns}/app:1.0`]);
+    if (report.exitCode === 0) {
+      // an engine whose legacy builder honours --platform: a correct list
+      expect(published.exitCode).toBe(0);
+      expect(JSON.parse(published.stdout).manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(["amd64", "arm64"]);
+    } else {
+      // dockerd 26 with the containerd store: the legacy builder ignores --platform and builds amd64;
+      // verification sees it and the tag is never written
+      expect(report.exitCode).toBe(3);
+      expect(report.steps.find((s: { kind: string }) => s.kind === "verify").check.missing).toContain("linux/arm64");
+      expect(published.exitCode).not.toBe(0);
+    }
+  });
 });
+

@@ -81,6 +81,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const archPlans: ArchPlan[] = platforms.map((platform) => ({
     version: PLAN_VERSION,
     platform,
+    images: planned.filter((p) => p.platforms.includes(platform)).map((p) => ({ ...p, platforms: [platform] })),
     spec: posix.join("..", specRel),
     cwd: posix.join("..", cwd),
     strategy: chosen,

@@ -85,6 +85,8 @@ export interface Plan {
 export interface ArchPlan {
   version: typeof PLAN_VERSION;
   platform: string;
+  /** The images with a share on this platform (platforms narrowed to it). */
+  images: PlannedImage[];
   spec: string;
   cwd: string;
   strategy: "bake" | "manifest";

@@ -38,7 +38,8 @@ export interface ImageSummary {
   digest?: string;
   tags: string[];
   durationMs: number;
-  status: "published" | "unchanged" | "written" | "failed" | "not-published";
+  /** built: pushed under staging tags only, as a per-arch plan (a shard) does. */
+  status: "published" | "unchanged" | "written" | "built" | "failed" | "not-published";
 }
 
 export interface Report {
@@ -193,13 +194,26 @@ function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
     const published = img.archive ? mine.every((s) => s.status === "ok") : publishes.length > 0 && publishes.every((s) => s.status === "ok" || s.status === "unchanged");
     const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
     const digest = mine.find((s) => s.check?.digest)?.check?.digest;
+    const status: ImageSummary["status"] = failed
+      ? "failed"
+      : unchanged
+        ? "unchanged"
+        : published
+          ? img.archive
+            ? "written"
+            : "published"
+          : publishes.length === 0 && !plan.stages.some((s) => s.name === "publish") && mine.length + bakeSteps.length > 0
+            ? "built"
+            : "not-published";
+    // A shard's images exist under their per-arch staging refs only: show those, not the user tags.
+    const produced = plan.stages.flatMap((s) => s.steps.flatMap((st) => st.produces)).filter((p) => img.refs.some((r) => p.startsWith(`${r.staging}-`)));
     return {
       name: img.name,
       platforms: img.platforms,
       ...(digest ? { digest } : {}),
-      tags: img.archive ? [img.archive] : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
+      tags: status === "built" ? produced : img.archive ? [img.archive] : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
       durationMs: mine.reduce((a, s) => a + s.durationMs, 0) + bakeTime,
-      status: failed ? "failed" : unchanged ? "unchanged" : published ? (img.archive ? "written" : "published") : "not-published",
+      status,
     };
   });
 }

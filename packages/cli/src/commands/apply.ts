@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { PLAN_VERSION, type Plan } from "@multiarch/compiler";
+import { type ArchPlan, PLAN_VERSION, type Plan } from "@multiarch/compiler";
 import type { ExecEvent, Report } from "@multiarch/executor";
 import { EXIT, type Values } from "../cli.ts";
 import { displayPath, type Io, printDiagnostics, seconds, style, table } from "../format.ts";
@@ -89,6 +89,7 @@ async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: s
       io.stderr.write(`multiarch apply: cannot read plan ${displayPath(file, io.cwd)}: ${(e as Error).message}\n`);
       return { exit: EXIT.usage };
     }
+    plan = asPlan(plan as Plan | ArchPlan);
     if (plan.version !== PLAN_VERSION || !Array.isArray(plan.stages)) {
       io.stderr.write(`multiarch apply: ${displayPath(file, io.cwd)} is not a version ${PLAN_VERSION} plan; write it again with multiarch plan\n`);
       return { exit: EXIT.usage };
@@ -133,7 +134,7 @@ function finalSummary(report: Report, io: Io): string {
   const s = style(io, "stdout");
   const rows = report.images.map((i) => [
     i.name,
-    i.status === "published" || i.status === "written" ? s.green(i.status) : i.status === "unchanged" ? s.dim(i.status) : s.red(i.status),
+    i.status === "published" || i.status === "written" || i.status === "built" ? s.green(i.status) : i.status === "unchanged" ? s.dim(i.status) : s.red(i.status),
     i.platforms.join(","),
     i.digest ? i.digest.slice(0, 19) : "-",
     seconds(i.durationMs),
@@ -150,3 +151,15 @@ function finalSummary(report: Report, io: Io): string {
   return ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"]), "", tail].join("\n");
 }
 
+
+/** A per-arch plan (plans/<platform>.json) runs as a plan whose stages are its steps grouped by kind. */
+function asPlan(p: Plan | ArchPlan): Plan {
+  if (!("platform" in p) || !Array.isArray(p.steps)) return p as Plan;
+  const stages: Plan["stages"] = [];
+  for (const step of p.steps) {
+    const last = stages.at(-1);
+    if (last?.name === step.kind) last.steps.push(step);
+    else stages.push({ name: step.kind, steps: [step] });
+  }
+  return { version: p.version, spec: p.spec, cwd: p.cwd, strategy: { requested: p.strategy, chosen: p.strategy, reason: `per-arch plan for ${p.platform}` }, images: p.images, stages };
+}
