@@ -18,7 +18,7 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
   const build: Step = {
     id: "bake",
     kind: "bake",
-    commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...images.map((i) => i.name)], { env: secretEnv(spec, images) })],
+    commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...images.map((i) => i.name)], withEnv(secretEnv(spec, images)))],
     inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
     produces: images.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
   };
@@ -39,11 +39,13 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
   return [
     { name: "login", steps: loginSteps(spec, images) },
     { name: "build", steps: [build] },
-    { name: "verify", steps: verifySteps(images) },
-    { name: "test", steps: testSteps(images) },
+    // Smoke tests read the staging index too, so they run beside its verification.
+    { name: "verify", steps: [...verifySteps(images), ...testSteps(images)] },
     { name: "publish", steps: publish },
   ].filter((s) => s.steps.length > 0);
 }
+
+const withEnv = (names: string[]) => (names.length ? { env: names } : {});
 
 /** Env variable names build secrets read; bake needs them set, the plan records only names. */
 export function secretEnv(spec: Spec, images: readonly PlannedImage[]): string[] {
@@ -72,7 +74,7 @@ export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake:
       id: `bake:${platformSlug(p)}`,
       kind: "bake",
       platform,
-      commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...sets, ...mine.map((i) => i.name)], { env: secretEnv(spec, mine) })],
+      commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...sets, ...mine.map((i) => i.name)], withEnv(secretEnv(spec, mine)))],
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
       produces: mine.flatMap((i) => i.refs.map((r) => perArchTag(r.staging, p))),
     },

@@ -94,6 +94,6 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
         };
       }),
     );
-  stages.push({ name: "manifest", steps: merge("manifest") }, { name: "verify", steps: verifySteps(images, legacy) }, { name: "test", steps: testSteps(images) }, { name: "publish", steps: merge("publish") });
+  stages.push({ name: "manifest", steps: merge("manifest") }, { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images)] }, { name: "publish", steps: merge("publish") });
   return stages.filter((s) => s.steps.length > 0);
 }

@@ -86,7 +86,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   for (const stage of plan.stages) {
     if (exitCode !== 0) break;
     opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
-    const results = await mapLimit(stage.steps, Math.max(1, opts.concurrency), async (step) => {
+    // --concurrency bounds builds; reading indexes, smoke tests and tagging are light and run wider.
+    const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake" || s.kind === "push");
+    const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
       opts.onEvent?.({ type: "step-start", step });
       const outcome = await runStep(step, runOpts(step), opts, verified);
       if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { type ArchPlan, PLAN_VERSION, type Plan } from "@multiarch/compiler";
-import type { ExecEvent, Report } from "@multiarch/executor";
+import type { EngineFacts, ExecEvent, Report } from "@multiarch/executor";
 import { EXIT, type Values } from "../cli.ts";
 import { displayPath, type Io, printDiagnostics, seconds, style, table } from "../format.ts";
 import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
@@ -30,7 +30,7 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   }
 
   // Preflight: nothing starts unless the engine can run what was planned.
-  const engine = await probeEngine(resolve(planDir, plan.cwd), io.env);
+  const engine = loaded.engine ?? (await probeEngine(resolve(planDir, plan.cwd), io.env));
   const multi = plan.images.some((i) => i.platforms.length > 1);
   const needsBuildx = plan.strategy.chosen === "bake" || !plan.strategy.legacyBuilder;
   const problem = !engine.reachable
@@ -79,7 +79,7 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   return report.exitCode;
 }
 
-async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: string } | { exit: number }> {
+async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: string; engine?: EngineFacts } | { exit: number }> {
   if (typeof values.plan === "string") {
     const file = resolve(io.cwd, values.plan);
     let plan: Plan;
@@ -119,7 +119,7 @@ async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: s
   if (!result.ok) return { exit: EXIT.usage };
   // What runs is on disk too: .multiarch/plan.json always matches the last apply.
   writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, loaded.spec.dir));
-  return { plan: result.compiled.plan, planDir: outAbs };
+  return { plan: result.compiled.plan, planDir: outAbs, engine };
 }
 
 function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expected: readonly string[]): string {
