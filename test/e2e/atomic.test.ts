@@ -3,26 +3,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { cli, env, namespace, platformsOf, repo } from "./helpers.ts";
+import { cli, env, namespace, platformsOf, project } from "./helpers.ts";
 
 describe.skipIf(!env)("published tags move only when every platform succeeded", () => {
   test.each(["bake", "manifest"])("strategy %s", async (strategy) => {
     const ns = namespace(`atomic-${strategy}`);
-    const dir = repo({
-      "multiarch.yaml": `version: 1
-platforms: [linux/amd64, linux/arm64]
-registries:
-  local: { url: "${env!.registry}/${ns}", insecure: true }
-variables:
-  version: { env: VERSION, default: "1.0" }
-images:
-  app:
-    context: app
-    tags: ["{{version}}", latest]
-build: { strategy: ${strategy} }
-`,
-      "app/Dockerfile": `FROM ${env!.baseImage}\nRUN echo v1 > /v\n`,
-    });
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo v1 > /v\n`, `build: { strategy: ${strategy} }\n`);
     const spec = join(dir, "multiarch.yaml");
     expect((await cli(["apply", "-f", spec])).exitCode).toBe(0);
     const before = {

@@ -4,27 +4,10 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FaultProxy, firstN } from "./fault-proxy.ts";
-import { BIN, cli, env, namespace, platformsOf, repo } from "./helpers.ts";
+import { BIN, cli, env, namespace, platformsOf, project } from "./helpers.ts";
 
 const manifestPut = (req: { method?: string; url?: string }, tag?: string) =>
   req.method === "PUT" && /\/manifests\//.test(req.url ?? "") && (tag === undefined || (req.url ?? "").endsWith(`/manifests/${tag}`));
-
-function project(registry: string, ns: string, dockerfile: string, extra = "") {
-  return repo({
-    "multiarch.yaml": `version: 1
-platforms: [linux/amd64, linux/arm64]
-registries:
-  local: { url: "${registry}/${ns}", insecure: true }
-variables:
-  version: { env: VERSION, default: "1.0" }
-images:
-  app:
-    context: app
-    tags: ["{{version}}", latest]
-${extra}`,
-    "app/Dockerfile": dockerfile,
-  });
-}
 
 describe.skipIf(!env)("faults", () => {
   const proxy = new FaultProxy({ host: "127.0.0.1", port: Number(env?.registry.split(":")[1] ?? 5000) });

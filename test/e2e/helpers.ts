@@ -65,6 +65,24 @@ export function repo(files: Record<string, string>): string {
   return dir;
 }
 
+/** A one-image project (linux/amd64 + linux/arm64, tags {{version}} and latest) in a fresh repository. */
+export function project(registry: string, ns: string, dockerfile: string, extra = ""): string {
+  return repo({
+    "multiarch.yaml": `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries:
+  local: { url: "${registry}/${ns}", insecure: true }
+variables:
+  version: { env: VERSION, default: "1.0" }
+images:
+  app:
+    context: app
+    tags: ["{{version}}", latest]
+${extra}`,
+    "app/Dockerfile": dockerfile,
+  });
+}
+
 /** A copy of an example, so tests never write into the checkout. */
 export function example(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `multiarch-${name}-`));

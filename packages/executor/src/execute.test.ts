@@ -17,7 +17,7 @@ function fakeDocker(failures: number, message: string) {
   return { env: { PATH: `${dir}:/usr/bin:/bin` }, calls: () => readFileSync(join(dir, "calls"), "utf8").trim().split("\n"), dir };
 }
 
-const plan = (kind: "push" | "build"): Plan => ({
+const plan = (kind: "push" | "build" | "bake"): Plan => ({
   version: 1,
   spec: "multiarch.yaml",
   cwd: ".",
@@ -47,6 +47,13 @@ describe("executePlan", () => {
     ]);
     expect(fake.calls()).toHaveLength(1);
   });
+  test("a registry error while bake pushes is retried; a failed RUN is not", async () => {
+    const flaky = fakeDocker(1, "ERROR: unexpected status from HEAD request to http://127.0.0.1:5000/v2/x/manifests/t: 500 Internal Server Error");
+    expect((await executePlan(plan("bake"), { planDir: flaky.dir, env: flaky.env, concurrency: 1, retry })).steps[0]).toMatchObject({ status: "ok", attempts: 2 });
+    const broken = fakeDocker(5, "ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2");
+    expect((await executePlan(plan("bake"), { planDir: broken.dir, env: broken.env, concurrency: 1, retry })).steps[0]).toMatchObject({ status: "failed", attempts: 1 });
+  });
+
   test("build errors are not retried", async () => {
     const fake = fakeDocker(5, "ERROR: failed to solve: process did not complete successfully: 503");
     const r = await executePlan(plan("build"), { planDir: fake.dir, env: fake.env, concurrency: 1, retry });
