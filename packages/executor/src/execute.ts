@@ -17,7 +17,11 @@ export interface StepOutcome {
   platform?: string;
   registry?: string;
   status: "ok" | "failed" | "skipped" | "unchanged" | "not-run";
+  /** When the step started, in ms since the run started. */
+  startMs: number;
   durationMs: number;
+  /** publish, unchanged: the index the user tags already hold. */
+  digest?: string;
   attempts: number;
   error?: string;
   /** Last lines of the failing command's stderr, redacted. */
@@ -93,7 +97,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake" || s.kind === "push");
     const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
       opts.onEvent?.({ type: "step-start", step });
-      const outcome = await runStep(step, runOpts(step), opts, verified);
+      const outcome = await runStep(step, runOpts(step), opts, verified, started);
       if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
       outcomes.set(step.id, outcome);
       opts.onEvent?.({ type: "step-end", step, outcome });
@@ -103,7 +107,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     else if (results.some((o) => o.status === "failed")) exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
   }
 
-  const steps = plan.stages.flatMap((s) => s.steps).map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", durationMs: 0, attempts: 0 });
+  const steps = plan.stages.flatMap((s) => s.steps).map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", startMs: 0, durationMs: 0, attempts: 0 });
   return { ok: exitCode === 0, exitCode, durationMs: performance.now() - started, steps, images: summarize(plan, steps) };
 }
 
@@ -115,13 +119,16 @@ const identity = (s: Step) => ({
   ...(s.registry ? { registry: s.registry } : {}),
 });
 
-async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, verified: ReadonlyMap<string, PlatformCheck>): Promise<StepOutcome> {
+async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, verified: ReadonlyMap<string, PlatformCheck>, runStarted: number): Promise<StepOutcome> {
   const t0 = performance.now();
   const base = identity(step);
-  const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs">): StepOutcome => ({ ...base, durationMs: performance.now() - t0, ...o });
+  const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs" | "startMs">): StepOutcome => ({ ...base, startMs: t0 - runStarted, durationMs: performance.now() - t0, ...o });
 
   if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
-  if (step.unchangedIf && (await alreadyPublished(step.unchangedIf, run, verified))) return done({ status: "unchanged", attempts: 0 });
+  if (step.unchangedIf) {
+    const held = await alreadyPublished(step.unchangedIf, run, verified);
+    if (held) return done({ status: "unchanged", attempts: 0, digest: held });
+  }
   if (step.expect && "archive" in step.expect) {
     const path = resolve(run.cwd, step.expect.archive);
     if (!existsSync(path)) return done({ status: "failed", attempts: 1, error: `${step.expect.archive} was not written` });
@@ -160,20 +167,24 @@ const tail = (s: string, n = 15) => s.trimEnd().split("\n").slice(-n).join("\n")
 const platformError = (c: PlatformCheck) =>
   [c.missing.length ? `missing ${c.missing.join(", ")}` : "", c.extra.length ? `unexpected ${c.extra.join(", ")}` : "", c.mismatched.length ? `config architecture differs for ${c.mismatched.join(", ")}` : ""].filter(Boolean).join("; ");
 
-/** Every user tag already holds exactly the verified images (a missing tag or any difference: no). */
-async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, run: RunOptions, verified: ReadonlyMap<string, PlatformCheck>): Promise<boolean> {
+/**
+ * Whether every user tag already holds exactly the verified images (same platform manifests); then the
+ * digest they hold. A missing tag or any difference: undefined.
+ */
+async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, run: RunOptions, verified: ReadonlyMap<string, PlatformCheck>): Promise<string | undefined> {
   const want = verified.get(u.staging);
-  if (!want) return false;
+  if (!want) return undefined;
   const results = await Promise.all(u.checks.map((c) => runCommand(c, run)));
-  return results.every((r) => {
-    if (!r.ok) return false;
+  const held = results.map((r) => {
+    if (!r.ok) return undefined;
     try {
       const now = checkInspect(r.stdout, want.found);
-      return now.ok && JSON.stringify(now.manifests) === JSON.stringify(want.manifests);
+      return now.ok && JSON.stringify(now.manifests) === JSON.stringify(want.manifests) ? (now.digest ?? "") : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   });
+  return held.every((d) => d !== undefined) ? held[0] : undefined;
 }
 
 /** Whether docker already holds credentials for host (a credential helper or a stored auth). */
@@ -190,7 +201,6 @@ export function loggedIn(host: string, env: Env): boolean {
 function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
   // The bake step builds every image at once: its time and its failure belong to each of them.
   const bakeSteps = steps.filter((s) => s.kind === "bake" && !s.image);
-  const bakeTime = bakeSteps.reduce((a, s) => a + s.durationMs, 0);
   const bakeFailed = bakeSteps.some((s) => s.status === "failed");
   return plan.images.map((img) => {
     const mine = steps.filter((s) => s.image === img.name);
@@ -198,7 +208,10 @@ function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
     const publishes = mine.filter((s) => s.kind === "publish");
     const published = img.archive ? mine.every((s) => s.status === "ok") : publishes.length > 0 && publishes.every((s) => s.status === "ok" || s.status === "unchanged");
     const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
-    const digest = mine.find((s) => s.check?.digest)?.check?.digest;
+    const digest = (unchanged ? publishes.find((s) => s.digest)?.digest : undefined) ?? mine.find((s) => s.check?.digest)?.check?.digest;
+    // Wall time from its first step's start to its last step's end (steps overlap).
+    const spans = [...mine, ...bakeSteps].filter((s) => s.status !== "not-run");
+    const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;
     const status: ImageSummary["status"] = failed
       ? "failed"
       : unchanged
@@ -217,7 +230,7 @@ function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
       platforms: img.platforms,
       ...(digest ? { digest } : {}),
       tags: status === "built" ? produced : img.archive ? [img.archive] : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
-      durationMs: mine.reduce((a, s) => a + s.durationMs, 0) + bakeTime,
+      durationMs,
       status,
     };
   });
