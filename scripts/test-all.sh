@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1
 bash test/env/up.sh || exit 1
 rm -f packages/*/test-results.json test/test-results.json
-turbo run typecheck lint test && turbo run test:e2e
+turbo run typecheck lint test --continue && turbo run test:e2e
 status=$?
 node scripts/test-summary.mjs
 summary=$?

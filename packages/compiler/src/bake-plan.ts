@@ -30,7 +30,7 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
       registry: ref.registry,
       // One tag per command, in order (latest last): a registry failing half-way leaves the later,
       // broader tags where they were. Each tag moves to the complete, verified index or not at all.
-      commands: ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, ref.staging])),
+      commands: ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }])),
       unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) },
       inputs: [ref.staging],
       produces: ref.tags.map((t) => `${ref.name}:${t}`),

@@ -119,7 +119,7 @@ export function serializeBakeFile(bake: unknown): string {
 // A function replacement: in a replacement *string* "$$" would collapse back to "$".
 const escapeForBake = (s: string): string => s.replaceAll("${", () => "$${").replaceAll("%{", () => "%%{");
 
-export function sortKeys(v: unknown): unknown {
+function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v !== null && typeof v === "object") {
     return Object.fromEntries(

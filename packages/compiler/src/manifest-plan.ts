@@ -5,7 +5,7 @@
 // Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
 // <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
 import { formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
-import type { Command, PlannedImage, PlannedRef, Stage, Step } from "./plan-file.ts";
+import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
 import { docker, inspectCommand, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
 
@@ -45,10 +45,13 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
   };
 }
 
-/** rm (a stale local list makes create fail), create --amend each arch, annotate variants, push. */
-function manifestCommands(ref: PlannedRef, target: string, img: Image): Command[] {
+/**
+ * rm (a stale local list makes create fail), create --amend each arch, annotate variants, push. The
+ * staging list is made from the per-arch staging tags; user tags from the verified per-arch digests.
+ */
+function manifestCommands(ref: PlannedRef, target: string, img: Image, fromVerified: boolean): Command[] {
   const insecure = ref.insecure ? ["--insecure"] : [];
-  const sources = img.platforms.map((p) => archRef(ref, p));
+  const sources: Arg[] = img.platforms.map((p) => (fromVerified ? { verified: ref.staging, platform: formatPlatform(p) } : archRef(ref, p)));
   return [
     docker(["manifest", "rm", target], { mayFail: true }),
     docker(["manifest", "create", ...insecure, target, ...sources.flatMap((s) => ["--amend", s])]),
@@ -87,7 +90,7 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
           kind,
           image: r.image.name,
           registry: ref.registry,
-          commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, r.image))],
+          commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, r.image, kind === "publish"))],
           ...(kind === "publish" && !legacy ? { unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) } } : {}),
           inputs: r.image.platforms.map((p) => archRef(ref, p)),
           produces: [...(kind === "publish" ? r.image.platforms.map((p) => userArchRef(ref, p)) : []), ...targets],

@@ -5,7 +5,13 @@ export const PLAN_VERSION = 1;
 
 /** A value resolved only when the command runs, so secrets and user names never sit in a plan file. */
 export type Ref = { env: string } | { file: string };
-export type Arg = string | Ref;
+/**
+ * The image verification saw under a staging tag, as name@digest: the index, or with `platform` that
+ * platform's image. Publishing by digest moves user tags to exactly what was verified, even if the
+ * staging tag was overwritten since.
+ */
+export type Verified = { verified: string; platform?: string };
+export type Arg = string | Ref | Verified;
 
 export interface Command {
   program: "docker" | "git";

@@ -86,6 +86,11 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const runOpts = (step: Step): RunOptions => ({
     cwd,
     env: opts.env,
+    verified: (v) => {
+      const check = verified.get(v.verified);
+      const digest = v.platform ? check?.manifests[v.platform] : check?.digest;
+      return digest ? `${v.verified.slice(0, v.verified.lastIndexOf(":"))}@${digest}` : undefined;
+    },
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });

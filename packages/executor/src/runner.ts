@@ -3,7 +3,7 @@
 // moment, and every resolved secret value redacted from whatever output is kept or shown.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Arg, Command, Ref } from "@multiarch/compiler";
+import type { Arg, Command, Ref, Verified } from "@multiarch/compiler";
 import { execa } from "execa";
 
 export type RunResult =
@@ -17,6 +17,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called for each output line (already redacted), e.g. for --verbose progress. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** name@digest of what verification saw under a staging ref (for { verified } arguments). */
+  verified?: (v: Verified) => string | undefined;
 }
 
 export class UnresolvedRef extends Error {}
@@ -34,7 +36,26 @@ export function resolveRef(ref: Ref, opts: Pick<RunOptions, "cwd" | "env">): str
   }
 }
 
-const showArg = (a: Arg): string => (typeof a === "string" ? (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)) : "env" in a ? `$${a.env}` : `$(cat ${a.file})`);
+const showArg = (a: Arg): string =>
+  typeof a === "string"
+    ? /^[\w@%+=:,./-]+$/.test(a)
+      ? a
+      : JSON.stringify(a)
+    : "env" in a
+      ? `$${a.env}`
+      : "file" in a
+        ? `$(cat ${a.file})`
+        : `<${a.verified}${a.platform ? ` ${a.platform}` : ""} as verified>`;
+
+function resolveArg(a: Arg, opts: RunOptions): string {
+  if (typeof a === "string") return a;
+  if ("verified" in a) {
+    const v = opts.verified?.(a);
+    if (v === undefined) throw new UnresolvedRef(`${a.verified}${a.platform ? ` (${a.platform})` : ""} was not verified in this run`);
+    return v;
+  }
+  return resolveRef(a, opts);
+}
 
 /** How a command is shown to people: references stay references, nothing is resolved. */
 export const showCommand = (cmd: Command): string => [cmd.program, ...cmd.args.map(showArg)].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
@@ -50,7 +71,7 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunRes
   let args: string[];
   let input: string | undefined;
   try {
-    args = cmd.args.map((a) => (typeof a === "string" ? a : resolveRef(a, opts)));
+    args = cmd.args.map((a) => resolveArg(a, opts));
     input = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
   } catch (e) {
     return { ok: false, reason: "unresolved", command, stdout: "", stderr: "", durationMs: 0, message: (e as Error).message };

@@ -48,9 +48,15 @@ const cache = new WeakMap<ReadonlySet<string>, Map<string, Checked>>();
 export function checkTemplate(source: string, variables: ReadonlySet<string>): Checked {
   if (!source.includes("{{")) return { ok: true, template: { source, uses: new Set(), render: () => source } };
   let byVariables = cache.get(variables);
-  if (!byVariables) cache.set(variables, (byVariables = new Map()));
+  if (!byVariables) {
+    byVariables = new Map();
+    cache.set(variables, byVariables);
+  }
   let checked = byVariables.get(source);
-  if (!checked) byVariables.set(source, (checked = checkUncached(source, variables)));
+  if (!checked) {
+    checked = checkUncached(source, variables);
+    byVariables.set(source, checked);
+  }
   return checked;
 }
 
