@@ -29,6 +29,17 @@ describe.skipIf(!env)("faults", () => {
     expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
   });
 
+  test("429 Too Many Requests is retried too", async () => {
+    const ns = namespace("throttle");
+    const dir = project(via, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} > /v\n`);
+    proxy.rule = firstN(1, (r) => manifestPut(r, "latest"), { status: 429, headers: { "retry-after": "1" } });
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    proxy.rule = () => "pass";
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(proxy.seen.filter((s) => s.fault === "429")).toHaveLength(1); // served, then retried (by imagetools or by us)
+    expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+
   test("a registry that goes away mid-run moves no tag; the re-run completes", async () => {
     const ns = namespace("down");
     const dir = project(via, ns, `FROM ${env!.baseImage}\nRUN echo one > /v\n`);

@@ -3,7 +3,8 @@
 # Debian and npm registries: dockerd 26 with the containerd image store, buildx 0.13, QEMU + binfmt_misc
 # (F flag), a plain registry on 127.0.0.1:5000, an htpasswd registry on 127.0.0.1:5001, and multi-arch
 # busybox base images built from Debian's busybox-static. Idempotent: what is already up is skipped.
-# Writes the facts tests need to $MULTIARCH_ENV_DIR/env (sourced by test/env/load).
+# Writes the facts tests need to $MULTIARCH_ENV_DIR/env (read by test/e2e/helpers.ts); test/env/down.sh
+# stops what it started.
 set -euo pipefail
 
 ENV_DIR=${MULTIARCH_ENV_DIR:-/run/multiarch-env}
@@ -23,7 +24,11 @@ fi
 # --- packages -------------------------------------------------------------------------------
 apt_updated=0
 # a mirror mid-sync makes one index fail now and then: try again before giving up
-apt_update() { [ "$apt_updated" = 1 ] || { apt-get update -qq || { sleep 5; apt-get update -qq; }; apt_updated=1; }; }
+apt_update() {
+  [ "$apt_updated" = 1 ] && return 0
+  apt-get update -qq || { sleep 5; apt-get update -qq; } || log "apt-get update failed twice; trying with the package lists there are"
+  apt_updated=1
+}
 
 if [ ! -f /etc/apt/sources.list.d/multiarch-trixie.sources ]; then
   # trixie only for the three packages that need it; everything else stays bookworm.
@@ -111,7 +116,7 @@ if ! docker buildx imagetools inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   echo "deb [arch=amd64,arm64,armhf signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" >"$apt_dir/sources.list"
   apt_opts=(-o "APT::Architectures=amd64,arm64,armhf" -o "Dir::State::Lists=$apt_dir/lists"
     -o "Dir::Cache=$apt_dir/cache" -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null")
-  apt-get "${apt_opts[@]}" update -qq || { sleep 5; apt-get "${apt_opts[@]}" update -qq; }
+  apt-get "${apt_opts[@]}" update -qq || { sleep 5; apt-get "${apt_opts[@]}" update -qq; } || log "apt-get update (foreign architectures) failed twice; trying anyway"
   (cd "$work" && apt-get "${apt_opts[@]}" download -qq busybox-static:amd64 busybox-static:arm64 busybox-static:armhf)
   for deb in "$work"/busybox-static_*.deb; do
     arch=$(dpkg-deb -f "$deb" Architecture)

@@ -46,8 +46,16 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   }
 
   const err = style(io, "stderr");
+  // Long steps (a bake under QEMU can take many minutes) say they are alive every 30 s.
+  const running = new Map<string, number>();
+  const heartbeat = setInterval(() => {
+    for (const [id, since] of running) io.stderr.write(err.dim(`   ${id} still running (${Math.round((Date.now() - since) / 1000)}s)\n`));
+  }, 30_000);
+  heartbeat.unref();
   const progress = (e: ExecEvent) => {
     if (values.json) return;
+    if (e.type === "step-start" && !values.verbose) running.set(e.step.id, Date.now());
+    if (e.type === "step-end") running.delete(e.step.id);
     if (e.type === "stage") io.stderr.write(`${err.bold(`== ${e.name}`)} ${err.dim(`(${e.steps} step${e.steps === 1 ? "" : "s"})`)}\n`);
     else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
@@ -72,6 +80,7 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   try {
     report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress });
   } finally {
+    clearInterval(heartbeat);
     lock.release();
   }
   if (values.json) io.stdout.write(`${JSON.stringify({ strategy: plan.strategy, ...report }, null, 2)}\n`);
