@@ -152,3 +152,13 @@ describe("examples", () => {
     expect(exit).toBe(0);
   });
 });
+
+describe("apply --plan reads plan files through a schema", () => {
+  test("a malformed plan is a usage error naming what is wrong", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-plan-"));
+    writeFileSync(join(dir, "plan.json"), JSON.stringify({ version: 1, stages: [{ name: "x", steps: [{ id: 1 }] }] }));
+    const io = memoryIo(dir);
+    expect(await run(["apply", "--plan", "plan.json"], io)).toBe(1);
+    expect(io.err()).toContain("stages.0.steps.0.id: Invalid input: expected string");
+  });
+});

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { type CompileOptions, compile } from "./compile.ts";
+import { parsePlanFile } from "./plan-file.ts";
 import type { Facts } from "./render.ts";
 
 const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
@@ -49,6 +50,15 @@ describe("golden artifacts of the examples", () => {
 });
 
 describe("compile", () => {
+  test("every plan file it writes reads back through the plan schema", () => {
+    for (const [name, strategy] of [["monorepo", bake], ["fallback", manifest], ["oci", bake]] as const) {
+      const c = compiled(load(join(EXAMPLES, name, "multiarch.yaml")), { strategy });
+      for (const [file, text] of Object.entries(c.files).filter(([f]) => f.endsWith(".json") && !f.startsWith("docker-bake"))) {
+        expect(parsePlanFile(JSON.parse(text)), `${name}/${file}`).toMatchObject({ ok: true });
+      }
+    }
+  });
+
   test("is repeatable: the same inputs give byte-identical files", () => {
     const spec = load(join(EXAMPLES, "monorepo", "multiarch.yaml"));
     expect(compiled(spec, { strategy: bake }).files).toEqual(compiled(load(join(EXAMPLES, "monorepo", "multiarch.yaml")), { strategy: bake }).files);

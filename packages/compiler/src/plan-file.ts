@@ -1,3 +1,4 @@
+import { z } from "zod";
 // The plan file format (plan.json, plans/<platform>.json): versioned data that apply executes as is.
 // Stages run in order; the steps of a stage may run in parallel; a step's commands run in order.
 
@@ -97,4 +98,47 @@ export interface ArchPlan {
   cwd: string;
   strategy: "bake" | "manifest";
   steps: Step[];
+}
+
+// Plans are files people keep and edit: read them back through a schema, never by casting.
+const ref = z.union([z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })]);
+const arg = z.union([z.string(), ref, z.strictObject({ verified: z.string(), platform: z.string().optional() })]);
+const command = z.strictObject({ program: z.enum(["docker", "git"]), args: z.array(arg), stdin: ref.optional(), env: z.array(z.string()).optional(), mayFail: z.boolean().optional() });
+const step = z.strictObject({
+  id: z.string(),
+  kind: z.enum(["login", "bake", "build", "push", "manifest", "verify", "test", "publish", "load"]),
+  image: z.string().optional(),
+  platform: z.string().optional(),
+  registry: z.string().optional(),
+  commands: z.array(command),
+  inputs: z.array(z.string()),
+  produces: z.array(z.string()),
+  expect: z.union([z.strictObject({ ref: z.string(), platforms: z.array(z.string()) }), z.strictObject({ archive: z.string(), platforms: z.array(z.string()) })]).optional(),
+  skipIfLoggedIn: z.string().optional(),
+  unchangedIf: z.strictObject({ staging: z.string(), checks: z.array(command) }).optional(),
+});
+const plannedImage = z.strictObject({
+  name: z.string(),
+  platforms: z.array(z.string()),
+  dependsOn: z.array(z.string()),
+  refs: z.array(z.strictObject({ registry: z.string(), name: z.string(), insecure: z.boolean(), tags: z.array(z.string()), staging: z.string() })),
+  archive: z.string().optional(),
+  test: z.array(z.string()).optional(),
+});
+const strategy = z.enum(["bake", "manifest"]);
+const PlanSchema = z.strictObject({
+  version: z.literal(PLAN_VERSION),
+  spec: z.string(),
+  cwd: z.string(),
+  strategy: z.strictObject({ requested: z.enum(["auto", "bake", "manifest"]), chosen: strategy, reason: z.string(), legacyBuilder: z.boolean().optional() }),
+  images: z.array(plannedImage),
+  stages: z.array(z.strictObject({ name: z.string(), steps: z.array(step) })),
+});
+const ArchPlanSchema = z.strictObject({ version: z.literal(PLAN_VERSION), platform: z.string(), images: z.array(plannedImage), spec: z.string(), cwd: z.string(), strategy, steps: z.array(step) });
+
+/** A plan.json or plans/<platform>.json read back; problems as "path: message" lines. */
+export function parsePlanFile(json: unknown): { ok: true; plan: Plan | ArchPlan } | { ok: false; problems: string[] } {
+  const schema = json !== null && typeof json === "object" && "platform" in json ? ArchPlanSchema : PlanSchema;
+  const r = schema.safeParse(json);
+  return r.success ? { ok: true, plan: r.data as Plan | ArchPlan } : { ok: false, problems: r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`) };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type ArchPlan, PLAN_VERSION, type Plan } from "@multiarch/compiler";
+import { type ArchPlan, PLAN_VERSION, type Plan, parsePlanFile } from "@multiarch/compiler";
 import type { EngineFacts, ExecEvent, Report } from "@multiarch/executor";
 import { EXIT, type Values } from "../cli.ts";
 import { displayPath, type Io, printDiagnostics, seconds, style, table } from "../format.ts";
@@ -91,18 +91,19 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
 async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: string; engine?: EngineFacts } | { exit: number }> {
   if (typeof values.plan === "string") {
     const file = resolve(io.cwd, values.plan);
-    let plan: Plan;
+    let json: unknown;
     try {
-      plan = JSON.parse(readFileSync(file, "utf8")) as Plan;
+      json = JSON.parse(readFileSync(file, "utf8"));
     } catch (e) {
       io.stderr.write(`multiarch apply: cannot read plan ${displayPath(file, io.cwd)}: ${(e as Error).message}\n`);
       return { exit: EXIT.usage };
     }
-    plan = asPlan(plan as Plan | ArchPlan);
-    if (plan.version !== PLAN_VERSION || !Array.isArray(plan.stages)) {
-      io.stderr.write(`multiarch apply: ${displayPath(file, io.cwd)} is not a version ${PLAN_VERSION} plan; write it again with multiarch plan\n`);
+    const parsed = parsePlanFile(json);
+    if (!parsed.ok) {
+      io.stderr.write(`multiarch apply: ${displayPath(file, io.cwd)} is not a version ${PLAN_VERSION} plan (write it again with multiarch plan):\n${parsed.problems.map((p) => `  ${p}`).join("\n")}\n`);
       return { exit: EXIT.usage };
     }
+    const plan = asPlan(parsed.plan);
     return { plan, planDir: dirname(file) };
   }
   const loaded = loadFromFlags(values, io);
