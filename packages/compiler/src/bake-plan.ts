@@ -14,7 +14,7 @@ export function bakeFileArgs(paths: BakePaths, builder: string | undefined): str
   return ["buildx", "bake", "-f", paths.bakeFile, ...(paths.publishFile ? ["-f", paths.publishFile] : []), ...(builder ? ["--builder", builder] : [])];
 }
 
-export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: BakePaths): Stage[] {
+export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: BakePaths, pushWithDocker: boolean): Stage[] {
   const build: Step = {
     id: "bake",
     kind: "bake",
@@ -22,6 +22,11 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
     inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
     produces: images.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
   };
+  const push: Step[] = pushWithDocker
+    ? images.flatMap((img) =>
+        img.refs.map((ref) => ({ id: `push:${img.name}@${ref.registry}`, kind: "push" as const, image: img.name, registry: ref.registry, commands: [docker(["push", ref.staging])], inputs: [ref.staging], produces: [ref.staging] })),
+      )
+    : [];
   const publish: Step[] = images.flatMap((img) =>
     img.refs.map((ref) => ({
       id: `publish:${img.name}@${ref.registry}`,
@@ -39,6 +44,7 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
   return [
     { name: "login", steps: loginSteps(spec, images) },
     { name: "build", steps: [build] },
+    { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.
     { name: "verify", steps: [...verifySteps(images), ...testSteps(images)] },
     { name: "publish", steps: publish },

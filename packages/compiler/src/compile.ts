@@ -62,12 +62,15 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     if (r.image.test) p.test = r.image.test.run;
     return p;
   });
-  const publishTargets = Object.fromEntries(planned.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging) }]));
+  const pushWithDocker = chosen === "bake" && options.strategy.pushWithDocker === true;
+  const publishTargets = Object.fromEntries(
+    planned.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
+  );
   const paths: BakePaths = { bakeFile: `${outDir}/docker-bake.json`, publishFile: Object.keys(publishTargets).length ? `${outDir}/docker-bake.publish.json` : undefined };
 
   const specRel = posix.relative(outDir, posix.basename(spec.file)) || posix.basename(spec.file);
   const cwd = posix.relative(outDir, ".") || ".";
-  const stages = chosen === "bake" ? bakeStages(spec, planned, paths) : manifestStages(spec, rendered, planned, legacy);
+  const stages = chosen === "bake" ? bakeStages(spec, planned, paths, pushWithDocker) : manifestStages(spec, rendered, planned, legacy);
   const archives = planned.filter((p) => p.archive);
   if (options.load && archives.length) {
     stages.push({

@@ -84,6 +84,12 @@ export interface Plan {
     reason: string;
     /** manifest strategy on an engine without buildx: the legacy builder and plain docker commands. */
     legacyBuilder?: boolean;
+    /**
+     * bake strategy on buildx's docker driver: bake only stores the images in the engine and `docker
+     * push` sends them. Letting bake push there pushes every image twice (its exporter, then buildx
+     * "pushing with docker"), and the overlapping writes of one tag make some registries answer 500.
+     */
+    pushWithDocker?: boolean;
   };
   images: PlannedImage[];
   stages: Stage[];
@@ -130,7 +136,7 @@ const PlanSchema = z.strictObject({
   version: z.literal(PLAN_VERSION),
   spec: z.string(),
   cwd: z.string(),
-  strategy: z.strictObject({ requested: z.enum(["auto", "bake", "manifest"]), chosen: strategy, reason: z.string(), legacyBuilder: z.boolean().optional() }),
+  strategy: z.strictObject({ requested: z.enum(["auto", "bake", "manifest"]), chosen: strategy, reason: z.string(), legacyBuilder: z.boolean().optional(), pushWithDocker: z.boolean().optional() }),
   images: z.array(plannedImage),
   stages: z.array(z.strictObject({ name: z.string(), steps: z.array(step) })),
 });

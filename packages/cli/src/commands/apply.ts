@@ -37,9 +37,11 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
     ? engine.reason
     : needsBuildx && !engine.buildx
       ? `this plan needs docker buildx, which the engine lacks; ${plan.strategy.chosen === "bake" ? "use --strategy manifest" : "plan again on this machine"}`
-      : plan.strategy.chosen === "bake" && multi && !engine.multiPlatform
-        ? `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`
-        : undefined;
+      : plan.strategy.pushWithDocker && engine.driver !== "docker"
+        ? `this plan was made for buildx's docker driver, but the builder is ${engine.driver ?? "another driver"}; plan again on this machine`
+        : plan.strategy.chosen === "bake" && multi && !engine.multiPlatform
+          ? `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`
+          : undefined;
   if (problem) {
     io.stderr.write(`multiarch apply: ${problem}\n`);
     return EXIT.environment;

@@ -65,12 +65,20 @@ export function writeArtifacts(outAbs: string, files: Record<string, string>, ar
 export function resolveStrategy(requested: Requested, fromFlag: boolean, engine: EngineFacts | undefined): Plan["strategy"] {
   const legacy = engine?.reachable === true && !engine.buildx;
   const why = (reason: string) => (legacy ? `${reason}; no docker buildx: legacy builder` : reason);
-  if (requested !== "auto") {
-    return { requested, chosen: requested, reason: why(fromFlag ? "chosen with --strategy" : "build.strategy in the spec"), ...(legacy && requested === "manifest" ? { legacyBuilder: true } : {}) };
-  }
-  if (!engine?.reachable) return { requested, chosen: "bake", reason: `${engine?.reason ?? "engine not asked"}: bake assumed, apply decides again` };
-  const chosen = engine.multiPlatform ? "bake" : "manifest";
-  return { requested, chosen, reason: why(engine.reason), ...(legacy ? { legacyBuilder: true } : {}) };
+  const chosen = requested !== "auto" ? requested : !engine?.reachable || engine.multiPlatform ? "bake" : "manifest";
+  const reason =
+    requested !== "auto"
+      ? why(fromFlag ? "chosen with --strategy" : "build.strategy in the spec")
+      : engine?.reachable
+        ? why(engine.reason)
+        : `${engine?.reason ?? "engine not asked"}: bake assumed, apply decides again`;
+  return {
+    requested,
+    chosen,
+    reason,
+    ...(legacy && chosen === "manifest" ? { legacyBuilder: true } : {}),
+    ...(chosen === "bake" && engine?.driver === "docker" ? { pushWithDocker: true } : {}),
+  };
 }
 
 export const archivesOf = (plan: Plan, specDir: string): string[] => plan.images.flatMap((i) => (i.archive ? [resolve(specDir, i.archive)] : []));
