@@ -80,6 +80,7 @@ describe.skipIf(!env)("faults", () => {
     const steps = JSON.parse(r.stdout).steps as { kind: string; status: string; attempts: number }[];
     const upload = steps.find((s) => (s.kind === "push" || s.kind === "bake") && s.status === "failed");
     expect(upload, JSON.stringify(steps)).toBeDefined();
+    if (upload!.kind === "push") expect(upload!.attempts).toBe(4); // retried, with backoff, then given up
     expect(steps.find((s) => s.kind === "publish")!.status).toBe("not-run");
     const tag = await execa("docker", ["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:latest`], { reject: false });
     expect(tag.exitCode).not.toBe(0); // never published

@@ -69,7 +69,8 @@ export interface ExecuteOptions {
 // Registry hiccups worth another try; never auth, invalid names/manifests, or build errors. Only the
 // last lines are read: that is where the tools print the error that ended them, and build logs above
 // may contain anything.
-const TRANSIENT = /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure/i;
+const TRANSIENT =
+  /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|use of closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure/i;
 const PERMANENT = /\b(401|403)\b|unauthorized|denied|NAME_INVALID|MANIFEST_INVALID|did not complete successfully|failed to compute cache key|dockerfile parse error|failed to read dockerfile/i;
 // bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry.
 const RETRIED_KINDS = new Set<Step["kind"]>(["bake", "push", "publish", "verify", "manifest"]);
@@ -149,7 +150,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, verifi
       attempts = Math.max(attempts, tries);
       last = await runCommand(cmd, run);
       if (last.ok || cmd.mayFail || last.reason !== "exit" || !RETRIED_KINDS.has(step.kind) || tries >= retry.attempts) break;
-      const text = tail(last.stderr + last.stdout, 6);
+      const text = `${tail(last.stderr, 6)}\n${tail(last.stdout, 6)}`;
       if (PERMANENT.test(text) || !TRANSIENT.test(text)) break;
       await sleep(retry.baseDelayMs * 2 ** (tries - 1) * (0.5 + Math.random()), run.signal);
     }
