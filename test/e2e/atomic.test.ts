@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { cli, env, namespace, platformsOf, project } from "./helpers.ts";
+import { cli, docker, env, namespace, platformsOf, project } from "./helpers.ts";
 
 describe.skipIf(!env)("published tags move only when every platform succeeded", () => {
   test.each(["bake", "manifest"])("strategy %s", async (strategy) => {
@@ -25,5 +25,15 @@ describe.skipIf(!env)("published tags move only when every platform succeeded", 
     expect(report.images[0].status).toBe("failed");
     expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest).toBe(before.version);
     expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(before.latest);
+  });
+
+  test("a smoke test failing on one platform blocks publishing, and the report names the staging refs", async () => {
+    const ns = namespace("smoke");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\n`, '    test: { run: [sh, -c, "test $(uname -m) = x86_64"] }\n');
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toMatch(/1 step failed \(test:app\/linux\/arm64\)/);
+    expect(r.stdout).toMatch(new RegExp(`pushed by this run, under staging tags only: ${env!.registry.replace(/\./g, "\\.")}/${ns}/app:multiarch-staging-[0-9a-f]{12}`));
+    expect((await docker(["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:latest`])).exitCode).not.toBe(0);
   });
 });

@@ -86,7 +86,7 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
     lock.release();
   }
   if (values.json) io.stdout.write(`${JSON.stringify({ strategy: plan.strategy, ...report }, null, 2)}\n`);
-  else io.stdout.write(`${finalSummary(report, io)}\n`);
+  else io.stdout.write(`${finalSummary(report, plan, io)}\n`);
   return report.exitCode;
 }
 
@@ -142,7 +142,7 @@ function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expect
   );
 }
 
-function finalSummary(report: Report, io: Io): string {
+function finalSummary(report: Report, plan: Plan, io: Io): string {
   const s = style(io, "stdout");
   const rows = report.images.map((i) => [
     i.name,
@@ -160,7 +160,14 @@ function finalSummary(report: Report, io: Io): string {
         ? s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`)
         : s.green(`done in ${seconds(report.durationMs)}`)
       : s.red(`${failed.length} step${failed.length === 1 ? "" : "s"} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run; no user tag was moved unless its image shows "published"`);
-  return ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"]), "", tail].join("\n");
+  // On failure, say what exists where: staging refs this run pushed (user tags are in the table).
+  const ok = new Set(report.steps.filter((st) => st.status === "ok").map((st) => st.id));
+  const staged =
+    report.exitCode === 0
+      ? []
+      : plan.stages.flatMap((st) => st.steps.filter((x) => ok.has(x.id) && x.kind !== "publish").flatMap((x) => x.produces)).filter((p) => p.includes(":multiarch-staging-"));
+  const pushed = staged.length ? ["", s.dim(`pushed by this run, under staging tags only: ${[...new Set(staged)].join(" ")}`)] : [];
+  return ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"]), ...pushed, "", tail].join("\n");
 }
 
 
