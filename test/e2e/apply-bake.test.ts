@@ -86,6 +86,23 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
     expect((await platformsOf(apiRef)).platforms).toEqual(["linux/arm64"]);
   });
 
+  test("sharded: each platform's plan builds with its own registry cache, which a cold rebuild imports", async () => {
+    const dir = example("sharded");
+    const version = `1.0.${Date.now()}`;
+    const spec = join(dir, "multiarch.yaml");
+    expect((await cli(["plan", "-f", spec, "--strategy", "bake"], { env: { VERSION: version } })).exitCode).toBe(0);
+    for (const p of ["linux-amd64", "linux-arm64"]) {
+      const r = await cli(["apply", "--plan", join(dir, `.multiarch/plans/${p}.json`)]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect((await platformsOf(`${env!.registry}/sharded/worker:buildcache-${p}`)).digest).toMatch(/^sha256:/);
+    }
+    await docker(["buildx", "prune", "--all", "--force"]);
+    const again = await cli(["apply", "--plan", join(dir, ".multiarch/plans/linux-arm64.json"), "--verbose"]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`importing cache manifest from ${env!.registry}/sharded/worker:buildcache-linux-arm64`);
+    expect(again.stderr).toMatch(/CACHED/);
+  });
+
   test("an unreachable engine stops apply before anything runs (exit 4)", async () => {
     const dir = example("quickstart");
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { DOCKER_HOST: "unix:///nonexistent.sock" } });

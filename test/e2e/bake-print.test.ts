@@ -8,7 +8,7 @@ import { cli, docker, env, example } from "./helpers.ts";
 const KEYS = ["context", "dockerfile", "target", "platforms", "tags", "args", "labels", "contexts", "secret", "cache-from", "cache-to", "attest", "output", "annotations"] as const;
 
 describe.skipIf(!env)("bake --print keeps everything we write", () => {
-  test.each(["quickstart", "monorepo", "fallback", "oci"])("%s", async (name) => {
+  test.each(["quickstart", "monorepo", "fallback", "oci", "sharded"])("%s", async (name) => {
     const dir = example(name);
     const plan = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"]);
     expect(plan.exitCode, plan.stderr).toBe(0);

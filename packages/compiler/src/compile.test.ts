@@ -41,6 +41,7 @@ describe("golden artifacts of the examples", () => {
     ["monorepo", bake],
     ["fallback", manifest],
     ["oci", bake],
+    ["sharded", bake],
   ] as const)("%s", async (name, strategy) => {
     const c = compiled(load(join(EXAMPLES, name, "multiarch.yaml")), { strategy });
     for (const [file, content] of Object.entries(c.files)) {
