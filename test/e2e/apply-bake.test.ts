@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { cli, docker, env, example, platformsOf } from "./helpers.ts";
@@ -101,6 +102,16 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr).toContain(`importing cache manifest from ${env!.registry}/sharded/worker:buildcache-linux-arm64`);
     expect(again.stderr).toMatch(/CACHED/);
+  });
+
+  test("no QEMU handler for a planned platform stops apply before anything runs (exit 4)", async () => {
+    const dir = example("quickstart");
+    const empty = mkdtempSync(join(tmpdir(), "multiarch-nobinfmt-"));
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { MULTIARCH_BINFMT_DIR: empty } });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toContain("linux/arm64: binfmt_misc handler qemu-aarch64 is not registered");
+    expect(r.stderr).not.toContain("linux/amd64");
+    expect(r.stdout).toBe("");
   });
 
   test("an unreachable engine stops apply before anything runs (exit 4)", async () => {

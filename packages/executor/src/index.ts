@@ -3,3 +3,4 @@ export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
 export { redactor, type RunResult, runCommand, showCommand } from "./runner.ts";
 export { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
 export { acquireLock, type Lock, type LockHolder } from "./lock.ts";
+export { checkEmulation, type EmulationProblem } from "./emulation.ts";

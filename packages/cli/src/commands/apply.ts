@@ -17,7 +17,7 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   const loaded = await planFor(values, io);
   if ("exit" in loaded) return loaded.exit;
   const { plan, planDir } = loaded;
-  const { acquireLock, executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
+  const { acquireLock, checkEmulation, executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
 
   if (values["dry-run"]) {
     const out = [summary(plan, io), ""];
@@ -44,6 +44,17 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
           : undefined;
   if (problem) {
     io.stderr.write(`multiarch apply: ${problem}\n`);
+    return EXIT.environment;
+  }
+  // A builder on this machine's kernel runs foreign RUN steps through binfmt_misc: check the QEMU
+  // handlers now rather than fail halfway with "exec format error".
+  const localKernel = (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine.driver === "docker" || engine.driver === "docker-container");
+  const emulation = localKernel ? checkEmulation([...new Set(plan.images.flatMap((i) => i.platforms))], io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {}) : [];
+  if (emulation.length > 0) {
+    const lines = emulation.map((e) => `  ${e.platform}: binfmt_misc handler ${e.handler} is ${e.problem === "missing" ? "not registered" : e.problem === "disabled" ? "disabled" : "registered without the F (fix-binary) flag"}`);
+    io.stderr.write(
+      `multiarch apply: this machine cannot run the build steps of every planned platform:\n${lines.join("\n")}\n  hint: install qemu-user-static and register its handlers with the F flag (test/env/up.sh does), or run docker run --privileged --rm tonistiigi/binfmt --install all\n`,
+    );
     return EXIT.environment;
   }
 
