@@ -162,3 +162,20 @@ describe("apply --plan reads plan files through a schema", () => {
     expect(io.err()).toContain("stages.0.steps.0.id: Invalid input: expected string");
   });
 });
+
+describe("usage errors exit 1 with a hint, before anything runs", () => {
+  const quickstart = join(EXAMPLES, "quickstart", "multiarch.yaml");
+  test.each([
+    [["aply"], 'unknown command "aply"; did you mean apply?'],
+    [["apply", "--dryrun"], "did you mean --dry-run?"],
+    [["plan", "-f", quickstart, "--strategy", "bogus"], "--strategy must be one of auto, bake, manifest"],
+    [["apply", "-f", quickstart, "--concurrency", "0"], "--concurrency takes a whole number >= 1"],
+    [["plan", "-f", quickstart, "--strategy", "bake", "--image", "helo"], "did you mean hello?"],
+    [["plan", "-f", quickstart, "--strategy", "bake", "--platform", "linux/arm46"], "did you mean linux/arm64?"],
+  ])("%j", async (argv, message) => {
+    const io = memoryIo(FIXTURES);
+    expect(await run(argv, io)).toBe(1);
+    expect(io.err()).toContain(message);
+    expect(io.out()).not.toContain("wrote");
+  });
+});

@@ -8,7 +8,7 @@ import { manifestStages } from "./manifest-plan.ts";
 import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "./plan-file.ts";
 import { type Facts, renderImages } from "./render.ts";
 import { docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
-import { closest } from "@multiarch/spec";
+import { didYouMean } from "@multiarch/spec";
 
 export interface CompileOptions {
   strategy: Plan["strategy"];
@@ -111,7 +111,7 @@ function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[
   const at = { file: spec.file, line: 0, col: 0 };
   const names = spec.images.map((i) => i.name);
   for (const n of options.images ?? []) {
-    if (!names.includes(n)) errors.push(diag("selection-unknown", at, `--image ${n}: no such image`, { hint: closest(n, names) ? `did you mean ${closest(n, names)}?` : `images: ${names.join(", ")}` }));
+    if (!names.includes(n)) errors.push(diag("selection-unknown", at, `--image ${n}: no such image`, { hint: didYouMean(n, names) ?? `images: ${names.join(", ")}` }));
   }
   const wanted: string[] = [];
   for (const p of options.platforms ?? []) {

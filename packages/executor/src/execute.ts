@@ -204,6 +204,14 @@ export function loggedIn(host: string, env: Env): boolean {
   }
 }
 
+function statusOf(o: { failed: boolean; unchanged: boolean; published: boolean; archive: boolean; shard: boolean }): ImageSummary["status"] {
+  if (o.failed) return "failed";
+  if (o.unchanged) return "unchanged";
+  if (o.published) return o.archive ? "written" : "published";
+  // a plan without a publish stage (a per-arch plan) ends with its images pushed under staging refs
+  return o.shard ? "built" : "not-published";
+}
+
 function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
   // The bake step builds every image at once: its time and its failure belong to each of them.
   const bakeSteps = steps.filter((s) => s.kind === "bake" && !s.image);
@@ -218,17 +226,7 @@ function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
     // Wall time from its first step's start to its last step's end (steps overlap).
     const spans = [...mine, ...bakeSteps].filter((s) => s.status !== "not-run");
     const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;
-    const status: ImageSummary["status"] = failed
-      ? "failed"
-      : unchanged
-        ? "unchanged"
-        : published
-          ? img.archive
-            ? "written"
-            : "published"
-          : publishes.length === 0 && !plan.stages.some((s) => s.name === "publish") && mine.length + bakeSteps.length > 0
-            ? "built"
-            : "not-published";
+    const status = statusOf({ failed, unchanged, published, archive: img.archive !== undefined, shard: !plan.stages.some((s) => s.name === "publish") });
     // A shard's images exist under their per-arch staging refs only: show those, not the user tags.
     const produced = plan.stages.flatMap((s) => s.steps.flatMap((st) => st.produces)).filter((p) => img.refs.some((r) => p.startsWith(`${r.staging}-`)));
     return {
