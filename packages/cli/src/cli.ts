@@ -1,108 +1,69 @@
 // argv -> exit code. The only place that decides what is printed and how the process ends.
 // Command modules load lazily, so `validate` never pays for the executor and `--help` for nothing.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { closest } from "@multiarch/spec/suggest";
-import type { Io } from "./format.ts";
+import pkg from "../package.json" with { type: "json" };
+import { type CommandDef, EXIT, type OptionSpec, type Outcome, type Values } from "./context.ts";
+import { type Io, printDiagnostics } from "./format.ts";
+import { JSON_VERSION } from "./json-output.ts";
 
-export const EXIT = { ok: 0, usage: 1, failed: 2, verify: 3, environment: 4, locked: 5, internal: 70, interrupted: 130 } as const;
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-const common: Options = {
-  file: { type: "string", short: "f" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
+const common: Record<string, OptionSpec> = {
+  file: { type: "string", short: "f", value: "FILE", description: "spec file (default: multiarch.yaml here or in a folder above)" },
+  json: { type: "boolean", description: "print one JSON document on stdout (schemas/report.schema.json); text goes to stderr" },
+  help: { type: "boolean", short: "h", description: "this help" },
 };
-const selection: Options = {
-  out: { type: "string", short: "o" },
-  strategy: { type: "string" },
-  image: { type: "string", multiple: true },
-  platform: { type: "string", multiple: true },
-  load: { type: "boolean" },
+const selection: Record<string, OptionSpec> = {
+  out: { type: "string", short: "o", value: "DIR", description: "output folder (default: .multiarch next to the spec)" },
+  strategy: { type: "string", value: "S", description: "auto (default: from the spec, else by what the engine can do), bake, manifest" },
+  image: { type: "string", multiple: true, value: "NAME", description: "only this image and what it builds FROM (repeatable); dependencies are not published" },
+  platform: { type: "string", multiple: true, value: "P", description: "only this platform (repeatable), e.g. linux/arm64; a subset is never published" },
+  load: { type: "boolean", description: "build, verify and test, then load the images for this machine's platform into the engine; publish nothing" },
+  "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves" },
 };
-
-interface CommandDef {
-  summary: string;
-  usage: string;
-  options: Options;
-  help: string;
-  load: () => Promise<{ default: (values: Values, io: Io, signal: AbortSignal) => Promise<number> }>;
-}
-export type Values = Record<string, string | boolean | string[] | undefined>;
+const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
+3 verification failed, 4 the engine cannot run the plan, 5 another run of this spec holds the lock,
+70 internal error, 130 interrupted (children stopped; the report lists each tag that had already moved).`;
 
 const COMMANDS: Record<string, CommandDef> = {
   validate: {
     summary: "check multiarch.yaml and report every problem with its line",
-    usage: "multiarch validate [-f FILE] [--json]",
-    options: common,
-    help: `Checks the spec: YAML, schema, platforms, references, templates, paths, dependencies.
-Prints FILE:LINE:COL: message with a hint and the lines around it. Runs no docker command.
-
-  -f, --file FILE   spec file (default: multiarch.yaml here or in a folder above)
-      --json        print {"ok", "errors", "warnings"} as JSON on stdout
-  -h, --help        this help
-
-Exit codes: 0 valid (warnings may be printed), 1 invalid.`,
+    about: `Checks everything plan checks: YAML, schema, platforms, references, templates, paths, dependencies,
+and the environment (variables, git facts, rendered tags, secret sources). Runs no docker command.
+Prints FILE:LINE:COL: message with a hint and the lines around it.`,
+    options: { ...common, static: { type: "boolean", description: "only what the file itself says: no environment, no git (for editors)" } },
+    footer: "Exit codes: 0 valid (warnings may be printed), 1 invalid.",
     load: () => import("./commands/validate.ts"),
   },
   plan: {
     summary: "write the bake file, plan.json and per-arch plans; print a summary",
-    usage: "multiarch plan [-f FILE] [-o DIR] [--strategy auto|bake|manifest] [--image NAME]... [--platform P]... [--json]",
-    options: { ...common, ...selection },
-    help: `Compiles the spec into exactly what apply will run, and writes into DIR:
+    about: `Compiles the spec into exactly what apply will run, and writes into DIR:
   docker-bake.json          buildx bake file: one target per image, group "default"
   docker-bake.publish.json  override that points pushes at staging tags (registry images)
   plan.json                 stages of steps, each a program and an argument array
-  plans/<os>-<arch>.json    each platform's share, for a native machine of that arch
-
-  -f, --file FILE        spec file (default: multiarch.yaml here or above)
-  -o, --out DIR          output folder (default: .multiarch next to the spec)
-      --strategy S       auto (default: from the spec, else by what the engine can do), bake, manifest
-      --image NAME       only this image (repeatable)
-      --platform P       only this platform (repeatable), e.g. linux/arm64
-      --load             load registry-less images' OCI archives into the engine afterwards
-      --json             print plan.json on stdout instead of the summary
-  -h, --help             this help
-
-Exit codes: 0 written, 1 spec or usage error (nothing written).`,
+  plans/<os>-<arch>.json    each platform's share, for a native machine of that arch`,
+    options: { ...common, ...selection },
+    footer: "Exit codes: 0 written, 1 spec or usage error (nothing written), 5 an apply of this spec is running.",
     load: () => import("./commands/plan.ts"),
   },
   apply: {
     summary: "plan, then build, push, verify, test and publish",
-    usage: "multiarch apply [-f FILE | --plan DIR/plan.json] [--strategy ...] [--image ...] [--platform ...] [--dry-run] [--verbose] [--json]",
+    about: `Compiles the spec (or reads a saved plan) and runs it:
+  login    docker login for registries with credentials (password through stdin)
+  build    docker buildx bake (or per-arch docker build), pushing staging refs only
+  verify   each index this run pushed (by digest) must hold exactly the requested platforms
+  test     the image's test.run on every platform, from the verified digest
+  publish  user tags point at the verified index, one at a time, latest last
+A failure stops the run before publish. A run narrowed by --platform, --no-publish or --load publishes
+nothing; a re-run whose images are already published says "unchanged" and moves nothing.`,
     options: {
       ...common,
       ...selection,
-      plan: { type: "string" },
-      "dry-run": { type: "boolean" },
-      verbose: { type: "boolean", short: "v" },
-      concurrency: { type: "string" },
+      plan: { type: "string", value: "FILE", description: "run a plan.json or plans/<platform>.json written by multiarch plan" },
+      concurrency: { type: "string", value: "N", description: "builds and pushes at once (default: cores); reads, tests and tags run at least 8 wide" },
+      "dry-run": { type: "boolean", description: "print the commands, run nothing" },
+      verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
     },
-    help: `Compiles the spec (or reads a saved plan) and runs it:
-  login    docker login for registries with credentials (password through stdin)
-  build    docker buildx bake (or per-arch docker build) pushing staging tags only
-  verify   each pushed index must hold exactly the requested platforms
-  test     the image's test.run on every platform
-  publish  user tags point at the verified index (latest last)
-A failure stops the run before publish: published tags stay where they were.
-
-  -f, --file FILE        spec file (default: multiarch.yaml here or above)
-      --plan FILE        run a plan.json written by multiarch plan
-  -o, --out DIR          output folder (default: .multiarch next to the spec)
-      --strategy S       auto, bake or manifest
-      --image NAME       only this image (repeatable)
-      --platform P       only this platform (repeatable)
-      --load             load registry-less images' OCI archives into the engine afterwards
-      --concurrency N    steps run at once within a stage (default: number of cores)
-      --dry-run          print the commands, run nothing
-  -v, --verbose          stream the engine's output
-      --json             print the report as JSON on stdout
-  -h, --help             this help
-
-A re-run whose images are already published says "unchanged" and moves nothing.
-
-Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
-3 verification failed, 4 the engine is not usable, 5 another apply of this spec is running,
-130 interrupted (Ctrl-C / SIGTERM: children stopped, nothing published half-way).`,
+    footer: EXIT_CODES,
     load: () => import("./commands/apply.ts"),
   },
 };
@@ -116,45 +77,91 @@ ${Object.entries(COMMANDS)
   .map(([n, c]) => `  ${n.padEnd(10)}${c.summary}`)
   .join("\n")}
 
-Run multiarch <command> --help for its options.
-Exit codes: 0 ok, 1 spec or usage error, 2 a step failed, 3 verification failed, 4 engine not usable,
-5 another apply holds the lock, 70 internal error, 130 interrupted.`;
+Run multiarch <command> --help (or multiarch help <command>) for its options.
+${EXIT_CODES}`;
+
+const flagOf = (name: string, o: OptionSpec) => `${o.short ? `-${o.short}, ` : "    "}--${name}${o.value ? ` ${o.value}` : ""}`;
+
+export function commandHelp(name: string): string {
+  const cmd = COMMANDS[name]!;
+  const usage = `multiarch ${name} ${Object.entries(cmd.options)
+    .filter(([n]) => n !== "help")
+    .map(([n, o]) => `[--${n}${o.value ? ` ${o.value}` : ""}]${o.multiple ? "..." : ""}`)
+    .join(" ")}`;
+  const flags = Object.entries(cmd.options).map(([n, o]) => [flagOf(n, o), o.description] as const);
+  const width = Math.max(...flags.map(([f]) => f.length)) + 2;
+  return [`usage: ${usage}`, "", cmd.about, "", ...flags.map(([f, d]) => `  ${f.padEnd(width)}${d}`), ...(cmd.footer ? ["", cmd.footer] : [])].join("\n");
+}
+
+/** node's parseArgs messages name its internals; say what the user typed and what would work. */
+function usageMessage(e: unknown, options: Record<string, OptionSpec>): string {
+  const err = e as { code?: string; message?: string };
+  const msg = err.message ?? String(e);
+  const flag = /'(-{1,2}[^' ,]+)/.exec(msg)?.[1];
+  const name = flag?.replace(/^-+/, "");
+  const known = name ? Object.entries(options).find(([n, o]) => n === name || o.short === name) : undefined;
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && known) {
+    const [n, o] = known;
+    return o.type === "string" ? `--${n} needs a value: ${flagOf(n, o).trim()}` : `--${n} takes no value`;
+  }
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && name) {
+    const guess = closest(name, Object.keys(options));
+    return `unknown option ${flag}${guess ? `; did you mean --${guess}?` : ""}`;
+  }
+  if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(msg)?.[1] ?? ""}; options start with --`.trim();
+  return msg.split("\n")[0]!;
+}
 
 export async function run(argv: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+  const [first, ...rest] = argv;
+  const json = argv.includes("--json");
+  const name = first === "help" && rest[0] && !rest[0].startsWith("-") ? rest[0] : first;
+  const finish = (command: string, o: Outcome): number => {
+    if (json) {
+      const doc = { version: JSON_VERSION, command, ok: o.exit === 0, exitCode: o.exit, ...(o.message ? { message: o.message } : {}), errors: o.errors ?? [], warnings: o.warnings ?? [], ...o.data };
+      io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    }
+    printDiagnostics([...(o.errors ?? []), ...(o.warnings ?? [])], io);
+    if (o.message) io.stderr.write(`multiarch ${command}: ${o.message}\n`);
+    return o.exit;
+  };
+  if (name === undefined || name === "-h" || name === "--help" || (name === "help" && first === name)) {
     io.stdout.write(`${HELP}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "-V") {
-    io.stdout.write("0.1.0\n");
+    io.stdout.write(`${pkg.version}\n`);
     return EXIT.ok;
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
     const guess = closest(name, Object.keys(COMMANDS));
-    io.stderr.write(`multiarch: unknown command "${name}"${guess ? `; did you mean ${guess}?` : ""}\n\n${HELP}\n`);
-    return EXIT.usage;
+    if (!json) io.stderr.write(`${HELP}\n\n`);
+    return finish(name, { exit: EXIT.usage, message: `unknown command "${name}"${guess ? `; did you mean ${guess}?` : ""}` });
+  }
+  if (first === "help") {
+    io.stdout.write(`${commandHelp(name)}\n`);
+    return EXIT.ok;
   }
   let values: Values;
   try {
-    values = parseArgs({ args: [...rest], options: cmd.options, strict: true, allowPositionals: false }).values as Values;
+    const options = Object.fromEntries(Object.entries(cmd.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]));
+    values = parseArgs({ args: [...rest], options: options as NonNullable<ParseArgsConfig["options"]>, strict: true, allowPositionals: false }).values as Values;
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
-    const flag = /'(-{1,2}[^']+)'/.exec(msg)?.[1];
-    const guess = flag ? closest(flag.replace(/^-+/, ""), Object.keys(cmd.options)) : undefined;
-    io.stderr.write(`multiarch ${name}: ${msg}${guess ? `; did you mean --${guess}?` : ""}\nusage: ${cmd.usage}\n`);
-    return EXIT.usage;
+    if (!json) io.stderr.write(`usage: multiarch ${name} [options]; multiarch ${name} --help lists them\n`);
+    return finish(name, { exit: EXIT.usage, message: usageMessage(e, cmd.options) });
   }
   if (values.help) {
-    io.stdout.write(`usage: ${cmd.usage}\n\n${cmd.help}\n`);
+    io.stdout.write(`${commandHelp(name)}\n`);
     return EXIT.ok;
   }
   try {
     const mod = await cmd.load();
-    return await mod.default(values, io, signal);
+    return finish(name, await mod.default({ values, io, signal, json }));
   } catch (e) {
-    io.stderr.write(`multiarch: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\nThis is a bug in multiarch; please report it with the command you ran.\n`);
-    return EXIT.internal;
+    return finish(name, {
+      exit: EXIT.internal,
+      message: `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\nThis is a bug in multiarch; please report it with the command you ran.`,
+    });
   }
 }

@@ -30,14 +30,24 @@ export const displayPath = (file: string, cwd: string): string => {
   return rel.startsWith("..") && rel.split("/").filter((p) => p === "..").length > 2 ? file : rel || file;
 };
 
+/** Control characters (newlines, NUL, escapes) from the input are shown escaped, never printed raw. */
+export const sanitize = (s: string): string =>
+  s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\n(?!$)/g, (c) => (c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+
+/** Credentials written into the spec never reach a code frame: user:password@ in URLs, literal passwords. */
+const maskLine = (text: string, code: string): string => {
+  const masked = text.replace(/([\w.%~-]+:)[^\s@/'"]+@/g, "$1***@");
+  return code === "credential-literal" ? masked.replace(/(:\s*)(\S.*)$/, "$1***") : masked;
+};
+
 /** FILE:LINE:COL: severity[code]: message, a hint, and two lines of context around the spot. */
 export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, string[] | undefined>): string {
   const s = style(io, "stderr");
   const file = displayPath(d.file, io.cwd);
   const where = d.line > 0 ? `${file}:${d.line}:${d.col}` : file;
   const sev = d.severity === "error" ? s.red("error") : s.yellow("warning");
-  const out = [`${s.bold(where)}: ${sev}[${d.code}]: ${d.message}`];
-  if (d.hint) out.push(`  ${s.dim("hint:")} ${d.hint}`);
+  const out = [`${s.bold(where)}: ${sev}[${d.code}]: ${sanitize(d.message)}`];
+  if (d.hint) out.push(`  ${s.dim("hint:")} ${sanitize(d.hint)}`);
   if (d.line > 0) {
     if (!sources.has(d.file)) {
       try {
@@ -53,7 +63,7 @@ export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, str
       const width = String(to).length;
       for (let n = from; n <= to; n++) {
         const mark = n === d.line ? ">" : " ";
-        const text = (lines[n - 1] ?? "").replaceAll("\t", "→");
+        const text = sanitize(maskLine((lines[n - 1] ?? "").replaceAll("\t", "→"), d.code));
         out.push(s.dim(`  ${mark} ${String(n).padStart(width)} | `) + (text.length > 160 ? `${text.slice(0, 160)}…` : text));
         if (n === d.line) out.push(s.dim(`    ${" ".repeat(width)} | `) + " ".repeat(Math.max(0, d.col - 1)) + s.red("^"));
       }

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -40,7 +41,7 @@ const ERRORS: [string, string, string, string?][] = [
   ["bare-arch", "platform-invalid", "2:13", "write linux/arm64"],
   ["uppercase-repo", "repository-invalid", "5:17", "acme-app"],
   ["uppercase-image", "invalid-value", "3:3", "write app"],
-  ["tag-empty", "tag-invalid", "7:12"],
+  ["tag-empty", "tag-empty", "5:3", "always set"],
   ["tag-too-long", "tag-invalid", "7:12"],
   ["tag-slash", "tag-invalid", "7:12", "sanitize"],
   ["tag-plus", "tag-invalid", "5:12", "+"],
@@ -105,6 +106,32 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(json.errors[0]!.code).toMatch(/^yaml-/);
     expect(json.errors[0]!.line).toBe(2);
   });
+
+  test("a 2,800-deep block mapping under the size limit is exit 1, not a stack trace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-deep-"));
+    const lines = ["version: 1", "images:"];
+    for (let i = 0; i < 2800; i++) lines.push(`${" ".repeat(2 + i * 1)}k${i}:`);
+    lines.push(`${" ".repeat(2 + 2800)}v`);
+    writeFileSync(join(dir, "multiarch.yaml"), `${lines.join("\n")}\n`);
+    const io = memoryIo(dir, {});
+    const exit = await run(["validate", "-f", join(dir, "multiarch.yaml")], io);
+    expect(exit).toBe(1);
+    expect(io.err()).not.toMatch(/RangeError|\n\s+at /);
+  });
+
+  test("a FIFO and /dev/zero are refused at once, before reading", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-fifo-"));
+    const fifo = join(dir, "multiarch.yaml");
+    execFileSync("mkfifo", [fifo]);
+    for (const [file, what] of [[fifo, "named pipe"], ["/dev/zero", "device"], [dir, "folder"]] as const) {
+      const t0 = performance.now();
+      const { exit, json } = await validate(file);
+      expect(performance.now() - t0).toBeLessThan(1000);
+      expect(exit).toBe(1);
+      expect(json.errors[0]).toMatchObject({ code: "spec-not-found" });
+      expect(json.errors[0]!.message).toContain(what);
+    }
+  });
 });
 
 describe("validate: warnings do not fail", () => {
@@ -128,10 +155,15 @@ describe("env variables are checked where they are used", () => {
     writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
     return join(dir, "multiarch.yaml");
   };
-  test("validate passes; plan fails at the template's line", async () => {
+  // issue 8, item 6: validate checks what plan checks, so "valid" means it plans
+  test("validate and plan both fail at the template's line; validate --static does not look", async () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-env-"));
     const file = spec(dir);
-    expect((await validate(file)).exit).toBe(0);
+    const v = await validate(file);
+    expect(v.exit).toBe(1);
+    expect(v.json.errors).toMatchObject([{ code: "env-unset", line: 7, col: 12 }]);
+    const st = memoryIo(dir);
+    expect(await run(["validate", "-f", file, "--static"], st)).toBe(0);
     const io = memoryIo(dir);
     expect(await run(["plan", "-f", file, "--strategy", "bake"], io)).toBe(1);
     expect(io.err()).toContain("multiarch.yaml:7:12: error[env-unset]");
@@ -141,7 +173,7 @@ describe("env variables are checked where they are used", () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-env-"));
     const io = memoryIo(dir, { MA_TEST_VERSION: "3.1.4" });
     expect(await run(["plan", "-f", spec(dir), "--strategy", "bake", "--json"], io)).toBe(0);
-    expect(JSON.parse(io.out()).images[0].archive).toBe(".multiarch/oci/app.tar");
+    expect(JSON.parse(io.out()).plan.images[0].archive).toBe(".multiarch/oci/app.tar");
   });
 });
 
@@ -156,10 +188,14 @@ describe("examples", () => {
 describe("apply --plan reads plan files through a schema", () => {
   test("a malformed plan is a usage error naming what is wrong", async () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-plan-"));
-    writeFileSync(join(dir, "plan.json"), JSON.stringify({ version: 1, stages: [{ name: "x", steps: [{ id: 1 }] }] }));
+    writeFileSync(join(dir, "plan.json"), JSON.stringify({ version: 2, stages: [{ name: "x", steps: [{ id: 1 }] }] }));
     const io = memoryIo(dir);
     expect(await run(["apply", "--plan", "plan.json"], io)).toBe(1);
     expect(io.err()).toContain("stages.0.steps.0.id: Invalid input: expected string");
+    writeFileSync(join(dir, "old.json"), JSON.stringify({ version: 1, stages: [] }));
+    const old = memoryIo(dir);
+    expect(await run(["apply", "--plan", "old.json"], old)).toBe(1);
+    expect(old.err()).toContain("written as plan version 1; this multiarch reads version 2");
   });
 });
 
@@ -172,10 +208,88 @@ describe("usage errors exit 1 with a hint, before anything runs", () => {
     [["apply", "-f", quickstart, "--concurrency", "0"], "--concurrency takes a whole number >= 1"],
     [["plan", "-f", quickstart, "--strategy", "bake", "--image", "helo"], "did you mean hello?"],
     [["plan", "-f", quickstart, "--strategy", "bake", "--platform", "linux/arm46"], "did you mean linux/arm64?"],
+    // issue 8, item 9: node's parser messages never reach users; a saved plan is not re-narrowed silently
+    [["plan", "-f"], "--file needs a value: -f, --file FILE"],
+    [["plan", "stray"], "unexpected argument stray"],
+    [["apply", "--plan", "x/plan.json", "--platform", "linux/amd64"], "--platform cannot change a saved plan"],
   ])("%j", async (argv, message) => {
     const io = memoryIo(FIXTURES);
     expect(await run(argv, io)).toBe(1);
     expect(io.err()).toContain(message);
     expect(io.out()).not.toContain("wrote");
+  });
+});
+
+describe("smaller items (issue 8, item 9; issue 9, item 8)", () => {
+  test("multiarch help plan prints plan's help, generated from its option table", async () => {
+    const io = memoryIo(FIXTURES);
+    expect(await run(["help", "plan"], io)).toBe(0);
+    expect(io.out()).toMatch(/^usage: multiarch plan /);
+    expect(io.out()).toContain("--no-publish");
+    const io2 = memoryIo(FIXTURES);
+    await run(["apply", "--help"], io2);
+    expect(io2.out()).toContain("reads, tests and tags run at least 8 wide");
+  });
+
+  test("--version is the package's", async () => {
+    const io = memoryIo(FIXTURES);
+    await run(["--version"], io);
+    expect(io.out().trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  test("plan's summary counts in English", async () => {
+    const io = memoryIo(FIXTURES);
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-one-"));
+    mkdirSync(join(dir, ".git"));
+    mkdirSync(join(dir, "app"));
+    writeFileSync(join(dir, "app/Dockerfile"), "FROM scratch\n");
+    writeFileSync(join(dir, "multiarch.yaml"), "version: 1\nplatforms: [linux/amd64]\nimages:\n  app: { context: app }\n");
+    expect(await run(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"], io)).toBe(0);
+    expect(io.out()).toContain("1 image x 1 platform");
+    expect(io.out()).toMatch(/\d+ steps? in \d+ stages?:/);
+    expect(io.out()).not.toMatch(/\b1 steps\b|\b1 stages\b/);
+  });
+
+  const one = (body: string) => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-small-"));
+    mkdirSync(join(dir, ".git"));
+    mkdirSync(join(dir, "app"));
+    writeFileSync(join(dir, "app/Dockerfile"), "FROM scratch\n");
+    writeFileSync(join(dir, "multiarch.yaml"), body);
+    return join(dir, "multiarch.yaml");
+  };
+
+  test.each([
+    ["a template in a contexts key", 'version: 1\nimages:\n  app:\n    context: app\n    contexts: { "{{x}}": ./app }\n', "invalid-value", "not templates"],
+    ["a YAML merge key", "version: 1\nimages:\n  app:\n    context: app\n    args:\n      <<: { A: b }\n", "unknown-key", "merge keys"],
+    ["port 99999", 'version: 1\nregistries: { r: { url: "127.0.0.1:99999/x" } }\nimages:\n  app: { context: app }\n', "registry-url-invalid", "1-65535"],
+    ["a missing secret file", "version: 1\nimages:\n  app:\n    context: app\n    secrets: [{ id: k, file: nope.txt }]\n", "path-missing", "create it"],
+  ])("%s is an error", async (_name, body, code, hint) => {
+    const { exit, json } = await validate(one(body));
+    expect(exit).toBe(1);
+    expect(json.errors[0]!.code).toBe(code);
+    expect(json.errors[0]!.hint).toContain(hint);
+  });
+
+  test("names like GITHUB_AUTH_KEY look secret", async () => {
+    const { json } = await validate(one("version: 1\nimages:\n  app:\n    context: app\n    args: { GITHUB_AUTH_KEY: x, AUTHOR: me }\n"));
+    expect(json.warnings.map((w) => w.message)).toEqual([expect.stringContaining("GITHUB_AUTH_KEY")]);
+  });
+
+  test("a user:password@ URL is never echoed, not even in the code frame", async () => {
+    const file = one('version: 1\nregistries: { r: { url: "bob:hunter22@registry.example.com/x" } }\nimages:\n  app: { context: app }\n');
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    expect(io.err()).toContain("contains credentials");
+    expect(io.err()).not.toContain("hunter22");
+  });
+
+  test("newlines and NUL bytes from the input are shown escaped", async () => {
+    const file = one('version: 1\nimages:\n  app:\n    context: app\n    tags: ["a\\nb\\u0000c"]\n');
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    expect(io.err()).not.toContain("\u0000");
+    expect(io.err()).toContain("\\u0000");
+    expect(io.err().split("\n").find((l) => l.includes("tag-invalid"))).toContain("\\n");
   });
 });

@@ -2,7 +2,7 @@
 // pushing only staging tags; then verify, test, and point the user tags at the verified index.
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import type { PlannedImage, Stage, Step } from "./plan-file.ts";
+import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "./plan-file.ts";
 import { docker, inspectCommand, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
@@ -10,9 +10,38 @@ export interface BakePaths {
   publishFile: string | undefined;
 }
 
-export function bakeFileArgs(paths: BakePaths, builder: string | undefined): string[] {
-  return ["buildx", "bake", "-f", paths.bakeFile, ...(paths.publishFile ? ["-f", paths.publishFile] : []), ...(builder ? ["--builder", builder] : [])];
+const METADATA = "bake-metadata.json";
+
+/** bake's own arguments; its metadata file (the digest of each target it built) goes to the run's private folder. */
+export function bakeFileArgs(paths: BakePaths, builder: string | undefined): Arg[] {
+  return [
+    "buildx",
+    "bake",
+    "-f",
+    paths.bakeFile,
+    ...(paths.publishFile ? ["-f", paths.publishFile] : []),
+    ...(builder ? ["--builder", builder] : []),
+    "--metadata-file",
+    { runFile: METADATA },
+  ];
 }
+
+/** What bake built for each image under each staging ref (one digest per target), and whether bake pushed it. */
+const bakeYields = (images: readonly PlannedImage[], pushed: boolean, ref: (img: PlannedImage, r: PlannedRef) => string): Yield[] =>
+  images.flatMap((img) => img.refs.map((r): Yield => ({ ref: ref(img, r), pushed, from: "metadata", file: METADATA, target: img.name })));
+
+/** docker push of a staging ref the engine holds (buildx's docker driver): sends it once, reports its digest. */
+const pushStep = (img: PlannedImage, registry: string, ref: string, platform?: string): Step => ({
+  id: `push:${img.name}@${registry}${platform ? `/${platform}` : ""}`,
+  kind: "push",
+  image: img.name,
+  registry,
+  ...(platform ? { platform } : {}),
+  commands: [docker(["push", ref])],
+  inputs: [ref],
+  produces: [ref],
+  yields: [{ ref, pushed: true, from: "output" }],
+});
 
 export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: BakePaths, pushWithDocker: boolean): Stage[] {
   const build: Step = {
@@ -21,13 +50,12 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
     commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...images.map((i) => i.name)], withEnv(secretEnv(spec, images)))],
     inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
     produces: images.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
+    yields: bakeYields(images, !pushWithDocker, (_i, r) => r.staging),
   };
-  const push: Step[] = pushWithDocker
-    ? images.flatMap((img) =>
-        img.refs.map((ref) => ({ id: `push:${img.name}@${ref.registry}`, kind: "push" as const, image: img.name, registry: ref.registry, commands: [docker(["push", ref.staging])], inputs: [ref.staging], produces: [ref.staging] })),
-      )
-    : [];
-  const publish: Step[] = images.flatMap((img) =>
+  const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref.registry, ref.staging))) : [];
+  const publish: Step[] = images
+    .filter((img) => !img.notPublished)
+    .flatMap((img) =>
     img.refs.map((ref) => ({
       id: `publish:${img.name}@${ref.registry}`,
       kind: "publish" as const,
@@ -35,7 +63,7 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
       registry: ref.registry,
       // One tag per command, in order (latest last): a registry failing half-way leaves the later,
       // broader tags where they were. Each tag moves to the complete, verified index or not at all.
-      commands: ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }])),
+      commands: ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` })),
       unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) },
       inputs: [ref.staging],
       produces: ref.tags.map((t) => `${ref.name}:${t}`),
@@ -63,7 +91,7 @@ export function secretEnv(spec: Spec, images: readonly PlannedImage[]): string[]
  * The share of one platform: the same bake file restricted with --set to that platform, pushed under
  * per-arch staging tags, with that platform's own cache (shards never overwrite each other's cache).
  */
-export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake: BakeFile, paths: BakePaths, platform: string): Step[] {
+export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake: BakeFile, paths: BakePaths, platform: string, pushWithDocker: boolean): Step[] {
   const p = (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform;
   const mine = images.filter((i) => i.platforms.includes(platform));
   const sets: string[] = ["--set", `*.platform=${platform}`];
@@ -83,7 +111,10 @@ export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake:
       commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...sets, ...mine.map((i) => i.name)], withEnv(secretEnv(spec, mine)))],
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
       produces: mine.flatMap((i) => i.refs.map((r) => perArchTag(r.staging, p))),
+      yields: bakeYields(mine, !pushWithDocker, (_i, r) => perArchTag(r.staging, p)),
     },
+    // On the docker driver bake only stores the images: the shard's refs reach the registry here.
+    ...(pushWithDocker ? mine.flatMap((img) => img.refs.map((r) => pushStep(img, r.registry, perArchTag(r.staging, p), platform))) : []),
   ];
 }
 

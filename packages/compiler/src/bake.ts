@@ -56,9 +56,10 @@ export function publishedNames(spec: Spec, image: Image): { registry: string; na
 
 export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oci/${image.name}.tar`;
 
-export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], outDir: string): BakeFile {
-  const byName = new Map(spec.images.map((i) => [i.name, i]));
+/** `selected`: the images the run asks for (group "default"); the others are dependencies, built through links. */
+export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], outDir: string, selected?: ReadonlySet<string>): BakeFile {
   const renderedByName = new Map(rendered.map((r) => [r.image.name, r]));
+  const byName = new Map(spec.images.map((i) => [i.name, renderedByName.get(i.name)?.image ?? i]));
   const targets: Record<string, BakeTarget> = {};
 
   const base = (r: RenderedImage, platforms: Platform[]): BakeTarget => {
@@ -108,7 +109,7 @@ export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], ou
     t.output = names.length ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}`] : [`type=oci,dest=${archiveOf(outDir, img)}`];
     targets[img.name] = t;
   }
-  return { group: { default: { targets: rendered.map((r) => r.image.name) } }, target: targets };
+  return { group: { default: { targets: rendered.map((r) => r.image.name).filter((n) => !selected || selected.has(n)) } }, target: targets };
 }
 
 /** Stable, reviewable JSON: sorted keys, 2-space indent, every literal `${` / `%{` escaped for bake. */

@@ -74,9 +74,12 @@ describe("compile", () => {
     expect(c.plan.images.map((i) => i.name)).toEqual(["base", "mid", "app"]);
     expect(c.bake.target.app!.contexts).toEqual({ mid: "target:mid" });
     const m = compiled(load(file), { strategy: manifest });
-    expect(m.plan.stages.map((s) => s.name)).toEqual(["build-1", "push-1", "build-2", "push-2", "build-3", "push-3", "manifest", "verify", "publish"]);
+    expect(m.plan.stages.map((s) => s.name)).toEqual(["build-1", "push-1", "build-2", "push-2", "build-3", "push-3", "manifest", "verify", "publish", "cleanup"]);
     const appBuild = m.plan.stages[4]!.steps[0]!.commands[0]!.args;
-    expect(appBuild.find((a) => typeof a === "string" && a.startsWith("mid="))).toMatch(/^mid=docker-image:\/\/localhost:5000\/mid:multiarch-staging-[0-9a-f]{12}-amd64$/);
+    // FROM the base this run built, by digest
+    const mid = appBuild.find((a) => typeof a === "object" && "built" in a) as { built: string; prefix: string };
+    expect(mid.prefix).toBe("mid=docker-image://");
+    expect(mid.built).toMatch(/^localhost:5000\/mid:multiarch-staging-[0-9a-f]{12}-amd64$/);
   });
 
   test("a base built for more platforms is linked through a target with the consumer's platforms", () => {
@@ -112,8 +115,20 @@ describe("compile", () => {
     const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest });
     const build = c.plan.stages.find((s) => s.name === "build")!.steps.find((s) => s.platform === "linux/arm/v7")!;
     const staging = c.plan.images[0]!.refs[0]!.staging;
-    expect(build.commands[0]!.args).toEqual(["build", "--platform", "linux/arm/v7", "--provenance=false", "--file", "tool/Dockerfile", "--tag", `${staging}-armv7`, "tool"]);
-    const publish = c.plan.stages.at(-1)!.steps[0]!;
+    expect(build.commands[0]!.args).toEqual([
+      "build",
+      "--platform",
+      "linux/arm/v7",
+      "--provenance=false",
+      "--metadata-file",
+      { runFile: "build-tool-linux-arm-v7.json" },
+      "--file",
+      "tool/Dockerfile",
+      "--tag",
+      `${staging}-armv7`,
+      "tool",
+    ]);
+    const publish = c.plan.stages.find((s) => s.name === "publish")!.steps[0]!;
     expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
     expect(publish.produces).toEqual([
       "127.0.0.1:5000/fallback/tool:2.0.0-amd64",
@@ -123,7 +138,7 @@ describe("compile", () => {
       "127.0.0.1:5000/fallback/tool:latest",
     ]);
     // nothing a user pulls is written before the publish stage
-    const early = c.plan.stages.slice(0, -1).flatMap((st) => st.steps.flatMap((x) => x.produces));
+    const early = c.plan.stages.slice(0, -2).flatMap((st) => st.steps.flatMap((x) => x.produces));
     expect(early.every((ref) => ref.includes(":multiarch-staging-"))).toBe(true);
   });
 
@@ -136,7 +151,7 @@ describe("compile", () => {
     const file = repo('version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n');
     const c = compiled(load(file), { strategy: bake });
     const arm = c.archPlans.find((p) => p.platform === "linux/arm64")!;
-    const args = arm.steps[0]!.commands[0]!.args as string[];
+    const args = arm.steps[0]!.commands[0]!.args.filter((a): a is string => typeof a === "string");
     expect(args).toContain("*.platform=linux/arm64");
     expect(args.find((a) => a.startsWith("app.tags="))).toMatch(/^app\.tags=localhost:5000\/x\/app:multiarch-staging-[0-9a-f]{12}-arm64$/);
     expect(args).toContain("app.cache-to=type=registry,ref=localhost:5000/x/app:buildcache-linux-arm64,mode=max");
@@ -146,9 +161,94 @@ describe("compile", () => {
   test("--image and --platform select; unknown names get a hint", () => {
     const spec = load(join(EXAMPLES, "monorepo", "multiarch.yaml"));
     const c = compiled(spec, { strategy: bake, images: ["api"], platforms: ["linux/arm64"] });
-    expect(c.plan.images.map((i) => [i.name, i.platforms])).toEqual([["api", ["linux/arm64"]]]);
+    // api builds FROM base: base comes along for api's platforms, never published
+    expect(c.plan.images.map((i) => [i.name, i.platforms])).toEqual([
+      ["base", ["linux/arm64"]],
+      ["api", ["linux/arm64"]],
+    ]);
     const bad = compile(spec, facts, { strategy: bake, images: ["apy"] });
     expect(!bad.ok && bad.errors[0]!.hint).toBe("did you mean api?");
+  });
+
+  // issue 8, item 1: a subset run never moves a tag of an image planned for more platforms
+  test("a --platform subset publishes nothing and says why", () => {
+    const spec = load(join(EXAMPLES, "quickstart", "multiarch.yaml"));
+    for (const strategy of [bake, manifest]) {
+      const c = compiled(spec, { strategy, platforms: ["linux/amd64"] });
+      expect(c.plan.stages.some((s) => s.name === "publish")).toBe(false);
+      expect(c.plan.images[0]!.notPublished).toMatch(/^subset of the planned platforms: built linux\/amd64 of linux\/amd64, linux\/arm64, linux\/arm\/v7/);
+      expect(c.plan.stages.flatMap((s) => s.steps.flatMap((x) => x.produces)).every((r) => r.includes("multiarch-staging-"))).toBe(true);
+    }
+    // every platform named explicitly is the whole set: it publishes
+    expect(compiled(spec, { strategy: bake, platforms: ["linux/amd64", "linux/arm64", "linux/arm/v7"] }).plan.images[0]!.notPublished).toBeUndefined();
+  });
+
+  test("--no-publish and --load stop before publish", () => {
+    const spec = load(join(EXAMPLES, "quickstart", "multiarch.yaml"));
+    const np = compiled(spec, { strategy: bake, noPublish: true });
+    expect(np.plan.stages.map((s) => s.name)).toEqual(["build", "verify"]);
+    const loaded = compiled(spec, { strategy: bake, load: true, hostPlatform: "linux/arm64" });
+    expect(loaded.plan.stages.map((s) => s.name)).toEqual(["build", "verify", "load"]);
+    const pull = loaded.plan.stages.at(-1)!.steps[0]!.commands[0]!;
+    expect(pull.args.slice(0, 3)).toEqual(["pull", "--platform", "linux/arm64"]);
+    expect(loaded.plan.images[0]!.notPublished).toContain("--load");
+  });
+
+  // issue 8, item 2: a selected image's image: dependencies are in the bake file with every attribute
+  test("--image pulls in dependencies: link targets keep the base's args and labels; bake builds only the selection", () => {
+    const file = repo(
+      'version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  base:\n    context: base\n    platforms: [linux/amd64, linux/arm64, linux/arm/v7]\n    args: { FLAVOUR: slim }\n    labels: { tier: base }\n  app:\n    context: app\n    platforms: [linux/amd64, linux/arm64]\n    contexts: { base: "image:base" }\n',
+      ["base", "app"],
+    );
+    const c = compiled(load(file), { strategy: bake, images: ["app"] });
+    const link = c.bake.target.app!.contexts!.base!.slice("target:".length);
+    expect(c.bake.target[link]).toMatchObject({ args: { FLAVOUR: "slim" }, labels: { tier: "base" }, platforms: ["linux/amd64", "linux/arm64"] });
+    expect(c.bake.group.default!.targets).toEqual(["app"]);
+    const bakeArgs = c.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
+    expect(bakeArgs.at(-1)).toBe("app");
+    expect(c.plan.images.find((i) => i.name === "base")!.notPublished).toMatch(/^dependency of app/);
+    const publishes = c.plan.stages.find((s) => s.name === "publish")!.steps.map((s) => s.image);
+    expect(publishes).toEqual(["app"]);
+    // the manifest strategy builds and pushes the dependency (for app's platforms), never publishes it
+    const m = compiled(load(file), { strategy: manifest, images: ["app"] });
+    expect(m.plan.images.map((i) => [i.name, i.platforms.length])).toEqual([
+      ["base", 2],
+      ["app", 2],
+    ]);
+    expect(m.plan.stages.find((s) => s.name === "publish")!.steps.map((s) => s.image)).toEqual(["app"]);
+  });
+
+  // issue 8, item 7: -o somewhere else, planned from a subfolder: cwd is where the spec is, seen from DIR
+  test("the plan's cwd comes from the caller's absolute paths, not the process's folder", () => {
+    const spec = load(join(EXAMPLES, "quickstart", "multiarch.yaml"));
+    const c = compiled(spec, { strategy: bake, outDir: "../../../../tmp/out", specFromOut: "../work/main/examples/quickstart" });
+    expect(c.plan.cwd).toBe("../work/main/examples/quickstart");
+    expect(c.plan.spec).toBe("../work/main/examples/quickstart/multiarch.yaml");
+  });
+
+  test("the plan lists where secret values come from, never the values", () => {
+    const file = repo(
+      "version: 1\nregistries:\n  hub:\n    url: docker.io/acme\n    username: { env: HUB_USER }\n    password: { file: token.txt }\nimages:\n  app:\n    context: app\n    secrets: [{ id: npm, env: NPM_TOKEN }]\n",
+    );
+    expect(compiled(load(file), { strategy: bake }).plan.secrets).toEqual([{ file: "token.txt" }, { env: "NPM_TOKEN" }]);
+  });
+
+  test("a tag that renders empty is dropped with a warning; an image left without tags is an error", () => {
+    const file = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: ["{{git.tag}}", latest]\n');
+    const r = compile(load(file), facts, { strategy: bake });
+    expect(r.ok && r.compiled.plan.images[0]!.refs[0]!.tags).toEqual(["latest"]);
+    expect(r.warnings[0]).toMatchObject({ code: "tag-empty", line: 6 });
+    const none = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: ["{{git.tag}}"]\n');
+    const bad = compile(load(none), facts, { strategy: bake });
+    expect(!bad.ok && bad.errors[0]).toMatchObject({ code: "tag-empty" });
+  });
+
+  test("an unset variable in defaults.tags is reported once, not once per image", () => {
+    const file = repo(
+      'version: 1\nvariables: { v: { env: NOPE_UNSET } }\ndefaults: { tags: ["{{v}}"] }\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  a:\n    context: app\n  b:\n    context: app\n    repository: b\n',
+    );
+    const r = compile(load(file), facts, { strategy: bake });
+    expect(!r.ok && r.errors.map((e) => e.code)).toEqual(["env-unset"]);
   });
 
   test("git values are an error only where a template uses them", () => {

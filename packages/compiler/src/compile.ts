@@ -1,24 +1,32 @@
 // compile(): a validated spec + injected facts -> bake file, plan, per-arch plans. Pure and repeatable:
 // the same inputs give byte-identical artifacts.
 import { posix } from "node:path";
-import { diag, type Diagnostic, formatPlatform, type Image, parsePlatform, platformSlug, type Spec, sortDiagnostics } from "@multiarch/spec";
+import { archSuffix, diag, type Diagnostic, formatPlatform, type Image, parsePlatform, platformSlug, type Spec, sortDiagnostics } from "@multiarch/spec";
 import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { manifestStages } from "./manifest-plan.ts";
 import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "./plan-file.ts";
 import { type Facts, renderImages } from "./render.ts";
 import { docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
+import type { Step } from "./plan-file.ts";
 import { didYouMean } from "@multiarch/spec";
 
 export interface CompileOptions {
   strategy: Plan["strategy"];
-  /** Restrict to these images (their image: dependencies come along where a strategy needs them). */
+  /** Restrict to these images; their image: dependencies are built too (not published unless selected). */
   images?: readonly string[];
+  /** Restrict to these platforms; an image built for a subset of its platforms is never published. */
   platforms?: readonly string[];
   /** Output folder relative to the spec folder, forward slashes; default .multiarch */
   outDir?: string;
-  /** Load registry-less images' OCI archives into the engine after they are verified. */
+  /** The spec folder as seen from outDir (forward slashes); needed when outDir is not below the spec folder. */
+  specFromOut?: string;
+  /** Load the images into the engine instead of publishing (registry-less images: their OCI archives). */
   load?: boolean;
+  /** The engine's own platform: what --load pulls from a registry. */
+  hostPlatform?: string;
+  /** Everything up to publish: build, push staging refs, verify, test; no user tag moves. */
+  noPublish?: boolean;
 }
 
 export interface Compiled {
@@ -36,11 +44,13 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const selection = select(spec, options);
   if (!selection.ok) return { ok: false, errors: selection.errors, warnings: [] };
   const chosen = options.strategy.chosen;
-  // The manifest strategy builds dependencies from the registry, so they must be built too.
-  const images = chosen === "manifest" ? withDependencies(spec, selection.images) : selection.images;
+  const selected = new Set(selection.images.map((i) => i.name));
+  // What the selected images build FROM comes along, exactly as a full run builds it.
+  const images = withDependencies(spec, selection.images);
+  const notPublished = publishDecisions(spec, images, selected, options);
 
   const { rendered, diagnostics } = renderImages(spec, images, facts);
-  const bake = buildBakeFile(spec, rendered, outDir);
+  const bake = buildBakeFile(spec, rendered, outDir, selected);
   const all = [...diagnostics];
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   if (chosen === "manifest") {
@@ -60,38 +70,41 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     const p: PlannedImage = { name: r.image.name, platforms: platformStrings(r.image.platforms), dependsOn: r.image.dependsOn, refs: plannedRefs(spec, r, staging) };
     if (p.refs.length === 0) p.archive = archiveOf(outDir, r.image);
     if (r.image.test) p.test = r.image.test.run;
+    const why = notPublished.get(r.image.name);
+    if (why) p.notPublished = why;
     return p;
   });
   const pushWithDocker = chosen === "bake" && options.strategy.pushWithDocker === true;
+  // With bake, dependencies nobody selected are built inside the bake run (target: links) and never leave it.
+  const run = chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned;
   const publishTargets = Object.fromEntries(
-    planned.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
+    run.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
   );
   const paths: BakePaths = { bakeFile: `${outDir}/docker-bake.json`, publishFile: Object.keys(publishTargets).length ? `${outDir}/docker-bake.publish.json` : undefined };
 
-  const specRel = posix.relative(outDir, posix.basename(spec.file)) || posix.basename(spec.file);
-  const cwd = posix.relative(outDir, ".") || ".";
-  const stages = chosen === "bake" ? bakeStages(spec, planned, paths, pushWithDocker) : manifestStages(spec, rendered, planned, legacy);
-  const archives = planned.filter((p) => p.archive);
-  if (options.load && archives.length) {
-    stages.push({
-      name: "load",
-      steps: archives.map((p) => ({ id: `load:${p.name}`, kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive!])], inputs: [p.archive!], produces: [] })),
-    });
-  }
-  const plan: Plan = { version: PLAN_VERSION, spec: specRel, cwd, strategy: options.strategy, images: planned, stages };
+  const cwd = options.specFromOut ?? (posix.relative(outDir, ".") || ".");
+  const specRel = posix.join(cwd, posix.basename(spec.file));
+  const stages = chosen === "bake" ? bakeStages(spec, run, paths, pushWithDocker) : manifestStages(spec, rendered, planned, legacy);
+  const load = options.load ? loadSteps(run, options.hostPlatform) : [];
+  if (load.length) stages.push({ name: "load", steps: load });
+  const cleanup = cleanupSteps(run, chosen === "manifest" ? "per-arch" : pushWithDocker ? "index" : undefined);
+  if (cleanup.length && stages.some((s) => s.name === "publish")) stages.push({ name: "cleanup", steps: cleanup });
+  const secrets = secretSources(spec, planned);
+  const plan: Plan = { version: PLAN_VERSION, spec: specRel, cwd, strategy: options.strategy, images: planned, stages, secrets };
 
-  const platforms = [...new Set(planned.flatMap((p) => p.platforms))];
+  const platforms = [...new Set(run.flatMap((p) => p.platforms))];
   const archPlans: ArchPlan[] = platforms.map((platform) => ({
     version: PLAN_VERSION,
     platform,
-    images: planned.filter((p) => p.platforms.includes(platform)).map((p) => ({ ...p, platforms: [platform] })),
+    images: run.filter((p) => p.platforms.includes(platform)).map((p) => ({ ...p, platforms: [platform], notPublished: `a per-arch plan: ${platform} only` })),
     spec: posix.join("..", specRel),
     cwd: posix.join("..", cwd),
-    strategy: chosen,
+    strategy: options.strategy,
     steps:
       chosen === "bake"
-        ? bakeArchSteps(spec, planned, bake, paths, platform)
+        ? bakeArchSteps(spec, run, bake, paths, platform, pushWithDocker)
         : stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
+    secrets,
   }));
 
   const files: Record<string, string> = {
@@ -104,6 +117,67 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     files[`plans/${slug}.json`] = `${JSON.stringify(ap, null, 2)}\n`;
   }
   return { ok: true, compiled: { bake, plan, archPlans, files }, warnings };
+}
+
+/** Why an image's user tags stay where they are in this run; absent: it publishes. */
+function publishDecisions(spec: Spec, images: readonly Image[], selected: ReadonlySet<string>, options: CompileOptions): Map<string, string> {
+  const out = new Map<string, string>();
+  const full = new Map(spec.images.map((i) => [i.name, i.platforms.map(formatPlatform)]));
+  for (const img of images) {
+    if (img.registries.length === 0) continue; // an OCI archive is written, never published
+    const planned = full.get(img.name)!;
+    const built = img.platforms.map(formatPlatform);
+    if (!selected.has(img.name)) {
+      const users = images.filter((i) => selected.has(i.name) && i.dependsOn.includes(img.name)).map((i) => i.name);
+      out.set(img.name, `dependency of ${users.join(", ") || "a selected image"}: built for it, not published (select it with --image ${img.name} to publish it)`);
+    } else if (built.length < planned.length) {
+      out.set(img.name, `subset of the planned platforms: built ${built.join(", ")} of ${planned.join(", ")}; a tag only moves to an index with every planned platform`);
+    } else if (options.load) out.set(img.name, "--load: loaded into the engine instead of published");
+    else if (options.noPublish) out.set(img.name, "--no-publish");
+  }
+  return out;
+}
+
+/** --load with registries: pull the verified image of the engine's own platform and tag it like the first user tag. */
+function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undefined): Step[] {
+  return images.flatMap((p): Step[] => {
+    if (p.archive) return [{ id: `load:${p.name}`, kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive])], inputs: [p.archive], produces: [] }];
+    const ref = p.refs[0];
+    const platform = hostPlatform && p.platforms.includes(hostPlatform) ? hostPlatform : p.platforms[0];
+    if (!ref || !platform) return [];
+    const local = `${ref.name}:${ref.tags[0] ?? "latest"}`;
+    return [
+      {
+        id: `load:${p.name}`,
+        kind: "load",
+        image: p.name,
+        platform,
+        commands: [docker(["pull", "--platform", platform, { built: ref.staging }]), docker(["tag", { built: ref.staging }, local])],
+        inputs: [ref.staging],
+        produces: [local],
+      },
+    ];
+  });
+}
+
+/** After publishing, the engine's local staging images (docker driver, manifest strategy) are removed. */
+function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arch" | undefined): Step[] {
+  if (!local) return [];
+  const refs = images
+    .filter((p) => !p.notPublished)
+    .flatMap((p) => p.refs.flatMap((r) => (local === "index" ? [r.staging] : p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`))));
+  return refs.length ? [{ id: "cleanup:local-staging", kind: "cleanup", commands: [docker(["image", "rm", ...refs], { mayFail: true })], inputs: refs, produces: [] }] : [];
+}
+
+/** Every place a secret value can come from, for the executor's redactor. */
+function secretSources(spec: Spec, images: readonly PlannedImage[]): Plan["secrets"] {
+  const used = new Set(images.flatMap((i) => i.refs.map((r) => r.registry)));
+  const names = new Set(images.map((i) => i.name));
+  const refs: Plan["secrets"] = [
+    ...spec.registries.filter((r) => used.has(r.name) && r.password).map((r) => r.password as { env: string } | { file: string }),
+    ...spec.images.filter((i) => names.has(i.name)).flatMap((i) => i.secrets.map((s) => (s.env ? { env: s.env } : { file: s.file! }))),
+  ];
+  return [...new Map(refs.map((r) => [JSON.stringify(r), r])).values()];
 }
 
 function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[] } | { ok: false; errors: Diagnostic[] } {
@@ -130,9 +204,23 @@ function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[
   return { ok: true, images };
 }
 
+/**
+ * The selected images plus everything they build FROM, in spec order. A dependency nobody selected is
+ * built for the platforms its selected dependents need (they are a subset of its own).
+ */
 function withDependencies(spec: Spec, images: Image[]): Image[] {
-  const want = new Set(images.map((i) => i.name));
-  for (const img of [...spec.images].reverse()) if (want.has(img.name)) for (const d of img.dependsOn) want.add(d);
   const selected = new Map(images.map((i) => [i.name, i]));
-  return spec.images.filter((i) => want.has(i.name)).map((i) => selected.get(i.name) ?? i);
+  const need = new Map<string, Set<string>>(images.map((i) => [i.name, new Set(i.platforms.map(formatPlatform))]));
+  for (const img of [...spec.images].reverse()) {
+    const mine = need.get(img.name);
+    if (!mine) continue;
+    for (const d of img.dependsOn) {
+      const set = need.get(d) ?? new Set<string>();
+      for (const p of mine) set.add(p);
+      need.set(d, set);
+    }
+  }
+  return spec.images
+    .filter((i) => need.has(i.name))
+    .map((i) => selected.get(i.name) ?? { ...i, platforms: i.platforms.filter((p) => need.get(i.name)!.has(formatPlatform(p))) });
 }

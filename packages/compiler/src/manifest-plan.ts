@@ -5,7 +5,7 @@
 // Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
 // <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
 import { formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
-import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step } from "./plan-file.ts";
+import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step, Yield } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
 import { docker, inspectCommand, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
 
@@ -17,7 +17,17 @@ const userArchRef = (ref: PlannedRef, p: Platform): string => `${ref.name}:${per
 function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform, legacy: boolean): Step {
   const img = r.image;
   // The legacy builder (no buildx) never attaches attestations and does not know the flag.
-  const args: Command["args"] = ["build", "--platform", formatPlatform(p), ...(legacy ? [] : ["--provenance=false"]), "--file", `${img.context}/${img.dockerfile}`];
+  const slug = platformSlug(p);
+  // buildx writes what it built (its digest) to a metadata file in the run's folder; the legacy builder cannot.
+  const metadata = `build-${img.name}-${slug}.json`;
+  const args: Command["args"] = [
+    "build",
+    "--platform",
+    formatPlatform(p),
+    ...(legacy ? [] : ["--provenance=false", "--metadata-file", { runFile: metadata }]),
+    "--file",
+    `${img.context}/${img.dockerfile}`,
+  ];
   if (img.target) args.push("--target", img.target);
   for (const [k, v] of Object.entries(r.args)) args.push("--build-arg", `${k}=${v}`);
   for (const [k, v] of Object.entries(r.labels)) args.push("--label", `${k}=${v}`);
@@ -27,7 +37,8 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
     if (c.kind === "image") {
       const dep = all.get(c.image)!;
       const depRef = archRef(dep.refs[0]!, p);
-      args.push("--build-context", `${c.name}=docker-image://${depRef}`);
+      // FROM the base image this run built, by digest: a concurrent run may have moved its staging tag.
+      args.push("--build-context", { built: depRef, prefix: `${c.name}=docker-image://` });
       inputs.push(depRef);
     } else args.push("--build-context", `${c.name}=${c.kind === "local" ? c.path : c.ref}`);
   }
@@ -35,13 +46,14 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
   for (const ref of produces) args.push("--tag", ref);
   args.push(img.context);
   return {
-    id: `build:${img.name}/${platformSlug(p)}`,
+    id: `build:${img.name}/${slug}`,
     kind: "build",
     image: img.name,
     platform: formatPlatform(p),
     commands: [docker(args, img.secrets.some((s) => s.env) ? { env: img.secrets.flatMap((s) => (s.env ? [s.env] : [])) } : {})],
     inputs,
     produces,
+    ...(legacy ? {} : { yields: produces.map((ref): Yield => ({ ref, pushed: false, from: "metadata", file: metadata })) }),
   };
 }
 
@@ -51,13 +63,14 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
  */
 function manifestCommands(ref: PlannedRef, target: string, img: Image, fromVerified: boolean): Command[] {
   const insecure = ref.insecure ? ["--insecure"] : [];
-  const sources: Arg[] = img.platforms.map((p) => (fromVerified ? { verified: ref.staging, platform: formatPlatform(p) } : archRef(ref, p)));
+  // Per-arch images by the digests this run pushed (staging) or verification saw (publish), never by tag.
+  const sources: Arg[] = img.platforms.map((p) => (fromVerified ? { verified: ref.staging, platform: formatPlatform(p) } : { built: archRef(ref, p) }));
   return [
     docker(["manifest", "rm", target], { mayFail: true }),
     docker(["manifest", "create", ...insecure, target, ...sources.flatMap((s) => ["--amend", s])]),
     // Only the variant: os and arch stay what the image's config says, so a wrong-arch build shows.
     ...img.platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--variant", p.variant])] : [])),
-    docker(["manifest", "push", ...insecure, target]),
+    docker(["manifest", "push", ...insecure, target], fromVerified ? { moves: target } : {}),
   ];
 }
 
@@ -75,16 +88,32 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
     stages.push({
       name: levels > 1 ? `push-${level + 1}` : "push",
       steps: builds.flatMap((b) =>
-        b.produces.map((ref) => ({ id: `push:${ref}`, kind: "push" as const, image: b.image!, platform: b.platform!, commands: [docker(["push", ref])], inputs: [ref], produces: [ref] })),
+        b.produces.map(
+          (ref): Step => ({
+            id: `push:${ref}`,
+            kind: "push",
+            image: b.image!,
+            platform: b.platform!,
+            commands: [docker(["push", ref])],
+            inputs: [ref],
+            produces: [ref],
+            yields: [{ ref, pushed: true, from: "output" }],
+          }),
+        ),
       ),
     });
   }
   const merge = (kind: "manifest" | "publish"): Step[] =>
-    rendered.flatMap((r) =>
-      all.get(r.image.name)!.refs.map((ref) => {
+    rendered
+      .filter((r) => kind === "manifest" || !all.get(r.image.name)!.notPublished)
+      .flatMap((r) =>
+      all.get(r.image.name)!.refs.map((ref): Step => {
         const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
         // Per-arch user tags: the verified per-arch images, re-tagged (blobs are already there).
-        const perArch = kind === "publish" ? r.image.platforms.flatMap((p) => [docker(["tag", archRef(ref, p), userArchRef(ref, p)]), docker(["push", userArchRef(ref, p)])]) : [];
+        const perArch =
+          kind === "publish"
+            ? r.image.platforms.flatMap((p) => [docker(["tag", { built: archRef(ref, p) }, userArchRef(ref, p)]), docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) })])
+            : [];
         return {
           id: `${kind}:${r.image.name}@${ref.registry}`,
           kind,
@@ -94,6 +123,7 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
           ...(kind === "publish" && !legacy ? { unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) } } : {}),
           inputs: r.image.platforms.map((p) => archRef(ref, p)),
           produces: [...(kind === "publish" ? r.image.platforms.map((p) => userArchRef(ref, p)) : []), ...targets],
+          ...(kind === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
         };
       }),
     );

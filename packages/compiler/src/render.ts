@@ -12,6 +12,8 @@ export interface GitFacts {
 export interface Facts {
   /** undefined when the spec is not in a git work tree. */
   git: GitFacts | undefined;
+  /** Why git facts are missing (no repository, no commits yet), for the error where a template needs them. */
+  gitProblem?: string;
   env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -41,7 +43,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       else unavailable.set(v.name, `variable ${v.name} reads $${v.env}, which is not set and has no default`);
     }
   }
-  if (!facts.git) unavailable.set("git", "git.* values need the spec to be inside a git repository");
+  if (!facts.git) unavailable.set("git", `git.* values are not available: ${facts.gitProblem ?? "the spec is not inside a git repository"}`);
   const known = new Set([...Object.keys(vars), ...unavailable.keys()]);
 
   const contextOf = (image: Image) =>
@@ -51,7 +53,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
     if (missing !== undefined) {
       if (!lenient) {
         const code = missing === "git" ? "git-unavailable" : "env-unset";
-        const hint = missing === "git" ? "run inside a git work tree, or stop using git.* here" : `export ${spec.variables.find((v) => v.name === missing)?.env} or give the variable a default:`;
+        const hint = missing === "git" ? "run inside a git work tree with at least one commit, or stop using git.* here" : `export ${spec.variables.find((v) => v.name === missing)?.env} or give the variable a default:`;
         errors.push(diag(code, t.at, `template "${t.source}": ${unavailable.get(missing)}`, { hint }));
       }
       return undefined;
@@ -81,15 +83,27 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
   for (const image of images) {
     const context = contextOf(image);
     const tags: string[] = [];
+    let emptied = 0;
     for (const t of image.tags) {
       const value = render(t, context);
       if (value === undefined) continue;
+      if (value === "") {
+        // {{git.tag}} off a tag, an empty optional variable: the tag is simply not wanted in this run
+        errors.push(diag("tag-empty", t.at, `tag template "${t.source}" renders empty: the tag is dropped in this run`, { severity: "warning" }));
+        emptied++;
+        continue;
+      }
       const ok = checkTag(value);
       if (!ok.ok) errors.push(diag("tag-invalid", t.at, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: ok.hint }));
       else if (tags.includes(value)) errors.push(diag("tag-duplicate", t.at, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
       else tags.push(value);
     }
+    if (emptied > 0 && emptied === image.tags.length) {
+      errors.push(diag("tag-empty", image.at, `image ${image.name}: every tag renders empty, so it would have none`, { hint: "add a tag that is always set, e.g. {{git.shortSha}} or latest" }));
+    }
     rendered.push({ image, tags, args: renderMap(image.args, context), labels: renderMap(image.labels, context), annotations: renderMap(image.annotations, context) });
   }
-  return { rendered, diagnostics: errors };
+  // A template shared by several images (defaults) fails once, not once per image.
+  const unique = [...new Map(errors.map((d) => [`${d.code}:${d.file}:${d.line}:${d.col}:${d.severity}`, d])).values()];
+  return { rendered, diagnostics: unique };
 }

@@ -3,14 +3,17 @@
 import { createHash } from "node:crypto";
 import { archSuffix, formatPlatform, type Image, type Platform, type Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
-import type { Command, PlannedImage, PlannedRef, Step } from "./plan-file.ts";
+import type { Built, Command, PlannedImage, PlannedRef, Step } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
 
 export const docker = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "docker", args, ...extra });
 
 /**
- * The staging tag: where a run pushes before verification. Derived from the build definition (and git
- * sha), so re-running the same plan reuses it and plans stay byte-identical.
+ * The staging tag: where a run pushes before verification. Derived from the build definition and the
+ * git commit, so re-running the same plan reuses it (one staging tag per image and input set, not one
+ * per run) and plans stay byte-identical; two commits never share one. Runs that still collide (one
+ * commit, applied twice at once) are told apart by digest: everything after the push reads what this
+ * run pushed, by digest, never the tag.
  */
 export function stagingTag(target: BakeTarget | undefined, image: Image, rendered: RenderedImage, gitSha: string | undefined): string {
   // Key order of a target is fixed by buildBakeFile, so plain JSON is a stable input.
@@ -41,7 +44,7 @@ export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] 
 }
 
 /** How a pushed index is read: buildx imagetools (digest, configs), or docker manifest without buildx. */
-export const inspectCommand = (ref: string, insecure: boolean, legacy: boolean): Command =>
+export const inspectCommand = (ref: string | Built, insecure: boolean, legacy: boolean): Command =>
   legacy ? docker(["manifest", "inspect", ...(insecure ? ["--insecure"] : []), ref]) : docker(["buildx", "imagetools", "inspect", ref, "--format", "{{json .}}"]);
 
 export function verifySteps(images: readonly PlannedImage[], legacy = false): Step[] {
@@ -53,7 +56,8 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
           kind: "verify",
           image: img.name,
           registry: ref.registry,
-          commands: [inspectCommand(ref.staging, ref.insecure, legacy)],
+          // by the digest this run pushed: a concurrent run may have moved the staging tag since
+          commands: [inspectCommand({ built: ref.staging }, ref.insecure, legacy)],
           inputs: [ref.staging],
           produces: [],
           expect: { ref: ref.staging, platforms: img.platforms },
@@ -71,7 +75,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
       kind: "test",
       image: img.name,
       platform: p,
-      commands: [docker(["run", "--rm", "--pull", "always", "--platform", p, ref.staging, ...img.test!])],
+      commands: [docker(["run", "--rm", "--pull", "always", "--platform", p, { built: ref.staging }, ...img.test!])],
       inputs: [ref.staging],
       produces: [],
     }));

@@ -18,11 +18,12 @@ function fakeDocker(failures: number, message: string) {
 }
 
 const plan = (kind: "push" | "build" | "bake"): Plan => ({
-  version: 1,
+  version: 2,
   spec: "multiarch.yaml",
   cwd: ".",
   strategy: { requested: "manifest", chosen: "manifest", reason: "test" },
   images: [],
+  secrets: [],
   stages: [
     { name: "one", steps: [{ id: "s1", kind, commands: [{ program: "docker", args: ["push", "r/x:1"] }], inputs: [], produces: [] }] },
     { name: "two", steps: [{ id: "s2", kind: "publish", commands: [{ program: "docker", args: ["manifest", "push", "r/x:1"] }], inputs: [], produces: [] }] },

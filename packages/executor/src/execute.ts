@@ -1,11 +1,11 @@
 // Runs a plan: stages in order, the steps of a stage in parallel (bounded), the commands of a step in
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
 // runs only when every build, verification and test before it passed.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import type { Command, Plan, Step } from "@multiarch/compiler";
-import { type RunOptions, type RunResult, runCommand, showCommand } from "./runner.ts";
+import type { Command, Plan, Step, Yield } from "@multiarch/compiler";
+import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
 import { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -40,10 +40,32 @@ export interface ImageSummary {
   name: string;
   platforms: string[];
   digest?: string;
+  /** The user tags it publishes; for an image this run does not publish, the refs it pushed. */
   tags: string[];
   durationMs: number;
-  /** built: pushed under staging tags only, as a per-arch plan (a shard) does. */
-  status: "published" | "unchanged" | "written" | "built" | "failed" | "not-published";
+  /**
+   * Its own steps decide it, not other images': published / unchanged (user tags hold it), written (OCI
+   * archive), loaded (--load), verified (pushed and checked, not published), built (not verified:
+   * a shard's push, a dependency built inside bake), failed, not-run.
+   */
+  status: "published" | "unchanged" | "written" | "loaded" | "verified" | "built" | "failed" | "not-run";
+  /** Why its user tags did not move in this run, when they did not. */
+  notPublished?: string;
+}
+
+/** One user tag and what this run did to it: moved to `digest`, already held it, or left where it was. */
+export interface TagOutcome {
+  image: string;
+  ref: string;
+  status: "moved" | "unchanged" | "not-moved";
+  digest?: string;
+}
+
+/** A ref this run pushed to a registry, and the digest it pushed there. */
+export interface StagedRef {
+  image?: string;
+  ref: string;
+  digest: string;
 }
 
 export interface Report {
@@ -53,6 +75,8 @@ export interface Report {
   durationMs: number;
   steps: StepOutcome[];
   images: ImageSummary[];
+  tags: TagOutcome[];
+  staged: StagedRef[];
 }
 
 export interface ExecuteOptions {
@@ -75,27 +99,61 @@ const PERMANENT = /\b(401|403)\b|unauthorized|denied|NAME_INVALID|MANIFEST_INVAL
 // bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry.
 const RETRIED_KINDS = new Set<Step["kind"]>(["bake", "push", "publish", "verify", "manifest"]);
 
+/** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */
+const repoOf = (ref: string): string => {
+  const colon = ref.lastIndexOf(":");
+  return colon > ref.lastIndexOf("/") ? ref.slice(0, colon) : ref;
+};
+
+/** Every secret value the plan's commands may meet, resolved now; those not set simply cannot leak. */
+export function planRedactor(plan: Pick<Plan, "secrets">, cwd: string, env: Env): (s: string) => string {
+  const values: string[] = [];
+  for (const ref of plan.secrets) {
+    try {
+      values.push(resolveRef(ref, { cwd, env }));
+    } catch {
+      // unset or unreadable: the step that needs it fails and says so
+    }
+  }
+  return redactor(values);
+}
+
 export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Report> {
   const started = performance.now();
   const cwd = resolve(opts.planDir, plan.cwd);
   const outcomes = new Map<string, StepOutcome>();
   // What verification saw under each staging ref, for publish's "already there" check.
   const verified = new Map<string, PlatformCheck>();
+  // What this run built or pushed under each staging ref (digest), and which of those reached a registry.
+  const built = new Map<string, string>();
+  const staged = new Map<string, StagedRef>();
+  const moved = new Map<string, string>();
   let exitCode: Report["exitCode"] = 0;
+  const redact = planRedactor(plan, cwd, opts.env);
   // buildx writes archives but does not create their folders.
   for (const img of plan.images) if (img.archive) mkdirSync(dirname(resolve(cwd, img.archive)), { recursive: true });
+  // Files only this run reads and writes (bake's metadata): concurrent runs never share them.
+  const runDir = mkdtempSync(join(tmpdir(), "multiarch-run-"));
   const runOpts = (step: Step): RunOptions => ({
     cwd,
     env: opts.env,
+    runDir,
+    redact,
     verified: (v) => {
       const check = verified.get(v.verified);
       const digest = v.platform ? check?.manifests[v.platform] : check?.digest;
-      return digest ? `${v.verified.slice(0, v.verified.lastIndexOf(":"))}@${digest}` : undefined;
+      return digest ? `${repoOf(v.verified)}@${digest}` : undefined;
+    },
+    built: (ref) => {
+      const digest = built.get(ref);
+      return digest ? `${repoOf(ref)}@${digest}` : undefined;
     },
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
+  const ctx: StepContext = { verified, built, staged, moved, runDir, started };
 
+  try {
   for (const stage of plan.stages) {
     if (exitCode !== 0) break;
     opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
@@ -103,7 +161,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake" || s.kind === "push");
     const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
       opts.onEvent?.({ type: "step-start", step });
-      const outcome = await runStep(step, runOpts(step), opts, verified, started);
+      const outcome = await runStep(step, runOpts(step), opts, ctx);
       if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
       outcomes.set(step.id, outcome);
       opts.onEvent?.({ type: "step-end", step, outcome });
@@ -113,8 +171,55 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     else if (results.some((o) => o.status === "failed")) exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
   }
 
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
   const steps = plan.stages.flatMap((s) => s.steps).map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", startMs: 0, durationMs: 0, attempts: 0 });
-  return { ok: exitCode === 0, exitCode, durationMs: performance.now() - started, steps, images: summarize(plan, steps) };
+  const tags = tagOutcomes(plan, outcomes, moved);
+  return { ok: exitCode === 0, exitCode, durationMs: performance.now() - started, steps, images: summarize(plan, steps, built), tags, staged: [...staged.values()] };
+}
+
+interface StepContext {
+  verified: Map<string, PlatformCheck>;
+  built: Map<string, string>;
+  staged: Map<string, StagedRef>;
+  /** user tag -> the digest this run moved it to */
+  moved: Map<string, string>;
+  runDir: string;
+  started: number;
+}
+
+const DIGEST = /sha256:[0-9a-f]{64}/;
+
+/** The digest a step produced under y.ref: from its last command's output or from a metadata file. */
+function readYield(y: Yield, stdout: string, runDir: string): string | undefined {
+  if (y.from === "output") {
+    const pushed = [...stdout.matchAll(/digest: (sha256:[0-9a-f]{64})/g)].at(-1)?.[1];
+    return pushed ?? /^(sha256:[0-9a-f]{64})\s*$/m.exec(stdout)?.[1];
+  }
+  try {
+    const json = JSON.parse(readFileSync(join(runDir, y.file), "utf8")) as Record<string, unknown>;
+    const entry = (y.target ? json[y.target] : json) as Record<string, unknown> | undefined;
+    const digest = entry?.["containerimage.digest"];
+    return typeof digest === "string" && DIGEST.test(digest) ? digest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records what a step produced; a ref that already holds another digest from this run is an error. */
+function recordYields(step: Step, stdout: string, ctx: StepContext): string | undefined {
+  for (const y of step.yields ?? []) {
+    const digest = readYield(y, stdout, ctx.runDir);
+    if (!digest) return `could not read the digest this step produced for ${y.ref}`;
+    const before = ctx.built.get(y.ref);
+    if (before && before !== digest) {
+      return `${y.ref}: this run built ${before} but pushed ${digest}: the local image changed during the run (another run of this spec on this engine?); nothing of it is published`;
+    }
+    ctx.built.set(y.ref, digest);
+    if (y.pushed) ctx.staged.set(y.ref, { ...(step.image ? { image: step.image } : {}), ref: y.ref, digest });
+  }
+  return undefined;
 }
 
 const identity = (s: Step) => ({
@@ -125,14 +230,14 @@ const identity = (s: Step) => ({
   ...(s.registry ? { registry: s.registry } : {}),
 });
 
-async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, verified: ReadonlyMap<string, PlatformCheck>, runStarted: number): Promise<StepOutcome> {
+async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: StepContext): Promise<StepOutcome> {
   const t0 = performance.now();
   const base = identity(step);
-  const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs" | "startMs">): StepOutcome => ({ ...base, startMs: t0 - runStarted, durationMs: performance.now() - t0, ...o });
+  const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs" | "startMs">): StepOutcome => ({ ...base, startMs: t0 - ctx.started, durationMs: performance.now() - t0, ...o });
 
   if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
   if (step.unchangedIf) {
-    const held = await alreadyPublished(step.unchangedIf, run, verified);
+    const held = await alreadyPublished(step.unchangedIf, run, ctx.verified);
     if (held) return done({ status: "unchanged", attempts: 0, digest: held });
   }
   if (step.expect && "archive" in step.expect) {
@@ -155,6 +260,11 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, verifi
       await sleep(retry.baseDelayMs * 2 ** (tries - 1) * (0.5 + Math.random()), run.signal);
     }
     if (!last.ok && !cmd.mayFail) return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: tail(last.stderr || last.stdout) });
+    if (cmd.moves && last.ok) ctx.moved.set(cmd.moves, ctx.verified.get(step.unchangedIf?.staging ?? "")?.digest ?? "");
+  }
+  if (step.yields && last?.ok) {
+    const problem = recordYields(step, last.stdout, ctx);
+    if (problem) return done({ status: "failed", attempts, error: problem });
   }
   if (step.kind === "verify" && step.expect && "ref" in step.expect && last?.ok) {
     let check: PlatformCheck;
@@ -204,40 +314,69 @@ export function loggedIn(host: string, env: Env): boolean {
   }
 }
 
-function statusOf(o: { failed: boolean; unchanged: boolean; published: boolean; archive: boolean; shard: boolean }): ImageSummary["status"] {
-  if (o.failed) return "failed";
-  if (o.unchanged) return "unchanged";
-  if (o.published) return o.archive ? "written" : "published";
-  // a plan without a publish stage (a per-arch plan) ends with its images pushed under staging refs
-  return o.shard ? "built" : "not-published";
-}
-
-function summarize(plan: Plan, steps: StepOutcome[]): ImageSummary[] {
-  // The bake step builds every image at once: its time and its failure belong to each of them.
+/** Per image, from its own steps (and the shared bake step, which builds every image at once). */
+function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<string, string>): ImageSummary[] {
   const bakeSteps = steps.filter((s) => s.kind === "bake" && !s.image);
-  const bakeFailed = bakeSteps.some((s) => s.status === "failed");
+  const shared = bakeSteps.filter((s) => s.status !== "not-run");
   return plan.images.map((img) => {
     const mine = steps.filter((s) => s.image === img.name);
-    const failed = bakeFailed || mine.some((s) => s.status === "failed");
-    const publishes = mine.filter((s) => s.kind === "publish");
-    const published = img.archive ? mine.every((s) => s.status === "ok") : publishes.length > 0 && publishes.every((s) => s.status === "ok" || s.status === "unchanged");
+    const ran = (kind: Step["kind"]) => mine.filter((s) => s.kind === kind);
+    const ok = (list: StepOutcome[]) => list.length > 0 && list.every((s) => s.status === "ok" || s.status === "unchanged");
+    const publishes = ran("publish");
     const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
-    const digest = (unchanged ? publishes.find((s) => s.digest)?.digest : undefined) ?? mine.find((s) => s.check?.digest)?.check?.digest;
+    const status: ImageSummary["status"] =
+      mine.some((s) => s.status === "failed") || shared.some((s) => s.status === "failed")
+        ? "failed"
+        : unchanged
+          ? "unchanged"
+          : ok(publishes)
+            ? "published"
+            : ok(ran("load"))
+              ? "loaded"
+              : img.archive && ok(ran("verify"))
+                ? "written"
+                : ok(ran("verify"))
+                  ? "verified"
+                  : [...mine, ...shared].some((s) => s.status === "ok")
+                    ? "built"
+                    : "not-run";
+    const stagingDigest = img.refs.map((r) => built.get(r.staging)).find(Boolean);
+    const digest = (unchanged ? publishes.find((s) => s.digest)?.digest : undefined) ?? mine.find((s) => s.check?.digest)?.check?.digest ?? stagingDigest;
     // Wall time from its first step's start to its last step's end (steps overlap).
-    const spans = [...mine, ...bakeSteps].filter((s) => s.status !== "not-run");
+    const spans = [...mine, ...shared].filter((s) => s.status !== "not-run");
     const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;
-    const status = statusOf({ failed, unchanged, published, archive: img.archive !== undefined, shard: !plan.stages.some((s) => s.name === "publish") });
-    // A shard's images exist under their per-arch staging refs only: show those, not the user tags.
-    const produced = plan.stages.flatMap((s) => s.steps.flatMap((st) => st.produces)).filter((p) => img.refs.some((r) => p.startsWith(`${r.staging}-`)));
+    // An image this run does not publish exists under the refs it pushed: show those, not user tags.
+    const pushedRefs = [...built.keys()].filter((ref) => img.refs.some((r) => ref === r.staging || ref.startsWith(`${r.staging}-`)));
     return {
       name: img.name,
       platforms: img.platforms,
       ...(digest ? { digest } : {}),
-      tags: status === "built" ? produced : img.archive ? [img.archive] : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
+      tags: img.archive ? [img.archive] : img.notPublished ? pushedRefs : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
       durationMs,
       status,
+      ...(img.notPublished ? { notPublished: img.notPublished } : {}),
     };
   });
+}
+
+/** Per user tag: moved (to which digest), unchanged (already held it), or not moved. */
+function tagOutcomes(plan: Plan, outcomes: ReadonlyMap<string, StepOutcome>, moved: ReadonlyMap<string, string>): TagOutcome[] {
+  return plan.stages.flatMap((st) =>
+    st.steps
+      .filter((s) => s.kind === "publish")
+      .flatMap((s) => {
+        const o = outcomes.get(s.id);
+        return s.commands
+          .filter((c) => c.moves)
+          .map((c): TagOutcome => {
+            const ref = c.moves!;
+            const image = s.image ?? "";
+            if (o?.status === "unchanged") return { image, ref, status: "unchanged", ...(o.digest ? { digest: o.digest } : {}) };
+            const d = moved.get(ref);
+            return d !== undefined ? { image, ref, status: "moved", ...(d ? { digest: d } : {}) } : { image, ref, status: "not-moved" };
+          });
+      }),
+  );
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {

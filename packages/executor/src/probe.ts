@@ -9,12 +9,29 @@ const git = async (args: string[], cwd: string, env: Env): Promise<string | unde
   return r.ok ? r.stdout.trim() : undefined;
 };
 
-/** undefined outside a git work tree (or without git). */
-export async function probeGit(cwd: string, env: Env): Promise<GitFacts | undefined> {
+/**
+ * Git facts, or why there are none. On a detached HEAD (how CI checks out tags and pull requests) the
+ * branch comes from the CI's variables; a tag too when a shallow clone has none.
+ */
+export async function probeGit(cwd: string, env: Env): Promise<GitFacts | { unavailable: string }> {
+  const top = await git(["rev-parse", "--show-toplevel"], cwd, env);
+  if (top === undefined) return { unavailable: "the spec is not inside a git repository (or git is not installed)" };
   const sha = await git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd, env);
-  if (!sha) return undefined;
+  if (!sha) return { unavailable: `the git repository at ${top} has no commits yet` };
   const [branch, tag] = await Promise.all([git(["symbolic-ref", "--short", "--quiet", "HEAD"], cwd, env), git(["describe", "--tags", "--exact-match", "HEAD"], cwd, env)]);
-  return { sha, shortSha: sha.slice(0, 7), branch: branch ?? "", tag: tag ?? "" };
+  return { sha, shortSha: sha.slice(0, 7), branch: branch || ciBranch(env), tag: tag || ciTag(env) };
+}
+
+/** GitHub Actions (pull requests first), GitLab CI, Buildkite: the branch a detached checkout was made from. */
+export function ciBranch(env: Env): string {
+  if (env.GITHUB_HEAD_REF) return env.GITHUB_HEAD_REF;
+  if (env.GITHUB_REF_NAME && env.GITHUB_REF_TYPE !== "tag") return env.GITHUB_REF_NAME;
+  return env.CI_COMMIT_BRANCH || (env.CI_COMMIT_TAG ? "" : env.CI_COMMIT_REF_NAME) || env.BUILDKITE_BRANCH || "";
+}
+
+export function ciTag(env: Env): string {
+  if (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME) return env.GITHUB_REF_NAME;
+  return env.CI_COMMIT_TAG || env.BUILDKITE_TAG || "";
 }
 
 export interface EngineFacts {
@@ -23,14 +40,30 @@ export interface EngineFacts {
   /** The builder can build several platforms in one run (docker driver needs the containerd image store). */
   multiPlatform: boolean;
   driver?: string;
+  /** The builder the spec names does not exist (buildx itself works). */
+  builderMissing?: string;
   reason: string;
 }
 
 export async function probeEngine(cwd: string, env: Env, builder?: string): Promise<EngineFacts> {
   const info = await runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: 15_000 });
-  if (!info.ok) return { reachable: false, buildx: false, multiPlatform: false, reason: `docker engine not reachable (${info.message}: ${info.stderr.trim().split("\n").pop() ?? ""})` };
+  if (!info.ok) {
+    const where = env.DOCKER_HOST ? `at ${env.DOCKER_HOST}` : env.DOCKER_CONTEXT ? `of context ${env.DOCKER_CONTEXT}` : "";
+    const why =
+      info.reason === "timeout"
+        ? "did not answer within 15 s"
+        : info.reason === "spawn"
+          ? "cannot be asked: the docker CLI is not installed or not on PATH"
+          : `is not reachable: ${info.stderr.trim().split("\n").pop() || info.message}`;
+    return { reachable: false, buildx: false, multiPlatform: false, reason: `the docker engine ${where ? `${where} ` : ""}${why}` };
+  }
+  const version = await runCommand({ program: "docker", args: ["buildx", "version"] }, { cwd, env, timeoutMs: 15_000 });
+  if (!version.ok) return { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
   const inspect = await runCommand({ program: "docker", args: ["buildx", "inspect", ...(builder ? [builder] : [])] }, { cwd, env, timeoutMs: 15_000 });
-  if (!inspect.ok) return { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
+  if (!inspect.ok) {
+    const name = builder ?? "(the current builder)";
+    return { reachable: true, buildx: true, multiPlatform: false, builderMissing: name, reason: `buildx builder ${name} does not exist: create it with docker buildx create --name ${builder ?? "NAME"} --use, or remove build.builder from the spec` };
+  }
   const driver = /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "unknown";
   if (driver !== "docker") return { reachable: true, buildx: true, multiPlatform: true, driver, reason: `builder driver ${driver} builds multi-platform images` };
   const containerdStore = info.stdout.includes("io.containerd.snapshotter");

@@ -3,7 +3,7 @@
 // moment, and every resolved secret value redacted from whatever output is kept or shown.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Arg, Command, Ref, Verified } from "@multiarch/compiler";
+import type { Arg, Built, Command, Ref, Verified } from "@multiarch/compiler";
 import { execa } from "execa";
 
 export type RunResult =
@@ -19,6 +19,12 @@ export interface RunOptions {
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   /** name@digest of what verification saw under a staging ref (for { verified } arguments). */
   verified?: (v: Verified) => string | undefined;
+  /** name@digest of what this run built or pushed under a staging ref (for { built } arguments). */
+  built?: (ref: string) => string | undefined;
+  /** The run's private folder, for { runFile } arguments. */
+  runDir?: string;
+  /** Hides every secret value from output; applied to every line, tail and message. */
+  redact?: (s: string) => string;
 }
 
 export class UnresolvedRef extends Error {}
@@ -36,16 +42,14 @@ export function resolveRef(ref: Ref, opts: Pick<RunOptions, "cwd" | "env">): str
   }
 }
 
-const showArg = (a: Arg): string =>
-  typeof a === "string"
-    ? /^[\w@%+=:,./-]+$/.test(a)
-      ? a
-      : JSON.stringify(a)
-    : "env" in a
-      ? `$${a.env}`
-      : "file" in a
-        ? `$(cat ${a.file})`
-        : `<${a.verified}${a.platform ? ` ${a.platform}` : ""} as verified>`;
+const showArg = (a: Arg): string => {
+  if (typeof a === "string") return /^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a);
+  if ("env" in a) return `$${a.env}`;
+  if ("file" in a) return `$(cat ${a.file})`;
+  if ("verified" in a) return `<${a.verified}${a.platform ? ` ${a.platform}` : ""} as verified>`;
+  if ("built" in a) return `${a.prefix ?? ""}<${a.built} as built>`;
+  return `<run>/${a.runFile}`;
+};
 
 function resolveArg(a: Arg, opts: RunOptions): string {
   if (typeof a === "string") return a;
@@ -54,15 +58,32 @@ function resolveArg(a: Arg, opts: RunOptions): string {
     if (v === undefined) throw new UnresolvedRef(`${a.verified}${a.platform ? ` (${a.platform})` : ""} was not verified in this run`);
     return v;
   }
+  if ("built" in a) return builtRef(a, opts);
+  if ("runFile" in a) {
+    if (!opts.runDir) throw new UnresolvedRef(`${a.runFile}: no run folder`);
+    return resolve(opts.runDir, a.runFile);
+  }
   return resolveRef(a, opts);
+}
+
+function builtRef(a: Built, opts: RunOptions): string {
+  const v = opts.built?.(a.built);
+  if (v === undefined) throw new UnresolvedRef(`${a.built} was not built or pushed by this run`);
+  return `${a.prefix ?? ""}${v}`;
 }
 
 /** How a command is shown to people: references stay references, nothing is resolved. */
 export const showCommand = (cmd: Command): string => [cmd.program, ...cmd.args.map(showArg)].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
 
+/**
+ * Hides secret values (at least 4 characters; shorter ones would blank out ordinary words) and the
+ * password of any user:password@ URL. Multi-line values are hidden line by line too, since tools
+ * print them one line at a time.
+ */
 export function redactor(secrets: readonly string[]): (s: string) => string {
-  const values = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  return (s) => values.reduce((acc, v) => acc.split(v).join("***"), s);
+  const parts = secrets.flatMap((s) => [s, ...s.split(/\r?\n/).map((l) => l.trim())]);
+  const values = [...new Set(parts.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+  return (s) => values.reduce((acc, v) => acc.split(v).join("***"), s).replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s@/]+@/gi, "$1***@");
 }
 
 export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunResult> {
@@ -74,9 +95,10 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunRes
     args = cmd.args.map((a) => resolveArg(a, opts));
     input = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
   } catch (e) {
-    return { ok: false, reason: "unresolved", command, stdout: "", stderr: "", durationMs: 0, message: (e as Error).message };
+    return { ok: false, reason: "unresolved", command, stdout: "", stderr: "", durationMs: 0, message: opts.redact ? opts.redact((e as Error).message) : (e as Error).message };
   }
-  const redact = redactor(input !== undefined ? [input] : []);
+  const fed = redactor(input !== undefined ? [input] : []);
+  const redact = opts.redact ? (t: string) => opts.redact!(fed(t)) : fed;
   const lines = (stream: "stdout" | "stderr") =>
     async function* (line: unknown) {
       const text = redact(String(line));

@@ -24,6 +24,7 @@ export type DiagnosticCode =
   | "repository-invalid"
   | "tag-invalid"
   | "tag-duplicate"
+  | "tag-empty"
   | "registry-url-invalid"
   | "registry-unknown"
   | "credential-literal"

@@ -1,9 +1,11 @@
 // The package's only file system access: find, read, and answer SpecFs questions.
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { diag } from "./diagnostics.ts";
 import type { SpecFs } from "./normalize.ts";
 import { parseSpec, type SpecResult } from "./parse.ts";
+import { MAX_SPEC_BYTES } from "./source-map.ts";
 
 export const SPEC_FILE_NAME = "multiarch.yaml";
 
@@ -45,13 +47,44 @@ export function findRoot(specFile: string): string {
 
 export function loadSpec(file: string): SpecResult {
   const abs = resolve(file);
-  let text: string;
+  const read = readSpecFile(abs);
+  if (!read.ok) return { ok: false, errors: [diag("spec-not-found", { file: abs, line: 0, col: 0 }, read.message, { hint: read.hint })], warnings: [] };
+  return parseSpec(read.text, { file: abs, root: findRoot(abs), fs: nodeFs });
+}
+
+/**
+ * Reads a spec only when it is a regular file within the size limit, checked before reading: a FIFO
+ * would block forever and /dev/zero would fill memory. The descriptor is opened non-blocking and
+ * checked again, so a path swapped for a FIFO after the first check cannot hang the read either.
+ */
+export function readSpecFile(abs: string): { ok: true; text: string } | { ok: false; message: string; hint: string } {
+  const hint = "pass -f path/to/multiarch.yaml";
+  let fd: number | undefined;
   try {
-    text = readFileSync(abs, "utf8");
+    const st = statSync(abs);
+    const refused = kindProblem(st);
+    if (refused) return { ok: false, message: `${abs} is ${refused}, not a spec file`, hint };
+    if (st.size > MAX_SPEC_BYTES) return { ok: false, message: `${abs} is ${st.size} bytes; specs are limited to ${MAX_SPEC_BYTES / 1024 / 1024} MiB`, hint: "split it, or check that -f names the right file" };
+    fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+    const again = fstatSync(fd);
+    if (kindProblem(again) || again.size > MAX_SPEC_BYTES) return { ok: false, message: `${abs} changed while it was read`, hint };
+    const buf = Buffer.alloc(again.size);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return { ok: true, text: buf.subarray(0, n).toString("utf8") };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const message = code === "ENOENT" ? `spec not found: ${abs}` : code === "EISDIR" ? `${abs} is a folder, not a spec file` : `cannot read ${abs}: ${code ?? String(e)}`;
-    return { ok: false, errors: [diag("spec-not-found", { file: abs, line: 0, col: 0 }, message, { hint: "pass -f path/to/multiarch.yaml" })], warnings: [] };
+    return { ok: false, message: code === "ENOENT" ? `spec not found: ${abs}` : `cannot read ${abs}: ${code ?? String(e)}`, hint };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return parseSpec(text, { file: abs, root: findRoot(abs), fs: nodeFs });
+}
+
+function kindProblem(st: Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  return st.isDirectory() ? "a folder" : st.isFIFO() ? "a named pipe (FIFO)" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a regular file";
 }

@@ -32,7 +32,9 @@ export interface SpecFs {
 const IMAGE_NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const VARIABLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ARG_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SECRET_LIKE_RE = /(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
+// Names that usually carry secrets: *_TOKEN, *PASSWORD*, *SECRET*, API_KEY, GITHUB_AUTH_KEY, *_KEY, AUTH*…
+const SECRET_LIKE_RE = /(TOKEN|PASSWORD|PASSWD|PASSPHRASE|SECRET|CREDENTIAL|AUTH(?!OR)|(^|_)KEY$|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|_PAT$)/i;
+const CONTEXT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.\/-]*(:[A-Za-z0-9_.-]+)?$/;
 const RESERVED_VARIABLES = new Set(["git", "image", "platform"]);
 
 export function normalize(input: SpecInput, map: SourceMap, opts: { file: string; root: string; fs: SpecFs }): { spec?: Spec; diagnostics: Diagnostic[] } {
@@ -180,6 +182,10 @@ export function normalize(input: SpecInput, map: SourceMap, opts: { file: string
     for (const [cname, value] of Object.entries(img.contexts ?? {})) {
       const cp = [...ip, "contexts", cname];
       const at = map.valueAt(cp);
+      if (!CONTEXT_NAME_RE.test(cname)) {
+        report("invalid-value", cp, `context name "${cname}" is not a name a Dockerfile can use in FROM or --from`, cname.includes("{{") ? "context names are not templates; write the name itself" : "use letters, digits and . _ - /", true);
+        continue;
+      }
       if (value.startsWith("image:")) {
         const target = value.slice("image:".length);
         if (!imageNames.includes(target)) {

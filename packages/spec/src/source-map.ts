@@ -20,7 +20,7 @@ export type ParsedYaml = { ok: true; data: unknown; map: SourceMap } | { ok: fal
 export type YamlTables = { ok: true; data: unknown; keys: Map<string, number>; values: Map<string, number> } | { ok: false; errors: Diagnostic[] };
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-const MAX_BYTES = 4 * 1024 * 1024;
+export const MAX_SPEC_BYTES = 4 * 1024 * 1024;
 
 const YAML_CODES: Record<string, Diagnostic["code"]> = {
   MULTIPLE_DOCS: "yaml-multiple-documents",
@@ -46,7 +46,7 @@ function positions(text: string, file: string): (offset: number) => SourcePos {
 
 export function parseYaml(text: string, file: string, opts: { fast?: boolean } = {}): ParsedYaml {
   const pos = positions(text, file);
-  if (text.length > MAX_BYTES) return { ok: false, errors: [diag("invalid-value", pos(0), `spec is larger than ${MAX_BYTES / 1024 / 1024} MiB`)] };
+  if (text.length > MAX_SPEC_BYTES) return { ok: false, errors: [diag("invalid-value", pos(0), `spec is larger than ${MAX_SPEC_BYTES / 1024 / 1024} MiB`)] };
   if (text.trim() === "" || text.split("\n").every((l) => /^\s*(#.*)?$/.test(l))) {
     return { ok: false, errors: [diag("spec-empty", pos(0), "spec is empty", { hint: "start with: version: 1" })] };
   }

@@ -32,6 +32,8 @@ function valueAt(data: unknown, path: Path): unknown {
   return v;
 }
 
+const MERGE_HINT = "YAML merge keys (<<) are not supported: write the keys out, or put shared values under defaults:";
+
 export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data: unknown, map: SourceMap): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
@@ -44,14 +46,16 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
           const allowed = allowedKeysAt(path);
           out.push(
             diag("unknown-key", map.keyAt([...path, key]), `unknown key "${key}"${path.length ? ` in ${field}` : ""}`, {
-              hint: didYouMean(key, allowed) ?? (allowed.length ? `allowed: ${allowed.join(", ")}` : undefined),
+              hint: key === "<<" ? MERGE_HINT : (didYouMean(key, allowed) ?? (allowed.length ? `allowed: ${allowed.join(", ")}` : undefined)),
               path: [...path, key],
             }),
           );
         }
         break;
       case "invalid_type": {
-        if (value === undefined) {
+        if (path.at(-1) === "<<") {
+          out.push(diag("unknown-key", map.keyAt(path), `${path.slice(0, -1).join(".")}: YAML merge keys (<<) are not read`, { hint: MERGE_HINT, path }));
+        } else if (value === undefined) {
           const key = String(path[path.length - 1]);
           out.push(diag("missing-key", map.keyAt(path.slice(0, -1)), `missing required key "${key}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`, { path }));
         } else if (issue.expected === "string" && value !== null && typeof value === "object" && path.some((s) => TEMPLATE_PARENTS.has(String(s)))) {

@@ -1,61 +1,126 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type ArchPlan, PLAN_VERSION, type Plan, parsePlanFile } from "@multiarch/compiler";
-import type { EngineFacts, ExecEvent, Report } from "@multiarch/executor";
-import { EXIT, type Values } from "../cli.ts";
-import { displayPath, type Io, printDiagnostics, seconds, style, table } from "../format.ts";
-import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
+import { type ArchPlan, type Plan, parsePlanFile } from "@multiarch/compiler";
+import type { EngineFacts, ExecEvent, Lock, Report } from "@multiarch/executor";
+import { type CommandContext, EXIT, type Outcome, plural, type Values } from "../context.ts";
+import { displayPath, type Io, seconds, style, table } from "../format.ts";
+import { lockedOutcome } from "./lock.ts";
+import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, secretDiagnostics, writeArtifacts } from "./load.ts";
 import { summary } from "./plan.ts";
 
-export default async function apply(values: Values, io: Io, signal: AbortSignal): Promise<number> {
-  const concurrency = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    io.stderr.write("multiarch apply: --concurrency takes a whole number >= 1\n");
-    return EXIT.usage;
-  }
-  const loaded = await planFor(values, io);
-  if ("exit" in loaded) return loaded.exit;
-  const { plan, planDir } = loaded;
-  const { acquireLock, checkEmulation, executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
+const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file"] as const;
 
-  if (values["dry-run"]) {
-    const out = [summary(plan, io), ""];
-    for (const stage of plan.stages) {
-      out.push(`# ${stage.name}`);
-      for (const step of stage.steps) for (const c of step.commands) out.push(`${showCommand(c)}${c.mayFail ? "   # may fail" : ""}`);
+export default async function apply(ctx: CommandContext): Promise<Outcome> {
+  const { values, io } = ctx;
+  const concurrency = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
+  if (typeof values.plan === "string") {
+    const fixed = FIXED_BY_PLAN.filter((f) => values[f] !== undefined);
+    if (fixed.length) return { exit: EXIT.usage, message: `${fixed.map((f) => `--${f}`).join(", ")} cannot change a saved plan; run multiarch plan with ${fixed.length === 1 ? "it" : "them"}, then apply --plan` };
+  }
+  const { acquireLock } = await import("@multiarch/executor");
+  const loaded = await planFor(values, io, (specFile) => acquireLock(specFile));
+  if ("outcome" in loaded) return loaded.outcome;
+  const { plan, planDir, lock, warnings } = loaded;
+  try {
+    return await runPlan(ctx, plan, planDir, concurrency, warnings, loaded.engine);
+  } finally {
+    lock.release();
+  }
+}
+
+type Loaded = { plan: Plan; planDir: string; engine?: EngineFacts; lock: Extract<Lock, { ok: true }>; warnings: Outcome["warnings"] } | { outcome: Outcome };
+
+/** Reads --plan, or compiles the spec; the spec's lock is taken before anything is written. */
+async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Lock): Promise<Loaded> {
+  if (typeof values.plan === "string") {
+    const file = resolve(io.cwd, values.plan);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(file, "utf8"));
+    } catch (e) {
+      return { outcome: { exit: EXIT.usage, message: `cannot read plan ${displayPath(file, io.cwd)}: ${(e as Error).message}` } };
     }
-    io.stdout.write(`${out.join("\n")}\n`);
-    return EXIT.ok;
+    const parsed = parsePlanFile(json);
+    if (!parsed.ok) return { outcome: { exit: EXIT.usage, message: `${displayPath(file, io.cwd)} cannot be run (write it again with multiarch plan):\n${parsed.problems.map((p) => `  ${p}`).join("\n")}` } };
+    const planDir = dirname(file);
+    const lock = lockOf(resolve(planDir, parsed.plan.spec));
+    if (!lock.ok) return { outcome: lockedOutcome(lock, io) };
+    return { plan: asPlan(parsed.plan), planDir, lock, warnings: [] };
+  }
+  const loaded = loadFromFlags(values, io);
+  if (!loaded.ok) return { outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
+  const spec = loaded.spec;
+  const requested = requestedStrategy(values, spec);
+  if (typeof requested === "object") return { outcome: { exit: EXIT.usage, message: requested.error } };
+  const lock = lockOf(spec.file);
+  if (!lock.ok) return { outcome: lockedOutcome(lock, io) };
+  const fail = (outcome: Outcome): Loaded => {
+    lock.release();
+    return { outcome };
+  };
+  const { probeEngine } = await import("@multiarch/executor");
+  const engine = await probeEngine(spec.dir, io.env, spec.build.builder);
+  if (!engine.reachable && !values["dry-run"]) return fail({ exit: EXIT.environment, message: engine.reason });
+  if (engine.builderMissing && !values["dry-run"]) return fail({ exit: EXIT.environment, message: engine.reason });
+  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
+  const outAbs = outDirOf(values, io, spec);
+  const result = await compileWith(spec, values, io, strategy, outAbs);
+  const secrets = values["dry-run"] ? [] : secretDiagnostics(spec, io.env, "error");
+  const warnings = [...loaded.warnings, ...result.warnings];
+  if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
+  // What runs is on disk too: .multiarch/plan.json always matches the last apply.
+  writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
+  return { plan: result.compiled.plan, planDir: outAbs, engine, lock, warnings };
+}
+
+/**
+ * Whether this engine can run the plan, or why not. Pure: engine facts in, a reason out. Checked again
+ * on every apply, so a plan made on one machine and run on another says what differs.
+ */
+export function preflight(plan: Plan, engine: EngineFacts): string | undefined {
+  const multi = plan.images.some((i) => i.platforms.length > 1);
+  const needsBuildx = plan.strategy.chosen === "bake" || !plan.strategy.legacyBuilder;
+  if (!engine.reachable) return engine.reason;
+  if (engine.builderMissing) return engine.reason;
+  if (needsBuildx && !engine.buildx) return `this plan needs docker buildx, which the engine lacks; ${plan.strategy.chosen === "bake" ? "use --strategy manifest" : "plan again on this machine"}`;
+  if (plan.strategy.pushWithDocker && engine.driver !== "docker") return `this plan was made for buildx's docker driver, but the builder is ${engine.driver ?? "another driver"}; plan again on this machine`;
+  if (!plan.strategy.pushWithDocker && plan.strategy.chosen === "bake" && engine.driver === "docker" && plan.images.some((i) => i.refs.length)) {
+    return "this plan lets bake push, but the builder uses buildx's docker driver (which pushes twice); plan again on this machine";
+  }
+  if (plan.strategy.chosen === "bake" && multi && !engine.multiPlatform) return `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`;
+  return undefined;
+}
+
+async function runPlan(ctx: CommandContext, plan: Plan, planDir: string, concurrency: number, warnings: Outcome["warnings"], probed?: EngineFacts): Promise<Outcome> {
+  const { values, io, signal, json } = ctx;
+  const { checkEmulation, executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
+  if (values["dry-run"]) {
+    const dryRun = plan.stages.flatMap((stage) => stage.steps.flatMap((step) => step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` }))));
+    if (!json) {
+      const out = [summary(plan, io)];
+      for (const stage of plan.stages) out.push("", `# ${stage.name}`, ...dryRun.filter((d) => d.stage === stage.name).map((d) => d.command));
+      io.stdout.write(`${out.join("\n")}\n`);
+    }
+    return { exit: EXIT.ok, warnings, data: { plan, dryRun } };
   }
 
   // Preflight: nothing starts unless the engine can run what was planned.
-  const engine = loaded.engine ?? (await probeEngine(resolve(planDir, plan.cwd), io.env));
-  const multi = plan.images.some((i) => i.platforms.length > 1);
-  const needsBuildx = plan.strategy.chosen === "bake" || !plan.strategy.legacyBuilder;
-  const problem = !engine.reachable
-    ? engine.reason
-    : needsBuildx && !engine.buildx
-      ? `this plan needs docker buildx, which the engine lacks; ${plan.strategy.chosen === "bake" ? "use --strategy manifest" : "plan again on this machine"}`
-      : plan.strategy.pushWithDocker && engine.driver !== "docker"
-        ? `this plan was made for buildx's docker driver, but the builder is ${engine.driver ?? "another driver"}; plan again on this machine`
-        : plan.strategy.chosen === "bake" && multi && !engine.multiPlatform
-          ? `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`
-          : undefined;
-  if (problem) {
-    io.stderr.write(`multiarch apply: ${problem}\n`);
-    return EXIT.environment;
-  }
+  const engine = probed ?? (await probeEngine(resolve(planDir, plan.cwd), io.env));
+  const problem = preflight(plan, engine);
+  if (problem) return { exit: EXIT.environment, message: problem, warnings };
   // A builder on this machine's kernel runs foreign RUN steps through binfmt_misc: check the QEMU
   // handlers now rather than fail halfway with "exec format error".
   const localKernel = (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine.driver === "docker" || engine.driver === "docker-container");
   const emulation = localKernel ? checkEmulation([...new Set(plan.images.flatMap((i) => i.platforms))], io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {}) : [];
   if (emulation.length > 0) {
     const lines = emulation.map((e) => `  ${e.platform}: binfmt_misc handler ${e.handler} is ${e.problem === "missing" ? "not registered" : e.problem === "disabled" ? "disabled" : "registered without the F (fix-binary) flag"}`);
-    io.stderr.write(
-      `multiarch apply: this machine cannot run the build steps of every planned platform:\n${lines.join("\n")}\n  hint: install qemu-user-static and register its handlers with the F flag (test/env/up.sh does), or run docker run --privileged --rm tonistiigi/binfmt --install all\n`,
-    );
-    return EXIT.environment;
+    return {
+      exit: EXIT.environment,
+      warnings,
+      message: `this machine cannot run the build steps of every planned platform:\n${lines.join("\n")}\n  hint: install qemu-user-static and register its handlers with the F flag (test/env/up.sh does), or run docker run --privileged --rm tonistiigi/binfmt --install all`,
+    };
   }
 
   const err = style(io, "stderr");
@@ -66,10 +131,9 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
   }, 30_000);
   heartbeat.unref();
   const progress = (e: ExecEvent) => {
-    if (values.json) return;
     if (e.type === "step-start" && !values.verbose) running.set(e.step.id, Date.now());
     if (e.type === "step-end") running.delete(e.step.id);
-    if (e.type === "stage") io.stderr.write(`${err.bold(`== ${e.name}`)} ${err.dim(`(${e.steps} step${e.steps === 1 ? "" : "s"})`)}\n`);
+    if (e.type === "stage") io.stderr.write(`${err.bold(`== ${e.name}`)} ${err.dim(`(${plural(e.steps, "step")})`)}\n`);
     else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
     else if (e.type === "step-end") {
@@ -83,66 +147,17 @@ export default async function apply(values: Values, io: Io, signal: AbortSignal)
       }
     }
   };
-  const lock = acquireLock(planDir);
-  if (!lock.ok) {
-    const h = lock.holder;
-    io.stderr.write(`multiarch apply: another apply of this spec is running (pid ${h.pid} on ${h.host}, since ${h.since}); wait for it to finish, or remove ${displayPath(lock.file, io.cwd)} if that process is gone\n`);
-    return EXIT.locked;
-  }
   let report: Report;
   try {
     report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress });
   } finally {
     clearInterval(heartbeat);
-    lock.release();
   }
-  if (values.json) io.stdout.write(`${JSON.stringify({ strategy: plan.strategy, ...report }, null, 2)}\n`);
-  else io.stdout.write(`${finalSummary(report, plan, io)}\n`);
-  return report.exitCode;
-}
-
-async function planFor(values: Values, io: Io): Promise<{ plan: Plan; planDir: string; engine?: EngineFacts } | { exit: number }> {
-  if (typeof values.plan === "string") {
-    const file = resolve(io.cwd, values.plan);
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(file, "utf8"));
-    } catch (e) {
-      io.stderr.write(`multiarch apply: cannot read plan ${displayPath(file, io.cwd)}: ${(e as Error).message}\n`);
-      return { exit: EXIT.usage };
-    }
-    const parsed = parsePlanFile(json);
-    if (!parsed.ok) {
-      io.stderr.write(`multiarch apply: ${displayPath(file, io.cwd)} is not a version ${PLAN_VERSION} plan (write it again with multiarch plan):\n${parsed.problems.map((p) => `  ${p}`).join("\n")}\n`);
-      return { exit: EXIT.usage };
-    }
-    const plan = asPlan(parsed.plan);
-    return { plan, planDir: dirname(file) };
-  }
-  const loaded = loadFromFlags(values, io);
-  if (!loaded.ok) {
-    printDiagnostics([...loaded.errors, ...loaded.warnings], io);
-    return { exit: EXIT.usage };
-  }
-  const requested = requestedStrategy(values, loaded.spec);
-  if (typeof requested === "object") {
-    io.stderr.write(`multiarch apply: ${requested.error}\n`);
-    return { exit: EXIT.usage };
-  }
-  const { probeEngine } = await import("@multiarch/executor");
-  const engine = await probeEngine(loaded.spec.dir, io.env, loaded.spec.build.builder);
-  if (!engine.reachable && !values["dry-run"]) {
-    io.stderr.write(`multiarch apply: ${engine.reason}\n`);
-    return { exit: EXIT.environment };
-  }
-  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
-  const outAbs = outDirOf(values, io, loaded.spec);
-  const result = await compileWith(loaded.spec, values, io, strategy, outAbs);
-  printDiagnostics([...(result.ok ? [] : result.errors), ...loaded.warnings, ...result.warnings], io);
-  if (!result.ok) return { exit: EXIT.usage };
-  // What runs is on disk too: .multiarch/plan.json always matches the last apply.
-  writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, loaded.spec.dir));
-  return { plan: result.compiled.plan, planDir: outAbs, engine };
+  const text = finalSummary(report, io);
+  if (json) io.stderr.write(`${text}\n`);
+  else io.stdout.write(`${text}\n`);
+  const { steps, images, tags, staged, durationMs } = report;
+  return { exit: report.exitCode, warnings, data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged } } };
 }
 
 function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expected: readonly string[]): string {
@@ -153,43 +168,46 @@ function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expect
   );
 }
 
-function finalSummary(report: Report, plan: Plan, io: Io): string {
+export function finalSummary(report: Report, io: Io): string {
   const s = style(io, "stdout");
+  const good = new Set(["published", "written", "loaded", "verified", "built"]);
   const rows = report.images.map((i) => [
     i.name,
-    i.status === "published" || i.status === "written" || i.status === "built" ? s.green(i.status) : i.status === "unchanged" ? s.dim(i.status) : s.red(i.status),
+    good.has(i.status) ? s.green(i.status) : i.status === "unchanged" ? s.dim(i.status) : s.red(i.status),
     i.platforms.join(","),
     i.digest ? i.digest.slice(0, 19) : "-",
     seconds(i.durationMs),
     i.tags.join(" "),
   ]);
+  const out = ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"])];
+  const held = report.images.filter((i) => i.notPublished);
+  if (held.length) out.push("", ...held.map((i) => s.dim(`${i.name}: not published: ${i.notPublished}`)));
+  const movedTags = report.tags.filter((t) => t.status === "moved");
+  if (report.exitCode === 0) {
+    if (report.images.length && report.images.every((i) => i.status === "unchanged")) out.push("", s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`));
+    else if (held.length === report.images.length) out.push("", s.green(`built and verified in ${seconds(report.durationMs)}; nothing published (see above)`));
+    else out.push("", s.green(`done in ${seconds(report.durationMs)}`));
+    return out.join("\n");
+  }
   const failed = report.steps.filter((st) => st.status === "failed");
   const notRun = report.steps.filter((st) => st.status === "not-run").length;
-  const tail =
-    report.exitCode === 0
-      ? report.images.every((i) => i.status === "unchanged")
-        ? s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`)
-        : s.green(`done in ${seconds(report.durationMs)}`)
-      : s.red(`${failed.length} step${failed.length === 1 ? "" : "s"} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run; no user tag was moved unless its image shows "published"`);
-  // On failure, say what exists where: staging refs this run pushed (user tags are in the table).
-  const ok = new Set(report.steps.filter((st) => st.status === "ok").map((st) => st.id));
-  const staged =
-    report.exitCode === 0
-      ? []
-      : plan.stages.flatMap((st) => st.steps.filter((x) => ok.has(x.id) && x.kind !== "publish").flatMap((x) => x.produces)).filter((p) => p.includes(":multiarch-staging-"));
-  const pushed = staged.length ? ["", s.dim(`pushed by this run, under staging tags only: ${[...new Set(staged)].join(" ")}`)] : [];
-  return ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"]), ...pushed, "", tail].join("\n");
+  if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref} (${r.digest.slice(0, 19)})`).join(" ")}`));
+  const why = report.exitCode === 130 ? "interrupted" : `${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
+  const tagsLine = movedTags.length
+    ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
+    : "; no user tag was moved";
+  out.push("", s.red(`${why}${tagsLine}`));
+  return out.join("\n");
 }
 
-
 /** A per-arch plan (plans/<platform>.json) runs as a plan whose stages are its steps grouped by kind. */
-function asPlan(p: Plan | ArchPlan): Plan {
-  if (!("platform" in p) || !Array.isArray(p.steps)) return p as Plan;
+export function asPlan(p: Plan | ArchPlan): Plan {
+  if (!("platform" in p)) return p;
   const stages: Plan["stages"] = [];
   for (const step of p.steps) {
     const last = stages.at(-1);
     if (last?.name === step.kind) last.steps.push(step);
     else stages.push({ name: step.kind, steps: [step] });
   }
-  return { version: p.version, spec: p.spec, cwd: p.cwd, strategy: { requested: p.strategy, chosen: p.strategy, reason: `per-arch plan for ${p.platform}` }, images: p.images, stages };
+  return { version: p.version, spec: p.spec, cwd: p.cwd, strategy: { ...p.strategy, reason: `${p.strategy.reason}; per-arch plan for ${p.platform}` }, images: p.images, stages, secrets: p.secrets };
 }

@@ -1,10 +1,12 @@
-// Shared by the commands: find and load the spec, decide the output folder, gather facts, compile.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+// Shared by the commands: find and load the spec, gather the facts (git, environment, engine), pick the
+// strategy, compile, and write the artifacts. Pure decisions are separate functions with their own tests.
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { type CompileResult, compile, type Plan } from "@multiarch/compiler";
+import { type CompileResult, compile, type GitFacts, type Plan } from "@multiarch/compiler";
 import type { EngineFacts } from "@multiarch/executor";
-import { diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
-import type { Values } from "../cli.ts";
+import { type Diagnostic, diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
+import { list, type Values } from "../context.ts";
 import type { Io } from "../format.ts";
 
 export function loadFromFlags(values: Values, io: Io): SpecResult {
@@ -26,21 +28,65 @@ export function requestedStrategy(values: Values, spec: Spec): Requested | { err
   return (STRATEGIES as readonly unknown[]).includes(s) ? (s as Requested) : { error: `--strategy must be one of ${STRATEGIES.join(", ")}` };
 }
 
-export async function compileWith(spec: Spec, values: Values, io: Io, strategy: Plan["strategy"], outAbs: string): Promise<CompileResult> {
+/** This machine's platform, as docker names it: what --load pulls. */
+export function hostPlatform(nodeArch: string = arch()): string {
+  const map: Record<string, string> = { x64: "linux/amd64", arm64: "linux/arm64", arm: "linux/arm/v7", ia32: "linux/386", ppc64: "linux/ppc64le", s390x: "linux/s390x", riscv64: "linux/riscv64", loong64: "linux/loong64" };
+  return map[nodeArch] ?? `linux/${nodeArch}`;
+}
+
+/**
+ * Git facts for templates and staging names. Always asked (a staging name includes the commit, so two
+ * commits never share one); an error only where a template uses git.* and none are there.
+ */
+export async function gitFacts(spec: Spec, env: Io["env"]): Promise<{ git: GitFacts | undefined; problem?: string }> {
   const { probeGit } = await import("@multiarch/executor");
-  const usesGit = spec.images.some((i) => [...i.tags, ...i.args.map((a) => a.value), ...i.labels.map((a) => a.value), ...i.annotations.map((a) => a.value)].some((t) => t.uses.includes("git")));
-  const git = usesGit ? await probeGit(spec.dir, io.env) : undefined;
-  const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : undefined);
+  const g = await probeGit(spec.dir, env);
+  return "unavailable" in g ? { git: undefined, problem: g.unavailable } : { git: g };
+}
+
+/** Secret sources an apply will read: an unset variable or a missing file fails here, not mid-build. */
+export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnostic["severity"]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const r of spec.registries) {
+    for (const [what, c] of [["username", r.username], ["password", r.password]] as const) {
+      if (c?.env && !env[c.env]) out.push(diag("env-unset", r.at, `registry ${r.name}: ${what} reads $${c.env}, which is not set`, { hint: `export ${c.env}`, severity }));
+      if (c?.file && !isFile(resolve(spec.dir, c.file))) out.push(diag("path-missing", r.at, `registry ${r.name}: ${what} file ${c.file} does not exist`, { severity }));
+    }
+  }
+  for (const img of spec.images) {
+    for (const s of img.secrets) {
+      if (s.env && env[s.env] === undefined) out.push(diag("env-unset", img.at, `image ${img.name}: secret ${s.id} reads $${s.env}, which is not set`, { hint: `export ${s.env}`, severity }));
+      if (s.file && !isFile(resolve(spec.dir, s.file))) out.push(diag("path-missing", img.at, `image ${img.name}: secret ${s.id} reads ${s.file}, which does not exist`, { hint: "create it before apply, or fix the path (relative to the spec's folder)", severity }));
+    }
+  }
+  return out;
+}
+
+const isFile = (p: string): boolean => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+
+export async function compileWith(spec: Spec, values: Values, io: Io, strategy: Plan["strategy"], outAbs: string): Promise<CompileResult> {
+  const facts = await gitFacts(spec, io.env);
   const images = list(values.image);
   const platforms = list(values.platform);
-  return compile(spec, { git, env: io.env }, {
+  const result = compile(spec, { git: facts.git, env: io.env, ...(facts.problem ? { gitProblem: facts.problem } : {}) }, {
     strategy,
-    outDir: relative(spec.dir, outAbs).split(sep).join("/") || ".",
+    outDir: posixPath(relative(spec.dir, outAbs)) || ".",
+    specFromOut: posixPath(relative(outAbs, spec.dir)) || ".",
     ...(images ? { images } : {}),
     ...(platforms ? { platforms } : {}),
-    ...(values.load ? { load: true } : {}),
+    ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
+    ...(values["no-publish"] ? { noPublish: true } : {}),
   });
+  return result;
 }
+
+const posixPath = (p: string) => p.split(sep).join("/");
 
 /** Writes the artifacts; plan files of platforms no longer planned are removed, so DIR is exact. */
 export function writeArtifacts(outAbs: string, files: Record<string, string>, archives: readonly string[] = []): string[] {

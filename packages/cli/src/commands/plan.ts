@@ -1,31 +1,32 @@
-import { displayPath, type Io, printDiagnostics, style, table } from "../format.ts";
-import { EXIT, type Values } from "../cli.ts";
 import type { Plan } from "@multiarch/compiler";
+import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
+import { displayPath, type Io, style, table } from "../format.ts";
+import { lockedOutcome } from "./lock.ts";
 import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
 
-export default async function plan(values: Values, io: Io): Promise<number> {
+export default async function plan({ values, io, json }: CommandContext): Promise<Outcome> {
   const loaded = loadFromFlags(values, io);
-  if (!loaded.ok) {
-    printDiagnostics([...loaded.errors, ...loaded.warnings], io);
-    return EXIT.usage;
-  }
+  if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;
   const requested = requestedStrategy(values, spec);
-  if (typeof requested === "object") {
-    io.stderr.write(`multiarch plan: ${requested.error}\n`);
-    return EXIT.usage;
+  if (typeof requested === "object") return { exit: EXIT.usage, message: requested.error, warnings: loaded.warnings };
+  const { acquireLock, probeEngine } = await import("@multiarch/executor");
+  // An apply of this spec may be about to run the files this would rewrite.
+  const lock = acquireLock(spec.file);
+  if (!lock.ok) return lockedOutcome(lock, io);
+  try {
+    // Only auto needs to ask the engine; an explicit strategy plans without one (e.g. in review).
+    const engine = requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
+    const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
+    const outAbs = outDirOf(values, io, spec);
+    const result = await compileWith(spec, values, io, strategy, outAbs);
+    if (!result.ok) return { exit: EXIT.usage, errors: result.errors, warnings: [...loaded.warnings, ...result.warnings] };
+    const written = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
+    if (!json) io.stdout.write(`${summary(result.compiled.plan, io)}\nwrote ${written.map((f) => displayPath(f, io.cwd)).join(", ")}\n`);
+    return { exit: EXIT.ok, warnings: [...loaded.warnings, ...result.warnings], data: { plan: result.compiled.plan, files: written } };
+  } finally {
+    lock.release();
   }
-  // Only auto needs to ask the engine; an explicit strategy plans without one (e.g. in review).
-  const engine = requested === "auto" ? await (await import("@multiarch/executor")).probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
-  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
-  const outAbs = outDirOf(values, io, spec);
-  const result = await compileWith(spec, values, io, strategy, outAbs);
-  printDiagnostics([...(result.ok ? [] : result.errors), ...loaded.warnings, ...result.warnings], io);
-  if (!result.ok) return EXIT.usage;
-  const written = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
-  if (values.json) io.stdout.write(result.compiled.files["plan.json"]!);
-  else io.stdout.write(`${summary(result.compiled.plan, io)}\nwrote ${written.map((f) => displayPath(f, io.cwd)).join(", ")}\n`);
-  return EXIT.ok;
 }
 
 export function summary(plan: Plan, io: Io): string {
@@ -34,14 +35,14 @@ export function summary(plan: Plan, io: Io): string {
   const rows = plan.images.map((i) => [
     i.name,
     ...platforms.map((p) => (i.platforms.includes(p) ? s.green("yes") : s.dim("-"))),
-    i.archive ? i.archive : i.refs.map((r) => `${r.name}:{${r.tags.join(",")}}`).join(" "),
+    i.archive ? i.archive : i.notPublished ? s.dim(`not published: ${i.notPublished}`) : i.refs.map((r) => `${r.name}:{${r.tags.join(",")}}`).join(" "),
   ]);
   const steps = plan.stages.reduce((n, st) => n + st.steps.length, 0);
   return [
-    `${s.bold(`${plan.images.length} image${plan.images.length === 1 ? "" : "s"} x ${platforms.length} platform${platforms.length === 1 ? "" : "s"}`)}, strategy ${s.bold(plan.strategy.chosen)} (${plan.strategy.reason})`,
+    `${s.bold(`${plural(plan.images.length, "image")} x ${plural(platforms.length, "platform")}`)}, strategy ${s.bold(plan.strategy.chosen)} (${plan.strategy.reason})`,
     "",
     table(rows, ["image", ...platforms, "publishes"]),
     "",
-    `${steps} steps in ${plan.stages.length} stages: ${plan.stages.map((st) => `${st.name} ${st.steps.length}`).join(", ")}`,
+    `${plural(steps, "step")} in ${plural(plan.stages.length, "stage")}: ${plan.stages.map((st) => `${st.name} ${st.steps.length}`).join(", ")}`,
   ].join("\n");
 }

@@ -1,29 +1,30 @@
 import { renderImages } from "@multiarch/compiler";
-import { sortDiagnostics } from "@multiarch/spec";
-import { EXIT, type Values } from "../cli.ts";
-import { displayPath, type Io, printDiagnostics, style } from "../format.ts";
-import { loadFromFlags } from "./load.ts";
+import { type Diagnostic, sortDiagnostics } from "@multiarch/spec";
+import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
+import { displayPath, style } from "../format.ts";
+import { compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, secretDiagnostics } from "./load.ts";
 
-export default async function validate(values: Values, io: Io): Promise<number> {
+/** Everything plan checks, environment included, so a valid spec plans; --static reads the file alone. */
+export default async function validate({ values, io, json }: CommandContext): Promise<Outcome> {
   const loaded = loadFromFlags(values, io);
-  let errors = loaded.ok ? [] : loaded.errors;
-  let warnings = loaded.warnings;
-  if (loaded.ok) {
-    // Render what can be rendered now (no git, env as it is): a tag that renders invalid is a
-    // validation error; values known only at plan time are checked there.
-    const { diagnostics } = renderImages(loaded.spec, loaded.spec.images, { git: undefined, env: io.env }, true);
-    errors = diagnostics.filter((d) => d.severity === "error");
-    warnings = sortDiagnostics([...warnings, ...diagnostics.filter((d) => d.severity === "warning")]);
-  }
-  if (values.json) {
-    io.stdout.write(`${JSON.stringify({ ok: errors.length === 0, errors, warnings }, null, 2)}\n`);
+  if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
+  const spec = loaded.spec;
+  let found: Diagnostic[];
+  if (values.static) {
+    // Without the environment: values known only at plan time (env variables, git) are not rendered.
+    found = renderImages(spec, spec.images, { git: undefined, env: {} }, true).diagnostics;
   } else {
-    printDiagnostics([...errors, ...warnings], io);
-    if (errors.length === 0 && loaded.ok) {
-      const s = style(io, "stdout");
-      const n = loaded.spec.images.length;
-      io.stdout.write(`${s.green("valid")}: ${displayPath(loaded.spec.file, io.cwd)} (${n} image${n === 1 ? "" : "s"}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""})\n`);
-    }
+    const requested = requestedStrategy({}, spec);
+    const strategy = resolveStrategy(typeof requested === "object" ? "auto" : requested, false, undefined);
+    const result = await compileWith(spec, { ...values, image: undefined, platform: undefined }, io, strategy, outDirOf(values, io, spec));
+    found = [...(result.ok ? [] : result.errors), ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
   }
-  return errors.length === 0 ? EXIT.ok : EXIT.usage;
+  const errors = sortDiagnostics(found.filter((d) => d.severity === "error"));
+  const warnings = sortDiagnostics([...loaded.warnings, ...found.filter((d) => d.severity === "warning")]);
+  const valid = { file: spec.file, images: spec.images.length, static: values.static === true };
+  if (errors.length === 0 && !json) {
+    const s = style(io, "stdout");
+    io.stdout.write(`${s.green("valid")}: ${displayPath(spec.file, io.cwd)} (${plural(spec.images.length, "image")}${warnings.length ? `, ${plural(warnings.length, "warning")}` : ""})\n`);
+  }
+  return { exit: errors.length === 0 ? EXIT.ok : EXIT.usage, errors, warnings, data: { valid } };
 }

@@ -1,0 +1,74 @@
+// Every path of every command prints exactly one JSON document with --json, valid against
+// schemas/report.schema.json (generated from json-output.ts; MULTIARCH_UPDATE_SCHEMA=1 rewrites it).
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { describe, expect, test } from "vitest";
+import { z } from "zod";
+import { run } from "./cli.ts";
+import { JsonOutputSchema } from "./json-output.ts";
+import { memoryIo } from "./testing/io.ts";
+
+const FILE = resolve(import.meta.dirname, "../../../schemas/report.schema.json");
+const generated = `${JSON.stringify({ title: "multiarch --json output", ...z.toJSONSchema(JsonOutputSchema, { target: "draft-2020-12" }) }, null, 2)}\n`;
+const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(generated));
+
+function quickstart(): string {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-json-"));
+  cpSync(resolve(import.meta.dirname, "../../../examples/quickstart"), dir, { recursive: true, filter: (s) => !s.includes(".multiarch") });
+  mkdirSync(join(dir, ".git"));
+  return dir;
+}
+
+async function json(args: string[], env: Record<string, string> = {}, cwd = quickstart()) {
+  const io = memoryIo(cwd, { DOCKER_HOST: "unix:///nonexistent/docker.sock", ...env });
+  const exit = await run([...args, "--json"], io);
+  const out = io.out();
+  const doc = JSON.parse(out) as Record<string, unknown>;
+  expect(out.trim().startsWith("{") && out.trim().endsWith("}"), "exactly one document").toBe(true);
+  if (!validate(doc)) throw new Error(`${args.join(" ")}: ${JSON.stringify(validate.errors, null, 2)}`);
+  expect(doc.exitCode).toBe(exit);
+  expect(doc.version).toBe(1);
+  return { exit, doc, stderr: io.err() };
+}
+
+describe("schemas/report.schema.json", () => {
+  test("is generated from json-output.ts and up to date", () => {
+    if (process.env.MULTIARCH_UPDATE_SCHEMA) writeFileSync(FILE, generated);
+    expect(readFileSync(FILE, "utf8")).toBe(generated);
+  });
+});
+
+describe("--json: one document on every path", () => {
+  test("validate: valid, invalid, static", async () => {
+    expect((await json(["validate"])).doc).toMatchObject({ ok: true, command: "validate", valid: { images: 1, static: false } });
+    const dir = quickstart();
+    writeFileSync(join(dir, "multiarch.yaml"), "version: 1\nimages: {}\n");
+    expect((await json(["validate"], {}, dir)).doc).toMatchObject({ ok: false, exitCode: 1, errors: [{ code: "invalid-value" }] });
+    expect((await json(["validate", "--static"])).doc).toMatchObject({ ok: true, valid: { static: true } });
+  });
+
+  test("plan: written, spec error, engine unreachable with auto", async () => {
+    const ok = await json(["plan", "--strategy", "bake"]);
+    expect(ok.doc).toMatchObject({ ok: true, plan: { version: 2 } });
+    expect((ok.doc.files as string[]).some((f) => f.endsWith("plan.json"))).toBe(true);
+    // auto with no engine: bake assumed, still one document
+    expect((await json(["plan"])).doc).toMatchObject({ ok: true });
+    expect((await json(["plan", "--platform", "linux/s390x"])).doc).toMatchObject({ ok: false, errors: [{ code: "selection-unknown" }] });
+  });
+
+  test("apply: engine unreachable, dry run, bad plan, bad flags", async () => {
+    const down = await json(["apply"]);
+    expect(down.doc).toMatchObject({ ok: false, exitCode: 4 });
+    expect(String(down.doc.message)).toContain("/nonexistent/docker.sock");
+    const dry = await json(["apply", "--dry-run", "--strategy", "bake"]);
+    expect(dry.doc).toMatchObject({ ok: true, plan: { version: 2 } });
+    expect((dry.doc.dryRun as { command: string }[]).some((c) => c.command.startsWith("docker buildx bake"))).toBe(true);
+    expect(dry.stderr).not.toContain("docker buildx bake"); // human text stays out of stdout, and JSON carries the commands
+    expect((await json(["apply", "--plan", "/nonexistent/plan.json"])).doc).toMatchObject({ exitCode: 1 });
+    expect((await json(["apply", "--concurrency", "zero"])).doc).toMatchObject({ exitCode: 1, message: "--concurrency takes a whole number >= 1" });
+    expect((await json(["apply", "--bogus"])).doc).toMatchObject({ exitCode: 1, message: "unknown option --bogus" });
+    expect((await json(["frobnicate"])).doc).toMatchObject({ exitCode: 1, command: "frobnicate" });
+  });
+});

@@ -1,0 +1,80 @@
+// The one JSON contract: with --json every command prints exactly one document of this shape on stdout,
+// on every path (success, spec error, usage error, engine unreachable, dry run, interrupt). The JSON
+// Schema in schemas/report.schema.json is generated from this (json-output.test.ts keeps it current).
+import { z } from "zod";
+
+export const JSON_VERSION = 1;
+
+const diagnostic = z.object({
+  code: z.string().describe("stable diagnostic code, e.g. platform-unknown"),
+  severity: z.enum(["error", "warning"]),
+  message: z.string(),
+  hint: z.string().optional(),
+  file: z.string(),
+  line: z.number().int().describe("1-based; 0 when the problem has no position"),
+  col: z.number().int(),
+  path: z.array(z.union([z.string(), z.number()])).optional().describe("where in the spec, as keys and indexes"),
+});
+
+const step = z.object({
+  id: z.string(),
+  kind: z.string(),
+  image: z.string().optional(),
+  platform: z.string().optional(),
+  registry: z.string().optional(),
+  status: z.enum(["ok", "failed", "skipped", "unchanged", "not-run"]),
+  startMs: z.number(),
+  durationMs: z.number(),
+  attempts: z.number().int(),
+  digest: z.string().optional(),
+  error: z.string().optional(),
+  stderrTail: z.string().optional().describe("last lines of the failing command's output, every secret value redacted"),
+  check: z.record(z.string(), z.unknown()).optional(),
+  output: z.string().optional(),
+});
+
+const image = z.object({
+  name: z.string(),
+  platforms: z.array(z.string()),
+  digest: z.string().optional(),
+  tags: z.array(z.string()),
+  durationMs: z.number(),
+  status: z.enum(["published", "unchanged", "written", "loaded", "verified", "built", "failed", "not-run"]),
+  notPublished: z.string().optional().describe("why this run moves none of the image's tags"),
+});
+
+const tag = z.object({
+  image: z.string(),
+  ref: z.string(),
+  status: z.enum(["moved", "unchanged", "not-moved"]).describe("moved: now holds digest; unchanged: already held it; not-moved: left where it was"),
+  digest: z.string().optional(),
+});
+
+export const JsonOutputSchema = z
+  .object({
+    version: z.literal(JSON_VERSION),
+    command: z.string().describe("validate, plan, apply, or what was typed when it is unknown"),
+    ok: z.boolean(),
+    exitCode: z.number().int().describe("the process's exit code (README: exit codes)"),
+    message: z.string().optional().describe("why the command stopped, for people"),
+    errors: z.array(diagnostic),
+    warnings: z.array(diagnostic),
+    valid: z.object({ file: z.string(), images: z.number().int(), static: z.boolean() }).optional().describe("validate"),
+    plan: z.record(z.string(), z.unknown()).optional().describe("plan, apply: the plan that was (or would be) run, as in plan.json"),
+    files: z.array(z.string()).optional().describe("plan: the files written"),
+    dryRun: z.array(z.object({ stage: z.string(), step: z.string(), command: z.string() })).optional().describe("apply --dry-run: the commands, in order"),
+    report: z
+      .object({
+        strategy: z.record(z.string(), z.unknown()),
+        durationMs: z.number(),
+        steps: z.array(step),
+        images: z.array(image),
+        tags: z.array(tag).describe("every user tag the plan publishes, and what this run did to it"),
+        staged: z.array(z.object({ image: z.string().optional(), ref: z.string(), digest: z.string() })).describe("refs this run pushed, with the digest pushed"),
+      })
+      .optional()
+      .describe("apply: what ran"),
+  })
+  .strict();
+
+export type JsonOutput = z.infer<typeof JsonOutputSchema>;
