@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { BIN, env, namespace, repo } from "./helpers.ts";
+import { BIN, env, namespace, repo, reportOf } from "./helpers.ts";
 
 /** Every command line on the machine, sampled until stopped. */
 function watchArgv() {
@@ -77,7 +77,7 @@ images:
     const dockerConfig = mkdtempSync(join(tmpdir(), "multiarch-dockercfg-"));
     const r = await execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { U: env!.authUser, P: "wrong-password-123", DOCKER_CONFIG: dockerConfig }, reject: false, stdin: "ignore" });
     expect(r.exitCode).toBe(2);
-    const report = JSON.parse(String(r.stdout));
+    const report = reportOf(String(r.stdout));
     expect(report.steps.map((s: { kind: string; status: string }) => [s.kind, s.status])[0]).toEqual(["login", "failed"]);
     expect(report.steps.find((s: { kind: string }) => s.kind === "bake").status).toBe("not-run");
     expect(String(r.stdout) + String(r.stderr)).not.toContain("wrong-password-123");

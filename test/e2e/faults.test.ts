@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FaultProxy, firstN } from "./fault-proxy.ts";
-import { BIN, cli, env, namespace, platformsOf, project } from "./helpers.ts";
+import { BIN, cli, env, namespace, platformsOf, project, reportOf } from "./helpers.ts";
 
 const manifestPut = (req: { method?: string; url?: string }, tag?: string) =>
   req.method === "PUT" && /\/manifests\//.test(req.url ?? "") && (tag === undefined || (req.url ?? "").endsWith(`/manifests/${tag}`));
@@ -24,7 +24,7 @@ describe.skipIf(!env)("faults", () => {
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
     proxy.rule = () => "pass";
     expect(r.exitCode, r.stderr).toBe(0);
-    const publish = JSON.parse(r.stdout).steps.find((s: { kind: string }) => s.kind === "publish");
+    const publish = reportOf(r.stdout).steps.find((s: { kind: string }) => s.kind === "publish");
     expect(publish.attempts).toBeGreaterThan(1);
     expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
   });
@@ -57,7 +57,7 @@ describe.skipIf(!env)("faults", () => {
     const failed = await cli(["apply", "-f", spec, "--json"], { env: { VERSION: "2.0" } });
     proxy.rule = () => "pass";
     expect(failed.exitCode).toBe(2);
-    const report = JSON.parse(failed.stdout);
+    const report = reportOf(failed.stdout);
     expect(report.steps.find((s: { kind: string }) => s.kind === "publish").status).toBe("failed");
     expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(before);
 
@@ -77,7 +77,7 @@ describe.skipIf(!env)("faults", () => {
     proxy.rule = () => "pass";
     expect(r.exitCode).toBe(2);
     // uploads happen in `docker push` on the docker driver, inside bake on other drivers
-    const steps = JSON.parse(r.stdout).steps as { kind: string; status: string; attempts: number }[];
+    const steps = reportOf(r.stdout).steps as { kind: string; status: string; attempts: number }[];
     const upload = steps.find((s) => (s.kind === "push" || s.kind === "bake") && s.status === "failed");
     expect(upload, JSON.stringify(steps)).toBeDefined();
     if (upload!.kind === "push") expect(upload!.attempts).toBe(4); // retried, with backoff, then given up
@@ -98,7 +98,7 @@ describe.skipIf(!env)("interruptions and concurrent runs", () => {
     const r = await child;
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(r.exitCode).toBe(130);
-    const report = JSON.parse(String(r.stdout));
+    const report = reportOf(String(r.stdout));
     expect(report.steps.find((s: { kind: string }) => s.kind === "publish").status).toBe("not-run");
     const tag = await execa("docker", ["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:latest`], { reject: false });
     expect(tag.exitCode).not.toBe(0);
@@ -112,7 +112,7 @@ describe.skipIf(!env)("interruptions and concurrent runs", () => {
     await new Promise((r) => setTimeout(r, 3000));
     const second = await cli(["apply", "-f", spec]);
     expect(second.exitCode).toBe(5);
-    expect(second.stderr).toMatch(/another apply of this spec is running \(pid \d+/);
+    expect(second.stderr).toMatch(/another run of this spec holds its lock \(pid \d+/);
     expect((await first).exitCode).toBe(0);
   });
 
@@ -124,7 +124,7 @@ describe.skipIf(!env)("interruptions and concurrent runs", () => {
     const digest = (await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest;
     const again = await cli(["apply", "-f", spec, "--json"]);
     expect(again.exitCode).toBe(0);
-    expect(JSON.parse(again.stdout).images[0].status).toBe("unchanged");
+    expect(reportOf(again.stdout).images[0].status).toBe("unchanged");
     expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(digest);
     expect((await cli(["apply", "-f", spec])).stdout).toContain("nothing changed");
   });

@@ -104,3 +104,9 @@ export async function platformsOf(ref: string): Promise<{ digest: string; platfo
     .map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/"));
   return { digest: m.digest, platforms: platforms.sort() };
 }
+
+/** apply --json's report, with the plan's strategy beside it, as one object. */
+export function reportOf(stdout: string) {
+  const doc = JSON.parse(stdout);
+  return { ...doc, ...doc.report };
+}

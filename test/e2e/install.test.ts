@@ -24,5 +24,5 @@ test("pack, install into a fresh project, run multiarch validate and plan", asyn
   expect(String(validate.stdout)).toContain("valid: multiarch.yaml (1 image)");
   const plan = await execa(bin, ["plan", "--strategy", "bake", "--json"], { cwd: project, reject: false });
   expect(plan.exitCode, String(plan.stderr)).toBe(0);
-  expect(JSON.parse(String(plan.stdout)).images[0].archive).toBe(".multiarch/oci/app.tar");
+  expect(JSON.parse(String(plan.stdout)).plan.images[0].archive).toBe(".multiarch/oci/app.tar");
 });

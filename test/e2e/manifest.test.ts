@@ -3,14 +3,14 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { BIN, cli, docker, env, example, namespace, platformsOf, repo } from "./helpers.ts";
+import { BIN, cli, docker, env, example, namespace, platformsOf, repo, reportOf } from "./helpers.ts";
 
 describe.skipIf(!env)("apply with the manifest strategy", () => {
   test("fallback example: a manifest list with exactly the requested platforms, each running its arch", async () => {
     const dir = example("fallback");
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { VERSION: "2.0.1" } });
     expect(r.exitCode, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout);
+    const report = reportOf(r.stdout);
     expect(report.strategy.chosen).toBe("manifest");
     const ref = `${env!.registry}/fallback/tool:2.0.1`;
     const inspect = await docker(["manifest", "inspect", "--insecure", ref]);
@@ -44,7 +44,7 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
     const hide = dirs.map((d) => `mount -t tmpfs none ${d}`).join(" && ");
     const r = await execa("unshare", ["-m", "sh", "-c", `${hide} && docker buildx version >/dev/null 2>&1 && exit 99; exec node ${BIN} apply -f ${join(dir, "multiarch.yaml")} --json`], { reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
     expect(r.exitCode, String(r.stderr)).not.toBe(99);
-    const report = JSON.parse(String(r.stdout));
+    const report = reportOf(String(r.stdout));
     expect(report.strategy).toMatchObject({ chosen: "manifest", legacyBuilder: true });
     const plan = readFileSync(join(dir, ".multiarch/plan.json"), "utf8");
     expect(plan).not.toContain('"buildx"');

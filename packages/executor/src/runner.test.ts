@@ -18,3 +18,12 @@ describe("runner", () => {
     expect(r).toMatchObject({ ok: false, reason: "spawn" });
   });
 });
+
+describe("redactor", () => {
+  test("hides every secret value, line by line for multi-line ones, and URL passwords", () => {
+    const r = redactor(["tok-123456", "-----BEGIN KEY-----\nline-two-secret\n-----END KEY-----", "abc"]);
+    expect(r("got tok-123456 and line-two-secret")).toBe("got *** and ***");
+    expect(r("abc stays: too short to hide safely")).toBe("abc stays: too short to hide safely");
+    expect(r("pull https://bob:hunter22@example.com/x")).toBe("pull https://bob:***@example.com/x");
+  });
+});

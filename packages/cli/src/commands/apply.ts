@@ -86,9 +86,6 @@ export function preflight(plan: Plan, engine: EngineFacts): string | undefined {
   if (engine.builderMissing) return engine.reason;
   if (needsBuildx && !engine.buildx) return `this plan needs docker buildx, which the engine lacks; ${plan.strategy.chosen === "bake" ? "use --strategy manifest" : "plan again on this machine"}`;
   if (plan.strategy.pushWithDocker && engine.driver !== "docker") return `this plan was made for buildx's docker driver, but the builder is ${engine.driver ?? "another driver"}; plan again on this machine`;
-  if (!plan.strategy.pushWithDocker && plan.strategy.chosen === "bake" && engine.driver === "docker" && plan.images.some((i) => i.refs.length)) {
-    return "this plan lets bake push, but the builder uses buildx's docker driver (which pushes twice); plan again on this machine";
-  }
   if (plan.strategy.chosen === "bake" && multi && !engine.multiPlatform) return `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`;
   return undefined;
 }

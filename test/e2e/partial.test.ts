@@ -1,0 +1,168 @@
+// Partial runs keep the promise (issue 8) and a run publishes only what it built (issue 9), against the
+// real engine and registry. Each test here failed before its fix.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, test } from "vitest";
+import { BIN, cli, docker, env, example, namespace, platformsOf, project, repo } from "./helpers.ts";
+
+const json = (stdout: string) => JSON.parse(stdout) as { report: { images: { name: string; status: string; digest?: string; notPublished?: string }[]; tags: { ref: string; status: string; digest?: string }[]; steps: { id: string; status: string; stderrTail?: string }[]; staged: { ref: string }[] } };
+
+describe.skipIf(!env)("partial runs", () => {
+  test("a --platform subset after a full publish leaves every tag on the 3-arch index (item 1)", async () => {
+    const dir = example("quickstart");
+    const version = `0.9.${Date.now()}`;
+    const full = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { VERSION: version } });
+    expect(full.exitCode, full.stderr).toBe(0);
+    const before = await platformsOf(`${env!.registry}/quickstart/hello:${version}`);
+    const sub = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--platform", "linux/amd64", "--json"], { env: { VERSION: version } });
+    expect(sub.exitCode, sub.stderr).toBe(0);
+    const r = json(sub.stdout).report;
+    expect(r.images[0]).toMatchObject({ status: "verified" });
+    expect(r.images[0]!.notPublished).toContain("subset of the planned platforms");
+    expect(r.tags).toEqual([]);
+    expect(sub.stderr).toContain("nothing published");
+    const after = await platformsOf(`${env!.registry}/quickstart/hello:${version}`);
+    expect(after).toEqual(before);
+    expect(after.platforms).toHaveLength(3);
+  });
+
+  test("--image of an image that builds FROM another builds the base too, publishing only the selection (item 2)", async () => {
+    const dir = example("monorepo");
+    const version = `2.0.${Date.now()}`;
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--image", "api", "--json"], { env: { VERSION: version } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const report = json(r.stdout).report;
+    expect(report.images.map((i) => [i.name, i.status])).toEqual([
+      ["base", "built"],
+      ["api", "published"],
+    ]);
+    expect((await platformsOf(`${env!.registry}/monorepo/acme-api:${version}`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect((await docker(["buildx", "imagetools", "inspect", `${env!.registry}/monorepo/base:${version}`])).exitCode).not.toBe(0);
+  });
+
+  test("--load with registries builds, verifies, tests, loads, and publishes nothing (item 3)", async () => {
+    const ns = namespace("load");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo loaded > /x\n`, "    test: { run: [cat, /x] }\n");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--load"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/app\s+loaded/);
+    expect((await docker(["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:1.0`])).exitCode).not.toBe(0);
+    const run = await docker(["run", "--rm", `${env!.registry}/${ns}/app:1.0`, "cat", "/x"]);
+    expect(run.stdout.trim()).toBe("loaded");
+  });
+
+  test("one failing image leaves the others verified, and nothing is published (item 4)", async () => {
+    const ns = namespace("status");
+    const dir = repo({
+      "multiarch.yaml": `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries: { local: { url: "${env!.registry}/${ns}", insecure: true } }
+images:
+  good: { context: good, test: { run: [/bin/true] } }
+  bad: { context: good, repository: bad, test: { run: [/bin/false] } }
+`,
+      "good/Dockerfile": `FROM ${env!.baseImage}\n`,
+    });
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    expect(r.exitCode).toBe(2);
+    const report = json(r.stdout).report;
+    expect(report.images.map((i) => [i.name, i.status])).toEqual([
+      ["good", "verified"],
+      ["bad", "failed"],
+    ]);
+    expect(report.tags.every((t) => t.status === "not-moved")).toBe(true);
+    expect(r.stderr).toContain("no user tag was moved");
+  });
+
+  test("a default plan's per-arch plan pushes its images on the docker driver", async () => {
+    const ns = namespace("shard");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\n`);
+    const p = await cli(["plan", "-f", join(dir, "multiarch.yaml")]);
+    expect(p.exitCode, p.stderr).toBe(0);
+    const r = await cli(["apply", "--plan", join(dir, ".multiarch/plans/linux-arm64.json"), "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const staged = json(r.stdout).report.staged;
+    expect(staged).toHaveLength(1);
+    expect((await platformsOf(staged[0]!.ref)).platforms).toEqual(["linux/arm64"]);
+  });
+});
+
+describe.skipIf(!env)("runs publish only what they built", () => {
+  test("a build secret printed by a failing step is in no output (issue 9, item 3)", async () => {
+    const ns = namespace("secret");
+    const secret = `s3cr3t-${Date.now()}-value`;
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok && false\n`, "    secrets: [{ id: tok, env: MA_E2E_TOK }]\n");
+    const runs = [
+      await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { MA_E2E_TOK: secret } }),
+      await cli(["apply", "-f", join(dir, "multiarch.yaml"), "-v"], { env: { MA_E2E_TOK: secret } }),
+    ];
+    for (const r of runs) {
+      expect(r.exitCode).toBe(2);
+      expect(r.stdout + r.stderr).not.toContain(secret);
+    }
+    expect(runs[1]!.stderr).toContain("***");
+  });
+
+  test("the run refused by the lock writes nothing; -o elsewhere is refused too (issue 9, item 2)", async () => {
+    const ns = namespace("lock");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN sleep 4\n`);
+    const first = execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { NO_COLOR: "1" }, reject: false, stdin: "ignore" });
+    await new Promise((r) => setTimeout(r, 1500));
+    const bakeFile = readFileSync(join(dir, ".multiarch/docker-bake.json"), "utf8");
+    for (const extra of [["--platform", "linux/amd64"], ["-o", join(dir, "elsewhere")]]) {
+      const second = await cli(["apply", "-f", join(dir, "multiarch.yaml"), ...extra]);
+      expect(second.exitCode).toBe(5);
+      expect(second.stderr).toContain("holds its lock");
+    }
+    expect(readFileSync(join(dir, ".multiarch/docker-bake.json"), "utf8")).toBe(bakeFile);
+    const done = await first;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+
+  test("a builder that does not exist is named, exit 4 (issue 9, item 7)", async () => {
+    const ns = namespace("builder");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\n`, "build:\n  builder: nosuchbuilder\n");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")]);
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr).toContain("builder nosuchbuilder does not exist");
+    expect(r.stderr).toContain("docker buildx create --name nosuchbuilder");
+  });
+
+  // issue 9, item 1: two checkouts of one spec at different commits, applied at the same time
+  test.each(["bake", "manifest"])("two commits applied at once: every tag holds one run's content, each report names its own (%s)", async (strategy) => {
+    const ns = namespace(`race-${strategy}`);
+    const make = (content: string) => {
+      const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nARG C=${content}\nRUN echo $C > /content\n`);
+      const git = (...args: string[]) => execa("git", args, { cwd: dir, env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+      return { dir, git };
+    };
+    const a = make("from-a");
+    const b = make("from-b");
+    for (const c of [a, b]) {
+      await execa("rm", ["-rf", join(c.dir, ".git")]);
+      await c.git("init", "-q");
+      await c.git("add", ".");
+      await c.git("commit", "-qm", "x");
+    }
+    for (let round = 0; round < 2; round++) {
+      const [ra, rb] = await Promise.all([a, b].map((c) => cli(["apply", "-f", join(c.dir, "multiarch.yaml"), "--strategy", strategy, "--json"])));
+      for (const [r, content] of [[ra!, "from-a"], [rb!, "from-b"]] as const) {
+        if (r.exitCode !== 0) continue; // failing clearly is allowed; publishing the other's content is not
+        const moved = json(r.stdout).report.tags.find((t) => t.status === "moved" && t.ref.endsWith(":1.0"));
+        if (!moved?.digest) continue;
+        for (const platform of ["linux/amd64", "linux/arm64"]) {
+          const out = await docker(["run", "--rm", "--pull", "always", "--platform", platform, `${env!.registry}/${ns}/app@${moved.digest}`, "cat", "/content"]);
+          expect(out.stdout.trim(), `${strategy} round ${round}: ${platform} of the digest the run reports`).toBe(content);
+        }
+      }
+      // whoever won the tag, it holds one run's content on every platform
+      const seen = new Set<string>();
+      for (const platform of ["linux/amd64", "linux/arm64"]) {
+        seen.add((await docker(["run", "--rm", "--pull", "always", "--platform", platform, `${env!.registry}/${ns}/app:1.0`, "cat", "/content"])).stdout.trim());
+      }
+      expect(seen.size, `round ${round}: mixed content ${[...seen]}`).toBe(1);
+    }
+  }, 240_000);
+});
