@@ -53,7 +53,7 @@ function specOf(n) {
     "  version: { env: VERSION, default: 1.0.0 }",
     "defaults:",
     '  tags: ["{{version}}", latest]',
-    "  labels: { org.opencontainers.image.version: \"{{version}}\" }",
+    '  labels: { org.opencontainers.image.version: "{{version}}" }',
     "images:",
   ];
   for (let i = 0; i < n; i++) {
@@ -81,9 +81,14 @@ function benchCompile() {
   results.compile = rows;
   console.log("\ncompile: N images x 3 platforms (median of %d)", REPEAT);
   console.log("images  validate  plan     bake --print  node -e 0  bake --print / plan");
-  for (const r of rows) console.log(`${String(r.images).padEnd(8)}${fmt(r.validateMs).padEnd(10)}${fmt(r.planMs).padEnd(9)}${fmt(r.bakePrintMs).padEnd(14)}${fmt(r.nodeStartMs).padEnd(11)}${r.bakePrintOverPlan.toFixed(2)}x`);
+  for (const r of rows)
+    console.log(
+      `${String(r.images).padEnd(8)}${fmt(r.validateMs).padEnd(10)}${fmt(r.planMs).padEnd(9)}${fmt(r.bakePrintMs).padEnd(14)}${fmt(r.nodeStartMs).padEnd(11)}${r.bakePrintOverPlan.toFixed(2)}x`,
+    );
   const [a, , c] = rows;
-  console.log(`growth 250 -> 1000 images: plan x${(c.planMs / a.planMs).toFixed(2)}, bake --print x${(c.bakePrintMs / a.bakePrintMs).toFixed(2)} (linear would be x4.00 minus the fixed start-up)`);
+  console.log(
+    `growth 250 -> 1000 images: plan x${(c.planMs / a.planMs).toFixed(2)}, bake --print x${(c.bakePrintMs / a.bakePrintMs).toFixed(2)} (linear would be x4.00 minus the fixed start-up)`,
+  );
 }
 
 const copyExample = (name) => {
@@ -96,11 +101,50 @@ const prune = () => run("docker", ["buildx", "prune", "--all", "--force"]);
 
 /** The same images, built by hand the usual way: one buildx build --push per image. */
 const byHand = {
-  quickstart: (dir, v) => [["buildx", "build", "--platform", "linux/amd64,linux/arm64,linux/arm/v7", "-t", `127.0.0.1:5000/bench-hand/hello:${v}`, "-t", "127.0.0.1:5000/bench-hand/hello:latest", "--push", join(dir, "hello")]],
+  quickstart: (dir, v) => [
+    [
+      "buildx",
+      "build",
+      "--platform",
+      "linux/amd64,linux/arm64,linux/arm/v7",
+      "-t",
+      `127.0.0.1:5000/bench-hand/hello:${v}`,
+      "-t",
+      "127.0.0.1:5000/bench-hand/hello:latest",
+      "--push",
+      join(dir, "hello"),
+    ],
+  ],
   monorepo: (dir, v) => [
     ["buildx", "build", "--platform", "linux/amd64,linux/arm64,linux/arm/v7", "-t", `127.0.0.1:5000/bench-hand/base:${v}`, "--push", join(dir, "images/base")],
-    ["buildx", "build", "--platform", "linux/amd64,linux/arm64", "--build-context", `base=docker-image://127.0.0.1:5000/bench-hand/base:${v}`, "--build-arg", `APP_VERSION=${v}`, "-t", `127.0.0.1:5000/bench-hand/acme-api:${v}`, "--push", join(dir, "apps/api")],
-    ["buildx", "build", "--platform", "linux/amd64,linux/arm64", "--build-context", `base=docker-image://127.0.0.1:5000/bench-hand/base:${v}`, "--target", "runtime", "-t", `127.0.0.1:5000/bench-hand/web:${v}`, "--push", join(dir, "apps/web")],
+    [
+      "buildx",
+      "build",
+      "--platform",
+      "linux/amd64,linux/arm64",
+      "--build-context",
+      `base=docker-image://127.0.0.1:5000/bench-hand/base:${v}`,
+      "--build-arg",
+      `APP_VERSION=${v}`,
+      "-t",
+      `127.0.0.1:5000/bench-hand/acme-api:${v}`,
+      "--push",
+      join(dir, "apps/api"),
+    ],
+    [
+      "buildx",
+      "build",
+      "--platform",
+      "linux/amd64,linux/arm64",
+      "--build-context",
+      `base=docker-image://127.0.0.1:5000/bench-hand/base:${v}`,
+      "--target",
+      "runtime",
+      "-t",
+      `127.0.0.1:5000/bench-hand/web:${v}`,
+      "--push",
+      join(dir, "apps/web"),
+    ],
   ],
 };
 
@@ -108,11 +152,33 @@ const byHand = {
 const handChecks = {
   quickstart: (v) => [
     ["buildx", "imagetools", "inspect", `127.0.0.1:5000/bench-hand/hello:${v}`],
-    ...["linux/amd64", "linux/arm64", "linux/arm/v7"].map((p) => ["run", "--rm", "--pull", "always", "--platform", p, `127.0.0.1:5000/bench-hand/hello:${v}`, "/bin/sh", "-c", "uname -m"]),
+    ...["linux/amd64", "linux/arm64", "linux/arm/v7"].map((p) => [
+      "run",
+      "--rm",
+      "--pull",
+      "always",
+      "--platform",
+      p,
+      `127.0.0.1:5000/bench-hand/hello:${v}`,
+      "/bin/sh",
+      "-c",
+      "uname -m",
+    ]),
   ],
   monorepo: (v) => [
     ...["base", "acme-api", "web"].map((i) => ["buildx", "imagetools", "inspect", `127.0.0.1:5000/bench-hand/${i}:${v}`]),
-    ...["linux/amd64", "linux/arm64"].map((p) => ["run", "--rm", "--pull", "always", "--platform", p, `127.0.0.1:5000/bench-hand/acme-api:${v}`, "/bin/sh", "-c", "cat /etc/app-release && uname -m"]),
+    ...["linux/amd64", "linux/arm64"].map((p) => [
+      "run",
+      "--rm",
+      "--pull",
+      "always",
+      "--platform",
+      p,
+      `127.0.0.1:5000/bench-hand/acme-api:${v}`,
+      "/bin/sh",
+      "-c",
+      "cat /etc/app-release && uname -m",
+    ]),
   ],
 };
 
@@ -133,13 +199,23 @@ function benchApply() {
       prune();
       ours.push(run("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml")], { env: { ...process.env, VERSION: v } }));
     }
-    rows.push({ example: name, byHandMs: median(hand), byHandCheckedMs: median(checked), applyMs: median(ours), ratio: median(ours) / median(hand), ratioChecked: median(ours) / median(checked) });
+    rows.push({
+      example: name,
+      byHandMs: median(hand),
+      byHandCheckedMs: median(checked),
+      applyMs: median(ours),
+      ratio: median(ours) / median(hand),
+      ratioChecked: median(ours) / median(checked),
+    });
   }
   results.apply = rows;
   console.log("\napply vs by hand (docker buildx build --push per image), build cache pruned before each run");
   console.log("by hand: build+push only; + checks: then imagetools inspect and docker run per platform, as apply does");
   console.log("example     by hand   + checks  multiarch apply  apply / by hand  apply / (by hand + checks)");
-  for (const r of rows) console.log(`${r.example.padEnd(12)}${fmt(r.byHandMs).padEnd(10)}${fmt(r.byHandCheckedMs).padEnd(10)}${fmt(r.applyMs).padEnd(17)}${(r.ratio.toFixed(2) + "x").padEnd(17)}${r.ratioChecked.toFixed(2)}x`);
+  for (const r of rows)
+    console.log(
+      `${r.example.padEnd(12)}${fmt(r.byHandMs).padEnd(10)}${fmt(r.byHandCheckedMs).padEnd(10)}${fmt(r.applyMs).padEnd(17)}${(r.ratio.toFixed(2) + "x").padEnd(17)}${r.ratioChecked.toFixed(2)}x`,
+    );
 }
 
 function benchStrategy() {

@@ -3,7 +3,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const files = [...readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "test-results.json")), join(root, "test", "test-results.json")].filter(existsSync);
+const files = [
+  ...readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "test-results.json")),
+  join(root, "test", "test-results.json"),
+].filter(existsSync);
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -60,7 +60,9 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
     const dir = example("quickstart");
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--dry-run"]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain("docker buildx bake -f .multiarch/docker-bake.json -f .multiarch/docker-bake.publish.json --metadata-file <run>/bake-metadata.json hello");
+    expect(r.stdout).toContain(
+      "docker buildx bake -f .multiarch/docker-bake.json -f .multiarch/docker-bake.publish.json --metadata-file <run>/bake-metadata.json hello",
+    );
     expect(r.stdout).toMatch(
       /docker buildx imagetools create --tag 127\.0\.0\.1:5000\/quickstart\/hello:0\.1\.0 <127\.0\.0\.1:5000\/quickstart\/hello:multiarch-staging-[0-9a-f]{12} as verified>\ndocker buildx imagetools create --tag 127\.0\.0\.1:5000\/quickstart\/hello:latest /,
     );

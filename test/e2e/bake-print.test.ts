@@ -5,7 +5,22 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { cli, docker, env, example } from "./helpers.ts";
 
-const KEYS = ["context", "dockerfile", "target", "platforms", "tags", "args", "labels", "contexts", "secret", "cache-from", "cache-to", "attest", "output", "annotations"] as const;
+const KEYS = [
+  "context",
+  "dockerfile",
+  "target",
+  "platforms",
+  "tags",
+  "args",
+  "labels",
+  "contexts",
+  "secret",
+  "cache-from",
+  "cache-to",
+  "attest",
+  "output",
+  "annotations",
+] as const;
 
 describe.skipIf(!env)("bake --print keeps everything we write", () => {
   test.each(["quickstart", "monorepo", "fallback", "oci", "sharded"])("%s", async (name) => {

@@ -1,6 +1,6 @@
 // A registry that needs docker login: credentials come from the environment, the password goes through
 // stdin, and it is found in no process's argv, no output, and no plan file.
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -24,7 +24,9 @@ function watchArgv() {
 }
 
 function allFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
 }
 
 describe.skipIf(!env)("registry credentials", () => {
@@ -59,7 +61,10 @@ images:
     expect(String(r.stderr)).toMatch(/login:private ok/);
 
     // pushed for real, behind auth
-    const inspect = await execa("docker", ["buildx", "imagetools", "inspect", `${env!.authRegistry}/${ns}/app:1.0`, "--format", "{{json .Manifest}}"], { env: { DOCKER_CONFIG: dockerConfig }, reject: false });
+    const inspect = await execa("docker", ["buildx", "imagetools", "inspect", `${env!.authRegistry}/${ns}/app:1.0`, "--format", "{{json .Manifest}}"], {
+      env: { DOCKER_CONFIG: dockerConfig },
+      reject: false,
+    });
     expect(inspect.exitCode, String(inspect.stderr)).toBe(0);
 
     // already logged in: the login step is skipped
@@ -75,7 +80,11 @@ images:
       "app/Dockerfile": `FROM ${env!.baseImage}\n`,
     });
     const dockerConfig = mkdtempSync(join(tmpdir(), "multiarch-dockercfg-"));
-    const r = await execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { U: env!.authUser, P: "wrong-password-123", DOCKER_CONFIG: dockerConfig }, reject: false, stdin: "ignore" });
+    const r = await execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], {
+      env: { U: env!.authUser, P: "wrong-password-123", DOCKER_CONFIG: dockerConfig },
+      reject: false,
+      stdin: "ignore",
+    });
     expect(r.exitCode).toBe(2);
     const report = reportOf(String(r.stdout));
     expect(report.steps.map((s: { kind: string; status: string }) => [s.kind, s.status])[0]).toEqual(["login", "failed"]);
@@ -83,4 +92,3 @@ images:
     expect(String(r.stdout) + String(r.stderr)).not.toContain("wrong-password-123");
   });
 });
-

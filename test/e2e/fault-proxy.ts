@@ -1,6 +1,6 @@
 // A small fault-injecting HTTP proxy in front of the real registry, on loopback only. Rules decide, per
 // request, to pass it on, answer with an error status, or cut the connection.
-import { createServer, request, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type Fault = "pass" | { status: number; headers?: Record<string, string> } | "reset";

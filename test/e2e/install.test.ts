@@ -1,5 +1,5 @@
 // The CLI package works in somebody else's repository: packed, installed, and run from node_modules/.bin.
-import { mkdtempSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";

@@ -17,8 +17,16 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
     expect(inspect.exitCode, inspect.stderr).toBe(0);
     const list = JSON.parse(inspect.stdout) as { manifests: { platform: { os: string; architecture: string; variant?: string } }[] };
     // the order of a list's entries carries no meaning; os, arch and variant must be exact
-    expect(list.manifests.map((m) => [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join("/")).sort()).toEqual(["linux/amd64", "linux/arm/v7", "linux/arm64"]);
-    for (const [platform, uname] of [["linux/arm64", "aarch64"], ["linux/arm/v7", "armv7l"], ["linux/amd64", "x86_64"]]) {
+    expect(list.manifests.map((m) => [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join("/")).sort()).toEqual([
+      "linux/amd64",
+      "linux/arm/v7",
+      "linux/arm64",
+    ]);
+    for (const [platform, uname] of [
+      ["linux/arm64", "aarch64"],
+      ["linux/arm/v7", "armv7l"],
+      ["linux/amd64", "x86_64"],
+    ]) {
       const run = await docker(["run", "--rm", "--pull", "always", "--platform", platform!, ref]);
       expect(run.stdout.trim(), platform).toBe(uname);
     }
@@ -42,7 +50,11 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
     });
     // buildx hidden from the CLI's plugin path, for this process tree only
     const hide = dirs.map((d) => `mount -t tmpfs none ${d}`).join(" && ");
-    const r = await execa("unshare", ["-m", "sh", "-c", `${hide} && docker buildx version >/dev/null 2>&1 && exit 99; exec node ${BIN} apply -f ${join(dir, "multiarch.yaml")} --json`], { reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+    const r = await execa(
+      "unshare",
+      ["-m", "sh", "-c", `${hide} && docker buildx version >/dev/null 2>&1 && exit 99; exec node ${BIN} apply -f ${join(dir, "multiarch.yaml")} --json`],
+      { reject: false, stdin: "ignore", env: { NO_COLOR: "1" } },
+    );
     expect(r.exitCode, String(r.stderr)).not.toBe(99);
     const report = reportOf(String(r.stdout));
     expect(report.strategy).toMatchObject({ chosen: "manifest", legacyBuilder: true });
@@ -63,4 +75,3 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
     }
   });
 });
-

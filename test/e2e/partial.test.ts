@@ -1,12 +1,20 @@
 // Partial runs keep the promise (issue 8) and a run publishes only what it built (issue 9), against the
 // real engine and registry. Each test here failed before its fix.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
 import { BIN, cli, docker, env, example, namespace, platformsOf, project, repo } from "./helpers.ts";
 
-const json = (stdout: string) => JSON.parse(stdout) as { report: { images: { name: string; status: string; digest?: string; notPublished?: string }[]; tags: { ref: string; status: string; digest?: string }[]; steps: { id: string; status: string; stderrTail?: string }[]; staged: { ref: string }[] } };
+const json = (stdout: string) =>
+  JSON.parse(stdout) as {
+    report: {
+      images: { name: string; status: string; digest?: string; notPublished?: string }[];
+      tags: { ref: string; status: string; digest?: string }[];
+      steps: { id: string; status: string; stderrTail?: string }[];
+      staged: { ref: string }[];
+    };
+  };
 
 describe.skipIf(!env)("partial runs", () => {
   test("a --platform subset after a full publish leaves every tag on the 3-arch index (item 1)", async () => {
@@ -92,7 +100,12 @@ describe.skipIf(!env)("runs publish only what they built", () => {
   test("a build secret printed by a failing step is in no output (issue 9, item 3)", async () => {
     const ns = namespace("secret");
     const secret = `s3cr3t-${Date.now()}-value`;
-    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok && false\n`, "    secrets: [{ id: tok, env: MA_E2E_TOK }]\n");
+    const dir = project(
+      env!.registry,
+      ns,
+      `FROM ${env!.baseImage}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok && false\n`,
+      "    secrets: [{ id: tok, env: MA_E2E_TOK }]\n",
+    );
     const runs = [
       await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { MA_E2E_TOK: secret } }),
       await cli(["apply", "-f", join(dir, "multiarch.yaml"), "-v"], { env: { MA_E2E_TOK: secret } }),
@@ -106,11 +119,17 @@ describe.skipIf(!env)("runs publish only what they built", () => {
 
   test("the run refused by the lock writes nothing; -o elsewhere is refused too (issue 9, item 2)", async () => {
     const ns = namespace("lock");
-    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN sleep 4\n`);
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN sleep 8\n`);
     const first = execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { NO_COLOR: "1" }, reject: false, stdin: "ignore" });
-    await new Promise((r) => setTimeout(r, 1500));
+    // wait until the first run holds the lock and has written its plan (it is building by then)
+    for (let i = 0; i < 300 && !(existsSync(join(dir, ".multiarch/multiarch.yaml.lock")) && existsSync(join(dir, ".multiarch/plan.json"))); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const bakeFile = readFileSync(join(dir, ".multiarch/docker-bake.json"), "utf8");
-    for (const extra of [["--platform", "linux/amd64"], ["-o", join(dir, "elsewhere")]]) {
+    for (const extra of [
+      ["--platform", "linux/amd64"],
+      ["-o", join(dir, "elsewhere")],
+    ]) {
       const second = await cli(["apply", "-f", join(dir, "multiarch.yaml"), ...extra]);
       expect(second.exitCode).toBe(5);
       expect(second.stderr).toContain("holds its lock");
@@ -131,38 +150,58 @@ describe.skipIf(!env)("runs publish only what they built", () => {
   });
 
   // issue 9, item 1: two checkouts of one spec at different commits, applied at the same time
-  test.each(["bake", "manifest"])("two commits applied at once: every tag holds one run's content, each report names its own (%s)", async (strategy) => {
-    const ns = namespace(`race-${strategy}`);
-    const make = (content: string) => {
-      const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nARG C=${content}\nRUN echo $C > /content\n`);
-      const git = (...args: string[]) => execa("git", args, { cwd: dir, env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
-      return { dir, git };
-    };
-    const a = make("from-a");
-    const b = make("from-b");
-    for (const c of [a, b]) {
-      await execa("rm", ["-rf", join(c.dir, ".git")]);
-      await c.git("init", "-q");
-      await c.git("add", ".");
-      await c.git("commit", "-qm", "x");
-    }
-    for (let round = 0; round < 2; round++) {
-      const [ra, rb] = await Promise.all([a, b].map((c) => cli(["apply", "-f", join(c.dir, "multiarch.yaml"), "--strategy", strategy, "--json"])));
-      for (const [r, content] of [[ra!, "from-a"], [rb!, "from-b"]] as const) {
-        if (r.exitCode !== 0) continue; // failing clearly is allowed; publishing the other's content is not
-        const moved = json(r.stdout).report.tags.find((t) => t.status === "moved" && t.ref.endsWith(":1.0"));
-        if (!moved?.digest) continue;
-        for (const platform of ["linux/amd64", "linux/arm64"]) {
-          const out = await docker(["run", "--rm", "--pull", "always", "--platform", platform, `${env!.registry}/${ns}/app@${moved.digest}`, "cat", "/content"]);
-          expect(out.stdout.trim(), `${strategy} round ${round}: ${platform} of the digest the run reports`).toBe(content);
+  test.each(["bake", "manifest"])(
+    "two commits applied at once: every tag holds one run's content, each report names its own (%s)",
+    async (strategy) => {
+      const ns = namespace(`race-${strategy}`);
+      const make = (content: string) => {
+        const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nARG C=${content}\nRUN echo $C > /content\n`);
+        const git = (...args: string[]) =>
+          execa("git", args, { cwd: dir, env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+        return { dir, git };
+      };
+      const a = make("from-a");
+      const b = make("from-b");
+      for (const c of [a, b]) {
+        await execa("rm", ["-rf", join(c.dir, ".git")]);
+        await c.git("init", "-q");
+        await c.git("add", ".");
+        await c.git("commit", "-qm", "x");
+      }
+      for (let round = 0; round < 2; round++) {
+        const [ra, rb] = await Promise.all([a, b].map((c) => cli(["apply", "-f", join(c.dir, "multiarch.yaml"), "--strategy", strategy, "--json"])));
+        for (const [r, content] of [
+          [ra!, "from-a"],
+          [rb!, "from-b"],
+        ] as const) {
+          if (r.exitCode !== 0) continue; // failing clearly is allowed; publishing the other's content is not
+          const moved = json(r.stdout).report.tags.find((t) => t.status === "moved" && t.ref.endsWith(":1.0"));
+          if (!moved?.digest) continue;
+          for (const platform of ["linux/amd64", "linux/arm64"]) {
+            const out = await docker([
+              "run",
+              "--rm",
+              "--pull",
+              "always",
+              "--platform",
+              platform,
+              `${env!.registry}/${ns}/app@${moved.digest}`,
+              "cat",
+              "/content",
+            ]);
+            expect(out.stdout.trim(), `${strategy} round ${round}: ${platform} of the digest the run reports`).toBe(content);
+          }
         }
+        // whoever won the tag, it holds one run's content on every platform
+        const seen = new Set<string>();
+        for (const platform of ["linux/amd64", "linux/arm64"]) {
+          seen.add(
+            (await docker(["run", "--rm", "--pull", "always", "--platform", platform, `${env!.registry}/${ns}/app:1.0`, "cat", "/content"])).stdout.trim(),
+          );
+        }
+        expect(seen.size, `round ${round}: mixed content ${[...seen]}`).toBe(1);
       }
-      // whoever won the tag, it holds one run's content on every platform
-      const seen = new Set<string>();
-      for (const platform of ["linux/amd64", "linux/arm64"]) {
-        seen.add((await docker(["run", "--rm", "--pull", "always", "--platform", platform, `${env!.registry}/${ns}/app:1.0`, "cat", "/content"])).stdout.trim());
-      }
-      expect(seen.size, `round ${round}: mixed content ${[...seen]}`).toBe(1);
-    }
-  }, 240_000);
+    },
+    240_000,
+  );
 });

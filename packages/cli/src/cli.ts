@@ -118,7 +118,16 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal =
   const name = first === "help" && rest[0] && !rest[0].startsWith("-") ? rest[0] : first;
   const finish = (command: string, o: Outcome): number => {
     if (json) {
-      const doc = { version: JSON_VERSION, command, ok: o.exit === 0, exitCode: o.exit, ...(o.message ? { message: o.message } : {}), errors: o.errors ?? [], warnings: o.warnings ?? [], ...o.data };
+      const doc = {
+        version: JSON_VERSION,
+        command,
+        ok: o.exit === 0,
+        exitCode: o.exit,
+        ...(o.message ? { message: o.message } : {}),
+        errors: o.errors ?? [],
+        warnings: o.warnings ?? [],
+        ...o.data,
+      };
       io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     }
     printDiagnostics([...(o.errors ?? []), ...(o.warnings ?? [])], io);
@@ -145,8 +154,11 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal =
   }
   let values: Values;
   try {
-    const options = Object.fromEntries(Object.entries(cmd.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]));
-    values = parseArgs({ args: [...rest], options: options as NonNullable<ParseArgsConfig["options"]>, strict: true, allowPositionals: false }).values as Values;
+    const options = Object.fromEntries(
+      Object.entries(cmd.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+    );
+    values = parseArgs({ args: [...rest], options: options as NonNullable<ParseArgsConfig["options"]>, strict: true, allowPositionals: false })
+      .values as Values;
   } catch (e) {
     if (!json) io.stderr.write(`usage: multiarch ${name} [options]; multiarch ${name} --help lists them\n`);
     return finish(name, { exit: EXIT.usage, message: usageMessage(e, cmd.options) });

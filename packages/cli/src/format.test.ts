@@ -11,7 +11,15 @@ describe("output", () => {
   });
 
   test("a diagnostic without a place in the file has no frame", () => {
-    const d = { code: "spec-not-found" as const, severity: "error" as const, message: "spec not found: /x/multiarch.yaml", file: "/x/multiarch.yaml", line: 0, col: 0, hint: "pass -f" };
+    const d = {
+      code: "spec-not-found" as const,
+      severity: "error" as const,
+      message: "spec not found: /x/multiarch.yaml",
+      file: "/x/multiarch.yaml",
+      line: 0,
+      col: 0,
+      hint: "pass -f",
+    };
     expect(formatDiagnostic(d, memoryIo("/x"), new Map())).toBe("multiarch.yaml: error[spec-not-found]: spec not found: /x/multiarch.yaml\n  hint: pass -f");
   });
 

@@ -13,7 +13,10 @@ const diagnostic = z.object({
   file: z.string(),
   line: z.number().int().describe("1-based; 0 when the problem has no position"),
   col: z.number().int(),
-  path: z.array(z.union([z.string(), z.number()])).optional().describe("where in the spec, as keys and indexes"),
+  path: z
+    .array(z.union([z.string(), z.number()]))
+    .optional()
+    .describe("where in the spec, as keys and indexes"),
 });
 
 const step = z.object({
@@ -62,7 +65,10 @@ export const JsonOutputSchema = z
     valid: z.object({ file: z.string(), images: z.number().int(), static: z.boolean() }).optional().describe("validate"),
     plan: z.record(z.string(), z.unknown()).optional().describe("plan, apply: the plan that was (or would be) run, as in plan.json"),
     files: z.array(z.string()).optional().describe("plan: the files written"),
-    dryRun: z.array(z.object({ stage: z.string(), step: z.string(), command: z.string() })).optional().describe("apply --dry-run: the commands, in order"),
+    dryRun: z
+      .array(z.object({ stage: z.string(), step: z.string(), command: z.string() }))
+      .optional()
+      .describe("apply --dry-run: the commands, in order"),
     report: z
       .object({
         strategy: z.record(z.string(), z.unknown()),
@@ -70,7 +76,9 @@ export const JsonOutputSchema = z
         steps: z.array(step),
         images: z.array(image),
         tags: z.array(tag).describe("every user tag the plan publishes, and what this run did to it"),
-        staged: z.array(z.object({ image: z.string().optional(), ref: z.string(), digest: z.string() })).describe("refs this run pushed, with the digest pushed"),
+        staged: z
+          .array(z.object({ image: z.string().optional(), ref: z.string(), digest: z.string() }))
+          .describe("refs this run pushed, with the digest pushed"),
       })
       .optional()
       .describe("apply: what ran"),

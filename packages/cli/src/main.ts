@@ -12,4 +12,8 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
     controller.abort();
   });
 }
-process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }, controller.signal);
+process.exitCode = await run(
+  process.argv.slice(2),
+  { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env },
+  controller.signal,
+);

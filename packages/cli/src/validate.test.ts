@@ -77,7 +77,7 @@ describe("validate: bad inputs point at their line and column", () => {
   test("the human form is FILE:LINE:COL: message, a hint and a code frame", async () => {
     const io = memoryIo(FIXTURES);
     expect(await run(["validate", "-f", "unknown-arch.yaml"], io)).toBe(1);
-    expect(io.err()).toContain("unknown-arch.yaml:4:5: error[platform-unknown]: \"linux/arm46\": unknown platform");
+    expect(io.err()).toContain('unknown-arch.yaml:4:5: error[platform-unknown]: "linux/arm46": unknown platform');
     expect(io.err()).toContain("hint: did you mean linux/arm64?");
     expect(io.err()).toContain("> 4 |   - linux/arm46");
   });
@@ -123,7 +123,11 @@ describe("validate: bad inputs point at their line and column", () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-fifo-"));
     const fifo = join(dir, "multiarch.yaml");
     execFileSync("mkfifo", [fifo]);
-    for (const [file, what] of [[fifo, "named pipe"], ["/dev/zero", "device"], [dir, "folder"]] as const) {
+    for (const [file, what] of [
+      [fifo, "named pipe"],
+      ["/dev/zero", "device"],
+      [dir, "folder"],
+    ] as const) {
       const t0 = performance.now();
       const { exit, json } = await validate(file);
       expect(performance.now() - t0).toBeLessThan(1000);
@@ -151,7 +155,10 @@ describe("validate: warnings do not fail", () => {
 
 describe("env variables are checked where they are used", () => {
   const spec = (dir: string) => {
-    writeFileSync(join(dir, "multiarch.yaml"), 'version: 1\nvariables:\n  version: { env: MA_TEST_VERSION }\nimages:\n  app:\n    context: .\n    tags: ["{{version}}"]\n');
+    writeFileSync(
+      join(dir, "multiarch.yaml"),
+      'version: 1\nvariables:\n  version: { env: MA_TEST_VERSION }\nimages:\n  app:\n    context: .\n    tags: ["{{version}}"]\n',
+    );
     writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
     return join(dir, "multiarch.yaml");
   };
@@ -290,6 +297,11 @@ describe("smaller items (issue 8, item 9; issue 9, item 8)", () => {
     expect(await run(["validate", "-f", file], io)).toBe(1);
     expect(io.err()).not.toContain("\u0000");
     expect(io.err()).toContain("\\u0000");
-    expect(io.err().split("\n").find((l) => l.includes("tag-invalid"))).toContain("\\n");
+    expect(
+      io
+        .err()
+        .split("\n")
+        .find((l) => l.includes("tag-invalid")),
+    ).toContain("\\n");
   });
 });

@@ -1,9 +1,10 @@
 // Strategy bake: one `docker buildx bake` over the whole bake file (dependencies resolved inside the run),
 // pushing only staging tags; then verify, test, and point the user tags at the verified index.
+
+import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "./plan-file.ts";
-import { docker, inspectCommand, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
+import { docker, loginSteps, perArchTag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -56,19 +57,21 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
   const publish: Step[] = images
     .filter((img) => !img.notPublished)
     .flatMap((img) =>
-    img.refs.map((ref) => ({
-      id: `publish:${img.name}@${ref.registry}`,
-      kind: "publish" as const,
-      image: img.name,
-      registry: ref.registry,
-      // One tag per command, in order (latest last): a registry failing half-way leaves the later,
-      // broader tags where they were. Each tag moves to the complete, verified index or not at all.
-      commands: ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` })),
-      unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) },
-      inputs: [ref.staging],
-      produces: ref.tags.map((t) => `${ref.name}:${t}`),
-    })),
-  );
+      img.refs.map((ref) => ({
+        id: `publish:${img.name}@${ref.registry}`,
+        kind: "publish" as const,
+        image: img.name,
+        registry: ref.registry,
+        // One tag per command, in order (latest last): a registry failing half-way leaves the later,
+        // broader tags where they were. Each tag moves to the complete, verified index or not at all.
+        commands: ref.tags.map((t) =>
+          docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
+        ),
+        unchangedIf: unchangedIf(ref),
+        inputs: [ref.staging],
+        produces: ref.tags.map((t) => `${ref.name}:${t}`),
+      })),
+    );
   return [
     { name: "login", steps: loginSteps(spec, images) },
     { name: "build", steps: [build] },
@@ -91,7 +94,14 @@ export function secretEnv(spec: Spec, images: readonly PlannedImage[]): string[]
  * The share of one platform: the same bake file restricted with --set to that platform, pushed under
  * per-arch staging tags, with that platform's own cache (shards never overwrite each other's cache).
  */
-export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake: BakeFile, paths: BakePaths, platform: string, pushWithDocker: boolean): Step[] {
+export function bakeArchSteps(
+  spec: Spec,
+  images: readonly PlannedImage[],
+  bake: BakeFile,
+  paths: BakePaths,
+  platform: string,
+  pushWithDocker: boolean,
+): Step[] {
   const p = (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform;
   const mine = images.filter((i) => i.platforms.includes(platform));
   const sets: string[] = ["--set", `*.platform=${platform}`];
@@ -117,4 +127,3 @@ export function bakeArchSteps(spec: Spec, images: readonly PlannedImage[], bake:
     ...(pushWithDocker ? mine.flatMap((img) => img.refs.map((r) => pushStep(img, r.registry, perArchTag(r.staging, p), platform))) : []),
   ];
 }
-

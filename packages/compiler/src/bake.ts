@@ -3,6 +3,7 @@
 // and link targets where a base is built for more platforms than its consumer (0.13 wants equal lists).
 import { archSuffix, formatPlatform, type Image, type Platform, platformSlug, repositoryRef, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
+import { secretFlag } from "./steps.ts";
 
 export interface BakeTarget {
   context: string;
@@ -69,7 +70,7 @@ export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], ou
     if (Object.keys(r.args).length) t.args = r.args;
     if (Object.keys(r.labels).length) t.labels = r.labels;
     if (Object.keys(r.annotations).length) t.annotations = Object.entries(r.annotations).map(([k, v]) => `${k}=${v}`);
-    if (img.secrets.length) t.secret = img.secrets.map((s) => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`));
+    if (img.secrets.length) t.secret = img.secrets.map(secretFlag);
     const contexts: Record<string, string> = {};
     for (const c of img.contexts) {
       if (c.kind === "image") contexts[c.name] = `target:${linkTarget(c.image, platforms)}`;
@@ -106,7 +107,9 @@ export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], ou
     }
     t.attest = [img.attest.provenance === false ? "type=provenance,disabled=true" : `type=provenance,mode=${img.attest.provenance}`];
     if (img.attest.sbom) t.attest.push("type=sbom");
-    t.output = names.length ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}`] : [`type=oci,dest=${archiveOf(outDir, img)}`];
+    t.output = names.length
+      ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}`]
+      : [`type=oci,dest=${archiveOf(outDir, img)}`];
     targets[img.name] = t;
   }
   return { group: { default: { targets: rendered.map((r) => r.image.name).filter((n) => !selected || selected.has(n)) } }, target: targets };

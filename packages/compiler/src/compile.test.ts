@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parsePlanFile } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { type CompileOptions, compile } from "./compile.ts";
-import { parsePlanFile } from "./plan-file.ts";
 import type { Facts } from "./render.ts";
 
 const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
@@ -52,7 +52,11 @@ describe("golden artifacts of the examples", () => {
 
 describe("compile", () => {
   test("every plan file it writes reads back through the plan schema", () => {
-    for (const [name, strategy] of [["monorepo", bake], ["fallback", manifest], ["oci", bake]] as const) {
+    for (const [name, strategy] of [
+      ["monorepo", bake],
+      ["fallback", manifest],
+      ["oci", bake],
+    ] as const) {
       const c = compiled(load(join(EXAMPLES, name, "multiarch.yaml")), { strategy });
       for (const [file, text] of Object.entries(c.files).filter(([f]) => f.endsWith(".json") && !f.startsWith("docker-bake"))) {
         expect(parsePlanFile(JSON.parse(text)), `${name}/${file}`).toMatchObject({ ok: true });
@@ -74,7 +78,18 @@ describe("compile", () => {
     expect(c.plan.images.map((i) => i.name)).toEqual(["base", "mid", "app"]);
     expect(c.bake.target.app!.contexts).toEqual({ mid: "target:mid" });
     const m = compiled(load(file), { strategy: manifest });
-    expect(m.plan.stages.map((s) => s.name)).toEqual(["build-1", "push-1", "build-2", "push-2", "build-3", "push-3", "manifest", "verify", "publish", "cleanup"]);
+    expect(m.plan.stages.map((s) => s.name)).toEqual([
+      "build-1",
+      "push-1",
+      "build-2",
+      "push-2",
+      "build-3",
+      "push-3",
+      "manifest",
+      "verify",
+      "publish",
+      "cleanup",
+    ]);
     const appBuild = m.plan.stages[4]!.steps[0]!.commands[0]!.args;
     // FROM the base this run built, by digest
     const mid = appBuild.find((a) => typeof a === "object" && "built" in a) as { built: string; prefix: string };
@@ -108,7 +123,11 @@ describe("compile", () => {
     expect(all).not.toContain("bob");
     expect(c.bake.target.app!.secret).toEqual(["id=npm,type=env,env=NPM_TOKEN"]);
     const login = c.plan.stages[0]!.steps[0]!;
-    expect(login.commands[0]).toEqual({ program: "docker", args: ["login", "docker.io", "--username", { env: "HUB_USER" }, "--password-stdin"], stdin: { env: "HUB_TOKEN" } });
+    expect(login.commands[0]).toEqual({
+      program: "docker",
+      args: ["login", "docker.io", "--username", { env: "HUB_USER" }, "--password-stdin"],
+      stdin: { env: "HUB_TOKEN" },
+    });
   });
 
   test("the manifest strategy builds each platform with plain manifests and per-arch tags", () => {
@@ -148,7 +167,9 @@ describe("compile", () => {
   });
 
   test("per-arch plans restrict the bake to their platform, with per-arch staging tags and caches", () => {
-    const file = repo('version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n');
+    const file = repo(
+      'version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n',
+    );
     const c = compiled(load(file), { strategy: bake });
     const arm = c.archPlans.find((p) => p.platform === "linux/arm64")!;
     const args = arm.steps[0]!.commands[0]!.args.filter((a): a is string => typeof a === "string");
@@ -259,7 +280,9 @@ describe("compile", () => {
   });
 
   test("two images publishing the same repository is an error naming both", () => {
-    const file = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n  web:\n    context: app\n    repository: app\n');
+    const file = repo(
+      'version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n  web:\n    context: app\n    repository: app\n',
+    );
     const r = loadSpec(file);
     expect(!r.ok && r.errors[0]!.message).toContain("images app and web both publish localhost:5000/app");
   });

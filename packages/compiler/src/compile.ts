@@ -1,15 +1,25 @@
 // compile(): a validated spec + injected facts -> bake file, plan, per-arch plans. Pure and repeatable:
 // the same inputs give byte-identical artifacts.
 import { posix } from "node:path";
-import { archSuffix, diag, type Diagnostic, formatPlatform, type Image, parsePlatform, platformSlug, type Spec, sortDiagnostics } from "@multiarch/spec";
+import type { Step } from "@multiarch/plan";
+import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "@multiarch/plan";
+import {
+  archSuffix,
+  type Diagnostic,
+  diag,
+  didYouMean,
+  formatPlatform,
+  type Image,
+  parsePlatform,
+  platformSlug,
+  type Spec,
+  splitDiagnostics,
+} from "@multiarch/spec";
 import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { manifestStages } from "./manifest-plan.ts";
-import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "./plan-file.ts";
 import { type Facts, renderImages } from "./render.ts";
 import { docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
-import type { Step } from "./plan-file.ts";
-import { didYouMean } from "@multiarch/spec";
 
 export interface CompileOptions {
   strategy: Plan["strategy"];
@@ -55,19 +65,32 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   if (chosen === "manifest") {
     for (const r of rendered) {
-      if (r.image.registries.length === 0) all.push(diag("registry-unknown", r.image.at, `image ${r.image.name}: the manifest strategy needs a registry to merge per-arch images in`, { hint: "add a registry, or use strategy bake (OCI archive output)" }));
+      if (r.image.registries.length === 0)
+        all.push(
+          diag("registry-unknown", r.image.at, `image ${r.image.name}: the manifest strategy needs a registry to merge per-arch images in`, {
+            hint: "add a registry, or use strategy bake (OCI archive output)",
+          }),
+        );
       if (legacy && (r.image.secrets.length > 0 || r.image.contexts.length > 0)) {
-        all.push(diag("invalid-value", r.image.at, `image ${r.image.name}: build secrets and named contexts need docker buildx, which this engine lacks`, { hint: "install docker buildx (package docker-buildx)" }));
+        all.push(
+          diag("invalid-value", r.image.at, `image ${r.image.name}: build secrets and named contexts need docker buildx, which this engine lacks`, {
+            hint: "install docker buildx (package docker-buildx)",
+          }),
+        );
       }
     }
   }
-  const errors = sortDiagnostics(all.filter((d) => d.severity === "error"));
-  const warnings = sortDiagnostics(all.filter((d) => d.severity === "warning"));
+  const { errors, warnings } = splitDiagnostics(all);
   if (errors.length > 0) return { ok: false, errors, warnings };
 
   const planned: PlannedImage[] = rendered.map((r) => {
     const staging = stagingTag(bake.target[r.image.name], r.image, r, facts.git?.sha);
-    const p: PlannedImage = { name: r.image.name, platforms: platformStrings(r.image.platforms), dependsOn: r.image.dependsOn, refs: plannedRefs(spec, r, staging) };
+    const p: PlannedImage = {
+      name: r.image.name,
+      platforms: platformStrings(r.image.platforms),
+      dependsOn: r.image.dependsOn,
+      refs: plannedRefs(spec, r, staging),
+    };
     if (p.refs.length === 0) p.archive = archiveOf(outDir, r.image);
     if (r.image.test) p.test = r.image.test.run;
     const why = notPublished.get(r.image.name);
@@ -80,7 +103,10 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const publishTargets = Object.fromEntries(
     run.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
   );
-  const paths: BakePaths = { bakeFile: `${outDir}/docker-bake.json`, publishFile: Object.keys(publishTargets).length ? `${outDir}/docker-bake.publish.json` : undefined };
+  const paths: BakePaths = {
+    bakeFile: `${outDir}/docker-bake.json`,
+    publishFile: Object.keys(publishTargets).length ? `${outDir}/docker-bake.publish.json` : undefined,
+  };
 
   const cwd = options.specFromOut ?? (posix.relative(outDir, ".") || ".");
   const specRel = posix.join(cwd, posix.basename(spec.file));
@@ -129,9 +155,15 @@ function publishDecisions(spec: Spec, images: readonly Image[], selected: Readon
     const built = img.platforms.map(formatPlatform);
     if (!selected.has(img.name)) {
       const users = images.filter((i) => selected.has(i.name) && i.dependsOn.includes(img.name)).map((i) => i.name);
-      out.set(img.name, `dependency of ${users.join(", ") || "a selected image"}: built for it, not published (select it with --image ${img.name} to publish it)`);
+      out.set(
+        img.name,
+        `dependency of ${users.join(", ") || "a selected image"}: built for it, not published (select it with --image ${img.name} to publish it)`,
+      );
     } else if (built.length < planned.length) {
-      out.set(img.name, `subset of the planned platforms: built ${built.join(", ")} of ${planned.join(", ")}; a tag only moves to an index with every planned platform`);
+      out.set(
+        img.name,
+        `subset of the planned platforms: built ${built.join(", ")} of ${planned.join(", ")}; a tag only moves to an index with every planned platform`,
+      );
     } else if (options.load) out.set(img.name, "--load: loaded into the engine instead of published");
     else if (options.noPublish) out.set(img.name, "--no-publish");
   }
@@ -141,7 +173,8 @@ function publishDecisions(spec: Spec, images: readonly Image[], selected: Readon
 /** --load with registries: pull the verified image of the engine's own platform and tag it like the first user tag. */
 function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undefined): Step[] {
   return images.flatMap((p): Step[] => {
-    if (p.archive) return [{ id: `load:${p.name}`, kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive])], inputs: [p.archive], produces: [] }];
+    if (p.archive)
+      return [{ id: `load:${p.name}`, kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive])], inputs: [p.archive], produces: [] }];
     const ref = p.refs[0];
     const platform = hostPlatform && p.platforms.includes(hostPlatform) ? hostPlatform : p.platforms[0];
     if (!ref || !platform) return [];
@@ -165,8 +198,16 @@ function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arc
   if (!local) return [];
   const refs = images
     .filter((p) => !p.notPublished)
-    .flatMap((p) => p.refs.flatMap((r) => (local === "index" ? [r.staging] : p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`))));
-  return refs.length ? [{ id: "cleanup:local-staging", kind: "cleanup", commands: [docker(["image", "rm", ...refs], { mayFail: true })], inputs: refs, produces: [] }] : [];
+    .flatMap((p) =>
+      p.refs.flatMap((r) =>
+        local === "index"
+          ? [r.staging]
+          : p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`),
+      ),
+    );
+  return refs.length
+    ? [{ id: "cleanup:local-staging", kind: "cleanup", commands: [docker(["image", "rm", ...refs], { mayFail: true })], inputs: refs, produces: [] }]
+    : [];
 }
 
 /** Every place a secret value can come from, for the executor's redactor. */
@@ -185,7 +226,8 @@ function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[
   const at = { file: spec.file, line: 0, col: 0 };
   const names = spec.images.map((i) => i.name);
   for (const n of options.images ?? []) {
-    if (!names.includes(n)) errors.push(diag("selection-unknown", at, `--image ${n}: no such image`, { hint: didYouMean(n, names) ?? `images: ${names.join(", ")}` }));
+    if (!names.includes(n))
+      errors.push(diag("selection-unknown", at, `--image ${n}: no such image`, { hint: didYouMean(n, names) ?? `images: ${names.join(", ")}` }));
   }
   const wanted: string[] = [];
   for (const p of options.platforms ?? []) {
@@ -196,9 +238,7 @@ function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[
   if (errors.length) return { ok: false, errors };
   let images = options.images?.length ? spec.images.filter((i) => options.images!.includes(i.name)) : spec.images;
   if (wanted.length) {
-    images = images
-      .map((i) => ({ ...i, platforms: i.platforms.filter((p) => wanted.includes(formatPlatform(p))) }))
-      .filter((i) => i.platforms.length > 0);
+    images = images.map((i) => ({ ...i, platforms: i.platforms.filter((p) => wanted.includes(formatPlatform(p))) })).filter((i) => i.platforms.length > 0);
     if (images.length === 0) return { ok: false, errors: [diag("selection-unknown", at, `no selected image is built for ${wanted.join(", ")}`)] };
   }
   return { ok: true, images };

@@ -4,10 +4,11 @@
 // Images build in dependency order; a dependent image builds FROM its base's image of the same arch.
 // Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
 // <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
+
+import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
 import { formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
-import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step, Yield } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
-import { docker, inspectCommand, loginSteps, perArchTag, testSteps, verifySteps } from "./steps.ts";
+import { docker, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
@@ -31,7 +32,7 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
   if (img.target) args.push("--target", img.target);
   for (const [k, v] of Object.entries(r.args)) args.push("--build-arg", `${k}=${v}`);
   for (const [k, v] of Object.entries(r.labels)) args.push("--label", `${k}=${v}`);
-  for (const s of img.secrets) args.push("--secret", s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`);
+  for (const s of img.secrets) args.push("--secret", secretFlag(s));
   const inputs: string[] = [];
   for (const c of img.contexts) {
     if (c.kind === "image") {
@@ -107,26 +108,33 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
     rendered
       .filter((r) => kind === "manifest" || !all.get(r.image.name)!.notPublished)
       .flatMap((r) =>
-      all.get(r.image.name)!.refs.map((ref): Step => {
-        const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
-        // Per-arch user tags: the verified per-arch images, re-tagged (blobs are already there).
-        const perArch =
-          kind === "publish"
-            ? r.image.platforms.flatMap((p) => [docker(["tag", { built: archRef(ref, p) }, userArchRef(ref, p)]), docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) })])
-            : [];
-        return {
-          id: `${kind}:${r.image.name}@${ref.registry}`,
-          kind,
-          image: r.image.name,
-          registry: ref.registry,
-          commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, r.image, kind === "publish"))],
-          ...(kind === "publish" && !legacy ? { unchangedIf: { staging: ref.staging, checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)) } } : {}),
-          inputs: r.image.platforms.map((p) => archRef(ref, p)),
-          produces: [...(kind === "publish" ? r.image.platforms.map((p) => userArchRef(ref, p)) : []), ...targets],
-          ...(kind === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
-        };
-      }),
-    );
-  stages.push({ name: "manifest", steps: merge("manifest") }, { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images)] }, { name: "publish", steps: merge("publish") });
+        all.get(r.image.name)!.refs.map((ref): Step => {
+          const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
+          // Per-arch user tags: the verified per-arch images, re-tagged (blobs are already there).
+          const perArch =
+            kind === "publish"
+              ? r.image.platforms.flatMap((p) => [
+                  docker(["tag", { built: archRef(ref, p) }, userArchRef(ref, p)]),
+                  docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
+                ])
+              : [];
+          return {
+            id: `${kind}:${r.image.name}@${ref.registry}`,
+            kind,
+            image: r.image.name,
+            registry: ref.registry,
+            commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, r.image, kind === "publish"))],
+            ...(kind === "publish" && !legacy ? { unchangedIf: unchangedIf(ref) } : {}),
+            inputs: r.image.platforms.map((p) => archRef(ref, p)),
+            produces: [...(kind === "publish" ? r.image.platforms.map((p) => userArchRef(ref, p)) : []), ...targets],
+            ...(kind === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
+          };
+        }),
+      );
+  stages.push(
+    { name: "manifest", steps: merge("manifest") },
+    { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images)] },
+    { name: "publish", steps: merge("publish") },
+  );
   return stages.filter((s) => s.steps.length > 0);
 }

@@ -1,12 +1,6 @@
 // Renders every template of the selected images once, and checks the results against the reference grammar.
-import { checkTag, checkTemplate, diag, type Diagnostic, type Image, type KeyedTemplate, type Spec, type Template } from "@multiarch/spec";
-
-export interface GitFacts {
-  sha: string;
-  shortSha: string;
-  branch: string;
-  tag: string;
-}
+import type { GitFacts } from "@multiarch/plan";
+import { checkTag, checkTemplate, type Diagnostic, diag, type Image, type KeyedTemplate, type Spec, type Template } from "@multiarch/spec";
 
 /** The world the compiler may look at, injected so compile() stays pure and repeatable. */
 export interface Facts {
@@ -53,7 +47,10 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
     if (missing !== undefined) {
       if (!lenient) {
         const code = missing === "git" ? "git-unavailable" : "env-unset";
-        const hint = missing === "git" ? "run inside a git work tree with at least one commit, or stop using git.* here" : `export ${spec.variables.find((v) => v.name === missing)?.env} or give the variable a default:`;
+        const hint =
+          missing === "git"
+            ? "run inside a git work tree with at least one commit, or stop using git.* here"
+            : `export ${spec.variables.find((v) => v.name === missing)?.env} or give the variable a default:`;
         errors.push(diag(code, t.at, `template "${t.source}": ${unavailable.get(missing)}`, { hint }));
       }
       return undefined;
@@ -95,13 +92,24 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       }
       const ok = checkTag(value);
       if (!ok.ok) errors.push(diag("tag-invalid", t.at, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: ok.hint }));
-      else if (tags.includes(value)) errors.push(diag("tag-duplicate", t.at, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
+      else if (tags.includes(value))
+        errors.push(diag("tag-duplicate", t.at, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
       else tags.push(value);
     }
     if (emptied > 0 && emptied === image.tags.length) {
-      errors.push(diag("tag-empty", image.at, `image ${image.name}: every tag renders empty, so it would have none`, { hint: "add a tag that is always set, e.g. {{git.shortSha}} or latest" }));
+      errors.push(
+        diag("tag-empty", image.at, `image ${image.name}: every tag renders empty, so it would have none`, {
+          hint: "add a tag that is always set, e.g. {{git.shortSha}} or latest",
+        }),
+      );
     }
-    rendered.push({ image, tags, args: renderMap(image.args, context), labels: renderMap(image.labels, context), annotations: renderMap(image.annotations, context) });
+    rendered.push({
+      image,
+      tags,
+      args: renderMap(image.args, context),
+      labels: renderMap(image.labels, context),
+      annotations: renderMap(image.annotations, context),
+    });
   }
   // A template shared by several images (defaults) fails once, not once per image.
   const unique = [...new Map(errors.map((d) => [`${d.code}:${d.file}:${d.line}:${d.col}:${d.severity}`, d])).values()];

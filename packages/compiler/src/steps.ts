@@ -1,9 +1,9 @@
 // Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
 // the names of things (staging tags, per-arch tags, step ids).
 import { createHash } from "node:crypto";
-import { archSuffix, formatPlatform, type Image, type Platform, type Spec } from "@multiarch/spec";
+import type { Built, Command, PlannedImage, PlannedRef, Step } from "@multiarch/plan";
+import { archSuffix, formatPlatform, type Image, type Platform, type Secret, type Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
-import type { Built, Command, PlannedImage, PlannedRef, Step } from "./plan-file.ts";
 import type { RenderedImage } from "./render.ts";
 
 export const docker = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "docker", args, ...extra });
@@ -17,7 +17,9 @@ export const docker = (args: Command["args"], extra: Omit<Command, "program" | "
  */
 export function stagingTag(target: BakeTarget | undefined, image: Image, rendered: RenderedImage, gitSha: string | undefined): string {
   // Key order of a target is fixed by buildBakeFile, so plain JSON is a stable input.
-  const h = createHash("sha256").update(JSON.stringify([target ?? null, image.name, rendered.tags, gitSha ?? ""])).digest("hex");
+  const h = createHash("sha256")
+    .update(JSON.stringify([target ?? null, image.name, rendered.tags, gitSha ?? ""]))
+    .digest("hex");
   return `multiarch-staging-${h.slice(0, 12)}`;
 }
 
@@ -25,7 +27,13 @@ export function stagingTag(target: BakeTarget | undefined, image: Image, rendere
 export const publishOrder = (tags: readonly string[]): string[] => [...tags.filter((t) => t !== "latest"), ...tags.filter((t) => t === "latest")];
 
 export function plannedRefs(spec: Spec, r: RenderedImage, staging: string): PlannedRef[] {
-  return publishedNames(spec, r.image).map((n) => ({ registry: n.registry, name: n.name, insecure: n.insecure, tags: publishOrder(r.tags), staging: `${n.name}:${staging}` }));
+  return publishedNames(spec, r.image).map((n) => ({
+    registry: n.registry,
+    name: n.name,
+    insecure: n.insecure,
+    tags: publishOrder(r.tags),
+    staging: `${n.name}:${staging}`,
+  }));
 }
 
 export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] {
@@ -45,12 +53,24 @@ export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] 
 
 /** How a pushed index is read: buildx imagetools (digest, configs), or docker manifest without buildx. */
 export const inspectCommand = (ref: string | Built, insecure: boolean, legacy: boolean): Command =>
-  legacy ? docker(["manifest", "inspect", ...(insecure ? ["--insecure"] : []), ref]) : docker(["buildx", "imagetools", "inspect", ref, "--format", "{{json .}}"]);
+  legacy
+    ? docker(["manifest", "inspect", ...(insecure ? ["--insecure"] : []), ref])
+    : docker(["buildx", "imagetools", "inspect", ref, "--format", "{{json .}}"]);
 
 export function verifySteps(images: readonly PlannedImage[], legacy = false): Step[] {
   return images.flatMap((img): Step[] =>
     img.archive
-      ? [{ id: `verify:${img.name}`, kind: "verify", image: img.name, commands: [], inputs: [img.archive], produces: [], expect: { archive: img.archive, platforms: img.platforms } }]
+      ? [
+          {
+            id: `verify:${img.name}`,
+            kind: "verify",
+            image: img.name,
+            commands: [],
+            inputs: [img.archive],
+            produces: [],
+            expect: { archive: img.archive, platforms: img.platforms },
+          },
+        ]
       : img.refs.map((ref) => ({
           id: `verify:${img.name}@${ref.registry}`,
           kind: "verify",
@@ -81,6 +101,15 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
     }));
   });
 }
+
+/** How a build secret is passed to buildx (bake's `secret` and `docker build --secret` share the form). */
+export const secretFlag = (s: Secret): string => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`);
+
+/** publish: the user tags of a ref already hold the verified images when every one inspects the same. */
+export const unchangedIf = (ref: PlannedRef): NonNullable<Step["unchangedIf"]> => ({
+  staging: ref.staging,
+  checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)),
+});
 
 export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
 export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;

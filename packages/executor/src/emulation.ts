@@ -18,7 +18,15 @@ const QEMU_NAME: Record<string, string> = {
 };
 
 /** Architectures a host runs without emulation (node's process.arch -> platform arch). */
-const NATIVE: Record<string, string[]> = { x64: ["amd64", "386"], arm64: ["arm64", "arm"], arm: ["arm"], ppc64: ["ppc64le"], s390x: ["s390x"], riscv64: ["riscv64"], loong64: ["loong64"] };
+const NATIVE: Record<string, string[]> = {
+  x64: ["amd64", "386"],
+  arm64: ["arm64", "arm"],
+  arm: ["arm"],
+  ppc64: ["ppc64le"],
+  s390x: ["s390x"],
+  riscv64: ["riscv64"],
+  loong64: ["loong64"],
+};
 
 export interface EmulationProblem {
   platform: string;

@@ -2,7 +2,7 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Plan } from "@multiarch/compiler";
+import type { Plan } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { executePlan } from "./execute.ts";
 
@@ -50,9 +50,15 @@ describe("executePlan", () => {
   });
   test("a registry error while bake pushes is retried; a failed RUN is not", async () => {
     const flaky = fakeDocker(1, "ERROR: unexpected status from HEAD request to http://127.0.0.1:5000/v2/x/manifests/t: 500 Internal Server Error");
-    expect((await executePlan(plan("bake"), { planDir: flaky.dir, env: flaky.env, concurrency: 1, retry })).steps[0]).toMatchObject({ status: "ok", attempts: 2 });
-    const broken = fakeDocker(5, "ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2");
-    expect((await executePlan(plan("bake"), { planDir: broken.dir, env: broken.env, concurrency: 1, retry })).steps[0]).toMatchObject({ status: "failed", attempts: 1 });
+    expect((await executePlan(plan("bake"), { planDir: flaky.dir, env: flaky.env, concurrency: 1, retry })).steps[0]).toMatchObject({
+      status: "ok",
+      attempts: 2,
+    });
+    const broken = fakeDocker(5, 'ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 2');
+    expect((await executePlan(plan("bake"), { planDir: broken.dir, env: broken.env, concurrency: 1, retry })).steps[0]).toMatchObject({
+      status: "failed",
+      attempts: 1,
+    });
   });
 
   test("build errors are not retried", async () => {

@@ -2,9 +2,12 @@
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
 // runs only when every build, verification and test before it passed.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import type { Command, Plan, Step, Yield } from "@multiarch/compiler";
+import type { Command, Plan, Step, Yield } from "@multiarch/plan";
+import { loggedIn } from "./docker-config.ts";
+import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
+import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
 import { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
 
@@ -36,49 +39,6 @@ export type ExecEvent =
   | { type: "step-end"; step: Step; outcome: StepOutcome }
   | { type: "line"; step: Step; line: string };
 
-export interface ImageSummary {
-  name: string;
-  platforms: string[];
-  digest?: string;
-  /** The user tags it publishes; for an image this run does not publish, the refs it pushed. */
-  tags: string[];
-  durationMs: number;
-  /**
-   * Its own steps decide it, not other images': published / unchanged (user tags hold it), written (OCI
-   * archive), loaded (--load), verified (pushed and checked, not published), built (not verified:
-   * a shard's push, a dependency built inside bake), failed, not-run.
-   */
-  status: "published" | "unchanged" | "written" | "loaded" | "verified" | "built" | "failed" | "not-run";
-  /** Why its user tags did not move in this run, when they did not. */
-  notPublished?: string;
-}
-
-/** One user tag and what this run did to it: moved to `digest`, already held it, or left where it was. */
-export interface TagOutcome {
-  image: string;
-  ref: string;
-  status: "moved" | "unchanged" | "not-moved";
-  digest?: string;
-}
-
-/** A ref this run pushed to a registry, and the digest it pushed there. */
-export interface StagedRef {
-  image?: string;
-  ref: string;
-  digest: string;
-}
-
-export interface Report {
-  ok: boolean;
-  /** 0 success, 2 a build/push/login/test failed, 3 verification failed, 130 interrupted. */
-  exitCode: 0 | 2 | 3 | 130;
-  durationMs: number;
-  steps: StepOutcome[];
-  images: ImageSummary[];
-  tags: TagOutcome[];
-  staged: StagedRef[];
-}
-
 export interface ExecuteOptions {
   /** Folder that holds plan.json; commands run in plan.cwd relative to it. */
   planDir: string;
@@ -87,17 +47,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   onEvent?: (e: ExecEvent) => void;
   /** Retry policy for transient registry errors; tests shorten the delays. */
-  retry?: { attempts: number; baseDelayMs: number };
+  retry?: RetryPolicy;
 }
-
-// Registry hiccups worth another try; never auth, invalid names/manifests, or build errors. Only the
-// last lines are read: that is where the tools print the error that ended them, and build logs above
-// may contain anything.
-const TRANSIENT =
-  /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|use of closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure/i;
-const PERMANENT = /\b(401|403)\b|unauthorized|denied|NAME_INVALID|MANIFEST_INVALID|did not complete successfully|failed to compute cache key|dockerfile parse error|failed to read dockerfile/i;
-// bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry.
-const RETRIED_KINDS = new Set<Step["kind"]>(["bake", "push", "publish", "verify", "manifest"]);
 
 /** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */
 const repoOf = (ref: string): string => {
@@ -154,29 +105,38 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const ctx: StepContext = { verified, built, staged, moved, runDir, started };
 
   try {
-  for (const stage of plan.stages) {
-    if (exitCode !== 0) break;
-    opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
-    // --concurrency bounds builds; reading indexes, smoke tests and tagging are light and run wider.
-    const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake" || s.kind === "push");
-    const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
-      opts.onEvent?.({ type: "step-start", step });
-      const outcome = await runStep(step, runOpts(step), opts, ctx);
-      if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
-      outcomes.set(step.id, outcome);
-      opts.onEvent?.({ type: "step-end", step, outcome });
-      return outcome;
-    });
-    if (opts.signal?.aborted) exitCode = 130;
-    else if (results.some((o) => o.status === "failed")) exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
-  }
-
+    for (const stage of plan.stages) {
+      if (exitCode !== 0) break;
+      opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
+      // --concurrency bounds builds; reading indexes, smoke tests and tagging are light and run wider.
+      const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake" || s.kind === "push");
+      const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
+        opts.onEvent?.({ type: "step-start", step });
+        const outcome = await runStep(step, runOpts(step), opts, ctx);
+        if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
+        outcomes.set(step.id, outcome);
+        opts.onEvent?.({ type: "step-end", step, outcome });
+        return outcome;
+      });
+      if (opts.signal?.aborted) exitCode = 130;
+      else if (results.some((o) => o.status === "failed")) exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
+    }
   } finally {
     rmSync(runDir, { recursive: true, force: true });
   }
-  const steps = plan.stages.flatMap((s) => s.steps).map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", startMs: 0, durationMs: 0, attempts: 0 });
+  const steps = plan.stages
+    .flatMap((s) => s.steps)
+    .map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", startMs: 0, durationMs: 0, attempts: 0 });
   const tags = tagOutcomes(plan, outcomes, moved);
-  return { ok: exitCode === 0, exitCode, durationMs: performance.now() - started, steps, images: summarize(plan, steps, built), tags, staged: [...staged.values()] };
+  return {
+    ok: exitCode === 0,
+    exitCode,
+    durationMs: performance.now() - started,
+    steps,
+    images: summarize(plan, steps, built),
+    tags,
+    staged: [...staged.values()],
+  };
 }
 
 interface StepContext {
@@ -233,7 +193,12 @@ const identity = (s: Step) => ({
 async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: StepContext): Promise<StepOutcome> {
   const t0 = performance.now();
   const base = identity(step);
-  const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs" | "startMs">): StepOutcome => ({ ...base, startMs: t0 - ctx.started, durationMs: performance.now() - t0, ...o });
+  const done = (o: Omit<StepOutcome, keyof ReturnType<typeof identity> | "durationMs" | "startMs">): StepOutcome => ({
+    ...base,
+    startMs: t0 - ctx.started,
+    durationMs: performance.now() - t0,
+    ...o,
+  });
 
   if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
   if (step.unchangedIf) {
@@ -250,16 +215,14 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;
   for (const cmd of step.commands) {
-    const retry = opts.retry ?? { attempts: 4, baseDelayMs: 1000 };
+    const retry = opts.retry ?? DEFAULT_RETRY;
     for (let tries = 1; ; tries++) {
       attempts = Math.max(attempts, tries);
       last = await runCommand(cmd, run);
-      if (last.ok || cmd.mayFail || last.reason !== "exit" || !RETRIED_KINDS.has(step.kind) || tries >= retry.attempts) break;
-      const text = `${tail(last.stderr, 6)}\n${tail(last.stdout, 6)}`;
-      if (PERMANENT.test(text) || !TRANSIENT.test(text)) break;
-      await sleep(retry.baseDelayMs * 2 ** (tries - 1) * (0.5 + Math.random()), run.signal);
+      if (last.ok || cmd.mayFail || last.reason !== "exit" || tries >= retry.attempts || !isTransient(step.kind, last.stdout, last.stderr)) break;
+      await sleep(backoffMs(retry, tries), run.signal);
     }
-    if (!last.ok && !cmd.mayFail) return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: tail(last.stderr || last.stdout) });
+    if (!last.ok && !cmd.mayFail) return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: lastLines(last.stderr || last.stdout) });
     if (cmd.moves && last.ok) ctx.moved.set(cmd.moves, ctx.verified.get(step.unchangedIf?.staging ?? "")?.digest ?? "");
   }
   if (step.yields && last?.ok) {
@@ -271,7 +234,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     try {
       check = checkInspect(last.stdout, step.expect.platforms);
     } catch {
-      return done({ status: "failed", attempts, error: `could not read the index of ${step.expect.ref}`, stderrTail: tail(last.stdout) });
+      return done({ status: "failed", attempts, error: `could not read the index of ${step.expect.ref}`, stderrTail: lastLines(last.stdout) });
     }
     return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
@@ -279,15 +242,24 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
 }
 
 const failure = (cmd: Command, r: Exclude<RunResult, { ok: true }>) => `${showCommand(cmd)}: ${r.message}`;
-const tail = (s: string, n = 15) => s.trimEnd().split("\n").slice(-n).join("\n");
 const platformError = (c: PlatformCheck) =>
-  [c.missing.length ? `missing ${c.missing.join(", ")}` : "", c.extra.length ? `unexpected ${c.extra.join(", ")}` : "", c.mismatched.length ? `config architecture differs for ${c.mismatched.join(", ")}` : ""].filter(Boolean).join("; ");
+  [
+    c.missing.length ? `missing ${c.missing.join(", ")}` : "",
+    c.extra.length ? `unexpected ${c.extra.join(", ")}` : "",
+    c.mismatched.length ? `config architecture differs for ${c.mismatched.join(", ")}` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
 
 /**
  * Whether every user tag already holds exactly the verified images (same platform manifests); then the
  * digest they hold. A missing tag or any difference: undefined.
  */
-async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, run: RunOptions, verified: ReadonlyMap<string, PlatformCheck>): Promise<string | undefined> {
+async function alreadyPublished(
+  u: NonNullable<Step["unchangedIf"]>,
+  run: RunOptions,
+  verified: ReadonlyMap<string, PlatformCheck>,
+): Promise<string | undefined> {
   const want = verified.get(u.staging);
   if (!want) return undefined;
   const results = await Promise.all(u.checks.map((c) => runCommand(c, run)));
@@ -301,82 +273,6 @@ async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, run: RunOpt
     }
   });
   return held.every((d) => d !== undefined) ? held[0] : undefined;
-}
-
-/** Whether docker already holds credentials for host (a credential helper or a stored auth). */
-export function loggedIn(host: string, env: Env): boolean {
-  const file = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
-  try {
-    const cfg = JSON.parse(readFileSync(file, "utf8")) as { auths?: Record<string, unknown>; credHelpers?: Record<string, string> };
-    return Boolean(cfg.auths?.[host] || cfg.credHelpers?.[host]);
-  } catch {
-    return false;
-  }
-}
-
-/** Per image, from its own steps (and the shared bake step, which builds every image at once). */
-function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<string, string>): ImageSummary[] {
-  const bakeSteps = steps.filter((s) => s.kind === "bake" && !s.image);
-  const shared = bakeSteps.filter((s) => s.status !== "not-run");
-  return plan.images.map((img) => {
-    const mine = steps.filter((s) => s.image === img.name);
-    const ran = (kind: Step["kind"]) => mine.filter((s) => s.kind === kind);
-    const ok = (list: StepOutcome[]) => list.length > 0 && list.every((s) => s.status === "ok" || s.status === "unchanged");
-    const publishes = ran("publish");
-    const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
-    const status: ImageSummary["status"] =
-      mine.some((s) => s.status === "failed") || shared.some((s) => s.status === "failed")
-        ? "failed"
-        : unchanged
-          ? "unchanged"
-          : ok(publishes)
-            ? "published"
-            : ok(ran("load"))
-              ? "loaded"
-              : img.archive && ok(ran("verify"))
-                ? "written"
-                : ok(ran("verify"))
-                  ? "verified"
-                  : [...mine, ...shared].some((s) => s.status === "ok")
-                    ? "built"
-                    : "not-run";
-    const stagingDigest = img.refs.map((r) => built.get(r.staging)).find(Boolean);
-    const digest = (unchanged ? publishes.find((s) => s.digest)?.digest : undefined) ?? mine.find((s) => s.check?.digest)?.check?.digest ?? stagingDigest;
-    // Wall time from its first step's start to its last step's end (steps overlap).
-    const spans = [...mine, ...shared].filter((s) => s.status !== "not-run");
-    const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;
-    // An image this run does not publish exists under the refs it pushed: show those, not user tags.
-    const pushedRefs = [...built.keys()].filter((ref) => img.refs.some((r) => ref === r.staging || ref.startsWith(`${r.staging}-`)));
-    return {
-      name: img.name,
-      platforms: img.platforms,
-      ...(digest ? { digest } : {}),
-      tags: img.archive ? [img.archive] : img.notPublished ? pushedRefs : img.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)),
-      durationMs,
-      status,
-      ...(img.notPublished ? { notPublished: img.notPublished } : {}),
-    };
-  });
-}
-
-/** Per user tag: moved (to which digest), unchanged (already held it), or not moved. */
-function tagOutcomes(plan: Plan, outcomes: ReadonlyMap<string, StepOutcome>, moved: ReadonlyMap<string, string>): TagOutcome[] {
-  return plan.stages.flatMap((st) =>
-    st.steps
-      .filter((s) => s.kind === "publish")
-      .flatMap((s) => {
-        const o = outcomes.get(s.id);
-        return s.commands
-          .filter((c) => c.moves)
-          .map((c): TagOutcome => {
-            const ref = c.moves!;
-            const image = s.image ?? "";
-            if (o?.status === "unchanged") return { image, ref, status: "unchanged", ...(o.digest ? { digest: o.digest } : {}) };
-            const d = moved.get(ref);
-            return d !== undefined ? { image, ref, status: "moved", ...(d ? { digest: d } : {}) } : { image, ref, status: "not-moved" };
-          });
-      }),
-  );
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {

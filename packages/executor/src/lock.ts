@@ -3,8 +3,9 @@
 // does not bypass it), taken before anything is written, and held until the run ends. It is a file
 // created exclusively; a lock whose process is gone, or whose PID now belongs to another process
 // (same PID, other start time), is taken over.
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
+
 import { createHash } from "node:crypto";
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 

@@ -1,5 +1,5 @@
 // Facts about the world the compiler needs injected: git values and what the engine can build.
-import type { GitFacts } from "@multiarch/compiler";
+import type { EngineFacts, GitFacts } from "@multiarch/plan";
 import { runCommand } from "./runner.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -18,7 +18,10 @@ export async function probeGit(cwd: string, env: Env): Promise<GitFacts | { unav
   if (top === undefined) return { unavailable: "the spec is not inside a git repository (or git is not installed)" };
   const sha = await git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd, env);
   if (!sha) return { unavailable: `the git repository at ${top} has no commits yet` };
-  const [branch, tag] = await Promise.all([git(["symbolic-ref", "--short", "--quiet", "HEAD"], cwd, env), git(["describe", "--tags", "--exact-match", "HEAD"], cwd, env)]);
+  const [branch, tag] = await Promise.all([
+    git(["symbolic-ref", "--short", "--quiet", "HEAD"], cwd, env),
+    git(["describe", "--tags", "--exact-match", "HEAD"], cwd, env),
+  ]);
   return { sha, shortSha: sha.slice(0, 7), branch: branch || ciBranch(env), tag: tag || ciTag(env) };
 }
 
@@ -34,16 +37,7 @@ export function ciTag(env: Env): string {
   return env.CI_COMMIT_TAG || env.BUILDKITE_TAG || "";
 }
 
-export interface EngineFacts {
-  reachable: boolean;
-  buildx: boolean;
-  /** The builder can build several platforms in one run (docker driver needs the containerd image store). */
-  multiPlatform: boolean;
-  driver?: string;
-  /** The builder the spec names does not exist (buildx itself works). */
-  builderMissing?: string;
-  reason: string;
-}
+export type { EngineFacts };
 
 export async function probeEngine(cwd: string, env: Env, builder?: string): Promise<EngineFacts> {
   const info = await runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: 15_000 });
@@ -62,12 +56,25 @@ export async function probeEngine(cwd: string, env: Env, builder?: string): Prom
   const inspect = await runCommand({ program: "docker", args: ["buildx", "inspect", ...(builder ? [builder] : [])] }, { cwd, env, timeoutMs: 15_000 });
   if (!inspect.ok) {
     const name = builder ?? "(the current builder)";
-    return { reachable: true, buildx: true, multiPlatform: false, builderMissing: name, reason: `buildx builder ${name} does not exist: create it with docker buildx create --name ${builder ?? "NAME"} --use, or remove build.builder from the spec` };
+    return {
+      reachable: true,
+      buildx: true,
+      multiPlatform: false,
+      builderMissing: name,
+      reason: `buildx builder ${name} does not exist: create it with docker buildx create --name ${builder ?? "NAME"} --use, or remove build.builder from the spec`,
+    };
   }
   const driver = /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "unknown";
-  if (driver !== "docker") return { reachable: true, buildx: true, multiPlatform: true, driver, reason: `builder driver ${driver} builds multi-platform images` };
+  if (driver !== "docker")
+    return { reachable: true, buildx: true, multiPlatform: true, driver, reason: `builder driver ${driver} builds multi-platform images` };
   const containerdStore = info.stdout.includes("io.containerd.snapshotter");
   return containerdStore
     ? { reachable: true, buildx: true, multiPlatform: true, driver, reason: "docker driver with the containerd image store builds multi-platform images" }
-    : { reachable: true, buildx: true, multiPlatform: false, driver, reason: "docker driver without the containerd image store cannot build several platforms at once" };
+    : {
+        reachable: true,
+        buildx: true,
+        multiPlatform: false,
+        driver,
+        reason: "docker driver without the containerd image store cannot build several platforms at once",
+      };
 }

@@ -3,7 +3,9 @@ import { redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
 
 describe("runner", () => {
   test("shows references, never their values", () => {
-    expect(showCommand({ program: "docker", args: ["login", "h", "--username", { env: "U" }, "--password-stdin"], stdin: { env: "P" } })).toBe("docker login h --username $U --password-stdin < $P");
+    expect(showCommand({ program: "docker", args: ["login", "h", "--username", { env: "U" }, "--password-stdin"], stdin: { env: "P" } })).toBe(
+      "docker login h --username $U --password-stdin < $P",
+    );
   });
   test("redacts secret values from output", () => {
     expect(redactor(["hunter2hunter2"])("token hunter2hunter2 leaked")).toBe("token *** leaked");

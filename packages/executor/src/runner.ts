@@ -3,12 +3,21 @@
 // moment, and every resolved secret value redacted from whatever output is kept or shown.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Arg, Built, Command, Ref, Verified } from "@multiarch/compiler";
+import type { Arg, Built, Command, ValueRef, Verified } from "@multiarch/plan";
 import { execa } from "execa";
 
 export type RunResult =
   | { ok: true; stdout: string; stderr: string; durationMs: number }
-  | { ok: false; reason: "exit" | "signal" | "timeout" | "canceled" | "spawn" | "unresolved"; exitCode?: number; command: string; stdout: string; stderr: string; durationMs: number; message: string };
+  | {
+      ok: false;
+      reason: "exit" | "signal" | "timeout" | "canceled" | "spawn" | "unresolved";
+      exitCode?: number;
+      command: string;
+      stdout: string;
+      stderr: string;
+      durationMs: number;
+      message: string;
+    };
 
 export interface RunOptions {
   cwd: string;
@@ -29,7 +38,7 @@ export interface RunOptions {
 
 export class UnresolvedRef extends Error {}
 
-export function resolveRef(ref: Ref, opts: Pick<RunOptions, "cwd" | "env">): string {
+export function resolveRef(ref: ValueRef, opts: Pick<RunOptions, "cwd" | "env">): string {
   if ("env" in ref) {
     const v = opts.env[ref.env];
     if (v === undefined || v === "") throw new UnresolvedRef(`environment variable ${ref.env} is not set`);
@@ -95,7 +104,15 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunRes
     args = cmd.args.map((a) => resolveArg(a, opts));
     input = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
   } catch (e) {
-    return { ok: false, reason: "unresolved", command, stdout: "", stderr: "", durationMs: 0, message: opts.redact ? opts.redact((e as Error).message) : (e as Error).message };
+    return {
+      ok: false,
+      reason: "unresolved",
+      command,
+      stdout: "",
+      stderr: "",
+      durationMs: 0,
+      message: opts.redact ? opts.redact((e as Error).message) : (e as Error).message,
+    };
   }
   const fed = redactor(input !== undefined ? [input] : []);
   const redact = opts.redact ? (t: string) => opts.redact!(fed(t)) : fed;
@@ -123,8 +140,20 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunRes
   const stdout = redact(String(result.stdout ?? ""));
   const stderr = redact(String(result.stderr ?? ""));
   if (!result.failed) return { ok: true, stdout, stderr, durationMs };
-  const reason = result.isCanceled ? "canceled" : result.timedOut ? "timeout" : result.exitCode === undefined && !result.signal ? "spawn" : result.signal ? "signal" : "exit";
+  const reason = result.isCanceled
+    ? "canceled"
+    : result.timedOut
+      ? "timeout"
+      : result.exitCode === undefined && !result.signal
+        ? "spawn"
+        : result.signal
+          ? "signal"
+          : "exit";
   const message =
-    reason === "spawn" ? `${cmd.program} not found or not executable (${redact(result.shortMessage ?? "")})` : reason === "exit" ? `exit code ${result.exitCode}` : reason;
+    reason === "spawn"
+      ? `${cmd.program} not found or not executable (${redact(result.shortMessage ?? "")})`
+      : reason === "exit"
+        ? `exit code ${result.exitCode}`
+        : reason;
   return { ok: false, reason, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), command, stdout, stderr, durationMs, message };
 }

@@ -1,7 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { checkInspect } from "./verify.ts";
 
-const inspect = (platforms: { os: string; architecture: string; variant?: string }[], configs: Record<string, { architecture: string; os: string; variant?: string }> = {}) =>
+const inspect = (
+  platforms: { os: string; architecture: string; variant?: string }[],
+  configs: Record<string, { architecture: string; os: string; variant?: string }> = {},
+) =>
   JSON.stringify({
     name: "r/x:t",
     manifest: {
@@ -16,11 +19,23 @@ const inspect = (platforms: { os: string; architecture: string; variant?: string
 
 describe("checkInspect", () => {
   test("exact platform set passes; attestations are not platforms", () => {
-    const r = checkInspect(inspect([{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm", variant: "v7" }]), ["linux/amd64", "linux/arm/v7"]);
+    const r = checkInspect(
+      inspect([
+        { os: "linux", architecture: "amd64" },
+        { os: "linux", architecture: "arm", variant: "v7" },
+      ]),
+      ["linux/amd64", "linux/arm/v7"],
+    );
     expect(r).toMatchObject({ ok: true, digest: "sha256:abc", missing: [], extra: [] });
   });
   test("missing and extra platforms fail", () => {
-    const r = checkInspect(inspect([{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "s390x" }]), ["linux/amd64", "linux/arm64"]);
+    const r = checkInspect(
+      inspect([
+        { os: "linux", architecture: "amd64" },
+        { os: "linux", architecture: "s390x" },
+      ]),
+      ["linux/amd64", "linux/arm64"],
+    );
     expect(r).toMatchObject({ ok: false, missing: ["linux/arm64"], extra: ["linux/s390x"] });
   });
   test("an image config naming another architecture fails", () => {

@@ -23,14 +23,23 @@ interface Descriptor {
 }
 
 const platformOf = (p: { os: string; architecture: string; variant?: string }): string => [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-const isAttestation = (d: Descriptor): boolean => d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || (d.platform?.os === "unknown" && d.platform.architecture === "unknown");
+const isAttestation = (d: Descriptor): boolean =>
+  d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || (d.platform?.os === "unknown" && d.platform.architecture === "unknown");
 
 function compare(expected: readonly string[], descriptors: Descriptor[], mismatched: string[], digest?: string): PlatformCheck {
   const found = descriptors.map((d) => platformOf(d.platform!));
   const manifests = Object.fromEntries(descriptors.map((d) => [platformOf(d.platform!), d.digest]));
   const missing = expected.filter((p) => !found.includes(p));
   const extra = found.filter((p) => !expected.includes(p));
-  return { ...(digest ? { digest } : {}), manifests, found, missing, extra, mismatched, ok: missing.length === 0 && extra.length === 0 && mismatched.length === 0 };
+  return {
+    ...(digest ? { digest } : {}),
+    manifests,
+    found,
+    missing,
+    extra,
+    mismatched,
+    ok: missing.length === 0 && extra.length === 0 && mismatched.length === 0,
+  };
 }
 
 /**
@@ -49,7 +58,11 @@ export function checkInspect(json: string, expected: readonly string[]): Platfor
   const configs = (data.image ?? {}) as Record<string, { architecture?: string; os?: string; variant?: string }>;
   const mismatched = found.filter((p) => {
     const c = configs[p];
-    return c !== undefined && c.architecture !== undefined && platformOf({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p;
+    return (
+      c !== undefined &&
+      c.architecture !== undefined &&
+      platformOf({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p
+    );
   });
   return compare(expected, descriptors, mismatched, data.manifest.digest || undefined);
 }
@@ -78,7 +91,11 @@ function readTar(buf: Buffer): Map<string, Buffer> {
   while (off + 512 <= buf.length) {
     const header = buf.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
-    const str = (start: number, len: number) => header.subarray(start, start + len).toString("utf8").replace(/\0.*$/s, "");
+    const str = (start: number, len: number) =>
+      header
+        .subarray(start, start + len)
+        .toString("utf8")
+        .replace(/\0.*$/s, "");
     const name = (str(345, 155) ? `${str(345, 155)}/` : "") + str(0, 100);
     const size = Number.parseInt(str(124, 12).trim() || "0", 8);
     const type = str(156, 1);

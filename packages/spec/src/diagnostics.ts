@@ -3,6 +3,12 @@
 
 export type Severity = "error" | "warning";
 
+/** Errors and warnings apart, each sorted by position, each problem once. */
+export function splitDiagnostics(ds: readonly Diagnostic[]): { errors: Diagnostic[]; warnings: Diagnostic[] } {
+  const unique = [...new Map(ds.map((d) => [`${d.code}:${d.file}:${d.line}:${d.col}:${d.message}`, d])).values()];
+  return { errors: sortDiagnostics(unique.filter((d) => d.severity === "error")), warnings: sortDiagnostics(unique.filter((d) => d.severity === "warning")) };
+}
+
 /** Stable codes: tests, `--json` consumers and the README's table rely on them. */
 export type DiagnosticCode =
   | "spec-not-found"

@@ -9,10 +9,68 @@ import { yamlTables } from "./source-map.ts";
 const pos = (offset: number) => ({ file: "x", line: 0, col: offset });
 
 const SCALARS = [
-  "release", "a b", "1", "1.5", "0x1F", "0X1F", "0o17", "0O17", "-0", "+3", ".5", "1e3", "1E3", "12345678901234567890", "0.", "1_000", "0b11",
-  "true", "True", "yes", "No", "null", "~", "a#b", "a #b", "https://x.io:5000/y", "a: b", "x:", ":x", "-", "- x", "-x", "?x", "? x",
-  "'it''s'", "'a'b", '"q"', '"a\\tb"', '"{{v}}"', "{{version}}", "@x", "`x", "%x", "&a", "*a", "!x", "|", ">", "[a", "a]", "a,b", "{a",
-  "ü", " lead", "trail  ", ".inf", ".nan", "-.inf", "linux/arm/v7", "127.0.0.1:5000/acme", "a\tb", "'a\tb'",
+  "release",
+  "a b",
+  "1",
+  "1.5",
+  "0x1F",
+  "0X1F",
+  "0o17",
+  "0O17",
+  "-0",
+  "+3",
+  ".5",
+  "1e3",
+  "1E3",
+  "12345678901234567890",
+  "0.",
+  "1_000",
+  "0b11",
+  "true",
+  "True",
+  "yes",
+  "No",
+  "null",
+  "~",
+  "a#b",
+  "a #b",
+  "https://x.io:5000/y",
+  "a: b",
+  "x:",
+  ":x",
+  "-",
+  "- x",
+  "-x",
+  "?x",
+  "? x",
+  "'it''s'",
+  "'a'b",
+  '"q"',
+  '"a\\tb"',
+  '"{{v}}"',
+  "{{version}}",
+  "@x",
+  "`x",
+  "%x",
+  "&a",
+  "*a",
+  "!x",
+  "|",
+  ">",
+  "[a",
+  "a]",
+  "a,b",
+  "{a",
+  "ü",
+  " lead",
+  "trail  ",
+  ".inf",
+  ".nan",
+  "-.inf",
+  "linux/arm/v7",
+  "127.0.0.1:5000/acme",
+  "a\tb",
+  "'a\tb'",
 ];
 const KEYS = ["a", "b", "image", "MODE", "x.y", "a-b", "1.0", "true", "yes", "null", "0x1", "__proto__", "$v", "k/v", "a b", "'q'", '"d"', "? c"];
 const SEP = [" ", "  ", "\t", " \t"];
@@ -34,7 +92,11 @@ const flow: fc.Arbitrary<string> = fc.letrec<{ node: string }>((tie) => ({
     scalar.filter((s) => !/[,[\]{}]/.test(s)),
     fc.tuple(fc.array(tie("node"), { maxLength: 3 }), fc.constantFrom(", ", ",", ",\t", " , ", ",  ")).map(([items, s]) => `[${items.join(s)}]`),
     fc
-      .tuple(fc.uniqueArray(fc.tuple(key, tie("node")), { maxLength: 3, selector: ([k]) => k }), fc.constantFrom(", ", ",", ",\t"), fc.constantFrom(": ", ":\t", ":  "))
+      .tuple(
+        fc.uniqueArray(fc.tuple(key, tie("node")), { maxLength: 3, selector: ([k]) => k }),
+        fc.constantFrom(", ", ",", ",\t"),
+        fc.constantFrom(": ", ":\t", ":  "),
+      )
       .map(([pairs, s, c]) => `{${pairs.map(([k, v]) => `${k}${c}${v}`).join(s)}}`),
   ),
 })).node;
@@ -55,13 +117,22 @@ const block: fc.Arbitrary<Lines> = fc.letrec<{ map: Lines; seq: Lines; value: Li
   map: fc
     .uniqueArray(fc.tuple(key, sep, tie("value"), mostly([false], [true], 20)), { minLength: 1, maxLength: 4, selector: ([k]) => k })
     .map((entries) =>
-      entries.flatMap(([k, s, [first = "", ...rest], blankBefore]) => [...(blankBefore ? ["# comment line"] : []), first === "" ? `${k}:` : `${k}:${s}${first}`, ...rest]),
+      entries.flatMap(([k, s, [first = "", ...rest], blankBefore]) => [
+        ...(blankBefore ? ["# comment line"] : []),
+        first === "" ? `${k}:` : `${k}:${s}${first}`,
+        ...rest,
+      ]),
     ),
   seq: fc
-    .array(fc.oneof(fc.tuple(scalar, comment).map(([v, c]) => [`- ${v}${c}`]), tie("map").map(([f = "", ...r]) => [`- ${f}`, ...indent(r, "  ")])), { minLength: 1, maxLength: 3 })
+    .array(
+      fc.oneof(
+        fc.tuple(scalar, comment).map(([v, c]) => [`- ${v}${c}`]),
+        tie("map").map(([f = "", ...r]) => [`- ${f}`, ...indent(r, "  ")]),
+      ),
+      { minLength: 1, maxLength: 3 },
+    )
     .map((items) => items.flat()),
-}))
-  .map;
+})).map;
 
 const document = fc
   .tuple(block, fc.constantFrom("\n", "\n", "\r\n"), fc.boolean(), fc.boolean(), fc.array(fc.tuple(scalar, comment), { maxLength: 2 }))
@@ -82,8 +153,6 @@ function agrees(text: string): boolean {
   }
   return true;
 }
-
-
 
 describe("fast YAML reader against the yaml library, generated", () => {
   test("identical reading or a bail-out on 10,000 generated documents", () => {

@@ -14,6 +14,9 @@ export interface FastParse {
   values: Map<string, number>;
 }
 
+/** Keys that could reach objects' prototypes: refused by both readers. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
 class Bail extends Error {}
 const bail = (): never => {
   throw new Bail();
@@ -34,7 +37,6 @@ function keyAt(text: string, offset: number, end: number): string | undefined {
   const m = KEY_AT.exec(text);
   return m && offset + m[0].length <= end ? m[0] : undefined;
 }
-const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_BLOCK_DEPTH = 64;
 
 export function fastParse(text: string): FastParse | undefined {
@@ -101,7 +103,7 @@ class FastParser {
     for (;;) {
       const l = this.lines[this.i]!;
       const key = keyAt(this.text, start, l.end) ?? bail();
-      if (FORBIDDEN.has(key) || Object.hasOwn(out, key) || typeof plainScalar(key) !== "string") bail();
+      if (FORBIDDEN_KEYS.has(key) || Object.hasOwn(out, key) || typeof plainScalar(key) !== "string") bail();
       const colon = start + key.length;
       if (this.text[colon] !== ":" || !(colon + 1 === l.end || this.text[colon + 1] === " ")) bail();
       const child = `${path}/${key}`;
@@ -203,7 +205,14 @@ class FastParser {
       if (this.text[p] === "}") return [out, p + 1];
       for (;;) {
         const key = keyAt(this.text, p, end) ?? bail();
-        if (FORBIDDEN.has(key) || Object.hasOwn(out, key) || typeof plainScalar(key) !== "string" || this.text[p + key.length] !== ":" || this.text[p + key.length + 1] !== " ") bail();
+        if (
+          FORBIDDEN_KEYS.has(key) ||
+          Object.hasOwn(out, key) ||
+          typeof plainScalar(key) !== "string" ||
+          this.text[p + key.length] !== ":" ||
+          this.text[p + key.length + 1] !== " "
+        )
+          bail();
         this.keys.set(`${path}/${key}`, p);
         const [v, next] = this.flowItem(this.skipSpaces(p + key.length + 1, end), end, `${path}/${key}`, "}", depth);
         out[key] = v;
@@ -223,7 +232,15 @@ class FastParser {
     let p = start;
     while (p < end && !",[]{}#".includes(this.text[p]!)) p++;
     const raw = this.text.slice(start, p).trimEnd();
-    if (raw === "" || (this.text[p] !== "," && this.text[p] !== close) || /^[-?:](\s|$)/.test(raw) || /^[&*!|>%@`]/.test(raw) || raw.includes(": ") || raw.endsWith(":")) bail();
+    if (
+      raw === "" ||
+      (this.text[p] !== "," && this.text[p] !== close) ||
+      /^[-?:](\s|$)/.test(raw) ||
+      /^[&*!|>%@`]/.test(raw) ||
+      raw.includes(": ") ||
+      raw.endsWith(":")
+    )
+      bail();
     this.values.set(path, start);
     return [plainScalar(raw), start + raw.length];
   }
@@ -254,7 +271,8 @@ function plainScalar(s: string): unknown {
   if (s === "" || s === "~" || s === "null" || s === "Null" || s === "NULL") return null;
   if (s === "true" || s === "True" || s === "TRUE") return true;
   if (s === "false" || s === "False" || s === "FALSE") return false;
-  const number = /^[-+]?[0-9]+$/.test(s) || /^0o[0-7]+$/.test(s) || /^0x[0-9a-fA-F]+$/.test(s) || /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(s);
+  const number =
+    /^[-+]?[0-9]+$/.test(s) || /^0o[0-7]+$/.test(s) || /^0x[0-9a-fA-F]+$/.test(s) || /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(s);
   // Past double precision (or at -0) number parsers may disagree: the library decides.
   if (number && (s.length > 15 || /^-0*\.?0*$/.test(s))) bail();
   if (/^[-+]?[0-9]+$/.test(s)) return Number.parseInt(s, 10);

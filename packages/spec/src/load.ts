@@ -1,9 +1,8 @@
 // The package's only file system access: find, read, and answer SpecFs questions.
-import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
-import { constants, type Stats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, realpathSync, type Stats, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { diag } from "./diagnostics.ts";
-import type { SpecFs } from "./normalize.ts";
+import type { SpecFs } from "./rules/context.ts";
 import { parseSpec, type SpecResult } from "./parse.ts";
 import { MAX_SPEC_BYTES } from "./source-map.ts";
 
@@ -64,7 +63,12 @@ export function readSpecFile(abs: string): { ok: true; text: string } | { ok: fa
     const st = statSync(abs);
     const refused = kindProblem(st);
     if (refused) return { ok: false, message: `${abs} is ${refused}, not a spec file`, hint };
-    if (st.size > MAX_SPEC_BYTES) return { ok: false, message: `${abs} is ${st.size} bytes; specs are limited to ${MAX_SPEC_BYTES / 1024 / 1024} MiB`, hint: "split it, or check that -f names the right file" };
+    if (st.size > MAX_SPEC_BYTES)
+      return {
+        ok: false,
+        message: `${abs} is ${st.size} bytes; specs are limited to ${MAX_SPEC_BYTES / 1024 / 1024} MiB`,
+        hint: "split it, or check that -f names the right file",
+      };
     fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     const again = fstatSync(fd);
     if (kindProblem(again) || again.size > MAX_SPEC_BYTES) return { ok: false, message: `${abs} changed while it was read`, hint };
@@ -86,5 +90,13 @@ export function readSpecFile(abs: string): { ok: true; text: string } | { ok: fa
 
 function kindProblem(st: Stats): string | undefined {
   if (st.isFile()) return undefined;
-  return st.isDirectory() ? "a folder" : st.isFIFO() ? "a named pipe (FIFO)" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a regular file";
+  return st.isDirectory()
+    ? "a folder"
+    : st.isFIFO()
+      ? "a named pipe (FIFO)"
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? "a device"
+        : st.isSocket()
+          ? "a socket"
+          : "not a regular file";
 }

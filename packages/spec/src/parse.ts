@@ -1,5 +1,5 @@
 // parseSpec: text -> Spec | diagnostics. Pure: the file system is asked through SpecFs only.
-import { type Diagnostic, hasErrors, sortDiagnostics } from "./diagnostics.ts";
+import { type Diagnostic, hasErrors, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
 import type { Spec } from "./model.ts";
 import { normalize, type SpecFs } from "./normalize.ts";
 import { SpecInputSchema } from "./schema.ts";
@@ -16,8 +16,6 @@ export function parseSpec(text: string, opts: { file: string; root: string; fs: 
     return { ok: false, errors: sortDiagnostics(zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map)), warnings: [] };
   }
   const { spec, diagnostics } = normalize(shape.data, yaml.map, opts);
-  const unique = [...new Map(diagnostics.map((d) => [`${d.code}:${d.line}:${d.col}:${d.message}`, d])).values()];
-  const errors = sortDiagnostics(unique.filter((d) => d.severity === "error"));
-  const warnings = sortDiagnostics(unique.filter((d) => d.severity === "warning"));
+  const { errors, warnings } = splitDiagnostics(diagnostics);
   return !spec || hasErrors(errors) ? { ok: false, errors, warnings } : { ok: true, spec, warnings };
 }

@@ -12,9 +12,12 @@ describe("registry urls", () => {
   ])("%s", (url, host, namespace) => {
     expect(parseRegistryUrl(url)).toEqual({ ok: true, value: { host, namespace } });
   });
-  test.each(["myreg/app", "acme", "https://ghcr.io/x", "ghcr.io/Acme", "::1/x", "[fe80::1%eth0]:5000", "bad_host.io/x", "ghcr.io/a//b"])("%s is refused", (url) => {
-    expect(parseRegistryUrl(url).ok).toBe(false);
-  });
+  test.each(["myreg/app", "acme", "https://ghcr.io/x", "ghcr.io/Acme", "::1/x", "[fe80::1%eth0]:5000", "bad_host.io/x", "ghcr.io/a//b"])(
+    "%s is refused",
+    (url) => {
+      expect(parseRegistryUrl(url).ok).toBe(false);
+    },
+  );
 });
 
 describe("repositories and tags", () => {

@@ -20,7 +20,11 @@ export interface RegistryUrl {
 export function parseRegistryUrl(url: string): Checked<RegistryUrl> {
   // Never echo a URL that carries credentials: the message would print them.
   if (/^([a-z]+:\/\/)?[^/]*@/i.test(url)) {
-    return { ok: false, message: "the registry URL contains credentials (user:password@)", hint: "remove them from the URL; give username: { env: … } and password: { env: … } instead" };
+    return {
+      ok: false,
+      message: "the registry URL contains credentials (user:password@)",
+      hint: "remove them from the URL; give username: { env: … } and password: { env: … } instead",
+    };
   }
   if (/^[a-z]+:\/\//i.test(url)) {
     return { ok: false, message: `"${url}" has a scheme`, hint: `write it without one: ${url.replace(/^[a-z]+:\/\//i, "")}` };
@@ -32,7 +36,8 @@ export function parseRegistryUrl(url: string): Checked<RegistryUrl> {
     return hint ? { ok: false, message: `"${host}" is not a valid registry host`, hint } : { ok: false, message: `"${host}" is not a valid registry host` };
   }
   const port = /:(\d+)$/.exec(host)?.[1];
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return { ok: false, message: `port ${port} is out of range`, hint: "a port is 1-65535, e.g. 127.0.0.1:5000" };
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+    return { ok: false, message: `port ${port} is out of range`, hint: "a port is 1-65535, e.g. 127.0.0.1:5000" };
   if (!host.includes(".") && !host.includes(":") && host !== "localhost") {
     return {
       ok: false,

@@ -2,8 +2,7 @@
 // Semantic checks (platform grammar, references, templates, paths) live in normalize.ts, which knows positions.
 import { z } from "zod";
 
-const template = (what: string) =>
-  z.string().describe(`${what}. A handlebars template over variables and git.*/image.* built-ins; always a string.`);
+const template = (what: string) => z.string().describe(`${what}. A handlebars template over variables and git.*/image.* built-ins; always a string.`);
 
 const envRef = z
   .strictObject({ env: z.string().min(1).describe("Name of the environment variable holding the value.") })
@@ -19,7 +18,10 @@ const platforms = z
 const cache = z
   .strictObject({
     type: z.enum(["registry", "local", "gha"]).describe("registry: a cache image per platform in a registry; local: a folder; gha: GitHub Actions cache."),
-    registry: z.string().optional().describe("type registry: name of the registry (from registries) that stores the cache; default: the image's first registry."),
+    registry: z
+      .string()
+      .optional()
+      .describe("type registry: name of the registry (from registries) that stores the cache; default: the image's first registry."),
     dir: z.string().optional().describe("type local: folder for the cache, relative to the spec; default .multiarch/cache."),
     mode: z.enum(["min", "max"]).optional().describe("min caches the final stage only; max every stage. Default max."),
   })
@@ -27,14 +29,20 @@ const cache = z
 
 const attest = z
   .strictObject({
-    provenance: z.union([z.literal(false), z.enum(["min", "max"])]).optional().describe("Provenance attestation: min (default), max, or false."),
+    provenance: z
+      .union([z.literal(false), z.enum(["min", "max"])])
+      .optional()
+      .describe("Provenance attestation: min (default), max, or false."),
     sbom: z.boolean().optional().describe("Attach an SBOM attestation. Default false."),
   })
   .describe("Attestations attached to pushed images (bake strategy). The manifest strategy cannot carry them.");
 
 const secret = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, "secret ids use letters, digits, . _ -").describe("Id used in RUN --mount=type=secret,id=..."),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, "secret ids use letters, digits, . _ -")
+      .describe("Id used in RUN --mount=type=secret,id=..."),
     env: z.string().optional().describe("Environment variable the value comes from."),
     file: z.string().optional().describe("File the value comes from, relative to the spec."),
   })
@@ -42,7 +50,7 @@ const secret = z
 
 const smokeTest = z
   .strictObject({
-    run: z.array(z.string()).min(1).describe("Command run in the image on every platform after it is built, e.g. [/bin/sh, -c, \"uname -m\"]."),
+    run: z.array(z.string()).min(1).describe('Command run in the image on every platform after it is built, e.g. [/bin/sh, -c, "uname -m"].'),
   })
   .describe("Smoke test run on every platform (under QEMU for foreign ones).");
 

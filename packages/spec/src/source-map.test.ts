@@ -9,7 +9,9 @@ const pos = (offset: number) => ({ file: "x", line: 0, col: offset });
 const ROOT = resolve(import.meta.dirname, "../../..");
 const files = [
   ...["quickstart", "monorepo", "fallback", "oci", "sharded"].map((e) => join(ROOT, "examples", e, "multiarch.yaml")),
-  ...readdirSync(join(ROOT, "packages/spec/fixtures/invalid")).filter((f) => f.endsWith(".yaml")).map((f) => join(ROOT, "packages/spec/fixtures/invalid", f)),
+  ...readdirSync(join(ROOT, "packages/spec/fixtures/invalid"))
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => join(ROOT, "packages/spec/fixtures/invalid", f)),
 ];
 
 function agree(text: string): "fast" | "fallback" {
@@ -31,14 +33,19 @@ describe("fast YAML path", () => {
   });
 
   test("the examples take the fast path", () => {
-    for (const e of ["quickstart", "monorepo", "fallback", "oci", "sharded"]) expect(agree(readFileSync(join(ROOT, "examples", e, "multiarch.yaml"), "utf8"))).toBe("fast");
+    for (const e of ["quickstart", "monorepo", "fallback", "oci", "sharded"])
+      expect(agree(readFileSync(join(ROOT, "examples", e, "multiarch.yaml"), "utf8"))).toBe("fast");
   });
 
   test.each([
-    ["fast", "scalars by the core schema", "a: 1\nb: 1.5\nc: true\nd: ~\ne: 0x1F\nf: 0o17\ng: 1e3\nh: -2\ni: +3\nj: .5\nk: 1.0.0\nl: 'it''s'\nm: \"q\"\nn: yes\no: No\np: 12abc\n"],
+    [
+      "fast",
+      "scalars by the core schema",
+      "a: 1\nb: 1.5\nc: true\nd: ~\ne: 0x1F\nf: 0o17\ng: 1e3\nh: -2\ni: +3\nj: .5\nk: 1.0.0\nl: 'it''s'\nm: \"q\"\nn: yes\no: No\np: 12abc\n",
+    ],
     ["fast", "sequence at the parent key's indent", "a:\n- x\n- y\nb: z\n"],
     ["fast", "compact mappings in sequences", "s:\n  - id: npm\n    env: NPM\n  - id: x\n    file: f # c\nt: 1\n"],
-    ["fast", "nested flow", "a: { run: [/bin/sh, -c, \"uname -m\"], n: {} }\nb: [[1, 2], [], {k: v}]\n"],
+    ["fast", "nested flow", 'a: { run: [/bin/sh, -c, "uname -m"], n: {} }\nb: [[1, 2], [], {k: v}]\n'],
     ["fast", "comments everywhere", "# top\na: b # trailing\n\n  # indented comment\nc:\n  # inside\n  d: e#not-a-comment\n"],
     ["fast", "urls and colons in plain scalars", "u: https://example.com/x:y\nr: 127.0.0.1:5000/acme\n"],
     ["fallback", "keys that are not strings", "1.0: x\n"],
@@ -58,8 +65,8 @@ describe("fast YAML path", () => {
 
   test("a generated 1,000-image spec takes the fast path", () => {
     const lines = ["version: 1", "images:"];
-    for (let i = 0; i < 1000; i++) lines.push(`  svc-${i}:`, `    context: services/svc-${i}`, `    args: { SERVICE: svc-${i}, V: "{{version}}" }`, "    tags: [latest, '1.0']");
+    for (let i = 0; i < 1000; i++)
+      lines.push(`  svc-${i}:`, `    context: services/svc-${i}`, `    args: { SERVICE: svc-${i}, V: "{{version}}" }`, "    tags: [latest, '1.0']");
     expect(agree(`${lines.join("\n")}\n`)).toBe("fast");
   });
 });
-

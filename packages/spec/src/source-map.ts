@@ -1,8 +1,8 @@
 // The only module that touches yaml nodes: parse with positions, turn YAML errors into diagnostics,
 // and answer "where is the value at this path" in O(1) after one walk of the tree.
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
-import { fastParse } from "./fast-yaml.ts";
-import { diag, type Diagnostic, type SourcePos } from "./diagnostics.ts";
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import { type Diagnostic, diag, type SourcePos } from "./diagnostics.ts";
+import { FORBIDDEN_KEYS, fastParse } from "./fast-yaml.ts";
 
 export type Path = readonly (string | number)[];
 
@@ -19,7 +19,6 @@ export type ParsedYaml = { ok: true; data: unknown; map: SourceMap } | { ok: fal
 /** The parse result before positions become lines: data, and offsets of keys and values by path. */
 export type YamlTables = { ok: true; data: unknown; keys: Map<string, number>; values: Map<string, number> } | { ok: false; errors: Diagnostic[] };
 
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 export const MAX_SPEC_BYTES = 4 * 1024 * 1024;
 
 const YAML_CODES: Record<string, Diagnostic["code"]> = {
@@ -78,7 +77,12 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
       errors: doc.errors.map((e) => {
         const code = YAML_CODES[e.code] ?? "yaml-syntax";
         const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-        const hint = e.code === "TAB_AS_INDENT" ? "indent with spaces, not tabs" : code === "yaml-multiple-documents" ? "keep one document per file (remove ---)" : undefined;
+        const hint =
+          e.code === "TAB_AS_INDENT"
+            ? "indent with spaces, not tabs"
+            : code === "yaml-multiple-documents"
+              ? "keep one document per file (remove ---)"
+              : undefined;
         return diag(code, pos(e.pos[0]), message, { hint });
       }),
     };
@@ -107,7 +111,9 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
         const v = pair.value as Node | null;
         if (v?.range) values.set(child, v.range[0]);
         if (keyText !== undefined && FORBIDDEN_KEYS.has(keyText) && k?.range) {
-          problems.push(diag("forbidden-key", pos(k.range[0]), `"${keyText}" is not allowed as a key`, { hint: "it could change objects' prototypes; rename it" }));
+          problems.push(
+            diag("forbidden-key", pos(k.range[0]), `"${keyText}" is not allowed as a key`, { hint: "it could change objects' prototypes; rename it" }),
+          );
         }
         stack.push({ node: v, path: child });
       }
@@ -127,7 +133,12 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
   } catch (e) {
     const where = firstAlias !== undefined ? pos(firstAlias) : pos(0);
     if (e instanceof ReferenceError && /alias/i.test(e.message)) {
-      return { ok: false, errors: [diag("yaml-alias-limit", where, "too many alias expansions (a YAML alias bomb?)", { hint: "write the values out instead of using * aliases" })] };
+      return {
+        ok: false,
+        errors: [
+          diag("yaml-alias-limit", where, "too many alias expansions (a YAML alias bomb?)", { hint: "write the values out instead of using * aliases" }),
+        ],
+      };
     }
     return { ok: false, errors: [unexpected(e, where)] };
   }

@@ -13,7 +13,12 @@ describe("templates", () => {
     expect(render("{{version}}&<{{channel}}>=", { version: "1.0", channel: "a&b" })).toBe("1.0&<a&b>=");
   });
   test("helpers", () => {
-    const ctx = { version: "1.0", channel: "Feature/Login", git: { sha: "abc", shortSha: "abc", branch: "feat/x", tag: "" }, image: { name: "api", repository: "api" } };
+    const ctx = {
+      version: "1.0",
+      channel: "Feature/Login",
+      git: { sha: "abc", shortSha: "abc", branch: "feat/x", tag: "" },
+      image: { name: "api", repository: "api" },
+    };
     expect(render("{{lower channel}}", ctx)).toBe("feature/login");
     expect(render("{{sanitize git.branch}}", ctx)).toBe("feat-x");
     expect(render("{{default git.tag 'dev'}}", ctx)).toBe("dev");

@@ -13,7 +13,10 @@ const HELPERS: Record<string, (...args: unknown[]) => string> = {
   replace: (s, from, to) => str(s).split(str(from)).join(str(to)),
   truncate: (s, n) => str(s).slice(0, Number(n)),
   /** Makes any text tag-safe: feature/x -> feature-x. */
-  sanitize: (s) => str(s).replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[.-]+/, ""),
+  sanitize: (s) =>
+    str(s)
+      .replace(/[^A-Za-z0-9_.-]+/g, "-")
+      .replace(/^[.-]+/, ""),
   default: (s, fallback) => (str(s) === "" ? str(fallback) : str(s)),
 };
 for (const [n, fn] of Object.entries(HELPERS)) hb.registerHelper(n, (...args: unknown[]) => fn(...args.slice(0, -1)));
@@ -38,14 +41,14 @@ export interface CheckedTemplate {
   render(context: Record<string, unknown>): string;
 }
 
-type Checked = { ok: true; template: CheckedTemplate } | { ok: false; problem: TemplateProblem };
+type TemplateCheck = { ok: true; template: CheckedTemplate } | { ok: false; problem: TemplateProblem };
 
 // Monorepo specs repeat the same few templates ("{{version}}") hundreds of times: parse and compile
 // each distinct one once. Text without "{{" is not a template at all.
-const cache = new WeakMap<ReadonlySet<string>, Map<string, Checked>>();
+const cache = new WeakMap<ReadonlySet<string>, Map<string, TemplateCheck>>();
 
 /** Parses and checks a template against the known names. */
-export function checkTemplate(source: string, variables: ReadonlySet<string>): Checked {
+export function checkTemplate(source: string, variables: ReadonlySet<string>): TemplateCheck {
   if (!source.includes("{{")) return { ok: true, template: { source, uses: new Set(), render: () => source } };
   let byVariables = cache.get(variables);
   if (!byVariables) {
@@ -60,7 +63,7 @@ export function checkTemplate(source: string, variables: ReadonlySet<string>): C
   return checked;
 }
 
-function checkUncached(source: string, variables: ReadonlySet<string>): Checked {
+function checkUncached(source: string, variables: ReadonlySet<string>): TemplateCheck {
   let ast: hbs.AST.Program;
   try {
     ast = hb.parse(source);
@@ -71,20 +74,32 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Checked 
     const got = /got '([^']+)'/.exec(lines[lines.length - 1] ?? "")?.[1];
     const where = caret ? ` at character ${caret.length}` : "";
     const what = got ? `: unexpected ${got === "INVALID" ? "character" : got === "EOF" ? "end" : got}` : `: ${lines[0]}`;
-    return { ok: false, problem: { code: "template-syntax", message: `template "${source}": syntax error${where}${what}`, hint: "every {{ needs a matching }}" } };
+    return {
+      ok: false,
+      problem: { code: "template-syntax", message: `template "${source}": syntax error${where}${what}`, hint: "every {{ needs a matching }}" },
+    };
   }
   const uses = new Set<string>();
   const problems: TemplateProblem[] = [];
   const checkPath = (p: hbs.AST.PathExpression) => {
     if (p.data || p.depth > 0 || p.original.startsWith("this") || p.parts.length === 0) {
-      problems.push({ code: "template-unknown-variable", message: `template "${source}": "${p.original}" is not allowed`, hint: "use a variable name, git.* or image.*" });
+      problems.push({
+        code: "template-unknown-variable",
+        message: `template "${source}": "${p.original}" is not allowed`,
+        hint: "use a variable name, git.* or image.*",
+      });
       return;
     }
     const [root, field, ...more] = p.parts as [string, string | undefined, ...string[]];
     const builtin = Object.hasOwn(BUILTINS, root) ? BUILTINS[root] : undefined;
     if (builtin) {
       if (field === undefined || !builtin.includes(field) || more.length > 0) {
-        const hint = field ? didYouMean(`${root}.${field}`, builtin.map((f) => `${root}.${f}`)) : `use ${builtin.map((f) => `${root}.${f}`).join(", ")}`;
+        const hint = field
+          ? didYouMean(
+              `${root}.${field}`,
+              builtin.map((f) => `${root}.${f}`),
+            )
+          : `use ${builtin.map((f) => `${root}.${f}`).join(", ")}`;
         problems.push({ code: "template-unknown-variable", message: `template "${source}": unknown variable "${p.original}"`, hint });
       }
     } else if (!variables.has(root) || field !== undefined) {
@@ -92,7 +107,11 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Checked 
         root === "platform"
           ? "platform values differ per platform: use the TARGETPLATFORM / TARGETARCH build args inside the Dockerfile"
           : didYouMean(p.original, [...variables, ...Object.entries(BUILTINS).flatMap(([r, fs]) => fs.map((f) => `${r}.${f}`))]);
-      problems.push({ code: "template-unknown-variable", message: `template "${source}": unknown variable "${p.original}"`, hint: hint ?? "declare it under variables:" });
+      problems.push({
+        code: "template-unknown-variable",
+        message: `template "${source}": unknown variable "${p.original}"`,
+        hint: hint ?? "declare it under variables:",
+      });
     }
     uses.add(root);
   };
@@ -100,7 +119,11 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Checked 
     const helperName = p.type === "PathExpression" ? (p as hbs.AST.PathExpression).original : "";
     const known = block ? BLOCK_HELPERS.has(helperName) : Object.hasOwn(HELPERS, helperName);
     if (!known) {
-      problems.push({ code: "template-unknown-helper", message: `template "${source}": unknown helper "${helperName}"`, hint: didYouMean(helperName, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}` });
+      problems.push({
+        code: "template-unknown-helper",
+        message: `template "${source}": unknown helper "${helperName}"`,
+        hint: didYouMean(helperName, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}`,
+      });
     }
   };
   const visitExpr = (e: hbs.AST.Expression | undefined) => {

@@ -1,11 +1,18 @@
 // Turns zod issues into diagnostics at the YAML position of the offending value, with hints.
 import type { z } from "zod";
-import { diag, type Diagnostic } from "./diagnostics.ts";
+import { type Diagnostic, diag } from "./diagnostics.ts";
 import { SpecInputSchema } from "./schema.ts";
 import type { Path, SourceMap } from "./source-map.ts";
 import { didYouMean } from "./suggest.ts";
 
-type Def = { type: string; shape?: Record<string, { _zod: { def: Def } }>; innerType?: { _zod: { def: Def } }; valueType?: { _zod: { def: Def } }; element?: { _zod: { def: Def } }; options?: { _zod: { def: Def } }[] };
+type Def = {
+  type: string;
+  shape?: Record<string, { _zod: { def: Def } }>;
+  innerType?: { _zod: { def: Def } };
+  valueType?: { _zod: { def: Def } };
+  element?: { _zod: { def: Def } };
+  options?: { _zod: { def: Def } }[];
+};
 
 /** Keys the schema allows for the object at path (for "did you mean" on unknown keys). */
 function allowedKeysAt(path: Path): string[] {
@@ -57,7 +64,11 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
           out.push(diag("unknown-key", map.keyAt(path), `${path.slice(0, -1).join(".")}: YAML merge keys (<<) are not read`, { hint: MERGE_HINT, path }));
         } else if (value === undefined) {
           const key = String(path[path.length - 1]);
-          out.push(diag("missing-key", map.keyAt(path.slice(0, -1)), `missing required key "${key}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`, { path }));
+          out.push(
+            diag("missing-key", map.keyAt(path.slice(0, -1)), `missing required key "${key}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`, {
+              path,
+            }),
+          );
         } else if (issue.expected === "string" && value !== null && typeof value === "object" && path.some((s) => TEMPLATE_PARENTS.has(String(s)))) {
           out.push(
             diag("template-not-string", map.valueAt(path), `${field}: a template must be a string, not ${describe(value)}`, {
@@ -67,7 +78,14 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
           );
         } else {
           const hint = issue.expected === "array" && typeof value === "string" ? `write a list: [${value}]` : undefined;
-          out.push(diag("invalid-type", map.valueAt(path), `${field}: expected ${issue.expected === "record" ? "a mapping" : issue.expected === "array" ? "a list" : issue.expected}, got ${describe(value)}`, { hint, path }));
+          out.push(
+            diag(
+              "invalid-type",
+              map.valueAt(path),
+              `${field}: expected ${issue.expected === "record" ? "a mapping" : issue.expected === "array" ? "a list" : issue.expected}, got ${describe(value)}`,
+              { hint, path },
+            ),
+          );
         }
         break;
       }

@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type ArchPlan, type Plan, parsePlanFile } from "@multiarch/compiler";
+import { resolveStrategy } from "@multiarch/compiler";
 import type { EngineFacts, ExecEvent, Lock, Report } from "@multiarch/executor";
+import { asPlan, type Plan, parsePlanFile } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural, type Values } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
+import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, secretDiagnostics, writeArtifacts } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
-import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, secretDiagnostics, writeArtifacts } from "./load.ts";
 import { summary } from "./plan.ts";
 
 const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file"] as const;
@@ -17,7 +18,11 @@ export default async function apply(ctx: CommandContext): Promise<Outcome> {
   if (!Number.isInteger(concurrency) || concurrency < 1) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
   if (typeof values.plan === "string") {
     const fixed = FIXED_BY_PLAN.filter((f) => values[f] !== undefined);
-    if (fixed.length) return { exit: EXIT.usage, message: `${fixed.map((f) => `--${f}`).join(", ")} cannot change a saved plan; run multiarch plan with ${fixed.length === 1 ? "it" : "them"}, then apply --plan` };
+    if (fixed.length)
+      return {
+        exit: EXIT.usage,
+        message: `${fixed.map((f) => `--${f}`).join(", ")} cannot change a saved plan; run multiarch plan with ${fixed.length === 1 ? "it" : "them"}, then apply --plan`,
+      };
   }
   const { acquireLock } = await import("@multiarch/executor");
   const loaded = await planFor(values, io, (specFile) => acquireLock(specFile));
@@ -43,7 +48,13 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
       return { outcome: { exit: EXIT.usage, message: `cannot read plan ${displayPath(file, io.cwd)}: ${(e as Error).message}` } };
     }
     const parsed = parsePlanFile(json);
-    if (!parsed.ok) return { outcome: { exit: EXIT.usage, message: `${displayPath(file, io.cwd)} cannot be run (write it again with multiarch plan):\n${parsed.problems.map((p) => `  ${p}`).join("\n")}` } };
+    if (!parsed.ok)
+      return {
+        outcome: {
+          exit: EXIT.usage,
+          message: `${displayPath(file, io.cwd)} cannot be run (write it again with multiarch plan):\n${parsed.problems.map((p) => `  ${p}`).join("\n")}`,
+        },
+      };
     const planDir = dirname(file);
     const lock = lockOf(resolve(planDir, parsed.plan.spec));
     if (!lock.ok) return { outcome: lockedOutcome(lock, io) };
@@ -75,26 +86,22 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
   return { plan: result.compiled.plan, planDir: outAbs, engine, lock, warnings };
 }
 
-/**
- * Whether this engine can run the plan, or why not. Pure: engine facts in, a reason out. Checked again
- * on every apply, so a plan made on one machine and run on another says what differs.
- */
-export function preflight(plan: Plan, engine: EngineFacts): string | undefined {
-  const multi = plan.images.some((i) => i.platforms.length > 1);
-  const needsBuildx = plan.strategy.chosen === "bake" || !plan.strategy.legacyBuilder;
-  if (!engine.reachable) return engine.reason;
-  if (engine.builderMissing) return engine.reason;
-  if (needsBuildx && !engine.buildx) return `this plan needs docker buildx, which the engine lacks; ${plan.strategy.chosen === "bake" ? "use --strategy manifest" : "plan again on this machine"}`;
-  if (plan.strategy.pushWithDocker && engine.driver !== "docker") return `this plan was made for buildx's docker driver, but the builder is ${engine.driver ?? "another driver"}; plan again on this machine`;
-  if (plan.strategy.chosen === "bake" && multi && !engine.multiPlatform) return `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder`;
-  return undefined;
-}
-
-async function runPlan(ctx: CommandContext, plan: Plan, planDir: string, concurrency: number, warnings: Outcome["warnings"], probed?: EngineFacts): Promise<Outcome> {
+async function runPlan(
+  ctx: CommandContext,
+  plan: Plan,
+  planDir: string,
+  concurrency: number,
+  warnings: Outcome["warnings"],
+  probed?: EngineFacts,
+): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
-  const { checkEmulation, executePlan, showCommand, probeEngine } = await import("@multiarch/executor");
+  const { checkEmulation, executePlan, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
   if (values["dry-run"]) {
-    const dryRun = plan.stages.flatMap((stage) => stage.steps.flatMap((step) => step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` }))));
+    const dryRun = plan.stages.flatMap((stage) =>
+      stage.steps.flatMap((step) =>
+        step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` })),
+      ),
+    );
     if (!json) {
       const out = [summary(plan, io)];
       for (const stage of plan.stages) out.push("", `# ${stage.name}`, ...dryRun.filter((d) => d.stage === stage.name).map((d) => d.command));
@@ -105,20 +112,14 @@ async function runPlan(ctx: CommandContext, plan: Plan, planDir: string, concurr
 
   // Preflight: nothing starts unless the engine can run what was planned.
   const engine = probed ?? (await probeEngine(resolve(planDir, plan.cwd), io.env));
-  const problem = preflight(plan, engine);
-  if (problem) return { exit: EXIT.environment, message: problem, warnings };
   // A builder on this machine's kernel runs foreign RUN steps through binfmt_misc: check the QEMU
   // handlers now rather than fail halfway with "exec format error".
   const localKernel = (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine.driver === "docker" || engine.driver === "docker-container");
-  const emulation = localKernel ? checkEmulation([...new Set(plan.images.flatMap((i) => i.platforms))], io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {}) : [];
-  if (emulation.length > 0) {
-    const lines = emulation.map((e) => `  ${e.platform}: binfmt_misc handler ${e.handler} is ${e.problem === "missing" ? "not registered" : e.problem === "disabled" ? "disabled" : "registered without the F (fix-binary) flag"}`);
-    return {
-      exit: EXIT.environment,
-      warnings,
-      message: `this machine cannot run the build steps of every planned platform:\n${lines.join("\n")}\n  hint: install qemu-user-static and register its handlers with the F flag (test/env/up.sh does), or run docker run --privileged --rm tonistiigi/binfmt --install all`,
-    };
-  }
+  const platforms = [...new Set(plan.images.flatMap((i) => i.platforms))];
+  const emulation =
+    engine.reachable && localKernel ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {}) : [];
+  const problem = preflight(plan, engine, emulation);
+  if (problem) return { exit: EXIT.environment, message: problem, warnings };
 
   const err = style(io, "stderr");
   // Long steps (a bake under QEMU can take many minutes) say they are alive every 30 s.
@@ -181,7 +182,8 @@ export function finalSummary(report: Report, io: Io): string {
   if (held.length) out.push("", ...held.map((i) => s.dim(`${i.name}: not published: ${i.notPublished}`)));
   const movedTags = report.tags.filter((t) => t.status === "moved");
   if (report.exitCode === 0) {
-    if (report.images.length && report.images.every((i) => i.status === "unchanged")) out.push("", s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`));
+    if (report.images.length && report.images.every((i) => i.status === "unchanged"))
+      out.push("", s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`));
     else if (held.length === report.images.length) out.push("", s.green(`built and verified in ${seconds(report.durationMs)}; nothing published (see above)`));
     else out.push("", s.green(`done in ${seconds(report.durationMs)}`));
     return out.join("\n");
@@ -195,16 +197,4 @@ export function finalSummary(report: Report, io: Io): string {
     : "; no user tag was moved";
   out.push("", s.red(`${why}${tagsLine}`));
   return out.join("\n");
-}
-
-/** A per-arch plan (plans/<platform>.json) runs as a plan whose stages are its steps grouped by kind. */
-export function asPlan(p: Plan | ArchPlan): Plan {
-  if (!("platform" in p)) return p;
-  const stages: Plan["stages"] = [];
-  for (const step of p.steps) {
-    const last = stages.at(-1);
-    if (last?.name === step.kind) last.steps.push(step);
-    else stages.push({ name: step.kind, steps: [step] });
-  }
-  return { version: p.version, spec: p.spec, cwd: p.cwd, strategy: { ...p.strategy, reason: `${p.strategy.reason}; per-arch plan for ${p.platform}` }, images: p.images, stages, secrets: p.secrets };
 }

@@ -3,8 +3,8 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { type CompileResult, compile, type GitFacts, type Plan } from "@multiarch/compiler";
-import type { EngineFacts } from "@multiarch/executor";
+import { type CompileResult, compile, type Requested } from "@multiarch/compiler";
+import type { GitFacts, Plan } from "@multiarch/plan";
 import { type Diagnostic, diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
 import { list, type Values } from "../context.ts";
 import type { Io } from "../format.ts";
@@ -12,16 +12,24 @@ import type { Io } from "../format.ts";
 export function loadFromFlags(values: Values, io: Io): SpecResult {
   const file = typeof values.file === "string" ? resolve(io.cwd, values.file) : findSpec(io.cwd);
   if (!file) {
-    return { ok: false, errors: [diag("spec-not-found", { file: join(io.cwd, SPEC_FILE_NAME), line: 0, col: 0 }, `no ${SPEC_FILE_NAME} in ${io.cwd} or any folder above`, { hint: "pass -f path/to/multiarch.yaml" })], warnings: [] };
+    return {
+      ok: false,
+      errors: [
+        diag("spec-not-found", { file: join(io.cwd, SPEC_FILE_NAME), line: 0, col: 0 }, `no ${SPEC_FILE_NAME} in ${io.cwd} or any folder above`, {
+          hint: "pass -f path/to/multiarch.yaml",
+        }),
+      ],
+      warnings: [],
+    };
   }
   return loadSpec(file);
 }
 
 /** Output folder as given (relative to cwd) or .multiarch next to the spec; returned absolute. */
-export const outDirOf = (values: Values, io: Io, spec: Spec): string => (typeof values.out === "string" ? resolve(io.cwd, values.out) : join(spec.dir, ".multiarch"));
+export const outDirOf = (values: Values, io: Io, spec: Spec): string =>
+  typeof values.out === "string" ? resolve(io.cwd, values.out) : join(spec.dir, ".multiarch");
 
 const STRATEGIES = ["auto", "bake", "manifest"] as const;
-export type Requested = (typeof STRATEGIES)[number];
 
 export function requestedStrategy(values: Values, spec: Spec): Requested | { error: string } {
   const s = values.strategy ?? spec.build.strategy;
@@ -30,7 +38,16 @@ export function requestedStrategy(values: Values, spec: Spec): Requested | { err
 
 /** This machine's platform, as docker names it: what --load pulls. */
 export function hostPlatform(nodeArch: string = arch()): string {
-  const map: Record<string, string> = { x64: "linux/amd64", arm64: "linux/arm64", arm: "linux/arm/v7", ia32: "linux/386", ppc64: "linux/ppc64le", s390x: "linux/s390x", riscv64: "linux/riscv64", loong64: "linux/loong64" };
+  const map: Record<string, string> = {
+    x64: "linux/amd64",
+    arm64: "linux/arm64",
+    arm: "linux/arm/v7",
+    ia32: "linux/386",
+    ppc64: "linux/ppc64le",
+    s390x: "linux/s390x",
+    riscv64: "linux/riscv64",
+    loong64: "linux/loong64",
+  };
   return map[nodeArch] ?? `linux/${nodeArch}`;
 }
 
@@ -48,15 +65,27 @@ export async function gitFacts(spec: Spec, env: Io["env"]): Promise<{ git: GitFa
 export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnostic["severity"]): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const r of spec.registries) {
-    for (const [what, c] of [["username", r.username], ["password", r.password]] as const) {
-      if (c?.env && !env[c.env]) out.push(diag("env-unset", r.at, `registry ${r.name}: ${what} reads $${c.env}, which is not set`, { hint: `export ${c.env}`, severity }));
-      if (c?.file && !isFile(resolve(spec.dir, c.file))) out.push(diag("path-missing", r.at, `registry ${r.name}: ${what} file ${c.file} does not exist`, { severity }));
+    for (const [what, c] of [
+      ["username", r.username],
+      ["password", r.password],
+    ] as const) {
+      if (c?.env && !env[c.env])
+        out.push(diag("env-unset", r.at, `registry ${r.name}: ${what} reads $${c.env}, which is not set`, { hint: `export ${c.env}`, severity }));
+      if (c?.file && !isFile(resolve(spec.dir, c.file)))
+        out.push(diag("path-missing", r.at, `registry ${r.name}: ${what} file ${c.file} does not exist`, { severity }));
     }
   }
   for (const img of spec.images) {
     for (const s of img.secrets) {
-      if (s.env && env[s.env] === undefined) out.push(diag("env-unset", img.at, `image ${img.name}: secret ${s.id} reads $${s.env}, which is not set`, { hint: `export ${s.env}`, severity }));
-      if (s.file && !isFile(resolve(spec.dir, s.file))) out.push(diag("path-missing", img.at, `image ${img.name}: secret ${s.id} reads ${s.file}, which does not exist`, { hint: "create it before apply, or fix the path (relative to the spec's folder)", severity }));
+      if (s.env && env[s.env] === undefined)
+        out.push(diag("env-unset", img.at, `image ${img.name}: secret ${s.id} reads $${s.env}, which is not set`, { hint: `export ${s.env}`, severity }));
+      if (s.file && !isFile(resolve(spec.dir, s.file)))
+        out.push(
+          diag("path-missing", img.at, `image ${img.name}: secret ${s.id} reads ${s.file}, which does not exist`, {
+            hint: "create it before apply, or fix the path (relative to the spec's folder)",
+            severity,
+          }),
+        );
     }
   }
   return out;
@@ -74,15 +103,19 @@ export async function compileWith(spec: Spec, values: Values, io: Io, strategy: 
   const facts = await gitFacts(spec, io.env);
   const images = list(values.image);
   const platforms = list(values.platform);
-  const result = compile(spec, { git: facts.git, env: io.env, ...(facts.problem ? { gitProblem: facts.problem } : {}) }, {
-    strategy,
-    outDir: posixPath(relative(spec.dir, outAbs)) || ".",
-    specFromOut: posixPath(relative(outAbs, spec.dir)) || ".",
-    ...(images ? { images } : {}),
-    ...(platforms ? { platforms } : {}),
-    ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
-    ...(values["no-publish"] ? { noPublish: true } : {}),
-  });
+  const result = compile(
+    spec,
+    { git: facts.git, env: io.env, ...(facts.problem ? { gitProblem: facts.problem } : {}) },
+    {
+      strategy,
+      outDir: posixPath(relative(spec.dir, outAbs)) || ".",
+      specFromOut: posixPath(relative(outAbs, spec.dir)) || ".",
+      ...(images ? { images } : {}),
+      ...(platforms ? { platforms } : {}),
+      ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
+      ...(values["no-publish"] ? { noPublish: true } : {}),
+    },
+  );
   return result;
 }
 
@@ -102,29 +135,6 @@ export function writeArtifacts(outAbs: string, files: Record<string, string>, ar
     writeFileSync(join(outAbs, rel), content);
   }
   return Object.keys(files).map((f) => join(outAbs, f));
-}
-
-/**
- * auto becomes bake or manifest by what the engine can do; without buildx the manifest strategy uses the
- * legacy builder. The plan records the choice and why. `engine` is undefined when none was asked.
- */
-export function resolveStrategy(requested: Requested, fromFlag: boolean, engine: EngineFacts | undefined): Plan["strategy"] {
-  const legacy = engine?.reachable === true && !engine.buildx;
-  const why = (reason: string) => (legacy ? `${reason}; no docker buildx: legacy builder` : reason);
-  const chosen = requested !== "auto" ? requested : !engine?.reachable || engine.multiPlatform ? "bake" : "manifest";
-  const reason =
-    requested !== "auto"
-      ? why(fromFlag ? "chosen with --strategy" : "build.strategy in the spec")
-      : engine?.reachable
-        ? why(engine.reason)
-        : `${engine?.reason ?? "engine not asked"}: bake assumed, apply decides again`;
-  return {
-    requested,
-    chosen,
-    reason,
-    ...(legacy && chosen === "manifest" ? { legacyBuilder: true } : {}),
-    ...(chosen === "bake" && engine?.driver === "docker" ? { pushWithDocker: true } : {}),
-  };
 }
 
 export const archivesOf = (plan: Plan, specDir: string): string[] => plan.images.flatMap((i) => (i.archive ? [resolve(specDir, i.archive)] : []));

@@ -1,8 +1,9 @@
-import type { Plan } from "@multiarch/compiler";
+import { resolveStrategy } from "@multiarch/compiler";
+import type { Plan } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, type Io, style, table } from "../format.ts";
+import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, writeArtifacts } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
-import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, writeArtifacts } from "./load.ts";
 
 export default async function plan({ values, io, json }: CommandContext): Promise<Outcome> {
   const loaded = loadFromFlags(values, io);

@@ -1,8 +1,8 @@
-import { renderImages } from "@multiarch/compiler";
+import { renderImages, resolveStrategy } from "@multiarch/compiler";
 import { type Diagnostic, sortDiagnostics } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, style } from "../format.ts";
-import { compileWith, loadFromFlags, outDirOf, requestedStrategy, resolveStrategy, secretDiagnostics } from "./load.ts";
+import { compileWith, loadFromFlags, outDirOf, requestedStrategy, secretDiagnostics } from "./load.ts";
 
 /** Everything plan checks, environment included, so a valid spec plans; --static reads the file alone. */
 export default async function validate({ values, io, json }: CommandContext): Promise<Outcome> {
@@ -24,7 +24,9 @@ export default async function validate({ values, io, json }: CommandContext): Pr
   const valid = { file: spec.file, images: spec.images.length, static: values.static === true };
   if (errors.length === 0 && !json) {
     const s = style(io, "stdout");
-    io.stdout.write(`${s.green("valid")}: ${displayPath(spec.file, io.cwd)} (${plural(spec.images.length, "image")}${warnings.length ? `, ${plural(warnings.length, "warning")}` : ""})\n`);
+    io.stdout.write(
+      `${s.green("valid")}: ${displayPath(spec.file, io.cwd)} (${plural(spec.images.length, "image")}${warnings.length ? `, ${plural(warnings.length, "warning")}` : ""})\n`,
+    );
   }
   return { exit: errors.length === 0 ? EXIT.ok : EXIT.usage, errors, warnings, data: { valid } };
 }

@@ -1,0 +1,20 @@
+export { asPlan, parsePlanFile } from "./read.ts";
+export {
+  type ArchPlan,
+  type Arg,
+  type Built,
+  type Command,
+  type EngineFacts,
+  type GitFacts,
+  PLAN_VERSION,
+  type Plan,
+  type PlannedImage,
+  type PlannedRef,
+  type Stage,
+  type Step,
+  type StepKind,
+  type Strategy,
+  type ValueRef,
+  type Verified,
+  type Yield,
+} from "./schema.ts";

@@ -1,0 +1,175 @@
+// The plan file format (plan.json, plans/<platform>.json): versioned data that apply executes as is.
+// Stages run in order; the steps of a stage may run in parallel; a step's commands run in order.
+// The zod schemas are the definition; every type is inferred from them, so the compiler that writes
+// plans and the executor that runs them cannot disagree about the format.
+import { z } from "zod";
+
+export const PLAN_VERSION = 2;
+
+/** A value resolved only when the command runs, so secrets and user names never sit in a plan file. */
+export const ValueRefSchema = z.union([z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })]);
+export type ValueRef = z.infer<typeof ValueRefSchema>;
+
+/**
+ * The image verification saw under a staging ref, as name@digest: the index, or with `platform` that
+ * platform's image. Publishing by digest moves user tags to exactly what was verified.
+ */
+export const VerifiedSchema = z.strictObject({ verified: z.string(), platform: z.string().optional() });
+export type Verified = z.infer<typeof VerifiedSchema>;
+
+/**
+ * What this run itself built or pushed under a staging ref (see Step.yields), as `prefix` + name@digest.
+ * Tests, verification and merges read this, never the staging tag, which a concurrent run may move.
+ */
+export const BuiltSchema = z.strictObject({ built: z.string(), prefix: z.string().optional() });
+export type Built = z.infer<typeof BuiltSchema>;
+
+/** A file in the run's private folder (e.g. bake's metadata file): concurrent runs never share one. */
+export const RunFileSchema = z.strictObject({ runFile: z.string().regex(/^[\w.-]+$/) });
+export type RunFile = z.infer<typeof RunFileSchema>;
+
+export const ArgSchema = z.union([z.string(), ValueRefSchema, VerifiedSchema, BuiltSchema, RunFileSchema]);
+export type Arg = z.infer<typeof ArgSchema>;
+
+/**
+ * The digest a step produced under `ref`: from the output of its last command (docker push prints
+ * "digest: sha256:…", docker manifest push the list's digest), or from a metadata file bake or
+ * docker build wrote (per target for bake). `pushed`: the digest reached the registry (bake on the
+ * docker driver only stores locally). A second yield of one ref with another digest fails the step.
+ */
+export const YieldSchema = z.union([
+  z.strictObject({ ref: z.string(), pushed: z.boolean(), from: z.literal("output") }),
+  z.strictObject({ ref: z.string(), pushed: z.boolean(), from: z.literal("metadata"), file: z.string().regex(/^[\w.-]+$/), target: z.string().optional() }),
+]);
+export type Yield = z.infer<typeof YieldSchema>;
+
+export const CommandSchema = z.strictObject({
+  program: z.enum(["docker", "git"]),
+  args: z.array(ArgSchema),
+  /** Fed to stdin (e.g. a registry password); stdin is closed otherwise, so nothing can prompt. */
+  stdin: ValueRefSchema.optional(),
+  /** Environment variables the command needs from the caller's environment (names only). */
+  env: z.array(z.string()).optional(),
+  /** Clean-up that is fine to fail (e.g. removing a local manifest list that is not there). */
+  mayFail: z.boolean().optional(),
+  /** publish: the user tag (name:tag) this command moves when it succeeds, for the per-tag report. */
+  moves: z.string().optional(),
+});
+export type Command = z.infer<typeof CommandSchema>;
+
+export const STEP_KINDS = ["login", "bake", "build", "push", "manifest", "verify", "test", "publish", "load", "cleanup"] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export const StepSchema = z.strictObject({
+  id: z.string(),
+  kind: z.enum(STEP_KINDS),
+  image: z.string().optional(),
+  platform: z.string().optional(),
+  registry: z.string().optional(),
+  commands: z.array(CommandSchema),
+  /** What the step reads (plan artifacts, refs) and writes (refs, files): for review and scheduling. */
+  inputs: z.array(z.string()),
+  produces: z.array(z.string()),
+  /** verify: the platforms the index at `ref` (or the archive) must hold, exactly. */
+  expect: z
+    .union([z.strictObject({ ref: z.string(), platforms: z.array(z.string()) }), z.strictObject({ archive: z.string(), platforms: z.array(z.string()) })])
+    .optional(),
+  /** login: skipped when the docker config already holds credentials for this host. */
+  skipIfLoggedIn: z.string().optional(),
+  /**
+   * publish: commands that read what the user tags hold now; when every one already holds the verified
+   * images (same platform manifests), nothing is pushed and the step reports "unchanged".
+   */
+  unchangedIf: z.strictObject({ staging: z.string(), checks: z.array(CommandSchema) }).optional(),
+  /** The digests this step produced, recorded for { built } arguments and checked for consistency. */
+  yields: z.array(YieldSchema).optional(),
+});
+export type Step = z.infer<typeof StepSchema>;
+
+export const StageSchema = z.strictObject({ name: z.string(), steps: z.array(StepSchema) });
+export type Stage = z.infer<typeof StageSchema>;
+
+export const PlannedRefSchema = z.strictObject({
+  registry: z.string(),
+  /** host/namespace/repository */
+  name: z.string(),
+  insecure: z.boolean(),
+  tags: z.array(z.string()),
+  /** Where this run pushes before verification; user tags move only after it passed. */
+  staging: z.string(),
+});
+export type PlannedRef = z.infer<typeof PlannedRefSchema>;
+
+export const PlannedImageSchema = z.strictObject({
+  name: z.string(),
+  platforms: z.array(z.string()),
+  dependsOn: z.array(z.string()),
+  refs: z.array(PlannedRefSchema),
+  /** Registry-less images: the OCI archive written, relative to the spec folder. */
+  archive: z.string().optional(),
+  test: z.array(z.string()).optional(),
+  /** Why this run moves none of the image's user tags: a platform subset, a dependency, --no-publish, --load. */
+  notPublished: z.string().optional(),
+});
+export type PlannedImage = z.infer<typeof PlannedImageSchema>;
+
+/** What the engine could do when the plan was made (or is run): the facts strategy decisions rest on. */
+export const EngineFactsSchema = z.strictObject({
+  reachable: z.boolean(),
+  buildx: z.boolean(),
+  /** The builder can build several platforms in one run (docker driver needs the containerd image store). */
+  multiPlatform: z.boolean(),
+  driver: z.string().optional(),
+  /** The builder the spec names does not exist (buildx itself works). */
+  builderMissing: z.string().optional(),
+  reason: z.string(),
+});
+export type EngineFacts = z.infer<typeof EngineFactsSchema>;
+
+export const StrategySchema = z.strictObject({
+  requested: z.enum(["auto", "bake", "manifest"]),
+  chosen: z.enum(["bake", "manifest"]),
+  reason: z.string(),
+  /** manifest strategy on an engine without buildx: the legacy builder and plain docker commands. */
+  legacyBuilder: z.boolean().optional(),
+  /**
+   * bake strategy on buildx's docker driver: bake only stores the images in the engine and `docker
+   * push` sends them. Letting bake push there pushes every image twice (its exporter, then buildx
+   * "pushing with docker"), and the overlapping writes of one tag make some registries answer 500.
+   */
+  pushWithDocker: z.boolean().optional(),
+  /** The engine facts the decision used, when the engine was asked; apply --plan compares them. */
+  engine: EngineFactsSchema.optional(),
+});
+export type Strategy = z.infer<typeof StrategySchema>;
+
+export const PlanSchema = z.strictObject({
+  version: z.literal(PLAN_VERSION),
+  /** The spec file and the folder commands run in, relative to the folder holding plan.json. */
+  spec: z.string(),
+  cwd: z.string(),
+  strategy: StrategySchema,
+  images: z.array(PlannedImageSchema),
+  stages: z.array(StageSchema),
+  /** Where every secret value comes from (registry passwords, build secrets): redacted from all output. */
+  secrets: z.array(ValueRefSchema),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+/** One platform's share of a plan, complete: the same strategy decisions, its own steps. */
+export const ArchPlanSchema = z.strictObject({
+  version: z.literal(PLAN_VERSION),
+  platform: z.string(),
+  /** The images with a share on this platform (platforms narrowed to it). */
+  images: z.array(PlannedImageSchema),
+  spec: z.string(),
+  cwd: z.string(),
+  strategy: StrategySchema,
+  steps: z.array(StepSchema),
+  secrets: z.array(ValueRefSchema),
+});
+export type ArchPlan = z.infer<typeof ArchPlanSchema>;
+
+/** Git facts templates and staging names read. */
+export const GitFactsSchema = z.strictObject({ sha: z.string(), shortSha: z.string(), branch: z.string(), tag: z.string() });
+export type GitFacts = z.infer<typeof GitFactsSchema>;

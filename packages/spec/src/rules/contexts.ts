@@ -1,0 +1,44 @@
+// contexts: named build contexts; image: links to other images of the spec (the dependency graph),
+// URLs, and folders inside the repository. bake's own target: links are refused with the right spelling.
+import type { NamedContext } from "../model.ts";
+import type { ImageInput } from "../schema.ts";
+import type { Path } from "../source-map.ts";
+import { didYouMean } from "../suggest.ts";
+import { inside, type RuleContext, report, resolveInSpec, specRelative } from "./context.ts";
+
+const CONTEXT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]*(:[A-Za-z0-9_.-]+)?$/;
+
+export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip: Path): { contexts: NamedContext[]; dependsOn: string[] } {
+  const imageNames = Object.keys(ctx.input.images);
+  const contexts: NamedContext[] = [];
+  const dependsOn: string[] = [];
+  for (const [cname, value] of Object.entries(img.contexts ?? {})) {
+    const cp = [...ip, "contexts", cname];
+    const at = ctx.map.valueAt(cp);
+    if (!CONTEXT_NAME_RE.test(cname)) {
+      const hint = cname.includes("{{") ? "context names are not templates; write the name itself" : "use letters, digits and . _ - /";
+      report(ctx, "invalid-value", cp, `context name "${cname}" is not a name a Dockerfile can use in FROM or --from`, hint, true);
+      continue;
+    }
+    if (value.startsWith("image:")) {
+      const target = value.slice("image:".length);
+      if (!imageNames.includes(target)) {
+        const hint = didYouMean(target, imageNames) ?? `images: ${imageNames.join(", ")}`;
+        report(ctx, "context-unknown-image", cp, `context ${cname}: "${target}" is not an image of this spec`, hint);
+      } else if (target === name) {
+        report(ctx, "dependency-cycle", cp, `image ${name} cannot build FROM itself`);
+      } else {
+        contexts.push({ name: cname, kind: "image", image: target, at });
+        dependsOn.push(target);
+      }
+    } else if (value.startsWith("target:")) {
+      report(ctx, "invalid-value", cp, `context ${cname}: "target:" links are bake's own; write image:${value.slice(7)}`);
+    } else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value) || value.startsWith("git@")) {
+      contexts.push({ name: cname, kind: "ref", ref: value, at });
+    } else {
+      const abs = resolveInSpec(ctx, value);
+      if (inside(ctx, abs, "dir", cp, `context ${cname}`)) contexts.push({ name: cname, kind: "local", path: specRelative(ctx, abs), at });
+    }
+  }
+  return { contexts, dependsOn };
+}

@@ -1,0 +1,51 @@
+// Across images: a dependent builds FROM its base's image of the same platform (so the base must have
+// every platform of its dependents), and images come in dependency order; a cycle is an error naming it.
+import { diag, type SourcePos } from "../diagnostics.ts";
+import type { Image } from "../model.ts";
+import { formatPlatform } from "../platform.ts";
+import type { RuleContext } from "./context.ts";
+
+export function contextPlatformRules(ctx: RuleContext, images: readonly Image[]): void {
+  for (const img of images) {
+    for (const c of img.contexts) {
+      if (c.kind !== "image") continue;
+      const dep = images.find((i) => i.name === c.image);
+      if (!dep) continue;
+      const depPlatforms = new Set(dep.platforms.map(formatPlatform));
+      const missing = img.platforms.map(formatPlatform).filter((p) => !depPlatforms.has(p));
+      if (missing.length === 0) continue;
+      const those = missing.length > 1 ? "those platforms" : "that platform";
+      ctx.diagnostics.push(
+        diag("context-platforms", c.at, `image ${img.name} builds FROM ${dep.name} for ${missing.join(", ")}, but ${dep.name} is not built for ${those}`, {
+          hint: `add ${missing.join(", ")} to ${dep.name}'s platforms`,
+        }),
+      );
+    }
+  }
+}
+
+/** Topological order (stable: declaration order among independents); a cycle is an error naming it. */
+export function dependencyOrder(ctx: RuleContext, images: readonly Image[]): Image[] {
+  const byName = new Map(images.map((i) => [i.name, i]));
+  const state = new Map<string, "visiting" | "done">();
+  const ordered: Image[] = [];
+  const visit = (img: Image, trail: string[]): void => {
+    const s = state.get(img.name);
+    if (s === "done") return;
+    if (s === "visiting") {
+      const cycle = [...trail.slice(trail.indexOf(img.name)), img.name];
+      const at: SourcePos = img.contexts.find((c) => c.kind === "image")?.at ?? img.at;
+      ctx.diagnostics.push(diag("dependency-cycle", at, `dependency cycle: ${cycle.join(" -> ")}`, { hint: "an image cannot be built FROM an image that builds FROM it" }));
+      return;
+    }
+    state.set(img.name, "visiting");
+    for (const dep of img.dependsOn) {
+      const d = byName.get(dep);
+      if (d) visit(d, [...trail, img.name]);
+    }
+    state.set(img.name, "done");
+    ordered.push(img);
+  };
+  for (const img of images) visit(img, []);
+  return ordered;
+}

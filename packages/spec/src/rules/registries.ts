@@ -1,0 +1,33 @@
+// registries: names, URLs (host, port, namespace; never credentials in them), credential pairs.
+import type { Registry } from "../model.ts";
+import { parseRegistryUrl } from "../reference.ts";
+import { type RuleContext, report } from "./context.ts";
+
+export const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;
+
+export function registryRules(ctx: RuleContext): Registry[] {
+  const registries: Registry[] = [];
+  for (const [name, r] of Object.entries(ctx.input.registries ?? {})) {
+    if (!NAME_RE.test(name)) report(ctx, "invalid-value", ["registries", name], `registry name "${name}" must match [a-z0-9][a-z0-9_-]*`, undefined, true);
+    const url = parseRegistryUrl(r.url);
+    if (!url.ok) {
+      report(ctx, "registry-url-invalid", ["registries", name, "url"], url.message, url.hint);
+      continue;
+    }
+    const reg: Registry = {
+      name,
+      url: r.url,
+      host: url.value.host,
+      namespace: url.value.namespace,
+      insecure: r.insecure ?? false,
+      at: ctx.map.keyAt(["registries", name]),
+    };
+    if (r.username) reg.username = r.username;
+    if (r.password) reg.password = r.password;
+    if (Boolean(r.username) !== Boolean(r.password)) {
+      report(ctx, "missing-key", ["registries", name], `registry ${name}: give both username and password, or neither`, undefined, true);
+    }
+    registries.push(reg);
+  }
+  return registries;
+}

@@ -1,0 +1,19 @@
+// variables: names (not built-ins), literals or environment references with defaults.
+import type { Variable } from "../model.ts";
+import { type RuleContext, report } from "./context.ts";
+
+const VARIABLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED_VARIABLES = new Set(["git", "image", "platform"]);
+
+export function variableRules(ctx: RuleContext): Variable[] {
+  const variables: Variable[] = [];
+  for (const [name, v] of Object.entries(ctx.input.variables ?? {})) {
+    const path = ["variables", name];
+    if (!VARIABLE_NAME_RE.test(name)) report(ctx, "invalid-value", path, `variable name "${name}" must match [A-Za-z_][A-Za-z0-9_]*`, undefined, true);
+    else if (RESERVED_VARIABLES.has(name)) report(ctx, "invalid-value", path, `"${name}" is a built-in name`, "choose another variable name", true);
+    const at = ctx.map.keyAt(path);
+    variables.push(typeof v === "string" ? { name, value: v, at } : { name, env: v.env, ...(v.default !== undefined ? { default: v.default } : {}), at });
+  }
+  ctx.variableNames = new Set(variables.map((v) => v.name));
+  return variables;
+}
