@@ -1,8 +1,7 @@
 // compile(): a validated spec + injected facts -> bake file, plan, per-arch plans. Pure and repeatable:
 // the same inputs give byte-identical artifacts.
 import { posix } from "node:path";
-import type { Step } from "@multiarch/plan";
-import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "@multiarch/plan";
+import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage, type Step } from "@multiarch/plan";
 import {
   archSuffix,
   type Diagnostic,
@@ -17,7 +16,7 @@ import {
 } from "@multiarch/spec";
 import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
-import { manifestStages } from "./manifest-plan.ts";
+import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { type Facts, renderImages } from "./render.ts";
 import { docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
 
@@ -61,25 +60,8 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
 
   const { rendered, diagnostics } = renderImages(spec, images, facts);
   const bake = buildBakeFile(spec, rendered, outDir, selected);
-  const all = [...diagnostics];
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
-  if (chosen === "manifest") {
-    for (const r of rendered) {
-      if (r.image.registries.length === 0)
-        all.push(
-          diag("registry-unknown", r.image.at, `image ${r.image.name}: the manifest strategy needs a registry to merge per-arch images in`, {
-            hint: "add a registry, or use strategy bake (OCI archive output)",
-          }),
-        );
-      if (legacy && (r.image.secrets.length > 0 || r.image.contexts.length > 0)) {
-        all.push(
-          diag("invalid-value", r.image.at, `image ${r.image.name}: build secrets and named contexts need docker buildx, which this engine lacks`, {
-            hint: "install docker buildx (package docker-buildx)",
-          }),
-        );
-      }
-    }
-  }
+  const all = [...diagnostics, ...(chosen === "manifest" ? manifestRules(rendered, legacy) : [])];
   const { errors, warnings } = splitDiagnostics(all);
   if (errors.length > 0) return { ok: false, errors, warnings };
 

@@ -6,7 +6,7 @@
 // <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
 
 import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
-import { formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import { type Diagnostic, diag, formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
 import { docker, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
@@ -73,6 +73,28 @@ function manifestCommands(ref: PlannedRef, target: string, img: Image, fromVerif
     ...img.platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--variant", p.variant])] : [])),
     docker(["manifest", "push", ...insecure, target], fromVerified ? { moves: target } : {}),
   ];
+}
+
+/** What only the manifest strategy needs: a registry to merge in, and buildx for secrets and named contexts. */
+export function manifestRules(rendered: readonly RenderedImage[], legacy: boolean): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const r of rendered) {
+    if (r.image.registries.length === 0) {
+      out.push(
+        diag("registry-unknown", r.image.at, `image ${r.image.name}: the manifest strategy needs a registry to merge per-arch images in`, {
+          hint: "add a registry, or use strategy bake (OCI archive output)",
+        }),
+      );
+    }
+    if (legacy && (r.image.secrets.length > 0 || r.image.contexts.length > 0)) {
+      out.push(
+        diag("invalid-value", r.image.at, `image ${r.image.name}: build secrets and named contexts need docker buildx, which this engine lacks`, {
+          hint: "install docker buildx (package docker-buildx)",
+        }),
+      );
+    }
+  }
+  return out;
 }
 
 export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], images: readonly PlannedImage[], legacy: boolean): Stage[] {

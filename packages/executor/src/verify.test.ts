@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { checkInspect } from "./verify.ts";
+import { checkArchive, checkInspect } from "./verify.ts";
 
 const inspect = (
   platforms: { os: string; architecture: string; variant?: string }[],
@@ -41,5 +44,44 @@ describe("checkInspect", () => {
   test("an image config naming another architecture fails", () => {
     const r = checkInspect(inspect([{ os: "linux", architecture: "arm64" }], { "linux/arm64": { os: "linux", architecture: "amd64" } }), ["linux/arm64"]);
     expect(r).toMatchObject({ ok: false, mismatched: ["linux/arm64"] });
+  });
+});
+
+/** A minimal ustar archive of the given files, as buildx's oci exporter writes an OCI layout. */
+function tar(files: Record<string, string>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const body = Buffer.from(content);
+    const header = Buffer.alloc(512);
+    header.write(name, 0);
+    header.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
+    header.write("0", 156);
+    parts.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  return Buffer.concat([...parts, Buffer.alloc(1024)]);
+}
+
+describe("checkArchive", () => {
+  const layout = (platforms: { os: string; architecture: string; variant?: string }[]) => {
+    const index = { manifests: platforms.map((platform, i) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${i}`, platform })) };
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-oci-"));
+    const file = join(dir, "x.tar");
+    writeFileSync(
+      file,
+      tar({
+        "index.json": JSON.stringify({ manifests: [{ mediaType: "application/vnd.oci.image.index.v1+json", digest: "sha256:top" }] }),
+        "blobs/sha256/top": JSON.stringify(index),
+      }),
+    );
+    return file;
+  };
+
+  test("reads the nested index of an OCI layout and compares its platforms", () => {
+    const file = layout([
+      { os: "linux", architecture: "amd64" },
+      { os: "linux", architecture: "arm64" },
+    ]);
+    expect(checkArchive(file, ["linux/amd64", "linux/arm64"])).toMatchObject({ ok: true, digest: "sha256:top" });
+    expect(checkArchive(file, ["linux/amd64", "linux/arm/v7"])).toMatchObject({ ok: false, missing: ["linux/arm/v7"], extra: ["linux/arm64"] });
   });
 });

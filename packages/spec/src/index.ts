@@ -1,11 +1,9 @@
-export { type Diagnostic, type DiagnosticCode, diag, hasErrors, type Severity, type SourcePos, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
-export { specJsonSchema } from "./json-schema.ts";
-export { findRoot, findSpec, loadSpec, nodeFs, SPEC_FILE_NAME } from "./load.ts";
-export type { Attest, Cache, Credential, Image, KeyedTemplate, NamedContext, Registry, Secret, Spec, Template, Variable } from "./model.ts";
-export type { SpecFs } from "./rules/context.ts";
-export { parseSpec, type SpecResult } from "./parse.ts";
-export { archSuffix, formatPlatform, KNOWN_PLATFORMS, type Platform, parsePlatform, platformSlug } from "./platform.ts";
+// What other packages use; everything else stays inside the package.
+export { type Diagnostic, diag, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
+export { findSpec, loadSpec, SPEC_FILE_NAME } from "./load.ts";
+export type { Cache, Image, KeyedTemplate, Registry, Secret, Spec, Template } from "./model.ts";
+export { type SpecResult } from "./parse.ts";
+export { archSuffix, formatPlatform, type Platform, parsePlatform, platformSlug } from "./platform.ts";
 export { checkTag, repositoryRef } from "./reference.ts";
-export { type SpecInput, SpecInputSchema } from "./schema.ts";
 export { closest, didYouMean } from "./suggest.ts";
 export { checkTemplate } from "./template.ts";

@@ -1,12 +1,11 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { resolveStrategy } from "@multiarch/compiler";
 import type { EngineFacts, ExecEvent, Lock, Report } from "@multiarch/executor";
 import { asPlan, type Plan, parsePlanFile } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural, type Values } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
-import { archivesOf, compileWith, loadFromFlags, outDirOf, requestedStrategy, secretDiagnostics, writeArtifacts } from "./load.ts";
+import { compileAndWrite } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
@@ -60,30 +59,15 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
     if (!lock.ok) return { outcome: lockedOutcome(lock, io) };
     return { plan: asPlan(parsed.plan), planDir, lock, warnings: [] };
   }
-  const loaded = loadFromFlags(values, io);
-  if (!loaded.ok) return { outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
-  const spec = loaded.spec;
-  const requested = requestedStrategy(values, spec);
-  if (typeof requested === "object") return { outcome: { exit: EXIT.usage, message: requested.error } };
-  const lock = lockOf(spec.file);
-  if (!lock.ok) return { outcome: lockedOutcome(lock, io) };
-  const fail = (outcome: Outcome): Loaded => {
-    lock.release();
-    return { outcome };
+  const prepared = await compileAndWrite(values, io, "apply");
+  if (!prepared.ok) return { outcome: prepared.outcome };
+  return {
+    plan: prepared.plan,
+    planDir: prepared.outAbs,
+    ...(prepared.engine ? { engine: prepared.engine } : {}),
+    lock: prepared.lock,
+    warnings: prepared.warnings,
   };
-  const { probeEngine } = await import("@multiarch/executor");
-  const engine = await probeEngine(spec.dir, io.env, spec.build.builder);
-  if (!engine.reachable && !values["dry-run"]) return fail({ exit: EXIT.environment, message: engine.reason });
-  if (engine.builderMissing && !values["dry-run"]) return fail({ exit: EXIT.environment, message: engine.reason });
-  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
-  const outAbs = outDirOf(values, io, spec);
-  const result = await compileWith(spec, values, io, strategy, outAbs);
-  const secrets = values["dry-run"] ? [] : secretDiagnostics(spec, io.env, "error");
-  const warnings = [...loaded.warnings, ...result.warnings];
-  if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
-  // What runs is on disk too: .multiarch/plan.json always matches the last apply.
-  writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
-  return { plan: result.compiled.plan, planDir: outAbs, engine, lock, warnings };
 }
 
 async function runPlan(

@@ -3,11 +3,13 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { type CompileResult, compile, type Requested } from "@multiarch/compiler";
-import type { GitFacts, Plan } from "@multiarch/plan";
+import { type CompileResult, compile, type Requested, resolveStrategy } from "@multiarch/compiler";
+import type { Lock } from "@multiarch/executor";
+import type { EngineFacts, GitFacts, Plan } from "@multiarch/plan";
 import { type Diagnostic, diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
-import { list, type Values } from "../context.ts";
+import { EXIT, list, type Outcome, type Values } from "../context.ts";
 import type { Io } from "../format.ts";
+import { lockedOutcome } from "./lock.ts";
 
 export function loadFromFlags(values: Values, io: Io): SpecResult {
   const file = typeof values.file === "string" ? resolve(io.cwd, values.file) : findSpec(io.cwd);
@@ -135,6 +137,43 @@ export function writeArtifacts(outAbs: string, files: Record<string, string>, ar
     writeFileSync(join(outAbs, rel), content);
   }
   return Object.keys(files).map((f) => join(outAbs, f));
+}
+
+/** A spec compiled and written under its lock: what plan prints and apply runs. The caller releases the lock. */
+export type Prepared =
+  | { ok: true; spec: Spec; plan: Plan; files: string[]; outAbs: string; engine: EngineFacts | undefined; lock: HeldLock; warnings: Diagnostic[] }
+  | { ok: false; outcome: Outcome };
+type HeldLock = Extract<Lock, { ok: true }>;
+
+/**
+ * Load the spec, take its lock (before anything is written), ask the engine (always for apply; for plan
+ * only when the strategy is auto), pick the strategy, compile, check secrets (apply), write the files.
+ */
+export async function compileAndWrite(values: Values, io: Io, mode: "plan" | "apply"): Promise<Prepared> {
+  const loaded = loadFromFlags(values, io);
+  if (!loaded.ok) return { ok: false, outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
+  const spec = loaded.spec;
+  const requested = requestedStrategy(values, spec);
+  if (typeof requested === "object") return { ok: false, outcome: { exit: EXIT.usage, message: requested.error, warnings: loaded.warnings } };
+  const { acquireLock, probeEngine } = await import("@multiarch/executor");
+  const lock = acquireLock(spec.file);
+  if (!lock.ok) return { ok: false, outcome: lockedOutcome(lock, io) };
+  const fail = (outcome: Outcome): Prepared => {
+    lock.release();
+    return { ok: false, outcome };
+  };
+  const dryRun = values["dry-run"] === true;
+  const engine = mode === "apply" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
+  if (mode === "apply" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) return fail({ exit: EXIT.environment, message: engine.reason });
+  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
+  const outAbs = outDirOf(values, io, spec);
+  const result = await compileWith(spec, values, io, strategy, outAbs);
+  const secrets = mode === "apply" && !dryRun ? secretDiagnostics(spec, io.env, "error") : [];
+  const warnings = [...loaded.warnings, ...result.warnings];
+  if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
+  // What runs is on disk too: .multiarch/plan.json always matches the last apply.
+  const files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
+  return { ok: true, spec, plan: result.compiled.plan, files, outAbs, engine, lock, warnings };
 }
 
 export const archivesOf = (plan: Plan, specDir: string): string[] => plan.images.flatMap((i) => (i.archive ? [resolve(specDir, i.archive)] : []));

@@ -96,7 +96,8 @@ export function platformList(ctx: RuleContext, list: readonly string[], path: Pa
 export function checkRegistryNames(ctx: RuleContext, names: readonly string[], path: Path): void {
   names.forEach((n, i) => {
     if (!ctx.registryNames.includes(n)) {
-      const hint = didYouMean(n, ctx.registryNames) ?? (ctx.registryNames.length ? `registries: ${ctx.registryNames.join(", ")}` : "declare it under registries:");
+      const hint =
+        didYouMean(n, ctx.registryNames) ?? (ctx.registryNames.length ? `registries: ${ctx.registryNames.join(", ")}` : "declare it under registries:");
       report(ctx, "registry-unknown", [...path, i], `unknown registry "${n}"`, hint);
     }
   });

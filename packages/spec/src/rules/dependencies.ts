@@ -35,7 +35,9 @@ export function dependencyOrder(ctx: RuleContext, images: readonly Image[]): Ima
     if (s === "visiting") {
       const cycle = [...trail.slice(trail.indexOf(img.name)), img.name];
       const at: SourcePos = img.contexts.find((c) => c.kind === "image")?.at ?? img.at;
-      ctx.diagnostics.push(diag("dependency-cycle", at, `dependency cycle: ${cycle.join(" -> ")}`, { hint: "an image cannot be built FROM an image that builds FROM it" }));
+      ctx.diagnostics.push(
+        diag("dependency-cycle", at, `dependency cycle: ${cycle.join(" -> ")}`, { hint: "an image cannot be built FROM an image that builds FROM it" }),
+      );
       return;
     }
     state.set(img.name, "visiting");

@@ -29,7 +29,9 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
   if (d.registries) checkRegistryNames(ctx, d.registries, ["defaults", "registries"]);
   const shared: Shared = {
     registries,
-    platforms: ctx.input.platforms ? platformList(ctx, ctx.input.platforms, ["platforms"]) : DEFAULT_PLATFORMS.map((p) => (parsePlatform(p) as { platform: Platform }).platform),
+    platforms: ctx.input.platforms
+      ? platformList(ctx, ctx.input.platforms, ["platforms"])
+      : DEFAULT_PLATFORMS.map((p) => (parsePlatform(p) as { platform: Platform }).platform),
     tags: d.tags ? d.tags.map((t, i) => template(ctx, t, ["defaults", "tags", i])) : undefined,
     repositories: new Map(),
   };
@@ -39,7 +41,14 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
     const ip = ["images", name];
     if (!NAME_RE.test(name)) {
       const lower = name.toLowerCase();
-      report(ctx, "invalid-value", ip, `image name "${name}" must match [a-z0-9][a-z0-9_-]*`, lower !== name && NAME_RE.test(lower) ? `write ${lower}` : undefined, true);
+      report(
+        ctx,
+        "invalid-value",
+        ip,
+        `image name "${name}" must match [a-z0-9][a-z0-9_-]*`,
+        lower !== name && NAME_RE.test(lower) ? `write ${lower}` : undefined,
+        true,
+      );
     }
     images.push(imageRule(ctx, shared, name, img, ip));
   }
@@ -72,7 +81,8 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
     );
   }
   (img.secrets ?? []).forEach((s, i) => {
-    if ((s.env === undefined) === (s.file === undefined)) report(ctx, "invalid-value", [...ip, "secrets", i], `secret ${s.id}: give exactly one of env or file`);
+    if ((s.env === undefined) === (s.file === undefined))
+      report(ctx, "invalid-value", [...ip, "secrets", i], `secret ${s.id}: give exactly one of env or file`);
   });
 
   const tags = img.tags ? img.tags.map((t, i) => template(ctx, t, [...ip, "tags", i])) : (shared.tags ?? DEFAULT_TAGS.map((t) => template(ctx, t, ip)));
@@ -135,7 +145,8 @@ function cacheRule(ctx: RuleContext, img: ImageInput, ip: Path, regs: readonly s
   if (cacheIn.type === "registry") {
     const rn = cacheIn.registry ?? regs[0];
     if (rn === undefined) report(ctx, "registry-unknown", path, "a registry cache needs a registry, and this image has none");
-    else if (!ctx.registryNames.includes(rn)) report(ctx, "registry-unknown", [...path, "registry"], `unknown registry "${rn}"`, didYouMean(rn, ctx.registryNames));
+    else if (!ctx.registryNames.includes(rn))
+      report(ctx, "registry-unknown", [...path, "registry"], `unknown registry "${rn}"`, didYouMean(rn, ctx.registryNames));
     else cache.registry = rn;
   } else if (cacheIn.type === "local") cache.dir = posix.normalize(cacheIn.dir ?? ".multiarch/cache");
   return cache;

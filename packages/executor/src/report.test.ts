@@ -1,0 +1,77 @@
+import type { Plan } from "@multiarch/plan";
+import { describe, expect, test } from "vitest";
+import type { StepOutcome } from "./execute.ts";
+import { summarize, tagOutcomes } from "./report.ts";
+
+const ref = (name: string) => ({ registry: "r", name: `reg/${name}`, insecure: true, tags: ["1.0", "latest"], staging: `reg/${name}:multiarch-staging-x` });
+const plan: Plan = {
+  version: 2,
+  spec: "multiarch.yaml",
+  cwd: ".",
+  strategy: { requested: "bake", chosen: "bake", reason: "t" },
+  images: [
+    { name: "good", platforms: ["linux/amd64"], dependsOn: [], refs: [ref("good")] },
+    { name: "bad", platforms: ["linux/amd64"], dependsOn: [], refs: [ref("bad")] },
+  ],
+  stages: [
+    { name: "build", steps: [{ id: "bake", kind: "bake", commands: [], inputs: [], produces: [] }] },
+    {
+      name: "verify",
+      steps: ["good", "bad"].map((i) => ({ id: `verify:${i}@r`, kind: "verify" as const, image: i, commands: [], inputs: [], produces: [] })),
+    },
+    {
+      name: "publish",
+      steps: ["good", "bad"].map((i) => ({
+        id: `publish:${i}@r`,
+        kind: "publish" as const,
+        image: i,
+        commands: ["1.0", "latest"].map((t) => ({ program: "docker" as const, args: [], moves: `reg/${i}:${t}` })),
+        inputs: [],
+        produces: [],
+      })),
+    },
+  ],
+  secrets: [],
+};
+const outcome = (id: string, kind: StepOutcome["kind"], status: StepOutcome["status"], image?: string): StepOutcome => ({
+  id,
+  kind,
+  ...(image ? { image } : {}),
+  status,
+  startMs: 0,
+  durationMs: 1,
+  attempts: 1,
+});
+
+describe("report", () => {
+  test("an image's status comes from its own steps, not another image's failure", () => {
+    const steps = [
+      outcome("bake", "bake", "ok"),
+      outcome("verify:good@r", "verify", "ok", "good"),
+      outcome("verify:bad@r", "verify", "failed", "bad"),
+      outcome("publish:good@r", "publish", "not-run", "good"),
+      outcome("publish:bad@r", "publish", "not-run", "bad"),
+    ];
+    expect(summarize(plan, steps, new Map()).map((i) => [i.name, i.status])).toEqual([
+      ["good", "verified"],
+      ["bad", "failed"],
+    ]);
+  });
+
+  test("a failed bake fails every image it built", () => {
+    expect(summarize(plan, [outcome("bake", "bake", "failed")], new Map()).map((i) => i.status)).toEqual(["failed", "failed"]);
+  });
+
+  test("per tag: moved (to which digest), unchanged, or not moved", () => {
+    const outcomes = new Map([
+      ["publish:good@r", outcome("publish:good@r", "publish", "failed", "good")],
+      ["publish:bad@r", { ...outcome("publish:bad@r", "publish", "unchanged", "bad"), digest: "sha256:b" }],
+    ]);
+    expect(tagOutcomes(plan, outcomes, new Map([["reg/good:1.0", "sha256:g"]]))).toEqual([
+      { image: "good", ref: "reg/good:1.0", status: "moved", digest: "sha256:g" },
+      { image: "good", ref: "reg/good:latest", status: "not-moved" },
+      { image: "bad", ref: "reg/bad:1.0", status: "unchanged", digest: "sha256:b" },
+      { image: "bad", ref: "reg/bad:latest", status: "unchanged", digest: "sha256:b" },
+    ]);
+  });
+});
