@@ -54,12 +54,16 @@ Prints FILE:LINE:COL: message with a hint and the lines around it.`,
   test     the image's test.run on every platform, from the verified digest
   publish  user tags point at the verified index, one at a time, latest last
 A failure stops the run before publish. A run narrowed by --platform, --no-publish or --load publishes
-nothing; a re-run whose images are already published says "unchanged" and moves nothing.`,
+nothing. Before building, each image's inputs are hashed (Dockerfile, context after .dockerignore,
+build definition, base image digests, dependencies) and compared with what its tags hold: an image
+whose tags all hold its inputs' result is "up to date" and runs nothing.`,
     options: {
       ...common,
       ...selection,
       plan: { type: "string", value: "FILE", description: "run a plan.json or plans/<platform>.json written by multiarch plan" },
       concurrency: { type: "string", value: "N", description: "builds and pushes at once (default: cores); reads, tests and tags run at least 8 wide" },
+      rebuild: { type: "boolean", description: "build every image, even those whose tags already hold the result of their inputs" },
+      explain: { type: "boolean", description: "say per image why it is up to date, reused or built (which inputs changed)" },
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
     },

@@ -42,7 +42,7 @@ const image = z.object({
   digest: z.string().optional(),
   tags: z.array(z.string()),
   durationMs: z.number(),
-  status: z.enum(["published", "unchanged", "written", "loaded", "verified", "built", "failed", "not-run"]),
+  status: z.enum(["published", "unchanged", "up-to-date", "written", "loaded", "verified", "built", "failed", "not-run"]),
   notPublished: z.string().optional().describe("why this run moves none of the image's tags"),
 });
 

@@ -44,7 +44,9 @@ const pushStep = (img: PlannedImage, registry: string, ref: string, platform?: s
   yields: [{ ref, pushed: true, from: "output" }],
 });
 
-export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: BakePaths, pushWithDocker: boolean): Stage[] {
+export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: BakePaths, pushWithDocker: boolean): Stage[] {
+  // Reused images (their inputs' index is already published under another tag) are verified and published, not built.
+  const images = all.filter((i) => !i.reuse);
   const build: Step = {
     id: "bake",
     kind: "bake",
@@ -54,7 +56,7 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
     yields: bakeYields(images, !pushWithDocker, (_i, r) => r.staging),
   };
   const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref.registry, ref.staging))) : [];
-  const publish: Step[] = images
+  const publish: Step[] = all
     .filter((img) => !img.notPublished)
     .flatMap((img) =>
       img.refs.map((ref) => ({
@@ -73,11 +75,11 @@ export function bakeStages(spec: Spec, images: readonly PlannedImage[], paths: B
       })),
     );
   return [
-    { name: "login", steps: loginSteps(spec, images) },
-    { name: "build", steps: [build] },
+    { name: "login", steps: loginSteps(spec, all) },
+    { name: "build", steps: images.length ? [build] : [] },
     { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.
-    { name: "verify", steps: [...verifySteps(images), ...testSteps(images)] },
+    { name: "verify", steps: [...verifySteps(all), ...testSteps(images)] },
     { name: "publish", steps: publish },
   ].filter((s) => s.steps.length > 0);
 }

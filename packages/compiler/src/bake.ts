@@ -58,7 +58,17 @@ export function publishedNames(spec: Spec, image: Image): { registry: string; na
 export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oci/${image.name}.tar`;
 
 /** `selected`: the images the run asks for (group "default"); the others are dependencies, built through links. */
-export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], outDir: string, selected?: ReadonlySet<string>): BakeFile {
+/**
+ * `external`: images this run does not build (their tags already hold their inputs' result), linked by
+ * digest (docker-image://name@sha256:…) instead of target:.
+ */
+export function buildBakeFile(
+  spec: Spec,
+  rendered: readonly RenderedImage[],
+  outDir: string,
+  selected?: ReadonlySet<string>,
+  external: ReadonlyMap<string, string> = new Map(),
+): BakeFile {
   const renderedByName = new Map(rendered.map((r) => [r.image.name, r]));
   const byName = new Map(spec.images.map((i) => [i.name, renderedByName.get(i.name)?.image ?? i]));
   const targets: Record<string, BakeTarget> = {};
@@ -69,11 +79,15 @@ export function buildBakeFile(spec: Spec, rendered: readonly RenderedImage[], ou
     if (img.target) t.target = img.target;
     if (Object.keys(r.args).length) t.args = r.args;
     if (Object.keys(r.labels).length) t.labels = r.labels;
-    if (Object.keys(r.annotations).length) t.annotations = Object.entries(r.annotations).map(([k, v]) => `${k}=${v}`);
+    const annotations = [
+      ...Object.entries(r.annotations).map(([k, v]) => `${k}=${v}`),
+      ...Object.entries(r.indexAnnotations ?? {}).map(([k, v]) => `index:${k}=${v}`),
+    ];
+    if (annotations.length) t.annotations = annotations;
     if (img.secrets.length) t.secret = img.secrets.map(secretFlag);
     const contexts: Record<string, string> = {};
     for (const c of img.contexts) {
-      if (c.kind === "image") contexts[c.name] = `target:${linkTarget(c.image, platforms)}`;
+      if (c.kind === "image") contexts[c.name] = external.get(c.image) ?? `target:${linkTarget(c.image, platforms)}`;
       else contexts[c.name] = c.kind === "local" ? c.path : c.ref;
     }
     if (Object.keys(contexts).length) t.contexts = contexts;

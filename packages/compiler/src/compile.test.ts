@@ -143,6 +143,8 @@ describe("compile", () => {
       { runFile: "build-tool-linux-arm-v7.json" },
       "--file",
       "tool/Dockerfile",
+      "--label",
+      `org.opencontainers.image.revision=${GIT!.sha}`,
       "--tag",
       `${staging}-armv7`,
       "tool",

@@ -17,7 +17,8 @@ import {
 import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { manifestRules, manifestStages } from "./manifest-plan.ts";
-import { type Facts, renderImages } from "./render.ts";
+import { type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
+import { type Facts, type RenderedImage, renderImages } from "./render.ts";
 import { docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
 
 export interface CompileOptions {
@@ -36,6 +37,10 @@ export interface CompileOptions {
   hostPlatform?: string;
   /** Everything up to publish: build, push staging refs, verify, test; no user tag moves. */
   noPublish?: boolean;
+  /** Build every image even when its tags already hold its inputs' result. */
+  rebuild?: boolean;
+  /** Add org.opencontainers.image.{source,revision,created} labels (spec build.ociLabels; default on). */
+  ociLabels?: boolean;
 }
 
 export interface Compiled {
@@ -59,7 +64,26 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const notPublished = publishDecisions(spec, images, selected, options);
 
   const { rendered, diagnostics } = renderImages(spec, images, facts);
-  const bake = buildBakeFile(spec, rendered, outDir, selected);
+  const hashes = facts.inputs ? inputHashes(rendered, facts.inputs, options.strategy) : new Map<string, ImageHash>();
+  const decisions = new Map<string, Decision>();
+  for (const r of rendered) {
+    const h = hashes.get(r.image.name);
+    if (h) decorate(r, h, chosen === "bake");
+    reproducible(r, facts, options.ociLabels !== false);
+    if (h && facts.published && !options.rebuild && selected.has(r.image.name) && !notPublished.has(r.image.name)) {
+      const refs = plannedRefs(spec, r, "");
+      decisions.set(r.image.name, decide({ name: r.image.name, platforms: platformStrings(r.image.platforms), dependsOn: [], refs }, h, facts.published));
+    }
+  }
+  // An image not built in this run is FROM'd by digest: what its tags hold (or are about to).
+  const external = new Map<string, string>();
+  for (const r of rendered) {
+    const d = decisions.get(r.image.name);
+    const first = plannedRefs(spec, r, "")[0];
+    if (first && d?.kind === "up-to-date") external.set(r.image.name, `docker-image://${first.name}@${d.digest}`);
+    if (first && d?.kind === "reuse") external.set(r.image.name, `docker-image://${first.name}@${d.digests[first.name]}`);
+  }
+  const bake = buildBakeFile(spec, rendered, outDir, selected, external);
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const all = [...diagnostics, ...(chosen === "manifest" ? manifestRules(rendered, legacy) : [])];
   const { errors, warnings } = splitDiagnostics(all);
@@ -77,13 +101,25 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     if (r.image.test) p.test = r.image.test.run;
     const why = notPublished.get(r.image.name);
     if (why) p.notPublished = why;
+    const h = hashes.get(r.image.name);
+    if (h) {
+      p.inputHash = h.hash;
+      p.inputParts = Object.fromEntries(Object.entries(h.parts).map(([k, v]) => [k, v.slice(0, 12)]));
+      if (h.unknown) p.inputsUnknown = h.unknown;
+    }
+    const d = decisions.get(r.image.name);
+    if (d?.kind === "up-to-date") p.upToDate = { digest: d.digest };
+    else if (d?.kind === "reuse") p.reuse = d.digests;
+    else if (d?.kind === "build") p.changed = d.changed;
     return p;
   });
   const pushWithDocker = chosen === "bake" && options.strategy.pushWithDocker === true;
   // With bake, dependencies nobody selected are built inside the bake run (target: links) and never leave it.
-  const run = chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned;
+  // Images whose tags already hold their inputs' result run nothing; reused ones are only verified and published.
+  const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned).filter((p) => !p.upToDate);
+  const built = run.filter((p) => !p.reuse);
   const publishTargets = Object.fromEntries(
-    run.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
+    built.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
   );
   const paths: BakePaths = {
     bakeFile: `${outDir}/docker-bake.json`,
@@ -92,25 +128,36 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
 
   const cwd = options.specFromOut ?? (posix.relative(outDir, ".") || ".");
   const specRel = posix.join(cwd, posix.basename(spec.file));
-  const stages = chosen === "bake" ? bakeStages(spec, run, paths, pushWithDocker) : manifestStages(spec, rendered, planned, legacy);
+  const stages =
+    chosen === "bake"
+      ? bakeStages(spec, run, paths, pushWithDocker)
+      : manifestStages(
+          spec,
+          rendered.filter((r) => run.some((p) => p.name === r.image.name)),
+          run,
+          legacy,
+          planned,
+        );
   const load = options.load ? loadSteps(run, options.hostPlatform) : [];
   if (load.length) stages.push({ name: "load", steps: load });
-  const cleanup = cleanupSteps(run, chosen === "manifest" ? "per-arch" : pushWithDocker ? "index" : undefined);
+  const cleanup = cleanupSteps(built, chosen === "manifest" ? "per-arch" : pushWithDocker ? "index" : undefined);
   if (cleanup.length && stages.some((s) => s.name === "publish")) stages.push({ name: "cleanup", steps: cleanup });
   const secrets = secretSources(spec, planned);
   const plan: Plan = { version: PLAN_VERSION, spec: specRel, cwd, strategy: options.strategy, images: planned, stages, secrets };
 
-  const platforms = [...new Set(run.flatMap((p) => p.platforms))];
+  const platforms = [...new Set(built.flatMap((p) => p.platforms))];
   const archPlans: ArchPlan[] = platforms.map((platform) => ({
     version: PLAN_VERSION,
     platform,
-    images: run.filter((p) => p.platforms.includes(platform)).map((p) => ({ ...p, platforms: [platform], notPublished: `a per-arch plan: ${platform} only` })),
+    images: built
+      .filter((p) => p.platforms.includes(platform))
+      .map((p) => ({ ...p, platforms: [platform], notPublished: `a per-arch plan: ${platform} only` })),
     spec: posix.join("..", specRel),
     cwd: posix.join("..", cwd),
     strategy: options.strategy,
     steps:
       chosen === "bake"
-        ? bakeArchSteps(spec, run, bake, paths, platform, pushWithDocker)
+        ? bakeArchSteps(spec, built, bake, paths, platform, pushWithDocker)
         : stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
     secrets,
   }));
@@ -245,4 +292,27 @@ function withDependencies(spec: Spec, images: Image[]): Image[] {
   return spec.images
     .filter((i) => need.has(i.name))
     .map((i) => selected.get(i.name) ?? { ...i, platforms: i.platforms.filter((p) => need.get(i.name)!.has(formatPlatform(p))) });
+}
+
+/** The input hash rides on what is published: a label on each image's config and, with bake, the index's annotations. */
+function decorate(r: RenderedImage, h: ImageHash, indexAnnotations: boolean): void {
+  const meta = { [HASH_LABEL]: h.hash, [PARTS_LABEL]: partsText(h.parts) };
+  r.labels = { ...r.labels, ...meta };
+  if (indexAnnotations) r.indexAnnotations = meta;
+}
+
+/**
+ * Reproducible builds: SOURCE_DATE_EPOCH from the commit's time (BuildKit uses it for the config's
+ * timestamps), and the standard OCI labels unless turned off. Added after hashing: they describe the
+ * build, not its inputs, so a new commit that changes nothing an image reads rebuilds nothing.
+ */
+function reproducible(r: RenderedImage, facts: Facts, ociLabels: boolean): void {
+  const g = facts.git;
+  if (!g) return;
+  if (g.time && r.args.SOURCE_DATE_EPOCH === undefined) r.args = { ...r.args, SOURCE_DATE_EPOCH: g.time };
+  if (!ociLabels) return;
+  const oci: Record<string, string> = { "org.opencontainers.image.revision": g.sha };
+  if (g.time) oci["org.opencontainers.image.created"] = new Date(Number(g.time) * 1000).toISOString();
+  if (g.source) oci["org.opencontainers.image.source"] = g.source;
+  r.labels = { ...oci, ...r.labels };
 }

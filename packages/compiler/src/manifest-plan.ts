@@ -38,8 +38,11 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
     if (c.kind === "image") {
       const dep = all.get(c.image)!;
       const depRef = archRef(dep.refs[0]!, p);
-      // FROM the base image this run built, by digest: a concurrent run may have moved its staging tag.
-      args.push("--build-context", { built: depRef, prefix: `${c.name}=docker-image://` });
+      const published = dep.upToDate?.digest ?? dep.reuse?.[dep.refs[0]!.name];
+      // FROM the base image this run built, by digest (a concurrent run may have moved its staging tag),
+      // or the published index of a base this run does not build.
+      if (published) args.push("--build-context", `${c.name}=docker-image://${dep.refs[0]!.name}@${published}`);
+      else args.push("--build-context", { built: depRef, prefix: `${c.name}=docker-image://` });
       inputs.push(depRef);
     } else args.push("--build-context", `${c.name}=${c.kind === "local" ? c.path : c.ref}`);
   }
@@ -97,15 +100,26 @@ export function manifestRules(rendered: readonly RenderedImage[], legacy: boolea
   return out;
 }
 
-export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], images: readonly PlannedImage[], legacy: boolean): Stage[] {
-  const all = new Map(images.map((i) => [i.name, i]));
+/**
+ * `rendered`/`images`: what this run builds or publishes; `everyone`: every planned image, for the
+ * dependencies this run does not build (up to date or reused), which dependents FROM by digest.
+ */
+export function manifestStages(
+  spec: Spec,
+  rendered: readonly RenderedImage[],
+  images: readonly PlannedImage[],
+  legacy: boolean,
+  everyone: readonly PlannedImage[] = images,
+): Stage[] {
+  const all = new Map(everyone.map((i) => [i.name, i]));
+  const reused = (r: RenderedImage) => all.get(r.image.name)!.reuse !== undefined;
   // depth = 1 + the deepest dependency: images of one depth build in parallel.
   const depth = new Map<string, number>();
   for (const r of rendered) depth.set(r.image.name, Math.max(-1, ...r.image.dependsOn.map((d) => depth.get(d) ?? 0)) + 1);
   const levels = Math.max(0, ...depth.values()) + 1;
   const stages: Stage[] = [{ name: "login", steps: loginSteps(spec, images) }];
   for (let level = 0; level < levels; level++) {
-    const here = rendered.filter((r) => depth.get(r.image.name) === level);
+    const here = rendered.filter((r) => depth.get(r.image.name) === level && !reused(r));
     const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(r, all.get(r.image.name)!, all, p, legacy)));
     stages.push({ name: levels > 1 ? `build-${level + 1}` : "build", steps: builds });
     stages.push({
@@ -128,15 +142,18 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
   }
   const merge = (kind: "manifest" | "publish"): Step[] =>
     rendered
-      .filter((r) => kind === "manifest" || !all.get(r.image.name)!.notPublished)
+      .filter((r) => (kind === "manifest" ? !reused(r) : !all.get(r.image.name)!.notPublished))
       .flatMap((r) =>
         all.get(r.image.name)!.refs.map((ref): Step => {
           const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
           // Per-arch user tags: the verified per-arch images, re-tagged (blobs are already there).
+          // A reused image's per-arch images are not in the engine: pulled by their verified digests first.
+          const source = (p: Platform): Arg => (reused(r) ? { verified: ref.staging, platform: formatPlatform(p) } : { built: archRef(ref, p) });
           const perArch =
             kind === "publish"
               ? r.image.platforms.flatMap((p) => [
-                  docker(["tag", { built: archRef(ref, p) }, userArchRef(ref, p)]),
+                  ...(reused(r) ? [docker(["pull", "--platform", formatPlatform(p), source(p)])] : []),
+                  docker(["tag", source(p), userArchRef(ref, p)]),
                   docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
                 ])
               : [];
@@ -155,7 +172,7 @@ export function manifestStages(spec: Spec, rendered: readonly RenderedImage[], i
       );
   stages.push(
     { name: "manifest", steps: merge("manifest") },
-    { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images)] },
+    { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images.filter((i) => !i.reuse))] },
     { name: "publish", steps: merge("publish") },
   );
   return stages.filter((s) => s.steps.length > 0);

@@ -1,5 +1,5 @@
 // Renders every template of the selected images once, and checks the results against the reference grammar.
-import type { GitFacts } from "@multiarch/plan";
+import type { GitFacts, ImageInputFacts, PublishedTag } from "@multiarch/plan";
 import { checkTag, checkTemplate, type Diagnostic, diag, type Image, type KeyedTemplate, type Spec, type Template } from "@multiarch/spec";
 
 /** The world the compiler may look at, injected so compile() stays pure and repeatable. */
@@ -8,6 +8,10 @@ export interface Facts {
   git: GitFacts | undefined;
   /** Why git facts are missing (no repository, no commits yet), for the error where a template needs them. */
   gitProblem?: string;
+  /** Each image's inputs (files, bases), gathered before the build: with them, images get input hashes. */
+  inputs?: Record<string, ImageInputFacts>;
+  /** What each user tag (name:tag) holds now; null where it holds nothing. With them, unchanged images are skipped. */
+  published?: Record<string, PublishedTag | null>;
   env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -17,6 +21,8 @@ export interface RenderedImage {
   args: Record<string, string>;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** Annotations on the index itself (bake only): where the input hash is read from. */
+  indexAnnotations?: Record<string, string>;
 }
 
 /**

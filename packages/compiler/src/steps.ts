@@ -76,8 +76,9 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
           kind: "verify",
           image: img.name,
           registry: ref.registry,
-          // by the digest this run pushed: a concurrent run may have moved the staging tag since
-          commands: [inspectCommand({ built: ref.staging }, ref.insecure, legacy)],
+          // by the digest this run pushed (a concurrent run may have moved the staging tag since), or
+          // the published index of these inputs that this run reuses
+          commands: [inspectCommand(img.reuse?.[ref.name] ? `${ref.name}@${img.reuse[ref.name]}` : { built: ref.staging }, ref.insecure, legacy)],
           inputs: [ref.staging],
           produces: [],
           expect: { ref: ref.staging, platforms: img.platforms },

@@ -18,11 +18,29 @@ export async function probeGit(cwd: string, env: Env): Promise<GitFacts | { unav
   if (top === undefined) return { unavailable: "the spec is not inside a git repository (or git is not installed)" };
   const sha = await git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd, env);
   if (!sha) return { unavailable: `the git repository at ${top} has no commits yet` };
-  const [branch, tag] = await Promise.all([
+  const [branch, tag, time, remote] = await Promise.all([
     git(["symbolic-ref", "--short", "--quiet", "HEAD"], cwd, env),
     git(["describe", "--tags", "--exact-match", "HEAD"], cwd, env),
+    git(["log", "-1", "--format=%ct", "HEAD"], cwd, env),
+    git(["config", "--get", "remote.origin.url"], cwd, env),
   ]);
-  return { sha, shortSha: sha.slice(0, 7), branch: branch || ciBranch(env), tag: tag || ciTag(env) };
+  const source = remote ? publicUrl(remote) : undefined;
+  return { sha, shortSha: sha.slice(0, 7), branch: branch || ciBranch(env), tag: tag || ciTag(env), ...(time ? { time } : {}), ...(source ? { source } : {}) };
+}
+
+/** A remote as a browsable URL without credentials: git@github.com:a/b.git -> https://github.com/a/b. */
+export function publicUrl(remote: string): string | undefined {
+  const scp = /^[\w.-]+@([\w.-]+):(.+?)(\.git)?$/.exec(remote);
+  if (scp) return `https://${scp[1]}/${scp[2]}`;
+  try {
+    const u = new URL(remote);
+    if (!/^https?:$/.test(u.protocol)) return undefined;
+    u.username = "";
+    u.password = "";
+    return u.toString().replace(/\.git$/, "");
+  } catch {
+    return undefined;
+  }
 }
 
 /** GitHub Actions (pull requests first), GitLab CI, Buildkite: the branch a detached checkout was made from. */

@@ -15,7 +15,7 @@ export interface ImageSummary {
    * archive), loaded (--load), verified (pushed and checked, not published), built (not verified:
    * a shard's push, a dependency built inside bake), failed, not-run.
    */
-  status: "published" | "unchanged" | "written" | "loaded" | "verified" | "built" | "failed" | "not-run";
+  status: "published" | "unchanged" | "up-to-date" | "written" | "loaded" | "verified" | "built" | "failed" | "not-run";
   /** Why its user tags did not move in this run, when they did not. */
   notPublished?: string;
 }
@@ -56,8 +56,9 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
     const ok = (list: StepOutcome[]) => list.length > 0 && list.every((s) => s.status === "ok" || s.status === "unchanged");
     const publishes = ran("publish");
     const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
-    const status: ImageSummary["status"] =
-      mine.some((s) => s.status === "failed") || shared.some((s) => s.status === "failed")
+    const status: ImageSummary["status"] = img.upToDate
+      ? "up-to-date"
+      : mine.some((s) => s.status === "failed") || shared.some((s) => s.status === "failed")
         ? "failed"
         : unchanged
           ? "unchanged"
@@ -73,7 +74,11 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
                     ? "built"
                     : "not-run";
     const stagingDigest = img.refs.map((r) => built.get(r.staging)).find(Boolean);
-    const digest = (unchanged ? publishes.find((s) => s.digest)?.digest : undefined) ?? mine.find((s) => s.check?.digest)?.check?.digest ?? stagingDigest;
+    const digest =
+      img.upToDate?.digest ??
+      (unchanged ? publishes.find((s) => s.digest)?.digest : undefined) ??
+      mine.find((s) => s.check?.digest)?.check?.digest ??
+      stagingDigest;
     // Wall time from its first step's start to its last step's end (steps overlap).
     const spans = [...mine, ...shared].filter((s) => s.status !== "not-run");
     const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;

@@ -110,6 +110,18 @@ export const PlannedImageSchema = z.strictObject({
   test: z.array(z.string()).optional(),
   /** Why this run moves none of the image's user tags: a platform subset, a dependency, --no-publish, --load. */
   notPublished: z.string().optional(),
+  /** The hash of everything the image is built from (a Merkle chain through image: dependencies). */
+  inputHash: z.string().optional(),
+  /** The hash of each kind of input, to say which changed (apply --explain). */
+  inputParts: z.record(z.string(), z.string()).optional(),
+  /** Why the inputs cannot be known (an external base that could not be read): never up to date. */
+  inputsUnknown: z.string().optional(),
+  /** Every user tag already holds an index built from these inputs, with every planned platform: nothing runs. */
+  upToDate: z.strictObject({ digest: z.string() }).optional(),
+  /** Per repository (name), an index built from these inputs that a tag already holds: published without building. */
+  reuse: z.record(z.string(), z.string()).optional(),
+  /** What differs from what the tags hold now (apply --explain), when they hold something else. */
+  changed: z.array(z.string()).optional(),
 });
 export type PlannedImage = z.infer<typeof PlannedImageSchema>;
 
@@ -170,6 +182,34 @@ export const ArchPlanSchema = z.strictObject({
 });
 export type ArchPlan = z.infer<typeof ArchPlanSchema>;
 
-/** Git facts templates and staging names read. */
-export const GitFactsSchema = z.strictObject({ sha: z.string(), shortSha: z.string(), branch: z.string(), tag: z.string() });
+/** Git facts templates, staging names and the reproducibility settings read. */
+export const GitFactsSchema = z.strictObject({
+  sha: z.string(),
+  shortSha: z.string(),
+  branch: z.string(),
+  tag: z.string(),
+  /** The commit's time in seconds since the epoch: SOURCE_DATE_EPOCH. */
+  time: z.string().optional(),
+  /** The origin remote's URL without credentials: org.opencontainers.image.source. */
+  source: z.string().optional(),
+});
+
+/** What an image is built from, read before any build (executor/inputs.ts). */
+export const ImageInputFactsSchema = z.strictObject({
+  dockerfile: z.string(),
+  context: z.string(),
+  /** Named local contexts by name. */
+  contexts: z.record(z.string(), z.string()),
+  bases: z.array(z.strictObject({ ref: z.string(), line: z.number(), digest: z.string().optional(), error: z.string().optional() })),
+});
+export type ImageInputFacts = z.infer<typeof ImageInputFactsSchema>;
+
+/** What a user tag holds now, read from its registry before the run. */
+export const PublishedTagSchema = z.strictObject({
+  digest: z.string(),
+  platforms: z.array(z.string()),
+  inputHash: z.string().optional(),
+  inputParts: z.record(z.string(), z.string()).optional(),
+});
+export type PublishedTag = z.infer<typeof PublishedTagSchema>;
 export type GitFacts = z.infer<typeof GitFactsSchema>;

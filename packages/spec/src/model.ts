@@ -97,7 +97,7 @@ export interface Spec {
   variables: Variable[];
   /** Dependency order: every image comes after the images it builds FROM. */
   images: Image[];
-  build: { strategy: "auto" | "bake" | "manifest"; builder?: string; concurrency?: number };
+  build: { strategy: "auto" | "bake" | "manifest"; builder?: string; concurrency?: number; ociLabels: boolean };
 }
 
 export const DEFAULT_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;

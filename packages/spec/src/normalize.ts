@@ -26,7 +26,7 @@ export function normalize(input: SpecInput, map: SourceMap, opts: { file: string
     registries,
     variables,
     images: dependencyOrder(ctx, images),
-    build: { strategy: input.build?.strategy ?? "auto" },
+    build: { strategy: input.build?.strategy ?? "auto", ociLabels: input.build?.ociLabels ?? true },
   };
   if (input.build?.builder) spec.build.builder = input.build.builder;
   if (input.build?.concurrency) spec.build.concurrency = input.build.concurrency;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { checkRepositoryPath, checkTag, parseRegistryUrl } from "./reference.ts";
+import { checkRepositoryPath, checkTag, parseRegistryUrl, parseImageRef } from "./reference.ts";
 
 describe("registry urls", () => {
   test.each([
@@ -25,4 +25,21 @@ describe("repositories and tags", () => {
   test.each(["App", "-app", "app-", "a//b", "a:b", "x".repeat(256)])("repository %s is refused", (r) => expect(checkRepositoryPath(r).ok).toBe(false));
   test.each(["latest", "1.2.0", "v1_2", "_x", "A".repeat(128)])("tag %s", (t) => expect(checkTag(t).ok).toBe(true));
   test.each(["", "-rc1", ".x", "v1+build", "feature/x", "a b", "A".repeat(129)])("tag %j is refused", (t) => expect(checkTag(t).ok).toBe(false));
+});
+
+describe("parseImageRef", () => {
+  test.each([
+    ["alpine", { host: "docker.io", path: "library/alpine", tag: "latest" }],
+    ["debian:12", { host: "docker.io", path: "library/debian", tag: "12" }],
+    ["acme/app:1", { host: "docker.io", path: "acme/app", tag: "1" }],
+    ["127.0.0.1:5000/base/busybox:1", { host: "127.0.0.1:5000", path: "base/busybox", tag: "1" }],
+    ["localhost/x", { host: "localhost", path: "x", tag: "latest" }],
+    [`ghcr.io/a/b@sha256:${"a".repeat(64)}`, { host: "ghcr.io", path: "a/b", digest: `sha256:${"a".repeat(64)}` }],
+  ])("%s", (ref, expected) => {
+    expect(parseImageRef(ref)).toEqual({ ok: true, value: expected });
+  });
+  test("invalid", () => {
+    expect(parseImageRef("UPPER/x").ok).toBe(false);
+    expect(parseImageRef("x:bad tag").ok).toBe(false);
+  });
 });

@@ -89,3 +89,35 @@ export function checkFullName(name: string): Checked<string> {
     ? { ok: false, message: `"${name.slice(0, 40)}…" is ${name.length} characters; registries accept at most ${MAX_REPOSITORY_LENGTH}` }
     : { ok: true, value: name };
 }
+
+export interface ImageRef {
+  /** Registry host as clients address it (docker.io for Docker Hub). */
+  host: string;
+  /** Repository path, with library/ for Docker Hub's official images. */
+  path: string;
+  tag?: string;
+  digest?: string;
+}
+
+/**
+ * A pullable reference as docker normalises it: `alpine` -> docker.io/library/alpine:latest, a first
+ * component with a dot, a colon or `localhost` is a registry host.
+ */
+export function parseImageRef(ref: string): Checked<ImageRef> {
+  const at = ref.indexOf("@");
+  const digest = at === -1 ? undefined : ref.slice(at + 1);
+  const rest = at === -1 ? ref : ref.slice(0, at);
+  if (digest !== undefined && !/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(digest)) return { ok: false, message: `"${ref}": invalid digest` };
+  const slash = rest.indexOf("/");
+  const first = slash === -1 ? "" : rest.slice(0, slash);
+  const hasHost = first !== "" && (first.includes(".") || first.includes(":") || first === "localhost");
+  const host = hasHost ? first : "docker.io";
+  let path = hasHost ? rest.slice(slash + 1) : rest;
+  const colon = path.lastIndexOf(":");
+  const tag = colon === -1 ? undefined : path.slice(colon + 1);
+  if (colon !== -1) path = path.slice(0, colon);
+  if (host === "docker.io" && !path.includes("/")) path = `library/${path}`;
+  if (!PATH_RE.test(path) || (hasHost && !HOST_RE.test(host))) return { ok: false, message: `"${ref}" is not a valid image reference` };
+  if (tag !== undefined && !TAG_RE.test(tag)) return { ok: false, message: `"${ref}": invalid tag` };
+  return { ok: true, value: { host, path, ...(digest ? { digest } : { tag: tag ?? "latest" }), ...(digest && tag ? { tag } : {}) } };
+}

@@ -120,6 +120,10 @@ export const SpecInputSchema = z
         strategy: z.enum(["auto", "bake", "manifest"]).optional().describe("auto (default): bake when the engine builds multi-platform, else manifest."),
         builder: z.string().optional().describe("buildx builder to use. Default: the current one."),
         concurrency: z.number().int().min(1).optional().describe("Parallel per-arch builds in the manifest strategy. Default: number of cores."),
+        ociLabels: z
+          .boolean()
+          .optional()
+          .describe("Add org.opencontainers.image.source, revision and created (from SOURCE_DATE_EPOCH, the commit's time) to every image. Default: true."),
       })
       .optional()
       .describe("How images are built."),

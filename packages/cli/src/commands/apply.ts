@@ -9,7 +9,7 @@ import { compileAndWrite } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
-const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file"] as const;
+const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild"] as const;
 
 export default async function apply(ctx: CommandContext): Promise<Outcome> {
   const { values, io } = ctx;
@@ -61,6 +61,9 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
   }
   const prepared = await compileAndWrite(values, io, "apply");
   if (!prepared.ok) return { outcome: prepared.outcome };
+  const err = style(io, "stderr");
+  for (const p of prepared.problems) io.stderr.write(err.yellow(`warning: could not read ${p}; its image is built\n`));
+  if (values.explain) io.stderr.write(`${explain(prepared.plan)}\n`);
   return {
     plan: prepared.plan,
     planDir: prepared.outAbs,
@@ -155,7 +158,7 @@ export function finalSummary(report: Report, io: Io): string {
   const good = new Set(["published", "written", "loaded", "verified", "built"]);
   const rows = report.images.map((i) => [
     i.name,
-    good.has(i.status) ? s.green(i.status) : i.status === "unchanged" ? s.dim(i.status) : s.red(i.status),
+    good.has(i.status) ? s.green(i.status) : i.status === "unchanged" || i.status === "up-to-date" ? s.dim(i.status) : s.red(i.status),
     i.platforms.join(","),
     i.digest ? i.digest.slice(0, 19) : "-",
     seconds(i.durationMs),
@@ -166,7 +169,7 @@ export function finalSummary(report: Report, io: Io): string {
   if (held.length) out.push("", ...held.map((i) => s.dim(`${i.name}: not published: ${i.notPublished}`)));
   const movedTags = report.tags.filter((t) => t.status === "moved");
   if (report.exitCode === 0) {
-    if (report.images.length && report.images.every((i) => i.status === "unchanged"))
+    if (report.images.length && report.images.every((i) => i.status === "unchanged" || i.status === "up-to-date"))
       out.push("", s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`));
     else if (held.length === report.images.length) out.push("", s.green(`built and verified in ${seconds(report.durationMs)}; nothing published (see above)`));
     else out.push("", s.green(`done in ${seconds(report.durationMs)}`));
@@ -181,4 +184,19 @@ export function finalSummary(report: Report, io: Io): string {
     : "; no user tag was moved";
   out.push("", s.red(`${why}${tagsLine}`));
   return out.join("\n");
+}
+
+/** Per image: up to date, reused from another tag, or built, and why. */
+export function explain(plan: Plan): string {
+  return plan.images
+    .map((i) => {
+      if (i.upToDate) return `${i.name}: up to date (${i.upToDate.digest.slice(0, 19)}): every tag holds the result of these inputs`;
+      if (i.reuse)
+        return `${i.name}: unchanged inputs already published as ${Object.entries(i.reuse)
+          .map(([n, d]) => `${n}@${d.slice(0, 19)}`)
+          .join(", ")}: published without building`;
+      if (i.notPublished) return `${i.name}: built, not published (${i.notPublished})`;
+      return `${i.name}: built: ${i.changed?.length ? `changed: ${i.changed.join(", ")}` : "--rebuild, or no input facts"}`;
+    })
+    .join("\n");
 }

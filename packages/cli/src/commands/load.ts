@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { type CompileResult, compile, type Requested, resolveStrategy } from "@multiarch/compiler";
+import { type CompileResult, compile, type Facts, type Requested, renderImages, resolveStrategy } from "@multiarch/compiler";
 import type { Lock } from "@multiarch/executor";
 import type { EngineFacts, GitFacts, Plan } from "@multiarch/plan";
 import { type Diagnostic, diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
@@ -101,13 +101,20 @@ const isFile = (p: string): boolean => {
   }
 };
 
-export async function compileWith(spec: Spec, values: Values, io: Io, strategy: Plan["strategy"], outAbs: string): Promise<CompileResult> {
+export async function compileWith(
+  spec: Spec,
+  values: Values,
+  io: Io,
+  strategy: Plan["strategy"],
+  outAbs: string,
+  extra: Partial<Facts> = {},
+): Promise<CompileResult> {
   const facts = await gitFacts(spec, io.env);
   const images = list(values.image);
   const platforms = list(values.platform);
   const result = compile(
     spec,
-    { git: facts.git, env: io.env, ...(facts.problem ? { gitProblem: facts.problem } : {}) },
+    { git: facts.git, env: io.env, ...(facts.problem ? { gitProblem: facts.problem } : {}), ...extra },
     {
       strategy,
       outDir: posixPath(relative(spec.dir, outAbs)) || ".",
@@ -116,6 +123,8 @@ export async function compileWith(spec: Spec, values: Values, io: Io, strategy: 
       ...(platforms ? { platforms } : {}),
       ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
       ...(values["no-publish"] ? { noPublish: true } : {}),
+      ...(values.rebuild ? { rebuild: true } : {}),
+      ociLabels: spec.build.ociLabels,
     },
   );
   return result;
@@ -141,7 +150,17 @@ export function writeArtifacts(outAbs: string, files: Record<string, string>, ar
 
 /** A spec compiled and written under its lock: what plan prints and apply runs. The caller releases the lock. */
 export type Prepared =
-  | { ok: true; spec: Spec; plan: Plan; files: string[]; outAbs: string; engine: EngineFacts | undefined; lock: HeldLock; warnings: Diagnostic[] }
+  | {
+      ok: true;
+      spec: Spec;
+      plan: Plan;
+      files: string[];
+      outAbs: string;
+      engine: EngineFacts | undefined;
+      lock: HeldLock;
+      warnings: Diagnostic[];
+      problems: string[];
+    }
   | { ok: false; outcome: Outcome };
 type HeldLock = Extract<Lock, { ok: true }>;
 
@@ -167,13 +186,34 @@ export async function compileAndWrite(values: Values, io: Io, mode: "plan" | "ap
   if (mode === "apply" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) return fail({ exit: EXIT.environment, message: engine.reason });
   const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
   const outAbs = outDirOf(values, io, spec);
-  const result = await compileWith(spec, values, io, strategy, outAbs);
+  let result = await compileWith(spec, values, io, strategy, outAbs);
+  const problems: string[] = [];
+  if (mode === "apply" && result.ok) {
+    // Incremental: hash each image's inputs, read what its tags hold, and compile again with both.
+    const incremental = await incrementalFacts(spec, result.compiled.plan, io, values.rebuild === true);
+    problems.push(...incremental.problems);
+    result = await compileWith(spec, values, io, strategy, outAbs, incremental.facts);
+  }
   const secrets = mode === "apply" && !dryRun ? secretDiagnostics(spec, io.env, "error") : [];
   const warnings = [...loaded.warnings, ...result.warnings];
   if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
   // What runs is on disk too: .multiarch/plan.json always matches the last apply.
   const files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
-  return { ok: true, spec, plan: result.compiled.plan, files, outAbs, engine, lock, warnings };
+  return { ok: true, spec, plan: result.compiled.plan, files, outAbs, engine, lock, warnings, problems };
+}
+
+/** Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now. */
+async function incrementalFacts(spec: Spec, first: Plan, io: Io, rebuild: boolean): Promise<{ facts: Partial<Facts>; problems: string[] }> {
+  const { gatherInputs, readPublished } = await import("@multiarch/executor");
+  const { git } = await gitFacts(spec, io.env);
+  const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
+  const args = new Map(rendered.map((r) => [r.image.name, r.args]));
+  const inputs = await gatherInputs(spec, spec.images, args, io.env);
+  if (rebuild) return { facts: { inputs }, problems: [] };
+  const refs = first.images.filter((i) => !i.notPublished).flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
+  const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
+  const published = await readPublished(refs, io.env, insecure);
+  return { facts: { inputs, published: published.tags }, problems: published.problems };
 }
 
 export const archivesOf = (plan: Plan, specDir: string): string[] => plan.images.flatMap((i) => (i.archive ? [resolve(specDir, i.archive)] : []));

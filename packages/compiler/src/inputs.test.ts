@@ -1,0 +1,124 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ImageInputFacts, PublishedTag } from "@multiarch/plan";
+import { loadSpec, type Spec } from "@multiarch/spec";
+import { describe, expect, test } from "vitest";
+import { type CompileOptions, compile } from "./compile.ts";
+import { HASH_LABEL } from "./inputs.ts";
+
+const bake: CompileOptions["strategy"] = { requested: "bake", chosen: "bake", reason: "test" };
+const git = { sha: "a".repeat(40), shortSha: "aaaaaaa", branch: "main", tag: "", time: "1700000000" };
+
+function spec(): Spec {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-inputs-"));
+  mkdirSync(join(dir, ".git"));
+  for (const f of ["base", "app", "other"]) {
+    mkdirSync(join(dir, f));
+    writeFileSync(join(dir, f, "Dockerfile"), "FROM scratch\n");
+  }
+  writeFileSync(
+    join(dir, "multiarch.yaml"),
+    'version: 1\nregistries: { r: { url: "localhost:5000/x" } }\ndefaults: { tags: ["2.0", latest] }\nimages:\n  base: { context: base }\n  app: { context: app, contexts: { base: "image:base" } }\n  other: { context: other }\n',
+  );
+  const r = loadSpec(join(dir, "multiarch.yaml"));
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.spec;
+}
+const facts = (over: Partial<Record<string, Partial<ImageInputFacts>>> = {}): Record<string, ImageInputFacts> =>
+  Object.fromEntries(["base", "app", "other"].map((n) => [n, { dockerfile: `df-${n}`, context: `ctx-${n}`, contexts: {}, bases: [], ...over[n] }]));
+
+function plan(inputs: Record<string, ImageInputFacts>, published?: Record<string, PublishedTag | null>) {
+  const r = compile(spec(), { git, env: {}, inputs, ...(published ? { published } : {}) }, { strategy: bake });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.compiled;
+}
+const hashes = (c: ReturnType<typeof plan>) => Object.fromEntries(c.plan.images.map((i) => [i.name, i.inputHash]));
+const all = (c: ReturnType<typeof plan>, over: Record<string, Partial<PublishedTag>> = {}) =>
+  Object.fromEntries(
+    c.plan.images.flatMap((i) =>
+      i.refs.flatMap((r) =>
+        r.tags.map((t) => [
+          `${r.name}:${t}`,
+          { digest: `sha256:${i.name}`, platforms: i.platforms, inputHash: i.inputHash!, inputParts: i.inputParts!, ...over[i.name] },
+        ]),
+      ),
+    ),
+  );
+
+describe("input hashes", () => {
+  test("a Merkle chain: a base's change changes it and its dependents, nothing else", () => {
+    const before = hashes(plan(facts()));
+    const after = hashes(plan(facts({ base: { context: "ctx-base-2" } })));
+    expect(after.base).not.toBe(before.base);
+    expect(after.app).not.toBe(before.app);
+    expect(after.other).toBe(before.other);
+  });
+
+  test("a moved external base tag changes the hash; a new commit alone does not", () => {
+    const one = hashes(plan(facts({ other: { bases: [{ ref: "alpine:3", line: 1, digest: "sha256:1" }] } })));
+    const two = hashes(plan(facts({ other: { bases: [{ ref: "alpine:3", line: 1, digest: "sha256:2" }] } })));
+    expect(two.other).not.toBe(one.other);
+    const r = compile(spec(), { git: { ...git, sha: "b".repeat(40), time: "1800000000" }, env: {}, inputs: facts() }, { strategy: bake });
+    expect(r.ok && hashes(r.compiled)).toEqual(hashes(plan(facts())));
+  });
+
+  test("the hash rides on the image config (label) and the index (annotation)", () => {
+    const c = plan(facts());
+    expect(c.bake.target.other!.labels![HASH_LABEL]).toBe(c.plan.images.find((i) => i.name === "other")!.inputHash);
+    expect(c.bake.target.other!.annotations).toContain(`index:${HASH_LABEL}=${c.plan.images.find((i) => i.name === "other")!.inputHash}`);
+    expect(c.bake.target.other!.args).toMatchObject({ SOURCE_DATE_EPOCH: "1700000000" });
+  });
+});
+
+describe("decisions", () => {
+  test("tags that hold these inputs' index: up to date, nothing runs", () => {
+    const first = plan(facts());
+    const c = plan(facts(), all(first));
+    expect(c.plan.images.map((i) => [i.name, i.upToDate?.digest])).toEqual([
+      ["base", "sha256:base"],
+      ["app", "sha256:app"],
+      ["other", "sha256:other"],
+    ]);
+    expect(c.plan.stages).toEqual([]);
+  });
+
+  test("one leaf changed: only it is built; its base is up to date", () => {
+    const first = plan(facts());
+    const c = plan(facts({ app: { context: "ctx-app-2" } }), all(first));
+    expect(c.plan.images.find((i) => i.name === "app")).toMatchObject({ changed: ["context"] });
+    const bakeArgs = c.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
+    expect(bakeArgs.slice(-1)).toEqual(["app"]);
+    // app builds FROM the published base by digest, not by rebuilding it
+    expect(c.bake.target.app!.contexts).toEqual({ base: "docker-image://localhost:5000/x/base@sha256:base" });
+  });
+
+  test("a new tag on unchanged inputs publishes the existing index without building", () => {
+    const first = plan(facts());
+    // `latest` holds these inputs' index; the new version tag 2.0 holds nothing yet
+    const c = plan(facts(), { ...all(first), "localhost:5000/x/other:2.0": null });
+    const other = c.plan.images.find((i) => i.name === "other")!;
+    expect(other.reuse).toEqual({ "localhost:5000/x/other": "sha256:other" });
+    expect(c.plan.stages.map((s) => s.name)).toEqual(["verify", "publish"]);
+    const verify = c.plan.stages[0]!.steps[0]!;
+    expect(verify.commands[0]!.args).toContain("localhost:5000/x/other@sha256:other");
+  });
+
+  test("an image holding another platform set, or no recorded inputs, is built and says why", () => {
+    const first = plan(facts());
+    const c = plan(facts(), all(first, { other: { platforms: ["linux/amd64"] } }));
+    expect(c.plan.images.find((i) => i.name === "other")!.changed).toContain("platforms");
+    const d = plan(facts(), all(first, { other: { inputHash: undefined, inputParts: undefined } as unknown as Partial<PublishedTag> }));
+    expect(d.plan.images.find((i) => i.name === "other")!.changed).toEqual(["the tags hold an image without recorded inputs"]);
+  });
+
+  test("a base that could not be read: never up to date", () => {
+    const f = facts({ other: { bases: [{ ref: "alpine:3", line: 1, error: "HTTP 503" }] } });
+    const first = plan(f);
+    const c = plan(f, all(first));
+    expect(c.plan.images.find((i) => i.name === "other")).toMatchObject({
+      inputsUnknown: expect.stringContaining("alpine:3"),
+      changed: [expect.stringContaining("HTTP 503")],
+    });
+  });
+});

@@ -1,0 +1,108 @@
+// Input hashes and what they decide. An image's input hash covers everything its build reads: the
+// Dockerfile, the context's files (after .dockerignore), named contexts, the build definition (target,
+// rendered args, labels, annotations, platforms, secret ids, strategy), the digests its external FROM
+// images resolve to, and the input hashes of the images it builds FROM (a Merkle chain). Pure: the
+// facts are gathered elsewhere (executor/inputs.ts, the registry); this only hashes and compares.
+import { createHash } from "node:crypto";
+import { type ImageInputFacts, PLAN_VERSION, type PlannedImage, type PublishedTag, type Strategy } from "@multiarch/plan";
+import { formatPlatform } from "@multiarch/spec";
+import type { RenderedImage } from "./render.ts";
+
+export const HASH_LABEL = "io.multiarch.input-hash";
+export const PARTS_LABEL = "io.multiarch.inputs";
+
+const sha = (v: unknown): string =>
+  createHash("sha256")
+    .update(typeof v === "string" ? v : JSON.stringify(v))
+    .digest("hex");
+
+export interface ImageHash {
+  hash: string;
+  parts: Record<string, string>;
+  /** Why the inputs cannot be known (a base that could not be read): such an image is always built. */
+  unknown?: string;
+}
+
+/** Hashes in dependency order (rendered comes in spec order, bases first). */
+export function inputHashes(rendered: readonly RenderedImage[], inputs: Readonly<Record<string, ImageInputFacts>>, strategy: Strategy): Map<string, ImageHash> {
+  const out = new Map<string, ImageHash>();
+  for (const r of rendered) {
+    const img = r.image;
+    const facts = inputs[img.name];
+    if (!facts) continue;
+    const contexts: Record<string, string> = {};
+    for (const c of img.contexts) {
+      contexts[c.name] =
+        c.kind === "image" ? `image:${out.get(c.image)?.hash ?? "unknown"}` : c.kind === "local" ? `local:${facts.contexts[c.name] ?? ""}` : `ref:${c.ref}`;
+    }
+    const build = {
+      dockerfile: `${img.context}/${img.dockerfile}`,
+      target: img.target ?? "",
+      args: r.args,
+      labels: r.labels,
+      annotations: r.annotations,
+      platforms: img.platforms.map(formatPlatform),
+      secrets: img.secrets.map((s) => s.id),
+      strategy: [strategy.chosen, strategy.legacyBuilder ? "legacy" : ""],
+    };
+    const parts: Record<string, string> = {
+      dockerfile: facts.dockerfile,
+      context: facts.context,
+      contexts: sha(contexts),
+      build: sha(build),
+      bases: sha(facts.bases.map((b) => `${b.ref}@${b.digest ?? "?"}`)),
+    };
+    const failed = facts.bases.find((b) => !b.digest);
+    const depUnknown = img.dependsOn.find((d) => out.get(d)?.unknown);
+    const unknown = failed
+      ? `base ${failed.ref || "(empty)"} (Dockerfile line ${failed.line}) could not be read: ${failed.error ?? "no digest"}`
+      : depUnknown
+        ? `it builds FROM ${depUnknown}, whose inputs are unknown`
+        : undefined;
+    out.set(img.name, { hash: sha({ version: PLAN_VERSION, parts }), parts, ...(unknown ? { unknown } : {}) });
+  }
+  return out;
+}
+
+/** The parts as one label/annotation value: short hashes, no commas (exporter options are CSV). */
+export const partsText = (parts: Record<string, string>): string =>
+  Object.entries(parts)
+    .map(([k, v]) => `${k}:${v.slice(0, 12)}`)
+    .join(" ");
+
+export const parsePartsText = (text: string | undefined): Record<string, string> | undefined =>
+  text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
+
+export type Decision = { kind: "build"; changed: string[] } | { kind: "up-to-date"; digest: string } | { kind: "reuse"; digests: Record<string, string> };
+
+/**
+ * What to do with an image, given what its user tags hold now: nothing (every tag already holds an
+ * index from these inputs with every planned platform), publish an index from these inputs that one of
+ * its tags holds (a new tag on unchanged inputs), or build; then which inputs changed.
+ */
+export function decide(image: PlannedImage, hash: ImageHash, published: Readonly<Record<string, PublishedTag | null>>): Decision {
+  const planned = [...image.platforms].sort().join(",");
+  const holds = (t: PublishedTag | null | undefined): t is PublishedTag => !!t && t.inputHash === hash.hash && [...t.platforms].sort().join(",") === planned;
+  const tags = image.refs.flatMap((r) => r.tags.map((t) => published[`${r.name}:${t}`]));
+  if (!hash.unknown && tags.length > 0 && tags.every(holds)) return { kind: "up-to-date", digest: tags[0]!.digest };
+  if (!hash.unknown && image.refs.length > 0) {
+    const digests: Record<string, string> = {};
+    for (const r of image.refs) {
+      const found = r.tags.map((t) => published[`${r.name}:${t}`]).find(holds);
+      if (found) digests[r.name] = found.digest;
+    }
+    if (Object.keys(digests).length === image.refs.length) return { kind: "reuse", digests };
+  }
+  if (hash.unknown) return { kind: "build", changed: [hash.unknown] };
+  const before = tags.find((t) => t?.inputParts)?.inputParts;
+  if (!tags.some(Boolean)) return { kind: "build", changed: ["not published yet"] };
+  if (!before) return { kind: "build", changed: ["the tags hold an image without recorded inputs"] };
+  const changed = Object.entries(hash.parts)
+    .filter(([k, v]) => before[k] !== v.slice(0, 12))
+    .map(([k]) => k);
+  const platformsDiffer = tags.some((t) => t && [...t.platforms].sort().join(",") !== planned);
+  return {
+    kind: "build",
+    changed: [...changed, ...(platformsDiffer ? ["platforms"] : []), ...(changed.length || platformsDiffer ? [] : ["a tag holds another index"])],
+  };
+}

@@ -1,0 +1,50 @@
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { contextDigest } from "./inputs.ts";
+
+function ctx(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-ctx-"));
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(join(dir, p, ".."), { recursive: true });
+    writeFileSync(join(dir, p), c);
+  }
+  return dir;
+}
+
+describe("contextDigest", () => {
+  test("contents count, ignored files do not, timestamps never", () => {
+    const files = { "a.txt": "a", "src/b.js": "b", "logs/x.log": "1", ".dockerignore": "logs\n*.tmp\n" };
+    const one = ctx(files);
+    const d = contextDigest(one, join(one, ".dockerignore"));
+    expect(contextDigest(ctx(files), join(one, ".dockerignore"))).toBe(d);
+    const ignored = ctx({ ...files, "logs/x.log": "2", "c.tmp": "new" });
+    expect(contextDigest(ignored, join(ignored, ".dockerignore"))).toBe(d);
+    const changed = ctx({ ...files, "src/b.js": "b2" });
+    expect(contextDigest(changed, join(changed, ".dockerignore"))).not.toBe(d);
+  });
+
+  test("exceptions re-include files inside ignored folders", () => {
+    const files = { "docs/keep.md": "k", "docs/drop.md": "d", ".dockerignore": "docs\n!docs/keep.md\n" };
+    const base = ctx(files);
+    const d = contextDigest(base, join(base, ".dockerignore"));
+    const dropChanged = ctx({ ...files, "docs/drop.md": "d2" });
+    expect(contextDigest(dropChanged, join(dropChanged, ".dockerignore"))).toBe(d);
+    const keepChanged = ctx({ ...files, "docs/keep.md": "k2" });
+    expect(contextDigest(keepChanged, join(keepChanged, ".dockerignore"))).not.toBe(d);
+  });
+
+  test("the executable bit and symlink targets are inputs", () => {
+    const a = ctx({ "run.sh": "echo" });
+    const before = contextDigest(a);
+    chmodSync(join(a, "run.sh"), 0o755);
+    expect(contextDigest(a)).not.toBe(before);
+    const l = ctx({ "t.txt": "t" });
+    symlinkSync("t.txt", join(l, "link"));
+    const withLink = contextDigest(l);
+    const m = ctx({ "t.txt": "t" });
+    symlinkSync("other", join(m, "link"));
+    expect(contextDigest(m)).not.toBe(withLink);
+  });
+});

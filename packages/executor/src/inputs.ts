@@ -1,0 +1,114 @@
+// What an image is built from, read before any build: the Dockerfile, the files of its context after
+// .dockerignore (contents, not timestamps, so an untouched checkout hashes the same), its named local
+// contexts, and the digest each external FROM image resolves to now (a moved tag changes the hash).
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join, posix, resolve } from "node:path";
+import ignoreModule from "@balena/dockerignore";
+import type { ImageInputFacts } from "@multiarch/plan";
+import { fromLines, type Image, parseImageRef, type Spec } from "@multiarch/spec";
+import { mapLimit } from "./concurrency.ts";
+import { RegistryClient } from "./registry.ts";
+
+// A CommonJS package: its function is the module itself under node's ESM loader, `.default` in bundles.
+const dockerignore = ((ignoreModule as unknown as { default?: unknown }).default ?? ignoreModule) as unknown as () => {
+  add(p: string[]): { ignores(path: string): boolean };
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The digest of a folder's files as BuildKit would send them: .dockerignore applied, paths sorted. */
+export function contextDigest(dir: string, ignoreFile?: string): string {
+  const patterns = ignoreFile && existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8").split(/\r?\n/) : [];
+  const ig = dockerignore().add(patterns);
+  // With an exception (!pattern) an excluded folder may still hold included files: walk everything then.
+  const prune = !patterns.some((p) => p.trim().startsWith("!"));
+  const entries: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(dir, path));
+      const ignored = ig.ignores(path);
+      if (st.isDirectory()) {
+        if (ignored && prune) continue;
+        if (!ignored) entries.push(`${path}/\0dir`);
+        walk(path);
+      } else if (!ignored) {
+        if (st.isSymbolicLink()) entries.push(`${path}\0link\0${readlinkSync(join(dir, path))}`);
+        else if (st.isFile())
+          entries.push(
+            `${path}\0${st.mode & 0o111 ? "x" : "-"}\0${createHash("sha256")
+              .update(readFileSync(join(dir, path)))
+              .digest("hex")}`,
+          );
+      }
+    }
+  };
+  walk("");
+  return createHash("sha256").update(entries.join("\n")).digest("hex");
+}
+
+/** BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile first, then the context's .dockerignore. */
+function ignoreFileOf(contextAbs: string, dockerfileAbs: string): string {
+  const specific = `${dockerfileAbs}.dockerignore`;
+  return existsSync(specific) ? specific : join(contextAbs, ".dockerignore");
+}
+
+/**
+ * Input facts of each image. `args` are each image's rendered build args (they can choose FROM images).
+ * Registry answers are cached per reference, read at most 8 at once.
+ */
+export async function gatherInputs(
+  spec: Spec,
+  images: readonly Image[],
+  args: ReadonlyMap<string, Record<string, string>>,
+  env: Env,
+): Promise<Record<string, ImageInputFacts>> {
+  const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host) });
+  const resolved = new Map<string, Promise<{ digest?: string; error?: string }>>();
+  const digestOf = (ref: string) => {
+    let p = resolved.get(ref);
+    if (!p) {
+      const parsed = parseImageRef(ref);
+      p = !parsed.ok
+        ? Promise.resolve({ error: parsed.message })
+        : parsed.value.digest
+          ? Promise.resolve({ digest: parsed.value.digest })
+          : client.manifest(parsed.value).then(
+              (m) => ({ digest: m.digest }),
+              (e: Error) => ({ error: e.message }),
+            );
+      resolved.set(ref, p);
+    }
+    return p;
+  };
+  const out: Record<string, ImageInputFacts> = {};
+  await mapLimit(images, 8, async (img) => {
+    const contextAbs = resolve(spec.dir, img.context);
+    const dockerfileAbs = resolve(contextAbs, img.dockerfile);
+    const dockerfileText = readFileSync(dockerfileAbs, "utf8");
+    const contexts: Record<string, string> = {};
+    for (const c of img.contexts)
+      if (c.kind === "local") contexts[c.name] = contextDigest(resolve(spec.dir, c.path), join(resolve(spec.dir, c.path), ".dockerignore"));
+    const froms = fromLines(
+      dockerfileText,
+      args.get(img.name) ?? {},
+      img.contexts.map((c) => c.name),
+    ).filter((f) => f.kind === "image");
+    const bases = await Promise.all(
+      froms.map(async (f) => {
+        if (f.unresolved?.length) return { ref: f.ref, line: f.line, error: `FROM uses ${f.unresolved.join(", ")}, which has no value` };
+        return { ref: f.ref, line: f.line, ...(await digestOf(f.ref)) };
+      }),
+    );
+    out[img.name] = {
+      dockerfile: createHash("sha256").update(dockerfileText).digest("hex"),
+      context: contextDigest(contextAbs, ignoreFileOf(contextAbs, dockerfileAbs)),
+      contexts,
+      bases,
+    };
+  });
+  return out;
+}
+
+export const dockerfilePath = (img: Image): string => posix.join(img.context, img.dockerfile);

@@ -1,0 +1,79 @@
+// What the user tags hold now, read over the registry API before the run: each tag's index digest,
+// its platforms (attestations aside) and the input hash it was built from (the index's annotation, or
+// the label on its first image's config for indexes `docker manifest` made).
+import type { PublishedTag } from "@multiarch/plan";
+import { parseImageRef } from "@multiarch/spec";
+import { mapLimit } from "./concurrency.ts";
+import { RegistryClient, RegistryError } from "./registry.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Descriptor {
+  digest: string;
+  platform?: { os: string; architecture: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+const HASH = "io.multiarch.input-hash";
+const PARTS = "io.multiarch.inputs";
+
+const partsOf = (text: string | undefined): Record<string, string> | undefined =>
+  text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
+
+export async function readTag(client: RegistryClient, ref: string): Promise<PublishedTag | null> {
+  const parsed = parseImageRef(ref);
+  if (!parsed.ok) return null;
+  let m: Awaited<ReturnType<RegistryClient["manifest"]>>;
+  try {
+    m = await client.manifest(parsed.value);
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return null;
+    throw e;
+  }
+  const manifests = (m.json.manifests as Descriptor[] | undefined) ?? [];
+  const images = manifests.filter((d) => d.platform && d.platform.os !== "unknown" && d.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest");
+  const platforms = images.map((d) => [d.platform!.os, d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
+  const annotations = (m.json.annotations as Record<string, string> | undefined) ?? {};
+  let hash = annotations[HASH];
+  let parts = annotations[PARTS];
+  if (!hash) {
+    // an index without our annotation (docker manifest), or a single image: read the config's labels
+    const first = images[0]?.digest ?? (manifests.length === 0 ? m.digest : undefined);
+    if (first) {
+      const manifest = first === m.digest ? m : await client.manifest({ ...parsed.value, digest: first });
+      const config = (manifest.json.config as { digest?: string } | undefined)?.digest;
+      if (config) {
+        const blob = await client.blob(parsed.value, config);
+        const labels = ((blob.config as { Labels?: Record<string, string> } | undefined)?.Labels ?? {}) as Record<string, string>;
+        hash = labels[HASH];
+        parts = labels[PARTS];
+        if (manifests.length === 0) platforms.push([blob.os, blob.architecture, blob.variant].filter(Boolean).join("/"));
+      }
+    }
+  }
+  const p = partsOf(parts);
+  return { digest: m.digest, platforms, ...(hash ? { inputHash: hash } : {}), ...(p ? { inputParts: p } : {}) };
+}
+
+/**
+ * Every ref's state, at most 16 requests at once over kept-alive connections. A tag that cannot be read
+ * counts as holding nothing (the image is built), and is reported in `problems`.
+ */
+export async function readPublished(
+  refs: readonly string[],
+  env: Env,
+  insecureHosts: readonly string[],
+): Promise<{ tags: Record<string, PublishedTag | null>; problems: string[] }> {
+  const client = new RegistryClient({ env, insecureHosts });
+  const tags: Record<string, PublishedTag | null> = {};
+  const problems: string[] = [];
+  await mapLimit([...new Set(refs)], 16, async (ref) => {
+    try {
+      tags[ref] = await readTag(client, ref);
+    } catch (e) {
+      tags[ref] = null;
+      problems.push(`${ref}: ${(e as Error).message}`);
+    }
+  });
+  return { tags, problems };
+}

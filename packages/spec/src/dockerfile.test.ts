@@ -1,0 +1,28 @@
+import { describe, expect, test } from "vitest";
+import { fromLines } from "./dockerfile.ts";
+
+describe("fromLines", () => {
+  test("images, stages, named contexts and scratch told apart", () => {
+    const text = "FROM golang:1.22 AS build\nRUN make\nFROM base AS runtime\nCOPY --from=build /x /x\nFROM build\nFROM scratch\n";
+    expect(fromLines(text, {}, ["base"]).map((f) => [f.line, f.ref, f.kind])).toEqual([
+      [1, "golang:1.22", "image"],
+      [3, "base", "context"],
+      [5, "build", "stage"],
+      [6, "scratch", "scratch"],
+    ]);
+  });
+
+  test("global ARG defaults substituted; build args win; platform flags kept", () => {
+    const text = "ARG VERSION=3.19\nARG REG=docker.io/library\nFROM --platform=$BUILDPLATFORM ${REG}/alpine:${VERSION} AS tools\n";
+    expect(fromLines(text)).toEqual([{ line: 3, ref: "docker.io/library/alpine:3.19", kind: "image", platform: "$BUILDPLATFORM" }]);
+    expect(fromLines(text, { VERSION: "3.20" })[0]!.ref).toBe("docker.io/library/alpine:3.20");
+    expect(fromLines("ARG X\nFROM img:${X:-1.0}\n")[0]!.ref).toBe("img:1.0");
+  });
+
+  test("continuations, comments and an unset ARG", () => {
+    const text = "# syntax=docker/dockerfile:1\nFROM \\\n  debian:12 \\\n  AS a\nARG LATE\nFROM $NOPE\n";
+    const r = fromLines(text);
+    expect(r[0]).toMatchObject({ line: 2, ref: "debian:12", kind: "image" });
+    expect(r[1]).toMatchObject({ ref: "", unresolved: ["NOPE"] });
+  });
+});

@@ -1,0 +1,96 @@
+// The FROM lines of a Dockerfile, as BuildKit reads them: line continuations, global ARG defaults
+// substituted ($VAR, ${VAR}, ${VAR:-default}), build args from the spec winning over defaults, stage
+// names and named contexts told apart from images, scratch known. Pure: text in, references out.
+
+export interface FromLine {
+  /** 1-based line of the FROM instruction. */
+  line: number;
+  /** The image as written after substitution (e.g. debian:12, ${BASE} resolved). */
+  ref: string;
+  /** An earlier stage, a named build context, scratch, or an image to pull. */
+  kind: "stage" | "context" | "scratch" | "image";
+  /** --platform=… as written (after substitution), if any. */
+  platform?: string;
+  /** Unresolved variables left in the reference (an ARG without a default and no build arg). */
+  unresolved?: string[];
+}
+
+const AUTOMATIC = Object.fromEntries(
+  ["BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"].map((n) => [n, `$${n}`]),
+);
+const VAR = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+/** Logical instructions: continuation lines joined, comments and parser directives dropped. */
+function instructions(text: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  const escape = /^#\s*escape\s*=\s*`/im.test(lines.slice(0, 5).join("\n")) ? "`" : "\\";
+  let current: { line: number; text: string } | undefined;
+  lines.forEach((raw, i) => {
+    const trimmed = raw.trim();
+    if (!current && (trimmed === "" || trimmed.startsWith("#"))) return;
+    if (current && trimmed.startsWith("#")) return; // comments inside a continued instruction
+    const continued = trimmed.endsWith(escape);
+    const body = continued ? trimmed.slice(0, -1) : trimmed;
+    if (current) current.text += ` ${body}`;
+    else current = { line: i + 1, text: body };
+    if (!continued) {
+      out.push(current);
+      current = undefined;
+    }
+  });
+  if (current) out.push(current);
+  return out;
+}
+
+export function substitute(s: string, vars: Readonly<Record<string, string | undefined>>, unresolved: string[] = []): string {
+  return s.replace(VAR, (_m, braced: string | undefined, op: string | undefined, word: string | undefined, plain: string | undefined) => {
+    const name = (braced ?? plain)!;
+    const value = vars[name];
+    if (op === "-") return value ? value : (word ?? "");
+    if (op === "+") return value ? (word ?? "") : "";
+    if (value === undefined) unresolved.push(name);
+    return value ?? "";
+  });
+}
+
+/**
+ * FROM lines with their references resolved. `buildArgs` are the spec's args for the image (they
+ * override global ARG defaults); `contexts` are the named build contexts (a FROM of that name uses it).
+ */
+export function fromLines(text: string, buildArgs: Readonly<Record<string, string>> = {}, contexts: readonly string[] = []): FromLine[] {
+  const globals: Record<string, string | undefined> = {};
+  const stages = new Set<string>();
+  const out: FromLine[] = [];
+  let seenFrom = false;
+  for (const ins of instructions(text)) {
+    const [keyword = "", ...rest] = ins.text.split(/\s+/);
+    const word = keyword.toUpperCase();
+    if (word === "ARG" && !seenFrom) {
+      for (const decl of rest) {
+        const eq = decl.indexOf("=");
+        const name = eq === -1 ? decl : decl.slice(0, eq);
+        const dflt = eq === -1 ? undefined : decl.slice(eq + 1).replace(/^["']|["']$/g, "");
+        globals[name] = buildArgs[name] ?? (dflt === undefined ? undefined : substitute(dflt, globals));
+      }
+    } else if (word === "FROM") {
+      seenFrom = true;
+      const flags = rest.filter((r) => r.startsWith("--"));
+      const args = rest.filter((r) => !r.startsWith("--"));
+      const unresolved: string[] = [];
+      const ref = substitute(args[0] ?? "", globals, unresolved);
+      const platformFlag = flags.find((f) => f.startsWith("--platform="));
+      const entry: FromLine = {
+        line: ins.line,
+        ref,
+        kind: ref.toLowerCase() === "scratch" ? "scratch" : stages.has(ref.toLowerCase()) ? "stage" : contexts.includes(ref) ? "context" : "image",
+      };
+      // The automatic platform args stay as written: they differ per build, not per Dockerfile.
+      if (platformFlag) entry.platform = substitute(platformFlag.slice("--platform=".length), { ...AUTOMATIC, ...globals });
+      if (unresolved.length) entry.unresolved = unresolved;
+      out.push(entry);
+      if (args[1]?.toUpperCase() === "AS" && args[2]) stages.add(args[2].toLowerCase());
+    }
+  }
+  return out;
+}
