@@ -62,7 +62,7 @@ describe("--json: one document on every path", () => {
     const down = await json(["apply"]);
     expect(down.doc).toMatchObject({ ok: false, exitCode: 4 });
     expect(String(down.doc.message)).toContain("/nonexistent/docker.sock");
-    const dry = await json(["apply", "--dry-run", "--strategy", "bake"]);
+    const dry = await json(["apply", "--dry-run", "--strategy", "bake", "--rebuild"]);
     expect(dry.doc).toMatchObject({ ok: true, plan: { version: 2 } });
     expect((dry.doc.dryRun as { command: string }[]).some((c) => c.command.startsWith("docker buildx bake"))).toBe(true);
     expect(dry.stderr).not.toContain("docker buildx bake"); // human text stays out of stdout, and JSON carries the commands
