@@ -5,7 +5,10 @@
 //   apply    multiarch apply of the examples vs the same images built by hand with
 //            `docker buildx build --platform ... --push` (cache pruned before every run)
 //   strategy the manifest strategy vs the bake strategy on the same example
-// Usage: node bench/run.mjs [compile|apply|strategy]... (default: all). Needs test/env/up.sh for apply.
+//   incremental  a generated monorepo (BENCH_IMAGES, default 200, x 3 platforms): first apply, no-op
+//            re-apply, one image changed vs building that image by hand; the tool's CPU share in a no-op
+// Usage: node bench/run.mjs [compile|apply|strategy|incremental]... (default: all). Needs test/env/up.sh
+// for everything but compile.
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -69,23 +72,25 @@ function specOf(n) {
 
 function benchCompile() {
   const rows = [];
-  for (const n of [250, 500, 1000]) {
+  for (const n of [50, 250, 500, 1000]) {
     const dir = specOf(n);
     const spec = join(dir, "multiarch.yaml");
     const validate = time(REPEAT, () => run("node", [BIN, "validate", "-f", spec]));
     const plan = time(REPEAT, () => run("node", [BIN, "plan", "-f", spec, "--strategy", "bake"]));
+    // default flags: strategy auto asks the engine, as users run it
+    const planAuto = time(REPEAT, () => run("node", [BIN, "plan", "-f", spec]));
     const bakePrint = time(REPEAT, () => run("docker", ["buildx", "bake", "-f", ".multiarch/docker-bake.json", "--print"], { cwd: dir }));
     const nodeStart = time(REPEAT, () => run("node", ["-e", "0"]));
-    rows.push({ images: n, validateMs: validate, planMs: plan, bakePrintMs: bakePrint, nodeStartMs: nodeStart, bakePrintOverPlan: bakePrint / plan });
+    rows.push({ images: n, validateMs: validate, planMs: plan, planAutoMs: planAuto, bakePrintMs: bakePrint, nodeStartMs: nodeStart, bakePrintOverPlan: bakePrint / plan, bakePrintOverPlanAuto: bakePrint / planAuto });
   }
   results.compile = rows;
   console.log("\ncompile: N images x 3 platforms (median of %d)", REPEAT);
-  console.log("images  validate  plan     bake --print  node -e 0  bake --print / plan");
+  console.log("images  validate  validate/node  plan     plan (auto)  bake --print  node -e 0  bake --print / plan  / plan (auto)");
   for (const r of rows)
     console.log(
-      `${String(r.images).padEnd(8)}${fmt(r.validateMs).padEnd(10)}${fmt(r.planMs).padEnd(9)}${fmt(r.bakePrintMs).padEnd(14)}${fmt(r.nodeStartMs).padEnd(11)}${r.bakePrintOverPlan.toFixed(2)}x`,
+      `${String(r.images).padEnd(8)}${fmt(r.validateMs).padEnd(10)}${(r.validateMs / r.nodeStartMs).toFixed(2).padEnd(15)}${fmt(r.planMs).padEnd(9)}${fmt(r.planAutoMs).padEnd(13)}${fmt(r.bakePrintMs).padEnd(14)}${fmt(r.nodeStartMs).padEnd(11)}${(r.bakePrintOverPlan.toFixed(2) + "x").padEnd(20)}${r.bakePrintOverPlanAuto.toFixed(2)}x`,
     );
-  const [a, , c] = rows;
+  const [, a, , c] = rows;
   console.log(
     `growth 250 -> 1000 images: plan x${(c.planMs / a.planMs).toFixed(2)}, bake --print x${(c.bakePrintMs / a.bakePrintMs).toFixed(2)} (linear would be x4.00 minus the fixed start-up)`,
   );
@@ -197,7 +202,8 @@ function benchApply() {
       hand.push(built);
       checked.push(built + handChecks[name](v).reduce((ms, args) => ms + runRetried("docker", args), 0));
       prune();
-      ours.push(run("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml")], { env: { ...process.env, VERSION: v } }));
+      // --rebuild: measure building, not the reuse of the previous round's identical inputs
+      ours.push(run("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--rebuild"], { env: { ...process.env, VERSION: v } }));
     }
     rows.push({
       example: name,
@@ -225,7 +231,9 @@ function benchStrategy() {
   for (let i = 0; i < n; i++) {
     for (const s of ["bake", "manifest"]) {
       prune();
-      times[s].push(run("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--strategy", s], { env: { ...process.env, VERSION: `bench-${s}-${i}` } }));
+      times[s].push(
+        run("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--strategy", s, "--rebuild"], { env: { ...process.env, VERSION: `bench-${s}-${i}` } }),
+      );
     }
   }
   const row = { bakeMs: median(times.bake), manifestMs: median(times.manifest), ratio: median(times.manifest) / median(times.bake) };
@@ -234,10 +242,84 @@ function benchStrategy() {
   console.log(`bake ${fmt(row.bakeMs)}   manifest ${fmt(row.manifestMs)}   manifest / bake ${row.ratio.toFixed(2)}x`);
 }
 
+/** A git repository of n small images (FROM the test base, COPY one file; every tenth FROM the one before). */
+function monorepoOf(n, ns) {
+  const dir = mkdtempSync(join(tmpdir(), `multiarch-bench-mono-${n}-`));
+  const lines = [
+    "version: 1",
+    "platforms: [linux/amd64, linux/arm64, linux/arm/v7]",
+    "registries:",
+    `  local: { url: 127.0.0.1:5000/${ns}, insecure: true }`,
+    "defaults:",
+    '  tags: ["1.0", latest]',
+    "images:",
+  ];
+  for (let i = 0; i < n; i++) {
+    const name = `svc-${String(i).padStart(4, "0")}`;
+    const from = i % 10 === 0 ? "127.0.0.1:5000/base/busybox:1" : "base";
+    mkdirSync(join(dir, "services", name), { recursive: true });
+    writeFileSync(join(dir, "services", name, "Dockerfile"), `FROM ${from}\nCOPY app.txt /${name}.txt\n`);
+    writeFileSync(join(dir, "services", name, "app.txt"), `${name} v1\n`);
+    lines.push(`  ${name}:`, `    context: services/${name}`);
+    if (i % 10 !== 0) lines.push(`    contexts: { base: "image:svc-${String(i - (i % 10)).padStart(4, "0")}" }`);
+  }
+  writeFileSync(join(dir, "multiarch.yaml"), `${lines.join("\n")}\n`);
+  const git = (...args) => run("git", args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } });
+  git("init", "-q");
+  git("add", ".");
+  git("commit", "-qm", "bench");
+  return dir;
+}
+
+/** user+sys CPU seconds and wall seconds of a command, from bash's time (children included). */
+function cpuOf(args) {
+  const r = spawnSync("bash", ["-c", `TIMEFORMAT='%U %S %R'; time ${args.map((a) => `'${a}'`).join(" ")} >/dev/null 2>&1`], { encoding: "utf8" });
+  const [user, sys, real] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { cpu: user + sys, real };
+}
+
+function benchIncremental() {
+  const n = Number(process.env.BENCH_IMAGES ?? 200);
+  const ns = `bench-incr-${Date.now().toString(36)}`;
+  const dir = monorepoOf(n, ns);
+  const spec = join(dir, "multiarch.yaml");
+  prune();
+  const first = run("node", [BIN, "apply", "-f", spec]);
+  const noop = time(3, () => run("node", [BIN, "apply", "-f", spec]));
+  const cpu = cpuOf(["node", BIN, "apply", "-f", spec]);
+  // one leaf changed, against building one changed image by hand (buildx build --push of its context)
+  const leaf = `svc-${String(n - 1).padStart(4, "0")}`;
+  writeFileSync(join(dir, "services", leaf, "app.txt"), `${leaf} v2\n`);
+  const changed = run("node", [BIN, "apply", "-f", spec]);
+  const other = `svc-${String(n - 2).padStart(4, "0")}`;
+  writeFileSync(join(dir, "services", other, "app.txt"), `${other} v2\n`);
+  const base = `127.0.0.1:5000/${ns}/svc-${String(n - 1 - ((n - 1) % 10)).padStart(4, "0")}:1.0`;
+  const alone = runRetried("docker", [
+    "buildx",
+    "build",
+    "--platform",
+    "linux/amd64,linux/arm64,linux/arm/v7",
+    "--build-context",
+    `base=docker-image://${base}`,
+    "-t",
+    `127.0.0.1:5000/${ns}-hand/${other}:1.0`,
+    "--push",
+    join(dir, "services", other),
+  ]);
+  const row = { images: n, firstMs: first, noopMs: noop, speedup: first / noop, oneChangedMs: changed, aloneMs: alone, overheadMs: changed - alone, noopCpuShare: cpu.cpu / cpu.real };
+  results.incremental = row;
+  console.log(`\nincremental: ${n} images x 3 platforms (a base every 10 images, 9 dependents each)`);
+  console.log("first apply  no-op re-apply  first / no-op  one changed  that image by hand  difference  CPU share (no-op)");
+  console.log(
+    `${fmt(row.firstMs).padEnd(13)}${fmt(row.noopMs).padEnd(16)}${(row.speedup.toFixed(1) + "x").padEnd(15)}${fmt(row.oneChangedMs).padEnd(13)}${fmt(row.aloneMs).padEnd(19)}${fmt(row.overheadMs).padEnd(12)}${(row.noopCpuShare * 100).toFixed(0)}%`,
+  );
+}
+
 const which = process.argv.slice(2);
 const all = which.length === 0;
 if (all || which.includes("compile")) benchCompile();
 if (all || which.includes("apply")) benchApply();
+if (all || which.includes("incremental")) benchIncremental();
 if (all || which.includes("strategy")) benchStrategy();
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 const out = join(ROOT, "bench/results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);

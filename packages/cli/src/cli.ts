@@ -3,9 +3,8 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { closest } from "@multiarch/spec/suggest";
 import pkg from "../package.json" with { type: "json" };
-import { type CommandDef, EXIT, type OptionSpec, type Outcome, type Values } from "./context.ts";
+import { type CommandDef, EXIT, JSON_VERSION, type OptionSpec, type Outcome, type Values } from "./context.ts";
 import { type Io, printDiagnostics } from "./format.ts";
-import { JSON_VERSION } from "./json-output.ts";
 
 const common: Record<string, OptionSpec> = {
   file: { type: "string", short: "f", value: "FILE", description: "spec file (default: multiarch.yaml here or in a folder above)" },

@@ -4,6 +4,9 @@
 import type { Diagnostic } from "@multiarch/spec";
 import type { Io } from "./format.ts";
 
+/** The version of the --json document (json-output.ts holds its schema). */
+export const JSON_VERSION = 1;
+
 export const EXIT = { ok: 0, usage: 1, failed: 2, verify: 3, environment: 4, locked: 5, internal: 70, interrupted: 130 } as const;
 
 export type Values = Record<string, string | boolean | string[] | undefined>;

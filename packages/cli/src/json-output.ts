@@ -3,7 +3,9 @@
 // Schema in schemas/report.schema.json is generated from this (json-output.test.ts keeps it current).
 import { z } from "zod";
 
-export const JSON_VERSION = 1;
+import { JSON_VERSION } from "./context.ts";
+
+export { JSON_VERSION };
 
 const diagnostic = z.object({
   code: z.string().describe("stable diagnostic code, e.g. platform-unknown"),

@@ -225,18 +225,17 @@ function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undef
 /** After publishing, the engine's local staging images (docker driver, manifest strategy) are removed. */
 function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arch" | undefined): Step[] {
   if (!local) return [];
-  const refs = images
+  // One step per image: the engine removes images one by one (about a second each), so they run side by side.
+  return images
     .filter((p) => !p.notPublished)
-    .flatMap((p) =>
-      p.refs.flatMap((r) =>
+    .flatMap((p): Step[] => {
+      const refs = p.refs.flatMap((r) =>
         local === "index"
           ? [r.staging]
           : p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`),
-      ),
-    );
-  return refs.length
-    ? [{ id: "cleanup:local-staging", kind: "cleanup", commands: [docker(["image", "rm", ...refs], { mayFail: true })], inputs: refs, produces: [] }]
-    : [];
+      );
+      return refs.length ? [{ id: `cleanup:${p.name}`, kind: "cleanup", image: p.name, commands: [docker(["image", "rm", ...refs], { mayFail: true })], inputs: refs, produces: [] }] : [];
+    });
 }
 
 /** Every place a secret value can come from, for the executor's redactor. */

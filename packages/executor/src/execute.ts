@@ -109,8 +109,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     for (const stage of plan.stages) {
       if (exitCode !== 0) break;
       opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
-      // --concurrency bounds builds; reading indexes, smoke tests and tagging are light and run wider.
-      const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake" || s.kind === "push");
+      // --concurrency bounds builds; pushes, reading indexes, smoke tests and tagging wait on the network and run wider.
+      const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake");
       const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
         opts.onEvent?.({ type: "step-start", step });
         const outcome = await runStep(step, runOpts(step), opts, ctx);

@@ -58,7 +58,11 @@ export function ciTag(env: Env): string {
 export type { EngineFacts };
 
 export async function probeEngine(cwd: string, env: Env, builder?: string): Promise<EngineFacts> {
-  const info = await runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: 15_000 });
+  // The engine and the builder are asked at once: each docker CLI call costs a few hundred ms.
+  const [info, inspect] = await Promise.all([
+    runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: 15_000 }),
+    runCommand({ program: "docker", args: ["buildx", "inspect", ...(builder ? [builder] : [])] }, { cwd, env, timeoutMs: 15_000 }),
+  ]);
   if (!info.ok) {
     const where = env.DOCKER_HOST ? `at ${env.DOCKER_HOST}` : env.DOCKER_CONTEXT ? `of context ${env.DOCKER_CONTEXT}` : "";
     const why =
@@ -69,10 +73,10 @@ export async function probeEngine(cwd: string, env: Env, builder?: string): Prom
           : `is not reachable: ${info.stderr.trim().split("\n").pop() || info.message}`;
     return { reachable: false, buildx: false, multiPlatform: false, reason: `the docker engine ${where ? `${where} ` : ""}${why}` };
   }
-  const version = await runCommand({ program: "docker", args: ["buildx", "version"] }, { cwd, env, timeoutMs: 15_000 });
-  if (!version.ok) return { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
-  const inspect = await runCommand({ program: "docker", args: ["buildx", "inspect", ...(builder ? [builder] : [])] }, { cwd, env, timeoutMs: 15_000 });
   if (!inspect.ok) {
+    // buildx missing, or only the builder the spec names?
+    const version = await runCommand({ program: "docker", args: ["buildx", "version"] }, { cwd, env, timeoutMs: 15_000 });
+    if (!version.ok) return { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
     const name = builder ?? "(the current builder)";
     return {
       reachable: true,

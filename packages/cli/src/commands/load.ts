@@ -63,6 +63,9 @@ export async function gitFacts(spec: Spec, env: Io["env"]): Promise<{ git: GitFa
   return "unavailable" in g ? { git: undefined, problem: g.unavailable } : { git: g };
 }
 
+const usesGit = (spec: Spec): boolean =>
+  spec.images.some((i) => [...i.tags, ...i.args.map((a) => a.value), ...i.labels.map((a) => a.value), ...i.annotations.map((a) => a.value)].some((t) => t.uses.includes("git")));
+
 /** Secret sources an apply will read: an unset variable or a missing file fails here, not mid-build. */
 export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnostic["severity"]): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -109,7 +112,8 @@ export async function compileWith(
   outAbs: string,
   extra: Partial<Facts> = {},
 ): Promise<CompileResult> {
-  const facts = await gitFacts(spec, io.env);
+  // validate needs git only where a template reads it; plan and apply always (staging names, SOURCE_DATE_EPOCH)
+  const facts = extra.git === undefined && values.command === "validate" && !usesGit(spec) ? { git: undefined } : await gitFacts(spec, io.env);
   const images = list(values.image);
   const platforms = list(values.platform);
   const result = compile(

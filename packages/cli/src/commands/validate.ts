@@ -16,7 +16,7 @@ export default async function validate({ values, io, json }: CommandContext): Pr
   } else {
     const requested = requestedStrategy({}, spec);
     const strategy = resolveStrategy(typeof requested === "object" ? "auto" : requested, false, undefined);
-    const result = await compileWith(spec, { ...values, image: undefined, platform: undefined }, io, strategy, outDirOf(values, io, spec));
+    const result = await compileWith(spec, { ...values, image: undefined, platform: undefined, command: "validate" }, io, strategy, outDirOf(values, io, spec));
     found = [...(result.ok ? [] : result.errors), ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
   }
   const errors = sortDiagnostics(found.filter((d) => d.severity === "error"));
