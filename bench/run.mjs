@@ -81,7 +81,16 @@ function benchCompile() {
     const planAuto = time(REPEAT, () => run("node", [BIN, "plan", "-f", spec]));
     const bakePrint = time(REPEAT, () => run("docker", ["buildx", "bake", "-f", ".multiarch/docker-bake.json", "--print"], { cwd: dir }));
     const nodeStart = time(REPEAT, () => run("node", ["-e", "0"]));
-    rows.push({ images: n, validateMs: validate, planMs: plan, planAutoMs: planAuto, bakePrintMs: bakePrint, nodeStartMs: nodeStart, bakePrintOverPlan: bakePrint / plan, bakePrintOverPlanAuto: bakePrint / planAuto });
+    rows.push({
+      images: n,
+      validateMs: validate,
+      planMs: plan,
+      planAutoMs: planAuto,
+      bakePrintMs: bakePrint,
+      nodeStartMs: nodeStart,
+      bakePrintOverPlan: bakePrint / plan,
+      bakePrintOverPlanAuto: bakePrint / planAuto,
+    });
   }
   results.compile = rows;
   console.log("\ncompile: N images x 3 platforms (median of %d)", REPEAT);
@@ -264,7 +273,8 @@ function monorepoOf(n, ns) {
     if (i % 10 !== 0) lines.push(`    contexts: { base: "image:svc-${String(i - (i % 10)).padStart(4, "0")}" }`);
   }
   writeFileSync(join(dir, "multiarch.yaml"), `${lines.join("\n")}\n`);
-  const git = (...args) => run("git", args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } });
+  const git = (...args) =>
+    run("git", args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } });
   git("init", "-q");
   git("add", ".");
   git("commit", "-qm", "bench");
@@ -306,7 +316,16 @@ function benchIncremental() {
     "--push",
     join(dir, "services", other),
   ]);
-  const row = { images: n, firstMs: first, noopMs: noop, speedup: first / noop, oneChangedMs: changed, aloneMs: alone, overheadMs: changed - alone, noopCpuShare: cpu.cpu / cpu.real };
+  const row = {
+    images: n,
+    firstMs: first,
+    noopMs: noop,
+    speedup: first / noop,
+    oneChangedMs: changed,
+    aloneMs: alone,
+    overheadMs: changed - alone,
+    noopCpuShare: cpu.cpu / cpu.real,
+  };
   results.incremental = row;
   console.log(`\nincremental: ${n} images x 3 platforms (a base every 10 images, 9 dependents each)`);
   console.log("first apply  no-op re-apply  first / no-op  one changed  that image by hand  difference  CPU share (no-op)");

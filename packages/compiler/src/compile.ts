@@ -234,7 +234,18 @@ function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arc
           ? [r.staging]
           : p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`),
       );
-      return refs.length ? [{ id: `cleanup:${p.name}`, kind: "cleanup", image: p.name, commands: [docker(["image", "rm", ...refs], { mayFail: true })], inputs: refs, produces: [] }] : [];
+      return refs.length
+        ? [
+            {
+              id: `cleanup:${p.name}`,
+              kind: "cleanup",
+              image: p.name,
+              commands: [docker(["image", "rm", ...refs], { mayFail: true })],
+              inputs: refs,
+              produces: [],
+            },
+          ]
+        : [];
     });
 }
 

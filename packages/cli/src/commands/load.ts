@@ -64,7 +64,9 @@ export async function gitFacts(spec: Spec, env: Io["env"]): Promise<{ git: GitFa
 }
 
 const usesGit = (spec: Spec): boolean =>
-  spec.images.some((i) => [...i.tags, ...i.args.map((a) => a.value), ...i.labels.map((a) => a.value), ...i.annotations.map((a) => a.value)].some((t) => t.uses.includes("git")));
+  spec.images.some((i) =>
+    [...i.tags, ...i.args.map((a) => a.value), ...i.labels.map((a) => a.value), ...i.annotations.map((a) => a.value)].some((t) => t.uses.includes("git")),
+  );
 
 /** Secret sources an apply will read: an unset variable or a missing file fails here, not mid-build. */
 export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnostic["severity"]): Diagnostic[] {
