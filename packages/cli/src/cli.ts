@@ -18,6 +18,7 @@ const selection: Record<string, OptionSpec> = {
   platform: { type: "string", multiple: true, value: "P", description: "only this platform (repeatable), e.g. linux/arm64; a subset is never published" },
   load: { type: "boolean", description: "build, verify and test, then load the images for this machine's platform into the engine; publish nothing" },
   "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves" },
+  since: { type: "string", value: "REF", description: "only images whose inputs differ from what commit REF would build, and their dependents" },
 };
 const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
 3 verification failed, 4 the engine cannot run the plan, 5 another run of this spec holds the lock,

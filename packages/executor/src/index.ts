@@ -3,6 +3,7 @@ export { checkEmulation } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
 export { acquireLock, type Lock } from "./lock.ts";
 export { gatherInputs } from "./inputs.ts";
+export { checkoutAt } from "./worktree.ts";
 export { preflight } from "./preflight.ts";
 export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";

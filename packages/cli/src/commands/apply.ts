@@ -9,7 +9,7 @@ import { compileAndWrite } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
-const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild"] as const;
+const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since"] as const;
 
 export default async function apply(ctx: CommandContext): Promise<Outcome> {
   const { values, io } = ctx;

@@ -1,6 +1,6 @@
 // Shared by the commands: find and load the spec, gather the facts (git, environment, engine), pick the
 // strategy, compile, and write the artifacts. Pure decisions are separate functions with their own tests.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { type CompileResult, compile, type Facts, type Requested, renderImages, resolveStrategy } from "@multiarch/compiler";
@@ -174,7 +174,8 @@ type HeldLock = Extract<Lock, { ok: true }>;
  * Load the spec, take its lock (before anything is written), ask the engine (always for apply; for plan
  * only when the strategy is auto), pick the strategy, compile, check secrets (apply), write the files.
  */
-export async function compileAndWrite(values: Values, io: Io, mode: "plan" | "apply"): Promise<Prepared> {
+export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "apply"): Promise<Prepared> {
+  let values = flags;
   const loaded = loadFromFlags(values, io);
   if (!loaded.ok) return { ok: false, outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
   const spec = loaded.spec;
@@ -191,6 +192,15 @@ export async function compileAndWrite(values: Values, io: Io, mode: "plan" | "ap
   const engine = mode === "apply" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
   if (mode === "apply" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) return fail({ exit: EXIT.environment, message: engine.reason });
   const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
+  if (typeof values.since === "string") {
+    const since = await changedSince(spec, values.since, strategy, io);
+    if ("error" in since) return fail({ exit: EXIT.usage, message: since.error });
+    const asked = list(values.image);
+    const images = since.images.filter((n) => !asked || asked.includes(n));
+    if (images.length === 0) return fail({ exit: EXIT.ok, message: `no image's inputs changed since ${values.since}: nothing to do`, data: { changed: [] } });
+    io.stderr.write(`changed since ${values.since}: ${images.join(", ")}\n`);
+    values = { ...values, image: images };
+  }
   const outAbs = outDirOf(values, io, spec);
   let result = await compileWith(spec, values, io, strategy, outAbs);
   const problems: string[] = [];
@@ -223,3 +233,31 @@ async function incrementalFacts(spec: Spec, first: Plan, io: Io, rebuild: boolea
 }
 
 export const archivesOf = (plan: Plan, specDir: string): string[] => plan.images.flatMap((i) => (i.archive ? [resolve(specDir, i.archive)] : []));
+
+/**
+ * --since REF: the images whose input hash differs from what REF's commit would produce (dependents
+ * follow through the Merkle chain). REF is checked out beside the working tree, read, and removed.
+ */
+async function changedSince(spec: Spec, ref: string, strategy: Plan["strategy"], io: Io): Promise<{ images: string[] } | { error: string }> {
+  const { checkoutAt } = await import("@multiarch/executor");
+  const co = await checkoutAt(spec.dir, ref, io.env);
+  if (!co.ok) return { error: co.message };
+  try {
+    const now = await hashesOf(spec, strategy, io);
+    const then = loadSpec(join(co.dir, relative(co.root, realpathSync.native(spec.file))));
+    // a spec that did not exist (or was broken) at REF: everything is new
+    const before = then.ok ? await hashesOf(then.spec, strategy, io) : new Map<string, string>();
+    return { images: spec.images.filter((i) => before.get(i.name) !== now.get(i.name)).map((i) => i.name) };
+  } finally {
+    await co.remove();
+  }
+}
+
+async function hashesOf(spec: Spec, strategy: Plan["strategy"], io: Io): Promise<Map<string, string>> {
+  const { gatherInputs } = await import("@multiarch/executor");
+  const { git, problem } = await gitFacts(spec, io.env);
+  const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
+  const inputs = await gatherInputs(spec, spec.images, new Map(rendered.map((r) => [r.image.name, r.args])), io.env);
+  const r = compile(spec, { git, env: io.env, inputs, ...(problem ? { gitProblem: problem } : {}) }, { strategy });
+  return new Map(r.ok ? r.compiled.plan.images.map((i) => [i.name, i.inputHash ?? ""]) : []);
+}
