@@ -12,9 +12,15 @@ export interface BakePaths {
 }
 
 const METADATA = "bake-metadata.json";
+/**
+ * Targets per bake run. One bake of a few hundred targets on a small machine ends in BuildKit's
+ * "context deadline exceeded" (seen with 200 here); batches in dependency order avoid it, and a
+ * dependent in a later batch reuses its base's cached build through the same target: link.
+ */
+export const BAKE_BATCH = 32;
 
 /** bake's own arguments; its metadata file (the digest of each target it built) goes to the run's private folder. */
-export function bakeFileArgs(paths: BakePaths, builder: string | undefined): Arg[] {
+export function bakeFileArgs(paths: BakePaths, builder: string | undefined, metadata = METADATA): Arg[] {
   return [
     "buildx",
     "bake",
@@ -23,13 +29,13 @@ export function bakeFileArgs(paths: BakePaths, builder: string | undefined): Arg
     ...(paths.publishFile ? ["-f", paths.publishFile] : []),
     ...(builder ? ["--builder", builder] : []),
     "--metadata-file",
-    { runFile: METADATA },
+    { runFile: metadata },
   ];
 }
 
 /** What bake built for each image under each staging ref (one digest per target), and whether bake pushed it. */
-const bakeYields = (images: readonly PlannedImage[], pushed: boolean, ref: (img: PlannedImage, r: PlannedRef) => string): Yield[] =>
-  images.flatMap((img) => img.refs.map((r): Yield => ({ ref: ref(img, r), pushed, from: "metadata", file: METADATA, target: img.name })));
+const bakeYields = (images: readonly PlannedImage[], pushed: boolean, ref: (img: PlannedImage, r: PlannedRef) => string, file = METADATA): Yield[] =>
+  images.flatMap((img) => img.refs.map((r): Yield => ({ ref: ref(img, r), pushed, from: "metadata", file, target: img.name })));
 
 /** docker push of a staging ref the engine holds (buildx's docker driver): sends it once, reports its digest. */
 const pushStep = (img: PlannedImage, registry: string, ref: string, platform?: string): Step => ({
@@ -47,14 +53,18 @@ const pushStep = (img: PlannedImage, registry: string, ref: string, platform?: s
 export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: BakePaths, pushWithDocker: boolean): Stage[] {
   // Reused images (their inputs' index is already published under another tag) are verified and published, not built.
   const images = all.filter((i) => !i.reuse);
-  const build: Step = {
-    id: "bake",
-    kind: "bake",
-    commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...images.map((i) => i.name)], withEnv(secretEnv(spec, images)))],
-    inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
-    produces: images.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
-    yields: bakeYields(images, !pushWithDocker, (_i, r) => r.staging),
-  };
+  const batches = Array.from({ length: Math.ceil(images.length / BAKE_BATCH) }, (_, n) => images.slice(n * BAKE_BATCH, (n + 1) * BAKE_BATCH));
+  const builds = batches.map((batch, n): Step => {
+    const metadata = batches.length > 1 ? `bake-metadata-${n + 1}.json` : METADATA;
+    return {
+      id: batches.length > 1 ? `bake:${n + 1}` : "bake",
+      kind: "bake",
+      commands: [docker([...bakeFileArgs(paths, spec.build.builder, metadata), ...batch.map((i) => i.name)], withEnv(secretEnv(spec, batch)))],
+      inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
+      produces: batch.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
+      yields: bakeYields(batch, !pushWithDocker, (_i, r) => r.staging, metadata),
+    };
+  });
   const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref.registry, ref.staging))) : [];
   const publish: Step[] = all
     .filter((img) => !img.notPublished)
@@ -76,7 +86,8 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
     );
   return [
     { name: "login", steps: loginSteps(spec, all) },
-    { name: "build", steps: images.length ? [build] : [] },
+    // batches one after another: a later one may FROM an image of an earlier one
+    ...builds.map((b) => ({ name: builds.length > 1 ? `build-${b.id.slice("bake:".length)}` : "build", steps: [b] })),
     { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.
     { name: "verify", steps: [...verifySteps(all), ...testSteps(images)] },

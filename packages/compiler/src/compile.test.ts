@@ -289,3 +289,19 @@ describe("compile", () => {
     expect(!r.ok && r.errors[0]!.message).toContain("images app and web both publish localhost:5000/app");
   });
 });
+
+describe("bake batches", () => {
+  test("many images bake in batches of BAKE_BATCH, in dependency order, each with its own metadata file", () => {
+    const names = Array.from({ length: 70 }, (_, i) => `s${i}`);
+    const file = repo(`version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n${names.map((n) => `  ${n}: { context: app }`).join("\n")}\n`);
+    const c = compiled(load(file), { strategy: bake });
+    const builds = c.plan.stages.filter((s) => s.name.startsWith("build"));
+    expect(builds.map((s) => [s.name, s.steps[0]!.id])).toEqual([
+      ["build-1", "bake:1"],
+      ["build-2", "bake:2"],
+      ["build-3", "bake:3"],
+    ]);
+    expect(builds.map((s) => s.steps[0]!.yields!.length)).toEqual([32, 32, 6]);
+    expect(builds[1]!.steps[0]!.commands[0]!.args).toContainEqual({ runFile: "bake-metadata-2.json" });
+  });
+});
