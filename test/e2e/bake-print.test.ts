@@ -23,7 +23,7 @@ const KEYS = [
 ] as const;
 
 describe.skipIf(!env)("bake --print keeps everything we write", () => {
-  test.each(["quickstart", "monorepo", "fallback", "oci", "sharded"])("%s", async (name) => {
+  test.each(["quickstart", "monorepo", "fallback", "oci", "sharded", "monorepo-turbo"])("%s", async (name) => {
     const dir = example(name);
     const plan = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"]);
     expect(plan.exitCode, plan.stderr).toBe(0);

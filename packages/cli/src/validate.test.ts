@@ -185,7 +185,7 @@ describe("env variables are checked where they are used", () => {
 });
 
 describe("examples", () => {
-  test.each(["quickstart", "monorepo", "fallback", "oci", "sharded"])("%s validates", async (name) => {
+  test.each(["quickstart", "monorepo", "fallback", "oci", "sharded", "monorepo-turbo"])("%s validates", async (name) => {
     const { exit, json } = await validate(join(EXAMPLES, name, "multiarch.yaml"));
     expect(json.errors).toEqual([]);
     expect(exit).toBe(0);

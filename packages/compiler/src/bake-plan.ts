@@ -14,10 +14,35 @@ export interface BakePaths {
 const METADATA = "bake-metadata.json";
 /**
  * Targets per bake run. One bake of a few hundred targets on a small machine ends in BuildKit's
- * "context deadline exceeded" (seen with 200 here); batches in dependency order avoid it, and a
- * dependent in a later batch reuses its base's cached build through the same target: link.
+ * "context deadline exceeded" (seen with 200 here). An image and everything it builds FROM stay in one
+ * batch: a later bake would build the base again through its target: link and export it over the
+ * first one (another digest: provenance carries build times), which the run then refuses to push.
  */
 export const BAKE_BATCH = 32;
+
+/** Connected groups of images (image: links), packed into batches of at most BAKE_BATCH; a larger group is one batch. */
+export function bakeBatches<T extends { name: string; dependsOn: readonly string[] }>(images: readonly T[]): T[][] {
+  const parent = new Map(images.map((i) => [i.name, i.name]));
+  const find = (n: string): string => {
+    const p = parent.get(n)!;
+    if (p === n) return n;
+    const root = find(p);
+    parent.set(n, root);
+    return root;
+  };
+  for (const i of images) for (const d of i.dependsOn) if (parent.has(d)) parent.set(find(i.name), find(d));
+  const groups = new Map<string, T[]>();
+  for (const i of images) groups.set(find(i.name), [...(groups.get(find(i.name)) ?? []), i]);
+  const batches: T[][] = [];
+  for (const group of groups.values()) {
+    const last = batches.at(-1);
+    if (last && last.length + group.length <= BAKE_BATCH) last.push(...group);
+    else batches.push([...group]);
+  }
+  // within a batch, spec (dependency) order
+  const order = new Map(images.map((i, n) => [i.name, n]));
+  return batches.map((b) => b.sort((x, y) => order.get(x.name)! - order.get(y.name)!));
+}
 
 /** bake's own arguments; its metadata file (the digest of each target it built) goes to the run's private folder. */
 export function bakeFileArgs(paths: BakePaths, builder: string | undefined, metadata = METADATA): Arg[] {
@@ -53,7 +78,7 @@ const pushStep = (img: PlannedImage, registry: string, ref: string, platform?: s
 export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: BakePaths, pushWithDocker: boolean): Stage[] {
   // Reused images (their inputs' index is already published under another tag) are verified and published, not built.
   const images = all.filter((i) => !i.reuse);
-  const batches = Array.from({ length: Math.ceil(images.length / BAKE_BATCH) }, (_, n) => images.slice(n * BAKE_BATCH, (n + 1) * BAKE_BATCH));
+  const batches = bakeBatches(images);
   const builds = batches.map((batch, n): Step => {
     const metadata = batches.length > 1 ? `bake-metadata-${n + 1}.json` : METADATA;
     return {
@@ -86,7 +111,6 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
     );
   return [
     { name: "login", steps: loginSteps(spec, all) },
-    // batches one after another: a later one may FROM an image of an earlier one
     ...builds.map((b) => ({ name: builds.length > 1 ? `build-${b.id.slice("bake:".length)}` : "build", steps: [b] })),
     { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { parsePlanFile } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
+import { bakeBatches } from "./bake-plan.ts";
 import { type CompileOptions, compile } from "./compile.ts";
 import type { Facts } from "./render.ts";
 
@@ -291,7 +292,7 @@ describe("compile", () => {
 });
 
 describe("bake batches", () => {
-  test("many images bake in batches of BAKE_BATCH, in dependency order, each with its own metadata file", () => {
+  test("many images bake in batches of BAKE_BATCH, each with its own metadata file", () => {
     const names = Array.from({ length: 70 }, (_, i) => `s${i}`);
     const file = repo(`version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n${names.map((n) => `  ${n}: { context: app }`).join("\n")}\n`);
     const c = compiled(load(file), { strategy: bake });
@@ -304,4 +305,12 @@ describe("bake batches", () => {
     expect(builds.map((s) => s.steps[0]!.yields!.length)).toEqual([32, 32, 6]);
     expect(builds[1]!.steps[0]!.commands[0]!.args).toContainEqual({ runFile: "bake-metadata-2.json" });
   });
+});
+
+test("an image and what it builds FROM are never split across bake batches", () => {
+  // ten groups of a base and nine dependents: three groups (30 images) fit a batch of 32, the fourth does not
+  const images = Array.from({ length: 40 }, (_, i) => ({ name: `s${i}`, dependsOn: i % 10 === 0 ? [] : [`s${i - (i % 10)}`] }));
+  const batches = bakeBatches(images);
+  expect(batches.map((b) => b.length)).toEqual([30, 10]);
+  for (const b of batches) for (const i of b) for (const d of i.dependsOn) expect(b.some((x) => x.name === d)).toBe(true);
 });

@@ -6,7 +6,9 @@ import { parse } from "yaml";
 import { specJsonSchema } from "./json-schema.ts";
 
 const FILE = resolve(import.meta.dirname, "../../../schemas/multiarch.schema.json");
-const EXAMPLES = ["quickstart", "monorepo", "fallback", "oci", "sharded"].map((e) => resolve(import.meta.dirname, `../../../examples/${e}/multiarch.yaml`));
+const EXAMPLES = ["quickstart", "monorepo", "fallback", "oci", "sharded", "monorepo-turbo"].map((e) =>
+  resolve(import.meta.dirname, `../../../examples/${e}/multiarch.yaml`),
+);
 const generated = `${JSON.stringify(specJsonSchema(), null, 2)}\n`;
 
 describe("schemas/multiarch.schema.json", () => {

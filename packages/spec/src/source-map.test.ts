@@ -8,7 +8,7 @@ import { yamlTables } from "./source-map.ts";
 const pos = (offset: number) => ({ file: "x", line: 0, col: offset });
 const ROOT = resolve(import.meta.dirname, "../../..");
 const files = [
-  ...["quickstart", "monorepo", "fallback", "oci", "sharded"].map((e) => join(ROOT, "examples", e, "multiarch.yaml")),
+  ...["quickstart", "monorepo", "fallback", "oci", "sharded", "monorepo-turbo"].map((e) => join(ROOT, "examples", e, "multiarch.yaml")),
   ...readdirSync(join(ROOT, "packages/spec/fixtures/invalid"))
     .filter((f) => f.endsWith(".yaml"))
     .map((f) => join(ROOT, "packages/spec/fixtures/invalid", f)),
@@ -33,7 +33,7 @@ describe("fast YAML path", () => {
   });
 
   test("the examples take the fast path", () => {
-    for (const e of ["quickstart", "monorepo", "fallback", "oci", "sharded"])
+    for (const e of ["quickstart", "monorepo", "fallback", "oci", "sharded", "monorepo-turbo"])
       expect(agree(readFileSync(join(ROOT, "examples", e, "multiarch.yaml"), "utf8"))).toBe("fast");
   });
 

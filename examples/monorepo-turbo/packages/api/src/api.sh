@@ -1,0 +1,3 @@
+#!/bin/sh
+. /app/greet.sh
+greet api
