@@ -13,6 +13,8 @@ export interface TestEnv {
   authUser: string;
   authPassword: string;
   baseImage: string;
+  /** DOCKER_HOST of the second, independent engine ("another machine"). */
+  docker2: string;
 }
 
 /**
@@ -38,6 +40,7 @@ export function testEnv(): TestEnv | undefined {
     authUser: vars.MULTIARCH_E2E_AUTH_USER!,
     authPassword: readFileSync(vars.MULTIARCH_E2E_AUTH_PASSWORD_FILE!, "utf8").trim(),
     baseImage: vars.MULTIARCH_E2E_BASE_IMAGE!,
+    docker2: vars.MULTIARCH_E2E_DOCKER2!,
   };
 }
 

@@ -138,11 +138,33 @@ EOF
   rm -rf "$work"
 fi
 
+# --- a second, independent engine (shard tests: "another machine") ------------------------------
+# Its own data root, exec root (so its own containerd), pid file, socket and bridge. Never --bridge=none:
+# seen deleting the first engine's docker0. The bridge's /24 is private to this host.
+SECOND_SOCK=$ENV_DIR/docker2.sock
+second_up() { DOCKER_HOST="unix://$SECOND_SOCK" docker info >/dev/null 2>&1; }
+if ! second_up; then
+  log "starting a second dockerd on $SECOND_SOCK"
+  if ! ip link show multiarch0 >/dev/null 2>&1; then
+    ip link add multiarch0 type bridge && ip addr add 10.213.77.1/24 dev multiarch0 && ip link set multiarch0 up \
+      || log "could not create the bridge multiarch0"
+  fi
+  mkdir -p "$DATA_DIR/docker2" /run/multiarch-docker2
+  echo '{"features":{"containerd-snapshotter":true}}' >"$DATA_DIR/docker2/daemon.json"
+  setsid nohup dockerd --config-file "$DATA_DIR/docker2/daemon.json" --data-root "$DATA_DIR/docker2/data" \
+    --exec-root /run/multiarch-docker2 --pidfile "$ENV_DIR/dockerd2.pid" -H "unix://$SECOND_SOCK" \
+    --bridge=multiarch0 --iptables=false --ip6tables=false >"$DATA_DIR/docker2.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do second_up && break; sleep 0.5; done
+  second_up || { log "the second dockerd did not start:"; tail -n 30 "$DATA_DIR/docker2.log" >&2; exit 1; }
+fi
+docker info >/dev/null 2>&1 || { log "the first dockerd stopped answering after the second started"; exit 1; }
+
 cat >"$ENV_DIR/env" <<EOF
 MULTIARCH_E2E_REGISTRY=$PLAIN_REGISTRY
 MULTIARCH_E2E_AUTH_REGISTRY=$AUTH_REGISTRY
 MULTIARCH_E2E_AUTH_USER=e2e
 MULTIARCH_E2E_AUTH_PASSWORD_FILE=$DATA_DIR/auth/password
 MULTIARCH_E2E_BASE_IMAGE=$BASE_IMAGE
+MULTIARCH_E2E_DOCKER2=unix://$SECOND_SOCK
 EOF
-log "ready: dockerd $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registries $PLAIN_REGISTRY and $AUTH_REGISTRY (auth), base $BASE_IMAGE"
+log "ready: dockerd $(docker version --format '{{.Server.Version}}') (and a second one on $SECOND_SOCK), buildx $(docker buildx version | awk '{print $2}'), registries $PLAIN_REGISTRY and $AUTH_REGISTRY (auth), base $BASE_IMAGE"

@@ -63,12 +63,56 @@ whose tags all hold its inputs' result is "up to date" and runs nothing.`,
       plan: { type: "string", value: "FILE", description: "run a plan.json or plans/<platform>.json written by multiarch plan" },
       concurrency: { type: "string", value: "N", description: "builds and pushes at once (default: cores); reads, tests and tags run at least 8 wide" },
       rebuild: { type: "boolean", description: "build every image, even those whose tags already hold the result of their inputs" },
+      shard: {
+        type: "string",
+        multiple: true,
+        value: "P",
+        description: "build, push and check only platform P's share (repeatable) and write DIR/shards/<P>.json for multiarch merge; no tag moves",
+      },
       explain: { type: "boolean", description: "say per image why it is up to date, reused or built (which inputs changed)" },
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
     },
     footer: EXIT_CODES,
     load: () => import("./commands/apply.ts"),
+  },
+  merge: {
+    summary: "put the shards of several machines (apply --shard) together and publish",
+    about: `Reads the shard files that apply --shard wrote on each machine, checks they belong to this spec's
+plan at this commit and cover every planned platform of every image, then per image and registry:
+  merge    docker buildx imagetools create of the per-platform images, by digest, under the staging tag
+  verify   the index holds exactly the planned platforms, each the very image its shard pushed
+  publish  user tags point at the verified index, one at a time, latest last
+A missing or foreign shard moves no tag and names what is missing.`,
+    options: {
+      ...common,
+      out: selection.out!,
+      from: { type: "string", multiple: true, value: "PATH", description: "shard files or folders holding them (repeatable; default: DIR/shards)" },
+      concurrency: { type: "string", value: "N", description: "steps at once (default: cores; light steps at least 8)" },
+      "dry-run": { type: "boolean", description: "print the commands, run nothing" },
+      verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
+    },
+    footer: EXIT_CODES,
+    load: () => import("./commands/merge.ts"),
+  },
+  ci: {
+    summary: "write a CI workflow: a native job per platform (apply --shard), then a merge job",
+    positionals: "github|gitlab",
+    about: `Writes the CI configuration that builds each planned platform on its own native runner with
+multiarch apply --shard (QEMU only where no native runner exists; 32-bit arm on an arm64 runner), uploads
+each shard file, and merges them in a last job with multiarch merge. Registry credentials and build
+secrets come from CI secrets of the names the spec reads. Action versions are pinned.
+  github   .github/workflows/multiarch.yml
+  gitlab   .gitlab-ci.yml (parallel: matrix)`,
+    options: {
+      file: common.file!,
+      out: { type: "string", short: "o", value: "PATH", description: "where to write it (default: the provider's usual path in the repository)" },
+      force: { type: "boolean", description: "replace an existing file" },
+      json: common.json!,
+      help: common.help!,
+    },
+    footer: "Exit codes: 0 written, 1 spec or usage error (nothing written).",
+    load: () => import("./commands/ci.ts"),
   },
 };
 
@@ -88,7 +132,7 @@ const flagOf = (name: string, o: OptionSpec) => `${o.short ? `-${o.short}, ` : "
 
 export function commandHelp(name: string): string {
   const cmd = COMMANDS[name]!;
-  const usage = `multiarch ${name} ${Object.entries(cmd.options)
+  const usage = `multiarch ${name} ${cmd.positionals ? `${cmd.positionals} ` : ""}${Object.entries(cmd.options)
     .filter(([n]) => n !== "help")
     .map(([n, o]) => `[--${n}${o.value ? ` ${o.value}` : ""}]${o.multiple ? "..." : ""}`)
     .join(" ")}`;
@@ -157,12 +201,19 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal =
     return EXIT.ok;
   }
   let values: Values;
+  let positionals: string[] = [];
   try {
     const options = Object.fromEntries(
       Object.entries(cmd.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
     );
-    values = parseArgs({ args: [...rest], options: options as NonNullable<ParseArgsConfig["options"]>, strict: true, allowPositionals: false })
-      .values as Values;
+    const parsed = parseArgs({
+      args: [...rest],
+      options: options as NonNullable<ParseArgsConfig["options"]>,
+      strict: true,
+      allowPositionals: cmd.positionals !== undefined,
+    });
+    values = parsed.values as Values;
+    positionals = parsed.positionals;
   } catch (e) {
     if (!json) io.stderr.write(`usage: multiarch ${name} [options]; multiarch ${name} --help lists them\n`);
     return finish(name, { exit: EXIT.usage, message: usageMessage(e, cmd.options) });
@@ -173,7 +224,7 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal =
   }
   try {
     const mod = await cmd.load();
-    return finish(name, await mod.default({ values, io, signal, json }));
+    return finish(name, await mod.default({ values, io, signal, json, positionals }));
   } catch (e) {
     return finish(name, {
       exit: EXIT.internal,

@@ -17,6 +17,8 @@ export interface CommandContext {
   signal: AbortSignal;
   /** --json: human output goes to stderr only; the Outcome becomes the one document on stdout. */
   json: boolean;
+  /** Words after the command that are not options (commands that take them, e.g. `ci github`). */
+  positionals: string[];
 }
 
 export interface Outcome {
@@ -48,6 +50,8 @@ export interface CommandDef {
   options: Record<string, OptionSpec>;
   /** Shown after the options (exit codes, notes). */
   footer?: string;
+  /** The command takes words that are not options, e.g. "github|gitlab". */
+  positionals?: string;
   load: () => Promise<{ default: Handler }>;
 }
 

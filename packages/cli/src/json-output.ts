@@ -67,6 +67,9 @@ export const JsonOutputSchema = z
     valid: z.object({ file: z.string(), images: z.number().int(), static: z.boolean() }).optional().describe("validate"),
     plan: z.record(z.string(), z.unknown()).optional().describe("plan, apply: the plan that was (or would be) run, as in plan.json"),
     files: z.array(z.string()).optional().describe("plan: the files written"),
+    shards: z.array(z.string()).optional().describe("apply --shard: the shard files written"),
+    reports: z.array(z.unknown()).optional().describe("apply --shard: one report per shard"),
+    problems: z.array(z.string()).optional().describe("merge: why the shards cannot be merged"),
     changed: z.array(z.string()).optional().describe("plan, apply --since: the images whose inputs changed (empty: nothing to do)"),
     dryRun: z
       .array(z.object({ stage: z.string(), step: z.string(), command: z.string() }))

@@ -4,7 +4,7 @@
 import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import { docker, loginSteps, perArchTag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { archCheckSteps, docker, loginSteps, perArchTag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -162,5 +162,6 @@ export function bakeArchSteps(
     },
     // On the docker driver bake only stores the images: the shard's refs reach the registry here.
     ...(pushWithDocker ? mine.flatMap((img) => img.refs.map((r) => pushStep(img, r.registry, perArchTag(r.staging, p), platform))) : []),
+    ...archCheckSteps(mine, p),
   ];
 }

@@ -19,7 +19,7 @@ import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
 import { type Facts, type RenderedImage, renderImages } from "./render.ts";
-import { docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
+import { archCheckSteps, docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
 
 export interface CompileOptions {
   strategy: Plan["strategy"];
@@ -158,7 +158,10 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     steps:
       chosen === "bake"
         ? bakeArchSteps(spec, built, bake, paths, platform, pushWithDocker)
-        : stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
+        : [
+            ...stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
+            ...archCheckSteps(built, (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform, legacy),
+          ],
     secrets,
   }));
 
@@ -222,31 +225,33 @@ function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undef
   });
 }
 
-/** After publishing, the engine's local staging images (docker driver, manifest strategy) are removed. */
+/**
+ * After publishing, the engine's local staging images (docker driver, manifest strategy) are removed, in
+ * the background: the engine takes seconds per image, and nothing waits for it. A later run builds under
+ * other staging names unless its inputs are the same, and then it has nothing to build.
+ */
 function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arch" | undefined): Step[] {
   if (!local) return [];
-  // One step per image: the engine removes images one by one (about a second each), so they run side by side.
-  return images
+  const refs = images
     .filter((p) => !p.notPublished)
-    .flatMap((p): Step[] => {
-      const refs = p.refs.flatMap((r) =>
+    .flatMap((p) =>
+      p.refs.flatMap((r) =>
         local === "index"
           ? [r.staging]
           : p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`),
-      );
-      return refs.length
-        ? [
-            {
-              id: `cleanup:${p.name}`,
-              kind: "cleanup",
-              image: p.name,
-              commands: [docker(["image", "rm", ...refs], { mayFail: true })],
-              inputs: refs,
-              produces: [],
-            },
-          ]
-        : [];
-    });
+      ),
+    );
+  return refs.length
+    ? [
+        {
+          id: "cleanup:local-staging",
+          kind: "cleanup",
+          commands: [docker(["image", "rm", ...refs], { mayFail: true, detach: true })],
+          inputs: refs,
+          produces: [],
+        },
+      ]
+    : [];
 }
 
 /** Every place a secret value can come from, for the executor's redactor. */

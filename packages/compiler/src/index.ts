@@ -1,4 +1,6 @@
 // What other packages use; everything else stays inside the package.
+export { githubWorkflow, gitlabPipeline } from "./ci.ts";
 export { type CompileResult, compile } from "./compile.ts";
+export { mergePlan } from "./merge-plan.ts";
 export { type Facts, renderImages } from "./render.ts";
 export { type Requested, resolveStrategy } from "./strategy.ts";

@@ -112,5 +112,45 @@ export const unchangedIf = (ref: PlannedRef): NonNullable<Step["unchangedIf"]> =
   checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)),
 });
 
+/**
+ * A shard's checks: each per-arch image it pushed must be that platform (by the digest it pushed), and
+ * the image's test runs there. The merge checks the whole index again.
+ */
+export function archCheckSteps(images: readonly PlannedImage[], platform: Platform, legacy = false): Step[] {
+  const p = formatPlatform(platform);
+  return images.flatMap((img): Step[] => {
+    if (!img.platforms.includes(p)) return [];
+    const verify = img.refs.map(
+      (ref): Step => ({
+        id: `verify:${img.name}@${ref.registry}/${p}`,
+        kind: "verify",
+        image: img.name,
+        registry: ref.registry,
+        platform: p,
+        commands: [inspectCommand({ built: perArchTag(ref.staging, platform) }, ref.insecure, legacy)],
+        inputs: [perArchTag(ref.staging, platform)],
+        produces: [],
+        expect: { ref: perArchTag(ref.staging, platform), platforms: [p] },
+      }),
+    );
+    const first = img.refs[0];
+    const test: Step[] =
+      img.test && first
+        ? [
+            {
+              id: `test:${img.name}/${p}`,
+              kind: "test",
+              image: img.name,
+              platform: p,
+              commands: [docker(["run", "--rm", "--pull", "always", "--platform", p, { built: perArchTag(first.staging, platform) }, ...img.test])],
+              inputs: [perArchTag(first.staging, platform)],
+              produces: [],
+            },
+          ]
+        : [];
+    return [...verify, ...test];
+  });
+}
+
 export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
 export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;

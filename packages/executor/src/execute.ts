@@ -237,6 +237,19 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     } catch {
       return done({ status: "failed", attempts, error: `could not read the index of ${step.expect.ref}`, stderrTail: lastLines(last.stdout) });
     }
+    // merge: the index must hold exactly the images the shards pushed, not merely the right platforms
+    const want = step.expect.manifests ?? {};
+    const other = Object.entries(want)
+      .filter(([p, d]) => check.manifests[p] !== undefined && check.manifests[p] !== d)
+      .map(([p]) => p);
+    if (check.ok && other.length) {
+      return done({
+        status: "failed",
+        attempts,
+        check,
+        error: `${step.expect.ref} holds other images than the shards pushed for ${other.join(", ")} (another merge at once?)`,
+      });
+    }
     return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });

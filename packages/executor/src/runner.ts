@@ -1,6 +1,7 @@
-// The one command runner: every process multiarch starts goes through runCommand. Argument arrays only
+// The one command runner: every process multiarch starts goes through runCommand, detached clean-up too. Argument arrays only
 // (never a shell), stdin closed unless a credential is fed through it, references resolved at the last
 // moment, and every resolved secret value redacted from whatever output is kept or shown.
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Arg, Built, Command, ValueRef, Verified } from "@multiarch/plan";
@@ -113,6 +114,13 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunRes
       durationMs: 0,
       message: opts.redact ? opts.redact((e as Error).message) : (e as Error).message,
     };
+  }
+  if (cmd.detach) {
+    // nothing reads its output: no pipes, its own process group, and the run does not wait for it
+    const child = spawn(cmd.program, args, { cwd: opts.cwd, env: { ...opts.env }, detached: true, stdio: "ignore" });
+    child.on("error", () => {});
+    child.unref();
+    return { ok: true, stdout: "", stderr: "", durationMs: performance.now() - started };
   }
   const fed = redactor(input !== undefined ? [input] : []);
   const redact = opts.redact ? (t: string) => opts.redact!(fed(t)) : fed;

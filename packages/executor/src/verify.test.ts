@@ -85,3 +85,13 @@ describe("checkArchive", () => {
     expect(checkArchive(file, ["linux/amd64", "linux/arm/v7"])).toMatchObject({ ok: false, missing: ["linux/arm/v7"], extra: ["linux/arm64"] });
   });
 });
+
+test("a single image (not an index) is checked by its config's platform", () => {
+  const json = JSON.stringify({
+    name: "r/x:t",
+    manifest: { digest: "sha256:one", mediaType: "application/vnd.oci.image.manifest.v1+json" },
+    image: { os: "linux", architecture: "arm64" },
+  });
+  expect(checkInspect(json, ["linux/arm64"])).toMatchObject({ ok: true, digest: "sha256:one", manifests: { "linux/arm64": "sha256:one" } });
+  expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, missing: ["linux/amd64"], extra: ["linux/arm64"] });
+});

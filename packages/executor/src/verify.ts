@@ -53,6 +53,12 @@ export function checkInspect(json: string, expected: readonly string[]): Platfor
     image?: Record<string, { architecture?: string; os?: string; variant?: string }> | { architecture?: string; os?: string; variant?: string };
   };
   const data = { manifest: parsed.manifest ?? { digest: "", manifests: parsed.manifests ?? [] }, image: parsed.image };
+  const single = parsed.image as { architecture?: string; os?: string; variant?: string } | undefined;
+  if (!data.manifest.manifests && single?.architecture) {
+    // a single image, not an index (a per-arch image of the manifest strategy): its config says the platform
+    const platform = { os: single.os ?? "linux", architecture: single.architecture, ...(single.variant ? { variant: single.variant } : {}) };
+    return compare(expected, [{ digest: data.manifest.digest, platform }], [], data.manifest.digest || undefined);
+  }
   const descriptors = (data.manifest.manifests ?? []).filter((d) => d.platform && !isAttestation(d));
   const found = descriptors.map((d) => platformOf(d.platform!));
   const configs = (data.image ?? {}) as Record<string, { architecture?: string; os?: string; variant?: string }>;

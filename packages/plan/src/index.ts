@@ -1,4 +1,4 @@
-export { asPlan, parsePlanFile } from "./read.ts";
+export { asPlan, parsePlanFile, parseShard, planIdentity } from "./read.ts";
 export {
   type ArchPlan,
   type Arg,
@@ -12,6 +12,8 @@ export {
   type PlannedImage,
   type PlannedRef,
   type PublishedTag,
+  SHARD_VERSION,
+  type Shard,
   type Stage,
   type Step,
   type StepKind,

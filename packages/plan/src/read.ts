@@ -1,6 +1,7 @@
 // Plans are files people keep, copy between machines and edit: read them back through the schema,
 // never by casting, and say plainly when one was written by another version.
-import { type ArchPlan, ArchPlanSchema, PLAN_VERSION, type Plan, PlanSchema } from "./schema.ts";
+import { createHash } from "node:crypto";
+import { type ArchPlan, ArchPlanSchema, PLAN_VERSION, type Plan, PlanSchema, SHARD_VERSION, type Shard, ShardSchema } from "./schema.ts";
 
 /** A plan.json or plans/<platform>.json read back; problems as "path: message" lines. */
 export function parsePlanFile(json: unknown): { ok: true; plan: Plan | ArchPlan } | { ok: false; problems: string[] } {
@@ -35,4 +36,23 @@ export function asPlan(p: Plan | ArchPlan): Plan {
     stages,
     secrets: p.secrets,
   };
+}
+
+/** What makes two machines' shards parts of one run: the images, their platforms, repositories and tags. */
+export function planIdentity(plan: Pick<Plan, "images">): string {
+  const images = plan.images
+    .filter((i) => !i.notPublished && !i.archive)
+    .map((i) => ({ name: i.name, platforms: [...i.platforms].sort(), refs: i.refs.map((r) => ({ name: r.name, tags: r.tags })) }));
+  return createHash("sha256").update(JSON.stringify(images)).digest("hex").slice(0, 16);
+}
+
+/** A shard file read back, or why it cannot be used. */
+export function parseShard(json: unknown): { ok: true; shard: Shard } | { ok: false; problems: string[] } {
+  const version = json !== null && typeof json === "object" && "version" in json ? json.version : undefined;
+  if (version !== SHARD_VERSION)
+    return { ok: false, problems: [`written as shard version ${JSON.stringify(version)}; this multiarch reads version ${SHARD_VERSION}`] };
+  const r = ShardSchema.safeParse(json);
+  return r.success
+    ? { ok: true, shard: r.data }
+    : { ok: false, problems: r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`) };
 }

@@ -54,6 +54,11 @@ export const CommandSchema = z.strictObject({
   mayFail: z.boolean().optional(),
   /** publish: the user tag (name:tag) this command moves when it succeeds, for the per-tag report. */
   moves: z.string().optional(),
+  /**
+   * Started and left to finish on its own (it may outlive the run): clean-up nothing waits for, such as
+   * removing the engine's local staging images, which takes the engine seconds per image.
+   */
+  detach: z.boolean().optional(),
 });
 export type Command = z.infer<typeof CommandSchema>;
 
@@ -72,7 +77,15 @@ export const StepSchema = z.strictObject({
   produces: z.array(z.string()),
   /** verify: the platforms the index at `ref` (or the archive) must hold, exactly. */
   expect: z
-    .union([z.strictObject({ ref: z.string(), platforms: z.array(z.string()) }), z.strictObject({ archive: z.string(), platforms: z.array(z.string()) })])
+    .union([
+      z.strictObject({
+        ref: z.string(),
+        platforms: z.array(z.string()),
+        /** merge: the image manifest each platform must be, as the shards pushed them (content, not just platforms). */
+        manifests: z.record(z.string(), z.string()).optional(),
+      }),
+      z.strictObject({ archive: z.string(), platforms: z.array(z.string()) }),
+    ])
     .optional(),
   /** login: skipped when the docker config already holds credentials for this host. */
   skipIfLoggedIn: z.string().optional(),
@@ -213,3 +226,25 @@ export const PublishedTagSchema = z.strictObject({
 });
 export type PublishedTag = z.infer<typeof PublishedTagSchema>;
 export type GitFacts = z.infer<typeof GitFactsSchema>;
+
+export const SHARD_VERSION = 1;
+
+/**
+ * What one machine built for one platform (apply --shard), for merge to put together: which plan and
+ * commit it belongs to, and per image and repository the digest pushed and the platform's image manifest.
+ */
+export const ShardSchema = z.strictObject({
+  version: z.literal(SHARD_VERSION),
+  /** A hash of the resolved plan (images, platforms, repositories, tags) and the git commit. */
+  identity: z.strictObject({ plan: z.string(), commit: z.string() }),
+  platform: z.string(),
+  images: z.record(
+    z.string(),
+    z.strictObject({
+      inputHash: z.string().optional(),
+      tests: z.enum(["passed", "none"]),
+      refs: z.record(z.string(), z.strictObject({ staging: z.string(), digest: z.string(), manifest: z.string() })),
+    }),
+  ),
+});
+export type Shard = z.infer<typeof ShardSchema>;

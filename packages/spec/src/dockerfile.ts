@@ -24,13 +24,13 @@ const VAR = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-
 function instructions(text: string): { line: number; text: string }[] {
   const out: { line: number; text: string }[] = [];
   const lines = text.replace(/\r\n/g, "\n").split("\n");
-  const escape = /^#\s*escape\s*=\s*`/im.test(lines.slice(0, 5).join("\n")) ? "`" : "\\";
+  const escapeChar = /^#\s*escape\s*=\s*`/im.test(lines.slice(0, 5).join("\n")) ? "`" : "\\";
   let current: { line: number; text: string } | undefined;
   lines.forEach((raw, i) => {
     const trimmed = raw.trim();
     if (!current && (trimmed === "" || trimmed.startsWith("#"))) return;
     if (current && trimmed.startsWith("#")) return; // comments inside a continued instruction
-    const continued = trimmed.endsWith(escape);
+    const continued = trimmed.endsWith(escapeChar);
     const body = continued ? trimmed.slice(0, -1) : trimmed;
     if (current) current.text += ` ${body}`;
     else current = { line: i + 1, text: body };

@@ -9,12 +9,17 @@ import { compileAndWrite } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
-const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since"] as const;
+const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since", "shard"] as const;
+
+export const concurrencyOf = (values: Values): number | undefined => {
+  const n = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+};
 
 export default async function apply(ctx: CommandContext): Promise<Outcome> {
   const { values, io } = ctx;
-  const concurrency = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
+  const concurrency = concurrencyOf(values);
+  if (concurrency === undefined) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
   if (typeof values.plan === "string") {
     const fixed = FIXED_BY_PLAN.filter((f) => values[f] !== undefined);
     if (fixed.length)
@@ -23,6 +28,7 @@ export default async function apply(ctx: CommandContext): Promise<Outcome> {
         message: `${fixed.map((f) => `--${f}`).join(", ")} cannot change a saved plan; run multiarch plan with ${fixed.length === 1 ? "it" : "them"}, then apply --plan`,
       };
   }
+  if (values.shard) return (await import("./shard.ts")).default(ctx, concurrency);
   const { acquireLock } = await import("@multiarch/executor");
   const loaded = await planFor(values, io, (specFile) => acquireLock(specFile));
   if ("outcome" in loaded) return loaded.outcome;
@@ -73,7 +79,7 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
   };
 }
 
-async function runPlan(
+export async function runPlan(
   ctx: CommandContext,
   plan: Plan,
   planDir: string,

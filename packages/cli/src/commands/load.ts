@@ -5,7 +5,7 @@ import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { type CompileResult, compile, type Facts, type Requested, renderImages, resolveStrategy } from "@multiarch/compiler";
 import type { Lock } from "@multiarch/executor";
-import type { EngineFacts, GitFacts, Plan } from "@multiarch/plan";
+import type { ArchPlan, EngineFacts, GitFacts, Plan } from "@multiarch/plan";
 import { type Diagnostic, diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
 import { EXIT, list, type Outcome, type Values } from "../context.ts";
 import type { Io } from "../format.ts";
@@ -160,6 +160,7 @@ export type Prepared =
       ok: true;
       spec: Spec;
       plan: Plan;
+      archPlans: ArchPlan[];
       files: string[];
       outAbs: string;
       engine: EngineFacts | undefined;
@@ -174,7 +175,8 @@ type HeldLock = Extract<Lock, { ok: true }>;
  * Load the spec, take its lock (before anything is written), ask the engine (always for apply; for plan
  * only when the strategy is auto), pick the strategy, compile, check secrets (apply), write the files.
  */
-export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "apply"): Promise<Prepared> {
+/** plan: writes only; apply: asks the engine, hashes inputs, reads what tags hold; merge: asks the engine. */
+export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "apply" | "merge"): Promise<Prepared> {
   let values = flags;
   const loaded = loadFromFlags(values, io);
   if (!loaded.ok) return { ok: false, outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
@@ -189,8 +191,8 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
     return { ok: false, outcome };
   };
   const dryRun = values["dry-run"] === true;
-  const engine = mode === "apply" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
-  if (mode === "apply" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) return fail({ exit: EXIT.environment, message: engine.reason });
+  const engine = mode !== "plan" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
+  if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) return fail({ exit: EXIT.environment, message: engine.reason });
   const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
   if (typeof values.since === "string") {
     const since = await changedSince(spec, values.since, strategy, io);
@@ -205,17 +207,18 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
   let result = await compileWith(spec, values, io, strategy, outAbs);
   const problems: string[] = [];
   if (mode === "apply" && result.ok) {
-    // Incremental: hash each image's inputs, read what its tags hold, and compile again with both.
-    const incremental = await incrementalFacts(spec, result.compiled.plan, io, values.rebuild === true);
+    // Incremental: hash each image's inputs, read what its tags hold, and compile again with both. A
+    // shard builds every image of its platform: the merge needs all of them.
+    const incremental = await incrementalFacts(spec, result.compiled.plan, io, values.rebuild === true || values.shard !== undefined);
     problems.push(...incremental.problems);
     result = await compileWith(spec, values, io, strategy, outAbs, incremental.facts);
   }
-  const secrets = mode === "apply" && !dryRun ? secretDiagnostics(spec, io.env, "error") : [];
+  const secrets = mode !== "plan" && !dryRun ? secretDiagnostics(spec, io.env, "error") : [];
   const warnings = [...loaded.warnings, ...result.warnings];
   if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
   // What runs is on disk too: .multiarch/plan.json always matches the last apply.
   const files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
-  return { ok: true, spec, plan: result.compiled.plan, files, outAbs, engine, lock, warnings, problems };
+  return { ok: true, spec, plan: result.compiled.plan, archPlans: result.compiled.archPlans, files, outAbs, engine, lock, warnings, problems };
 }
 
 /** Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now. */

@@ -1,0 +1,70 @@
+// apply --shard PLATFORM: this machine's share of a run, for `multiarch merge` to put together. Builds,
+// pushes and checks every image of that platform (its per-arch plan, the same strategy decisions), and
+// writes DIR/shards/<platform>.json: the run's identity and, per image and repository, what was pushed.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { asPlan, planIdentity, SHARD_VERSION, type Shard } from "@multiarch/plan";
+import { parsePlatform, platformSlug } from "@multiarch/spec";
+import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
+import { displayPath } from "../format.ts";
+import { runPlan } from "./apply.ts";
+import { compileAndWrite, gitFacts } from "./load.ts";
+
+type StepReport = { id: string; status: string; check?: { manifests: Record<string, string> } };
+
+export default async function shard(ctx: CommandContext, concurrency: number): Promise<Outcome> {
+  const { values, io } = ctx;
+  const wanted: string[] = [];
+  for (const p of list(values.shard) ?? []) {
+    const parsed = parsePlatform(p);
+    if (!parsed.ok) return { exit: EXIT.usage, message: `--shard ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
+    wanted.push(parsed.canonical);
+  }
+  const prepared = await compileAndWrite(values, io, "apply");
+  if (!prepared.ok) return prepared.outcome;
+  try {
+    const { git } = await gitFacts(prepared.spec, io.env);
+    const identity = { plan: planIdentity(prepared.plan), commit: git?.sha ?? "none" };
+    const dir = join(typeof values.out === "string" ? prepared.outAbs : prepared.outAbs, "shards");
+    const written: string[] = [];
+    let exit: number = EXIT.ok;
+    const reports: unknown[] = [];
+    for (const platform of wanted) {
+      const arch = prepared.archPlans.find((a) => a.platform === platform);
+      if (!arch) {
+        exit = EXIT.usage;
+        io.stderr.write(`multiarch apply: --shard ${platform}: no image of this spec is built for it\n`);
+        continue;
+      }
+      io.stderr.write(`== shard ${platform}\n`);
+      const outcome = await runPlan(ctx, asPlan(arch), prepared.outAbs, concurrency, prepared.warnings, prepared.engine);
+      reports.push(outcome.data?.report);
+      if (outcome.exit !== EXIT.ok) {
+        exit = Math.max(exit, outcome.exit);
+        continue;
+      }
+      const report = outcome.data!.report as { steps: StepReport[]; staged: { ref: string; digest: string }[] };
+      const slug = platformSlug((parsePlatform(platform) as { ok: true; platform: Parameters<typeof platformSlug>[0] }).platform);
+      const file: Shard = { version: SHARD_VERSION, identity, platform, images: {} };
+      for (const img of arch.images) {
+        const refs: Shard["images"][string]["refs"] = {};
+        for (const ref of img.refs) {
+          const staging = report.staged.find((s) => s.ref.startsWith(`${ref.staging}-`));
+          const verify = report.steps.find((s) => s.id === `verify:${img.name}@${ref.registry}/${platform}`);
+          const manifest = verify?.check?.manifests[platform];
+          if (staging && manifest) refs[ref.name] = { staging: staging.ref, digest: staging.digest, manifest };
+        }
+        const tested = report.steps.some((s) => s.id === `test:${img.name}/${platform}` && s.status === "ok");
+        file.images[img.name] = { ...(img.inputHash ? { inputHash: img.inputHash } : {}), tests: tested ? "passed" : "none", refs };
+      }
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, `${slug}.json`);
+      writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
+      written.push(path);
+      io.stderr.write(`wrote ${displayPath(path, io.cwd)}\n`);
+    }
+    return { exit, warnings: prepared.warnings, data: { plan: prepared.plan, shards: written, reports } };
+  } finally {
+    prepared.lock.release();
+  }
+}

@@ -1,0 +1,74 @@
+import { type Plan, planIdentity, type Shard } from "@multiarch/plan";
+import { describe, expect, test } from "vitest";
+import { mergePlan } from "./merge-plan.ts";
+
+const plan: Plan = {
+  version: 2,
+  spec: "multiarch.yaml",
+  cwd: ".",
+  strategy: { requested: "bake", chosen: "bake", reason: "t" },
+  images: [
+    {
+      name: "app",
+      platforms: ["linux/amd64", "linux/arm64"],
+      dependsOn: [],
+      refs: [{ registry: "r", name: "reg/app", insecure: true, tags: ["1.0", "latest"], staging: "reg/app:multiarch-staging-x" }],
+    },
+  ],
+  stages: [],
+  secrets: [],
+};
+const commit = "c".repeat(40);
+const shard = (platform: string, over: Partial<Shard> = {}): Shard => ({
+  version: 1,
+  identity: { plan: planIdentity(plan), commit },
+  platform,
+  images: {
+    app: {
+      tests: "passed",
+      refs: {
+        "reg/app": { staging: `reg/app:multiarch-staging-x-${platform.split("/")[1]}`, digest: `sha256:idx-${platform}`, manifest: `sha256:img-${platform}` },
+      },
+    },
+  },
+  ...over,
+});
+
+describe("mergePlan", () => {
+  test("every platform present: an index by digest, verified for content, published latest last", () => {
+    const r = mergePlan(plan, [shard("linux/amd64"), shard("linux/arm64")], commit);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.plan.stages.map((s) => s.name)).toEqual(["merge", "verify", "publish"]);
+    expect(r.plan.stages[0]!.steps[0]!.commands[0]!.args).toEqual([
+      "buildx",
+      "imagetools",
+      "create",
+      "--tag",
+      "reg/app:multiarch-staging-x",
+      "reg/app@sha256:idx-linux/amd64",
+      "reg/app@sha256:idx-linux/arm64",
+    ]);
+    expect(r.plan.stages[1]!.steps[0]!.expect).toEqual({
+      ref: "reg/app:multiarch-staging-x",
+      platforms: ["linux/amd64", "linux/arm64"],
+      manifests: { "linux/amd64": "sha256:img-linux/amd64", "linux/arm64": "sha256:img-linux/arm64" },
+    });
+    expect(r.plan.stages[2]!.steps[0]!.produces).toEqual(["reg/app:1.0", "reg/app:latest"]);
+  });
+
+  test("a missing shard is named, nothing is planned", () => {
+    expect(mergePlan(plan, [shard("linux/amd64")], commit)).toEqual({
+      ok: false,
+      problems: ["app: no linux/arm64 image for reg/app (missing the linux/arm64 shard, or it did not build app)"],
+    });
+  });
+
+  test("a shard of another commit or plan is refused with both identities", () => {
+    const other = shard("linux/arm64", { identity: { plan: "ffff", commit: "d".repeat(40) } });
+    const r = mergePlan(plan, [shard("linux/amd64"), other], commit);
+    expect(!r.ok && r.problems[0]).toBe(
+      `the linux/arm64 shard is of another run: plan ffff at commit dddddddddddd, this one is plan ${planIdentity(plan)} at commit cccccccccccc`,
+    );
+  });
+});

@@ -1,0 +1,83 @@
+// merge: put per-platform shards (apply --shard on several machines) together into each image's index,
+// by digest, then verify and publish as apply does. Pure: the full plan and the shard files in, either
+// the merge plan or every reason it cannot be made (what is missing, which identities differ).
+import { PLAN_VERSION, type Plan, planIdentity, type Shard, type Stage, type Step } from "@multiarch/plan";
+import { docker, inspectCommand, unchangedIf } from "./steps.ts";
+
+export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
+
+export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string): MergeResult {
+  const identity = { plan: planIdentity(plan), commit };
+  const problems: string[] = [];
+  for (const s of shards) {
+    if (s.identity.plan !== identity.plan || s.identity.commit !== identity.commit) {
+      problems.push(
+        `the ${s.platform} shard is of another run: plan ${s.identity.plan} at commit ${s.identity.commit.slice(0, 12)}, this one is plan ${identity.plan} at commit ${identity.commit.slice(0, 12)}`,
+      );
+    }
+  }
+  const byPlatform = new Map<string, Shard>();
+  for (const s of shards) {
+    if (byPlatform.has(s.platform)) problems.push(`two shards for ${s.platform}`);
+    byPlatform.set(s.platform, s);
+  }
+  const images = plan.images.filter((i) => !i.notPublished && !i.archive && i.refs.length > 0);
+  for (const img of images) {
+    for (const p of img.platforms) {
+      const entry = byPlatform.get(p)?.images[img.name];
+      for (const ref of img.refs) {
+        if (!entry?.refs[ref.name]) problems.push(`${img.name}: no ${p} image for ${ref.name} (missing the ${p} shard, or it did not build ${img.name})`);
+      }
+    }
+  }
+  if (problems.length) return { ok: false, problems };
+
+  const manifestSteps: Step[] = [];
+  const verifySteps: Step[] = [];
+  const publishSteps: Step[] = [];
+  for (const img of images) {
+    for (const ref of img.refs) {
+      const parts = img.platforms.map((p) => ({ platform: p, ...byPlatform.get(p)!.images[img.name]!.refs[ref.name]! }));
+      manifestSteps.push({
+        id: `merge:${img.name}@${ref.registry}`,
+        kind: "manifest",
+        image: img.name,
+        registry: ref.registry,
+        // the index of the per-platform images, by digest; each shard's attestations come along as they were pushed
+        commands: [docker(["buildx", "imagetools", "create", "--tag", ref.staging, ...parts.map((x) => `${ref.name}@${x.digest}`)])],
+        inputs: parts.map((x) => `${ref.name}@${x.digest}`),
+        produces: [ref.staging],
+      });
+      verifySteps.push({
+        id: `verify:${img.name}@${ref.registry}`,
+        kind: "verify",
+        image: img.name,
+        registry: ref.registry,
+        commands: [inspectCommand(ref.staging, ref.insecure, false)],
+        inputs: [ref.staging],
+        produces: [],
+        expect: { ref: ref.staging, platforms: img.platforms, manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])) },
+      });
+      publishSteps.push({
+        id: `publish:${img.name}@${ref.registry}`,
+        kind: "publish",
+        image: img.name,
+        registry: ref.registry,
+        commands: ref.tags.map((t) =>
+          docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
+        ),
+        unchangedIf: unchangedIf(ref),
+        inputs: [ref.staging],
+        produces: ref.tags.map((t) => `${ref.name}:${t}`),
+      });
+    }
+  }
+  const logins = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login");
+  const stages: Stage[] = [
+    { name: "login", steps: logins },
+    { name: "merge", steps: manifestSteps },
+    { name: "verify", steps: verifySteps },
+    { name: "publish", steps: publishSteps },
+  ].filter((s) => s.steps.length > 0);
+  return { ok: true, plan: { version: PLAN_VERSION, spec: plan.spec, cwd: plan.cwd, strategy: plan.strategy, images, stages, secrets: plan.secrets } };
+}
