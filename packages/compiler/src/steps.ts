@@ -109,7 +109,8 @@ export const secretFlag = (s: Secret): string => (s.env ? `id=${s.id},type=env,e
 /** publish: the user tags of a ref already hold the verified images when every one inspects the same. */
 export const unchangedIf = (ref: PlannedRef): NonNullable<Step["unchangedIf"]> => ({
   staging: ref.staging,
-  checks: ref.tags.map((t) => inspectCommand(`${ref.name}:${t}`, ref.insecure, false)),
+  tags: ref.tags.map((t) => `${ref.name}:${t}`),
+  insecure: ref.insecure,
 });
 
 /**

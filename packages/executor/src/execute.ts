@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
+import { readTag } from "./published.ts";
+import { RegistryClient } from "./registry.ts";
 import { loggedIn } from "./docker-config.ts";
 import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
@@ -203,7 +205,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
 
   if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
   if (step.unchangedIf) {
-    const held = await alreadyPublished(step.unchangedIf, run, ctx.verified);
+    const held = await alreadyPublished(step.unchangedIf, opts.env, ctx.verified);
     if (held) return done({ status: "unchanged", attempts: 0, digest: held });
   }
   if (step.expect && "archive" in step.expect) {
@@ -269,25 +271,33 @@ const platformError = (c: PlatformCheck) =>
  * Whether every user tag already holds exactly the verified images (same platform manifests); then the
  * digest they hold. A missing tag or any difference: undefined.
  */
-async function alreadyPublished(
-  u: NonNullable<Step["unchangedIf"]>,
-  run: RunOptions,
-  verified: ReadonlyMap<string, PlatformCheck>,
-): Promise<string | undefined> {
+/**
+ * Whether every user tag already holds exactly the verified images (the same index, or the same image
+ * manifest per platform); then the digest they hold. Read in-process over the registry API: a missing
+ * tag, an unreadable one, or any difference means publishing.
+ */
+async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, env: Env, verified: ReadonlyMap<string, PlatformCheck>): Promise<string | undefined> {
   const want = verified.get(u.staging);
   if (!want) return undefined;
-  const results = await Promise.all(u.checks.map((c) => runCommand(c, run)));
-  const held = results.map((r) => {
-    if (!r.ok) return undefined;
-    try {
-      const now = checkInspect(r.stdout, want.found);
-      return now.ok && JSON.stringify(now.manifests) === JSON.stringify(want.manifests) ? (now.digest ?? "") : undefined;
-    } catch {
-      return undefined;
-    }
-  });
+  const host = (ref: string) => ref.slice(0, ref.indexOf("/"));
+  const client = new RegistryClient({ env, insecureHosts: u.insecure ? [...new Set(u.tags.map(host))] : [] });
+  const held = await Promise.all(
+    u.tags.map(async (t) => {
+      try {
+        const now = await readTag(client, t);
+        if (!now) return undefined;
+        const same =
+          now.digest === want.digest || (want.found.length > 0 && JSON.stringify(sortKeys(now.manifests ?? {})) === JSON.stringify(sortKeys(want.manifests)));
+        return same ? now.digest : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
   return held.every((d) => d !== undefined) ? held[0] : undefined;
 }
+
+const sortKeys = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((res) => {

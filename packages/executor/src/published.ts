@@ -33,6 +33,7 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
   const manifests = (m.json.manifests as Descriptor[] | undefined) ?? [];
   const images = manifests.filter((d) => d.platform && d.platform.os !== "unknown" && d.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest");
   const platforms = images.map((d) => [d.platform!.os, d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
+  const byPlatform = Object.fromEntries(images.map((d, i) => [platforms[i]!, d.digest]));
   const annotations = (m.json.annotations as Record<string, string> | undefined) ?? {};
   let hash = annotations[HASH];
   let parts = annotations[PARTS];
@@ -52,7 +53,7 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
     }
   }
   const p = partsOf(parts);
-  return { digest: m.digest, platforms, ...(hash ? { inputHash: hash } : {}), ...(p ? { inputParts: p } : {}) };
+  return { digest: m.digest, platforms, manifests: byPlatform, ...(hash ? { inputHash: hash } : {}), ...(p ? { inputParts: p } : {}) };
 }
 
 /**

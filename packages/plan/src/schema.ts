@@ -93,7 +93,15 @@ export const StepSchema = z.strictObject({
    * publish: commands that read what the user tags hold now; when every one already holds the verified
    * images (same platform manifests), nothing is pushed and the step reports "unchanged".
    */
-  unchangedIf: z.strictObject({ staging: z.string(), checks: z.array(CommandSchema) }).optional(),
+  unchangedIf: z
+    .strictObject({
+      staging: z.string(),
+      /** The user tags (name:tag), read over the registry API. */
+      tags: z.array(z.string()),
+      /** Their registry is reached over plain HTTP. */
+      insecure: z.boolean(),
+    })
+    .optional(),
   /** The digests this step produced, recorded for { built } arguments and checked for consistency. */
   yields: z.array(YieldSchema).optional(),
 });
@@ -221,6 +229,8 @@ export type ImageInputFacts = z.infer<typeof ImageInputFactsSchema>;
 export const PublishedTagSchema = z.strictObject({
   digest: z.string(),
   platforms: z.array(z.string()),
+  /** Image manifest digest per platform (attestations aside). */
+  manifests: z.record(z.string(), z.string()).optional(),
   inputHash: z.string().optional(),
   inputParts: z.record(z.string(), z.string()).optional(),
 });

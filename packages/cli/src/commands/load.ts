@@ -57,10 +57,22 @@ export function hostPlatform(nodeArch: string = arch()): string {
  * Git facts for templates and staging names. Always asked (a staging name includes the commit, so two
  * commits never share one); an error only where a template uses git.* and none are there.
  */
-export async function gitFacts(spec: Spec, env: Io["env"]): Promise<{ git: GitFacts | undefined; problem?: string }> {
-  const { probeGit } = await import("@multiarch/executor");
-  const g = await probeGit(spec.dir, env);
-  return "unavailable" in g ? { git: undefined, problem: g.unavailable } : { git: g };
+type GitResult = { git: GitFacts | undefined; problem?: string };
+const gitCache = new WeakMap<Io, Map<string, Promise<GitResult>>>();
+
+/** Git facts of the spec's folder, asked once per command (which may compile more than once). */
+export function gitFacts(spec: Spec, io: Io): Promise<GitResult> {
+  const mine = gitCache.get(io) ?? new Map<string, Promise<GitResult>>();
+  gitCache.set(io, mine);
+  let facts = mine.get(spec.dir);
+  if (!facts) {
+    facts = import("@multiarch/executor").then(async ({ probeGit }) => {
+      const g = await probeGit(spec.dir, io.env);
+      return "unavailable" in g ? { git: undefined, problem: g.unavailable } : { git: g };
+    });
+    mine.set(spec.dir, facts);
+  }
+  return facts;
 }
 
 const usesGit = (spec: Spec): boolean =>
@@ -115,7 +127,7 @@ export async function compileWith(
   extra: Partial<Facts> = {},
 ): Promise<CompileResult> {
   // validate needs git only where a template reads it; plan and apply always (staging names, SOURCE_DATE_EPOCH)
-  const facts = extra.git === undefined && values.command === "validate" && !usesGit(spec) ? { git: undefined } : await gitFacts(spec, io.env);
+  const facts = extra.git === undefined && values.command === "validate" && !usesGit(spec) ? { git: undefined } : await gitFacts(spec, io);
   const images = list(values.image);
   const platforms = list(values.platform);
   const result = compile(
@@ -191,6 +203,7 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
     return { ok: false, outcome };
   };
   const dryRun = values["dry-run"] === true;
+  void gitFacts(spec, io); // started now, beside the engine probe; compileWith reads it
   const engine = mode !== "plan" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
   if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) return fail({ exit: EXIT.environment, message: engine.reason });
   const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
@@ -224,7 +237,7 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
 /** Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now. */
 async function incrementalFacts(spec: Spec, first: Plan, io: Io, rebuild: boolean): Promise<{ facts: Partial<Facts>; problems: string[] }> {
   const { gatherInputs, readPublished } = await import("@multiarch/executor");
-  const { git } = await gitFacts(spec, io.env);
+  const { git } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const args = new Map(rendered.map((r) => [r.image.name, r.args]));
   const inputs = await gatherInputs(spec, spec.images, args, io.env);
@@ -258,7 +271,7 @@ async function changedSince(spec: Spec, ref: string, strategy: Plan["strategy"],
 
 async function hashesOf(spec: Spec, strategy: Plan["strategy"], io: Io): Promise<Map<string, string>> {
   const { gatherInputs } = await import("@multiarch/executor");
-  const { git, problem } = await gitFacts(spec, io.env);
+  const { git, problem } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const inputs = await gatherInputs(spec, spec.images, new Map(rendered.map((r) => [r.image.name, r.args])), io.env);
   const r = compile(spec, { git, env: io.env, inputs, ...(problem ? { gitProblem: problem } : {}) }, { strategy });

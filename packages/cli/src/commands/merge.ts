@@ -56,7 +56,7 @@ export default async function merge(ctx: CommandContext): Promise<Outcome> {
         exit: EXIT.usage,
         message: `no shard files in ${from.map((p) => displayPath(p, io.cwd)).join(", ")}; run multiarch apply --shard PLATFORM first`,
       };
-    const { git } = await gitFacts(prepared.spec, io.env);
+    const { git } = await gitFacts(prepared.spec, io);
     const merged = mergePlan(prepared.plan, shards, git?.sha ?? "none");
     if (!merged.ok) {
       return {

@@ -23,7 +23,7 @@ export default async function shard(ctx: CommandContext, concurrency: number): P
   const prepared = await compileAndWrite(values, io, "apply");
   if (!prepared.ok) return prepared.outcome;
   try {
-    const { git } = await gitFacts(prepared.spec, io.env);
+    const { git } = await gitFacts(prepared.spec, io);
     const identity = { plan: planIdentity(prepared.plan), commit: git?.sha ?? "none" };
     const dir = join(typeof values.out === "string" ? prepared.outAbs : prepared.outAbs, "shards");
     const written: string[] = [];
