@@ -58,7 +58,7 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
 
   test("--dry-run prints the exact commands and runs nothing", async () => {
     const dir = example("quickstart");
-    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--dry-run"]);
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--dry-run", "--rebuild"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(
       "docker buildx bake -f .multiarch/docker-bake.json -f .multiarch/docker-bake.publish.json --metadata-file <run>/bake-metadata.json hello",

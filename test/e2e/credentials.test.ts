@@ -68,7 +68,7 @@ images:
     expect(inspect.exitCode, String(inspect.stderr)).toBe(0);
 
     // already logged in: the login step is skipped
-    const again = await execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml")], { env: childEnv, reject: false, stdin: "ignore" });
+    const again = await execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--rebuild"], { env: childEnv, reject: false, stdin: "ignore" });
     expect(again.exitCode).toBe(0);
     expect(String(again.stderr)).toMatch(/login:private skipped/);
     expect(existsSync(join(dockerConfig, "config.json"))).toBe(true);

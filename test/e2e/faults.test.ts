@@ -124,7 +124,7 @@ describe.skipIf(!env)("interruptions and concurrent runs", () => {
     const digest = (await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest;
     const again = await cli(["apply", "-f", spec, "--json"]);
     expect(again.exitCode).toBe(0);
-    expect(reportOf(again.stdout).images[0].status).toBe("unchanged");
+    expect(reportOf(again.stdout).images[0].status).toBe("up-to-date");
     expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(digest);
     expect((await cli(["apply", "-f", spec])).stdout).toContain("nothing changed");
   });

@@ -37,7 +37,8 @@ export default async function shard(ctx: CommandContext, concurrency: number): P
         continue;
       }
       io.stderr.write(`== shard ${platform}\n`);
-      const outcome = await runPlan(ctx, asPlan(arch), prepared.outAbs, concurrency, prepared.warnings, prepared.engine);
+      // a per-arch plan's paths are relative to plans/, where it is written
+      const outcome = await runPlan(ctx, asPlan(arch), join(prepared.outAbs, "plans"), concurrency, prepared.warnings, prepared.engine);
       reports.push(outcome.data?.report);
       if (outcome.exit !== EXIT.ok) {
         exit = Math.max(exit, outcome.exit);
