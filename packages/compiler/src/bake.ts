@@ -68,6 +68,7 @@ export function buildBakeFile(
   outDir: string,
   selected?: ReadonlySet<string>,
   external: ReadonlyMap<string, string> = new Map(),
+  rewriteTimestamp = false,
 ): BakeFile {
   const renderedByName = new Map(rendered.map((r) => [r.image.name, r]));
   const byName = new Map(spec.images.map((i) => [i.name, renderedByName.get(i.name)?.image ?? i]));
@@ -122,7 +123,7 @@ export function buildBakeFile(
     t.attest = [img.attest.provenance === false ? "type=provenance,disabled=true" : `type=provenance,mode=${img.attest.provenance}`];
     if (img.attest.sbom) t.attest.push("type=sbom");
     t.output = names.length
-      ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}`]
+      ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}${rewriteTimestamp ? ",rewrite-timestamp=true" : ""}`]
       : [`type=oci,dest=${archiveOf(outDir, img)}`];
     targets[img.name] = t;
   }

@@ -83,7 +83,10 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     if (first && d?.kind === "up-to-date") external.set(r.image.name, `docker-image://${first.name}@${d.digest}`);
     if (first && d?.kind === "reuse") external.set(r.image.name, `docker-image://${first.name}@${d.digests[first.name]}`);
   }
-  const bake = buildBakeFile(spec, rendered, outDir, selected, external);
+  // Layer timestamps clamped to SOURCE_DATE_EPOCH where the builder allows it: buildx's docker driver
+  // refuses the option for image outputs ("conflicts with unpack"), so only other drivers get it.
+  const driver = options.strategy.engine?.driver;
+  const bake = buildBakeFile(spec, rendered, outDir, selected, external, Boolean(driver && driver !== "docker" && facts.git?.time));
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const all = [...diagnostics, ...(chosen === "manifest" ? manifestRules(rendered, legacy) : [])];
   const { errors, warnings } = splitDiagnostics(all);

@@ -122,3 +122,14 @@ describe("decisions", () => {
     });
   });
 });
+
+test("layer timestamps are rewritten to SOURCE_DATE_EPOCH on drivers that allow it, never on the docker driver", () => {
+  const engine = (driver: string) => ({ reachable: true, buildx: true, multiPlatform: true, driver, reason: "t" });
+  const out = (driver: string) => {
+    const r = compile(spec(), { git, env: {} }, { strategy: { ...bake, engine: engine(driver) } });
+    if (!r.ok) throw new Error("compile");
+    return r.compiled.bake.target.app!.output![0];
+  };
+  expect(out("docker-container")).toContain("rewrite-timestamp=true");
+  expect(out("docker")).not.toContain("rewrite-timestamp");
+});
