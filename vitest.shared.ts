@@ -1,4 +1,4 @@
 import { defineConfig } from "vitest/config";
 
 // Unit tests live beside the code; nothing outside src/ is collected (fixtures may hold odd files).
-export default defineConfig({ test: { include: ["src/**/*.test.ts"], testTimeout: 20_000 } });
+export default defineConfig({ test: { include: ["src/**/*.test.ts"], testTimeout: 60_000 } });
