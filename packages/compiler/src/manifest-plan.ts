@@ -147,15 +147,20 @@ export function manifestStages(
         all.get(r.image.name)!.refs.map((ref): Step => {
           const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
           // Per-arch user tags: the verified per-arch images, re-tagged (blobs are already there).
-          // A reused image's per-arch images are not in the engine: pulled by their verified digests first.
-          const source = (p: Platform): Arg => (reused(r) ? { verified: ref.staging, platform: formatPlatform(p) } : { built: archRef(ref, p) });
+          // Per-arch user tags straight from the verified per-arch digests, registry to registry (a local
+          // `docker tag` could be re-pointed by a concurrent run first); the legacy builder has no imagetools.
+          const source = (p: Platform): Arg => (reused(r) || !legacy ? { verified: ref.staging, platform: formatPlatform(p) } : { built: archRef(ref, p) });
           const perArch =
             kind === "publish"
-              ? r.image.platforms.flatMap((p) => [
-                  ...(reused(r) ? [docker(["pull", "--platform", formatPlatform(p), source(p)])] : []),
-                  docker(["tag", source(p), userArchRef(ref, p)]),
-                  docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
-                ])
+              ? r.image.platforms.flatMap((p) =>
+                  legacy
+                    ? [
+                        ...(reused(r) ? [docker(["pull", "--platform", formatPlatform(p), source(p)])] : []),
+                        docker(["tag", source(p), userArchRef(ref, p)]),
+                        docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
+                      ]
+                    : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
+                )
               : [];
           return {
             id: `${kind}:${r.image.name}@${ref.registry}`,

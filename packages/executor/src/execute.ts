@@ -1,8 +1,8 @@
 // Runs a plan: stages in order, the steps of a stage in parallel (bounded), the commands of a step in
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
 // runs only when every build, verification and test before it passed.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
@@ -88,6 +88,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   for (const img of plan.images) if (img.archive) mkdirSync(dirname(resolve(cwd, img.archive)), { recursive: true });
   // Files only this run reads and writes (bake's metadata): concurrent runs never share them.
   const runDir = mkdtempSync(join(tmpdir(), "multiarch-run-"));
+  const manifestEnv = privateManifestStore(runDir, opts.env);
   const runOpts = (step: Step): RunOptions => ({
     cwd,
     env: opts.env,
@@ -105,7 +106,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
-  const ctx: StepContext = { verified, built, staged, moved, runDir, started };
+  const ctx: StepContext = { verified, built, staged, moved, runDir, started, manifestEnv };
 
   try {
     for (const stage of plan.stages) {
@@ -150,6 +151,20 @@ interface StepContext {
   moved: Map<string, string>;
   runDir: string;
   started: number;
+  /** The environment `docker manifest` runs in: a docker config of this run's own (see privateManifestStore). */
+  manifestEnv: Env;
+}
+
+/**
+ * A docker config folder for this run alone, whose config.json is the user's (credentials, helpers), so
+ * `docker manifest create --amend` of two concurrent runs never writes into one local list.
+ */
+function privateManifestStore(runDir: string, env: Env): Env {
+  const dir = join(runDir, "docker-config");
+  mkdirSync(dir, { recursive: true });
+  const config = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
+  if (existsSync(config)) symlinkSync(config, join(dir, "config.json"));
+  return { ...env, DOCKER_CONFIG: dir };
 }
 
 const DIGEST = /sha256:[0-9a-f]{64}/;
@@ -221,7 +236,8 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     const retry = opts.retry ?? DEFAULT_RETRY;
     for (let tries = 1; ; tries++) {
       attempts = Math.max(attempts, tries);
-      last = await runCommand(cmd, run);
+      // `docker manifest` keeps lists in $DOCKER_CONFIG/manifests: two runs at once would amend each other's
+      last = await runCommand(cmd, cmd.args[0] === "manifest" ? { ...run, env: ctx.manifestEnv } : run);
       if (last.ok || cmd.mayFail || last.reason !== "exit" || tries >= retry.attempts || !isTransient(step.kind, last.stdout, last.stderr)) break;
       await sleep(backoffMs(retry, tries), run.signal);
     }
