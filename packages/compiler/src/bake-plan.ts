@@ -4,7 +4,7 @@
 import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import { archCheckSteps, docker, loginSteps, perArchTag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { archCheckSteps, docker, loginSteps, perArchTag, publishStep, testSteps, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -91,24 +91,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
     };
   });
   const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref.registry, ref.staging))) : [];
-  const publish: Step[] = all
-    .filter((img) => !img.notPublished)
-    .flatMap((img) =>
-      img.refs.map((ref) => ({
-        id: `publish:${img.name}@${ref.registry}`,
-        kind: "publish" as const,
-        image: img.name,
-        registry: ref.registry,
-        // One tag per command, in order (latest last): a registry failing half-way leaves the later,
-        // broader tags where they were. Each tag moves to the complete, verified index or not at all.
-        commands: ref.tags.map((t) =>
-          docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
-        ),
-        unchangedIf: unchangedIf(ref),
-        inputs: [ref.staging],
-        produces: ref.tags.map((t) => `${ref.name}:${t}`),
-      })),
-    );
+  const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref)));
   return [
     { name: "login", steps: loginSteps(spec, all) },
     ...builds.map((b) => ({ name: builds.length > 1 ? `build-${b.id.slice("bake:".length)}` : "build", steps: [b] })),

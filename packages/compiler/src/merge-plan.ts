@@ -2,7 +2,7 @@
 // by digest, then verify and publish as apply does. Pure: the full plan and the shard files in, either
 // the merge plan or every reason it cannot be made (what is missing, which identities differ).
 import { PLAN_VERSION, type Plan, planIdentity, type Shard, type Stage, type Step } from "@multiarch/plan";
-import { docker, inspectCommand, unchangedIf } from "./steps.ts";
+import { docker, inspectCommand, publishStep } from "./steps.ts";
 
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
 
@@ -58,18 +58,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         produces: [],
         expect: { ref: ref.staging, platforms: img.platforms, manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])) },
       });
-      publishSteps.push({
-        id: `publish:${img.name}@${ref.registry}`,
-        kind: "publish",
-        image: img.name,
-        registry: ref.registry,
-        commands: ref.tags.map((t) =>
-          docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
-        ),
-        unchangedIf: unchangedIf(ref),
-        inputs: [ref.staging],
-        produces: ref.tags.map((t) => `${ref.name}:${t}`),
-      });
+      publishSteps.push(publishStep(img.name, ref));
     }
   }
   const logins = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login");

@@ -153,5 +153,23 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
   });
 }
 
+/**
+ * Publishing one repository's tags from the verified index: one tag per command, in order (latest last),
+ * so a registry failing half-way leaves the later, broader tags where they were; each tag moves to the
+ * complete, verified index or not at all.
+ */
+export const publishStep = (image: string, ref: PlannedRef): Step => ({
+  id: `publish:${image}@${ref.registry}`,
+  kind: "publish",
+  image,
+  registry: ref.registry,
+  commands: ref.tags.map((t) =>
+    docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
+  ),
+  unchangedIf: unchangedIf(ref),
+  inputs: [ref.staging],
+  produces: ref.tags.map((t) => `${ref.name}:${t}`),
+});
+
 export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
 export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;
