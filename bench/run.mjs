@@ -7,9 +7,11 @@
 //   strategy the manifest strategy vs the bake strategy on the same example
 //   incremental  a generated monorepo (BENCH_IMAGES, default 200, x 3 platforms): first apply, no-op
 //            re-apply, one image changed vs building that image by hand; the tool's CPU share in a no-op
-// Usage: node bench/run.mjs [compile|apply|strategy|incremental]... (default: all). Needs test/env/up.sh
+//   shards   examples/quickstart applied on one engine vs apply --shard per platform + merge (the cost of
+//            merging), and the shards on two engines at once (amd64 on the second) + merge
+// Usage: node bench/run.mjs [compile|apply|strategy|incremental|shards]... (default: all). Needs test/env/up.sh
 // for everything but compile.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -339,12 +341,72 @@ function benchIncremental() {
   );
 }
 
+/** Several commands at once (as on several machines); resolves with the wall time when all succeeded. */
+function together(commands) {
+  const t0 = performance.now();
+  return Promise.all(
+    commands.map(
+      ([program, args, opts]) =>
+        new Promise((ok, fail) => {
+          const child = spawn(program, args, { stdio: ["ignore", "ignore", "pipe"], ...opts });
+          let err = "";
+          child.stderr.on("data", (d) => (err += d));
+          child.on("close", (code) => (code === 0 ? ok() : fail(new Error(`${program} ${args.join(" ")} failed (${code}):\n${err.slice(-2000)}`))));
+        }),
+    ),
+  ).then(() => performance.now() - t0);
+}
+
+async function benchShards() {
+  const SHARDS = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
+  const second = process.env.MULTIARCH_E2E_DOCKER2 ?? "unix:///run/multiarch-env/docker2.sock";
+  const n = Math.max(3, Math.min(REPEAT, 5));
+  const t = { one: [], shards: [], merge: [], twoEngines: [] };
+  for (let i = 0; i < n; i++) {
+    const dir = copyExample("quickstart");
+    const spec = join(dir, "multiarch.yaml");
+    const env = { ...process.env, VERSION: `bench-shards-${Date.now()}-${i}` };
+    prune();
+    t.one.push(run("node", [BIN, "apply", "-f", spec, "--rebuild"], { env }));
+    prune();
+    t.shards.push(SHARDS.reduce((ms, p) => ms + run("node", [BIN, "apply", "-f", spec, "--shard", p], { env }), 0));
+    t.merge.push(run("node", [BIN, "merge", "-f", spec], { env }));
+    // two machines: another checkout on the second engine builds amd64 while this one builds the arm shards
+    const env2 = { ...process.env, VERSION: `bench-shards2-${Date.now()}-${i}` };
+    const [here, other] = [copyExample("quickstart"), copyExample("quickstart")];
+    prune();
+    run("docker", ["buildx", "prune", "--all", "--force"], { env: { ...process.env, DOCKER_HOST: second } });
+    const wall = await together([
+      ["node", [BIN, "apply", "-f", join(other, "multiarch.yaml"), "--shard", "linux/amd64"], { env: { ...env2, DOCKER_HOST: second } }],
+      ["node", [BIN, "apply", "-f", join(here, "multiarch.yaml"), "--shard", "linux/arm64", "--shard", "linux/arm/v7"], { env: env2 }],
+    ]);
+    const from = ["--from", join(here, ".multiarch/shards"), "--from", join(other, ".multiarch/shards")];
+    t.twoEngines.push(wall + run("node", [BIN, "merge", "-f", join(here, "multiarch.yaml"), ...from], { env: env2 }));
+  }
+  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+  const row = {
+    oneEngineMs: m.one,
+    shardsMs: m.shards,
+    mergeMs: m.merge,
+    shardsAndMergeOverOne: (m.shards + m.merge) / m.one,
+    twoEnginesMs: m.twoEngines,
+    twoEnginesOverOne: m.twoEngines / m.one,
+  };
+  results.shards = row;
+  console.log("\nshards: examples/quickstart (1 image x 3 platforms), build cache pruned before each run");
+  console.log("one apply  3 shards one after another  merge    (shards + merge) / one apply  two engines at once + merge  / one apply");
+  console.log(
+    `${fmt(row.oneEngineMs).padEnd(11)}${fmt(row.shardsMs).padEnd(31)}${fmt(row.mergeMs).padEnd(9)}${(row.shardsAndMergeOverOne.toFixed(2) + "x").padEnd(30)}${fmt(row.twoEnginesMs).padEnd(29)}${row.twoEnginesOverOne.toFixed(2)}x`,
+  );
+}
+
 const which = process.argv.slice(2);
 const all = which.length === 0;
 if (all || which.includes("compile")) benchCompile();
 if (all || which.includes("apply")) benchApply();
 if (all || which.includes("incremental")) benchIncremental();
 if (all || which.includes("strategy")) benchStrategy();
+if (all || which.includes("shards")) await benchShards();
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 const out = join(ROOT, "bench/results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), repeat: REPEAT, ...results }, null, 2)}\n`);

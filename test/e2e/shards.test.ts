@@ -70,9 +70,14 @@ describe.skipIf(!env)("shards and merge", () => {
     expect(run.stdout.trim()).toBe("aarch64");
   }, 240_000);
 
-  test("two engines as two machines: amd64 on one, arm64 on the other, merged from a third invocation", async () => {
+  test("two engines as two machines (manifest strategy): amd64 on one, arm64 on the other, merged from a third invocation; CI metadata", async () => {
     const ns = namespace("engines");
-    const first = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN uname -m > /arch\n`, "    test: { run: [cat, /arch] }\n");
+    const first = project(
+      env!.registry,
+      ns,
+      `FROM ${env!.baseImage}\nRUN uname -m > /arch\n`,
+      "    test: { run: [cat, /arch] }\nbuild: { strategy: manifest }\n",
+    );
     // the same checkout on "another machine"
     const second = mkdtempSync(join(tmpdir(), "multiarch-machine2-"));
     cpSync(first, second, { recursive: true });
@@ -86,18 +91,40 @@ describe.skipIf(!env)("shards and merge", () => {
     expect((await docker(["image", "inspect", builtOn2])).exitCode).not.toBe(0);
     expect((await docker(["image", "inspect", builtOn2], { env: { DOCKER_HOST: env!.docker2 } })).exitCode).toBe(0);
 
-    const merged = await cli([
-      "merge",
-      "-f",
-      join(first, "multiarch.yaml"),
-      "--from",
-      join(first, ".multiarch/shards"),
-      "--from",
-      join(second, ".multiarch/shards"),
-    ]);
+    const outputs = join(first, "github-output");
+    writeFileSync(outputs, "");
+    const merged = await cli(
+      [
+        "merge",
+        "-f",
+        join(first, "multiarch.yaml"),
+        "--from",
+        join(first, ".multiarch/shards"),
+        "--from",
+        join(second, ".multiarch/shards"),
+        "--metadata-file",
+        join(first, "metadata.json"),
+        "--json",
+      ],
+      { env: { GITHUB_ACTIONS: "true", GITHUB_OUTPUT: outputs } },
+    );
     expect(merged.exitCode, merged.stderr).toBe(0);
     const tag = `${env!.registry}/${ns}/app:1.0`;
-    expect((await platformsOf(tag)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    const index = await platformsOf(tag);
+    expect(index.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    // the manifest strategy's per-arch user tags, from the shards' digests
+    const perArch = await docker(["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:1.0-arm64`, "--format", "{{json .Image}}"]);
+    expect(JSON.parse(perArch.stdout).architecture).toBe("arm64");
+    // what CI signs: the index digest per repository, each platform's digest, the tags
+    const meta = JSON.parse(readFileSync(join(first, "metadata.json"), "utf8"));
+    expect(meta.app["containerimage.digest"]).toBe(index.digest);
+    expect(meta.app["multiarch.repositories"]).toEqual({ [`${env!.registry}/${ns}/app`]: index.digest });
+    expect(Object.keys(meta.app["multiarch.platforms"])).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(meta.app["image.name"]).toBe(`${tag},${env!.registry}/${ns}/app:latest`);
+    expect(readFileSync(outputs, "utf8")).toContain(`\ndigest=${index.digest}\n`);
+    // a per-arch tag moved to that platform's image, not to the index
+    const moved = reportOf(merged.stdout).tags.find((t: { ref: string }) => t.ref.endsWith(":1.0-arm64"));
+    expect(moved).toMatchObject({ status: "moved", digest: meta.app["multiarch.platforms"]["linux/arm64"] });
     for (const [p, arch] of [
       ["linux/amd64", "x86_64"],
       ["linux/arm64", "aarch64"],
@@ -105,4 +132,40 @@ describe.skipIf(!env)("shards and merge", () => {
       expect((await docker(["run", "--rm", "--pull", "always", "--platform", p!, tag, "cat", "/arch"])).stdout.trim()).toBe(arch);
     }
   }, 240_000);
+
+  test("a multi-node builder from the spec: apply names the create commands; real buildx takes them as compiled", async () => {
+    // remote and docker-container nodes are created without being started (no buildkitd and no
+    // docker-container image here): what is checked is that buildx accepts every command and records the
+    // nodes and platforms the spec asks for. Kubernetes needs a cluster: its commands are checked as data.
+    const dir = project(
+      env!.registry,
+      namespace("fleet"),
+      `FROM ${env!.baseImage}\n`,
+      `build:
+  builder:
+    name: fleet
+    driver: remote
+    nodes:
+      - { platforms: [linux/amd64], endpoint: "tcp://10.213.78.1:1234" }
+      - { name: arm, platforms: [linux/arm64], endpoint: "tcp://10.213.78.2:1234" }
+`,
+    );
+    const buildx = { BUILDX_CONFIG: mkdtempSync(join(tmpdir(), "multiarch-buildx-")) };
+    const spec = join(dir, "multiarch.yaml");
+    const refused = await cli(["apply", "-f", spec], { env: buildx });
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stderr).toContain("buildx builder fleet does not exist");
+    expect(refused.stderr).toContain("docker buildx create --name fleet --append --node arm --platform linux/arm64 tcp://10.213.78.2:1234");
+    const planned = JSON.parse((await cli(["plan", "-f", spec, "--json"], { env: buildx })).stdout);
+    expect(planned.plan.strategy.chosen).toBe("bake"); // the spec says which driver the builder will have
+    for (const c of planned.plan.builder.create) {
+      const r = await docker(c.args, { env: buildx });
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    const inspect = await docker(["buildx", "inspect", "fleet"], { env: buildx });
+    expect(inspect.stdout).toMatch(/Name:\s+fleet-0\nEndpoint:\s+tcp:\/\/10.213.78.1:1234/);
+    expect(inspect.stdout).toMatch(/Name:\s+arm\nEndpoint:\s+tcp:\/\/10.213.78.2:1234/);
+    expect(inspect.stdout).toMatch(/Platforms:\s+linux\/arm64/);
+    expect((await docker(["buildx", "rm", "fleet"], { env: buildx })).exitCode).toBe(0);
+  }, 60_000);
 });

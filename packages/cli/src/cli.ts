@@ -20,6 +20,11 @@ const selection: Record<string, OptionSpec> = {
   "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves" },
   since: { type: "string", value: "REF", description: "only images whose inputs differ from what commit REF would build, and their dependents" },
 };
+const metadataFile: OptionSpec = {
+  type: "string",
+  value: "FILE",
+  description: "write per image the index digest, each platform's digest and the tags holding it (bake's metadata keys); also GITHUB_OUTPUT under Actions",
+};
 const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
 3 verification failed, 4 the engine cannot run the plan, 5 another run of this spec holds the lock,
 70 internal error, 130 interrupted (children stopped; the report lists each tag that had already moved).`;
@@ -69,6 +74,7 @@ whose tags all hold its inputs' result is "up to date" and runs nothing.`,
         value: "P",
         description: "build, push and check only platform P's share (repeatable) and write DIR/shards/<P>.json for multiarch merge; no tag moves",
       },
+      "metadata-file": metadataFile,
       explain: { type: "boolean", description: "say per image why it is up to date, reused or built (which inputs changed)" },
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
@@ -89,6 +95,7 @@ A missing or foreign shard moves no tag and names what is missing.`,
       out: selection.out!,
       from: { type: "string", multiple: true, value: "PATH", description: "shard files or folders holding them (repeatable; default: DIR/shards)" },
       concurrency: { type: "string", value: "N", description: "steps at once (default: cores; light steps at least 8)" },
+      "metadata-file": metadataFile,
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
     },

@@ -61,6 +61,9 @@ const ERRORS: [string, string, string, string?][] = [
   ["registry-hub", "registry-url-invalid", "3:16", "docker.io/myregistry/acme"],
   ["registry-scheme", "registry-url-invalid", "3:16", "ghcr.io/acme"],
   ["unknown-strategy", "invalid-value", "5:20", "did you mean bake?"],
+  ["builder-uncovered", "builder-platforms", "8:7", "no node of builder fleet builds linux/arm/v7"],
+  ["builder-remote-endpoint", "missing-key", "7:9", "endpoint: tcp://"],
+  ["builder-node-platform", "platform-unknown", "8:36", "did you mean linux/arm64?"],
 ];
 
 describe("validate: bad inputs point at their line and column", () => {

@@ -96,6 +96,9 @@ ${out(setup, 6)}
     needs: shard
     if: github.event_name != 'pull_request'
     runs-on: ubuntu-24.04
+    # what was published, for jobs that sign or attest it (needs.merge.outputs.metadata, bake's keys)
+    outputs:
+      metadata: \${{ steps.merge.outputs.metadata }}
 ${out(envBlock, 4)}
     steps:
 ${out(setup, 6)}
@@ -107,7 +110,8 @@ ${out(setup, 6)}
           pattern: shard-*
           path: shards
           merge-multiple: true
-      - run: ${run} merge -f ${opts.specPath} --from shards
+      - id: merge
+        run: ${run} merge -f ${opts.specPath} --from shards --metadata-file multiarch-metadata.json
 `.replace(/\n{2,}(?= {4}steps:)/g, "\n");
 }
 
@@ -147,7 +151,9 @@ merge:
   rules:
     - if: $CI_PIPELINE_SOURCE != "merge_request_event"
   script:
-    - ${run} merge -f ${opts.specPath} --from ${posixDir(opts.specPath)}.multiarch/shards
+    - ${run} merge -f ${opts.specPath} --from ${posixDir(opts.specPath)}.multiarch/shards --metadata-file multiarch-metadata.json
+  artifacts:
+    paths: [multiarch-metadata.json]
 `;
 }
 

@@ -1,5 +1,6 @@
 // compile(): a validated spec + injected facts -> bake file, plan, per-arch plans. Pure and repeatable:
 // the same inputs give byte-identical artifacts.
+
 import { posix } from "node:path";
 import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage, type Step } from "@multiarch/plan";
 import {
@@ -16,8 +17,9 @@ import {
 } from "@multiarch/spec";
 import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
-import { manifestRules, manifestStages } from "./manifest-plan.ts";
+import { builderOf } from "./builder.ts";
 import { type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
+import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { type Facts, type RenderedImage, renderImages } from "./render.ts";
 import { archCheckSteps, docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
 
@@ -146,7 +148,17 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const cleanup = cleanupSteps(built, chosen === "manifest" ? "per-arch" : pushWithDocker ? "index" : undefined);
   if (cleanup.length && stages.some((s) => s.name === "publish")) stages.push({ name: "cleanup", steps: cleanup });
   const secrets = secretSources(spec, planned);
-  const plan: Plan = { version: PLAN_VERSION, spec: specRel, cwd, strategy: options.strategy, images: planned, stages, secrets };
+  const builder = builderOf(spec);
+  const plan: Plan = {
+    version: PLAN_VERSION,
+    spec: specRel,
+    cwd,
+    strategy: options.strategy,
+    images: planned,
+    stages,
+    secrets,
+    ...(builder ? { builder } : {}),
+  };
 
   const platforms = [...new Set(built.flatMap((p) => p.platforms))];
   const archPlans: ArchPlan[] = platforms.map((platform) => ({

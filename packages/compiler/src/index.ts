@@ -1,3 +1,4 @@
+export { builderOf } from "./builder.ts";
 // What other packages use; everything else stays inside the package.
 export { githubWorkflow, gitlabPipeline } from "./ci.ts";
 export { type CompileResult, compile } from "./compile.ts";

@@ -6,7 +6,7 @@
 // <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
 
 import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
-import { type Diagnostic, diag, formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import { type Diagnostic, diag, formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
 import { docker, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
@@ -62,20 +62,48 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
 }
 
 /**
- * rm (a stale local list makes create fail), create --amend each arch, annotate variants, push. The
- * staging list is made from the per-arch staging tags; user tags from the verified per-arch digests.
+ * rm (a stale local list makes create fail), create --amend each arch, annotate variants, push. `sources`
+ * name each platform's image by digest (what this run pushed, or what verification saw), never by tag.
  */
-function manifestCommands(ref: PlannedRef, target: string, img: Image, fromVerified: boolean): Command[] {
+export function manifestCommands(ref: PlannedRef, target: string, platforms: readonly Platform[], sources: readonly Arg[], moves: boolean): Command[] {
   const insecure = ref.insecure ? ["--insecure"] : [];
-  // Per-arch images by the digests this run pushed (staging) or verification saw (publish), never by tag.
-  const sources: Arg[] = img.platforms.map((p) => (fromVerified ? { verified: ref.staging, platform: formatPlatform(p) } : { built: archRef(ref, p) }));
   return [
     docker(["manifest", "rm", target], { mayFail: true }),
     docker(["manifest", "create", ...insecure, target, ...sources.flatMap((s) => ["--amend", s])]),
     // Only the variant: os and arch stay what the image's config says, so a wrong-arch build shows.
-    ...img.platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--variant", p.variant])] : [])),
-    docker(["manifest", "push", ...insecure, target], fromVerified ? { moves: target } : {}),
+    ...platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--variant", p.variant])] : [])),
+    docker(["manifest", "push", ...insecure, target], moves ? { moves: target } : {}),
   ];
+}
+
+/**
+ * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) and the multi-arch
+ * lists, every one from the verified per-arch digests. `local`: the legacy builder's own images of this
+ * run (it has no imagetools); otherwise the per-arch images are read from the registry.
+ */
+export function manifestPublishStep(image: string, ref: PlannedRef, platforms: readonly Platform[], legacy: boolean, local: boolean): Step {
+  const verified = (p: Platform): Arg => ({ verified: ref.staging, platform: formatPlatform(p) });
+  const source = (p: Platform): Arg => (local ? { built: archRef(ref, p) } : verified(p));
+  const perArch = platforms.flatMap((p) =>
+    legacy
+      ? [
+          ...(local ? [] : [docker(["pull", "--platform", formatPlatform(p), source(p)])]),
+          docker(["tag", source(p), userArchRef(ref, p)]),
+          docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
+        ]
+      : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
+  );
+  const targets = ref.tags.map((t) => `${ref.name}:${t}`);
+  return {
+    id: `publish:${image}@${ref.registry}`,
+    kind: "publish",
+    image,
+    registry: ref.registry,
+    commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true))],
+    ...(legacy ? {} : { unchangedIf: unchangedIf(ref) }),
+    inputs: platforms.map((p) => archRef(ref, p)),
+    produces: [...platforms.map((p) => userArchRef(ref, p)), ...targets],
+  };
 }
 
 /** What only the manifest strategy needs: a registry to merge in, and buildx for secrets and named contexts. */
@@ -140,45 +168,37 @@ export function manifestStages(
       ),
     });
   }
-  const merge = (kind: "manifest" | "publish"): Step[] =>
-    rendered
-      .filter((r) => (kind === "manifest" ? !reused(r) : !all.get(r.image.name)!.notPublished))
-      .flatMap((r) =>
-        all.get(r.image.name)!.refs.map((ref): Step => {
-          const targets = kind === "manifest" ? [ref.staging] : ref.tags.map((t) => `${ref.name}:${t}`);
-          // Per-arch user tags: the verified per-arch images, re-tagged (blobs are already there).
-          // Per-arch user tags straight from the verified per-arch digests, registry to registry (a local
-          // `docker tag` could be re-pointed by a concurrent run first); the legacy builder has no imagetools.
-          const source = (p: Platform): Arg => (reused(r) || !legacy ? { verified: ref.staging, platform: formatPlatform(p) } : { built: archRef(ref, p) });
-          const perArch =
-            kind === "publish"
-              ? r.image.platforms.flatMap((p) =>
-                  legacy
-                    ? [
-                        ...(reused(r) ? [docker(["pull", "--platform", formatPlatform(p), source(p)])] : []),
-                        docker(["tag", source(p), userArchRef(ref, p)]),
-                        docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
-                      ]
-                    : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
-                )
-              : [];
-          return {
-            id: `${kind}:${r.image.name}@${ref.registry}`,
-            kind,
-            image: r.image.name,
-            registry: ref.registry,
-            commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, r.image, kind === "publish"))],
-            ...(kind === "publish" && !legacy ? { unchangedIf: unchangedIf(ref) } : {}),
-            inputs: r.image.platforms.map((p) => archRef(ref, p)),
-            produces: [...(kind === "publish" ? r.image.platforms.map((p) => userArchRef(ref, p)) : []), ...targets],
-            ...(kind === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
-          };
+  const lists: Step[] = rendered
+    .filter((r) => !reused(r))
+    .flatMap((r) =>
+      all.get(r.image.name)!.refs.map(
+        (ref): Step => ({
+          id: `manifest:${r.image.name}@${ref.registry}`,
+          kind: "manifest",
+          image: r.image.name,
+          registry: ref.registry,
+          commands: manifestCommands(
+            ref,
+            ref.staging,
+            r.image.platforms,
+            r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
+            false,
+          ),
+          inputs: r.image.platforms.map((p) => archRef(ref, p)),
+          produces: [ref.staging],
+          yields: [{ ref: ref.staging, pushed: true, from: "output" as const }],
         }),
-      );
+      ),
+    );
+  // Per-arch user tags straight from the verified per-arch digests, registry to registry (a local `docker
+  // tag` could be re-pointed by a concurrent run first); the legacy builder has no imagetools.
+  const publishes: Step[] = rendered
+    .filter((r) => !all.get(r.image.name)!.notPublished)
+    .flatMap((r) => all.get(r.image.name)!.refs.map((ref) => manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r))));
   stages.push(
-    { name: "manifest", steps: merge("manifest") },
+    { name: "manifest", steps: lists },
     { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images.filter((i) => !i.reuse))] },
-    { name: "publish", steps: merge("publish") },
+    { name: "publish", steps: publishes },
   );
   return stages.filter((s) => s.steps.length > 0);
 }

@@ -71,4 +71,20 @@ describe("mergePlan", () => {
       `the linux/arm64 shard is of another run: plan ffff at commit dddddddddddd, this one is plan ${planIdentity(plan)} at commit cccccccccccc`,
     );
   });
+
+  test("the manifest strategy merges the same per-platform digests with docker manifest, and publishes per-arch tags too", () => {
+    const manifest = { ...plan, strategy: { requested: "manifest" as const, chosen: "manifest" as const, reason: "t" } };
+    const shards = [shard("linux/amd64"), shard("linux/arm64")].map((s) => ({ ...s, identity: { plan: planIdentity(manifest), commit } }));
+    const r = mergePlan(manifest, shards, commit);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const [merge, , publish] = r.plan.stages.map((s) => s.steps[0]!);
+    expect(merge!.commands.map((c) => c.args.join(" "))).toEqual([
+      "manifest rm reg/app:multiarch-staging-x",
+      "manifest create --insecure reg/app:multiarch-staging-x --amend reg/app@sha256:img-linux/amd64 --amend reg/app@sha256:img-linux/arm64",
+      "manifest push --insecure reg/app:multiarch-staging-x",
+    ]);
+    expect(merge!.yields).toEqual([{ ref: "reg/app:multiarch-staging-x", pushed: true, from: "output" }]);
+    expect(publish!.produces).toEqual(["reg/app:1.0-amd64", "reg/app:1.0-arm64", "reg/app:1.0", "reg/app:latest"]);
+  });
 });

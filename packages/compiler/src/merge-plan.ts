@@ -2,6 +2,8 @@
 // by digest, then verify and publish as apply does. Pure: the full plan and the shard files in, either
 // the merge plan or every reason it cannot be made (what is missing, which identities differ).
 import { PLAN_VERSION, type Plan, planIdentity, type Shard, type Stage, type Step } from "@multiarch/plan";
+import { type Platform, parsePlatform } from "@multiarch/spec";
+import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
 import { docker, inspectCommand, publishStep } from "./steps.ts";
 
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
@@ -32,33 +34,49 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
   }
   if (problems.length) return { ok: false, problems };
 
+  const { chosen, legacyBuilder } = plan.strategy;
+  const legacy = legacyBuilder === true;
   const manifestSteps: Step[] = [];
   const verifySteps: Step[] = [];
   const publishSteps: Step[] = [];
   for (const img of images) {
     for (const ref of img.refs) {
       const parts = img.platforms.map((p) => ({ platform: p, ...byPlatform.get(p)!.images[img.name]!.refs[ref.name]! }));
+      const sources = parts.map((x) => `${ref.name}@${x.digest}`);
+      const platforms = img.platforms.map((p) => (parsePlatform(p) as { ok: true; platform: Platform }).platform);
       manifestSteps.push({
         id: `merge:${img.name}@${ref.registry}`,
         kind: "manifest",
         image: img.name,
         registry: ref.registry,
-        // the index of the per-platform images, by digest; each shard's attestations come along as they were pushed
-        commands: [docker(["buildx", "imagetools", "create", "--tag", ref.staging, ...parts.map((x) => `${ref.name}@${x.digest}`)])],
-        inputs: parts.map((x) => `${ref.name}@${x.digest}`),
+        // the index of the per-platform images, by digest: buildx keeps each shard's attestations as pushed;
+        // the manifest strategy lists each platform's image manifest (docker manifest takes no index)
+        commands:
+          chosen === "manifest"
+            ? manifestCommands(
+                ref,
+                ref.staging,
+                platforms,
+                parts.map((x) => `${ref.name}@${x.manifest}`),
+                false,
+              )
+            : [docker(["buildx", "imagetools", "create", "--tag", ref.staging, ...sources])],
+        inputs: sources,
         produces: [ref.staging],
+        ...(chosen === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
       });
       verifySteps.push({
         id: `verify:${img.name}@${ref.registry}`,
         kind: "verify",
         image: img.name,
         registry: ref.registry,
-        commands: [inspectCommand(ref.staging, ref.insecure, false)],
+        commands: [inspectCommand(ref.staging, ref.insecure, legacy)],
         inputs: [ref.staging],
         produces: [],
         expect: { ref: ref.staging, platforms: img.platforms, manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])) },
       });
-      publishSteps.push(publishStep(img.name, ref));
+      // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
+      publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false) : publishStep(img.name, ref));
     }
   }
   const logins = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login");

@@ -6,9 +6,9 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
+import { loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient } from "./registry.ts";
-import { loggedIn } from "./docker-config.ts";
 import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
@@ -169,6 +169,21 @@ function privateManifestStore(runDir: string, env: Env): Env {
 
 const DIGEST = /sha256:[0-9a-f]{64}/;
 
+/**
+ * The digest a tag was moved to: its source's, when the command (or the `docker tag` before a legacy
+ * push) copies one image by digest, e.g. a per-arch tag; else the verified index's.
+ */
+function movedTo(step: Step, i: number, ctx: StepContext): string {
+  const cmd = step.commands[i]!;
+  const copies = cmd.args[0] === "manifest" ? [] : [cmd, ...step.commands.slice(0, i).filter((c) => c.args[0] === "tag" && c.args[2] === cmd.moves)];
+  for (const a of copies.flatMap((c) => c.args)) {
+    if (typeof a !== "object") continue;
+    if ("verified" in a && a.platform) return ctx.verified.get(a.verified)?.manifests[a.platform] ?? "";
+    if ("built" in a) return ctx.built.get(a.built) ?? "";
+  }
+  return ctx.verified.get(step.unchangedIf?.staging ?? "")?.digest ?? "";
+}
+
 /** The digest a step produced under y.ref: from its last command's output or from a metadata file. */
 function readYield(y: Yield, stdout: string, runDir: string): string | undefined {
   if (y.from === "output") {
@@ -232,7 +247,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
 
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;
-  for (const cmd of step.commands) {
+  for (const [i, cmd] of step.commands.entries()) {
     const retry = opts.retry ?? DEFAULT_RETRY;
     for (let tries = 1; ; tries++) {
       attempts = Math.max(attempts, tries);
@@ -242,7 +257,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
       await sleep(backoffMs(retry, tries), run.signal);
     }
     if (!last.ok && !cmd.mayFail) return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: lastLines(last.stderr || last.stdout) });
-    if (cmd.moves && last.ok) ctx.moved.set(cmd.moves, ctx.verified.get(step.unchangedIf?.staging ?? "")?.digest ?? "");
+    if (cmd.moves && last.ok) ctx.moved.set(cmd.moves, movedTo(step, i, ctx));
   }
   if (step.yields && last?.ok) {
     const problem = recordYields(step, last.stdout, ctx);

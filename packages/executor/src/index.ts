@@ -1,11 +1,11 @@
 // What other packages use; everything else stays inside the package.
 export { checkEmulation } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
-export { acquireLock, type Lock } from "./lock.ts";
 export { gatherInputs } from "./inputs.ts";
-export { checkoutAt } from "./worktree.ts";
+export { acquireLock, type Lock } from "./lock.ts";
 export { preflight } from "./preflight.ts";
 export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
 export type { Report } from "./report.ts";
 export { showCommand } from "./runner.ts";
+export { checkoutAt } from "./worktree.ts";

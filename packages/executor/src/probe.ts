@@ -1,8 +1,8 @@
 // Facts about the world the compiler needs injected: git values and what the engine can build.
-import type { EngineFacts, GitFacts } from "@multiarch/plan";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import type { EngineFacts, GitFacts } from "@multiarch/plan";
 import { runCommand } from "./runner.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;

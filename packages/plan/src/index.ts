@@ -2,6 +2,7 @@ export { asPlan, parsePlanFile, parseShard, planIdentity } from "./read.ts";
 export {
   type ArchPlan,
   type Arg,
+  type Builder,
   type Built,
   type Command,
   type EngineFacts,

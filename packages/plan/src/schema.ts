@@ -176,6 +176,19 @@ export const StrategySchema = z.strictObject({
 });
 export type Strategy = z.infer<typeof StrategySchema>;
 
+/**
+ * A multi-node builder the spec defines: its nodes and the `docker buildx create` commands that make it
+ * (the first node, then one --append per further node). Data: `plan` prints them; nothing runs them
+ * unasked, since a builder is shared machine state.
+ */
+export const BuilderSchema = z.strictObject({
+  name: z.string(),
+  driver: z.string(),
+  nodes: z.array(z.strictObject({ name: z.string(), platforms: z.array(z.string()), endpoint: z.string().optional() })),
+  create: z.array(CommandSchema),
+});
+export type Builder = z.infer<typeof BuilderSchema>;
+
 export const PlanSchema = z.strictObject({
   version: z.literal(PLAN_VERSION),
   /** The spec file and the folder commands run in, relative to the folder holding plan.json. */
@@ -186,6 +199,7 @@ export const PlanSchema = z.strictObject({
   stages: z.array(StageSchema),
   /** Where every secret value comes from (registry passwords, build secrets): redacted from all output. */
   secrets: z.array(ValueRefSchema),
+  builder: BuilderSchema.optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

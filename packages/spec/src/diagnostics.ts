@@ -47,7 +47,8 @@ export type DiagnosticCode =
   | "arg-looks-secret"
   | "env-unset"
   | "git-unavailable"
-  | "selection-unknown";
+  | "selection-unknown"
+  | "builder-platforms";
 
 export interface SourcePos {
   file: string;

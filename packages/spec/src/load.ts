@@ -2,8 +2,8 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync, realpathSync, type Stats, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { diag } from "./diagnostics.ts";
-import type { SpecFs } from "./rules/context.ts";
 import { parseSpec, type SpecResult } from "./parse.ts";
+import type { SpecFs } from "./rules/context.ts";
 import { MAX_SPEC_BYTES } from "./source-map.ts";
 
 export const SPEC_FILE_NAME = "multiarch.yaml";

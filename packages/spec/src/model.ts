@@ -97,7 +97,14 @@ export interface Spec {
   variables: Variable[];
   /** Dependency order: every image comes after the images it builds FROM. */
   images: Image[];
-  build: { strategy: "auto" | "bake" | "manifest"; builder?: string; concurrency?: number; ociLabels: boolean };
+  build: { strategy: "auto" | "bake" | "manifest"; builder?: string; nodes?: BuilderNodes; concurrency?: number; ociLabels: boolean };
+}
+
+/** A multi-node builder the spec defines (build.builder as a mapping): one node per platform group. */
+export interface BuilderNodes {
+  driver: "docker-container" | "remote" | "kubernetes";
+  nodes: { name: string; platforms: Platform[]; endpoint?: string; driverOpts: Record<string, string> }[];
+  at: SourcePos;
 }
 
 export const DEFAULT_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;

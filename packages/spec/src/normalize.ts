@@ -3,6 +3,7 @@
 // all reporting into one shared context; this file only runs them in order.
 import type { Diagnostic } from "./diagnostics.ts";
 import type { Spec } from "./model.ts";
+import { builderRules } from "./rules/builder.ts";
 import { createContext, type SpecFs } from "./rules/context.ts";
 import { contextPlatformRules, dependencyOrder } from "./rules/dependencies.ts";
 import { imageRules } from "./rules/images.ts";
@@ -19,6 +20,7 @@ export function normalize(input: SpecInput, map: SourceMap, opts: { file: string
   const variables = variableRules(ctx);
   const images = imageRules(ctx, registries);
   contextPlatformRules(ctx, images);
+  const builder = builderRules(ctx, images);
   const spec: Spec = {
     file: opts.file,
     dir: ctx.dir,
@@ -28,7 +30,8 @@ export function normalize(input: SpecInput, map: SourceMap, opts: { file: string
     images: dependencyOrder(ctx, images),
     build: { strategy: input.build?.strategy ?? "auto", ociLabels: input.build?.ociLabels ?? true },
   };
-  if (input.build?.builder) spec.build.builder = input.build.builder;
+  if (builder.name) spec.build.builder = builder.name;
+  if (builder.nodes) spec.build.nodes = builder.nodes;
   if (input.build?.concurrency) spec.build.concurrency = input.build.concurrency;
   return { spec, diagnostics: ctx.diagnostics };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { checkRepositoryPath, checkTag, parseRegistryUrl, parseImageRef } from "./reference.ts";
+import { checkRepositoryPath, checkTag, parseImageRef, parseRegistryUrl } from "./reference.ts";
 
 describe("registry urls", () => {
   test.each([

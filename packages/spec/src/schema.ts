@@ -118,7 +118,32 @@ export const SpecInputSchema = z
     build: z
       .strictObject({
         strategy: z.enum(["auto", "bake", "manifest"]).optional().describe("auto (default): bake when the engine builds multi-platform, else manifest."),
-        builder: z.string().optional().describe("buildx builder to use. Default: the current one."),
+        builder: z
+          .union([
+            z.string().describe("The name of an existing buildx builder."),
+            z
+              .strictObject({
+                name: z.string().describe("The builder's name (docker buildx create --name)."),
+                driver: z.enum(["docker-container", "remote", "kubernetes"]).describe("buildx driver of every node."),
+                nodes: z
+                  .array(
+                    z.strictObject({
+                      name: z.string().optional().describe("Node name. Default: BUILDER-N."),
+                      platforms: z.array(z.string()).min(1).describe("Platforms this node builds natively, e.g. [linux/arm64, linux/arm/v7]."),
+                      endpoint: z
+                        .string()
+                        .optional()
+                        .describe("Where the node runs: a docker context or host (docker-container), a buildkitd address (remote, required)."),
+                      driverOpts: z.record(z.string(), z.string()).optional().describe("--driver-opt KEY=VALUE, e.g. namespace for kubernetes."),
+                    }),
+                  )
+                  .min(1)
+                  .describe("One node per platform group; buildx sends each platform to the node that lists it."),
+              })
+              .describe("A multi-node builder: multiarch plan compiles the docker buildx create commands that make it."),
+          ])
+          .optional()
+          .describe("buildx builder to use. Default: the current one."),
         concurrency: z.number().int().min(1).optional().describe("Parallel per-arch builds in the manifest strategy. Default: number of cores."),
         ociLabels: z
           .boolean()

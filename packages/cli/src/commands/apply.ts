@@ -1,10 +1,11 @@
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { EngineFacts, ExecEvent, Lock, Report } from "@multiarch/executor";
 import { asPlan, type Plan, parsePlanFile } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural, type Values } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
+import { githubOutputLines, metadataOf } from "../metadata.ts";
 import { compileAndWrite } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
@@ -147,8 +148,32 @@ export async function runPlan(
   const text = finalSummary(report, io);
   if (json) io.stderr.write(`${text}\n`);
   else io.stdout.write(`${text}\n`);
+  // a shard's result is its shard file; merge writes the metadata of what it published
+  const unwritten = values.shard ? undefined : writeMetadata(values, io, report);
   const { steps, images, tags, staged, durationMs } = report;
-  return { exit: report.exitCode, warnings, data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged } } };
+  return {
+    exit: report.exitCode || (unwritten ? EXIT.usage : EXIT.ok),
+    ...(unwritten ? { message: unwritten } : {}),
+    warnings,
+    data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged } },
+  };
+}
+
+/**
+ * --metadata-file FILE, and under GitHub Actions $GITHUB_OUTPUT: what was published, for signing and
+ * attesting. Written on failure too (statuses say what happened). A file that cannot be written is exit 1.
+ */
+function writeMetadata(values: Values, io: Io, report: Report): string | undefined {
+  const meta = metadataOf(report);
+  const file = typeof values["metadata-file"] === "string" ? resolve(io.cwd, values["metadata-file"]) : undefined;
+  const github = io.env.GITHUB_ACTIONS === "true" ? io.env.GITHUB_OUTPUT : undefined;
+  try {
+    if (file) writeFileSync(file, `${JSON.stringify(meta, null, 2)}\n`);
+    if (github) appendFileSync(github, githubOutputLines(meta));
+  } catch (e) {
+    return `cannot write the metadata: ${(e as Error).message}`;
+  }
+  return undefined;
 }
 
 function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expected: readonly string[]): string {

@@ -3,9 +3,9 @@
 import { mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { type CompileResult, compile, type Facts, type Requested, renderImages, resolveStrategy } from "@multiarch/compiler";
+import { builderOf, type CompileResult, compile, type Facts, type Requested, renderImages, resolveStrategy } from "@multiarch/compiler";
 import type { Lock } from "@multiarch/executor";
-import type { ArchPlan, EngineFacts, GitFacts, Plan } from "@multiarch/plan";
+import type { ArchPlan, Builder, EngineFacts, GitFacts, Plan } from "@multiarch/plan";
 import { type Diagnostic, diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
 import { EXIT, list, type Outcome, type Values } from "../context.ts";
 import type { Io } from "../format.ts";
@@ -205,8 +205,23 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
   const dryRun = values["dry-run"] === true;
   void gitFacts(spec, io); // started now, beside the engine probe; compileWith reads it
   const engine = mode !== "plan" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
-  if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) return fail({ exit: EXIT.environment, message: engine.reason });
-  const strategy = resolveStrategy(requested, values.strategy !== undefined, engine);
+  if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) {
+    const builder = engine.builderMissing && spec.build.nodes ? builderOf(spec) : undefined;
+    if (builder) return fail({ exit: EXIT.environment, message: `buildx builder ${builder.name} does not exist\n${await builderHowTo(builder)}` });
+    return fail({ exit: EXIT.environment, message: engine.reason });
+  }
+  // `plan` of a multi-node builder not created yet: its driver (from the spec) builds multi-platform
+  const nodes = engine?.builderMissing && spec.build.nodes;
+  const facts: EngineFacts | undefined = nodes
+    ? {
+        reachable: true,
+        buildx: true,
+        multiPlatform: true,
+        driver: nodes.driver,
+        reason: `builder ${spec.build.builder} (not created yet): driver ${nodes.driver}`,
+      }
+    : engine;
+  const strategy = resolveStrategy(requested, values.strategy !== undefined, facts);
   if (typeof values.since === "string") {
     const since = await changedSince(spec, values.since, strategy, io);
     if ("error" in since) return fail({ exit: EXIT.usage, message: since.error });
@@ -276,4 +291,14 @@ async function hashesOf(spec: Spec, strategy: Plan["strategy"], io: Io): Promise
   const inputs = await gatherInputs(spec, spec.images, new Map(rendered.map((r) => [r.image.name, r.args])), io.env);
   const r = compile(spec, { git, env: io.env, inputs, ...(problem ? { gitProblem: problem } : {}) }, { strategy });
   return new Map(r.ok ? r.compiled.plan.images.map((i) => [i.name, i.inputHash ?? ""]) : []);
+}
+
+/** The spec's multi-node builder: its nodes, and the commands that create it (doctor --fix runs them). */
+export async function builderHowTo(builder: Builder): Promise<string> {
+  const { showCommand } = await import("@multiarch/executor");
+  return [
+    `builder ${builder.name} (${builder.driver}): ${builder.nodes.map((n) => `${n.name} ${n.platforms.join(",")}${n.endpoint ? ` at ${n.endpoint}` : ""}`).join("; ")}`,
+    "create it once with:",
+    ...builder.create.map((c) => `  ${showCommand(c)}`),
+  ].join("\n");
 }

@@ -1,13 +1,14 @@
 import type { Plan } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, type Io, style, table } from "../format.ts";
-import { compileAndWrite } from "./load.ts";
+import { builderHowTo, compileAndWrite } from "./load.ts";
 
 export default async function plan({ values, io, json }: CommandContext): Promise<Outcome> {
   const prepared = await compileAndWrite(values, io, "plan");
   if (!prepared.ok) return prepared.outcome;
   prepared.lock.release();
-  if (!json) io.stdout.write(`${summary(prepared.plan, io)}\nwrote ${prepared.files.map((f) => displayPath(f, io.cwd)).join(", ")}\n`);
+  const builder = prepared.plan.builder ? `\n${await builderHowTo(prepared.plan.builder)}` : "";
+  if (!json) io.stdout.write(`${summary(prepared.plan, io)}${builder}\nwrote ${prepared.files.map((f) => displayPath(f, io.cwd)).join(", ")}\n`);
   return { exit: EXIT.ok, warnings: prepared.warnings, data: { plan: prepared.plan, files: prepared.files } };
 }
 
