@@ -15,6 +15,7 @@ const selection: Record<string, OptionSpec> = {
   out: { type: "string", short: "o", value: "DIR", description: "output folder (default: .multiarch next to the spec)" },
   strategy: { type: "string", value: "S", description: "auto (default: from the spec, else by what the engine can do), bake, manifest" },
   image: { type: "string", multiple: true, value: "NAME", description: "only this image and what it builds FROM (repeatable); dependencies are not published" },
+  group: { type: "string", multiple: true, value: "NAME", description: "only the images of this group (repeatable; with --image: both)" },
   platform: { type: "string", multiple: true, value: "P", description: "only this platform (repeatable), e.g. linux/arm64; a subset is never published" },
   load: { type: "boolean", description: "build, verify and test, then load the images for this machine's platform into the engine; publish nothing" },
   "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves" },

@@ -63,6 +63,10 @@ const ERRORS: [string, string, string, string?][] = [
   ["unknown-strategy", "invalid-value", "5:20", "did you mean bake?"],
   ["builder-uncovered", "builder-platforms", "8:7", "no node of builder fleet builds linux/arm/v7"],
   ["builder-remote-endpoint", "missing-key", "7:9", "endpoint: tcp://"],
+  ["matrix-unknown-key", "template-unknown-variable", "7:17", "matrix keys: variant"],
+  ["group-unknown-image", "group-unknown-image", "3:13", "did you mean web?"],
+  ["list-variable-string", "template-not-string", "7:20", "{ each: extra }"],
+  ["each-not-list", "template-unknown-variable", "7:28", 'split: ","'],
   ["builder-node-platform", "platform-unknown", "8:36", "did you mean linux/arm64?"],
 ];
 
@@ -147,6 +151,13 @@ describe("validate: warnings do not fail", () => {
     expect(exit).toBe(0);
     expect(json.warnings[0]).toMatchObject({ code: "arg-looks-secret", line: 5, col: 24 });
     expect(json.warnings[0]!.hint).toContain("secrets:");
+  });
+
+  test("an internal image (publish: false) nothing uses is a warning naming the fix", async () => {
+    const { exit, json } = await validate(join(FIXTURES, "internal-unused.yaml"));
+    expect(exit).toBe(0);
+    expect(json.warnings[0]).toMatchObject({ code: "image-unused", line: 3, col: 3 });
+    expect(json.warnings[0]!.hint).toContain('"image:base"');
   });
 
   test("platforms equal after normalisation are merged with a warning", async () => {

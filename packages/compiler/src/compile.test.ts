@@ -43,6 +43,7 @@ describe("golden artifacts of the examples", () => {
     ["fallback", manifest],
     ["oci", bake],
     ["sharded", bake],
+    ["bakery", bake],
   ] as const)("%s", async (name, strategy) => {
     const c = compiled(load(join(EXAMPLES, name, "multiarch.yaml")), { strategy });
     for (const [file, content] of Object.entries(c.files)) {
@@ -282,12 +283,54 @@ describe("compile", () => {
     expect(compiled(load(file), { strategy: bake }).bake.target.app!.tags).toEqual(["app:0123456"]);
   });
 
-  test("two images publishing the same repository is an error naming both", () => {
+  test("images may share a repository when their tags differ; the same tag in one repository is an error naming both", () => {
+    const yaml = (webTags: string) =>
+      `version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n  web:\n    context: app\n    repository: app\n    tags: ${webTags}\n`;
+    const clash = compile(load(repo(yaml("[web, latest]"))), facts, { strategy: bake });
+    expect(!clash.ok && clash.errors.map((e) => e.message)).toEqual(["images app and web both publish localhost:5000/app:latest"]);
+    const fine = compiled(load(repo(yaml("[web]"))), { strategy: bake });
+    expect(fine.plan.images.map((i) => i.refs[0]!.tags)).toEqual([["latest"], ["web"]]);
+  });
+});
+
+describe("bake files as written in the wild (examples/bakery)", () => {
+  const spec = () => load(join(EXAMPLES, "bakery", "multiarch.yaml"));
+  const tagsOf = (c: ReturnType<typeof compiled>) => Object.fromEntries(c.plan.images.map((i) => [i.name, i.refs[0]?.tags ?? []]));
+
+  test("matrix images, an internal base, shared repository, merged defaults, list and semver tags", () => {
+    const c = compiled(spec(), { strategy: bake }, { git: GIT, env: { VERSION: "2.0.0-rc.1", EXTRA_TAGS: " edge,, nightly " } });
+    expect(tagsOf(c)).toMatchObject({
+      "server-slim": ["2.0.0-rc.1-slim", "2.0-slim", "slim"],
+      "server-full": ["2.0.0-rc.1-full", "2.0-full", "full"],
+      tool: ["2.0.0-rc.1", "2.0", "2", "edge", "nightly"],
+    });
+    const base = c.plan.images.find((i) => i.name === "base")!;
+    expect(base.notPublished).toBe("internal image (publish: false): built for server-slim, server-full, tool");
+    expect(
+      c.plan.stages
+        .flatMap((s) => s.steps)
+        .filter((s) => s.kind === "publish")
+        .map((s) => s.image),
+    ).toEqual(["server-slim", "server-full", "tool"]);
+    const slim = c.bake.target["server-slim"]!;
+    expect(slim.args).toMatchObject({ VARIANT: "slim" });
+    // defaults' labels merged with the image's own
+    expect(slim.labels).toMatchObject({ "org.opencontainers.image.vendor": "Acme", "org.opencontainers.image.title": "server (slim)" });
+  });
+
+  test("--group selects its members (a matrix key: every combination) and what they build FROM", () => {
+    const c = compiled(spec(), { strategy: bake, groups: ["ci"] });
+    expect(c.plan.images.map((i) => i.name)).toEqual(["base", "server-slim", "server-full", "tool"]);
+    const r = compile(spec(), facts, { strategy: bake, groups: ["cj"] });
+    expect(!r.ok && r.errors[0]).toMatchObject({ code: "selection-unknown", hint: "did you mean ci?" });
+  });
+
+  test("ci.pr and ci.ref from the CI's variables", () => {
     const file = repo(
-      'version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n  web:\n    context: app\n    repository: app\n',
+      'version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: ["{{#if ci.pr}}pr-{{ci.pr}}{{/if}}", "{{sanitize ci.ref}}"]\n',
     );
-    const r = loadSpec(file);
-    expect(!r.ok && r.errors[0]!.message).toContain("images app and web both publish localhost:5000/app");
+    const c = compiled(load(file), { strategy: bake }, { git: GIT, env: { GITHUB_REF: "refs/pull/42/merge" } });
+    expect(c.plan.images[0]!.refs[0]!.tags).toEqual(["pr-42", "refs-pull-42-merge"]);
   });
 });
 

@@ -27,6 +27,8 @@ export interface CompileOptions {
   strategy: Plan["strategy"];
   /** Restrict to these images; their image: dependencies are built too (not published unless selected). */
   images?: readonly string[];
+  /** Restrict to the images of these groups (with `images`: both). */
+  groups?: readonly string[];
   /** Restrict to these platforms; an image built for a subset of its platforms is never published. */
   platforms?: readonly string[];
   /** Output folder relative to the spec folder, forward slashes; default .multiarch */
@@ -60,7 +62,8 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const selection = select(spec, options);
   if (!selection.ok) return { ok: false, errors: selection.errors, warnings: [] };
   const chosen = options.strategy.chosen;
-  const selected = new Set(selection.images.map((i) => i.name));
+  // An internal image (publish: false) is built only for the images that use it, unless asked for by name.
+  const selected = new Set(selection.images.filter((i) => i.publish || selection.asked.includes(i.name)).map((i) => i.name));
   // What the selected images build FROM comes along, exactly as a full run builds it.
   const images = withDependencies(spec, selection.images);
   const notPublished = publishDecisions(spec, images, selected, options);
@@ -200,8 +203,10 @@ function publishDecisions(spec: Spec, images: readonly Image[], selected: Readon
     if (img.registries.length === 0) continue; // an OCI archive is written, never published
     const planned = full.get(img.name)!;
     const built = img.platforms.map(formatPlatform);
-    if (!selected.has(img.name)) {
-      const users = images.filter((i) => selected.has(i.name) && i.dependsOn.includes(img.name)).map((i) => i.name);
+    const users = images.filter((i) => selected.has(i.name) && i.dependsOn.includes(img.name)).map((i) => i.name);
+    if (!img.publish) {
+      out.set(img.name, `internal image (publish: false)${users.length ? `: built for ${users.join(", ")}` : ""}`);
+    } else if (!selected.has(img.name)) {
       out.set(
         img.name,
         `dependency of ${users.join(", ") || "a selected image"}: built for it, not published (select it with --image ${img.name} to publish it)`,
@@ -280,10 +285,19 @@ function secretSources(spec: Spec, images: readonly PlannedImage[]): Plan["secre
   return [...new Map(refs.map((r) => [JSON.stringify(r), r])).values()];
 }
 
-function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[] } | { ok: false; errors: Diagnostic[] } {
+function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[]; asked: string[] } | { ok: false; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [];
   const at = { file: spec.file, line: 0, col: 0 };
   const names = spec.images.map((i) => i.name);
+  const groupNames = spec.groups.map((g) => g.name);
+  for (const g of options.groups ?? []) {
+    if (!groupNames.includes(g))
+      errors.push(
+        diag("selection-unknown", at, `--group ${g}: no such group`, {
+          hint: didYouMean(g, groupNames) ?? (groupNames.length ? `groups: ${groupNames.join(", ")}` : "declare it under groups:"),
+        }),
+      );
+  }
   for (const n of options.images ?? []) {
     if (!names.includes(n))
       errors.push(diag("selection-unknown", at, `--image ${n}: no such image`, { hint: didYouMean(n, names) ?? `images: ${names.join(", ")}` }));
@@ -295,12 +309,13 @@ function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[
     else wanted.push(parsed.canonical);
   }
   if (errors.length) return { ok: false, errors };
-  let images = options.images?.length ? spec.images.filter((i) => options.images!.includes(i.name)) : spec.images;
+  const asked = [...(options.images ?? []), ...spec.groups.filter((g) => options.groups?.includes(g.name)).flatMap((g) => g.images)];
+  let images = asked.length ? spec.images.filter((i) => asked.includes(i.name)) : spec.images;
   if (wanted.length) {
     images = images.map((i) => ({ ...i, platforms: i.platforms.filter((p) => wanted.includes(formatPlatform(p))) })).filter((i) => i.platforms.length > 0);
     if (images.length === 0) return { ok: false, errors: [diag("selection-unknown", at, `no selected image is built for ${wanted.join(", ")}`)] };
   }
-  return { ok: true, images };
+  return { ok: true, images, asked };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Renders every template of the selected images once, and checks the results against the reference grammar.
 import type { GitFacts, ImageInputFacts, PublishedTag } from "@multiarch/plan";
-import { checkTag, checkTemplate, type Diagnostic, diag, type Image, type KeyedTemplate, type Spec, type Template } from "@multiarch/spec";
+import { checkTag, checkTemplate, repositoryRef, type Diagnostic, diag, type Image, type KeyedTemplate, type Spec, type Template } from "@multiarch/spec";
 
 /** The world the compiler may look at, injected so compile() stays pure and repeatable. */
 export interface Facts {
@@ -46,8 +46,14 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
   if (!facts.git) unavailable.set("git", `git.* values are not available: ${facts.gitProblem ?? "the spec is not inside a git repository"}`);
   const known = new Set([...Object.keys(vars), ...unavailable.keys()]);
 
+  const ci = ciFacts(facts.env);
+  const epoch = facts.env.SOURCE_DATE_EPOCH ?? facts.git?.time;
   const contextOf = (image: Image) =>
-    Object.assign(Object.create(null), vars, { git: facts.git ? { ...facts.git } : undefined, image: { name: image.name, repository: image.repository } });
+    Object.assign(Object.create(null), vars, {
+      git: facts.git ? { ...facts.git } : undefined,
+      image: { name: image.name, repository: image.repository },
+      ci,
+    });
   const render = (t: Template, context: Record<string, unknown>): string | undefined => {
     const missing = t.uses.find((u) => unavailable.has(u));
     if (missing !== undefined) {
@@ -67,7 +73,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       return undefined;
     }
     try {
-      return checked.template.render(context);
+      return checked.template.render(context, epoch);
     } catch (e) {
       errors.push(diag("template-render", t.at, `template "${t.source}": ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`));
       return undefined;
@@ -82,19 +88,52 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
     return out;
   };
 
+  const lists = new Map(spec.variables.filter((v) => v.split !== undefined).map((v) => [v.name, v.split!]));
+  /** { each: VAR }: the list's items, trimmed, empty ones dropped. */
+  const items = (t: Template): string[] | undefined => {
+    if (unavailable.has(t.source)) return render(t, {}) === undefined ? undefined : [];
+    return (vars[t.source] ?? "")
+      .split(lists.get(t.source)!)
+      .map((x) => x.trim())
+      .filter(Boolean);
+  };
+  const fullName = (registry: string) => {
+    const reg = spec.registries.find((x) => x.name === registry);
+    return (repo: string) => (reg ? repositoryRef(reg, repo) : repo);
+  };
+  // (registry, repository, tag) -> the image publishing it: images may share a repository, never a tag
+  const owners = new Map<string, string>();
   const rendered: RenderedImage[] = [];
   for (const image of images) {
     const context = contextOf(image);
     const tags: string[] = [];
     let emptied = 0;
     for (const t of image.tags) {
-      const value = render(t, context);
-      if (value === undefined) continue;
+      const values = t.each ? items(t) : [render(t, context)];
+      if (values === undefined) continue;
+      if (t.each && values.length === 0) emptied++;
+      for (const value of values) {
+        if (value === undefined) continue;
+        for (const r of value === "" ? [] : image.registries) {
+          const key = `${r}\u0000${image.repository}:${value}`;
+          const other = owners.get(key);
+          if (other && other !== image.name)
+            errors.push(
+              diag("tag-duplicate", t.at, `images ${other} and ${image.name} both publish ${fullName(r)(image.repository)}:${value}`, {
+                hint: "give their tags something that differs (e.g. {{image.name}}), or one of them another repository:",
+              }),
+            );
+          owners.set(key, image.name);
+        }
+        addTag(t, value);
+      }
+    }
+    function addTag(t: Template, value: string): void {
       if (value === "") {
         // {{git.tag}} off a tag, an empty optional variable: the tag is simply not wanted in this run
         errors.push(diag("tag-empty", t.at, `tag template "${t.source}" renders empty: the tag is dropped in this run`, { severity: "warning" }));
         emptied++;
-        continue;
+        return;
       }
       const ok = checkTag(value);
       if (!ok.ok) errors.push(diag("tag-invalid", t.at, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: ok.hint }));
@@ -120,4 +159,15 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
   // A template shared by several images (defaults) fails once, not once per image.
   const unique = [...new Map(errors.map((d) => [`${d.code}:${d.file}:${d.line}:${d.col}:${d.severity}`, d])).values()];
   return { rendered, diagnostics: unique };
+}
+
+/** ci.pr and ci.ref from the variables GitHub Actions, GitLab CI and Buildkite set; empty elsewhere. */
+function ciFacts(env: Facts["env"]): { pr: string; ref: string } {
+  const pr =
+    /^refs\/pull\/(\d+)\//.exec(env.GITHUB_REF ?? "")?.[1] ??
+    env.CI_MERGE_REQUEST_IID ??
+    (env.BUILDKITE_PULL_REQUEST && env.BUILDKITE_PULL_REQUEST !== "false" ? env.BUILDKITE_PULL_REQUEST : undefined) ??
+    "";
+  const ref = env.GITHUB_REF ?? env.CI_COMMIT_REF_NAME ?? env.BUILDKITE_BRANCH ?? "";
+  return { pr, ref };
 }

@@ -48,7 +48,9 @@ export type DiagnosticCode =
   | "env-unset"
   | "git-unavailable"
   | "selection-unknown"
-  | "builder-platforms";
+  | "builder-platforms"
+  | "image-unused"
+  | "group-unknown-image";
 
 export interface SourcePos {
   file: string;

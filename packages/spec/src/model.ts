@@ -8,6 +8,8 @@ export interface Template {
   at: SourcePos;
   /** Names the template reads: variable names, "git", "image". */
   uses: string[];
+  /** A tag entry { each: VAR }: one tag per item of the list variable `source`. */
+  each?: true;
 }
 
 export interface Credential {
@@ -31,6 +33,8 @@ export interface Variable {
   value?: string;
   env?: string;
   default?: string;
+  /** A list variable: its value split at this separator. */
+  split?: string;
   at: SourcePos;
 }
 
@@ -86,6 +90,16 @@ export interface Image {
   attest: Attest;
   /** Images this one builds FROM (image: contexts), by name. */
   dependsOn: string[];
+  /** false: internal, built for the images that use it, never given a user tag. */
+  publish: boolean;
+  /** A matrix combination: the image's key under images:, and matrix key -> value. */
+  matrix?: { of: string; values: Record<string, string> };
+}
+
+export interface Group {
+  name: string;
+  images: string[];
+  at: SourcePos;
 }
 
 export interface Spec {
@@ -97,6 +111,7 @@ export interface Spec {
   variables: Variable[];
   /** Dependency order: every image comes after the images it builds FROM. */
   images: Image[];
+  groups: Group[];
   build: { strategy: "auto" | "bake" | "manifest"; builder?: string; nodes?: BuilderNodes; concurrency?: number; ociLabels: boolean };
 }
 

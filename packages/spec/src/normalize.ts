@@ -6,6 +6,7 @@ import type { Spec } from "./model.ts";
 import { builderRules } from "./rules/builder.ts";
 import { createContext, type SpecFs } from "./rules/context.ts";
 import { contextPlatformRules, dependencyOrder } from "./rules/dependencies.ts";
+import { groupRules } from "./rules/groups.ts";
 import { imageRules } from "./rules/images.ts";
 import { registryRules } from "./rules/registries.ts";
 import { variableRules } from "./rules/variables.ts";
@@ -28,6 +29,7 @@ export function normalize(input: SpecInput, map: SourceMap, opts: { file: string
     registries,
     variables,
     images: dependencyOrder(ctx, images),
+    groups: groupRules(ctx, images),
     build: { strategy: input.build?.strategy ?? "auto", ociLabels: input.build?.ociLabels ?? true },
   };
   if (builder.name) spec.build.builder = builder.name;

@@ -56,8 +56,16 @@ const smokeTest = z
 
 const stringMap = (what: string) => z.record(z.string(), template(what));
 
+const eachTag = z
+  .strictObject({ each: z.string().describe("A list variable (one with split:): one tag per item; empty items are skipped.") })
+  .describe("One tag per item of a list variable.");
+
 const imageFields = {
-  tags: z.array(template("A tag")).min(1, "list at least one tag").optional().describe("Tags pushed to every registry of the image."),
+  tags: z
+    .array(z.union([template("A tag"), eachTag]))
+    .min(1, "list at least one tag")
+    .optional()
+    .describe("Tags pushed to every registry of the image. A tag that renders empty is dropped for that run."),
   registries: z.array(z.string()).optional().describe("Names of registries to push to; default: every registry."),
   platforms: platforms.optional(),
   args: stringMap("Build arg value").optional().describe("Build args (ARG). Secrets belong in secrets:, never here."),
@@ -69,6 +77,15 @@ const imageFields = {
 
 const image = z
   .strictObject({
+    name: z
+      .string()
+      .optional()
+      .describe('With matrix: the name of each combination, e.g. "server-{{matrix.os}}". Default: the key and the values joined by -.'),
+    matrix: z
+      .record(z.string(), z.array(z.string()).min(1))
+      .optional()
+      .describe("One image per combination of these values; {{matrix.KEY}} in any field of the image stands for a combination's value."),
+    publish: z.boolean().optional().describe("false: an internal image, built for the images that use it (image: contexts), never given a user tag."),
     context: z.string().describe("Build context folder, relative to the spec file."),
     dockerfile: z.string().optional().describe("Dockerfile path relative to the context. Default Dockerfile."),
     target: z.string().optional().describe("Dockerfile stage to build."),
@@ -108,12 +125,24 @@ export const SpecInputSchema = z
           z.strictObject({
             env: z.string().describe("Environment variable to read at plan time."),
             default: z.string().optional().describe("Value when the variable is unset."),
+            split: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('A list variable: the value split at this separator (items trimmed, empty ones dropped), for tags: [{ each: NAME }]. E.g. ",".'),
           }),
         ]),
       )
       .optional()
       .describe("Template variables: a literal string or { env, default }."),
-    defaults: z.strictObject(imageFields).optional().describe("Applied to every image unless the image sets the field."),
+    defaults: z
+      .strictObject(imageFields)
+      .optional()
+      .describe("Applied to every image unless the image sets the field; args, labels and annotations are merged (the image's keys win)."),
+    groups: z
+      .record(z.string(), z.array(z.string()).min(1))
+      .optional()
+      .describe("Named sets of images for plan/apply --group NAME; a matrix image's key stands for all its combinations."),
     images: z.record(z.string(), image).describe("Images by name; the name is also the default repository."),
     build: z
       .strictObject({

@@ -25,6 +25,25 @@ describe("templates", () => {
     expect(render("{{#if git.tag}}{{git.tag}}{{else}}{{version}}{{/if}}", ctx)).toBe("1.0");
     expect(render("{{truncate git.sha 2}}-{{image.name}}", ctx)).toBe("ab-api");
   });
+  test("semver helpers as metadata-action tags versions: a value that is not one renders empty (its tag is dropped)", () => {
+    const tags = (version: string) =>
+      ["{{major version}}", "{{majorMinor version}}", "{{#unless (isPrerelease version)}}latest{{/unless}}"].map((t) => render(t, { version }));
+    expect(tags("v1.2.3")).toEqual(["1", "1.2", "latest"]);
+    expect(tags("2.0.0-rc.1")).toEqual(["2", "2.0", ""]);
+    expect(tags("main")).toEqual(["", "", "latest"]);
+    expect(render("{{semver version}}", { version: "v1.2.3+build.5" })).toBe("1.2.3+build.5");
+    expect(() => render("{{semver version}}", { version: "1.2" })).toThrow('"1.2" is not a semantic version');
+  });
+  test("replace: literal text, or /regex/flags with $1", () => {
+    expect(render("{{replace version '.' '-'}}", { version: "1.2.3" })).toBe("1-2-3");
+    expect(render("{{replace version '/^v(\\d+).*$/' 'major-$1'}}", { version: "v12.4.0" })).toBe("major-12");
+  });
+  test("date formats the commit's time in UTC, never the clock", () => {
+    const t = checkTemplate("{{date 'YYYYMMDD-HHmm'}}", vars);
+    if (!t.ok) throw new Error(t.problem.message);
+    expect(t.template.render({}, "1700000000")).toBe("20231114-2213");
+    expect(() => t.template.render({})).toThrow("SOURCE_DATE_EPOCH");
+  });
   test.each([
     ["{{ version }", "template-syntax"],
     ["{{verison}}", "template-unknown-variable"],

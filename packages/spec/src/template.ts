@@ -7,10 +7,20 @@ import { didYouMean } from "./suggest.ts";
 const hb = Handlebars.create();
 
 const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v));
-const HELPERS: Record<string, (...args: unknown[]) => string> = {
+const SEMVER_RE = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+/** "/re/flags" is a regular expression; anything else is matched literally. */
+const pattern = (from: string): RegExp | string => {
+  const m = /^\/(.+)\/([gimsuy]*)$/.exec(from);
+  return m ? new RegExp(m[1]!, m[2]!.includes("g") ? m[2] : `${m[2]}g`) : from;
+};
+const HELPERS: Record<string, (...args: unknown[]) => string | boolean> = {
   lower: (s) => str(s).toLowerCase(),
   upper: (s) => str(s).toUpperCase(),
-  replace: (s, from, to) => str(s).split(str(from)).join(str(to)),
+  /** Literal text, or a regular expression written /re/flags ($1 in the replacement). */
+  replace: (s, from, to) => {
+    const p = pattern(str(from));
+    return typeof p === "string" ? str(s).split(p).join(str(to)) : str(s).replace(p, str(to));
+  },
   truncate: (s, n) => str(s).slice(0, Number(n)),
   /** Makes any text tag-safe: feature/x -> feature-x. */
   sanitize: (s) =>
@@ -18,11 +28,44 @@ const HELPERS: Record<string, (...args: unknown[]) => string> = {
       .replace(/[^A-Za-z0-9_.-]+/g, "-")
       .replace(/^[.-]+/, ""),
   default: (s, fallback) => (str(s) === "" ? str(fallback) : str(s)),
+  // Semantic versions as docker/metadata-action tags them: a value that is not one renders empty, so its
+  // tag is dropped for that run (a branch build has no "1.2"); `semver` insists.
+  major: (s) => SEMVER_RE.exec(str(s))?.[1] ?? "",
+  majorMinor: (s) => {
+    const m = SEMVER_RE.exec(str(s));
+    return m ? `${m[1]}.${m[2]}` : "";
+  },
+  isPrerelease: (s) => Boolean(SEMVER_RE.exec(str(s))?.[4]),
+  semver: (s) => {
+    const m = SEMVER_RE.exec(str(s));
+    if (!m) throw new Error(`"${str(s)}" is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE])`);
+    return str(s).replace(/^v/, "");
+  },
 };
 for (const [n, fn] of Object.entries(HELPERS)) hb.registerHelper(n, (...args: unknown[]) => fn(...args.slice(0, -1)));
 
+/**
+ * `date FORMAT`: the commit's time (SOURCE_DATE_EPOCH when set), never the clock, in UTC; YYYY MM DD HH
+ * mm ss are replaced. Renders the same on every machine that builds this commit.
+ */
+hb.registerHelper("date", (format: unknown, options: { data?: { epoch?: string } }) => {
+  const epoch = options?.data?.epoch;
+  if (epoch === undefined || !/^\d+$/.test(epoch)) throw new Error("date needs the commit's time: run in a git repository, or set SOURCE_DATE_EPOCH");
+  const d = new Date(Number(epoch) * 1000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const parts: Record<string, string> = {
+    YYYY: String(d.getUTCFullYear()),
+    MM: two(d.getUTCMonth() + 1),
+    DD: two(d.getUTCDate()),
+    HH: two(d.getUTCHours()),
+    mm: two(d.getUTCMinutes()),
+    ss: two(d.getUTCSeconds()),
+  };
+  return str(typeof format === "string" ? format : "YYYYMMDD").replace(/YYYY|MM|DD|HH|mm|ss/g, (t) => parts[t]!);
+});
+
 const BLOCK_HELPERS = new Set(["if", "unless"]);
-export const HELPER_NAMES = [...Object.keys(HELPERS), ...BLOCK_HELPERS];
+export const HELPER_NAMES = [...Object.keys(HELPERS), "date", ...BLOCK_HELPERS];
 const KNOWN_HELPERS: Record<string, boolean> = { each: false, with: false, lookup: false, log: false, helperMissing: false, blockHelperMissing: false };
 for (const n of HELPER_NAMES) KNOWN_HELPERS[n] = true;
 
@@ -30,6 +73,8 @@ for (const n of HELPER_NAMES) KNOWN_HELPERS[n] = true;
 export const BUILTINS: Record<string, readonly string[]> = {
   git: ["sha", "shortSha", "branch", "tag"],
   image: ["name", "repository"],
+  /** From the common CI variables: the pull/merge request number (empty outside one) and the ref. */
+  ci: ["pr", "ref"],
 };
 
 export type TemplateProblem = { code: "template-syntax" | "template-unknown-variable" | "template-unknown-helper"; message: string; hint?: string };
@@ -38,7 +83,8 @@ export interface CheckedTemplate {
   source: string;
   /** Roots the template reads, e.g. "version", "git". */
   uses: Set<string>;
-  render(context: Record<string, unknown>): string;
+  /** `epoch`: the commit's time in seconds (SOURCE_DATE_EPOCH), for the date helper. */
+  render(context: Record<string, unknown>, epoch?: string): string;
 }
 
 type TemplateCheck = { ok: true; template: CheckedTemplate } | { ok: false; problem: TemplateProblem };
@@ -117,7 +163,7 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
   };
   const checkHelper = (p: hbs.AST.Expression, block: boolean) => {
     const helperName = p.type === "PathExpression" ? (p as hbs.AST.PathExpression).original : "";
-    const known = block ? BLOCK_HELPERS.has(helperName) : Object.hasOwn(HELPERS, helperName);
+    const known = block ? BLOCK_HELPERS.has(helperName) : Object.hasOwn(HELPERS, helperName) || helperName === "date";
     if (!known) {
       problems.push({
         code: "template-unknown-helper",
@@ -154,13 +200,13 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
   visitProgram(ast);
   if (problems.length > 0) return { ok: false, problem: problems[0]! };
 
-  let compiled: ((ctx: unknown) => string) | undefined;
+  let compiled: ((ctx: unknown, options: { data: { epoch?: string } }) => string) | undefined;
   const template: CheckedTemplate = {
     source,
     uses,
-    render(context) {
+    render(context, epoch) {
       compiled ??= hb.compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
-      return compiled(context);
+      return compiled(context, { data: { epoch } });
     },
   };
   return { ok: true, template };

@@ -98,6 +98,14 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
               path,
             }),
           );
+        } else if (path.some((s) => s === "tags") && value !== null && typeof value === "object" && !Array.isArray(value) && !("each" in value)) {
+          // an unquoted {{version}} in a tag list reads as a mapping
+          out.push(
+            diag("template-not-string", map.valueAt(path), `${field}: a tag is a string (a template) or { each: LIST_VARIABLE }, not ${describe(value)}`, {
+              hint: 'quote templates in YAML: "{{version}}" (unquoted {{…}} is a YAML mapping)',
+              path,
+            }),
+          );
         } else if (path[0] === "variables") {
           out.push(diag("invalid-type", map.valueAt(path), `${field}: a variable is a string or { env: NAME, default: VALUE }`, { path }));
         } else {

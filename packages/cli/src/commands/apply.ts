@@ -10,7 +10,7 @@ import { compileAndWrite } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
-const FIXED_BY_PLAN = ["image", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since", "shard"] as const;
+const FIXED_BY_PLAN = ["image", "group", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since", "shard"] as const;
 
 export const concurrencyOf = (values: Values): number | undefined => {
   const n = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);

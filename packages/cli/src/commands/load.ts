@@ -138,6 +138,7 @@ export async function compileWith(
       outDir: posixPath(relative(spec.dir, outAbs)) || ".",
       specFromOut: posixPath(relative(outAbs, spec.dir)) || ".",
       ...(images ? { images } : {}),
+      ...(list(values.group) ? { groups: list(values.group)! } : {}),
       ...(platforms ? { platforms } : {}),
       ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
       ...(values["no-publish"] ? { noPublish: true } : {}),

@@ -27,6 +27,10 @@ export interface RuleContext {
   registryNames: string[];
   /** Filled by the variables rules; templates check names against it. */
   variableNames: Set<string>;
+  /** Variables with split: lists, only usable as tags: [{ each: NAME }]. */
+  listVariables: Set<string>;
+  /** The matrix keys of the image being read, for {{matrix.KEY}}. */
+  matrixKeys?: readonly string[];
 }
 
 export function createContext(input: SpecInput, map: SourceMap, opts: { file: string; root: string; fs: SpecFs }): RuleContext {
@@ -39,6 +43,7 @@ export function createContext(input: SpecInput, map: SourceMap, opts: { file: st
     diagnostics: [],
     registryNames: Object.keys(input.registries ?? {}),
     variableNames: new Set(),
+    listVariables: new Set(),
   };
 }
 
@@ -56,6 +61,11 @@ export function template(ctx: RuleContext, source: string, path: Path): Template
   const checked = checkTemplate(source, ctx.variableNames);
   if (!checked.ok) {
     report(ctx, checked.problem.code, path, checked.problem.message, checked.problem.hint);
+    return undefined;
+  }
+  const list = [...checked.template.uses].find((u) => ctx.listVariables.has(u));
+  if (list) {
+    report(ctx, "template-not-string", path, `"${list}" is a list (split:), and a single value is needed here`, `use tags: [{ each: ${list} }]`);
     return undefined;
   }
   return { source, at: ctx.map.valueAt(path), uses: [...checked.template.uses] };

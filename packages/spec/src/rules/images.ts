@@ -1,7 +1,9 @@
-// images: names, repositories (unique per registry, within length), paths (context, Dockerfile), args
+// images: names (one per matrix combination), repositories (within length; several images may share one
+// when their tags differ, checked when tags are rendered), paths (context, Dockerfile), args
 // that look like secrets, secret sources, tags, cache and attestations; defaults fill what an image omits.
 import { posix } from "node:path";
-import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type Registry, type Template } from "../model.ts";
+import { diag } from "../diagnostics.ts";
+import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { type Platform, parsePlatform } from "../platform.ts";
 import { checkFullName, checkRepositoryPath, repositoryRef } from "../reference.ts";
 import type { ImageInput } from "../schema.ts";
@@ -20,8 +22,6 @@ interface Shared {
   registries: readonly Registry[];
   platforms: Platform[];
   tags: (Template | undefined)[] | undefined;
-  /** full repository name -> the image publishing it */
-  repositories: Map<string, string>;
 }
 
 export function imageRules(ctx: RuleContext, registries: readonly Registry[]): Image[] {
@@ -32,27 +32,91 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
     platforms: ctx.input.platforms
       ? platformList(ctx, ctx.input.platforms, ["platforms"])
       : DEFAULT_PLATFORMS.map((p) => (parsePlatform(p) as { platform: Platform }).platform),
-    tags: d.tags ? d.tags.map((t, i) => template(ctx, t, ["defaults", "tags", i])) : undefined,
-    repositories: new Map(),
+    tags: d.tags ? tagTemplates(ctx, d.tags, ["defaults", "tags"]) : undefined,
   };
   const images: Image[] = [];
   if (Object.keys(ctx.input.images).length === 0) report(ctx, "invalid-value", ["images"], "no images: list at least one under images:");
-  for (const [name, img] of Object.entries(ctx.input.images)) {
-    const ip = ["images", name];
-    if (!NAME_RE.test(name)) {
-      const lower = name.toLowerCase();
-      report(
-        ctx,
-        "invalid-value",
-        ip,
-        `image name "${name}" must match [a-z0-9][a-z0-9_-]*`,
-        lower !== name && NAME_RE.test(lower) ? `write ${lower}` : undefined,
-        true,
-      );
+  for (const [key, input] of Object.entries(ctx.input.images)) {
+    const ip = ["images", key];
+    for (const { name, img, combo } of expandMatrix(ctx, key, input, ip)) {
+      if (!NAME_RE.test(name)) {
+        const lower = name.toLowerCase();
+        report(
+          ctx,
+          "invalid-value",
+          input.name !== undefined ? [...ip, "name"] : ip,
+          `image name "${name}" must match [a-z0-9][a-z0-9_-]*`,
+          lower !== name && NAME_RE.test(lower) ? `write ${lower}` : undefined,
+          input.name === undefined,
+        );
+      }
+      if (images.some((i) => i.name === name)) report(ctx, "invalid-value", ip, `two images are named ${name}`, "make name: differ per combination", true);
+      const image = imageRule(ctx, shared, name, img, ip);
+      if (combo) image.matrix = { of: key, values: combo };
+      images.push(image);
     }
-    images.push(imageRule(ctx, shared, name, img, ip));
   }
+  unusedInternal(ctx, images);
   return images;
+}
+
+/** Matrix values stand in for {{matrix.KEY}} in every string of the image; other {{...}} stay templates. */
+const MATRIX_RE = /{{~?\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*~?}}/g;
+
+/** An image, or one per combination of its matrix (the first key varies slowest). */
+function expandMatrix(ctx: RuleContext, key: string, img: ImageInput, ip: Path): { name: string; img: ImageInput; combo?: Record<string, string> }[] {
+  if (!img.matrix) {
+    if (img.name !== undefined) report(ctx, "invalid-value", [...ip, "name"], "name: is for matrix images", `the image's name is its key, ${key}`);
+    checkNoMatrix(ctx, img, ip, []);
+    return [{ name: key, img }];
+  }
+  const keys = Object.keys(img.matrix);
+  let combos: Record<string, string>[] = [{}];
+  for (const k of keys) combos = combos.flatMap((c) => img.matrix![k]!.map((v) => ({ ...c, [k]: v })));
+  const { matrix: _, name, ...rest } = img;
+  checkNoMatrix(ctx, rest, ip, keys);
+  return combos.map((combo) => {
+    const fill = (v: unknown): unknown =>
+      typeof v === "string"
+        ? v.replace(MATRIX_RE, (m, k: string) => combo[k] ?? m)
+        : Array.isArray(v)
+          ? v.map(fill)
+          : v && typeof v === "object"
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [fill(k) as string, fill(x)]))
+            : v;
+    return {
+      name: name !== undefined ? (fill(name) as string) : [key, ...keys.map((k) => combo[k])].join("-"),
+      img: fill(rest) as ImageInput,
+      combo,
+    };
+  });
+}
+
+/** Every {{matrix.KEY}} names a key of the image's matrix (and an image without one uses none). */
+function checkNoMatrix(ctx: RuleContext, v: unknown, path: Path, keys: readonly string[]): void {
+  if (typeof v === "string") {
+    for (const m of v.matchAll(MATRIX_RE)) {
+      if (keys.includes(m[1]!)) continue;
+      const hint = keys.length ? (didYouMean(m[1]!, keys) ?? `matrix keys: ${keys.join(", ")}`) : "add matrix: to this image";
+      report(ctx, "template-unknown-variable", path, `"${m[0]}" names no matrix key of this image`, hint);
+    }
+  } else if (v && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) checkNoMatrix(ctx, x, [...path, Array.isArray(v) ? Number(k) : k], keys);
+  }
+}
+
+/** An internal image (publish: false) that no image builds FROM is built for nothing. */
+function unusedInternal(ctx: RuleContext, images: readonly Image[]): void {
+  for (const img of images) {
+    if (img.publish || images.some((o) => o.dependsOn.includes(img.name))) continue;
+    ctx.diagnostics.push(
+      diag("image-unused", img.at, `image ${img.name} is internal (publish: false) and no image uses it`, {
+        hint: `use it with contexts: { NAME: "image:${img.name}" }, or remove publish: false`,
+        severity: "warning",
+        path: ["images", img.name],
+      }),
+    );
+  }
 }
 
 function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInput, ip: Path): Image {
@@ -85,7 +149,7 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
       report(ctx, "invalid-value", [...ip, "secrets", i], `secret ${s.id}: give exactly one of env or file`);
   });
 
-  const tags = img.tags ? img.tags.map((t, i) => template(ctx, t, [...ip, "tags", i])) : (shared.tags ?? DEFAULT_TAGS.map((t) => template(ctx, t, ip)));
+  const tags = img.tags ? tagTemplates(ctx, img.tags, [...ip, "tags"]) : (shared.tags ?? DEFAULT_TAGS.map((t) => template(ctx, t, ip)));
   const attestIn = img.attest ?? d.attest ?? {};
   const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false };
   const image: Image = {
@@ -101,19 +165,48 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
         : shared.platforms,
     registries: regs.filter((r) => ctx.registryNames.includes(r)),
     contexts,
-    args: keyedTemplates(ctx, img.args ?? d.args, img.args ? [...ip, "args"] : ["defaults", "args"], ARG_NAME_RE),
-    labels: keyedTemplates(ctx, img.labels ?? d.labels, img.labels ? [...ip, "labels"] : ["defaults", "labels"]),
-    annotations: keyedTemplates(ctx, img.annotations ?? d.annotations, img.annotations ? [...ip, "annotations"] : ["defaults", "annotations"]),
+    args: merged(ctx, "args", d.args, img.args, ip, ARG_NAME_RE),
+    labels: merged(ctx, "labels", d.labels, img.labels, ip),
+    annotations: merged(ctx, "annotations", d.annotations, img.annotations, ip),
     secrets: (img.secrets ?? []).map((s) => ({ id: s.id, ...(s.env ? { env: s.env } : {}), ...(s.file ? { file: s.file } : {}) })),
     tags: tags.filter((t): t is Template => t !== undefined),
     attest,
     dependsOn,
+    publish: img.publish ?? true,
   };
   if (img.target) image.target = img.target;
   if (img.test) image.test = { run: img.test.run };
   const cache = cacheRule(ctx, img, ip, regs);
   if (cache) image.cache = cache;
   return image;
+}
+
+/** Defaults' entries, then the image's: the image's keys win, each entry keeps the position it came from. */
+function merged(
+  ctx: RuleContext,
+  field: "args" | "labels" | "annotations",
+  defaults: Record<string, string> | undefined,
+  own: Record<string, string> | undefined,
+  ip: Path,
+  keyRe?: RegExp,
+): KeyedTemplate[] {
+  const fromDefaults = Object.fromEntries(Object.entries(defaults ?? {}).filter(([k]) => !own || !Object.hasOwn(own, k)));
+  return [...keyedTemplates(ctx, fromDefaults, ["defaults", field], keyRe), ...keyedTemplates(ctx, own, [...ip, field], keyRe)];
+}
+
+/** Tag templates, and { each: VAR } entries: one tag per item of a list variable. */
+function tagTemplates(ctx: RuleContext, tags: readonly (string | { each: string })[], path: Path): (Template | undefined)[] {
+  return tags.map((t, i) => {
+    if (typeof t === "string") return template(ctx, t, [...path, i]);
+    if (!ctx.listVariables.has(t.each)) {
+      const hint = ctx.variableNames.has(t.each)
+        ? `give variable ${t.each} a separator, e.g. split: ","`
+        : (didYouMean(t.each, [...ctx.listVariables]) ?? "declare it under variables: with split:");
+      report(ctx, "template-unknown-variable", [...path, i, "each"], `"${t.each}" is not a list variable`, hint);
+      return undefined;
+    }
+    return { source: t.each, at: ctx.map.valueAt([...path, i, "each"]), uses: [t.each], each: true as const };
+  });
 }
 
 /** The repository is valid, fits with each registry's name, and no other image publishes it. */
@@ -131,9 +224,6 @@ function repositoryRule(ctx: RuleContext, shared: Shared, name: string, img: Ima
     const full = repositoryRef(reg, repository);
     const length = checkFullName(full);
     if (!length.ok) report(ctx, "repository-invalid", where, length.message, undefined, !img.repository);
-    const other = shared.repositories.get(full);
-    if (other) report(ctx, "tag-duplicate", ip, `images ${other} and ${name} both publish ${full}`, "give one of them another repository:", true);
-    shared.repositories.set(full, name);
   }
 }
 

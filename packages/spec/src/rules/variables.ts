@@ -12,8 +12,13 @@ export function variableRules(ctx: RuleContext): Variable[] {
     if (!VARIABLE_NAME_RE.test(name)) report(ctx, "invalid-value", path, `variable name "${name}" must match [A-Za-z_][A-Za-z0-9_]*`, undefined, true);
     else if (RESERVED_VARIABLES.has(name)) report(ctx, "invalid-value", path, `"${name}" is a built-in name`, "choose another variable name", true);
     const at = ctx.map.keyAt(path);
-    variables.push(typeof v === "string" ? { name, value: v, at } : { name, env: v.env, ...(v.default !== undefined ? { default: v.default } : {}), at });
+    variables.push(
+      typeof v === "string"
+        ? { name, value: v, at }
+        : { name, env: v.env, ...(v.default !== undefined ? { default: v.default } : {}), ...(v.split !== undefined ? { split: v.split } : {}), at },
+    );
   }
   ctx.variableNames = new Set(variables.map((v) => v.name));
+  ctx.listVariables = new Set(variables.filter((v) => v.split !== undefined).map((v) => v.name));
   return variables;
 }
