@@ -199,10 +199,48 @@ describe("env variables are checked where they are used", () => {
 });
 
 describe("examples", () => {
-  test.each(["quickstart", "monorepo", "fallback", "oci", "sharded", "monorepo-turbo"])("%s validates", async (name) => {
+  test.each(["quickstart", "monorepo", "fallback", "oci", "sharded", "monorepo-turbo", "bakery"])("%s validates", async (name) => {
     const { exit, json } = await validate(join(EXAMPLES, name, "multiarch.yaml"));
     expect(json.errors).toEqual([]);
     expect(exit).toBe(0);
+  });
+});
+
+describe("variables shape registries, repositories and platform lists", () => {
+  const yaml = `version: 1
+platforms: "{{arches}}"
+registries:
+  main: { url: "{{registry}}" }
+variables:
+  registry: { env: MA_REGISTRY }
+  team: { env: MA_TEAM, default: core }
+  arches: { env: MA_PLATFORMS, default: "linux/amd64, linux/arm64", split: "," }
+images:
+  app: { context: ctx, repository: "{{team}}/app" }
+`;
+  const dir = () => {
+    const d = mkdtempSync(join(tmpdir(), "multiarch-structural-"));
+    mkdirSync(join(d, ".git"));
+    mkdirSync(join(d, "ctx"));
+    writeFileSync(join(d, "ctx/Dockerfile"), "FROM scratch\n");
+    writeFileSync(join(d, "multiarch.yaml"), yaml);
+    return d;
+  };
+  test("resolved from the environment when the plan is made", async () => {
+    const d = dir();
+    const io = memoryIo(d, { MA_REGISTRY: "ghcr.io/acme", MA_PLATFORMS: "linux/arm64,linux/arm/v7" });
+    expect(await run(["plan", "--strategy", "bake", "--json"], io)).toBe(0);
+    const image = JSON.parse(io.out()).plan.images[0];
+    expect(image.platforms).toEqual(["linux/arm64", "linux/arm/v7"]);
+    expect(image.refs[0].name).toBe("ghcr.io/acme/core/app");
+  });
+  test("unset without default: an error where it is used, except for validate --static", async () => {
+    const d = dir();
+    const io = memoryIo(d);
+    expect(await run(["validate", "--json"], io)).toBe(1);
+    expect(JSON.parse(io.out()).errors[0]).toMatchObject({ code: "env-unset", line: 4, message: expect.stringContaining("variable registry is not set") });
+    const quiet = memoryIo(d);
+    expect(await run(["validate", "--static", "--json"], quiet)).toBe(0);
   });
 });
 

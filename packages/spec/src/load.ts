@@ -44,11 +44,11 @@ export function findRoot(specFile: string): string {
   }
 }
 
-export function loadSpec(file: string): SpecResult {
+export function loadSpec(file: string, opts: { env?: Readonly<Record<string, string | undefined>> } = {}): SpecResult {
   const abs = resolve(file);
   const read = readSpecFile(abs);
   if (!read.ok) return { ok: false, errors: [diag("spec-not-found", { file: abs, line: 0, col: 0 }, read.message, { hint: read.hint })], warnings: [] };
-  return parseSpec(read.text, { file: abs, root: findRoot(abs), fs: nodeFs });
+  return parseSpec(read.text, { file: abs, root: findRoot(abs), fs: nodeFs, ...opts });
 }
 
 /**

@@ -15,10 +15,14 @@ import type { SourceMap } from "./source-map.ts";
 
 export type { SpecFs };
 
-export function normalize(input: SpecInput, map: SourceMap, opts: { file: string; root: string; fs: SpecFs }): { spec?: Spec; diagnostics: Diagnostic[] } {
+export function normalize(
+  input: SpecInput,
+  map: SourceMap,
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>> },
+): { spec?: Spec; diagnostics: Diagnostic[] } {
   const ctx = createContext(input, map, opts);
-  const registries = registryRules(ctx);
   const variables = variableRules(ctx);
+  const registries = registryRules(ctx);
   const images = imageRules(ctx, registries);
   contextPlatformRules(ctx, images);
   const builder = builderRules(ctx, images);

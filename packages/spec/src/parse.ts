@@ -8,7 +8,8 @@ import { zodIssuesToDiagnostics } from "./zod-issues.ts";
 
 export type SpecResult = { ok: true; spec: Spec; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
 
-export function parseSpec(text: string, opts: { file: string; root: string; fs: SpecFs }): SpecResult {
+/** `env`: where variables are read from for the fields that shape the plan; without it, defaults only (validate --static). */
+export function parseSpec(text: string, opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>> }): SpecResult {
   const yaml = parseYaml(text, opts.file);
   if (!yaml.ok) return { ok: false, errors: yaml.errors, warnings: [] };
   const shape = SpecInputSchema.safeParse(yaml.data);

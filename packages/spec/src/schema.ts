@@ -11,8 +11,10 @@ const fileRef = z.strictObject({ file: z.string().min(1).describe("Path of a fil
 const credential = z.union([envRef, fileRef]).describe("A credential reference: { env: NAME } or { file: PATH }. Literal values are rejected.");
 
 const platforms = z
-  .array(z.string())
-  .min(1, "list at least one platform")
+  .union([
+    z.array(z.string()).min(1, "list at least one platform"),
+    z.string().describe('"{{NAME}}" of a list variable (split:) holding the platforms, e.g. PLATFORMS=linux/amd64,linux/arm64.'),
+  ])
   .describe("Platforms as os/arch[/variant], e.g. linux/amd64, linux/arm64, linux/arm/v7.");
 
 const cache = z
@@ -89,7 +91,10 @@ const image = z
     context: z.string().describe("Build context folder, relative to the spec file."),
     dockerfile: z.string().optional().describe("Dockerfile path relative to the context. Default Dockerfile."),
     target: z.string().optional().describe("Dockerfile stage to build."),
-    repository: z.string().optional().describe("Repository name under each registry's namespace. Default: the image name."),
+    repository: z
+      .string()
+      .optional()
+      .describe("Repository name under each registry's namespace; may use variables. Default: the image name. Images may share one when their tags differ."),
     contexts: z
       .record(z.string(), z.string())
       .optional()
@@ -109,7 +114,7 @@ export const SpecInputSchema = z
       .record(
         z.string(),
         z.strictObject({
-          url: z.string().describe("host[:port][/namespace...], e.g. ghcr.io/acme or 127.0.0.1:5000/acme."),
+          url: z.string().describe('host[:port][/namespace...], e.g. ghcr.io/acme or 127.0.0.1:5000/acme; may use variables: "{{registry}}".'),
           insecure: z.boolean().optional().describe("Plain HTTP. Explicit opt-in only."),
           username: credential.optional(),
           password: credential.optional(),

@@ -24,7 +24,8 @@ export function loadFromFlags(values: Values, io: Io): SpecResult {
       warnings: [],
     };
   }
-  return loadSpec(file);
+  // variables in registry URLs, repositories and platform lists are read now; --static: defaults only
+  return loadSpec(file, values.static ? {} : { env: io.env });
 }
 
 /** Output folder as given (relative to cwd) or .multiarch next to the spec; returned absolute. */
@@ -276,7 +277,7 @@ async function changedSince(spec: Spec, ref: string, strategy: Plan["strategy"],
   if (!co.ok) return { error: co.message };
   try {
     const now = await hashesOf(spec, strategy, io);
-    const then = loadSpec(join(co.dir, relative(co.root, realpathSync.native(spec.file))));
+    const then = loadSpec(join(co.dir, relative(co.root, realpathSync.native(spec.file))), { env: io.env });
     // a spec that did not exist (or was broken) at REF: everything is new
     const before = then.ok ? await hashesOf(then.spec, strategy, io) : new Map<string, string>();
     return { images: spec.images.filter((i) => before.get(i.name) !== now.get(i.name)).map((i) => i.name) };

@@ -27,13 +27,19 @@ export interface RuleContext {
   registryNames: string[];
   /** Filled by the variables rules; templates check names against it. */
   variableNames: Set<string>;
-  /** Variables with split: lists, only usable as tags: [{ each: NAME }]. */
-  listVariables: Set<string>;
-  /** The matrix keys of the image being read, for {{matrix.KEY}}. */
-  matrixKeys?: readonly string[];
+  /** Variables with split: (name -> separator): lists, for tags: [{ each: NAME }] and platforms: "{{NAME}}". */
+  listVariables: Map<string, string>;
+  /** The environment variables are read from; undefined for validate --static (defaults only). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Each variable's value where it is known now (its value, its env variable, or its default). */
+  values: Map<string, string>;
 }
 
-export function createContext(input: SpecInput, map: SourceMap, opts: { file: string; root: string; fs: SpecFs }): RuleContext {
+export function createContext(
+  input: SpecInput,
+  map: SourceMap,
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>> },
+): RuleContext {
   return {
     input,
     map,
@@ -43,7 +49,9 @@ export function createContext(input: SpecInput, map: SourceMap, opts: { file: st
     diagnostics: [],
     registryNames: Object.keys(input.registries ?? {}),
     variableNames: new Set(),
-    listVariables: new Set(),
+    listVariables: new Map(),
+    values: new Map(),
+    ...(opts.env ? { env: opts.env } : {}),
   };
 }
 
@@ -79,6 +87,62 @@ export function keyedTemplates(ctx: RuleContext, entries: Record<string, string>
     if (t) result.push({ key, value: t });
   }
   return result;
+}
+
+/**
+ * A field that shapes the plan (a registry URL, a repository) may use variables, resolved now: a value
+ * known only later would change which refs a plan has. undefined when a variable has no value yet
+ * (validate --static, or an unset variable without default: reported unless static).
+ */
+export function structural(ctx: RuleContext, source: string, path: Path): string | undefined {
+  if (!source.includes("{{")) return source;
+  const t = template(ctx, source, path);
+  if (!t) return undefined;
+  const other = t.uses.find((u) => !ctx.variableNames.has(u));
+  if (other) {
+    report(ctx, "template-unknown-variable", path, `"${other}.*" is not known when the plan is made; only variables may be used here`, "use a variable");
+    return undefined;
+  }
+  const missing = t.uses.find((u) => !ctx.values.has(u));
+  if (missing) {
+    if (ctx.env)
+      report(ctx, "env-unset", path, `template "${source}": variable ${missing} is not set and has no default`, "export it, or give the variable a default:");
+    return undefined;
+  }
+  const checked = checkTemplate(source, ctx.variableNames);
+  try {
+    return checked.ok ? checked.template.render(Object.assign(Object.create(null), Object.fromEntries(ctx.values))) : undefined;
+  } catch (e) {
+    report(ctx, "template-render", path, `template "${source}": ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+    return undefined;
+  }
+}
+
+/** A platform list, or "{{VAR}}" naming a list variable (split:) that holds one. */
+export function platformsOf(ctx: RuleContext, input: readonly string[] | string, path: Path): Platform[] {
+  if (typeof input !== "string") return platformList(ctx, input, path);
+  const name = /^{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}$/.exec(input)?.[1];
+  if (!name || !ctx.listVariables.has(name)) {
+    report(
+      ctx,
+      "invalid-type",
+      path,
+      `platforms: expected a list, or "{{NAME}}" of a list variable (split:), got "${input}"`,
+      `write a list: [${input.includes("{{") ? "linux/amd64, linux/arm64" : input}]`,
+    );
+    return [];
+  }
+  const value = ctx.values.get(name);
+  if (value === undefined) {
+    if (ctx.env) report(ctx, "env-unset", path, `platforms: variable ${name} is not set and has no default`, "export it, or give the variable a default:");
+    return [];
+  }
+  const items = value
+    .split(ctx.listVariables.get(name)!)
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (items.length === 0) report(ctx, "invalid-value", path, `platforms: variable ${name} holds no platform`);
+  return platformList(ctx, items, path);
 }
 
 /** Platforms as written: each parsed, normalised names warned about, duplicates merged with a warning. */

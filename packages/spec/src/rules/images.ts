@@ -9,7 +9,19 @@ import { checkFullName, checkRepositoryPath, repositoryRef } from "../reference.
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
 import { didYouMean } from "../suggest.ts";
-import { checkRegistryNames, inside, keyedTemplates, platformList, type RuleContext, report, resolveInSpec, specRelative, template, warn } from "./context.ts";
+import {
+  checkRegistryNames,
+  inside,
+  keyedTemplates,
+  platformsOf,
+  type RuleContext,
+  report,
+  resolveInSpec,
+  specRelative,
+  structural,
+  template,
+  warn,
+} from "./context.ts";
 import { contextRules } from "./contexts.ts";
 import { NAME_RE } from "./registries.ts";
 
@@ -30,7 +42,7 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
   const shared: Shared = {
     registries,
     platforms: ctx.input.platforms
-      ? platformList(ctx, ctx.input.platforms, ["platforms"])
+      ? platformsOf(ctx, ctx.input.platforms, ["platforms"])
       : DEFAULT_PLATFORMS.map((p) => (parsePlatform(p) as { platform: Platform }).platform),
     tags: d.tags ? tagTemplates(ctx, d.tags, ["defaults", "tags"]) : undefined,
   };
@@ -121,10 +133,10 @@ function unusedInternal(ctx: RuleContext, images: readonly Image[]): void {
 
 function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInput, ip: Path): Image {
   const d = ctx.input.defaults ?? {};
-  const repository = img.repository ?? name;
   const regs = img.registries ?? d.registries ?? ctx.registryNames;
   if (img.registries) checkRegistryNames(ctx, img.registries, [...ip, "registries"]);
-  repositoryRule(ctx, shared, name, img, ip, regs);
+  const repository = img.repository === undefined ? name : structural(ctx, img.repository, [...ip, "repository"]);
+  if (repository !== undefined) repositoryRule(ctx, shared, repository, img, ip, regs);
 
   const contextAbs = resolveInSpec(ctx, img.context);
   const dockerfile = img.dockerfile ?? "Dockerfile";
@@ -154,14 +166,14 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false };
   const image: Image = {
     name,
-    repository,
+    repository: repository ?? img.repository ?? name,
     at: ctx.map.keyAt(ip),
     context: specRelative(ctx, contextAbs),
     dockerfile,
     platforms: img.platforms
-      ? platformList(ctx, img.platforms, [...ip, "platforms"])
+      ? platformsOf(ctx, img.platforms, [...ip, "platforms"])
       : d.platforms
-        ? platformList(ctx, d.platforms, ["defaults", "platforms"])
+        ? platformsOf(ctx, d.platforms, ["defaults", "platforms"])
         : shared.platforms,
     registries: regs.filter((r) => ctx.registryNames.includes(r)),
     contexts,
@@ -201,7 +213,7 @@ function tagTemplates(ctx: RuleContext, tags: readonly (string | { each: string 
     if (!ctx.listVariables.has(t.each)) {
       const hint = ctx.variableNames.has(t.each)
         ? `give variable ${t.each} a separator, e.g. split: ","`
-        : (didYouMean(t.each, [...ctx.listVariables]) ?? "declare it under variables: with split:");
+        : (didYouMean(t.each, [...ctx.listVariables.keys()]) ?? "declare it under variables: with split:");
       report(ctx, "template-unknown-variable", [...path, i, "each"], `"${t.each}" is not a list variable`, hint);
       return undefined;
     }
@@ -209,9 +221,8 @@ function tagTemplates(ctx: RuleContext, tags: readonly (string | { each: string 
   });
 }
 
-/** The repository is valid, fits with each registry's name, and no other image publishes it. */
-function repositoryRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInput, ip: Path, regs: readonly string[]): void {
-  const repository = img.repository ?? name;
+/** The repository (as resolved) is valid and fits with each registry's name. */
+function repositoryRule(ctx: RuleContext, shared: Shared, repository: string, img: ImageInput, ip: Path, regs: readonly string[]): void {
   const where = img.repository ? [...ip, "repository"] : ip;
   const check = checkRepositoryPath(repository);
   if (!check.ok) {

@@ -1,7 +1,7 @@
 // registries: names, URLs (host, port, namespace; never credentials in them), credential pairs.
 import type { Registry } from "../model.ts";
 import { parseRegistryUrl } from "../reference.ts";
-import { type RuleContext, report } from "./context.ts";
+import { type RuleContext, report, structural } from "./context.ts";
 
 export const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -9,16 +9,18 @@ export function registryRules(ctx: RuleContext): Registry[] {
   const registries: Registry[] = [];
   for (const [name, r] of Object.entries(ctx.input.registries ?? {})) {
     if (!NAME_RE.test(name)) report(ctx, "invalid-value", ["registries", name], `registry name "${name}" must match [a-z0-9][a-z0-9_-]*`, undefined, true);
-    const url = parseRegistryUrl(r.url);
-    if (!url.ok) {
-      report(ctx, "registry-url-invalid", ["registries", name, "url"], url.message, url.hint);
+    const text = structural(ctx, r.url, ["registries", name, "url"]);
+    const url = text === undefined ? undefined : parseRegistryUrl(text);
+    if (url && !url.ok) {
+      report(ctx, "registry-url-invalid", ["registries", name, "url"], `${url.message}${text !== r.url ? ` (from "${r.url}")` : ""}`, url.hint);
       continue;
     }
     const reg: Registry = {
       name,
-      url: r.url,
-      host: url.value.host,
-      namespace: url.value.namespace,
+      // a URL from a variable without a value (validate --static): checked where it is known
+      url: text ?? r.url,
+      host: url?.value.host ?? "",
+      namespace: url?.value.namespace ?? "",
       insecure: r.insecure ?? false,
       at: ctx.map.keyAt(["registries", name]),
     };

@@ -3,7 +3,7 @@ import type { Variable } from "../model.ts";
 import { type RuleContext, report } from "./context.ts";
 
 const VARIABLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_VARIABLES = new Set(["git", "image", "platform"]);
+const RESERVED_VARIABLES = new Set(["git", "image", "platform", "ci", "matrix"]);
 
 export function variableRules(ctx: RuleContext): Variable[] {
   const variables: Variable[] = [];
@@ -19,6 +19,12 @@ export function variableRules(ctx: RuleContext): Variable[] {
     );
   }
   ctx.variableNames = new Set(variables.map((v) => v.name));
-  ctx.listVariables = new Set(variables.filter((v) => v.split !== undefined).map((v) => v.name));
+  // Values now, for the fields that shape the plan (registry URLs, repositories, platform lists): the
+  // environment given (plan, apply, validate), or only defaults (validate --static).
+  for (const v of variables) {
+    const value = v.value ?? (v.env !== undefined && ctx.env ? ctx.env[v.env] : undefined) ?? v.default;
+    if (value !== undefined) ctx.values.set(v.name, value);
+  }
+  ctx.listVariables = new Map(variables.filter((v) => v.split !== undefined).map((v) => [v.name, v.split!]));
   return variables;
 }
