@@ -103,6 +103,25 @@ A missing or foreign shard moves no tag and names what is missing.`,
     footer: EXIT_CODES,
     load: () => import("./commands/merge.ts"),
   },
+  import: {
+    summary: "write a multiarch.yaml from a bake file (docker buildx bake --print)",
+    positionals: "[TARGET|GROUP]...",
+    about: `Takes bake's own arguments, runs docker buildx bake --print with them (variables, functions, inherits
+and matrix resolved by buildx) and writes an equivalent multiarch.yaml: shared platforms, args and labels
+lifted into defaults, target: contexts as image: links, untagged targets that others build FROM (or
+output=type=cacheonly) as internal images, registries and repositories factored out of the tags, groups
+kept. What it cannot carry is printed as a warning and listed at the top of the file.`,
+    options: {
+      file: { type: "string", short: "f", multiple: true, value: "FILE", description: "bake file (repeatable; default: bake's own lookup)" },
+      set: { type: "string", multiple: true, value: "K=V", description: "override a target value, as bake --set (repeatable)" },
+      out: { type: "string", short: "o", value: "PATH", description: "where to write the spec (default: multiarch.yaml here)" },
+      force: { type: "boolean", description: "replace an existing file" },
+      json: common.json!,
+      help: common.help!,
+    },
+    footer: "Exit codes: 0 written, 1 usage error, 2 written but it does not validate yet (edit it), 4 bake --print failed.",
+    load: () => import("./commands/import.ts"),
+  },
   ci: {
     summary: "write a CI workflow: a native job per platform (apply --shard), then a merge job",
     positionals: "github|gitlab",

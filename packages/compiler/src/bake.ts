@@ -31,19 +31,23 @@ export interface BakeFile {
 export function cacheRefs(spec: Spec, image: Image, platform: Platform | "all"): { from: string; to: string } | undefined {
   const c = image.cache;
   if (!c) return undefined;
-  const key = platform === "all" ? "all" : platformSlug(platform);
+  // images sharing a repository (a matrix) keep their caches apart by name; `shared`: one for all
+  const key = c.shared ? "shared" : `${image.repository !== image.name ? `${image.name}-` : ""}${platform === "all" ? "all" : platformSlug(platform)}`;
+  const to = (s: string, extra = "") => `${s},mode=${c.mode}${extra}${c.ignoreError ? ",ignore-error=true" : ""}`;
   switch (c.type) {
     case "registry": {
       const reg = spec.registries.find((r) => r.name === c.registry)!;
-      const ref = `${repositoryRef(reg, image.repository)}:buildcache-${key}`;
-      return { from: `type=registry,ref=${ref}`, to: `type=registry,ref=${ref},mode=${c.mode}${reg.insecure ? ",registry.insecure=true" : ""}` };
+      const ref = c.shared ? `${repositoryRef(reg, "buildcache")}:shared` : `${repositoryRef(reg, image.repository)}:buildcache-${key}`;
+      return { from: `type=registry,ref=${ref}`, to: to(`type=registry,ref=${ref}`, reg.insecure ? ",registry.insecure=true" : "") };
     }
     case "local": {
-      const dir = `${c.dir}/${image.name}/${key}`;
-      return { from: `type=local,src=${dir}`, to: `type=local,dest=${dir},mode=${c.mode}` };
+      const dir = c.shared ? `${c.dir}/shared` : `${c.dir}/${image.name}/${key}`;
+      return { from: `type=local,src=${dir}`, to: to(`type=local,dest=${dir}`) };
     }
-    case "gha":
-      return { from: `type=gha,scope=${image.name}-${key}`, to: `type=gha,scope=${image.name}-${key},mode=${c.mode}` };
+    case "gha": {
+      const scope = c.shared ? "shared" : `${image.name}-${key}`;
+      return { from: `type=gha,scope=${scope}`, to: to(`type=gha,scope=${scope}`) };
+    }
   }
 }
 
@@ -117,7 +121,7 @@ export function buildBakeFile(
     t.tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${img.repository}:${tag}`);
     const cache = cacheRefs(spec, img, "all");
     if (cache) {
-      t["cache-from"] = [cache.from, ...img.platforms.map((p) => cacheRefs(spec, img, p)!.from)];
+      t["cache-from"] = [...new Set([cache.from, ...img.platforms.map((p) => cacheRefs(spec, img, p)!.from), ...img.cache!.from])];
       t["cache-to"] = [cache.to];
     }
     t.attest = [img.attest.provenance === false ? "type=provenance,disabled=true" : `type=provenance,mode=${img.attest.provenance}`];

@@ -325,6 +325,27 @@ describe("bake files as written in the wild (examples/bakery)", () => {
     expect(!r.ok && r.errors[0]).toMatchObject({ code: "selection-unknown", hint: "did you mean ci?" });
   });
 
+  test("cache: one shared scope, ignore-error, extra sources; images sharing a repository keep their caches apart", () => {
+    const yaml = (cache: string) =>
+      `version: 1\nregistries: { r: { url: "localhost:5000/acme" } }\ndefaults:\n  cache: ${cache}\nimages:\n  app: { context: app }\n  app-debug: { context: app, repository: app, tags: [debug] }\n`;
+    const shared = compiled(
+      load(repo(yaml('{ type: registry, shared: true, ignoreError: true, from: ["type=registry,ref=ghcr.io/acme/app:buildcache-main"] }'))),
+      {
+        strategy: bake,
+      },
+    );
+    expect(shared.bake.target.app!["cache-from"]).toEqual([
+      "type=registry,ref=localhost:5000/acme/buildcache:shared",
+      "type=registry,ref=ghcr.io/acme/app:buildcache-main",
+    ]);
+    expect(shared.bake.target.app!["cache-to"]).toEqual(["type=registry,ref=localhost:5000/acme/buildcache:shared,mode=max,ignore-error=true"]);
+    const apart = compiled(load(repo(yaml("{ type: registry }"))), { strategy: bake });
+    expect(apart.bake.target["app-debug"]!["cache-to"]).toEqual(["type=registry,ref=localhost:5000/acme/app:buildcache-app-debug-all,mode=max"]);
+    expect(apart.bake.target.app!["cache-to"]).toEqual(["type=registry,ref=localhost:5000/acme/app:buildcache-all,mode=max"]);
+    const bad = loadSpec(repo(yaml('{ type: gha, from: ["ghcr.io/acme/app:cache"] }')));
+    expect(!bad.ok && bad.errors[0]).toMatchObject({ code: "invalid-value", hint: "type=registry,ref=HOST/REPO:TAG" });
+  });
+
   test("ci.pr and ci.ref from the CI's variables", () => {
     const file = repo(
       'version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: ["{{#if ci.pr}}pr-{{ci.pr}}{{/if}}", "{{sanitize ci.ref}}"]\n',

@@ -1,6 +1,6 @@
 // Renders every template of the selected images once, and checks the results against the reference grammar.
 import type { GitFacts, ImageInputFacts, PublishedTag } from "@multiarch/plan";
-import { checkTag, checkTemplate, repositoryRef, type Diagnostic, diag, type Image, type KeyedTemplate, type Spec, type Template } from "@multiarch/spec";
+import { checkTag, checkTemplate, type Diagnostic, diag, type Image, type KeyedTemplate, repositoryRef, type Spec, type Template } from "@multiarch/spec";
 
 /** The world the compiler may look at, injected so compile() stays pure and repeatable. */
 export interface Facts {

@@ -1,4 +1,5 @@
 // What other packages use; everything else stays inside the package.
+export { bakePrint } from "./bake-print.ts";
 export { checkEmulation } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
 export { gatherInputs } from "./inputs.ts";

@@ -61,6 +61,11 @@ export interface Cache {
   /** local: folder relative to the spec folder. */
   dir?: string;
   mode: "min" | "max";
+  /** One cache for every image and platform. */
+  shared: boolean;
+  ignoreError: boolean;
+  /** Extra cache-from entries, as written. */
+  from: string[];
 }
 
 export interface Attest {

@@ -26,6 +26,9 @@ const cache = z
       .describe("type registry: name of the registry (from registries) that stores the cache; default: the image's first registry."),
     dir: z.string().optional().describe("type local: folder for the cache, relative to the spec; default .multiarch/cache."),
     mode: z.enum(["min", "max"]).optional().describe("min caches the final stage only; max every stage. Default max."),
+    shared: z.boolean().optional().describe("One cache for every image and platform (registry: REGISTRY/buildcache:shared) instead of one each."),
+    ignoreError: z.boolean().optional().describe("A cache that cannot be written does not fail the build (cache-to ignore-error=true)."),
+    from: z.array(z.string()).optional().describe("More caches to read, as buildx writes them, e.g. type=registry,ref=ghcr.io/acme/app:buildcache-main."),
   })
   .describe("Build cache. One cache per image and platform, so platforms never overwrite each other's cache.");
 

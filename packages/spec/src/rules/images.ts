@@ -242,7 +242,18 @@ function cacheRule(ctx: RuleContext, img: ImageInput, ip: Path, regs: readonly s
   const cacheIn = img.cache ?? ctx.input.defaults?.cache;
   if (!cacheIn) return undefined;
   const path = img.cache ? [...ip, "cache"] : ["defaults", "cache"];
-  const cache: Cache = { type: cacheIn.type, mode: cacheIn.mode ?? "max" };
+  const cache: Cache = {
+    type: cacheIn.type,
+    mode: cacheIn.mode ?? "max",
+    shared: cacheIn.shared ?? false,
+    ignoreError: cacheIn.ignoreError ?? false,
+    from: [],
+  };
+  (cacheIn.from ?? []).forEach((f, i) => {
+    if (!/^type=[a-z]+(,|$)/.test(f))
+      report(ctx, "invalid-value", [...path, "from", i], `cache source "${f}" is not buildx's form`, "type=registry,ref=HOST/REPO:TAG");
+    else cache.from.push(f);
+  });
   if (cacheIn.type === "registry") {
     const rn = cacheIn.registry ?? regs[0];
     if (rn === undefined) report(ctx, "registry-unknown", path, "a registry cache needs a registry, and this image has none");

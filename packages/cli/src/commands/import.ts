@@ -1,0 +1,35 @@
+// multiarch import: bake's arguments in (files, targets, --set), an equivalent multiarch.yaml out. buildx
+// itself resolves the bake file (--print); the spec it becomes is checked like any other before it is kept.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { type BakePrint, specFromBake } from "@multiarch/compiler";
+import { loadSpec } from "@multiarch/spec";
+import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
+import { displayPath } from "../format.ts";
+
+export default async function importBake({ values, io, positionals }: CommandContext): Promise<Outcome> {
+  const out = resolve(io.cwd, typeof values.out === "string" ? values.out : "multiarch.yaml");
+  if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
+  const files = list(values.file) ?? [];
+  const args = [...files.flatMap((f) => ["--file", f]), ...(list(values.set) ?? []).flatMap((s) => ["--set", s]), ...positionals];
+  const { bakePrint } = await import("@multiarch/executor");
+  const printed = await bakePrint(args, io.cwd, io.env);
+  if (!printed.ok) return { exit: EXIT.environment, message: printed.message };
+  const print = printed.json as BakePrint;
+  if (!print || typeof print !== "object" || !print.target || Object.keys(print.target).length === 0)
+    return { exit: EXIT.usage, message: "bake printed no targets: name a target or group, or pass -f FILE" };
+  const { text, warnings } = specFromBake(print, { bakeDir: io.cwd, specDir: dirname(out), files });
+  for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, text);
+  // what was written must read back as a valid spec
+  const check = loadSpec(out, { env: io.env });
+  io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${Object.keys(print.target).length} bake targets)\n`);
+  if (!check.ok)
+    return {
+      exit: EXIT.failed,
+      message: `the imported spec needs editing before it plans:\n${check.errors.map((e) => `  ${e.line}:${e.col} ${e.message}`).join("\n")}`,
+      data: { files: [out], notCarried: warnings },
+    };
+  return { exit: EXIT.ok, data: { files: [out], notCarried: warnings } };
+}

@@ -1,0 +1,310 @@
+// `multiarch import`: what `docker buildx bake --print` says (inherits, matrix, functions and variables
+// already resolved by buildx) -> an equivalent multiarch.yaml. Pure: the printed JSON and where the files
+// are in, the spec text and what could not be carried (as warnings, never dropped silently) out.
+import { posix } from "node:path";
+import { parseImageRef, parsePlatform } from "@multiarch/spec";
+import { Document, isMap, isPair, isScalar, type Pair, type YAMLMap } from "yaml";
+import type { BakeTarget } from "./bake.ts";
+
+/** A target as bake prints it: what multiarch writes (bake.ts), and whatever else a bake file may set. */
+export type BakeTargetPrint = Partial<Omit<BakeTarget, "args" | "labels">> & {
+  "dockerfile-inline"?: string;
+  /** An arg or label declared without a value prints as null. */
+  args?: Record<string, string | null>;
+  labels?: Record<string, string | null>;
+  [key: string]: unknown;
+};
+export interface BakePrint {
+  group?: Record<string, { targets?: string[] }>;
+  target: Record<string, BakeTargetPrint>;
+}
+
+export interface ImportOptions {
+  /** Folder bake ran in: printed paths are relative to it. */
+  bakeDir: string;
+  /** Folder the spec will be written to. */
+  specDir: string;
+  /** The bake files, for the header comment. */
+  files: string[];
+}
+
+/** Keys multiarch carries; any other key a target sets is reported. */
+const CARRIED = new Set([
+  "context",
+  "dockerfile",
+  "target",
+  "platforms",
+  "tags",
+  "args",
+  "labels",
+  "annotations",
+  "contexts",
+  "secret",
+  "cache-from",
+  "cache-to",
+  "attest",
+  "output",
+]);
+
+type Json = Record<string, unknown>;
+
+interface Ref {
+  host: string;
+  path: string;
+  tag: string;
+}
+
+const csv = (s: string): Record<string, string> =>
+  Object.fromEntries(
+    s.split(",").map((kv) => {
+      const i = kv.indexOf("=");
+      return i === -1 ? [kv.trim(), ""] : [kv.slice(0, i).trim(), kv.slice(i + 1).trim()];
+    }),
+  );
+
+/** A registry's name in the spec, from its host: ghcr.io -> ghcr, docker.io -> dockerhub, 127.0.0.1:5000 -> local. */
+function registryName(host: string, taken: Set<string>): string {
+  const base =
+    host === "docker.io"
+      ? "dockerhub"
+      : /^(localhost|127\.|\[::1\])/.test(host)
+        ? "local"
+        : host
+            .split(/[.:]/)[0]!
+            .toLowerCase()
+            .replace(/[^a-z0-9_-]/g, "-")
+            .replace(/^[^a-z0-9]+/, "") || "registry";
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}${n}`;
+  taken.add(name);
+  return name;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const mostCommon = (lists: string[][]): string[] | undefined => {
+  const counts = new Map<string, { list: string[]; n: number }>();
+  for (const l of lists) {
+    const k = JSON.stringify(l);
+    counts.set(k, { list: l, n: (counts.get(k)?.n ?? 0) + 1 });
+  }
+  return [...counts.values()].sort((a, b) => b.n - a.n)[0]?.list;
+};
+
+export function specFromBake(print: BakePrint, opts: ImportOptions): { text: string; warnings: string[] } {
+  const warnings: string[] = [];
+  const rel = (p: string) => {
+    const abs = posix.resolve(opts.bakeDir, p);
+    return posix.relative(opts.specDir, abs) || ".";
+  };
+  const names = Object.keys(print.target).sort();
+  const used = new Set(
+    Object.values(print.target).flatMap((t) =>
+      Object.values(t.contexts ?? {})
+        .filter((c) => c.startsWith("target:"))
+        .map((c) => c.slice(7)),
+    ),
+  );
+
+  // Registries: per host, the namespace every tag on it shares; the rest of the path is the repository.
+  const refs = new Map<string, Ref[]>();
+  for (const n of names) {
+    const list: Ref[] = [];
+    for (const t of print.target[n]!.tags ?? []) {
+      const r = parseImageRef(t);
+      if (!r.ok || r.value.digest) warnings.push(`${n}: tag "${t}" is not a name:tag reference; left out`);
+      else list.push({ host: r.value.host, path: r.value.path, tag: r.value.tag ?? "latest" });
+    }
+    refs.set(n, list);
+  }
+  const namespaces = new Map<string, string[]>();
+  for (const r of [...refs.values()].flat()) {
+    const dir = r.path.split("/").slice(0, -1);
+    const have = namespaces.get(r.host) ?? dir;
+    let k = 0;
+    while (k < have.length && k < dir.length && have[k] === dir[k]) k++;
+    namespaces.set(r.host, have.slice(0, k));
+  }
+  const taken = new Set<string>();
+  const registries = new Map<string, { name: string; url: string; insecure: boolean }>();
+  for (const [host, ns] of namespaces) {
+    registries.set(host, { name: registryName(host, taken), url: [host, ...ns].join("/"), insecure: /^(localhost|127\.)/.test(host) });
+  }
+  const nsOf = (host: string) => namespaces.get(host)!.length;
+
+  interface Img {
+    bake: string;
+    json: Json;
+    platforms: string[];
+    tags: string[];
+    args: Record<string, string>;
+    labels: Record<string, string>;
+  }
+  const images: Img[] = [];
+  for (const n of names) {
+    const t = print.target[n]!;
+    const where = `target ${n}`;
+    for (const k of Object.keys(t))
+      if (!CARRIED.has(k) && k !== "dockerfile-inline") warnings.push(`${where}: ${k} is not carried (multiarch has no equivalent)`);
+    if (t["dockerfile-inline"] !== undefined) {
+      warnings.push(`${where}: dockerfile-inline cannot be carried; write it to a file; left out`);
+      continue;
+    }
+    const platforms: string[] = [];
+    for (const p of t.platforms ?? []) {
+      const parsed = parsePlatform(p);
+      if (!parsed.ok) warnings.push(`${where}: platform ${p} is not one multiarch builds (${parsed.message}); left out`);
+      else platforms.push(parsed.canonical);
+    }
+    if (t.platforms && platforms.length === 0) {
+      warnings.push(`${where}: none of its platforms can be carried; left out`);
+      continue;
+    }
+    const json: Json = { context: rel(t.context ?? ".") };
+    if (t.dockerfile && t.dockerfile !== "Dockerfile") json.dockerfile = t.dockerfile;
+    if (t.target) json.target = t.target;
+
+    const mine = refs.get(n)!;
+    const outputs = (t.output ?? []).map(csv);
+    const cacheOnly = outputs.some((o) => o.type === "cacheonly");
+    for (const o of outputs) {
+      if (o.type && !["cacheonly", "image", "registry"].includes(o.type))
+        warnings.push(`${where}: output type=${o.type} is not carried: multiarch pushes to registries (or writes an OCI archive)`);
+    }
+    if (cacheOnly || (mine.length === 0 && used.has(n))) json.publish = false;
+    else if (mine.length === 0) {
+      json.registries = [];
+      warnings.push(`${where}: no tags; it becomes an OCI archive under .multiarch/oci`);
+    }
+    // one repository per image: the first registry's; the same tags in each registry
+    const repos = [...new Set(mine.map((r) => r.path.split("/").slice(nsOf(r.host)).join("/")))];
+    if (repos.length > 1) warnings.push(`${where}: pushes to repositories ${repos.join(", ")}; multiarch pushes one per registry: ${repos[0]} is used`);
+    const regs = [...new Set(mine.map((r) => registries.get(r.host)!.name))];
+    const tags = [...new Set(mine.filter((r) => r.path.split("/").slice(nsOf(r.host)).join("/") === repos[0]).map((r) => r.tag))];
+    if (repos[0] !== undefined && repos[0] !== n) json.repository = repos[0];
+    if (regs.length && regs.length < registries.size) json.registries = regs;
+
+    if (t.contexts) {
+      const contexts: Record<string, string> = {};
+      for (const [k, v] of Object.entries(t.contexts)) {
+        if (v.startsWith("target:")) contexts[k] = `image:${imageName(v.slice(7))}`;
+        else if (/^[a-z][a-z0-9+.-]*:\/\//.test(v) || v.startsWith("git@")) contexts[k] = v;
+        else contexts[k] = rel(v);
+      }
+      json.contexts = contexts;
+    }
+    if (t.secret?.length) {
+      json.secrets = t.secret.flatMap((s): Json[] => {
+        const f = csv(s);
+        if (f.env || f.type === "env") return [{ id: f.id, env: f.env ?? f.id }];
+        if (f.src) return [{ id: f.id, file: rel(f.src) }];
+        warnings.push(`${where}: secret "${s}" names neither env nor src; left out`);
+        return [];
+      });
+    }
+    const annotations: Record<string, string> = {};
+    for (const a of t.annotations ?? []) {
+      const m = /^(?:([a-z-]+(?:\[[^\]]*\])?(?:,[a-z-]+(?:\[[^\]]*\])?)*):)?([^=]+)=(.*)$/.exec(a);
+      if (!m) warnings.push(`${where}: annotation "${a}" is not KEY=VALUE; left out`);
+      else {
+        if (m[1] && m[1] !== "manifest") warnings.push(`${where}: annotation ${m[2]} was set on "${m[1]}"; multiarch sets it on each image manifest`);
+        annotations[m[2]!] = m[3]!;
+      }
+    }
+    if (Object.keys(annotations).length) json.annotations = annotations;
+    const cacheTo = (t["cache-to"] ?? []).map(csv)[0];
+    if (cacheTo || t["cache-from"]?.length) {
+      const type = cacheTo?.type ?? csv(t["cache-from"]![0]!).type;
+      const cache: Json = { type: type === "gha" || type === "local" ? type : "registry" };
+      if (cacheTo?.mode === "min") cache.mode = "min";
+      if (cacheTo?.["ignore-error"] === "true") cache.ignoreError = true;
+      if (t["cache-from"]?.length) cache.from = t["cache-from"];
+      if (type !== "gha" && type !== "local" && type !== "registry") warnings.push(`${where}: cache type ${type} becomes a registry cache`);
+      if (cache.type === "registry" && regs.length === 0) {
+        warnings.push(`${where}: a registry cache needs a registry; cache left out`);
+      } else {
+        json.cache = cache;
+        warnings.push(`${where}: multiarch writes its own cache (one per image and platform); the bake file's cache-from entries are kept as extra sources`);
+      }
+    }
+    const attest: Json = {};
+    for (const a of (t.attest ?? []).map(csv)) {
+      if (a.type === "provenance") attest.provenance = a.disabled === "true" ? false : a.mode === "max" ? "max" : "min";
+      if (a.type === "sbom" && a.disabled !== "true") attest.sbom = true;
+    }
+    if (Object.keys(attest).length) json.attest = attest;
+    const entries = (m: Record<string, string | null> | undefined) =>
+      Object.fromEntries(Object.entries(m ?? {}).filter((e): e is [string, string] => e[1] !== null && e[1] !== undefined));
+    images.push({ bake: n, json, platforms, tags, args: entries(t.args), labels: entries(t.labels) });
+  }
+
+  // What every image shares goes to the top (platforms) and to defaults (tags, args, labels).
+  const platforms = mostCommon(images.map((i) => i.platforms).filter((p) => p.length > 0)) ?? [];
+  const withTags = images.filter((i) => i.tags.length > 0);
+  const sharedTags = withTags.length > 1 && withTags.every((i) => sameList(i.tags, withTags[0]!.tags)) ? withTags[0]!.tags : undefined;
+  const common = (pick: (i: Img) => Record<string, string>): Record<string, string> => {
+    if (images.length < 2) return {};
+    const [first, ...rest] = images.map(pick);
+    return Object.fromEntries(Object.entries(first!).filter(([k, v]) => rest.every((m) => m[k] === v)));
+  };
+  const sharedArgs = common((i) => i.args);
+  const sharedLabels = common((i) => i.labels);
+  const without = (m: Record<string, string>, shared: Record<string, string>) => Object.fromEntries(Object.entries(m).filter(([k]) => !(k in shared)));
+
+  const spec: Json = { version: 1 };
+  if (platforms.length) spec.platforms = platforms;
+  if (registries.size)
+    spec.registries = Object.fromEntries([...registries.values()].map((r) => [r.name, { url: r.url, ...(r.insecure ? { insecure: true } : {}) }]));
+  const defaults: Json = {};
+  if (sharedTags) defaults.tags = sharedTags;
+  if (Object.keys(sharedArgs).length) defaults.args = sharedArgs;
+  if (Object.keys(sharedLabels).length) defaults.labels = sharedLabels;
+  if (Object.keys(defaults).length) spec.defaults = defaults;
+  const groups: Record<string, string[]> = {};
+  const members = (g: string, seen = new Set<string>()): string[] =>
+    (print.group?.[g]?.targets ?? []).flatMap((m) => (print.group?.[m] && !seen.has(m) ? members(m, new Set([...seen, g])) : [m]));
+  for (const g of Object.keys(print.group ?? {}).sort()) {
+    if (g === "default") continue;
+    const list = [...new Set(members(g))].filter((m) => images.some((i) => i.bake === m));
+    if (list.length) groups[imageName(g)] = list.map(imageName);
+  }
+  if (Object.keys(groups).length) spec.groups = groups;
+  const out: Json = {};
+  for (const i of images) {
+    const json: Json = { ...i.json };
+    if (!sameList(i.platforms, platforms) && i.platforms.length) json.platforms = i.platforms;
+    if (i.tags.length && !sharedTags) json.tags = i.tags;
+    const args = without(i.args, sharedArgs);
+    const labels = without(i.labels, sharedLabels);
+    if (Object.keys(args).length) json.args = args;
+    if (Object.keys(labels).length) json.labels = labels;
+    out[imageName(i.bake)] = json;
+  }
+  spec.images = out;
+  // no OCI labels of its own: the imported images carry what the bake file gave them
+  spec.build = { ociLabels: false };
+
+  const doc = new Document(spec);
+  doc.commentBefore = [
+    ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "docker-bake.hcl"}, as \`docker buildx bake --print\` resolved it`,
+    " (variables, functions, inherits and matrix already applied: make values that change into variables:).",
+    ...(warnings.length ? [" Not carried or changed (see multiarch import's warnings):", ...warnings.map((w) => `   - ${w}`)] : []),
+  ].join("\n");
+  const imagesNode = doc.get("images", true) as YAMLMap | undefined;
+  if (imagesNode && isMap(imagesNode)) {
+    for (const item of imagesNode.items as Pair[]) {
+      if (isPair(item) && isScalar(item.key)) {
+        const name = String(item.key.value);
+        const from = images.find((i) => imageName(i.bake) === name)?.bake;
+        if (from && from !== name) item.key.commentBefore = ` bake target ${from}`;
+      }
+    }
+  }
+  return { text: doc.toString({ lineWidth: 0 }), warnings };
+}
+
+/** Image names are [a-z0-9][a-z0-9_-]*: bake target names may hold dots and capitals. */
+export const imageName = (target: string): string =>
+  target
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "-")
+    .replace(/^[^a-z0-9]+/, "");

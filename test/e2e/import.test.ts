@@ -1,0 +1,106 @@
+// multiarch import (issue 13): bake files in the style of real projects, and the bake files this repository's
+// examples compile to, imported and planned again; the real `docker buildx bake --print` of the result gives
+// the same targets as the original (platforms, tags, args, labels, annotations, contexts, dockerfile,
+// target, secrets, and the original cache sources).
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, test } from "vitest";
+import { cli, docker, env, example } from "./helpers.ts";
+
+const FIXTURES = resolve(import.meta.dirname, "../fixtures/bake");
+
+type Target = Record<string, unknown> & { contexts?: Record<string, string>; tags?: string[]; "cache-from"?: string[] };
+
+async function print(dir: string, args: string[] = []): Promise<{ group?: Record<string, { targets: string[] }>; target: Record<string, Target> }> {
+  const r = await docker(["buildx", "bake", "--print", ...args], { cwd: dir });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+/** What must survive the round trip, in a comparable form; link targets (base__amd64_arm64) read as their image. */
+function comparable(dir: string, t: Target, internal: boolean) {
+  const sorted = (v: unknown) => (Array.isArray(v) ? [...v].map(String).sort() : undefined);
+  const annotations = sorted(((t.annotations as string[] | undefined) ?? []).map((a) => a.replace(/^[a-z,[\]-]+:(?=[^=]*=)/, "")));
+  return {
+    context: resolve(dir, String(t.context ?? ".")),
+    dockerfile: t.dockerfile ?? "Dockerfile",
+    target: t.target,
+    platforms: sorted(t.platforms),
+    // an internal image's tags are not published: bake gave it none
+    tags: internal ? undefined : sorted(t.tags),
+    args: t.args ?? {},
+    labels: t.labels ?? {},
+    annotations: annotations?.length ? annotations : undefined,
+    contexts: Object.fromEntries(Object.entries(t.contexts ?? {}).map(([k, v]) => [k, v.replace(/^target:([^_]+(?:_(?!_)[^_]*)*)__.*$/, "target:$1")])),
+    // "id=x,env=Y" and "id=x,type=env,env=Y" are one secret
+    secret: sorted(((t.secret as string[] | undefined) ?? []).map((x) => x.replace(/,type=(env|file)(?=,)/, ""))),
+  };
+}
+
+async function roundTrip(dir: string, bakeArgs: string[] = []) {
+  const original = await print(dir, bakeArgs);
+  const imported = await cli(["import", ...bakeArgs, "-o", join(dir, "multiarch.yaml"), "--force", "--json"], { cwd: dir });
+  expect(imported.exitCode, imported.stderr).toBe(0);
+  const planned = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake", "-o", join(dir, ".multiarch")]);
+  expect(planned.exitCode, planned.stderr).toBe(0);
+  const again = await print(dir, ["--file", ".multiarch/docker-bake.json"]);
+  const spec = readFileSync(join(dir, "multiarch.yaml"), "utf8");
+  for (const [name, t] of Object.entries(original.target)) {
+    const mine = again.target[name];
+    expect(mine, `${name} in the imported spec's bake file`).toBeDefined();
+    const internal = !t.tags?.length;
+    expect(comparable(dir, mine!, internal), name).toEqual(comparable(dir, t, internal));
+    for (const c of t["cache-from"] ?? []) expect(mine!["cache-from"], `${name} cache-from`).toContain(c);
+  }
+  return { spec, notCarried: JSON.parse(imported.stdout).notCarried as string[] };
+}
+
+const copy = (name: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `multiarch-import-${name}-`));
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  mkdirSync(join(dir, ".git"));
+  return dir;
+};
+
+describe.skipIf(!env)("multiarch import", () => {
+  test("a Java bakery: function tags, inherits, a two-key matrix in one repository, a cache-only base, groups", async () => {
+    const { spec } = await roundTrip(copy("bakery"));
+    expect(spec).toContain("    publish: false");
+    expect(spec).toMatch(/groups:\n {2}servers:\n {4}- server-debian-jdk17/);
+    expect(spec).toContain("  org.opencontainers.image.vendor: Acme"); // lifted into defaults
+  });
+
+  test("a notebook stack: a chain of images, one amd64-only, two registries", async () => {
+    const { spec } = await roundTrip(copy("jupyter"));
+    expect(spec).toMatch(/registries:\n {2}quay:\n {4}url: quay.io\/acme\n {2}dockerhub:\n {4}url: docker.io\/acme/);
+  });
+
+  test("a web app: secrets from env and file, annotations, attestations, a GitHub Actions cache; --set is bake's", async () => {
+    const dir = copy("webapp");
+    const { spec, notCarried } = await roundTrip(dir, ["--set", "api.args.NODE_ENV=staging"]);
+    expect(spec).toContain("NODE_ENV: staging");
+    expect(spec).toContain("file: secrets/npmrc.txt");
+    expect(notCarried.join("\n")).toContain("multiarch writes its own cache");
+  });
+
+  test.each(["quickstart", "monorepo", "sharded", "bakery"])("this repository's %s example, from the bake file it compiles to", async (name) => {
+    const dir = example(name);
+    const planned = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake", "-o", join(dir, "first")]);
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    // as a bake user would have it: the bake file at the top, relative to the project
+    writeFileSync(join(dir, "docker-bake.json"), readFileSync(join(dir, "first/docker-bake.json"), "utf8"));
+    await roundTrip(dir, ["--file", "docker-bake.json"]);
+  });
+
+  test("refuses to overwrite; a bake error is exit 4 with bake's message", async () => {
+    const dir = copy("webapp");
+    writeFileSync(join(dir, "multiarch.yaml"), "keep me\n");
+    const r = await cli(["import"], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("exists; pass --force");
+    const bad = await cli(["import", "no-such-target", "-o", "other.yaml"], { cwd: dir });
+    expect(bad.exitCode).toBe(4);
+    expect(bad.stderr).toContain("no-such-target");
+  });
+});
