@@ -313,7 +313,7 @@ describe("bake files as written in the wild (examples/bakery)", () => {
         .map((s) => s.image),
     ).toEqual(["server-slim", "server-full", "tool"]);
     const slim = c.bake.target["server-slim"]!;
-    expect(slim.args).toMatchObject({ VARIANT: "slim" });
+    expect(slim.args).toMatchObject({ VARIANT: "slim", FLAVOUR: "minimal" });
     // defaults' labels merged with the image's own
     expect(slim.labels).toMatchObject({ "org.opencontainers.image.vendor": "Acme", "org.opencontainers.image.title": "server (slim)" });
   });

@@ -1,6 +1,17 @@
 // Renders every template of the selected images once, and checks the results against the reference grammar.
 import type { GitFacts, ImageInputFacts, PublishedTag } from "@multiarch/plan";
-import { checkTag, checkTemplate, type Diagnostic, diag, type Image, type KeyedTemplate, repositoryRef, type Spec, type Template } from "@multiarch/spec";
+import {
+  checkTag,
+  checkTemplate,
+  type Diagnostic,
+  diag,
+  type Image,
+  type KeyedTemplate,
+  MapValue,
+  repositoryRef,
+  type Spec,
+  type Template,
+} from "@multiarch/spec";
 
 /** The world the compiler may look at, injected so compile() stays pure and repeatable. */
 export interface Facts {
@@ -34,8 +45,10 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
   const errors: Diagnostic[] = [];
   const vars: Record<string, string> = Object.create(null);
   const unavailable = new Map<string, string>();
+  const maps: Record<string, MapValue> = Object.create(null);
   for (const v of spec.variables) {
-    if (v.value !== undefined) vars[v.name] = v.value;
+    if (v.map !== undefined) maps[v.name] = new MapValue(v.name, new Map(Object.entries(v.map)));
+    else if (v.value !== undefined) vars[v.name] = v.value;
     else {
       const fromEnv = v.env !== undefined ? facts.env[v.env] : undefined;
       if (fromEnv !== undefined) vars[v.name] = fromEnv;
@@ -44,12 +57,12 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
     }
   }
   if (!facts.git) unavailable.set("git", `git.* values are not available: ${facts.gitProblem ?? "the spec is not inside a git repository"}`);
-  const known = new Set([...Object.keys(vars), ...unavailable.keys()]);
+  const known = new Set([...Object.keys(vars), ...Object.keys(maps), ...unavailable.keys()]);
 
   const ci = ciFacts(facts.env);
   const epoch = facts.env.SOURCE_DATE_EPOCH ?? facts.git?.time;
   const contextOf = (image: Image) =>
-    Object.assign(Object.create(null), vars, {
+    Object.assign(Object.create(null), vars, maps, {
       git: facts.git ? { ...facts.git } : undefined,
       image: { name: image.name, repository: image.repository },
       ci,

@@ -7,4 +7,4 @@ export type { SpecResult } from "./parse.ts";
 export { archSuffix, formatPlatform, type Platform, parsePlatform, platformSlug } from "./platform.ts";
 export { checkTag, type ImageRef, parseImageRef, repositoryRef } from "./reference.ts";
 export { closest, didYouMean } from "./suggest.ts";
-export { checkTemplate } from "./template.ts";
+export { checkTemplate, MapValue } from "./template.ts";

@@ -35,6 +35,8 @@ export interface Variable {
   default?: string;
   /** A list variable: its value split at this separator. */
   split?: string;
+  /** A map variable, read with lookup. */
+  map?: Record<string, string>;
   at: SourcePos;
 }
 

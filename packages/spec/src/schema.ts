@@ -139,10 +139,13 @@ export const SpecInputSchema = z
               .optional()
               .describe('A list variable: the value split at this separator (items trimmed, empty ones dropped), for tags: [{ each: NAME }]. E.g. ",".'),
           }),
+          z
+            .strictObject({ map: z.record(z.string(), z.string()).describe("Key -> value, read with {{lookup NAME KEY}} or {{lookup NAME KEY FALLBACK}}.") })
+            .describe("A map variable."),
         ]),
       )
       .optional()
-      .describe("Template variables: a literal string or { env, default }."),
+      .describe("Template variables: a literal string, { env, default[, split] }, or { map }."),
     defaults: z
       .strictObject(imageFields)
       .optional()

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { checkTemplate } from "./template.ts";
+import { checkTemplate, MapValue } from "./template.ts";
 
 const vars = new Set(["version", "channel"]);
 const render = (src: string, ctx: Record<string, unknown>) => {
@@ -38,6 +38,13 @@ describe("templates", () => {
     expect(render("{{replace version '.' '-'}}", { version: "1.2.3" })).toBe("1-2-3");
     expect(render("{{replace version '/^v(\\d+).*$/' 'major-$1'}}", { version: "v12.4.0" })).toBe("major-12");
   });
+  test("lookup reads a map variable (own keys only), with a fallback; the map written whole is an error", () => {
+    const arch = new MapValue("version", new Map([["amd64", "x86_64"]]));
+    expect(render("{{lookup version 'amd64'}}", { version: arch })).toBe("x86_64");
+    expect(render("{{lookup version 'constructor' 'none'}}", { version: arch })).toBe("none");
+    expect(() => render("{{lookup version 'riscv64'}}", { version: arch })).toThrow('"riscv64" is not a key of version (keys: amd64)');
+    expect(() => render("{{version}}", { version: arch })).toThrow("variable version is a map");
+  });
   test("date formats the commit's time in UTC, never the clock", () => {
     const t = checkTemplate("{{date 'YYYYMMDD-HHmm'}}", vars);
     if (!t.ok) throw new Error(t.problem.message);
@@ -50,7 +57,7 @@ describe("templates", () => {
     ["{{git.sah}}", "template-unknown-variable"],
     ["{{platform.arch}}", "template-unknown-variable"],
     ["{{shout version}}", "template-unknown-helper"],
-    ["{{lookup this 'constructor'}}", "template-unknown-helper"],
+    ["{{lookup this 'constructor'}}", "template-unknown-variable"],
     ["{{#each version}}x{{/each}}", "template-unknown-helper"],
     ["{{constructor}}", "template-unknown-variable"],
     ["{{__proto__}}", "template-unknown-variable"],

@@ -44,6 +44,29 @@ const HELPERS: Record<string, (...args: unknown[]) => string | boolean> = {
 };
 for (const [n, fn] of Object.entries(HELPERS)) hb.registerHelper(n, (...args: unknown[]) => fn(...args.slice(0, -1)));
 
+/** A map variable's value: only `lookup` reads it; written out whole it is an error, not "[object Object]". */
+export class MapValue {
+  constructor(
+    readonly name: string,
+    readonly entries: ReadonlyMap<string, string>,
+  ) {}
+  toString(): string {
+    throw new Error(`variable ${this.name} is a map: read one value with {{lookup ${this.name} KEY}}`);
+  }
+}
+
+/** `lookup MAP KEY [FALLBACK]`: the map variable's value for KEY (own keys only), or FALLBACK; else an error naming the keys. */
+hb.registerHelper("lookup", (...args: unknown[]) => {
+  const [map, key, fallback] = args.slice(0, -1);
+  if (!(map instanceof MapValue)) throw new Error("lookup reads a map variable (one with map:)");
+  const value = map.entries.get(str(key));
+  if (value !== undefined) return value;
+  if (args.length > 3) return str(fallback);
+  throw new Error(
+    `"${str(key)}" is not a key of ${map.name} (keys: ${[...map.entries.keys()].join(", ")}); add a fallback: {{lookup ${map.name} KEY "other"}}`,
+  );
+});
+
 /**
  * `date FORMAT`: the commit's time (SOURCE_DATE_EPOCH when set), never the clock, in UTC; YYYY MM DD HH
  * mm ss are replaced. Renders the same on every machine that builds this commit.
@@ -65,8 +88,8 @@ hb.registerHelper("date", (format: unknown, options: { data?: { epoch?: string }
 });
 
 const BLOCK_HELPERS = new Set(["if", "unless"]);
-export const HELPER_NAMES = [...Object.keys(HELPERS), "date", ...BLOCK_HELPERS];
-const KNOWN_HELPERS: Record<string, boolean> = { each: false, with: false, lookup: false, log: false, helperMissing: false, blockHelperMissing: false };
+export const HELPER_NAMES = [...Object.keys(HELPERS), "date", "lookup", ...BLOCK_HELPERS];
+const KNOWN_HELPERS: Record<string, boolean> = { each: false, with: false, log: false, helperMissing: false, blockHelperMissing: false };
 for (const n of HELPER_NAMES) KNOWN_HELPERS[n] = true;
 
 /** Built-in names a template may use, besides the spec's variables. */
@@ -163,7 +186,7 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
   };
   const checkHelper = (p: hbs.AST.Expression, block: boolean) => {
     const helperName = p.type === "PathExpression" ? (p as hbs.AST.PathExpression).original : "";
-    const known = block ? BLOCK_HELPERS.has(helperName) : Object.hasOwn(HELPERS, helperName) || helperName === "date";
+    const known = block ? BLOCK_HELPERS.has(helperName) : Object.hasOwn(HELPERS, helperName) || helperName === "date" || helperName === "lookup";
     if (!known) {
       problems.push({
         code: "template-unknown-helper",

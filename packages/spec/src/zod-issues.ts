@@ -107,7 +107,11 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
             }),
           );
         } else if (path[0] === "variables") {
-          out.push(diag("invalid-type", map.valueAt(path), `${field}: a variable is a string or { env: NAME, default: VALUE }`, { path }));
+          out.push(
+            diag("invalid-type", map.valueAt(path), `${field}: a variable is a string, { env: NAME, default: VALUE, split: SEP }, or { map: { KEY: VALUE } }`, {
+              path,
+            }),
+          );
         } else {
           out.push(diag("invalid-type", map.valueAt(path), `${field}: ${issue.message}`, { path }));
         }

@@ -15,7 +15,9 @@ export function variableRules(ctx: RuleContext): Variable[] {
     variables.push(
       typeof v === "string"
         ? { name, value: v, at }
-        : { name, env: v.env, ...(v.default !== undefined ? { default: v.default } : {}), ...(v.split !== undefined ? { split: v.split } : {}), at },
+        : "map" in v
+          ? { name, map: v.map, at }
+          : { name, env: v.env, ...(v.default !== undefined ? { default: v.default } : {}), ...(v.split !== undefined ? { split: v.split } : {}), at },
     );
   }
   ctx.variableNames = new Set(variables.map((v) => v.name));
