@@ -21,7 +21,15 @@ describe.skipIf(!env)("examples/bakery", () => {
     });
     const repo = `${env!.registry}/bakery`;
     const minor = version.split(".").slice(0, 2).join(".");
-    for (const ref of [`server:${version}-slim`, `server:${minor}-full`, "server:slim", `tool:${version}`, `tool:${minor}`, `tool:${extra}`]) {
+    for (const ref of [
+      `server:${version}-slim`,
+      `server:${minor}-full`,
+      "server:slim",
+      `tool:${version}`,
+      `tool:${minor}`,
+      `tool:${extra}`,
+      `tools:${version}`,
+    ]) {
       expect((await platformsOf(`${repo}/${ref}`)).platforms, ref).toEqual(["linux/amd64", "linux/arm64"]);
     }
     expect(await tagExists(`${repo}/base:${version}`)).toBe(false);

@@ -67,6 +67,7 @@ const ERRORS: [string, string, string, string?][] = [
   ["group-unknown-image", "group-unknown-image", "3:13", "did you mean web?"],
   ["list-variable-string", "template-not-string", "7:20", "{ each: extra }"],
   ["each-not-list", "template-unknown-variable", "7:28", 'split: ","'],
+  ["repository-twice", "invalid-value", "5:17", "lists a repository twice"],
   ["builder-node-platform", "platform-unknown", "8:36", "did you mean linux/arm64?"],
 ];
 

@@ -1,7 +1,7 @@
 // Strategy bake: one `docker buildx bake` over the whole bake file (dependencies resolved inside the run),
 // pushing only staging tags; then verify, test, and point the user tags at the verified index.
 
-import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
+import { type Arg, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
 import { archCheckSteps, docker, loginSteps, perArchTag, publishStep, testSteps, verifySteps } from "./steps.ts";
@@ -63,11 +63,11 @@ const bakeYields = (images: readonly PlannedImage[], pushed: boolean, ref: (img:
   images.flatMap((img) => img.refs.map((r): Yield => ({ ref: ref(img, r), pushed, from: "metadata", file, target: img.name })));
 
 /** docker push of a staging ref the engine holds (buildx's docker driver): sends it once, reports its digest. */
-const pushStep = (img: PlannedImage, registry: string, ref: string, platform?: string): Step => ({
-  id: `push:${img.name}@${registry}${platform ? `/${platform}` : ""}`,
+const pushStep = (img: PlannedImage, to: PlannedRef, ref: string, platform?: string): Step => ({
+  id: `push:${img.name}@${refLabel(to)}${platform ? `/${platform}` : ""}`,
   kind: "push",
   image: img.name,
-  registry,
+  registry: to.registry,
   ...(platform ? { platform } : {}),
   commands: [docker(["push", ref])],
   inputs: [ref],
@@ -90,7 +90,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
       yields: bakeYields(batch, !pushWithDocker, (_i, r) => r.staging, metadata),
     };
   });
-  const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref.registry, ref.staging))) : [];
+  const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref, ref.staging))) : [];
   const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref)));
   return [
     { name: "login", steps: loginSteps(spec, all) },
@@ -144,7 +144,7 @@ export function bakeArchSteps(
       yields: bakeYields(mine, !pushWithDocker, (_i, r) => perArchTag(r.staging, p)),
     },
     // On the docker driver bake only stores the images: the shard's refs reach the registry here.
-    ...(pushWithDocker ? mine.flatMap((img) => img.refs.map((r) => pushStep(img, r.registry, perArchTag(r.staging, p), platform))) : []),
+    ...(pushWithDocker ? mine.flatMap((img) => img.refs.map((r) => pushStep(img, r, perArchTag(r.staging, p), platform))) : []),
     ...archCheckSteps(mine, p),
   ];
 }

@@ -51,11 +51,16 @@ export function cacheRefs(spec: Spec, image: Image, platform: Platform | "all"):
   }
 }
 
-/** Full references (name:tag) an image is published under: every registry x every tag. */
-export function publishedNames(spec: Spec, image: Image): { registry: string; name: string; insecure: boolean }[] {
-  return image.registries.map((rn) => {
+/** Full references (name:tag) an image is published under: every registry x every repository x every tag. */
+export function publishedNames(spec: Spec, image: Image): { registry: string; name: string; insecure: boolean; repository?: string }[] {
+  return image.registries.flatMap((rn) => {
     const reg = spec.registries.find((r) => r.name === rn)!;
-    return { registry: rn, name: repositoryRef(reg, image.repository), insecure: reg.insecure };
+    return image.repositories.map((repo) => ({
+      registry: rn,
+      name: repositoryRef(reg, repo),
+      insecure: reg.insecure,
+      ...(image.repositories.length > 1 ? { repository: repo } : {}),
+    }));
   });
 }
 

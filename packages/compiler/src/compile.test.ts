@@ -310,8 +310,10 @@ describe("bake files as written in the wild (examples/bakery)", () => {
       c.plan.stages
         .flatMap((s) => s.steps)
         .filter((s) => s.kind === "publish")
-        .map((s) => s.image),
-    ).toEqual(["server-slim", "server-full", "tool"]);
+        .map((s) => s.id),
+    ).toEqual(["publish:server-slim@local", "publish:server-full@local", "publish:tool@local/tool", "publish:tool@local/tools"]);
+    // one image, two repositories: the same build pushed to both staging refs
+    expect(c.plan.images.find((i) => i.name === "tool")!.refs.map((r) => r.name)).toEqual(["127.0.0.1:5000/bakery/tool", "127.0.0.1:5000/bakery/tools"]);
     const slim = c.bake.target["server-slim"]!;
     expect(slim.args).toMatchObject({ VARIANT: "slim", FLAVOUR: "minimal" });
     // defaults' labels merged with the image's own

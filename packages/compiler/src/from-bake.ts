@@ -177,10 +177,24 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     }
     // one repository per image: the first registry's; the same tags in each registry
     const repos = [...new Set(mine.map((r) => r.path.split("/").slice(nsOf(r.host)).join("/")))];
-    if (repos.length > 1) warnings.push(`${where}: pushes to repositories ${repos.join(", ")}; multiarch pushes one per registry: ${repos[0]} is used`);
     const regs = [...new Set(mine.map((r) => registries.get(r.host)!.name))];
-    const tags = [...new Set(mine.filter((r) => r.path.split("/").slice(nsOf(r.host)).join("/") === repos[0]).map((r) => r.tag))];
-    if (repos[0] !== undefined && repos[0] !== n) json.repository = repos[0];
+    const repoOf = (r: Ref) => r.path.split("/").slice(nsOf(r.host)).join("/");
+    const tags = [...new Set(mine.filter((r) => repoOf(r) === repos[0]).map((r) => r.tag))];
+    // multiarch pushes every tag to every repository of every registry the image names
+    const sets = new Set(
+      [...new Set(mine.map((r) => `${r.host} ${repoOf(r)}`))].map((k) =>
+        JSON.stringify(
+          mine
+            .filter((r) => `${r.host} ${repoOf(r)}` === k)
+            .map((r) => r.tag)
+            .sort(),
+        ),
+      ),
+    );
+    if (sets.size > 1 || mine.length !== tags.length * repos.length * regs.length)
+      warnings.push(`${where}: its tags differ between repositories or registries; every repository gets ${tags.join(", ")}`);
+    if (repos.length > 1) json.repository = repos;
+    else if (repos[0] !== undefined && repos[0] !== imageName(n)) json.repository = repos[0];
     if (regs.length && regs.length < registries.size) json.registries = regs;
 
     if (t.contexts) {

@@ -5,7 +5,7 @@
 // Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
 // <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
 
-import type { Arg, Command, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
+import { type Arg, type Command, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Diagnostic, diag, formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
 import { docker, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
@@ -95,7 +95,7 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
   );
   const targets = ref.tags.map((t) => `${ref.name}:${t}`);
   return {
-    id: `publish:${image}@${ref.registry}`,
+    id: `publish:${image}@${refLabel(ref)}`,
     kind: "publish",
     image,
     registry: ref.registry,
@@ -173,7 +173,7 @@ export function manifestStages(
     .flatMap((r) =>
       all.get(r.image.name)!.refs.map(
         (ref): Step => ({
-          id: `manifest:${r.image.name}@${ref.registry}`,
+          id: `manifest:${r.image.name}@${refLabel(ref)}`,
           kind: "manifest",
           image: r.image.name,
           registry: ref.registry,

@@ -1,7 +1,7 @@
 // merge: put per-platform shards (apply --shard on several machines) together into each image's index,
 // by digest, then verify and publish as apply does. Pure: the full plan and the shard files in, either
 // the merge plan or every reason it cannot be made (what is missing, which identities differ).
-import { PLAN_VERSION, type Plan, planIdentity, type Shard, type Stage, type Step } from "@multiarch/plan";
+import { PLAN_VERSION, type Plan, planIdentity, refLabel, type Shard, type Stage, type Step } from "@multiarch/plan";
 import { type Platform, parsePlatform } from "@multiarch/spec";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
 import { docker, inspectCommand, publishStep } from "./steps.ts";
@@ -45,7 +45,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
       const sources = parts.map((x) => `${ref.name}@${x.digest}`);
       const platforms = img.platforms.map((p) => (parsePlatform(p) as { ok: true; platform: Platform }).platform);
       manifestSteps.push({
-        id: `merge:${img.name}@${ref.registry}`,
+        id: `merge:${img.name}@${refLabel(ref)}`,
         kind: "manifest",
         image: img.name,
         registry: ref.registry,
@@ -66,7 +66,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         ...(chosen === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
       });
       verifySteps.push({
-        id: `verify:${img.name}@${ref.registry}`,
+        id: `verify:${img.name}@${refLabel(ref)}`,
         kind: "verify",
         image: img.name,
         registry: ref.registry,

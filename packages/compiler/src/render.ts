@@ -128,15 +128,17 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       for (const value of values) {
         if (value === undefined) continue;
         for (const r of value === "" ? [] : image.registries) {
-          const key = `${r}\u0000${image.repository}:${value}`;
-          const other = owners.get(key);
-          if (other && other !== image.name)
-            errors.push(
-              diag("tag-duplicate", t.at, `images ${other} and ${image.name} both publish ${fullName(r)(image.repository)}:${value}`, {
-                hint: "give their tags something that differs (e.g. {{image.name}}), or one of them another repository:",
-              }),
-            );
-          owners.set(key, image.name);
+          for (const repo of image.repositories) {
+            const key = `${r}\u0000${repo}:${value}`;
+            const other = owners.get(key);
+            if (other && other !== image.name)
+              errors.push(
+                diag("tag-duplicate", t.at, `images ${other} and ${image.name} both publish ${fullName(r)(repo)}:${value}`, {
+                  hint: "give their tags something that differs (e.g. {{image.name}}), or one of them another repository:",
+                }),
+              );
+            owners.set(key, image.name);
+          }
         }
         addTag(t, value);
       }

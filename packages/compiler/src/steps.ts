@@ -1,7 +1,7 @@
 // Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
 // the names of things (staging tags, per-arch tags, step ids).
 import { createHash } from "node:crypto";
-import type { Built, Command, PlannedImage, PlannedRef, Step } from "@multiarch/plan";
+import { type Built, type Command, type PlannedImage, type PlannedRef, refLabel, type Step } from "@multiarch/plan";
 import { archSuffix, formatPlatform, type Image, type Platform, type Secret, type Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
@@ -30,6 +30,7 @@ export function plannedRefs(spec: Spec, r: RenderedImage, staging: string): Plan
   return publishedNames(spec, r.image).map((n) => ({
     registry: n.registry,
     name: n.name,
+    ...(n.repository ? { repository: n.repository } : {}),
     insecure: n.insecure,
     tags: publishOrder(r.tags),
     staging: `${n.name}:${staging}`,
@@ -72,7 +73,7 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
           },
         ]
       : img.refs.map((ref) => ({
-          id: `verify:${img.name}@${ref.registry}`,
+          id: `verify:${img.name}@${refLabel(ref)}`,
           kind: "verify",
           image: img.name,
           registry: ref.registry,
@@ -123,7 +124,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
     if (!img.platforms.includes(p)) return [];
     const verify = img.refs.map(
       (ref): Step => ({
-        id: `verify:${img.name}@${ref.registry}/${p}`,
+        id: `verify:${img.name}@${refLabel(ref)}/${p}`,
         kind: "verify",
         image: img.name,
         registry: ref.registry,
@@ -159,7 +160,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
  * complete, verified index or not at all.
  */
 export const publishStep = (image: string, ref: PlannedRef): Step => ({
-  id: `publish:${image}@${ref.registry}`,
+  id: `publish:${image}@${refLabel(ref)}`,
   kind: "publish",
   image,
   registry: ref.registry,

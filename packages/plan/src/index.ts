@@ -13,6 +13,7 @@ export {
   type PlannedImage,
   type PlannedRef,
   type PublishedTag,
+  refLabel,
   SHARD_VERSION,
   type Shard,
   type Stage,

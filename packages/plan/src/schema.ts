@@ -114,12 +114,16 @@ export const PlannedRefSchema = z.strictObject({
   registry: z.string(),
   /** host/namespace/repository */
   name: z.string(),
+  /** Set when the image has several repositories in this registry: tells its steps apart (@registry/repository). */
+  repository: z.string().optional(),
   insecure: z.boolean(),
   tags: z.array(z.string()),
   /** Where this run pushes before verification; user tags move only after it passed. */
   staging: z.string(),
 });
 export type PlannedRef = z.infer<typeof PlannedRefSchema>;
+/** How step ids and reports name a ref: its registry, and the repository when the image has several there. */
+export const refLabel = (ref: PlannedRef): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
 
 export const PlannedImageSchema = z.strictObject({
   name: z.string(),

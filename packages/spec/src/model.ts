@@ -77,7 +77,10 @@ export interface Attest {
 
 export interface Image {
   name: string;
+  /** The first repository: image.repository in templates, the cache's home. */
   repository: string;
+  /** Every repository the image is pushed to in each of its registries (the first is `repository`). */
+  repositories: string[];
   at: SourcePos;
   /** Relative to the spec folder, with forward slashes; "." for the folder itself. */
   context: string;

@@ -95,9 +95,11 @@ const image = z
     dockerfile: z.string().optional().describe("Dockerfile path relative to the context. Default Dockerfile."),
     target: z.string().optional().describe("Dockerfile stage to build."),
     repository: z
-      .string()
+      .union([z.string(), z.array(z.string()).min(1)])
       .optional()
-      .describe("Repository name under each registry's namespace; may use variables. Default: the image name. Images may share one when their tags differ."),
+      .describe(
+        "Repository name under each registry's namespace; may use variables. Default: the image name. Images may share one when their tags differ. A list: the image goes to each (same tags).",
+      ),
     contexts: z
       .record(z.string(), z.string())
       .optional()

@@ -3,7 +3,7 @@
 // writes DIR/shards/<platform>.json: the run's identity and, per image and repository, what was pushed.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asPlan, planIdentity, SHARD_VERSION, type Shard } from "@multiarch/plan";
+import { asPlan, planIdentity, refLabel, SHARD_VERSION, type Shard } from "@multiarch/plan";
 import { parsePlatform, platformSlug } from "@multiarch/spec";
 import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
@@ -51,7 +51,7 @@ export default async function shard(ctx: CommandContext, concurrency: number): P
         const refs: Shard["images"][string]["refs"] = {};
         for (const ref of img.refs) {
           const staging = report.staged.find((s) => s.ref.startsWith(`${ref.staging}-`));
-          const verify = report.steps.find((s) => s.id === `verify:${img.name}@${ref.registry}/${platform}`);
+          const verify = report.steps.find((s) => s.id === `verify:${img.name}@${refLabel(ref)}/${platform}`);
           const manifest = verify?.check?.manifests[platform];
           if (staging && manifest) refs[ref.name] = { staging: staging.ref, digest: staging.digest, manifest };
         }

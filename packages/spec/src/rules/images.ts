@@ -135,8 +135,15 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   const d = ctx.input.defaults ?? {};
   const regs = img.registries ?? d.registries ?? ctx.registryNames;
   if (img.registries) checkRegistryNames(ctx, img.registries, [...ip, "registries"]);
-  const repository = img.repository === undefined ? name : structural(ctx, img.repository, [...ip, "repository"]);
-  if (repository !== undefined) repositoryRule(ctx, shared, repository, img, ip, regs);
+  const written = img.repository === undefined ? [name] : typeof img.repository === "string" ? [img.repository] : img.repository;
+  const repositories = written.map((r, i) => {
+    const path = typeof img.repository === "object" ? [...ip, "repository", i] : [...ip, "repository"];
+    const resolved = img.repository === undefined ? r : structural(ctx, r, path);
+    if (resolved !== undefined) repositoryRule(ctx, shared.registries, resolved, img.repository === undefined ? ip : path, !img.repository, regs);
+    return resolved ?? r;
+  });
+  if (new Set(repositories).size < repositories.length) report(ctx, "invalid-value", [...ip, "repository"], `image ${name} lists a repository twice`);
+  const repository = repositories[0]!;
 
   const contextAbs = resolveInSpec(ctx, img.context);
   const dockerfile = img.dockerfile ?? "Dockerfile";
@@ -166,7 +173,8 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false };
   const image: Image = {
     name,
-    repository: repository ?? img.repository ?? name,
+    repository,
+    repositories: [...new Set(repositories)],
     at: ctx.map.keyAt(ip),
     context: specRelative(ctx, contextAbs),
     dockerfile,
@@ -221,20 +229,18 @@ function tagTemplates(ctx: RuleContext, tags: readonly (string | { each: string 
   });
 }
 
-/** The repository (as resolved) is valid and fits with each registry's name. */
-function repositoryRule(ctx: RuleContext, shared: Shared, repository: string, img: ImageInput, ip: Path, regs: readonly string[]): void {
-  const where = img.repository ? [...ip, "repository"] : ip;
+/** A repository (as resolved) is valid and fits with each registry's name. `onKey`: it is the image's name. */
+function repositoryRule(ctx: RuleContext, registries: readonly Registry[], repository: string, where: Path, onKey: boolean, regs: readonly string[]): void {
   const check = checkRepositoryPath(repository);
   if (!check.ok) {
-    report(ctx, "repository-invalid", where, check.message, check.hint, !img.repository);
+    report(ctx, "repository-invalid", where, check.message, check.hint, onKey);
     return;
   }
   for (const rn of regs) {
-    const reg = shared.registries.find((r) => r.name === rn);
+    const reg = registries.find((r) => r.name === rn);
     if (!reg) continue;
-    const full = repositoryRef(reg, repository);
-    const length = checkFullName(full);
-    if (!length.ok) report(ctx, "repository-invalid", where, length.message, undefined, !img.repository);
+    const length = checkFullName(repositoryRef(reg, repository));
+    if (!length.ok) report(ctx, "repository-invalid", where, length.message, undefined, onKey);
   }
 }
 
