@@ -48,7 +48,7 @@ export const env = testEnv();
 
 /** Runs the built CLI as a user would. */
 export async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const r = await execa("node", [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { NO_COLOR: "1", ...opts.env }, reject: false, stdin: "ignore" });
+  const r = await execa(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { NO_COLOR: "1", ...opts.env }, reject: false, stdin: "ignore" });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

@@ -103,6 +103,36 @@ A missing or foreign shard moves no tag and names what is missing.`,
     footer: EXIT_CODES,
     load: () => import("./commands/merge.ts"),
   },
+  doctor: {
+    summary: "check this machine can apply the spec (docker, buildx, QEMU, builder, registries, base images)",
+    about: `Checks, each ok / warning / failed with what was found and the fix: the docker CLI (>= 19.03) and
+engine (which DOCKER_HOST / context), buildx (experimental mode on old CLIs), the kernel (>= 4.8),
+binfmt_misc and a QEMU handler with the F flag for every foreign platform the spec asks for (and QEMU's
+version, update-binfmts >= 2.1.7), the builder (exists, driver, platforms, what strategy auto picks), each
+registry (reachable over its scheme, credentials present and accepted; never printed), each external
+base image (offers every platform its image asks for), and Dockerfiles that compile under emulation or
+write an architecture into a download URL.
+--fix makes the safe, local repairs and says each command first: mount binfmt_misc, register the
+installed QEMU handlers with the F flag, create the builder the spec defines. It never installs packages.`,
+    options: { ...common, fix: { type: "boolean", description: "make the safe, local repairs (each said before it runs), then check again" } },
+    footer: "Exit codes: 0 the spec can be applied here (warnings may be printed), 1 a check failed (or a spec error).",
+    load: () => import("./commands/doctor.ts"),
+  },
+  inspect: {
+    summary: "show the platforms, digests and sizes a pushed image holds (--expect for CI)",
+    positionals: "REF",
+    about: `Reads REF over the registry API (no engine needed; docker's stored credentials are used) and prints
+each platform's image with its digest and size (manifest, config and layers), attestations apart.
+--expect linux/amd64,linux/arm64 exits 3 unless the image holds exactly those platforms.`,
+    options: {
+      expect: { type: "string", value: "P,Q", description: "the platforms the image must hold, exactly (exit 3 otherwise)" },
+      insecure: { type: "boolean", description: "plain HTTP to this registry (loopback registries always are)" },
+      json: common.json!,
+      help: common.help!,
+    },
+    footer: "Exit codes: 0 read (and as expected), 1 usage error, 2 cannot be read, 3 not the expected platforms.",
+    load: () => import("./commands/inspect.ts"),
+  },
   import: {
     summary: "write a multiarch.yaml from a bake file (docker buildx bake --print)",
     positionals: "[TARGET|GROUP]...",

@@ -67,6 +67,32 @@ export const JsonOutputSchema = z
     valid: z.object({ file: z.string(), images: z.number().int(), static: z.boolean() }).optional().describe("validate"),
     plan: z.record(z.string(), z.unknown()).optional().describe("plan, apply: the plan that was (or would be) run, as in plan.json"),
     files: z.array(z.string()).optional().describe("plan, ci, import: the files written"),
+    checks: z
+      .array(
+        z.object({
+          id: z.string(),
+          title: z.string(),
+          status: z.enum(["ok", "warning", "failed"]),
+          found: z.string(),
+          fix: z.string().optional(),
+        }),
+      )
+      .optional()
+      .describe("doctor: each check, what it found, and the fix"),
+    fixes: z
+      .array(z.object({ action: z.string(), ok: z.boolean(), message: z.string().optional() }))
+      .optional()
+      .describe("doctor --fix: what it ran"),
+    inspected: z
+      .object({
+        ref: z.string(),
+        digest: z.string(),
+        mediaType: z.string(),
+        images: z.array(z.object({ platform: z.string(), digest: z.string(), size: z.number() })),
+        attestations: z.array(z.object({ for: z.string(), digest: z.string(), size: z.number() })),
+      })
+      .optional()
+      .describe("inspect: what REF holds"),
     notCarried: z.array(z.string()).optional().describe("import: what the bake file says that the spec could not carry, or carries differently"),
     shards: z.array(z.string()).optional().describe("apply --shard: the shard files written"),
     reports: z.array(z.unknown()).optional().describe("apply --shard: one report per shard"),

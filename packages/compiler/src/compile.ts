@@ -18,7 +18,7 @@ import {
 import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
-import { type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
+import { basePlatformProblems, type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
 import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { type Facts, type RenderedImage, renderImages } from "./render.ts";
 import { archCheckSteps, docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
@@ -93,7 +93,17 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const driver = options.strategy.engine?.driver;
   const bake = buildBakeFile(spec, rendered, outDir, selected, external, Boolean(driver && driver !== "docker" && facts.git?.time));
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
-  const all = [...diagnostics, ...(chosen === "manifest" ? manifestRules(rendered, legacy) : [])];
+  const all = [
+    ...diagnostics,
+    ...(chosen === "manifest" ? manifestRules(rendered, legacy) : []),
+    // what is built here must find each platform in its bases (images whose tags hold them build nothing)
+    ...(facts.inputs
+      ? basePlatformProblems(
+          rendered.filter((r) => !["up-to-date", "reuse"].includes(decisions.get(r.image.name)?.kind ?? "")).map((r) => r.image),
+          facts.inputs,
+        )
+      : []),
+  ];
   const { errors, warnings } = splitDiagnostics(all);
   if (errors.length > 0) return { ok: false, errors, warnings };
 

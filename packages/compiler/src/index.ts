@@ -2,6 +2,7 @@ export { builderOf } from "./builder.ts";
 // What other packages use; everything else stays inside the package.
 export { githubWorkflow, gitlabPipeline } from "./ci.ts";
 export { type CompileResult, compile } from "./compile.ts";
+export { type Check, doctorChecks } from "./doctor.ts";
 export { type BakePrint, specFromBake } from "./from-bake.ts";
 export { mergePlan } from "./merge-plan.ts";
 export { type Facts, renderImages } from "./render.ts";

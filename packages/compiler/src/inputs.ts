@@ -4,8 +4,9 @@
 // images resolve to, and the input hashes of the images it builds FROM (a Merkle chain). Pure: the
 // facts are gathered elsewhere (executor/inputs.ts, the registry); this only hashes and compares.
 import { createHash } from "node:crypto";
+import { posix } from "node:path";
 import { type ImageInputFacts, PLAN_VERSION, type PlannedImage, type PublishedTag, type Strategy } from "@multiarch/plan";
-import { formatPlatform } from "@multiarch/spec";
+import { type Diagnostic, diag, formatPlatform, type Image } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
 
 export const HASH_LABEL = "io.multiarch.input-hash";
@@ -60,6 +61,30 @@ export function inputHashes(rendered: readonly RenderedImage[], inputs: Readonly
         ? `it builds FROM ${depUnknown}, whose inputs are unknown`
         : undefined;
     out.set(img.name, { hash: sha({ version: PLAN_VERSION, parts }), parts, ...(unknown ? { unknown } : {}) });
+  }
+  return out;
+}
+
+/**
+ * A requested platform its external base image does not offer: found before any build, with the
+ * Dockerfile line, the base, what it has, and the choices. FROM --platform=… is pulled for that platform.
+ */
+export function basePlatformProblems(images: readonly Image[], inputs: Readonly<Record<string, ImageInputFacts>>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const img of images) {
+    for (const base of inputs[img.name]?.bases ?? []) {
+      if (base.pinned || !base.platforms) continue;
+      const missing = img.platforms.map(formatPlatform).filter((p) => !base.platforms!.includes(p));
+      if (missing.length === 0) continue;
+      out.push(
+        diag(
+          "base-platform-missing",
+          img.at,
+          `image ${img.name}: ${posix.join(img.context, img.dockerfile)}:${base.line} FROM ${base.ref} has no ${missing.join(", ")} (it has ${base.platforms.join(", ")})`,
+          { hint: `drop ${missing.join(", ")} from the image's platforms, or pick a base that has ${missing.length === 1 ? "it" : "them"}` },
+        ),
+      );
+    }
   }
   return out;
 }

@@ -65,7 +65,7 @@ export async function gatherInputs(
   env: Env,
 ): Promise<Record<string, ImageInputFacts>> {
   const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host) });
-  const resolved = new Map<string, Promise<{ digest?: string; error?: string }>>();
+  const resolved = new Map<string, Promise<{ digest?: string; error?: string; platforms?: string[] }>>();
   const digestOf = (ref: string) => {
     let p = resolved.get(ref);
     if (!p) {
@@ -75,7 +75,7 @@ export async function gatherInputs(
         : parsed.value.digest
           ? Promise.resolve({ digest: parsed.value.digest })
           : client.manifest(parsed.value).then(
-              (m) => ({ digest: m.digest }),
+              (m) => ({ digest: m.digest, ...(platformsOfIndex(m.json) ? { platforms: platformsOfIndex(m.json)! } : {}) }),
               (e: Error) => ({ error: e.message }),
             );
       resolved.set(ref, p);
@@ -98,7 +98,7 @@ export async function gatherInputs(
     const bases = await Promise.all(
       froms.map(async (f) => {
         if (f.unresolved?.length) return { ref: f.ref, line: f.line, error: `FROM uses ${f.unresolved.join(", ")}, which has no value` };
-        return { ref: f.ref, line: f.line, ...(await digestOf(f.ref)) };
+        return { ref: f.ref, line: f.line, ...(f.platform ? { pinned: true } : {}), ...(await digestOf(f.ref)) };
       }),
     );
     out[img.name] = {
@@ -109,6 +109,16 @@ export async function gatherInputs(
     };
   });
   return out;
+}
+
+/** The platforms an index offers (attestation entries aside); undefined for a single image manifest. */
+export function platformsOfIndex(json: Record<string, unknown>): string[] | undefined {
+  const list = json.manifests as { platform?: { os: string; architecture: string; variant?: string } }[] | undefined;
+  if (!Array.isArray(list)) return undefined;
+  return list
+    .map((d) => d.platform)
+    .filter((p): p is NonNullable<typeof p> => p !== undefined && p.os !== "unknown")
+    .map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/"));
 }
 
 export const dockerfilePath = (img: Image): string => posix.join(img.context, img.dockerfile);

@@ -36,6 +36,8 @@ export interface RegistryClientOptions {
   /** Hosts reached over plain HTTP besides loopback ones (registries marked insecure in the spec). */
   insecureHosts?: readonly string[];
   timeoutMs?: number;
+  /** Credentials per host that win over docker's stored ones (the spec's, for doctor). Never printed. */
+  credentials?: Readonly<Record<string, { username: string; password: string }>>;
   /** For tests: a fetch to use instead of the global one. */
   fetch?: typeof fetch;
 }
@@ -65,6 +67,33 @@ export class RegistryClient {
     return (await res.json()) as Record<string, unknown>;
   }
 
+  /**
+   * GET /v2/ (doctor): whether the registry answers, over which scheme, and whether it lets these
+   * credentials in (a 401 after the challenge means they were refused, or none were given).
+   */
+  async ping(host: string): Promise<{ scheme: "http" | "https"; status?: number; error?: string }> {
+    const ref: ImageRef = { host, path: "", tag: "latest" };
+    const url = this.base(ref);
+    const scheme = url.startsWith("http:") ? "http" : "https";
+    const get = (auth?: string) =>
+      this.fetch(url, { headers: auth ? { authorization: auth } : {}, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000), redirect: "follow" });
+    try {
+      let res = await get(this.basic(host));
+      if (res.status === 401) {
+        const token = await this.challenge(ref, res.headers.get("www-authenticate"), "");
+        if (token) res = await get(token);
+      }
+      return { scheme, status: res.status };
+    } catch (e) {
+      return { scheme, error: (e as Error).message };
+    }
+  }
+
+  private basic(host: string): string | undefined {
+    const c = this.opts.credentials?.[host];
+    return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}` : basicAuth(host, this.opts.env);
+  }
+
   private base(ref: ImageRef): string {
     const host = ref.host === "docker.io" ? "registry-1.docker.io" : ref.host;
     const plain = LOOPBACK.test(ref.host) || this.opts.insecureHosts?.includes(ref.host);
@@ -74,7 +103,7 @@ export class RegistryClient {
   private async request(ref: ImageRef, path: string, headers: Record<string, string>, attempt = 1): Promise<Response> {
     const url = `${this.base(ref)}/${path}`;
     const scope = `repository:${ref.path}:pull`;
-    const auth = this.tokens.get(`${ref.host} ${scope}`) ?? basicAuth(ref.host, this.opts.env);
+    const auth = this.tokens.get(`${ref.host} ${scope}`) ?? this.basic(ref.host);
     let res: Response;
     try {
       res = await this.fetch(url, {
@@ -104,7 +133,7 @@ export class RegistryClient {
   /** Bearer: ask the realm for a pull token (with docker's stored credentials, if any). Basic: the stored ones. */
   private async challenge(ref: ImageRef, header: string | null, scope: string): Promise<string | undefined> {
     if (!header) return undefined;
-    const basic = basicAuth(ref.host, this.opts.env);
+    const basic = this.basic(ref.host);
     if (/^basic/i.test(header)) return basic;
     const params = Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     if (!params.realm) return undefined;

@@ -83,7 +83,13 @@ function builtRef(a: Built, opts: RunOptions): string {
 }
 
 /** How a command is shown to people: references stay references, nothing is resolved. */
-export const showCommand = (cmd: Command): string => [cmd.program, ...cmd.args.map(showArg)].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
+/**
+ * What the runner starts: a plan's command (plans name only docker and git, checked when a plan is read),
+ * or one of doctor's own probes and fixes (mount, update-binfmts, qemu-*), built in code.
+ */
+export type Runnable = Omit<Command, "program"> & { program: string };
+
+export const showCommand = (cmd: Runnable): string => [cmd.program, ...cmd.args.map(showArg)].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
 
 /**
  * Hides secret values (at least 4 characters; shorter ones would blank out ordinary words) and the
@@ -96,7 +102,7 @@ export function redactor(secrets: readonly string[]): (s: string) => string {
   return (s) => values.reduce((acc, v) => acc.split(v).join("***"), s).replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s@/]+@/gi, "$1***@");
 }
 
-export async function runCommand(cmd: Command, opts: RunOptions): Promise<RunResult> {
+export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const command = showCommand(cmd);
   let args: string[];

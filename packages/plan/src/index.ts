@@ -1,3 +1,4 @@
+export type { BinfmtHandler, DoctorFacts, FixAction } from "./doctor.ts";
 export { asPlan, parsePlanFile, parseShard, planIdentity } from "./read.ts";
 export {
   type ArchPlan,

@@ -239,7 +239,18 @@ export const ImageInputFactsSchema = z.strictObject({
   context: z.string(),
   /** Named local contexts by name. */
   contexts: z.record(z.string(), z.string()),
-  bases: z.array(z.strictObject({ ref: z.string(), line: z.number(), digest: z.string().optional(), error: z.string().optional() })),
+  bases: z.array(
+    z.strictObject({
+      ref: z.string(),
+      line: z.number(),
+      digest: z.string().optional(),
+      error: z.string().optional(),
+      /** The platforms its index offers (absent for a single-platform manifest). */
+      platforms: z.array(z.string()).optional(),
+      /** FROM --platform=…: pulled for that platform, whatever the target. */
+      pinned: z.boolean().optional(),
+    }),
+  ),
 });
 export type ImageInputFacts = z.infer<typeof ImageInputFactsSchema>;
 

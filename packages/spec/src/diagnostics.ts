@@ -50,7 +50,8 @@ export type DiagnosticCode =
   | "selection-unknown"
   | "builder-platforms"
   | "image-unused"
-  | "group-unknown-image";
+  | "group-unknown-image"
+  | "base-platform-missing";
 
 export interface SourcePos {
   file: string;

@@ -4,7 +4,7 @@ export { type FromLine, fromLines } from "./dockerfile.ts";
 export { findSpec, loadSpec, SPEC_FILE_NAME } from "./load.ts";
 export type { Cache, Image, KeyedTemplate, Registry, Secret, Spec, Template } from "./model.ts";
 export type { SpecResult } from "./parse.ts";
-export { archSuffix, formatPlatform, type Platform, parsePlatform, platformSlug } from "./platform.ts";
+export { archSuffix, formatPlatform, nativeArchs, type Platform, parsePlatform, platformSlug, qemuHandler } from "./platform.ts";
 export { checkTag, type ImageRef, parseImageRef, repositoryRef } from "./reference.ts";
 export { closest, didYouMean } from "./suggest.ts";
 export { checkTemplate, MapValue } from "./template.ts";

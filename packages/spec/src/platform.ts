@@ -98,3 +98,32 @@ export function parsePlatform(input: string): PlatformResult {
   const platform: Platform = variant ? { os: "linux", arch, variant } : { os: "linux", arch };
   return canonical === input ? { ok: true, platform, canonical } : { ok: true, platform, canonical, normalisedFrom: input };
 }
+
+/** binfmt_misc handler names as Debian's qemu-user-static and tonistiigi/binfmt register them. */
+const QEMU_NAME: Record<string, string> = {
+  amd64: "x86_64",
+  "386": "i386",
+  arm64: "aarch64",
+  arm: "arm",
+  ppc64le: "ppc64le",
+  riscv64: "riscv64",
+  s390x: "s390x",
+  mips64le: "mips64el",
+  loong64: "loongarch64",
+};
+
+/** The binfmt_misc handler that runs a platform architecture's binaries (qemu-aarch64 for arm64). */
+export const qemuHandler = (arch: string): string | undefined => (Object.hasOwn(QEMU_NAME, arch) ? `qemu-${QEMU_NAME[arch]}` : undefined);
+
+/** Architectures a host runs without emulation (node's process.arch -> platform arch). */
+const NATIVE: Record<string, string[]> = {
+  x64: ["amd64", "386"],
+  arm64: ["arm64", "arm"],
+  arm: ["arm"],
+  ppc64: ["ppc64le"],
+  s390x: ["s390x"],
+  riscv64: ["riscv64"],
+  loong64: ["loong64"],
+};
+
+export const nativeArchs = (hostArch: string): readonly string[] => NATIVE[hostArch] ?? [];

@@ -1,0 +1,53 @@
+// multiarch inspect REF: the platforms, digests and sizes a pushed image holds (attestations apart), as a
+// table or --json; --expect P,Q makes it a CI check (exit 3 unless the platforms are exactly those).
+import { parsePlatform } from "@multiarch/spec";
+import { type CommandContext, EXIT, type Outcome } from "../context.ts";
+import { style, table } from "../format.ts";
+
+const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+export default async function inspect({ values, io, json, positionals }: CommandContext): Promise<Outcome> {
+  if (positionals.length !== 1) return { exit: EXIT.usage, message: "name one image: multiarch inspect REF, e.g. ghcr.io/acme/app:1.2.0" };
+  const ref = positionals[0]!;
+  const expected: string[] = [];
+  for (const p of typeof values.expect === "string" ? values.expect.split(",").filter(Boolean) : []) {
+    const parsed = parsePlatform(p.trim());
+    if (!parsed.ok) return { exit: EXIT.usage, message: `--expect ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
+    expected.push(parsed.canonical);
+  }
+  const { inspectRef } = await import("@multiarch/executor");
+  const insecure = typeof values.insecure === "boolean" && values.insecure ? [ref.split("/")[0]!] : [];
+  const r = await inspectRef(ref, io.env, insecure);
+  if (!r.ok) return { exit: EXIT.failed, message: `cannot read ${ref}: ${r.message}` };
+  const v = r.value;
+  const found = v.images.map((i) => i.platform);
+  const missing = expected.filter((p) => !found.includes(p));
+  const extra = expected.length ? found.filter((p) => !expected.includes(p)) : [];
+  if (!json) {
+    const s = style(io, "stdout");
+    const rows = v.images.map((i) => [
+      i.platform,
+      i.digest,
+      size(i.size),
+      expected.length ? (expected.includes(i.platform) ? s.green("expected") : s.red("extra")) : "",
+    ]);
+    for (const m of missing) rows.push([m, "-", "-", s.red("missing")]);
+    const out = [`${ref}  ${v.digest}  (${v.mediaType.split(".").slice(-2).join(".")})`, "", table(rows, ["platform", "digest", "size", ""])];
+    if (v.attestations.length)
+      out.push(
+        "",
+        `${v.attestations.length} attestation manifest${v.attestations.length === 1 ? "" : "s"}: ${v.attestations.map((a) => `${a.digest.slice(0, 19)} for ${a.for.slice(0, 19)}`).join(", ")}`,
+      );
+    io.stdout.write(`${out.join("\n")}\n`);
+  }
+  const bad = missing.length > 0 || extra.length > 0;
+  return {
+    exit: bad ? EXIT.verify : EXIT.ok,
+    ...(bad
+      ? {
+          message: `${ref}: ${[missing.length ? `missing ${missing.join(", ")}` : "", extra.length ? `unexpected ${extra.join(", ")}` : ""].filter(Boolean).join("; ")}`,
+        }
+      : {}),
+    data: { inspected: v },
+  };
+}

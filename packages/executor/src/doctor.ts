@@ -1,0 +1,176 @@
+// doctor's facts: one gatherer that asks everything at once (docker, buildx, the kernel, binfmt_misc,
+// QEMU, the builder, each registry, each base image) and never judges; compiler/doctor.ts does, purely.
+// --fix's actions run here too: each says what it does before it does it.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir, release } from "node:os";
+import { join } from "node:path";
+import type { BinfmtHandler, DoctorFacts, FixAction } from "@multiarch/plan";
+import { nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
+import { gatherInputs } from "./inputs.ts";
+import { defaultDockerBuilder, probeEngine } from "./probe.ts";
+import { RegistryClient } from "./registry.ts";
+import { resolveRef, runCommand } from "./runner.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const parseHandler = (text: string): BinfmtHandler => {
+  const interpreter = /^interpreter (.+)$/m.exec(text)?.[1] ?? "";
+  return {
+    enabled: /^enabled/m.test(text),
+    flags: /^flags: *(\S*)/m.exec(text)?.[1] ?? "",
+    interpreter,
+    interpreterExists: interpreter !== "" && existsSync(interpreter),
+  };
+};
+
+function readBinfmt(dir: string, confDir: string, needed: readonly string[]): DoctorFacts["binfmt"] {
+  const mounted = existsSync(join(dir, "register"));
+  const handlers: Record<string, BinfmtHandler | null> = {};
+  const available: Record<string, string> = {};
+  for (const name of needed) {
+    try {
+      const line = readFileSync(join(confDir, `${name}.conf`), "utf8").split("\n")[0] ?? "";
+      if (line.split(":")[1] === name) available[name] = line;
+    } catch {}
+  }
+  for (const name of needed) {
+    try {
+      handlers[name] = parseHandler(readFileSync(join(dir, name), "utf8"));
+    } catch {
+      handlers[name] = null;
+    }
+  }
+  return { dir, mounted, handlers, available };
+}
+
+const firstLine = (s: string) => s.trim().split("\n")[0] ?? "";
+
+/** Everything doctor judges, asked in parallel. `deep`: also each registry and each base image (network). */
+export async function gatherDoctorFacts(
+  spec: Spec,
+  env: Env,
+  opts: { binfmtDir?: string; confDir?: string; deep?: boolean; args?: ReadonlyMap<string, Record<string, string>> } = {},
+): Promise<DoctorFacts> {
+  const cwd = spec.dir;
+  const run = (program: string, args: string[]) => runCommand({ program, args }, { cwd, env, timeoutMs: 15_000 });
+  const dir = opts.binfmtDir ?? env.MULTIARCH_BINFMT_DIR ?? "/proc/sys/fs/binfmt_misc";
+  // only the handlers the spec's platforms need: each probe is a process
+  const native = nativeArchs(process.arch);
+  const needed = [
+    ...new Set(
+      spec.images
+        .flatMap((i) => i.platforms.filter((p) => !native.includes(p.arch)).map((p) => qemuHandler(p.arch)))
+        .filter((h): h is string => h !== undefined),
+    ),
+  ];
+  const binfmt = readBinfmt(dir, opts.confDir ?? "/usr/lib/binfmt.d", needed);
+  const foreign = Object.keys(binfmt.handlers);
+  const credentials: Record<string, { username: string; password: string }> = {};
+  const credentialState: Record<string, "none" | "present" | "unset"> = {};
+  for (const r of spec.registries) {
+    if (!r.username || !r.password) {
+      credentialState[r.name] = "none";
+      continue;
+    }
+    const value = (ref: NonNullable<typeof r.username>) => {
+      try {
+        return resolveRef(ref as { env: string } | { file: string }, { cwd: spec.dir, env });
+      } catch {
+        return undefined;
+      }
+    };
+    const user = value(r.username);
+    const pass = value(r.password);
+    credentialState[r.name] = user !== undefined && pass !== undefined ? "present" : "unset";
+    if (user !== undefined && pass !== undefined) credentials[r.host] = { username: user, password: pass };
+  }
+  const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host), credentials, timeoutMs: 5_000 });
+  const [info, engine, inspect, updateBinfmts, qemu, registries, inputs] = await Promise.all([
+    // one CLI call for the client's and engine's versions and the buildx plugin's (each call costs ~0.2 s)
+    run("docker", ["info", "--format", "{{json .}}"]),
+    probeEngine(cwd, env, spec.build.builder),
+    // the context's default docker builder: nothing to ask (its platforms are the engine's QEMU handlers)
+    defaultDockerBuilder(env, spec.build.builder)
+      ? Promise.resolve({ ok: true as const, stdout: "Name: default\nDriver: docker\n", stderr: "", durationMs: 0 })
+      : run("docker", ["buildx", "inspect", ...(spec.build.builder ? [spec.build.builder] : [])]),
+    run("update-binfmts", ["--version"]),
+    Promise.all(
+      foreign.map(async (h) => {
+        const r = await run(h, ["--version"]);
+        return [h, r.ok ? firstLine(r.stdout) : undefined] as const;
+      }),
+    ),
+    opts.deep === false
+      ? Promise.resolve([])
+      : Promise.all(
+          spec.registries.map(async (r) => [r.name, { host: r.host, ...(await client.ping(r.host)), credentials: credentialState[r.name]! }] as const),
+        ),
+    opts.deep === false
+      ? Promise.resolve(undefined)
+      : gatherInputs(spec, spec.images, opts.args ?? new Map(), env).then(
+          (i) => ({ inputs: i }),
+          (e: Error) => ({ error: e.message }),
+        ),
+  ]);
+  const docker: DoctorFacts["docker"] = {};
+  let buildx: string | undefined;
+  if (!info.ok && info.reason === "spawn") docker.missing = true;
+  try {
+    const v = JSON.parse(info.stdout) as { ClientInfo?: { Version?: string; Plugins?: { Name: string; Version?: string }[] }; ServerVersion?: string };
+    if (v.ClientInfo?.Version) docker.client = v.ClientInfo.Version;
+    if (v.ServerVersion) docker.server = v.ServerVersion;
+    const plugin = v.ClientInfo?.Plugins?.find((p) => p.Name === "buildx");
+    if (plugin) buildx = `buildx ${plugin.Version ?? ""}`.trim();
+  } catch {}
+  if (!docker.server && !docker.missing) docker.error = firstLine(info.stderr) || (info.ok ? "no engine answered" : info.message);
+  const config = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
+  let experimental = env.DOCKER_CLI_EXPERIMENTAL === "enabled";
+  try {
+    experimental ||= (JSON.parse(readFileSync(config, "utf8")) as { experimental?: string }).experimental === "enabled";
+  } catch {}
+  const facts: DoctorFacts = {
+    hostArch: process.arch,
+    target: env.DOCKER_HOST ?? (env.DOCKER_CONTEXT ? `context ${env.DOCKER_CONTEXT}` : "unix:///var/run/docker.sock"),
+    docker,
+    experimental,
+    kernel: release(),
+    binfmt,
+    qemu: Object.fromEntries(qemu.filter((q): q is readonly [string, string] => q[1] !== undefined)),
+    engine,
+    registries: Object.fromEntries(registries),
+    dockerfiles: Object.fromEntries(
+      spec.images.flatMap((img) => {
+        try {
+          return [[img.name, readFileSync(join(spec.dir, img.context, img.dockerfile), "utf8")]];
+        } catch {
+          return [];
+        }
+      }),
+    ),
+  };
+  if (buildx) facts.buildx = buildx;
+  if (updateBinfmts.ok) facts.updateBinfmts = firstLine(updateBinfmts.stdout || updateBinfmts.stderr);
+  if (inspect.ok) {
+    facts.builder = {
+      name: /^Name:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "",
+      driver: /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "",
+      platforms: [...inspect.stdout.matchAll(/^Platforms:\s+(.+)$/gm)].flatMap((m) => m[1]!.split(",").map((p) => p.trim().replace(/\*$/, ""))),
+    };
+  }
+  if (inputs && "inputs" in inputs) facts.inputs = inputs.inputs;
+  else if (inputs && "error" in inputs) facts.inputsError = inputs.error;
+  return facts;
+}
+
+export async function runFix(fix: FixAction, cwd: string, env: Env): Promise<{ ok: boolean; message?: string }> {
+  if (fix.kind === "binfmt") {
+    try {
+      writeFileSync(fix.file, fix.line);
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, message: (e as Error).message };
+    }
+  }
+  const r = await runCommand({ program: fix.program, args: fix.args }, { cwd, env, timeoutMs: 60_000 });
+  return r.ok ? { ok: true } : { ok: false, message: firstLine(r.stderr) || r.message };
+}

@@ -1,0 +1,44 @@
+// What doctor knows about the machine: gathered by the executor (doctor.ts there), judged by the
+// compiler (doctor.ts there), so the judging is table-tested without an engine. Plain data.
+import type { EngineFacts, ImageInputFacts } from "./schema.ts";
+
+export interface BinfmtHandler {
+  enabled: boolean;
+  flags: string;
+  interpreter: string;
+  interpreterExists: boolean;
+}
+
+export interface DoctorFacts {
+  hostArch: string;
+  /** DOCKER_HOST, DOCKER_CONTEXT, or the default socket. */
+  target: string;
+  docker: { client?: string; server?: string; missing?: boolean; error?: string };
+  buildx?: string;
+  /** DOCKER_CLI_EXPERIMENTAL=enabled or "experimental": "enabled" in the CLI's config.json. */
+  experimental: boolean;
+  kernel: string;
+  binfmt: {
+    dir: string;
+    mounted: boolean;
+    /** qemu-* handlers as registered now (null: not registered). */
+    handlers: Record<string, BinfmtHandler | null>;
+    /** Handler name -> its registration line from /usr/lib/binfmt.d (what --fix registers). */
+    available: Record<string, string>;
+  };
+  /** QEMU user-mode version (from `qemu-ARCH --version`), per handler, when the binary is there. */
+  qemu: Record<string, string>;
+  updateBinfmts?: string;
+  engine: EngineFacts;
+  /** Each image's Dockerfile text, for the emulation and hard-coded-arch lints. */
+  dockerfiles: Record<string, string>;
+  /** What `docker buildx inspect` says of the builder: its driver and the platforms its nodes report. */
+  builder?: { name: string; driver: string; platforms: string[] };
+  registries: Record<string, { host: string; scheme: "http" | "https"; status?: number; error?: string; credentials: "none" | "present" | "unset" }>;
+  /** Each image's bases and the platforms they offer (from the registries). */
+  inputs?: Record<string, ImageInputFacts>;
+  inputsError?: string;
+}
+
+/** A safe, local repair doctor --fix may make: a command (said before it runs), or a line written to binfmt_misc. */
+export type FixAction = { kind: "command"; program: string; args: string[] } | { kind: "binfmt"; file: string; line: string };
