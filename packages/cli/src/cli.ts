@@ -26,6 +26,11 @@ const metadataFile: OptionSpec = {
   value: "FILE",
   description: "write per image the index digest, each platform's digest and the tags holding it (bake's metadata keys); also GITHUB_OUTPUT under Actions",
 };
+const reportFile: OptionSpec = {
+  type: "string",
+  value: "FILE",
+  description: "write a self-contained HTML report (per image and platform, a timeline, tags), on failure too",
+};
 const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
 3 verification failed, 4 the engine cannot run the plan, 5 another run of this spec holds the lock,
 70 internal error, 130 interrupted (children stopped; the report lists each tag that had already moved).`;
@@ -76,6 +81,7 @@ whose tags all hold its inputs' result is "up to date" and runs nothing.`,
         description: "build, push and check only platform P's share (repeatable) and write DIR/shards/<P>.json for multiarch merge; no tag moves",
       },
       "metadata-file": metadataFile,
+      report: reportFile,
       explain: { type: "boolean", description: "say per image why it is up to date, reused or built (which inputs changed)" },
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
@@ -97,11 +103,27 @@ A missing or foreign shard moves no tag and names what is missing.`,
       from: { type: "string", multiple: true, value: "PATH", description: "shard files or folders holding them (repeatable; default: DIR/shards)" },
       concurrency: { type: "string", value: "N", description: "steps at once (default: cores; light steps at least 8)" },
       "metadata-file": metadataFile,
+      report: reportFile,
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
     },
     footer: EXIT_CODES,
     load: () => import("./commands/merge.ts"),
+  },
+  graph: {
+    summary: "draw the images, their platforms and registries, and what builds FROM what",
+    about: `Prints the spec's images as nodes (platforms, registries; internal images dashed, groups as boxes) and
+its image: links as edges. Mermaid renders in GitHub markdown as it is; dot for Graphviz; json for tools.`,
+    options: {
+      file: common.file!,
+      format: { type: "string", value: "F", description: "mermaid (default), dot, or json" },
+      image: selection.image!,
+      group: selection.group!,
+      json: common.json!,
+      help: common.help!,
+    },
+    footer: "Exit codes: 0 printed, 1 spec or usage error.",
+    load: () => import("./commands/graph.ts"),
   },
   doctor: {
     summary: "check this machine can apply the spec (docker, buildx, QEMU, builder, registries, base images)",

@@ -93,6 +93,23 @@ export const JsonOutputSchema = z
       })
       .optional()
       .describe("inspect: what REF holds"),
+    graph: z
+      .object({
+        nodes: z.array(
+          z.object({
+            id: z.string(),
+            platforms: z.array(z.string()),
+            registries: z.array(z.string()),
+            internal: z.boolean(),
+            groups: z.array(z.string()),
+            matrixOf: z.string().optional(),
+          }),
+        ),
+        edges: z.array(z.object({ from: z.string(), to: z.string(), context: z.string() })),
+        groups: z.array(z.object({ name: z.string(), images: z.array(z.string()) })),
+      })
+      .optional()
+      .describe("graph: images, image: links, groups"),
     notCarried: z.array(z.string()).optional().describe("import: what the bake file says that the spec could not carry, or carries differently"),
     shards: z.array(z.string()).optional().describe("apply --shard: the shard files written"),
     reports: z.array(z.unknown()).optional().describe("apply --shard: one report per shard"),

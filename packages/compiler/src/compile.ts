@@ -295,7 +295,19 @@ function secretSources(spec: Spec, images: readonly PlannedImage[]): Plan["secre
   return [...new Map(refs.map((r) => [JSON.stringify(r), r])).values()];
 }
 
-function select(spec: Spec, options: CompileOptions): { ok: true; images: Image[]; asked: string[] } | { ok: false; errors: Diagnostic[] } {
+/** --image / --group as plan reads them (for graph): the selected images and what they build FROM. */
+export function selectImages(
+  spec: Spec,
+  options: Pick<CompileOptions, "images" | "groups">,
+): { ok: true; images: Image[] } | { ok: false; errors: Diagnostic[] } {
+  const s = select(spec, options);
+  return s.ok ? { ok: true, images: withDependencies(spec, s.images) } : s;
+}
+
+function select(
+  spec: Spec,
+  options: Pick<CompileOptions, "images" | "groups" | "platforms">,
+): { ok: true; images: Image[]; asked: string[] } | { ok: false; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [];
   const at = { file: spec.file, line: 0, col: 0 };
   const names = spec.images.map((i) => i.name);

@@ -1,12 +1,13 @@
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { EngineFacts, ExecEvent, Lock, Report } from "@multiarch/executor";
 import { asPlan, type Plan, parsePlanFile } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural, type Values } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
+import { htmlReport, stepSummary } from "../html-report.ts";
 import { githubOutputLines, metadataOf } from "../metadata.ts";
-import { compileAndWrite } from "./load.ts";
+import { compileAndWrite, hostPlatform } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
@@ -148,8 +149,8 @@ export async function runPlan(
   const text = finalSummary(report, io);
   if (json) io.stderr.write(`${text}\n`);
   else io.stdout.write(`${text}\n`);
-  // a shard's result is its shard file; merge writes the metadata of what it published
-  const unwritten = values.shard ? undefined : writeMetadata(values, io, report);
+  // a shard's result is its shard file; merge writes the metadata and report of what it published
+  const unwritten = values.shard ? undefined : (writeMetadata(values, io, report) ?? writeReports(ctx, report, plan, planDir));
   const { steps, images, tags, staged, durationMs } = report;
   return {
     exit: report.exitCode || (unwritten ? EXIT.usage : EXIT.ok),
@@ -172,6 +173,23 @@ function writeMetadata(values: Values, io: Io, report: Report): string | undefin
     if (github) appendFileSync(github, githubOutputLines(meta));
   } catch (e) {
     return `cannot write the metadata: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/** --report FILE.html (written on failure too) and, under GitHub Actions, the job summary. */
+function writeReports({ values, io }: CommandContext, report: Report, plan: Plan, planDir: string): string | undefined {
+  const title = `multiarch ${typeof values.command === "string" ? values.command : "apply"}: ${displayPath(resolve(planDir, plan.spec), io.cwd)}`;
+  try {
+    if (typeof values.report === "string") {
+      const file = resolve(io.cwd, values.report);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, htmlReport(report, plan, { title, hostPlatform: hostPlatform(), generatedAt: new Date().toISOString() }));
+      io.stderr.write(`report: ${displayPath(file, io.cwd)}\n`);
+    }
+    if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, stepSummary(report, plan, title));
+  } catch (e) {
+    return `cannot write the report: ${(e as Error).message}`;
   }
   return undefined;
 }

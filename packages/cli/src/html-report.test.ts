@@ -1,0 +1,39 @@
+import type { Report } from "@multiarch/executor";
+import type { Plan } from "@multiarch/plan";
+import { describe, expect, test } from "vitest";
+import { cellOf, htmlReport, stepSummary } from "./html-report.ts";
+
+const tail = `#9 [broken linux/arm64 2/2] RUN make\n#9 ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 2`;
+const report: Report = {
+  ok: false,
+  exitCode: 2,
+  durationMs: 2000,
+  steps: [{ id: "bake", kind: "bake", status: "failed", startMs: 0, durationMs: 2000, attempts: 1, error: "exit code 1", stderrTail: tail }],
+  images: ["ok", "broken"].map((name) => ({ name, platforms: ["linux/amd64", "linux/arm64"], tags: [], durationMs: 2000, status: "failed" as const })),
+  tags: [],
+  staged: [],
+};
+const plan = {
+  version: 2,
+  spec: "multiarch.yaml",
+  cwd: ".",
+  strategy: { requested: "auto", chosen: "bake", reason: "t" },
+  images: ["ok", "broken"].map((name) => ({ name, platforms: ["linux/amd64", "linux/arm64"], dependsOn: [], refs: [] })),
+  stages: [],
+  secrets: [],
+} as Plan;
+
+describe("the HTML report", () => {
+  test("a shared bake failure is put on the image and platform BuildKit names", () => {
+    expect(cellOf(report, plan, "broken", "linux/arm64")).toMatchObject({ status: "failed", error: expect.stringContaining("exit code: 2") });
+    expect(cellOf(report, plan, "broken", "linux/amd64").status).toBe("not-run");
+    expect(cellOf(report, plan, "ok", "linux/arm64").status).toBe("not-run");
+  });
+
+  test("self-contained and escaped: no script, no external URL; the job summary is a markdown table", () => {
+    const html = htmlReport({ ...report, images: [{ ...report.images[0]!, name: "<img src=x>" }] }, plan, { title: "t<script>" });
+    expect(html).not.toMatch(/<script|src=["']?http|<link|@import|url\(/i);
+    expect(html).toContain("&lt;img src=x&gt;");
+    expect(stepSummary(report, plan, "multiarch apply")).toContain("| broken | ❌ failed | linux/amd64, linux/arm64 | – |  |");
+  });
+});
