@@ -4,12 +4,13 @@
 // readable and renders fast.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Report } from "@multiarch/executor";
-import type { Plan } from "@multiarch/plan";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { htmlReport } from "../../packages/cli/src/html-report.ts";
 import { cli, env, namespace, repo } from "./helpers.ts";
+
+type Report = Parameters<typeof htmlReport>[0];
+type Plan = Parameters<typeof htmlReport>[1];
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = resolve(import.meta.dirname, "../artifacts");
@@ -77,14 +78,14 @@ describe.skipIf(!env || !existsSync(CHROMIUM))("the HTML report in a real browse
     const platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
     const names = Array.from({ length: 200 }, (_, i) => `service-${String(i).padStart(3, "0")}`);
     const d = (i: number) => `sha256:${i.toString(16).padStart(64, "0")}`;
-    const steps: Report["steps"] = names.flatMap((n, i) => [
+    const steps: Report["steps"] = names.flatMap((n, i): Report["steps"] => [
       { id: `verify:${n}@local`, kind: "verify", image: n, status: "ok", startMs: 40_000 + i * 50, durationMs: 300, attempts: 1 },
-      ...platforms.map((p, k) => ({
+      ...platforms.map((p, k): Report["steps"][number] => ({
         id: `test:${n}/${p}`,
         kind: "test",
         image: n,
         platform: p,
-        status: "ok" as const,
+        status: "ok",
         startMs: 50_000 + i * 60 + k,
         durationMs: 400 + k * 900,
         attempts: 1,
@@ -116,7 +117,10 @@ describe.skipIf(!env || !existsSync(CHROMIUM))("the HTML report in a real browse
     const size = statSync(file).size;
     const { page, problems, loadMs } = await open(file);
     expect(await page.locator("#matrix tbody tr").count()).toBe(200);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await page.locator(".bar.qemu").count()).toBe(400); // arm64 and arm/v7 tests ran emulated
     await page.screenshot({ path: join(ARTIFACTS, "report-200-images.png") });
