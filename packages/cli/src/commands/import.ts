@@ -20,8 +20,12 @@ export default async function importBake({ values, io, positionals }: CommandCon
     return { exit: EXIT.usage, message: "bake printed no targets: name a target or group, or pass -f FILE" };
   const { text, warnings } = specFromBake(print, { bakeDir: io.cwd, specDir: dirname(out), files });
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, text);
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, text);
+  } catch (e) {
+    return { exit: EXIT.usage, message: `cannot write ${displayPath(out, io.cwd)}: ${(e as Error).message}`, data: { notCarried: warnings } };
+  }
   // what was written must read back as a valid spec
   const check = loadSpec(out, { env: io.env });
   io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${Object.keys(print.target).length} bake targets)\n`);
