@@ -10,7 +10,7 @@ describe.skipIf(!env)("examples/bakery", () => {
     const dir = example("bakery");
     const version = `3.${Date.now() % 100000}.0-rc.1`; // a prerelease: no latest
     const extra = `e2e-${Date.now().toString(36)}`;
-    const r = await cli(["apply", "-f", `${dir}/multiarch.yaml`, "--json"], { env: { VERSION: version, EXTRA_TAGS: `${extra}, ` } });
+    const r = await cli(["apply", "-f", `${dir}/multiarch.yaml`, "--json", "--explain"], { env: { VERSION: version, EXTRA_TAGS: `${extra}, ` } });
     expect(r.exitCode, r.stderr).toBe(0);
     const report = reportOf(r.stdout);
     expect(Object.fromEntries(report.images.map((i: { name: string; status: string }) => [i.name, i.status]))).toEqual({
@@ -37,5 +37,6 @@ describe.skipIf(!env)("examples/bakery", () => {
     const out = await docker(["run", "--rm", "--pull", "always", "--platform", "linux/arm64", `${repo}/server:${version}-full`, "cat", "/etc/variant"]);
     expect(out.stdout.trim()).toBe("full");
     expect(r.stderr).toContain('tag template "{{#unless (isPrerelease version)}}latest{{/unless}}" renders empty');
+    expect(r.stderr).toContain('tool: no tag from "{{#unless (isPrerelease version)}}latest{{/unless}}" (renders empty) in this run');
   }, 240_000);
 });

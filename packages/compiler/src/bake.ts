@@ -113,7 +113,7 @@ export function buildBakeFile(
     if (same || platforms.length === 1 || dep.platforms.length === 1) return name;
     const linkName = `${name}__${platforms.map(archSuffix).join("_")}`;
     if (!targets[linkName]) {
-      const r = renderedByName.get(name) ?? { image: dep, tags: [], args: {}, labels: {}, annotations: {} };
+      const r = renderedByName.get(name) ?? { image: dep, tags: [], args: {}, labels: {}, annotations: {}, dropped: [] };
       targets[linkName] = base(r, platforms);
     }
     return linkName;

@@ -304,6 +304,8 @@ describe("bake files as written in the wild (examples/bakery)", () => {
       "server-full": ["2.0.0-rc.1-full", "2.0-full", "full"],
       tool: ["2.0.0-rc.1", "2.0", "2", "edge", "nightly"],
     });
+    // a prerelease gets no latest: the plan says which templates gave no tag (apply --explain prints it)
+    expect(c.plan.images.find((i) => i.name === "tool")!.droppedTags).toEqual(['"{{#unless (isPrerelease version)}}latest{{/unless}}" (renders empty)']);
     const base = c.plan.images.find((i) => i.name === "base")!;
     expect(base.notPublished).toBe("internal image (publish: false): built for server-slim, server-full, tool");
     expect(

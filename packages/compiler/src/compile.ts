@@ -117,6 +117,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     };
     if (p.refs.length === 0) p.archive = archiveOf(outDir, r.image);
     if (r.image.test) p.test = r.image.test.run;
+    if (r.dropped.length) p.droppedTags = r.dropped;
     const why = notPublished.get(r.image.name);
     if (why) p.notPublished = why;
     const h = hashes.get(r.image.name);

@@ -32,6 +32,8 @@ export interface RenderedImage {
   args: Record<string, string>;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** Tag templates that rendered empty (or a list with no items): no tag from them in this run. */
+  dropped: string[];
   /** Annotations on the index itself (bake only): where the input hash is read from. */
   indexAnnotations?: Record<string, string>;
 }
@@ -120,11 +122,15 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
   for (const image of images) {
     const context = contextOf(image);
     const tags: string[] = [];
+    const dropped: string[] = [];
     let emptied = 0;
     for (const t of image.tags) {
       const values = t.each ? items(t) : [render(t, context)];
       if (values === undefined) continue;
-      if (t.each && values.length === 0) emptied++;
+      if (t.each && values.length === 0) {
+        emptied++;
+        dropped.push(`{ each: ${t.source} } (no items)`);
+      }
       for (const value of values) {
         if (value === undefined) continue;
         for (const r of value === "" ? [] : image.registries) {
@@ -148,6 +154,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
         // {{git.tag}} off a tag, an empty optional variable: the tag is simply not wanted in this run
         errors.push(diag("tag-empty", t.at, `tag template "${t.source}" renders empty: the tag is dropped in this run`, { severity: "warning" }));
         emptied++;
+        dropped.push(`"${t.source}" (renders empty)`);
         return;
       }
       const ok = checkTag(value);
@@ -169,6 +176,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       args: renderMap(image.args, context),
       labels: renderMap(image.labels, context),
       annotations: renderMap(image.annotations, context),
+      dropped,
     });
   }
   // A template shared by several images (defaults) fails once, not once per image.

@@ -147,6 +147,8 @@ export const PlannedImageSchema = z.strictObject({
   reuse: z.record(z.string(), z.string()).optional(),
   /** What differs from what the tags hold now (apply --explain), when they hold something else. */
   changed: z.array(z.string()).optional(),
+  /** Tag templates that render empty in this run, so give no tag (apply --explain says which). */
+  droppedTags: z.array(z.string()).optional(),
 });
 export type PlannedImage = z.infer<typeof PlannedImageSchema>;
 

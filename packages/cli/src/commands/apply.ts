@@ -235,17 +235,17 @@ export function finalSummary(report: Report, io: Io): string {
   return out.join("\n");
 }
 
-/** Per image: up to date, reused from another tag, or built, and why. */
+/** Per image: up to date, reused from another tag, or built, and why; and the tags this run does not give. */
 export function explain(plan: Plan): string {
-  return plan.images
-    .map((i) => {
-      if (i.upToDate) return `${i.name}: up to date (${i.upToDate.digest.slice(0, 19)}): every tag holds the result of these inputs`;
-      if (i.reuse)
-        return `${i.name}: unchanged inputs already published as ${Object.entries(i.reuse)
-          .map(([n, d]) => `${n}@${d.slice(0, 19)}`)
-          .join(", ")}: published without building`;
-      if (i.notPublished) return `${i.name}: built, not published (${i.notPublished})`;
-      return `${i.name}: built: ${i.changed?.length ? `changed: ${i.changed.join(", ")}` : "--rebuild, or no input facts"}`;
-    })
-    .join("\n");
+  return plan.images.map((i) => `${why(i)}${i.droppedTags?.length ? `\n${i.name}: no tag from ${i.droppedTags.join(", ")} in this run` : ""}`).join("\n");
+}
+
+function why(i: Plan["images"][number]): string {
+  if (i.upToDate) return `${i.name}: up to date (${i.upToDate.digest.slice(0, 19)}): every tag holds the result of these inputs`;
+  if (i.reuse)
+    return `${i.name}: unchanged inputs already published as ${Object.entries(i.reuse)
+      .map(([n, d]) => `${n}@${d.slice(0, 19)}`)
+      .join(", ")}: published without building`;
+  if (i.notPublished) return `${i.name}: built, not published (${i.notPublished})`;
+  return `${i.name}: built: ${i.changed?.length ? `changed: ${i.changed.join(", ")}` : "--rebuild, or no input facts"}`;
 }
