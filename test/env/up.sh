@@ -54,8 +54,8 @@ if ! have dockerd || ! docker buildx version >/dev/null 2>&1 || [ ! -x /usr/bin/
     docker.io/trixie docker-buildx/trixie qemu-user-static/trixie runc/bookworm \
     docker-registry apache2-utils curl jq ca-certificates iptables >/dev/null
 fi
-# the HTML report's browser test (issue 15): Debian's headless Chromium, driven by playwright-core
-if ! have chromium; then
+# the HTML report's browser test (issue 15) only, not the quick start: Debian's headless Chromium
+if [ "${MULTIARCH_BROWSER:-0}" = 1 ] && ! have chromium; then
   log "installing chromium (bookworm)"
   apt_update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
