@@ -49,6 +49,20 @@ describe("--json: one document on every path", () => {
     expect((await json(["validate", "--static"])).doc).toMatchObject({ ok: true, valid: { static: true } });
   });
 
+  test("graph, doctor (engine unreachable), inspect (nothing there), import (no bake file)", async () => {
+    expect((await json(["graph"])).doc).toMatchObject({ ok: true, graph: { nodes: [{ id: "hello" }] } });
+    expect((await json(["graph", "--format", "svg"])).doc).toMatchObject({ ok: false, exitCode: 1 });
+    const doctor = await json(["doctor"]);
+    expect(doctor.doc).toMatchObject({
+      ok: false,
+      exitCode: 1,
+      checks: expect.arrayContaining([expect.objectContaining({ id: "docker-engine", status: "failed" })]),
+    });
+    expect((await json(["inspect", "127.0.0.1:1/none:1"])).doc).toMatchObject({ ok: false, exitCode: 2 });
+    expect((await json(["inspect"])).doc).toMatchObject({ ok: false, exitCode: 1 });
+    expect((await json(["import", "-o", "imported.yaml"])).doc).toMatchObject({ ok: false });
+  }, 30_000);
+
   test("plan: written, spec error, engine unreachable with auto", async () => {
     const ok = await json(["plan", "--strategy", "bake"]);
     expect(ok.doc).toMatchObject({ ok: true, plan: { version: 2 } });
