@@ -60,6 +60,11 @@ describe("--json: one document on every path", () => {
     });
     expect((await json(["inspect", "127.0.0.1:1/none:1"])).doc).toMatchObject({ ok: false, exitCode: 2 });
     expect((await json(["inspect"])).doc).toMatchObject({ ok: false, exitCode: 1 });
+    expect((await json(["inspect", "127.0.0.1:1/none:1", "--expect", "linux/arm46"])).doc).toMatchObject({
+      ok: false,
+      exitCode: 1,
+      message: expect.stringContaining("did you mean linux/arm64?"),
+    });
     expect((await json(["import", "-o", "imported.yaml"])).doc).toMatchObject({ ok: false });
   }, 30_000);
 

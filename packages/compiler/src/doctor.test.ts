@@ -42,7 +42,6 @@ const healthy = (): DoctorFacts => ({
     driver: "docker",
     reason: "docker driver with the containerd image store builds multi-platform images",
   },
-  builder: { name: "default", driver: "docker", platforms: ["linux/amd64", "linux/arm64", "linux/arm/v7"] },
   registries: { hub: { host: "docker.io", scheme: "https", status: 200, credentials: "present" } },
   dockerfiles: { app: "FROM debian:12\n" },
   inputs: {
@@ -129,8 +128,7 @@ describe("doctor's checks (pure: facts in, checklist out)", () => {
 
   test("a builder whose nodes do not list a planned platform is a warning (the docker driver's list is not read)", () => {
     const f = healthy();
-    f.engine = { ...f.engine, driver: "remote", reason: "builder driver remote builds multi-platform images" };
-    f.builder = { name: "fleet", driver: "remote", platforms: ["linux/amd64", "linux/arm64"] };
+    f.engine = { ...f.engine, driver: "remote", platforms: ["linux/amd64", "linux/arm64"], reason: "builder driver remote builds multi-platform images" };
     const c = byId(doctorChecks(spec(), f), "builder");
     expect(c).toMatchObject({ status: "warning", fix: "add a node for those platforms, or a QEMU handler on the nodes" });
     expect(c.found).toContain("its nodes do not list linux/arm/v7");

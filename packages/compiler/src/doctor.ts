@@ -162,12 +162,12 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
     });
   } else if (f.engine.reachable && f.engine.buildx) {
     const strategy = resolveStrategy(spec.build.strategy, spec.build.strategy !== "auto", f.engine);
-    const reported = f.builder?.platforms ?? [];
+    const reported = f.engine.platforms ?? [];
     // the docker driver builds what the engine's QEMU handlers run (checked above), whatever it lists
     const missing = f.engine.driver === "docker" ? [] : platforms.filter((p) => !reported.includes(p));
     add({
       id: "builder",
-      title: `builder ${f.builder?.name || spec.build.builder || "(current)"}`,
+      title: `builder ${spec.build.builder ?? "(current)"}`,
       status: missing.length ? "warning" : "ok",
       found: `driver ${f.engine.driver ?? "?"}; ${f.engine.reason}; strategy ${strategy.chosen}${spec.build.strategy === "auto" ? " (auto)" : ""}${
         missing.length ? `; its nodes do not list ${missing.join(", ")}` : ""

@@ -6,22 +6,13 @@ import { homedir, release } from "node:os";
 import { join } from "node:path";
 import type { BinfmtHandler, DoctorFacts, FixAction } from "@multiarch/plan";
 import { nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
+import { readHandler } from "./emulation.ts";
 import { gatherInputs } from "./inputs.ts";
-import { defaultDockerBuilder, probeEngine } from "./probe.ts";
+import { probeEngine } from "./probe.ts";
 import { RegistryClient } from "./registry.ts";
 import { resolveRef, runCommand } from "./runner.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-const parseHandler = (text: string): BinfmtHandler => {
-  const interpreter = /^interpreter (.+)$/m.exec(text)?.[1] ?? "";
-  return {
-    enabled: /^enabled/m.test(text),
-    flags: /^flags: *(\S*)/m.exec(text)?.[1] ?? "",
-    interpreter,
-    interpreterExists: interpreter !== "" && existsSync(interpreter),
-  };
-};
 
 function readBinfmt(dir: string, confDir: string, needed: readonly string[]): DoctorFacts["binfmt"] {
   const mounted = existsSync(join(dir, "register"));
@@ -33,13 +24,7 @@ function readBinfmt(dir: string, confDir: string, needed: readonly string[]): Do
       if (line.split(":")[1] === name) available[name] = line;
     } catch {}
   }
-  for (const name of needed) {
-    try {
-      handlers[name] = parseHandler(readFileSync(join(dir, name), "utf8"));
-    } catch {
-      handlers[name] = null;
-    }
-  }
+  for (const name of needed) handlers[name] = readHandler(dir, name);
   return { dir, mounted, handlers, available };
 }
 
@@ -85,14 +70,10 @@ export async function gatherDoctorFacts(
     if (user !== undefined && pass !== undefined) credentials[r.host] = { username: user, password: pass };
   }
   const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host), credentials, timeoutMs: 5_000 });
-  const [info, engine, inspect, updateBinfmts, qemu, registries, inputs] = await Promise.all([
+  const [info, engine, updateBinfmts, qemu, registries, inputs] = await Promise.all([
     // one CLI call for the client's and engine's versions and the buildx plugin's (each call costs ~0.2 s)
     run("docker", ["info", "--format", "{{json .}}"]),
     probeEngine(cwd, env, spec.build.builder),
-    // the context's default docker builder: nothing to ask (its platforms are the engine's QEMU handlers)
-    defaultDockerBuilder(env, spec.build.builder)
-      ? Promise.resolve({ ok: true as const, stdout: "Name: default\nDriver: docker\n", stderr: "", durationMs: 0 })
-      : run("docker", ["buildx", "inspect", ...(spec.build.builder ? [spec.build.builder] : [])]),
     run("update-binfmts", ["--version"]),
     Promise.all(
       foreign.map(async (h) => {
@@ -150,13 +131,7 @@ export async function gatherDoctorFacts(
   };
   if (buildx) facts.buildx = buildx;
   if (updateBinfmts.ok) facts.updateBinfmts = firstLine(updateBinfmts.stdout || updateBinfmts.stderr);
-  if (inspect.ok) {
-    facts.builder = {
-      name: /^Name:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "",
-      driver: /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "",
-      platforms: [...inspect.stdout.matchAll(/^Platforms:\s+(.+)$/gm)].flatMap((m) => m[1]!.split(",").map((p) => p.trim().replace(/\*$/, ""))),
-    };
-  }
+
   if (inputs && "inputs" in inputs) facts.inputs = inputs.inputs;
   else if (inputs && "error" in inputs) facts.inputsError = inputs.error;
   return facts;

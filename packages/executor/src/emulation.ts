@@ -1,9 +1,27 @@
 // Can this machine run the planned platforms' RUN steps? Foreign architectures need a QEMU handler in
 // binfmt_misc with the F flag (so it works inside containers); without one a build dies halfway with
 // "exec format error". Checked before anything starts: a read of a few small files.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { BinfmtHandler } from "@multiarch/plan";
 import { nativeArchs, qemuHandler } from "@multiarch/spec";
+
+/** A registered binfmt_misc handler as the kernel shows it (apply's preflight and doctor read it alike); null: not registered. */
+export function readHandler(dir: string, name: string): BinfmtHandler | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, name), "utf8");
+  } catch {
+    return null;
+  }
+  const interpreter = /^interpreter (.+)$/m.exec(text)?.[1] ?? "";
+  return {
+    enabled: /^enabled/m.test(text),
+    flags: /^flags: *(\S*)/m.exec(text)?.[1] ?? "",
+    interpreter,
+    interpreterExists: interpreter !== "" && existsSync(interpreter),
+  };
+}
 
 export interface EmulationProblem {
   platform: string;
@@ -19,15 +37,10 @@ export function checkEmulation(platforms: readonly string[], opts: { hostArch?: 
     const arch = platform.split("/")[1] ?? "";
     const handler = qemuHandler(arch);
     if (native.includes(arch) || !handler) continue;
-    let text: string;
-    try {
-      text = readFileSync(join(dir, handler), "utf8");
-    } catch {
-      problems.push({ platform, handler, problem: "missing" });
-      continue;
-    }
-    if (!/^enabled/m.test(text)) problems.push({ platform, handler, problem: "disabled" });
-    else if (!/^flags:.*F/m.test(text)) problems.push({ platform, handler, problem: "no F flag" });
+    const h = readHandler(dir, handler);
+    if (!h) problems.push({ platform, handler, problem: "missing" });
+    else if (!h.enabled) problems.push({ platform, handler, problem: "disabled" });
+    else if (!h.flags.includes("F")) problems.push({ platform, handler, problem: "no F flag" });
   }
   return problems;
 }

@@ -121,8 +121,9 @@ export async function probeEngine(cwd: string, env: Env, builder?: string): Prom
     };
   }
   const driver = /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "unknown";
+  const platforms = [...inspect.stdout.matchAll(/^Platforms:\s+(.+)$/gm)].flatMap((m) => m[1]!.split(",").map((p) => p.trim().replace(/\*$/, "")));
   if (driver !== "docker")
-    return { reachable: true, buildx: true, multiPlatform: true, driver, reason: `builder driver ${driver} builds multi-platform images` };
+    return { reachable: true, buildx: true, multiPlatform: true, driver, platforms, reason: `builder driver ${driver} builds multi-platform images` };
   const containerdStore = info.stdout.includes("io.containerd.snapshotter");
   return containerdStore
     ? { reachable: true, buildx: true, multiPlatform: true, driver, reason: "docker driver with the containerd image store builds multi-platform images" }

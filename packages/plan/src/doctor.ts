@@ -32,8 +32,6 @@ export interface DoctorFacts {
   engine: EngineFacts;
   /** Each image's Dockerfile text, for the emulation and hard-coded-arch lints. */
   dockerfiles: Record<string, string>;
-  /** What `docker buildx inspect` says of the builder: its driver and the platforms its nodes report. */
-  builder?: { name: string; driver: string; platforms: string[] };
   registries: Record<string, { host: string; scheme: "http" | "https"; status?: number; error?: string; credentials: "none" | "present" | "unset" }>;
   /** Each image's bases and the platforms they offer (from the registries). */
   inputs?: Record<string, ImageInputFacts>;

@@ -161,6 +161,8 @@ export const EngineFactsSchema = z.strictObject({
   driver: z.string().optional(),
   /** The builder the spec names does not exist (buildx itself works). */
   builderMissing: z.string().optional(),
+  /** What the builder's nodes report they build, when buildx was asked (not for the context's default docker builder). */
+  platforms: z.array(z.string()).optional(),
   reason: z.string(),
 });
 export type EngineFacts = z.infer<typeof EngineFactsSchema>;
