@@ -3,7 +3,15 @@ import type { Plan } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { cellOf, htmlReport, stepSummary } from "./html-report.ts";
 
-const tail = `#9 [broken linux/arm64 2/2] RUN make\n#9 ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 2`;
+const tail = [
+  "#9 [broken linux/arm64 2/2] RUN make",
+  "#10 [ok linux/arm64 2/2] RUN echo fine",
+  "#10 CANCELED",
+  '#9 ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 2',
+  "------",
+  " > [broken linux/arm64 2/2] RUN make:",
+  "------",
+].join("\n");
 const report: Report = {
   ok: false,
   exitCode: 2,

@@ -27,8 +27,10 @@ export function cellOf(report: Report, plan: Plan, image: string, platform: stri
   const failedHere = (s: Step) => {
     if (s.status !== "failed") return false;
     if (s.platform === platform || !s.stderrTail) return true;
-    // BuildKit names the target and platform of each failing step: "[api linux/arm64 2/2] RUN …"
-    const named = [...s.stderrTail.matchAll(/\[([a-z0-9][a-z0-9_-]*) (linux\/[a-z0-9/]+?)[ \]]/g)];
+    // BuildKit quotes each failing step as " > [api linux/arm64 2/2] RUN …:" (steps it canceled only
+    // appear as "#10 [ok linux/arm64 2/2] …"); without that quote, any step it names
+    const quoted = [...s.stderrTail.matchAll(/^\s*> \[([a-z0-9][a-z0-9_-]*) (linux\/[a-z0-9/]+?)[ \]]/gm)];
+    const named = quoted.length ? quoted : [...s.stderrTail.matchAll(/\[([a-z0-9][a-z0-9_-]*) (linux\/[a-z0-9/]+?)[ \]]/g)];
     if (named.length) return named.some((m) => m[1] === image && m[2] === platform);
     return s.stderrTail.includes(platform) || !/linux\/[a-z0-9]/.test(s.stderrTail);
   };
