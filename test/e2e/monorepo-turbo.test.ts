@@ -1,5 +1,5 @@
 // examples/monorepo-turbo: turbo runs `image` only in the packages that changed and their dependents.
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -28,9 +28,13 @@ describe.skipIf(!env)("examples/monorepo-turbo", () => {
     const sh = (cmd: string, args: string[], extra: Record<string, string> = {}) =>
       execa(cmd, args, { cwd: dir, env: { ...e, ...extra }, reject: false, all: true });
     const git = (...args: string[]) => sh("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args]);
-    // The checked-in lockfile names the workspace's own turbo, which the workspace's install put in the
-    // store: no network and no metadata cache needed.
-    const install = await sh("pnpm", ["install", "--frozen-lockfile", "--offline"]);
+    // The checked-in lockfile names the workspace's own turbo, which the workspace's install put in its
+    // store: no network and no metadata cache needed. That store is read from the install's record, since
+    // turbo hands tasks only part of the environment and pnpm's default store may differ from it here
+    // (.modules.yaml is JSON from pnpm 10 on, YAML before).
+    const storeDir = /"?storeDir"?:\s*"?([^"\n,]+)/.exec(readFileSync(join(ROOT, "node_modules/.modules.yaml"), "utf8"))?.[1];
+    expect(storeDir, "the workspace's node_modules/.modules.yaml names its store").toBeTruthy();
+    const install = await sh("pnpm", ["install", "--frozen-lockfile", "--offline", "--store-dir", storeDir!]);
     expect(install.exitCode, `${install.all}\n(examples/monorepo-turbo/pnpm-lock.yaml must name the workspace's turbo version)`).toBe(0);
     await git("init", "-q");
     await git("add", ".");
