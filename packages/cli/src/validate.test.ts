@@ -57,6 +57,7 @@ const ERRORS: [string, string, string, string?][] = [
   ["missing-context", "path-missing", "4:14"],
   ["missing-dockerfile", "path-missing", "4:14"],
   ["outside-repo", "path-outside-repo", "4:14"],
+  ["absolute-dockerfile", "path-absolute", "5:17", "relative to the context"],
   ["credential-literal", "credential-literal", "6:15", "{ env:"],
   ["registry-hub", "registry-url-invalid", "3:16", "docker.io/myregistry/acme"],
   ["registry-scheme", "registry-url-invalid", "3:16", "ghcr.io/acme"],
@@ -342,6 +343,46 @@ describe("smaller items (issue 8, item 9; issue 9, item 8)", () => {
     expect(await run(["validate", "-f", file], io)).toBe(1);
     expect(io.err()).toContain("contains credentials");
     expect(io.err()).not.toContain("hunter22");
+  });
+
+  // issue 24, item 4: the frame hides the secret's characters, not the lines around it
+  test.each([
+    ["block", "    url: docker.io/acme\n    username: { env: U }\n    password: hunter2hunter2 # old\n", "  > 6 |     password: *** # old", "    7 | images:"],
+    [
+      "flow",
+      "    { url: docker.io/acme, password: hunter2hunter2, username: { env: U } }\n",
+      "  > 4 |     { url: docker.io/acme, password: ***, username: { env: U } }",
+      "    5 | images:",
+    ],
+    ["quoted", '    url: docker.io/acme\n    username: { env: U }\n    password: "hunter2\\"hunter2"\n', "  > 6 |     password: ***", "    7 | images:"],
+    [
+      "block scalar",
+      "    url: docker.io/acme\n    username: { env: U }\n    password: |\n      hunter2hunter2\n",
+      "  > 6 |     password: ***",
+      "    7 |       ***",
+    ],
+  ])("a literal credential (%s) is masked alone; the caret points at it", async (_name, registry, frameLine, next) => {
+    const file = one(`version: 1\nregistries:\n  hub:\n${registry}images:\n  app: { context: app }\n`);
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    const err = io.err();
+    expect(err).toContain("credential-literal");
+    expect(err).not.toContain("hunter2");
+    expect(err).toContain(frameLine);
+    expect(err).toContain(next);
+    if (!frameLine.includes("{ url")) expect(err).toContain("    4 |     url: docker.io/acme"); // the lines around are shown as written
+    const lines = err.split("\n");
+    const caret = lines[lines.indexOf(frameLine) + 1]!;
+    expect(frameLine.indexOf("***") - frameLine.indexOf("|")).toBe(caret.indexOf("^") - caret.indexOf("|"));
+  });
+
+  test("a frame shows one caret line and no line past the end of the file", async () => {
+    const file = one("version: 1\nimages:\n  app:\n    context: app\n    dockerfile: /abs/other/Dockerfile.abs\n");
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    expect(io.err()).toContain("error[path-absolute]");
+    expect(io.err().match(/\^/g)).toHaveLength(1);
+    expect(io.err().trimEnd().split("\n").at(-1)).toMatch(/\|\s+\^$/);
   });
 
   test("newlines and NUL bytes from the input are shown escaped", async () => {

@@ -44,6 +44,7 @@ export type DiagnosticCode =
   | "dependency-cycle"
   | "path-missing"
   | "path-outside-repo"
+  | "path-absolute"
   | "arg-looks-secret"
   | "env-unset"
   | "git-unavailable"
