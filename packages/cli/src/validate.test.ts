@@ -11,7 +11,7 @@ const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
 
 interface Json {
   ok: boolean;
-  errors: { code: string; line: number; col: number; message: string; hint?: string }[];
+  errors: { code: string; file: string; line: number; col: number; message: string; hint?: string }[];
   warnings: { code: string; line: number; col: number; message: string; hint?: string }[];
 }
 async function validate(file: string, env: Record<string, string> = {}) {
@@ -114,6 +114,35 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(exit).toBe(1);
     expect(json.errors[0]!.code).toMatch(/^yaml-/);
     expect(json.errors[0]!.line).toBe(2);
+  });
+
+  // issue 25, item 5: each refusal has its own code and says what to do, in the user's words, not JavaScript's
+  test.each([
+    ["flow", (n: number) => `version: 1\nimages: ${"[".repeat(n)}${"]".repeat(n)}\n`],
+    ["block", (n: number) => `version: 1\nimages:\n${Array.from({ length: n }, (_, i) => `${" ".repeat(2 + i)}k${i}:`).join("\n")}\n`],
+  ])("deep %s nesting is yaml-too-deep with a sentence a user can act on", async (_name, body) => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-deep-"));
+    writeFileSync(join(dir, "multiarch.yaml"), body(1500));
+    const { exit, json, stderr } = await validate(join(dir, "multiarch.yaml"));
+    expect(exit).toBe(1);
+    expect(json.errors[0]).toMatchObject({ code: "yaml-too-deep", message: expect.stringContaining("nested hundreds of levels deep") });
+    expect(json.errors[0]!.line).toBeGreaterThan(1);
+    expect(json.errors[0]!.hint).toContain("never closed");
+    expect(JSON.stringify(json) + stderr).not.toMatch(/call stack|RangeError/i);
+  });
+
+  test("a spec over the size limit is spec-too-large, naming the file and its size", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-large-"));
+    const file = join(dir, "multiarch.yaml");
+    writeFileSync(file, `version: 1\n${"# padding\n".repeat(500_000)}`);
+    const { exit, json } = await validate(file);
+    expect(exit).toBe(1);
+    expect(json.errors[0]).toMatchObject({ code: "spec-too-large", file });
+    expect(json.errors[0]!.message).toContain("the spec is 4.8 MiB; a spec may be at most 4 MiB");
+    expect(json.errors[0]!.hint).toContain("check that -f names the spec");
+    const io = memoryIo(dir);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    expect(io.err()).toMatch(/^multiarch\.yaml: error\[spec-too-large\]: the spec is 4\.8 MiB/);
   });
 
   test("a 2,800-deep block mapping under the size limit is exit 1, not a stack trace", async () => {
