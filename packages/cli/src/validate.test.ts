@@ -91,6 +91,33 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(io.err()).toContain("> 4 |   - linux/arm46");
   });
 
+  // issue 24, item 4: one run reports every problem, not the first kind only
+  test("a file with three unrelated mistakes: all three in one run", async () => {
+    const repo = mkdtempSync(join(tmpdir(), "multiarch-three-"));
+    mkdirSync(join(repo, ".git"));
+    mkdirSync(join(repo, "app"));
+    writeFileSync(join(repo, "app/Dockerfile"), "FROM scratch\n");
+    const spec = [
+      "version: 1",
+      "platforms: [linux/amd64, linux/arm46]",
+      "images:",
+      "  app:",
+      "    context: app",
+      "    tagz: [v1]",
+      "  web:",
+      "    context: web",
+      "",
+    ].join("\n");
+    writeFileSync(join(repo, "multiarch.yaml"), spec);
+    const { exit, json } = await validate(join(repo, "multiarch.yaml"));
+    expect(exit).toBe(1);
+    expect(json.errors.map((e) => [e.code, `${e.line}:${e.col}`])).toEqual([
+      ["platform-unknown", "2:26"],
+      ["unknown-key", "6:5"],
+      ["path-missing", "8:14"],
+    ]);
+  });
+
   test("a context that is a symlink out of the repository is refused", async () => {
     const repo = mkdtempSync(join(tmpdir(), "multiarch-repo-"));
     mkdirSync(join(repo, ".git"));

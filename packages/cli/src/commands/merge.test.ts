@@ -1,22 +1,17 @@
 // issue 25, item 4: merge --from the folder apply --shard --out DIR wrote (plan files beside shards/).
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { planIdentity } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { run } from "../cli.ts";
 import { memoryIo } from "../testing/io.ts";
+import { repoWithSpec } from "../testing/repo.ts";
 
 const PLATFORMS = ["linux/amd64", "linux/arm64"];
 
 describe("merge --from", () => {
   test("the folder apply --shard --out DIR wrote: its shards/ are read, files that are not shards skipped with a note", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "multiarch-merge-from-"));
-    mkdirSync(join(dir, ".git"));
-    mkdirSync(join(dir, "app"));
-    writeFileSync(join(dir, "app/Dockerfile"), "FROM scratch\n");
-    writeFileSync(
-      join(dir, "multiarch.yaml"),
+    const dir = repoWithSpec(
       `version: 1\nplatforms: [${PLATFORMS.join(", ")}]\nregistries: { r: { url: "127.0.0.1:5999/merge-from", insecure: true } }\nimages:\n  app: { context: app, tags: [v1] }\n`,
     );
     const out = join(dir, "artifacts");
@@ -46,11 +41,7 @@ describe("merge --from", () => {
   });
 
   test("a file that claims to be a shard and is broken still stops the merge", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "multiarch-merge-broken-"));
-    mkdirSync(join(dir, ".git"));
-    mkdirSync(join(dir, "app"));
-    writeFileSync(join(dir, "app/Dockerfile"), "FROM scratch\n");
-    writeFileSync(join(dir, "multiarch.yaml"), "version: 1\nimages:\n  app: { context: app }\n");
+    const dir = repoWithSpec("version: 1\nimages:\n  app: { context: app }\n");
     mkdirSync(join(dir, "in"));
     writeFileSync(join(dir, "in/linux-amd64.json"), JSON.stringify({ version: 7, identity: {} }));
     const io = memoryIo(dir);
