@@ -41,6 +41,8 @@ describe("option values", () => {
       "linux/riscv64",
     ]);
     expect(parseCommandArgs(COMMANDS.apply!, ["--shard", "linux/amd64, linux/arm64"]).values.shard).toEqual(["linux/amd64", "linux/arm64"]);
+    // an empty item is kept, to be refused as a platform rather than read as "no platform"
+    expect(parseCommandArgs(COMMANDS.plan!, ["--platform", "linux/amd64,"]).values.platform).toEqual(["linux/amd64", ""]);
     // a list option that is not a platform keeps its commas
     expect(parseCommandArgs(COMMANDS.import!, ["--set", "app.args.A=b,c"]).values.set).toEqual(["app.args.A=b,c"]);
   });
@@ -50,5 +52,8 @@ describe("option values", () => {
     const io = memoryIo(dir);
     expect(await run(["plan", "--strategy", "bake", "--platform", "linux/amd64,linux/arm64", "--json"], io), io.err()).toBe(0);
     expect(JSON.parse(io.out()).plan.images[0].platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    const empty = memoryIo(dir);
+    expect(await run(["plan", "--strategy", "bake", "--platform", "linux/amd64,"], empty)).toBe(1);
+    expect(empty.err()).toContain("--platform");
   });
 });

@@ -244,13 +244,7 @@ function splitCommaLists(values: Values, options: Record<string, OptionSpec>): V
   const out = { ...values };
   for (const [n, o] of Object.entries(options)) {
     const v = out[n];
-    if (o.commaList && Array.isArray(v))
-      out[n] = v.flatMap((x) =>
-        x
-          .split(",")
-          .map((p) => p.trim())
-          .filter(Boolean),
-      );
+    if (o.commaList && Array.isArray(v)) out[n] = v.flatMap((x) => x.split(",").map((p) => p.trim())); // an empty item stays, to be refused as a platform
   }
   return out;
 }
