@@ -111,8 +111,12 @@ export async function runPlan(
   // handlers now rather than fail halfway with "exec format error".
   const localKernel = (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine.driver === "docker" || engine.driver === "docker-container");
   const platforms = [...new Set(plan.images.flatMap((i) => i.platforms))];
+  // merge and promote build and run nothing: no platform needs QEMU
+  const runsImages = plan.stages.some((s) => s.steps.some((st) => st.kind === "bake" || st.kind === "build" || st.kind === "test"));
   const emulation =
-    engine.reachable && localKernel ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {}) : [];
+    engine.reachable && localKernel && runsImages
+      ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {})
+      : [];
   const problem = preflight(plan, engine, emulation);
   if (problem) return { exit: EXIT.environment, message: problem, warnings };
 
