@@ -83,10 +83,11 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     const key = readFileSync(join(dir, "cosign.key"), "utf8");
     expect(readFileSync(join(dir, ".multiarch/plan.json"), "utf8")).not.toContain(key.split("\n")[1]!);
 
-    // a re-run that publishes nothing new signs nothing again
-    const again = await run(dir, ["apply"], "1.0.0");
-    expect(again.exitCode).toBe(0);
-    expect(stepsBy(reportOf(again.stdout), "sign").map((s) => s.status)).not.toContain("failed");
+    // a new version of unchanged inputs: the index is reused, already signed, so not signed again
+    const again = await run(dir, ["apply"], "1.0.1");
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(stepsBy(reportOf(again.stdout), "sign").map((s) => s.status)).toEqual(["unchanged"]);
+    expect(await digestOf(`${name}:1.0.1`)).toBe(await digestOf(`${name}:1.0.0`));
 
     // a broken key: the new release is built, pushed and verified, and no tag moves
     const before = await digestOf(`${name}:latest`);
@@ -103,6 +104,15 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     expect(await digestOf(`${name}:1`)).toBe(before);
     expect((await docker(["buildx", "imagetools", "inspect", `${name}:2.0.0`])).exitCode).not.toBe(0);
     expect(broken.stdout + broken.stderr).not.toContain(PASSWORD);
+  });
+
+  test("manifest strategy: the lists published are the signed one, and the per-arch tags are signed too", async () => {
+    const ns = namespace("sign-manifest");
+    const dir = await signedProject(`  local: { url: "${env!.registry}/${ns}", insecure: true }\nbuild: { strategy: manifest }`);
+    const name = `${env!.registry}/${ns}/app`;
+    const r = await run(dir, ["apply"], "1.0.0");
+    expect(r.exitCode, r.stderr).toBe(0);
+    for (const tag of ["latest", "1", "1.0.0", "1.0.0-amd64", "1.0.0-arm64"]) expect((await cosignVerify(`${name}:${tag}`, dir)).exitCode, tag).toBe(0);
   });
 
   test("promote: roll back after a bad release, copy a signed index between registries by digest, refuse incomplete or unsigned ones", async () => {

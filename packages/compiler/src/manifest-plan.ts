@@ -8,7 +8,7 @@
 import { type Arg, type Command, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Diagnostic, diag, formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
-import { docker, loginSteps, perArchTag, secretFlag, signSteps, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { copySigned, docker, loginSteps, perArchTag, secretFlag, signSteps, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
@@ -92,7 +92,10 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
           docker(["tag", source(p), userArchRef(ref, p)]),
           docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
         ]
-      : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
+      : signed
+        ? // imagetools wraps a single image in a new list, which nobody signed; cosign copies the signed image as it is
+          [copySigned(source(p), userArchRef(ref, p), ref.insecure)]
+        : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
   );
   const targets = ref.tags.map((t) => `${ref.name}:${t}`);
   return {

@@ -80,7 +80,7 @@ describe("signing in the plan", () => {
     expect(p.signing).toEqual({ mode: "keyless", tlog: true });
   });
 
-  test("manifest strategy: per-arch images signed too (--recursive), and the lists published are copies of the signed one", () => {
+  test("manifest strategy: per-arch images signed too (--recursive), and the lists and per-arch tags published are the signed ones", () => {
     const p = plan(spec(KEY), manifest);
     expect(stepsOf(p).find((s) => s.kind === "sign")!.commands[0]!.args).toContain("--recursive");
     const publish = stepsOf(p).find((s) => s.kind === "publish")!;
@@ -90,6 +90,16 @@ describe("signing in the plan", () => {
       ["buildx", "imagetools", "create"],
     ]);
     expect(lists[0]!.args.at(-1)).toEqual({ verified: p.images[0]!.refs[0]!.staging });
+    // per-arch tags: the signed image itself (imagetools would wrap it in a new, unsigned list)
+    const perArch = publish.commands.find((c) => c.moves?.endsWith("-arm64"))!;
+    expect([perArch.program, ...perArch.args]).toEqual([
+      "cosign",
+      "copy",
+      "--force",
+      "--allow-insecure-registry",
+      { verified: p.images[0]!.refs[0]!.staging, platform: "linux/arm64" },
+      "127.0.0.1:5000/x/app:1.0-arm64",
+    ]);
   });
 
   test("the legacy builder cannot sign: it makes each list again when publishing", () => {

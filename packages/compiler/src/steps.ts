@@ -188,6 +188,13 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[], recurs
     );
 }
 
+/**
+ * A signed image copied as it is (manifest and signature, same digest) to a tag. cosign also leaves a tag
+ * named after the digest (sha256-<hex>), as it does for every copy by digest.
+ */
+export const copySigned = (source: Arg, tag: string, insecure: boolean): Command =>
+  cosign(["copy", "--force", ...(insecure ? ["--allow-insecure-registry"] : []), source, tag], { moves: tag });
+
 /** What a plan says about signing, for whoever runs it (a CI workflow needs an OIDC token for keyless). */
 export const signingOf = (sign: Signing | undefined) => (sign ? { mode: sign.mode, tlog: sign.mode === "keyless" || sign.tlog } : undefined);
 
