@@ -1,7 +1,8 @@
 // Releases users can trust (issue 22): every published index signed by digest with real cosign before
 // any tag moves, a broken key moving nothing; promote rolling tags back to an earlier version's index,
 // copying a verified, signed index between registries by digest, and refusing an incomplete one.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
@@ -106,6 +107,20 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     expect(broken.stdout + broken.stderr).not.toContain(PASSWORD);
   });
 
+  test("no cosign on this machine: exit 4 before anything is built", async () => {
+    const ns = namespace("sign-nocosign");
+    const dir = await signedProject(`  local: { url: "${env!.registry}/${ns}", insecure: true }`);
+    const bin = mkdtempSync(join(tmpdir(), "multiarch-path-"));
+    for (const tool of ["docker", "git"]) {
+      const found = (process.env.PATH ?? "").split(":").find((d) => existsSync(join(d, tool)));
+      symlinkSync(join(found!, tool), join(bin, tool));
+    }
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { PATH: bin, SIGN_PASSWORD: PASSWORD, VERSION: "1.0.0" } });
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr).toContain("this plan signs with cosign");
+    expect(r.stderr).not.toContain("== build");
+  });
+
   test("manifest strategy: the lists published are the signed one, and the per-arch tags are signed too", async () => {
     const ns = namespace("sign-manifest");
     const dir = await signedProject(`  local: { url: "${env!.registry}/${ns}", insecure: true }\nbuild: { strategy: manifest }`);
@@ -113,6 +128,20 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     const r = await run(dir, ["apply"], "1.0.0");
     expect(r.exitCode, r.stderr).toBe(0);
     for (const tag of ["latest", "1", "1.0.0", "1.0.0-amd64", "1.0.0-arm64"]) expect((await cosignVerify(`${name}:${tag}`, dir)).exitCode, tag).toBe(0);
+  });
+
+  test("merge signs the index it made from the shards before its tags move", async () => {
+    const ns = namespace("sign-merge");
+    const dir = await signedProject(`  local: { url: "${env!.registry}/${ns}", insecure: true }`);
+    const name = `${env!.registry}/${ns}/app`;
+    const shards = await run(dir, ["apply", "--shard", "linux/amd64", "--shard", "linux/arm64"], "1.0.0");
+    expect(shards.exitCode, shards.stderr).toBe(0);
+    expect((await docker(["buildx", "imagetools", "inspect", `${name}:latest`])).exitCode).not.toBe(0);
+    const merged = await run(dir, ["merge"], "1.0.0");
+    expect(merged.exitCode, merged.stderr).toBe(0);
+    const report = reportOf(merged.stdout);
+    expect(report.steps.map((s: { kind: string }) => s.kind)).toEqual(["manifest", "verify", "sign", "publish"]);
+    expect((await cosignVerify(`${name}:latest`, dir)).exitCode).toBe(0);
   });
 
   test("promote: roll back after a bad release, copy a signed index between registries by digest, refuse incomplete or unsigned ones", async () => {

@@ -117,7 +117,7 @@ export async function runPlan(
     engine.reachable && localKernel && runsImages
       ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {})
       : [];
-  const problem = preflight(plan, engine, emulation);
+  const problem = preflight(plan, engine, emulation) ?? (await signerProblem(plan, planDir, io));
   if (problem) return { exit: EXIT.environment, message: problem, warnings };
 
   const err = style(io, "stderr");
@@ -162,6 +162,17 @@ export async function runPlan(
     warnings,
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged } },
   };
+}
+
+/** A plan that signs needs cosign here: found before anything is built, not when the first index is ready. */
+async function signerProblem(plan: Plan, planDir: string, io: Io): Promise<string | undefined> {
+  const signs = plan.stages.some((s) => s.steps.some((st) => st.kind === "sign" || st.commands.some((c) => c.program === "cosign")));
+  if (!signs) return undefined;
+  const { runCommand } = await import("@multiarch/executor");
+  const r = await runCommand({ program: "cosign", args: ["version"] }, { cwd: resolve(planDir, plan.cwd), env: io.env });
+  return r.ok
+    ? undefined
+    : `this plan signs with cosign (sign: in the spec), which cannot be run here (${r.message}); install it (Debian: apt-get install cosign) or put it on PATH`;
 }
 
 /**
