@@ -157,8 +157,8 @@ engine (which DOCKER_HOST / context), buildx (experimental mode on old CLIs), th
 binfmt_misc and a QEMU handler with the F flag for every foreign platform the spec asks for (and QEMU's
 version, update-binfmts >= 2.1.7), the builder (exists, driver, platforms, what strategy auto picks), each
 registry (reachable over its scheme, credentials present and accepted; never printed), each external
-base image (offers every platform its image asks for), and Dockerfiles that compile under emulation or
-write an architecture into a download URL.
+base image (offers every platform its image asks for), cosign when the spec signs, and Dockerfiles that
+compile under emulation or write an architecture into a download URL.
 --fix makes the safe, local repairs and says each command first: mount binfmt_misc, register the
 installed QEMU handlers with the F flag, create the builder the spec defines. It never installs packages.`,
     options: { ...common, fix: { type: "boolean", description: "make the safe, local repairs (each said before it runs), then check again" } },
