@@ -5,23 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { BIN, env, namespace, repo, reportOf } from "./helpers.ts";
-
-/** Every command line on the machine, sampled until stopped. */
-function watchArgv() {
-  const seen = new Set<string>();
-  let on = true;
-  const tick = () => {
-    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-      try {
-        seen.add(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "));
-      } catch {}
-    }
-    if (on) setTimeout(tick, 10);
-  };
-  tick();
-  return () => ((on = false), [...seen]);
-}
+import { BIN, env, namespace, repo, reportOf, watchArgv } from "./helpers.ts";
 
 function allFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
@@ -120,4 +120,23 @@ export async function until(cond: () => boolean, what: string, ms = 60_000): Pro
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Every command line on the machine, sampled every 10 ms until the returned function stops it. */
+export function watchArgv(): () => string[] {
+  const seen = new Set<string>();
+  let on = true;
+  const tick = () => {
+    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        seen.add(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "));
+      } catch {}
+    }
+    if (on) setTimeout(tick, 10);
+  };
+  tick();
+  return () => {
+    on = false;
+    return [...seen];
+  };
 }

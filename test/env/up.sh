@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up the real test environment on a Debian bookworm machine, as root, offline but for the
 # Debian and npm registries: dockerd 26 with the containerd image store, buildx 0.13, QEMU + binfmt_misc
-# (F flag), a plain registry on 127.0.0.1:5000, an htpasswd registry on 127.0.0.1:5001, and multi-arch
+# (F flag), cosign, a plain registry on 127.0.0.1:5000, an htpasswd registry on 127.0.0.1:5001, and multi-arch
 # busybox base images built from Debian's busybox-static. Idempotent: what is already up is skipped.
 # Writes the facts tests need to $MULTIARCH_ENV_DIR/env (read by test/e2e/helpers.ts); test/env/down.sh
 # stops what it started.
@@ -31,7 +31,7 @@ apt_update() {
 }
 
 if [ ! -f /etc/apt/sources.list.d/multiarch-trixie.sources ]; then
-  # trixie only for the three packages that need it; everything else stays bookworm.
+  # trixie only for the packages that need it (docker, buildx, QEMU, cosign); everything else stays bookworm.
   cat >/etc/apt/sources.list.d/multiarch-trixie.sources <<'EOF'
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -53,6 +53,13 @@ if ! have dockerd || ! docker buildx version >/dev/null 2>&1 || [ ! -x /usr/bin/
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     docker.io/trixie docker-buildx/trixie qemu-user-static/trixie runc/bookworm \
     docker-registry apache2-utils curl jq ca-certificates iptables >/dev/null
+fi
+# release signing (issue 22): Debian's cosign, from trixie (bookworm has none); it signs and verifies
+# offline against the loopback registries with a key pair
+if ! have cosign; then
+  log "installing cosign (trixie)"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cosign/trixie >/dev/null
 fi
 # the HTML report's browser test (issue 15) only, not the quick start: Debian's headless Chromium
 if [ "${MULTIARCH_BROWSER:-0}" = 1 ] && ! have chromium; then

@@ -117,6 +117,31 @@ A missing or foreign shard moves no tag and names what is missing.`,
     footer: EXIT_CODES,
     load: () => import("./commands/merge.ts"),
   },
+  promote: {
+    summary: "point the spec's tags for a version at that version's index (roll back), or copy it between registries",
+    positionals: "VERSION",
+    about: `Renders the spec's tags with its version variable set to VERSION (tags made from git.* are left out:
+they name a build) and, without building anything, per image and repository:
+  verify     the index VERSION's tag holds (the first tag that is not latest) has exactly the planned platforms
+  signature  with sign: in the spec, it carries a signature the spec's key verifies (an unsigned one is refused)
+  copy       --from/--to: docker buildx imagetools create of that index, by digest, into the --to registry;
+             verified there to be the very same index, then signed there
+  publish    as apply: each tag to the verified digest, one at a time, latest last; tags that already
+             hold it are left alone
+After a bad 1.5.0, \`multiarch promote 1.4.2\` moves latest, 1 and 1.4 back to 1.4.2's index.`,
+    options: {
+      ...common,
+      from: { type: "string", value: "REGISTRY", description: "copy from this registry of the spec (with --to), e.g. staging" },
+      to: { type: "string", value: "REGISTRY", description: "into this registry of the spec, and move its tags there (with --from)" },
+      variable: { type: "string", value: "NAME", description: "the variable VERSION is given to (default: version)" },
+      image: { type: "string", multiple: true, value: "NAME", description: "only this image (repeatable; default: every published image)" },
+      concurrency: { type: "string", value: "N", description: "steps at once (default: cores; light steps at least 8)" },
+      "dry-run": { type: "boolean", description: "print the commands, run nothing" },
+      verbose: { type: "boolean", short: "v", description: "stream the tools' output (secrets redacted)" },
+    },
+    footer: EXIT_CODES,
+    load: () => import("./commands/promote.ts"),
+  },
   graph: {
     summary: "draw the images, their platforms and registries, and what builds FROM what",
     about: `Prints the spec's images as nodes (platforms, registries; internal images dashed, groups as boxes) and
@@ -139,8 +164,8 @@ engine (which DOCKER_HOST / context), buildx (experimental mode on old CLIs), th
 binfmt_misc and a QEMU handler with the F flag for every foreign platform the spec asks for (and QEMU's
 version, update-binfmts >= 2.1.7), the builder (exists, driver, platforms, what strategy auto picks), each
 registry (reachable over its scheme, credentials present and accepted; never printed), each external
-base image (offers every platform its image asks for), and Dockerfiles that compile under emulation or
-write an architecture into a download URL.
+base image (offers every platform its image asks for), cosign when the spec signs, and Dockerfiles that
+compile under emulation or write an architecture into a download URL.
 --fix makes the safe, local repairs and says each command first: mount binfmt_misc, register the
 installed QEMU handlers with the F flag, create the builder the spec defines. It never installs packages.`,
     options: { ...common, fix: { type: "boolean", description: "make the safe, local repairs (each said before it runs), then check again" } },
@@ -152,9 +177,15 @@ installed QEMU handlers with the F flag, create the builder the spec defines. It
     positionals: "REF",
     about: `Reads REF over the registry API (no engine needed; docker's stored credentials are used) and prints
 each platform's image with its digest and size (manifest, config and layers), attestations apart.
---expect linux/amd64,linux/arm64 exits 3 unless the image holds exactly those platforms.`,
+--expect linux/amd64,linux/arm64 exits 3 unless the image holds exactly those platforms; --key cosign.pub
+exits 3 unless cosign verifies REF's signature with that key (transparency log not required).`,
     options: {
       expect: { type: "string", value: "P,Q", description: "the platforms the image must hold, exactly (exit 3 otherwise)" },
+      key: {
+        type: "string",
+        value: "KEY",
+        description: "also check REF carries a cosign signature this public key verifies (a path, or env://NAME); exit 3 otherwise",
+      },
       insecure: { type: "boolean", description: "plain HTTP to this registry (loopback registries always are)" },
       json: common.json!,
       help: common.help!,

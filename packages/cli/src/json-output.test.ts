@@ -77,6 +77,17 @@ describe("--json: one document on every path", () => {
     expect((await json(["plan", "--platform", "linux/s390x"])).doc).toMatchObject({ ok: false, errors: [{ code: "selection-unknown" }] });
   });
 
+  test("promote: usage errors, a registry that does not exist, engine unreachable", async () => {
+    expect((await json(["promote"])).doc).toMatchObject({ ok: false, exitCode: 1, message: expect.stringContaining("multiarch promote VERSION") });
+    expect((await json(["promote", "1.0.0", "--variable", "release"])).doc).toMatchObject({ exitCode: 1, message: expect.stringContaining("--variable NAME") });
+    expect((await json(["promote", "1.0.0", "--from", "lcoal", "--to", "local"])).doc).toMatchObject({
+      exitCode: 1,
+      errors: [{ code: "selection-unknown", message: "--from lcoal: no such registry", hint: "did you mean local?" }],
+    });
+    const down = await json(["promote", "1.0.0"]);
+    expect(down.doc).toMatchObject({ ok: false, exitCode: 4, promoted: { version: "1.0.0" } });
+  });
+
   test("apply: engine unreachable, dry run, bad plan, bad flags", async () => {
     const down = await json(["apply"]);
     expect(down.doc).toMatchObject({ ok: false, exitCode: 4 });

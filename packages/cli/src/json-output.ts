@@ -93,6 +93,14 @@ export const JsonOutputSchema = z
       })
       .optional()
       .describe("inspect: what REF holds"),
+    signature: z
+      .object({ verified: z.boolean(), key: z.string(), message: z.string().optional() })
+      .optional()
+      .describe("inspect --key: whether REF carries a cosign signature that key verifies"),
+    promoted: z
+      .object({ version: z.string(), sources: z.record(z.string(), z.string()).describe("image@registry -> the ref whose index its tags point at") })
+      .optional()
+      .describe("promote: the version promoted and where each index came from"),
     graph: z
       .object({
         nodes: z.array(
@@ -131,7 +139,7 @@ export const JsonOutputSchema = z
           .describe("refs this run pushed, with the digest pushed"),
       })
       .optional()
-      .describe("apply: what ran"),
+      .describe("apply, merge, promote: what ran"),
   })
   .strict();
 

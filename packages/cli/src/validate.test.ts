@@ -70,6 +70,9 @@ const ERRORS: [string, string, string, string?][] = [
   ["each-not-list", "template-unknown-variable", "7:28", 'split: ","'],
   ["repository-twice", "invalid-value", "5:17", "lists a repository twice"],
   ["builder-node-platform", "platform-unknown", "8:36", "did you mean linux/arm64?"],
+  ["sign-key-literal", "credential-literal", "3:8", "{ file: cosign.key }"],
+  ["sign-no-public-key", "missing-key", "2:1", "publicKey: { file: cosign.pub }"],
+  ["sign-keyless-and-key", "invalid-value", "2:1", "keyless: { issuer, identity }"],
 ];
 
 describe("validate: bad inputs point at their line and column", () => {

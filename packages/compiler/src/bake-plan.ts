@@ -4,7 +4,7 @@
 import { type Arg, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import { archCheckSteps, docker, loginSteps, perArchTag, publishStep, testSteps, verifySteps } from "./steps.ts";
+import { archCheckSteps, docker, loginSteps, perArchTag, publishStep, signSteps, testSteps, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -91,13 +91,14 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
     };
   });
   const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref, ref.staging))) : [];
-  const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref)));
+  const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref, spec.sign !== undefined)));
   return [
     { name: "login", steps: loginSteps(spec, all) },
     ...builds.map((b) => ({ name: builds.length > 1 ? `build-${b.id.slice("bake:".length)}` : "build", steps: [b] })),
     { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.
     { name: "verify", steps: [...verifySteps(all), ...testSteps(images)] },
+    { name: "sign", steps: spec.sign ? signSteps(spec.sign, all, false) : [] },
     { name: "publish", steps: publish },
   ].filter((s) => s.steps.length > 0);
 }

@@ -21,7 +21,7 @@ import { builderOf } from "./builder.ts";
 import { basePlatformProblems, type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
 import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { type Facts, type RenderedImage, renderImages } from "./render.ts";
-import { archCheckSteps, docker, plannedRefs, platformStrings, stagingTag } from "./steps.ts";
+import { archCheckSteps, docker, plannedRefs, platformStrings, signingOf, stagingTag, valueRef } from "./steps.ts";
 
 export interface CompileOptions {
   strategy: Plan["strategy"];
@@ -69,7 +69,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const notPublished = publishDecisions(spec, images, selected, options);
 
   const { rendered, diagnostics } = renderImages(spec, images, facts);
-  const hashes = facts.inputs ? inputHashes(rendered, facts.inputs, options.strategy) : new Map<string, ImageHash>();
+  const hashes = facts.inputs ? inputHashes(rendered, facts.inputs, options.strategy, signer(spec)) : new Map<string, ImageHash>();
   const decisions = new Map<string, Decision>();
   for (const r of rendered) {
     const h = hashes.get(r.image.name);
@@ -96,6 +96,18 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const all = [
     ...diagnostics,
     ...(chosen === "manifest" ? manifestRules(rendered, legacy) : []),
+    ...(legacy && spec.sign
+      ? [
+          diag(
+            "invalid-value",
+            spec.sign.at,
+            "signing needs docker buildx: without it each list is made again when published, and could differ from the signed one",
+            {
+              hint: "install docker buildx (package docker-buildx)",
+            },
+          ),
+        ]
+      : []),
     // what is built here must find each platform in its bases (images whose tags hold them build nothing)
     ...(facts.inputs
       ? basePlatformProblems(
@@ -163,6 +175,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   if (cleanup.length && stages.some((s) => s.name === "publish")) stages.push({ name: "cleanup", steps: cleanup });
   const secrets = secretSources(spec, planned);
   const builder = builderOf(spec);
+  const signing = signingOf(spec.sign);
   const plan: Plan = {
     version: PLAN_VERSION,
     spec: specRel,
@@ -172,6 +185,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     stages,
     secrets,
     ...(builder ? { builder } : {}),
+    ...(signing ? { signing } : {}),
   };
 
   const platforms = [...new Set(built.flatMap((p) => p.platforms))];
@@ -205,6 +219,10 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   }
   return { ok: true, compiled: { bake, plan, archPlans, files }, warnings };
 }
+
+/** Who signs, as the input hash records it: the public key's source, or the keyless identity. */
+const signer = (spec: Spec): string | undefined =>
+  spec.sign?.mode === "key" ? `key ${JSON.stringify(spec.sign.publicKey)}` : spec.sign ? `keyless ${spec.sign.issuer} ${spec.sign.identity}` : undefined;
 
 /** Why an image's user tags stay where they are in this run; absent: it publishes. */
 function publishDecisions(spec: Spec, images: readonly Image[], selected: ReadonlySet<string>, options: CompileOptions): Map<string, string> {
@@ -285,13 +303,14 @@ function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arc
     : [];
 }
 
-/** Every place a secret value can come from, for the executor's redactor. */
-function secretSources(spec: Spec, images: readonly PlannedImage[]): Plan["secrets"] {
+/** Every place a secret value can come from (the signing key and its password too), for the executor's redactor. */
+export function secretSources(spec: Spec, images: readonly PlannedImage[]): Plan["secrets"] {
   const used = new Set(images.flatMap((i) => i.refs.map((r) => r.registry)));
   const names = new Set(images.map((i) => i.name));
   const refs: Plan["secrets"] = [
     ...spec.registries.filter((r) => used.has(r.name) && r.password).map((r) => r.password as { env: string } | { file: string }),
     ...spec.images.filter((i) => names.has(i.name)).flatMap((i) => i.secrets.map((s) => (s.env ? { env: s.env } : { file: s.file! }))),
+    ...(spec.sign?.mode === "key" ? [spec.sign.key, ...(spec.sign.password ? [spec.sign.password] : [])] : []).map(valueRef),
   ];
   return [...new Map(refs.map((r) => [JSON.stringify(r), r])).values()];
 }

@@ -57,6 +57,16 @@ const byId = (checks: Check[], id: string) => checks.find((c) => c.id === id)!;
 const failed = (checks: Check[]) => checks.filter((c) => c.status === "failed").map((c) => c.id);
 
 describe("doctor's checks (pure: facts in, checklist out)", () => {
+  test("sign: in the spec needs cosign on this machine", () => {
+    const signed = spec("sign: { key: { file: cosign.key } }\n");
+    expect(byId(doctorChecks(signed, { ...healthy(), cosign: { version: "v2.5.0" } }), "cosign")).toMatchObject({ status: "ok", found: "v2.5.0" });
+    expect(byId(doctorChecks(signed, { ...healthy(), cosign: { error: "cosign not found or not executable" } }), "cosign")).toMatchObject({
+      status: "failed",
+      fix: expect.stringContaining("apt-get install cosign"),
+    });
+    expect(doctorChecks(spec(), healthy()).some((c) => c.id === "cosign")).toBe(false);
+  });
+
   test("a provisioned machine: all green, the strategy auto picks is said", () => {
     const checks = doctorChecks(spec(), healthy());
     expect(failed(checks)).toEqual([]);

@@ -149,6 +149,16 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
     });
   }
 
+  // sign: in the spec: apply signs each index with cosign before its tags move
+  if (spec.sign && f.cosign)
+    add({
+      id: "cosign",
+      title: "cosign (sign: in the spec)",
+      status: f.cosign.version ? "ok" : "failed",
+      found: f.cosign.version ?? `cannot be run: ${f.cosign.error ?? "unknown"}`,
+      ...(f.cosign.version ? {} : { fix: "apt-get install cosign (Debian trixie and later), or put cosign on PATH" }),
+    });
+
   // the builder: exists, its driver and platforms, and so what auto chooses
   const defined = builderOf(spec);
   if (f.engine.builderMissing) {

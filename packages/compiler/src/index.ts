@@ -6,5 +6,7 @@ export { type Check, doctorChecks } from "./doctor.ts";
 export { type BakePrint, specFromBake } from "./from-bake.ts";
 export { dot, type Graph, graphOf, mermaid } from "./graph.ts";
 export { mergePlan } from "./merge-plan.ts";
+export { promotePlan } from "./promote-plan.ts";
 export { type Facts, renderImages } from "./render.ts";
+export { signatureCheck } from "./steps.ts";
 export { type Requested, resolveStrategy } from "./strategy.ts";

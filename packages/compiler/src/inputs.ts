@@ -1,6 +1,6 @@
 // Input hashes and what they decide. An image's input hash covers everything its build reads: the
 // Dockerfile, the context's files (after .dockerignore), named contexts, the build definition (target,
-// rendered args, labels, annotations, platforms, secret ids, strategy), the digests its external FROM
+// rendered args, labels, annotations, platforms, secret ids, strategy, who signs), the digests its external FROM
 // images resolve to, and the input hashes of the images it builds FROM (a Merkle chain). Pure: the
 // facts are gathered elsewhere (executor/inputs.ts, the registry); this only hashes and compares.
 import { createHash } from "node:crypto";
@@ -24,8 +24,17 @@ export interface ImageHash {
   unknown?: string;
 }
 
-/** Hashes in dependency order (rendered comes in spec order, bases first). */
-export function inputHashes(rendered: readonly RenderedImage[], inputs: Readonly<Record<string, ImageInputFacts>>, strategy: Strategy): Map<string, ImageHash> {
+/**
+ * Hashes in dependency order (rendered comes in spec order, bases first). `signing`: who signs (the
+ * public key or keyless identity); part of what a tag promises, so turning signing on or changing the
+ * key publishes every image again, signed. Absent, the hash is what it was before signing existed.
+ */
+export function inputHashes(
+  rendered: readonly RenderedImage[],
+  inputs: Readonly<Record<string, ImageInputFacts>>,
+  strategy: Strategy,
+  signing?: string,
+): Map<string, ImageHash> {
   const out = new Map<string, ImageHash>();
   for (const r of rendered) {
     const img = r.image;
@@ -45,6 +54,7 @@ export function inputHashes(rendered: readonly RenderedImage[], inputs: Readonly
       platforms: img.platforms.map(formatPlatform),
       secrets: img.secrets.map((s) => s.id),
       strategy: [strategy.chosen, strategy.legacyBuilder ? "legacy" : ""],
+      ...(signing ? { signing } : {}),
     };
     const parts: Record<string, string> = {
       dockerfile: facts.dockerfile,

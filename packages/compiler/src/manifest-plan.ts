@@ -8,7 +8,7 @@
 import { type Arg, type Command, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Diagnostic, diag, formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
-import { docker, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { copySigned, docker, loginSteps, perArchTag, secretFlag, signSteps, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
@@ -79,9 +79,10 @@ export function manifestCommands(ref: PlannedRef, target: string, platforms: rea
 /**
  * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) and the multi-arch
  * lists, every one from the verified per-arch digests. `local`: the legacy builder's own images of this
- * run (it has no imagetools); otherwise the per-arch images are read from the registry.
+ * run (it has no imagetools); otherwise the per-arch images are read from the registry. `signed`: the
+ * lists are copies of the very list that was signed (a list made again could get another digest).
  */
-export function manifestPublishStep(image: string, ref: PlannedRef, platforms: readonly Platform[], legacy: boolean, local: boolean): Step {
+export function manifestPublishStep(image: string, ref: PlannedRef, platforms: readonly Platform[], legacy: boolean, local: boolean, signed = false): Step {
   const verified = (p: Platform): Arg => ({ verified: ref.staging, platform: formatPlatform(p) });
   const source = (p: Platform): Arg => (local ? { built: archRef(ref, p) } : verified(p));
   const perArch = platforms.flatMap((p) =>
@@ -91,7 +92,10 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
           docker(["tag", source(p), userArchRef(ref, p)]),
           docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
         ]
-      : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
+      : signed
+        ? // imagetools wraps a single image in a new list, which nobody signed; cosign copies the signed image as it is
+          [copySigned(source(p), userArchRef(ref, p), ref.insecure)]
+        : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
   );
   const targets = ref.tags.map((t) => `${ref.name}:${t}`);
   return {
@@ -99,8 +103,15 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
     kind: "publish",
     image,
     registry: ref.registry,
-    commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true))],
-    ...(legacy ? {} : { unchangedIf: unchangedIf(ref) }),
+    commands: [
+      ...perArch,
+      ...targets.flatMap((t) =>
+        signed
+          ? [docker(["buildx", "imagetools", "create", "--tag", t, { verified: ref.staging }], { moves: t })]
+          : manifestCommands(ref, t, platforms, platforms.map(verified), true),
+      ),
+    ],
+    ...(legacy ? {} : { unchangedIf: unchangedIf(ref, signed) }),
     inputs: platforms.map((p) => archRef(ref, p)),
     produces: [...platforms.map((p) => userArchRef(ref, p)), ...targets],
   };
@@ -194,10 +205,16 @@ export function manifestStages(
   // tag` could be re-pointed by a concurrent run first); the legacy builder has no imagetools.
   const publishes: Step[] = rendered
     .filter((r) => !all.get(r.image.name)!.notPublished)
-    .flatMap((r) => all.get(r.image.name)!.refs.map((ref) => manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r))));
+    .flatMap((r) =>
+      all
+        .get(r.image.name)!
+        .refs.map((ref) => manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r), spec.sign !== undefined)),
+    );
   stages.push(
     { name: "manifest", steps: lists },
     { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images.filter((i) => !i.reuse))] },
+    // per-arch user tags point at the per-arch images: those are signed too
+    { name: "sign", steps: spec.sign ? signSteps(spec.sign, images, true) : [] },
     { name: "publish", steps: publishes },
   );
   return stages.filter((s) => s.steps.length > 0);

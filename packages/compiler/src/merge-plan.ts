@@ -4,7 +4,7 @@
 import { PLAN_VERSION, type Plan, planIdentity, refLabel, type Shard, type Stage, type Step } from "@multiarch/plan";
 import { type Platform, parsePlatform } from "@multiarch/spec";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
-import { docker, inspectCommand, publishStep } from "./steps.ts";
+import { docker, indexCheckStep, publishStep } from "./steps.ts";
 
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
 
@@ -65,26 +65,42 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         produces: [ref.staging],
         ...(chosen === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
       });
-      verifySteps.push({
-        id: `verify:${img.name}@${refLabel(ref)}`,
-        kind: "verify",
-        image: img.name,
-        registry: ref.registry,
-        commands: [inspectCommand(ref.staging, ref.insecure, legacy)],
-        inputs: [ref.staging],
-        produces: [],
-        expect: { ref: ref.staging, platforms: img.platforms, manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])) },
-      });
+      verifySteps.push(
+        indexCheckStep(
+          `verify:${img.name}@${refLabel(ref)}`,
+          img.name,
+          ref.registry,
+          ref.insecure,
+          { ref: ref.staging, platforms: img.platforms, manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])) },
+          legacy,
+        ),
+      );
       // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
-      publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false) : publishStep(img.name, ref));
+      const signed = plan.signing !== undefined;
+      publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false, signed) : publishStep(img.name, ref, signed));
     }
   }
   const logins = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login");
+  // the full plan's signing of each index, by the digest verification sees here too
+  const signs = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "sign");
   const stages: Stage[] = [
     { name: "login", steps: logins },
     { name: "merge", steps: manifestSteps },
     { name: "verify", steps: verifySteps },
+    { name: "sign", steps: signs },
     { name: "publish", steps: publishSteps },
   ].filter((s) => s.steps.length > 0);
-  return { ok: true, plan: { version: PLAN_VERSION, spec: plan.spec, cwd: plan.cwd, strategy: plan.strategy, images, stages, secrets: plan.secrets } };
+  return {
+    ok: true,
+    plan: {
+      version: PLAN_VERSION,
+      spec: plan.spec,
+      cwd: plan.cwd,
+      strategy: plan.strategy,
+      images,
+      stages,
+      secrets: plan.secrets,
+      ...(plan.signing ? { signing: plan.signing } : {}),
+    },
+  };
 }

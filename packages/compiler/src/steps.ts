@@ -1,8 +1,8 @@
 // Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
 // the names of things (staging tags, per-arch tags, step ids).
 import { createHash } from "node:crypto";
-import { type Built, type Command, type PlannedImage, type PlannedRef, refLabel, type Step } from "@multiarch/plan";
-import { archSuffix, formatPlatform, type Image, type Platform, type Secret, type Spec } from "@multiarch/spec";
+import { type Arg, type Built, type Command, type PlannedImage, type PlannedRef, refLabel, type Step } from "@multiarch/plan";
+import { archSuffix, type Credential, formatPlatform, type Image, type Platform, type Secret, type Signing, type Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
 
@@ -58,6 +58,19 @@ export const inspectCommand = (ref: string | Built, insecure: boolean, legacy: b
     ? docker(["manifest", "inspect", ...(insecure ? ["--insecure"] : []), ref])
     : docker(["buildx", "imagetools", "inspect", ref, "--format", "{{json .}}"]);
 
+/**
+ * Verification of the index a ref names (merge, promote): exactly `expect.platforms`, and what else
+ * `expect` asks; later steps use the digest it saw, never the ref again.
+ */
+export const indexCheckStep = (
+  id: string,
+  image: string,
+  registry: string,
+  insecure: boolean,
+  expect: Extract<NonNullable<Step["expect"]>, { ref: string }>,
+  legacy = false,
+): Step => ({ id, kind: "verify", image, registry, commands: [inspectCommand(expect.ref, insecure, legacy)], inputs: [expect.ref], produces: [], expect });
+
 export function verifySteps(images: readonly PlannedImage[], legacy = false): Step[] {
   return images.flatMap((img): Step[] =>
     img.archive
@@ -107,12 +120,83 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
 /** How a build secret is passed to buildx (bake's `secret` and `docker build --secret` share the form). */
 export const secretFlag = (s: Secret): string => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`);
 
-/** publish: the user tags of a ref already hold the verified images when every one inspects the same. */
-export const unchangedIf = (ref: PlannedRef): NonNullable<Step["unchangedIf"]> => ({
+/**
+ * publish: the user tags of a ref already hold the verified images when every one inspects the same;
+ * once signed, only the very index that was signed counts.
+ */
+export const unchangedIf = (ref: PlannedRef, signed = false): NonNullable<Step["unchangedIf"]> => ({
   staging: ref.staging,
   tags: ref.tags.map((t) => `${ref.name}:${t}`),
   insecure: ref.insecure,
+  ...(signed ? { signed: true } : {}),
 });
+
+// cosign names a key as a path, or env://NAME for a key held in a variable: never the key itself.
+const keyArg = (c: Credential): string => (c.env ? `env://${c.env}` : c.file!);
+export const valueRef = (c: Credential): { env: string } | { file: string } => (c.env ? { env: c.env } : { file: c.file! });
+const cosign = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "cosign", args, ...extra });
+
+/** cosign verify of an index by digest: the spec's public key (or keyless identity) signed it. */
+export function signatureCheck(sign: Signing, ref: Arg, insecure: boolean): Command {
+  const registry = insecure ? ["--allow-insecure-registry"] : [];
+  return sign.mode === "keyless"
+    ? cosign(["verify", "--certificate-identity-regexp", sign.identity, "--certificate-oidc-issuer", sign.issuer, ...registry, ref])
+    : cosign(["verify", "--key", keyArg(sign.publicKey), ...(sign.tlog ? [] : ["--insecure-ignore-tlog"]), ...registry, ref]);
+}
+
+/**
+ * Signing each index about to be published, by the digest verification saw, before any user tag moves;
+ * then the signature is checked. An index that already carries a signature the key verifies is left as
+ * it is. `recursive`: the per-arch images too (the manifest strategy publishes per-arch tags). The key's
+ * password reaches cosign alone, as COSIGN_PASSWORD (empty without one: cosign never prompts).
+ */
+export function signSteps(sign: Signing, images: readonly PlannedImage[], recursive: boolean): Step[] {
+  return images
+    .filter((img) => !img.notPublished && !img.archive)
+    .flatMap((img) =>
+      img.refs.map((ref): Step => {
+        const index: Arg = { verified: ref.staging };
+        const registry = ref.insecure ? ["--allow-insecure-registry"] : [];
+        const signCommand =
+          sign.mode === "keyless"
+            ? cosign(["sign", "--yes", ...(recursive ? ["--recursive"] : []), ...registry, index])
+            : cosign(
+                [
+                  "sign",
+                  "--yes",
+                  "--key",
+                  keyArg(sign.key),
+                  ...(sign.tlog ? [] : ["--tlog-upload=false"]),
+                  ...(recursive ? ["--recursive"] : []),
+                  ...registry,
+                  index,
+                ],
+                { setEnv: { COSIGN_PASSWORD: sign.password ? valueRef(sign.password) : "" } },
+              );
+        const check = signatureCheck(sign, index, ref.insecure);
+        return {
+          id: `sign:${img.name}@${refLabel(ref)}`,
+          kind: "sign",
+          image: img.name,
+          registry: ref.registry,
+          commands: [signCommand, check],
+          doneIf: check,
+          inputs: [ref.staging],
+          produces: [`${ref.name}:<signature of ${ref.staging}>`],
+        };
+      }),
+    );
+}
+
+/**
+ * A signed image copied as it is (manifest and signature, same digest) to a tag. cosign also leaves a tag
+ * named after the digest (sha256-<hex>), as it does for every copy by digest.
+ */
+export const copySigned = (source: Arg, tag: string, insecure: boolean): Command =>
+  cosign(["copy", "--force", ...(insecure ? ["--allow-insecure-registry"] : []), source, tag], { moves: tag });
+
+/** What a plan says about signing, for whoever runs it (a CI workflow needs an OIDC token for keyless). */
+export const signingOf = (sign: Signing | undefined) => (sign ? { mode: sign.mode, tlog: sign.mode === "keyless" || sign.tlog } : undefined);
 
 /**
  * A shard's checks: each per-arch image it pushed must be that platform (by the digest it pushed), and
@@ -159,7 +243,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
  * so a registry failing half-way leaves the later, broader tags where they were; each tag moves to the
  * complete, verified index or not at all.
  */
-export const publishStep = (image: string, ref: PlannedRef): Step => ({
+export const publishStep = (image: string, ref: PlannedRef, signed = false): Step => ({
   id: `publish:${image}@${refLabel(ref)}`,
   kind: "publish",
   image,
@@ -167,7 +251,7 @@ export const publishStep = (image: string, ref: PlannedRef): Step => ({
   commands: ref.tags.map((t) =>
     docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
   ),
-  unchangedIf: unchangedIf(ref),
+  unchangedIf: unchangedIf(ref, signed),
   inputs: [ref.staging],
   produces: ref.tags.map((t) => `${ref.name}:${t}`),
 });

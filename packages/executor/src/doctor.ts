@@ -132,6 +132,11 @@ export async function gatherDoctorFacts(
   if (buildx) facts.buildx = buildx;
   if (updateBinfmts.ok) facts.updateBinfmts = firstLine(updateBinfmts.stdout || updateBinfmts.stderr);
 
+  if (spec.sign) {
+    const cosign = await run("cosign", ["version"]);
+    const version = /GitVersion:\s*(\S+)/.exec(cosign.stdout)?.[1];
+    facts.cosign = cosign.ok ? { version: version ?? firstLine(cosign.stdout) } : { error: cosign.message };
+  }
   if (inputs && "inputs" in inputs) facts.inputs = inputs.inputs;
   else if (inputs && "error" in inputs) facts.inputsError = inputs.error;
   return facts;

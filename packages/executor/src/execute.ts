@@ -82,6 +82,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const built = new Map<string, string>();
   const staged = new Map<string, StagedRef>();
   const moved = new Map<string, string>();
+  const kept = new Map<string, string>();
   let exitCode: Report["exitCode"] = 0;
   const redact = planRedactor(plan, cwd, opts.env);
   // buildx writes archives but does not create their folders.
@@ -106,7 +107,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
-  const ctx: StepContext = { verified, built, staged, moved, runDir, started, manifestEnv };
+  const ctx: StepContext = { verified, built, staged, moved, kept, runDir, started, manifestEnv };
 
   try {
     for (const stage of plan.stages) {
@@ -131,7 +132,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const steps = plan.stages
     .flatMap((s) => s.steps)
     .map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", startMs: 0, durationMs: 0, attempts: 0 });
-  const tags = tagOutcomes(plan, outcomes, moved);
+  const tags = tagOutcomes(plan, outcomes, moved, kept);
   return {
     ok: exitCode === 0,
     exitCode,
@@ -149,6 +150,8 @@ interface StepContext {
   staged: Map<string, StagedRef>;
   /** user tag -> the digest this run moved it to */
   moved: Map<string, string>;
+  /** user tag -> the verified index it already held, so it was left alone */
+  kept: Map<string, string>;
   runDir: string;
   started: number;
   /** The environment `docker manifest` runs in: a docker config of this run's own (see privateManifestStore). */
@@ -234,10 +237,10 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   });
 
   if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
-  if (step.unchangedIf) {
-    const held = await alreadyPublished(step.unchangedIf, opts.env, ctx.verified);
-    if (held) return done({ status: "unchanged", attempts: 0, digest: held });
-  }
+  // publish: tags that already hold the verified images stay untouched; all of them: nothing runs
+  const held = step.unchangedIf ? await alreadyPublished(step.unchangedIf, opts.env, ctx.verified) : new Map<string, string>();
+  if (step.unchangedIf && held.size === step.unchangedIf.tags.length) return done({ status: "unchanged", attempts: 0, digest: [...held.values()][0]! });
+  if (step.doneIf && (await runCommand(step.doneIf, run)).ok) return done({ status: "unchanged", attempts: 0 });
   if (step.expect && "archive" in step.expect) {
     const path = resolve(run.cwd, step.expect.archive);
     if (!existsSync(path)) return done({ status: "failed", attempts: 1, error: `${step.expect.archive} was not written` });
@@ -248,6 +251,11 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;
   for (const [i, cmd] of step.commands.entries()) {
+    const keep = cmd.moves ? held.get(cmd.moves) : undefined;
+    if (keep) {
+      ctx.kept.set(cmd.moves!, keep);
+      continue;
+    }
     const retry = opts.retry ?? DEFAULT_RETRY;
     for (let tries = 1; ; tries++) {
       attempts = Math.max(attempts, tries);
@@ -275,6 +283,15 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     const other = Object.entries(want)
       .filter(([p, d]) => check.manifests[p] !== undefined && check.manifests[p] !== d)
       .map(([p]) => p);
+    const same = step.expect.sameAs ? ctx.verified.get(step.expect.sameAs)?.digest : undefined;
+    if (check.ok && step.expect.sameAs && (!same || check.digest !== same)) {
+      return done({
+        status: "failed",
+        attempts,
+        check,
+        error: `${step.expect.ref} holds ${check.digest ?? "an unknown index"}, not ${step.expect.sameAs}'s verified ${same ?? "index"}: a copy by digest must be the very same index`,
+      });
+    }
     if (check.ok && other.length) {
       return done({
         status: "failed",
@@ -299,17 +316,13 @@ const platformError = (c: PlatformCheck) =>
     .join("; ");
 
 /**
- * Whether every user tag already holds exactly the verified images (same platform manifests); then the
- * digest they hold. A missing tag or any difference: undefined.
+ * The user tags that already hold exactly the verified images (the same index, or the same image
+ * manifest per platform; only the very index when it was signed), with the digest each holds. Read
+ * in-process over the registry API: a missing tag, an unreadable one, or any difference means publishing.
  */
-/**
- * Whether every user tag already holds exactly the verified images (the same index, or the same image
- * manifest per platform); then the digest they hold. Read in-process over the registry API: a missing
- * tag, an unreadable one, or any difference means publishing.
- */
-async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, env: Env, verified: ReadonlyMap<string, PlatformCheck>): Promise<string | undefined> {
+async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, env: Env, verified: ReadonlyMap<string, PlatformCheck>): Promise<Map<string, string>> {
   const want = verified.get(u.staging);
-  if (!want) return undefined;
+  if (!want) return new Map();
   const host = (ref: string) => ref.slice(0, ref.indexOf("/"));
   const client = new RegistryClient({ env, insecureHosts: u.insecure ? [...new Set(u.tags.map(host))] : [] });
   const held = await Promise.all(
@@ -318,14 +331,15 @@ async function alreadyPublished(u: NonNullable<Step["unchangedIf"]>, env: Env, v
         const now = await readTag(client, t);
         if (!now) return undefined;
         const same =
-          now.digest === want.digest || (want.found.length > 0 && JSON.stringify(sortKeys(now.manifests ?? {})) === JSON.stringify(sortKeys(want.manifests)));
-        return same ? now.digest : undefined;
+          now.digest === want.digest ||
+          (!u.signed && want.found.length > 0 && JSON.stringify(sortKeys(now.manifests ?? {})) === JSON.stringify(sortKeys(want.manifests)));
+        return same ? ([t, now.digest] as const) : undefined;
       } catch {
         return undefined;
       }
     }),
   );
-  return held.every((d) => d !== undefined) ? held[0] : undefined;
+  return new Map(held.filter((h) => h !== undefined));
 }
 
 const sortKeys = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));

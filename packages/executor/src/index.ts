@@ -10,5 +10,5 @@ export { preflight } from "./preflight.ts";
 export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
 export type { Report } from "./report.ts";
-export { type Runnable, showCommand } from "./runner.ts";
+export { type Runnable, runCommand, showCommand } from "./runner.ts";
 export { checkoutAt } from "./worktree.ts";

@@ -74,4 +74,12 @@ describe("report", () => {
       { image: "bad", ref: "reg/bad:latest", status: "unchanged", digest: "sha256:b" },
     ]);
   });
+  test("a tag that already held the verified index was left alone: unchanged, beside the ones that moved", () => {
+    const outcomes = new Map([["publish:good@r", outcome("publish:good@r", "publish", "ok", "good")]]);
+    const tags = tagOutcomes(plan, outcomes, new Map([["reg/good:latest", "sha256:g"]]), new Map([["reg/good:1.0", "sha256:g"]]));
+    expect(tags.slice(0, 2)).toEqual([
+      { image: "good", ref: "reg/good:1.0", status: "unchanged", digest: "sha256:g" },
+      { image: "good", ref: "reg/good:latest", status: "moved", digest: "sha256:g" },
+    ]);
+  });
 });

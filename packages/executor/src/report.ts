@@ -96,8 +96,13 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
   });
 }
 
-/** Per user tag: moved (to which digest), unchanged (already held it), or not moved. */
-export function tagOutcomes(plan: Plan, outcomes: ReadonlyMap<string, StepOutcome>, moved: ReadonlyMap<string, string>): TagOutcome[] {
+/** Per user tag: moved (to which digest), unchanged (already held it: the whole step, or `kept` alone), or not moved. */
+export function tagOutcomes(
+  plan: Plan,
+  outcomes: ReadonlyMap<string, StepOutcome>,
+  moved: ReadonlyMap<string, string>,
+  kept: ReadonlyMap<string, string> = new Map(),
+): TagOutcome[] {
   return plan.stages.flatMap((st) =>
     st.steps
       .filter((s) => s.kind === "publish")
@@ -109,6 +114,8 @@ export function tagOutcomes(plan: Plan, outcomes: ReadonlyMap<string, StepOutcom
             const ref = c.moves!;
             const image = s.image ?? "";
             if (o?.status === "unchanged") return { image, ref, status: "unchanged", ...(o.digest ? { digest: o.digest } : {}) };
+            const held = kept.get(ref);
+            if (held) return { image, ref, status: "unchanged", digest: held };
             const d = moved.get(ref);
             return d !== undefined ? { image, ref, status: "moved", ...(d ? { digest: d } : {}) } : { image, ref, status: "not-moved" };
           });

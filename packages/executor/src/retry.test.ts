@@ -18,6 +18,12 @@ describe("isTransient", () => {
     ],
     ["verify", 'ERROR: Get "http://127.0.0.1:5000/v2/": EOF', true],
     ["manifest", "failed to put manifest 127.0.0.1:5000/x:1: net/http: TLS handshake timeout", true],
+    [
+      "sign",
+      "Error: signing [127.0.0.1:5000/x@sha256:1]: PUT http://127.0.0.1:5000/v2/x/manifests/sha256-1.sig: unexpected status code 503 Service Unavailable",
+      true,
+    ],
+    ["sign", "Error: signing [127.0.0.1:5000/x@sha256:1]: getting signer: reading key: decrypt: encrypted: decryption failed", false],
     ["push", "unauthorized: authentication required", false],
     ["push", "denied: requested access to the resource is denied", false],
     ["publish", "MANIFEST_INVALID: manifest invalid", false],

@@ -15,6 +15,14 @@ describe("runner", () => {
     expect(r).toMatchObject({ ok: false, reason: "unresolved" });
     expect(() => resolveRef({ env: "X" }, { cwd: "/", env: { X: "" } })).toThrow(/not set/);
   });
+  test("setEnv reaches the child alone, resolved late, and its secret values are redacted", async () => {
+    const env = { PATH: process.env.PATH, SIGNING_PW: "pw-only-for-the-child" };
+    const cmd = { program: "sh", args: ["-c", 'echo "$COSIGN_PASSWORD/$EMPTY/$SIGNING_PW"'], setEnv: { COSIGN_PASSWORD: { env: "SIGNING_PW" }, EMPTY: "" } };
+    expect(showCommand(cmd)).toBe('COSIGN_PASSWORD=$SIGNING_PW EMPTY="" sh -c "echo \\"$COSIGN_PASSWORD/$EMPTY/$SIGNING_PW\\""');
+    const r = await runCommand(cmd, { cwd: "/", env });
+    expect(r).toMatchObject({ ok: true, stdout: "***//***" });
+    expect(process.env.COSIGN_PASSWORD).toBeUndefined();
+  });
   test("a missing program is a spawn failure, not a throw", async () => {
     const r = await runCommand({ program: "docker", args: ["version"] }, { cwd: "/", env: { PATH: "/nonexistent" } });
     expect(r).toMatchObject({ ok: false, reason: "spawn" });

@@ -84,12 +84,17 @@ function builtRef(a: Built, opts: RunOptions): string {
 
 /** How a command is shown to people: references stay references, nothing is resolved. */
 /**
- * What the runner starts: a plan's command (plans name only docker and git, checked when a plan is read),
+ * What the runner starts: a plan's command (plans name only docker, git and cosign, checked when a plan is read),
  * or one of doctor's own probes and fixes (mount, update-binfmts, qemu-*), built in code.
  */
 export type Runnable = Omit<Command, "program"> & { program: string };
 
-export const showCommand = (cmd: Runnable): string => [cmd.program, ...cmd.args.map(showArg)].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
+export const showCommand = (cmd: Runnable): string =>
+  [
+    ...Object.entries(cmd.setEnv ?? {}).map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : showArg(v)}`),
+    cmd.program,
+    ...cmd.args.map(showArg),
+  ].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
 
 /**
  * Hides secret values (at least 4 characters; shorter ones would blank out ordinary words) and the
@@ -107,9 +112,11 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
   const command = showCommand(cmd);
   let args: string[];
   let input: string | undefined;
+  let own: Record<string, string>;
   try {
     args = cmd.args.map((a) => resolveArg(a, opts));
     input = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
+    own = Object.fromEntries(Object.entries(cmd.setEnv ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : resolveRef(v, opts)]));
   } catch (e) {
     return {
       ok: false,
@@ -123,12 +130,15 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
   }
   if (cmd.detach) {
     // nothing reads its output: no pipes, its own process group, and the run does not wait for it
-    const child = spawn(cmd.program, args, { cwd: opts.cwd, env: { ...opts.env }, detached: true, stdio: "ignore" });
+    const child = spawn(cmd.program, args, { cwd: opts.cwd, env: { ...opts.env, ...own }, detached: true, stdio: "ignore" });
     child.on("error", () => {});
     child.unref();
     return { ok: true, stdout: "", stderr: "", durationMs: performance.now() - started };
   }
-  const fed = redactor(input !== undefined ? [input] : []);
+  const fed = redactor([
+    ...(input !== undefined ? [input] : []),
+    ...Object.entries(cmd.setEnv ?? {}).flatMap(([k, v]) => (typeof v === "string" ? [] : [own[k]!])),
+  ]);
   const redact = opts.redact ? (t: string) => opts.redact!(fed(t)) : fed;
   const lines = (stream: "stdout" | "stderr") =>
     async function* (line: unknown) {
@@ -138,7 +148,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     };
   const result = await execa(cmd.program, args, {
     cwd: opts.cwd,
-    env: { ...opts.env },
+    env: { ...opts.env, ...own },
     extendEnv: false,
     reject: false,
     stdin: input !== undefined ? undefined : "ignore",

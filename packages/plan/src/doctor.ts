@@ -29,6 +29,8 @@ export interface DoctorFacts {
   /** QEMU user-mode version (from `qemu-ARCH --version`), per handler, when the binary is there. */
   qemu: Record<string, string>;
   updateBinfmts?: string;
+  /** `cosign version`'s GitVersion, or why it cannot be run; asked only when the spec signs. */
+  cosign?: { version?: string; error?: string };
   engine: EngineFacts;
   /** Each image's Dockerfile text, for the emulation and hard-coded-arch lints. */
   dockerfiles: Record<string, string>;

@@ -44,12 +44,17 @@ export const YieldSchema = z.union([
 export type Yield = z.infer<typeof YieldSchema>;
 
 export const CommandSchema = z.strictObject({
-  program: z.enum(["docker", "git"]),
+  program: z.enum(["docker", "git", "cosign"]),
   args: z.array(ArgSchema),
   /** Fed to stdin (e.g. a registry password); stdin is closed otherwise, so nothing can prompt. */
   stdin: ValueRefSchema.optional(),
   /** Environment variables the command needs from the caller's environment (names only). */
   env: z.array(z.string()).optional(),
+  /**
+   * Variables set in this command's environment alone, each a reference resolved when it runs (or a
+   * plain value): COSIGN_PASSWORD reaches cosign and no other process, and is redacted from its output.
+   */
+  setEnv: z.record(z.string(), z.union([z.string(), ValueRefSchema])).optional(),
   /** Clean-up that is fine to fail (e.g. removing a local manifest list that is not there). */
   mayFail: z.boolean().optional(),
   /** publish: the user tag (name:tag) this command moves when it succeeds, for the per-tag report. */
@@ -62,7 +67,7 @@ export const CommandSchema = z.strictObject({
 });
 export type Command = z.infer<typeof CommandSchema>;
 
-export const STEP_KINDS = ["login", "bake", "build", "push", "manifest", "verify", "test", "publish", "load", "cleanup"] as const;
+export const STEP_KINDS = ["login", "bake", "build", "push", "manifest", "verify", "test", "sign", "publish", "load", "cleanup"] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export const StepSchema = z.strictObject({
@@ -83,6 +88,8 @@ export const StepSchema = z.strictObject({
         platforms: z.array(z.string()),
         /** merge: the image manifest each platform must be, as the shards pushed them (content, not just platforms). */
         manifests: z.record(z.string(), z.string()).optional(),
+        /** promote --from/--to: the very index verification saw under this ref (a copy by digest, never a rebuild). */
+        sameAs: z.string().optional(),
       }),
       z.strictObject({ archive: z.string(), platforms: z.array(z.string()) }),
     ])
@@ -100,8 +107,15 @@ export const StepSchema = z.strictObject({
       tags: z.array(z.string()),
       /** Their registry is reached over plain HTTP. */
       insecure: z.boolean(),
+      /** The verified index was signed: a tag holds it only as that very index (the same images under another digest are unsigned). */
+      signed: z.boolean().optional(),
     })
     .optional(),
+  /**
+   * A check whose success means the step's work is already done (sign: the index already carries a
+   * signature this key verifies): the step is then "unchanged" and its commands do not run.
+   */
+  doneIf: CommandSchema.optional(),
   /** The digests this step produced, recorded for { built } arguments and checked for consistency. */
   yields: z.array(YieldSchema).optional(),
 });
@@ -208,6 +222,11 @@ export const PlanSchema = z.strictObject({
   /** Where every secret value comes from (registry passwords, build secrets): redacted from all output. */
   secrets: z.array(ValueRefSchema),
   builder: BuilderSchema.optional(),
+  /**
+   * How published indexes are signed (cosign), when the spec signs: with a key pair, or keyless (a CI
+   * workflow that runs this plan needs an OIDC token: id-token: write).
+   */
+  signing: z.strictObject({ mode: z.enum(["key", "keyless"]), tlog: z.boolean() }).optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

@@ -2,7 +2,7 @@
 export { type Diagnostic, diag, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
 export { type FromLine, fromLines } from "./dockerfile.ts";
 export { findSpec, loadSpec, SPEC_FILE_NAME } from "./load.ts";
-export type { Cache, Image, KeyedTemplate, Registry, Secret, Spec, Template } from "./model.ts";
+export type { Cache, Credential, Image, KeyedTemplate, Registry, Secret, Signing, Spec, Template } from "./model.ts";
 export type { SpecResult } from "./parse.ts";
 export { archSuffix, formatPlatform, nativeArchs, type Platform, parsePlatform, platformSlug, qemuHandler } from "./platform.ts";
 export { checkTag, type ImageRef, parseImageRef, repositoryRef } from "./reference.ts";

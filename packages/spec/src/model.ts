@@ -106,6 +106,11 @@ export interface Image {
   matrix?: { of: string; values: Record<string, string> };
 }
 
+/** How published indexes are signed (cosign): with a key pair, or keyless (Sigstore, from CI's OIDC token). */
+export type Signing =
+  | { mode: "key"; key: Credential; publicKey: Credential; password?: Credential; tlog: boolean; at: SourcePos }
+  | { mode: "keyless"; issuer: string; identity: string; at: SourcePos };
+
 export interface Group {
   name: string;
   images: string[];
@@ -122,6 +127,8 @@ export interface Spec {
   /** Dependency order: every image comes after the images it builds FROM. */
   images: Image[];
   groups: Group[];
+  /** Absent: nothing is signed. */
+  sign?: Signing;
   build: { strategy: "auto" | "bake" | "manifest"; builder?: string; nodes?: BuilderNodes; concurrency?: number; ociLabels: boolean };
 }
 

@@ -9,6 +9,7 @@ import { contextPlatformRules, dependencyOrder } from "./rules/dependencies.ts";
 import { groupRules } from "./rules/groups.ts";
 import { imageRules } from "./rules/images.ts";
 import { registryRules } from "./rules/registries.ts";
+import { signRules } from "./rules/sign.ts";
 import { variableRules } from "./rules/variables.ts";
 import type { SpecInput } from "./schema.ts";
 import type { SourceMap } from "./source-map.ts";
@@ -36,6 +37,8 @@ export function normalize(
     groups: groupRules(ctx, images),
     build: { strategy: input.build?.strategy ?? "auto", ociLabels: input.build?.ociLabels ?? true },
   };
+  const sign = signRules(ctx);
+  if (sign) spec.sign = sign;
   if (builder.name) spec.build.builder = builder.name;
   if (builder.nodes) spec.build.nodes = builder.nodes;
   if (input.build?.concurrency) spec.build.concurrency = input.build.concurrency;

@@ -10,6 +10,34 @@ const envRef = z
 const fileRef = z.strictObject({ file: z.string().min(1).describe("Path of a file holding the value, relative to the spec.") });
 const credential = z.union([envRef, fileRef]).describe("A credential reference: { env: NAME } or { file: PATH }. Literal values are rejected.");
 
+const sign = z
+  .strictObject({
+    key: credential
+      .optional()
+      .describe(
+        "The cosign private key: { file: cosign.key } (a path relative to the spec) or { env: NAME } (the key's PEM text); passed to cosign as a path or env://NAME, never as a value.",
+      ),
+    password: credential.optional().describe("The key's password, given to cosign as COSIGN_PASSWORD in its own environment only. Default: none (empty)."),
+    publicKey: credential
+      .optional()
+      .describe("The public key signatures are verified with. Default: the key file with .pub for .key (cosign generate-key-pair writes both)."),
+    tlog: z
+      .boolean()
+      .optional()
+      .describe("Upload each signature to the transparency log (Rekor) and check it there. Default false with a key (offline, private registries)."),
+    keyless: z
+      .strictObject({
+        issuer: z.string().min(1).describe("OIDC issuer of the signing identity, e.g. https://token.actions.githubusercontent.com."),
+        identity: z
+          .string()
+          .min(1)
+          .describe("Regular expression the certificate's identity must match, e.g. ^https://github.com/acme/app/.github/workflows/.*@refs/heads/main$."),
+      })
+      .optional()
+      .describe("Keyless signing (Sigstore: a CI's OIDC token, Fulcio certificate, Rekor log) instead of a key; CI workflows get id-token: write."),
+  })
+  .describe("Sign every published index with cosign, by digest, after verification and before any user tag moves.");
+
 const platforms = z
   .union([
     z.array(z.string()).min(1, "list at least one platform"),
@@ -157,6 +185,7 @@ export const SpecInputSchema = z
       .optional()
       .describe("Named sets of images for plan/apply --group NAME; a matrix image's key stands for all its combinations."),
     images: z.record(z.string(), image).describe("Images by name; the name is also the default repository."),
+    sign: sign.optional(),
     build: z
       .strictObject({
         strategy: z.enum(["auto", "bake", "manifest"]).optional().describe("auto (default): bake when the engine builds multi-platform, else manifest."),

@@ -91,10 +91,12 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
       }
       case "invalid_union": {
         const last = String(path[path.length - 1]);
-        if ((last === "username" || last === "password") && typeof value !== "object") {
+        const signing = path[0] === "sign" && (last === "key" || last === "publicKey");
+        if ((last === "username" || last === "password" || signing) && typeof value !== "object") {
+          const name = signing ? "COSIGN_KEY" : last === "password" ? (path[0] === "sign" ? "COSIGN_PASSWORD" : "REGISTRY_TOKEN") : "REGISTRY_USER";
           out.push(
             diag("credential-literal", map.valueAt(path), `${field}: credentials are references, never literal values`, {
-              hint: `write ${last}: { env: ${last === "password" ? "REGISTRY_TOKEN" : "REGISTRY_USER"} } and set the variable where apply runs`,
+              hint: `write ${last}: ${last === "key" || last === "publicKey" ? `{ file: cosign.${last === "key" ? "key" : "pub"} } or ` : ""}{ env: ${name} } and set the variable where apply runs`,
               path,
             }),
           );

@@ -111,9 +111,13 @@ export async function runPlan(
   // handlers now rather than fail halfway with "exec format error".
   const localKernel = (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine.driver === "docker" || engine.driver === "docker-container");
   const platforms = [...new Set(plan.images.flatMap((i) => i.platforms))];
+  // merge and promote build and run nothing: no platform needs QEMU
+  const runsImages = plan.stages.some((s) => s.steps.some((st) => st.kind === "bake" || st.kind === "build" || st.kind === "test"));
   const emulation =
-    engine.reachable && localKernel ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {}) : [];
-  const problem = preflight(plan, engine, emulation);
+    engine.reachable && localKernel && runsImages
+      ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {})
+      : [];
+  const problem = preflight(plan, engine, emulation) ?? (await signerProblem(plan, planDir, io));
   if (problem) return { exit: EXIT.environment, message: problem, warnings };
 
   const err = style(io, "stderr");
@@ -158,6 +162,17 @@ export async function runPlan(
     warnings,
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged } },
   };
+}
+
+/** A plan that signs needs cosign here: found before anything is built, not when the first index is ready. */
+async function signerProblem(plan: Plan, planDir: string, io: Io): Promise<string | undefined> {
+  const signs = plan.stages.some((s) => s.steps.some((st) => st.kind === "sign" || st.commands.some((c) => c.program === "cosign")));
+  if (!signs) return undefined;
+  const { runCommand } = await import("@multiarch/executor");
+  const r = await runCommand({ program: "cosign", args: ["version"] }, { cwd: resolve(planDir, plan.cwd), env: io.env });
+  return r.ok
+    ? undefined
+    : `this plan signs with cosign (sign: in the spec), which cannot be run here (${r.message}); install it (Debian: apt-get install cosign) or put it on PATH`;
 }
 
 /**

@@ -40,14 +40,31 @@ export default async function inspect({ values, io, json, positionals }: Command
       );
     io.stdout.write(`${out.join("\n")}\n`);
   }
+  const signature =
+    typeof values.key === "string" ? await signatureOf(`${ref.replace(/[:@][^/]*$/, "")}@${v.digest}`, values.key, insecure.length > 0, io) : undefined;
+  if (signature && !json)
+    io.stdout.write(
+      `${signature.verified ? "signed: cosign verified the index's signature" : `not signed by this key: ${signature.message ?? ""}`} (${signature.key})\n`,
+    );
   const bad = missing.length > 0 || extra.length > 0;
+  const problems = [
+    missing.length ? `missing ${missing.join(", ")}` : "",
+    extra.length ? `unexpected ${extra.join(", ")}` : "",
+    signature && !signature.verified ? `no signature ${signature.key} verifies` : "",
+  ].filter(Boolean);
   return {
-    exit: bad ? EXIT.verify : EXIT.ok,
-    ...(bad
-      ? {
-          message: `${ref}: ${[missing.length ? `missing ${missing.join(", ")}` : "", extra.length ? `unexpected ${extra.join(", ")}` : ""].filter(Boolean).join("; ")}`,
-        }
-      : {}),
-    data: { inspected: v },
+    exit: bad || (signature && !signature.verified) ? EXIT.verify : EXIT.ok,
+    ...(problems.length ? { message: `${ref}: ${problems.join("; ")}` } : {}),
+    data: { inspected: v, ...(signature ? { signature } : {}) },
   };
+}
+
+/** cosign verify of the inspected index, by digest, with a public key (a path, or env://NAME). */
+async function signatureOf(byDigest: string, key: string, insecure: boolean, io: CommandContext["io"]) {
+  const [{ signatureCheck }, { runCommand }] = await Promise.all([import("@multiarch/compiler"), import("@multiarch/executor")]);
+  const publicKey = key.startsWith("env://") ? { env: key.slice("env://".length) } : { file: key };
+  const at = { file: "", line: 0, col: 0 };
+  const r = await runCommand(signatureCheck({ mode: "key", key: publicKey, publicKey, tlog: false, at }, byDigest, insecure), { cwd: io.cwd, env: io.env });
+  const last = (r.stderr.trim().split("\n").at(-1) ?? "").replace(/^Error: /, "");
+  return { verified: r.ok, key, ...(r.ok ? {} : { message: last || r.message }) };
 }

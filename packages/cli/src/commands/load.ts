@@ -95,6 +95,23 @@ export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnost
         out.push(diag("path-missing", r.at, `registry ${r.name}: ${what} file ${c.file} does not exist`, { severity }));
     }
   }
+  const sign = spec.sign?.mode === "key" ? spec.sign : undefined;
+  for (const [what, c] of sign
+    ? ([
+        ["key", sign.key],
+        ["password", sign.password],
+        ["publicKey", sign.publicKey],
+      ] as const)
+    : []) {
+    if (c?.env && !env[c.env]) out.push(diag("env-unset", sign!.at, `sign: ${what} reads $${c.env}, which is not set`, { hint: `export ${c.env}`, severity }));
+    if (c?.file && !isFile(resolve(spec.dir, c.file)))
+      out.push(
+        diag("path-missing", sign!.at, `sign: ${what} file ${c.file} does not exist`, {
+          hint: "cosign generate-key-pair writes cosign.key and cosign.pub",
+          severity,
+        }),
+      );
+  }
   for (const img of spec.images) {
     for (const s of img.secrets) {
       if (s.env && env[s.env] === undefined)
