@@ -2,11 +2,11 @@
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
 // runs only when every build, verification and test before it passed.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
-import { loggedIn } from "./docker-config.ts";
+import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient } from "./registry.ts";
 import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
@@ -162,7 +162,7 @@ interface StepContext {
 function privateManifestStore(runDir: string, env: Env): Env {
   const dir = join(runDir, "docker-config");
   mkdirSync(dir, { recursive: true });
-  const config = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
+  const config = dockerConfigFile(env);
   if (existsSync(config)) symlinkSync(config, join(dir, "config.json"));
   return { ...env, DOCKER_CONFIG: dir };
 }

@@ -87,7 +87,11 @@ function builtRef(a: Built, opts: RunOptions): string {
  * What the runner starts: a plan's command (plans name only docker and git, checked when a plan is read),
  * or one of doctor's own probes and fixes (mount, update-binfmts, qemu-*), built in code.
  */
-export type Runnable = Omit<Command, "program"> & { program: string };
+export type Runnable = Omit<Command, "program"> & {
+  program: string;
+  /** Plain text fed to stdin that is no secret (a credential helper's server address). */
+  input?: string;
+};
 
 export const showCommand = (cmd: Runnable): string => [cmd.program, ...cmd.args.map(showArg)].join(" ") + (cmd.stdin ? ` < ${showArg(cmd.stdin)}` : "");
 
@@ -106,10 +110,10 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
   const started = performance.now();
   const command = showCommand(cmd);
   let args: string[];
-  let input: string | undefined;
+  let secret: string | undefined;
   try {
     args = cmd.args.map((a) => resolveArg(a, opts));
-    input = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
+    secret = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
   } catch (e) {
     return {
       ok: false,
@@ -128,7 +132,8 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     child.unref();
     return { ok: true, stdout: "", stderr: "", durationMs: performance.now() - started };
   }
-  const fed = redactor(input !== undefined ? [input] : []);
+  const fed = redactor(secret !== undefined ? [secret] : []);
+  const input = secret ?? cmd.input;
   const redact = opts.redact ? (t: string) => opts.redact!(fed(t)) : fed;
   const lines = (stream: "stdout" | "stderr") =>
     async function* (line: unknown) {
