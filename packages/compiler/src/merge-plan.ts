@@ -6,6 +6,10 @@ import { type Platform, parsePlatform } from "@multiarch/spec";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
 import { docker, inspectCommand, publishStep } from "./steps.ts";
 
+/** The spec's index annotations, set on the index imagetools writes. */
+const indexAnnotationFlags = (annotations: Record<string, string> = {}): string[] =>
+  Object.entries(annotations).flatMap(([k, v]) => ["--annotation", `index:${k}=${v}`]);
+
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
 
 export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string): MergeResult {
@@ -60,7 +64,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
                 parts.map((x) => `${ref.name}@${x.manifest}`),
                 false,
               )
-            : [docker(["buildx", "imagetools", "create", "--tag", ref.staging, ...sources])],
+            : [docker(["buildx", "imagetools", "create", ...indexAnnotationFlags(img.indexAnnotations), "--tag", ref.staging, ...sources])],
         inputs: sources,
         produces: [ref.staging],
         ...(chosen === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
@@ -73,7 +77,12 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         commands: [inspectCommand(ref.staging, ref.insecure, legacy)],
         inputs: [ref.staging],
         produces: [],
-        expect: { ref: ref.staging, platforms: img.platforms, manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])) },
+        expect: {
+          ref: ref.staging,
+          platforms: img.platforms,
+          manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])),
+          ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}),
+        },
       });
       // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
       publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false) : publishStep(img.name, ref));

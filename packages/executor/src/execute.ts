@@ -12,7 +12,7 @@ import { RegistryClient } from "./registry.ts";
 import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
-import { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
+import { checkArchive, checkInspect, indexAnnotationProblems, type PlatformCheck } from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -283,6 +283,8 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
         error: `${step.expect.ref} holds other images than the shards pushed for ${other.join(", ")} (another merge at once?)`,
       });
     }
+    const annotations = check.ok && step.expect.annotations ? indexAnnotationProblems(last.stdout, step.expect.annotations) : [];
+    if (annotations.length) return done({ status: "failed", attempts, check, error: `the index of ${step.expect.ref}: annotation ${annotations.join(", ")}` });
     return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });

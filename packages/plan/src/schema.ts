@@ -83,6 +83,8 @@ export const StepSchema = z.strictObject({
         platforms: z.array(z.string()),
         /** merge: the image manifest each platform must be, as the shards pushed them (content, not just platforms). */
         manifests: z.record(z.string(), z.string()).optional(),
+        /** The annotations the index must carry (the spec's index: ones). */
+        annotations: z.record(z.string(), z.string()).optional(),
       }),
       z.strictObject({ archive: z.string(), platforms: z.array(z.string()) }),
     ])
@@ -149,6 +151,8 @@ export const PlannedImageSchema = z.strictObject({
   changed: z.array(z.string()).optional(),
   /** Tag templates that render empty in this run, so give no tag (apply --explain says which). */
   droppedTags: z.array(z.string()).optional(),
+  /** The spec's annotations on the index (index: keys): written by bake or the merge, checked by verify. */
+  indexAnnotations: z.record(z.string(), z.string()).optional(),
 });
 export type PlannedImage = z.infer<typeof PlannedImageSchema>;
 
