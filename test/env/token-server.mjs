@@ -33,7 +33,7 @@ function userOf(p) {
 /** repository:NAME:pull,push -> what this user may have of it. */
 function allowed(scope, user) {
   const m = /^([a-z]+):(.+):([a-z*,]+)$/.exec(scope);
-  if (!m || m[1] !== "repository") return undefined;
+  if (m?.[1] !== "repository") return undefined;
   const asked = m[3].split(",");
   const actions = user ? asked.filter((a) => ["pull", "push", "*"].includes(a)) : m[2].startsWith("public/") ? asked.filter((a) => a === "pull") : [];
   return { type: m[1], name: m[2], actions };
