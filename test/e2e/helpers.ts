@@ -15,6 +15,10 @@ export interface TestEnv {
   baseImage: string;
   /** DOCKER_HOST of the second, independent engine ("another machine"). */
   docker2: string;
+  /** The registry with token authentication, its token service's request log, and a base anyone may pull. */
+  tokenRegistry: string;
+  tokenLog: string;
+  publicBaseImage: string;
 }
 
 /**
@@ -41,6 +45,9 @@ export function testEnv(): TestEnv | undefined {
     authPassword: readFileSync(vars.MULTIARCH_E2E_AUTH_PASSWORD_FILE!, "utf8").trim(),
     baseImage: vars.MULTIARCH_E2E_BASE_IMAGE!,
     docker2: vars.MULTIARCH_E2E_DOCKER2!,
+    tokenRegistry: vars.MULTIARCH_E2E_TOKEN_REGISTRY!,
+    tokenLog: vars.MULTIARCH_E2E_TOKEN_LOG!,
+    publicBaseImage: vars.MULTIARCH_E2E_PUBLIC_BASE_IMAGE!,
   };
 }
 

@@ -21,7 +21,12 @@ async function print(dir: string, args: string[] = []): Promise<{ group?: Record
 /** What must survive the round trip, in a comparable form; link targets (base__amd64_arm64) read as their image. */
 function comparable(dir: string, t: Target, internal: boolean) {
   const sorted = (v: unknown) => (Array.isArray(v) ? [...v].map(String).sort() : undefined);
-  const annotations = sorted(((t.annotations as string[] | undefined) ?? []).map((a) => a.replace(/^[a-z,[\]-]+:(?=[^=]*=)/, "")));
+  // levels kept: index,manifest: is index: and manifest:, and manifest: is what a plain key means
+  const annotations = sorted(
+    ((t.annotations as string[] | undefined) ?? [])
+      .flatMap((a) => (a.startsWith("index,manifest:") ? [a.slice(15), `index:${a.slice(15)}`] : [a]))
+      .map((a) => a.replace(/^manifest:(?=[^=]*=)/, "")),
+  );
   return {
     context: resolve(dir, String(t.context ?? ".")),
     dockerfile: t.dockerfile ?? "Dockerfile",

@@ -13,9 +13,10 @@ stop() { # pidfile
   rm -f "$1"
 }
 for f in "$ENV_DIR"/registry-*.pid; do [ -e "$f" ] && stop "$f"; done
+stop "$ENV_DIR/token-server.pid"
 stop "$ENV_DIR/dockerd2.pid"
 stop "$ENV_DIR/dockerd.pid"
 ip link delete multiarch0 2>/dev/null || true
 rm -f "$ENV_DIR/env"
-if [ "${1:-}" = "--purge" ]; then rm -rf "$DATA_DIR/plain" "$DATA_DIR/auth" "$DATA_DIR"/*.log; fi
+if [ "${1:-}" = "--purge" ]; then rm -rf "$DATA_DIR/plain" "$DATA_DIR/auth" "$DATA_DIR/token" "$DATA_DIR"/*.log; fi
 echo "[env] stopped"

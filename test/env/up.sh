@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Brings up the real test environment on a Debian bookworm machine, as root, offline but for the
 # Debian and npm registries: dockerd 26 with the containerd image store, buildx 0.13, QEMU + binfmt_misc
-# (F flag), cosign, a plain registry on 127.0.0.1:5000, an htpasswd registry on 127.0.0.1:5001, and multi-arch
-# busybox base images built from Debian's busybox-static. Idempotent: what is already up is skipped.
+# (F flag), cosign, a plain registry on 127.0.0.1:5000, an htpasswd registry on 127.0.0.1:5001, a registry with
+# token authentication on 127.0.0.1:5002 whose token service (token-server.mjs) listens on 127.0.0.1:5003,
+# and multi-arch busybox base images built from Debian's busybox-static (public/busybox:1 on the token
+# registry too, pullable anonymously). Idempotent: what is already up is skipped.
 # Writes the facts tests need to $MULTIARCH_ENV_DIR/env (read by test/e2e/helpers.ts); test/env/down.sh
 # stops what it started.
 set -euo pipefail
@@ -11,6 +13,8 @@ ENV_DIR=${MULTIARCH_ENV_DIR:-/run/multiarch-env}
 DATA_DIR=${MULTIARCH_DATA_DIR:-/var/lib/multiarch-env}
 PLAIN_REGISTRY=127.0.0.1:5000
 AUTH_REGISTRY=127.0.0.1:5001
+TOKEN_REGISTRY=127.0.0.1:5002
+TOKEN_SERVER=127.0.0.1:5003
 BASE_IMAGE=$PLAIN_REGISTRY/base/busybox:1
 mkdir -p "$ENV_DIR" "$DATA_DIR"
 
@@ -47,12 +51,12 @@ EOF
 fi
 
 if ! have dockerd || ! docker buildx version >/dev/null 2>&1 || [ ! -x /usr/bin/qemu-aarch64-static ] \
-   || ! have docker-registry || ! have htpasswd || ! have curl || ! have jq; then
+   || ! have docker-registry || ! have htpasswd || ! have curl || ! have jq || ! have openssl; then
   log "installing docker.io, docker-buildx, qemu-user-static (trixie), runc, docker-registry (bookworm)"
   apt_update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     docker.io/trixie docker-buildx/trixie qemu-user-static/trixie runc/bookworm \
-    docker-registry apache2-utils curl jq ca-certificates iptables >/dev/null
+    docker-registry apache2-utils curl jq ca-certificates iptables openssl >/dev/null
 fi
 # release signing (issue 22): Debian's cosign, from trixie (bookworm has none); it signs and verifies
 # offline against the loopback registries with a key pair
@@ -94,7 +98,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # --- registries -----------------------------------------------------------------------------
-start_registry() { # name addr [auth]
+start_registry() { # name addr [auth: the config's auth section as flow YAML]
   local name=$1 addr=$2 auth=${3:-}
   curl -s -o /dev/null "http://$addr/v2/" && return 0
   mkdir -p "$DATA_DIR/$name"
@@ -103,7 +107,7 @@ start_registry() { # name addr [auth]
     echo "log: {level: warn}"
     echo "storage: {filesystem: {rootdirectory: $DATA_DIR/$name/data}, delete: {enabled: true}}"
     echo "http: {addr: $addr}"
-    [ -n "$auth" ] && echo "auth: {htpasswd: {realm: multiarch-e2e, path: $auth}}"
+    [ -n "$auth" ] && echo "auth: $auth"
   } >"$DATA_DIR/$name/config.yml"
   log "starting registry $name on $addr"
   setsid nohup docker-registry serve "$DATA_DIR/$name/config.yml" >"$DATA_DIR/$name/log" 2>&1 </dev/null &
@@ -117,7 +121,28 @@ if [ ! -f "$DATA_DIR/auth/htpasswd" ]; then
   htpasswd -Bbn e2e "$(cat "$DATA_DIR/auth/password")" >"$DATA_DIR/auth/htpasswd"
 fi
 start_registry plain "$PLAIN_REGISTRY"
-start_registry auth "$AUTH_REGISTRY" "$DATA_DIR/auth/htpasswd"
+start_registry auth "$AUTH_REGISTRY" "{htpasswd: {realm: multiarch-e2e, path: $DATA_DIR/auth/htpasswd}}"
+
+# --- token authentication: an ES256 key, its certificate in the registry's bundle, the token service --
+TOKEN_DIR=$DATA_DIR/token
+if [ ! -f "$TOKEN_DIR/cert.pem" ]; then
+  mkdir -p "$TOKEN_DIR"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=multiarch-e2e-token \
+    -keyout "$TOKEN_DIR/key.pem" -out "$TOKEN_DIR/cert.pem" 2>/dev/null
+fi
+# a copy beside its key, so it keeps running whatever happens to this checkout
+cp "$(dirname "$0")/token-server.mjs" "$TOKEN_DIR/token-server.mjs"
+if ! curl -sf -o /dev/null "http://$TOKEN_SERVER/healthz"; then
+  have node || { log "the token service needs Node.js (>= 20.19, as the project does): install it first"; exit 1; }
+  log "starting the token service on $TOKEN_SERVER"
+  setsid nohup node "$TOKEN_DIR/token-server.mjs" "$TOKEN_SERVER" "$TOKEN_DIR/key.pem" "$TOKEN_DIR/cert.pem" \
+    "$DATA_DIR/auth/password" "$TOKEN_DIR/requests.log" multiarch-e2e-token >"$TOKEN_DIR/log" 2>&1 </dev/null &
+  echo $! >"$ENV_DIR/token-server.pid"
+  for _ in $(seq 1 40); do curl -sf -o /dev/null "http://$TOKEN_SERVER/healthz" && break; sleep 0.25; done
+  curl -sf -o /dev/null "http://$TOKEN_SERVER/healthz" || { log "the token service did not start"; tail -n 20 "$TOKEN_DIR/log" >&2; exit 1; }
+fi
+start_registry token "$TOKEN_REGISTRY" \
+  "{token: {realm: 'http://$TOKEN_SERVER/token', service: multiarch-e2e-registry, issuer: multiarch-e2e-token, rootcertbundle: $TOKEN_DIR/cert.pem}}"
 
 # --- multi-arch base image from Debian's busybox-static -------------------------------------
 if ! docker buildx imagetools inspect "$BASE_IMAGE" >/dev/null 2>&1; then
@@ -151,6 +176,17 @@ EOF
   rm -rf "$work"
 fi
 
+# --- the same base on the token registry, under public/ (anonymous pulls) --------------------------
+PUBLIC_BASE=$TOKEN_REGISTRY/public/busybox:1
+if ! docker buildx imagetools inspect "$PUBLIC_BASE" >/dev/null 2>&1; then
+  log "copying $BASE_IMAGE to $PUBLIC_BASE"
+  cfg=$(mktemp -d)
+  printf '{"auths":{"%s":{"auth":"%s"}}}' "$TOKEN_REGISTRY" "$(printf 'e2e:%s' "$(cat "$DATA_DIR/auth/password")" | base64 -w0)" >"$cfg/config.json"
+  DOCKER_CONFIG=$cfg docker buildx imagetools create --tag "$PUBLIC_BASE" "$BASE_IMAGE" >"$DATA_DIR/public-base.log" 2>&1 \
+    || { rm -rf "$cfg"; tail -n 20 "$DATA_DIR/public-base.log" >&2; exit 1; }
+  rm -rf "$cfg"
+fi
+
 # --- a second, independent engine (shard tests: "another machine") ------------------------------
 # Its own data root, exec root (so its own containerd), pid file, socket and bridge. Never --bridge=none:
 # seen deleting the first engine's docker0. The bridge's /24 is private to this host.
@@ -178,6 +214,9 @@ MULTIARCH_E2E_AUTH_REGISTRY=$AUTH_REGISTRY
 MULTIARCH_E2E_AUTH_USER=e2e
 MULTIARCH_E2E_AUTH_PASSWORD_FILE=$DATA_DIR/auth/password
 MULTIARCH_E2E_BASE_IMAGE=$BASE_IMAGE
+MULTIARCH_E2E_TOKEN_REGISTRY=$TOKEN_REGISTRY
+MULTIARCH_E2E_TOKEN_LOG=$TOKEN_DIR/requests.log
+MULTIARCH_E2E_PUBLIC_BASE_IMAGE=$PUBLIC_BASE
 MULTIARCH_E2E_DOCKER2=unix://$SECOND_SOCK
 EOF
-log "ready: dockerd $(docker version --format '{{.Server.Version}}') (and a second one on $SECOND_SOCK), buildx $(docker buildx version | awk '{print $2}'), registries $PLAIN_REGISTRY and $AUTH_REGISTRY (auth), base $BASE_IMAGE"
+log "ready: dockerd $(docker version --format '{{.Server.Version}}') (and a second one on $SECOND_SOCK), buildx $(docker buildx version | awk '{print $2}'), registries $PLAIN_REGISTRY, $AUTH_REGISTRY (basic auth) and $TOKEN_REGISTRY (token auth), base $BASE_IMAGE"

@@ -89,6 +89,8 @@ export function buildBakeFile(
     if (img.target) t.target = img.target;
     if (Object.keys(r.args).length) t.args = r.args;
     if (Object.keys(r.labels).length) t.labels = r.labels;
+    // none for the image manifests, index: for the index; never the combined index,manifest: form, which
+    // buildx 0.13 writes onto the manifests as a literal key (measured) and not on the index
     const annotations = [
       ...Object.entries(r.annotations).map(([k, v]) => `${k}=${v}`),
       ...Object.entries(r.indexAnnotations ?? {}).map(([k, v]) => `index:${k}=${v}`),

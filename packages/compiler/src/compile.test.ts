@@ -165,6 +165,38 @@ describe("compile", () => {
     expect(early.every((ref) => ref.includes(":multiarch-staging-"))).toBe(true);
   });
 
+  test("annotations on the index, the manifests or both, as bake writes them; verify checks the index's", () => {
+    const file = repo(`version: 1
+registries: { r: { url: "reg.example/team" } }
+defaults:
+  annotations: { "index:org.opencontainers.image.vendor": Acme }
+images:
+  app:
+    context: app
+    annotations:
+      org.opencontainers.image.source: https://example.com/app
+      "index,manifest:org.opencontainers.image.description": "The app"
+`);
+    const c = compiled(load(file), { strategy: bake });
+    // both levels as two entries: buildx 0.13 does not read the combined form
+    expect(c.bake.target.app!.annotations).toEqual([
+      "org.opencontainers.image.source=https://example.com/app",
+      "org.opencontainers.image.description=The app",
+      "index:org.opencontainers.image.vendor=Acme",
+      "index:org.opencontainers.image.description=The app",
+    ]);
+    const verify = c.plan.stages.flatMap((s) => s.steps).find((s) => s.kind === "verify")!;
+    expect(verify.expect).toMatchObject({ annotations: { "org.opencontainers.image.description": "The app", "org.opencontainers.image.vendor": "Acme" } });
+    // docker manifest writes lists without annotations: refused, with a way out
+    const m = compile(load(file), facts, { strategy: manifest });
+    expect(m.ok).toBe(false);
+    expect(JSON.stringify(!m.ok && m.errors)).toContain("annotations on the index need the bake strategy");
+    // a level multiarch does not write is refused where it is written
+    const bad = loadSpec(repo(`version: 1\nimages:\n  app:\n    context: app\n    annotations: { "manifest-descriptor:a.b": x }\n`));
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.errors[0]).toMatchObject({ line: 5, message: expect.stringContaining('annotation "manifest-descriptor:a.b"') });
+  });
+
   test("latest is published last", () => {
     const file = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: [latest, "1.0", "1"]\n');
     expect(compiled(load(file), { strategy: bake }).plan.images[0]!.refs[0]!.tags).toEqual(["1.0", "1", "latest"]);

@@ -71,6 +71,8 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const { rendered, diagnostics } = renderImages(spec, images, facts);
   const hashes = facts.inputs ? inputHashes(rendered, facts.inputs, options.strategy, signer(spec)) : new Map<string, ImageHash>();
   const decisions = new Map<string, Decision>();
+  // the spec's own index annotations, before the input hash joins them: what verify checks
+  const indexAnnotations = new Map(rendered.flatMap((r) => (r.indexAnnotations ? [[r.image.name, r.indexAnnotations] as const] : [])));
   for (const r of rendered) {
     const h = hashes.get(r.image.name);
     if (h) decorate(r, h, chosen === "bake");
@@ -130,6 +132,8 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     if (p.refs.length === 0) p.archive = archiveOf(outDir, r.image);
     if (r.image.test) p.test = r.image.test.run;
     if (r.dropped.length) p.droppedTags = r.dropped;
+    const annotations = indexAnnotations.get(r.image.name);
+    if (annotations) p.indexAnnotations = annotations;
     const why = notPublished.get(r.image.name);
     if (why) p.notPublished = why;
     const h = hashes.get(r.image.name);
@@ -385,7 +389,7 @@ function withDependencies(spec: Spec, images: Image[]): Image[] {
 function decorate(r: RenderedImage, h: ImageHash, indexAnnotations: boolean): void {
   const meta = { [HASH_LABEL]: h.hash, [PARTS_LABEL]: partsText(h.parts) };
   r.labels = { ...r.labels, ...meta };
-  if (indexAnnotations) r.indexAnnotations = meta;
+  if (indexAnnotations) r.indexAnnotations = { ...r.indexAnnotations, ...meta };
 }
 
 /**

@@ -16,7 +16,7 @@ describe("specFromBake", () => {
             tags: ["registry.example.com:5000/team/app:1.0"],
             output: ["type=docker"],
             network: "host",
-            annotations: ["index,manifest:org.example.a=b"],
+            annotations: ["index,manifest:org.example.a=b", "index:org.example.t=x", "manifest:org.example.m=y", "manifest-descriptor:org.example.d=z"],
           },
           inline: { "dockerfile-inline": "FROM scratch", platforms: ["linux/amd64"] },
         },
@@ -27,7 +27,7 @@ describe("specFromBake", () => {
       "target App.Server: network is not carried (multiarch has no equivalent)",
       'target App.Server: platform windows/amd64 is not one multiarch builds ("windows/amd64": only linux platforms can be built on a Linux engine); left out',
       "target App.Server: output type=docker is not carried: multiarch pushes to registries (or writes an OCI archive)",
-      'target App.Server: annotation org.example.a was set on "index,manifest"; multiarch sets it on each image manifest',
+      'target App.Server: annotation org.example.d is set on "manifest-descriptor"; multiarch writes the index and the image manifests only, so it is left out',
       "target inline: dockerfile-inline cannot be carried; write it to a file; left out",
     ]);
     expect(text).toContain("#   - target inline: dockerfile-inline cannot be carried");
@@ -37,6 +37,8 @@ describe("specFromBake", () => {
     expect(spec.groups).toEqual({ all: ["app-server"] });
     expect(spec.platforms).toEqual(["linux/amd64"]);
     expect(spec.images["app-server"]).toMatchObject({ context: "srv", repository: "app", tags: ["1.0"] });
+    // annotation levels are carried as bake writes them
+    expect(spec.images["app-server"].annotations).toEqual({ "index,manifest:org.example.a": "b", "index:org.example.t": "x", "org.example.m": "y" });
     expect(text).toContain("# bake target App.Server\n  app-server:");
   });
 

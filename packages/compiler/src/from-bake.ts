@@ -2,7 +2,7 @@
 // already resolved by buildx) -> an equivalent multiarch.yaml. Pure: the printed JSON and where the files
 // are in, the spec text and what could not be carried (as warnings, never dropped silently) out.
 import { posix } from "node:path";
-import { parseImageRef, parsePlatform } from "@multiarch/spec";
+import { parseAnnotationKey, parseImageRef, parsePlatform } from "@multiarch/spec";
 import { Document, isMap, isPair, isScalar, type Pair, type YAMLMap } from "yaml";
 import type { BakeTarget } from "./bake.ts";
 
@@ -231,10 +231,10 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const a of t.annotations ?? []) {
       const m = /^(?:([a-z-]+(?:\[[^\]]*\])?(?:,[a-z-]+(?:\[[^\]]*\])?)*):)?([^=]+)=(.*)$/.exec(a);
       if (!m) warnings.push(`${where}: annotation "${a}" is not KEY=VALUE; left out`);
-      else {
-        if (m[1] && m[1] !== "manifest") warnings.push(`${where}: annotation ${m[2]} was set on "${m[1]}"; multiarch sets it on each image manifest`);
-        annotations[m[2]!] = m[3]!;
-      }
+      else if (!parseAnnotationKey(`${m[1] ?? "manifest"}:${m[2]}`))
+        warnings.push(`${where}: annotation ${m[2]} is set on "${m[1]}"; multiarch writes the index and the image manifests only, so it is left out`);
+      // the levels stay as bake wrote them (index:, index,manifest:); a plain or manifest: key is a plain key
+      else annotations[m[1] && m[1] !== "manifest" ? `${m[1]}:${m[2]}` : m[2]!] = m[3]!;
     }
     if (Object.keys(annotations).length) json.annotations = annotations;
     const cacheTo = (t["cache-to"] ?? []).map(csv)[0];

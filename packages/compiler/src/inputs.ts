@@ -51,6 +51,8 @@ export function inputHashes(
       args: r.args,
       labels: r.labels,
       annotations: r.annotations,
+      // only when set, so the hashes of images without them stay what they were
+      ...(r.indexAnnotations ? { indexAnnotations: r.indexAnnotations } : {}),
       platforms: img.platforms.map(formatPlatform),
       secrets: img.secrets.map((s) => s.id),
       strategy: [strategy.chosen, strategy.legacyBuilder ? "legacy" : ""],

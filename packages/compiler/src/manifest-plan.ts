@@ -128,6 +128,18 @@ export function manifestRules(rendered: readonly RenderedImage[], legacy: boolea
         }),
       );
     }
+    if (r.indexAnnotations) {
+      out.push(
+        diag(
+          "invalid-value",
+          r.image.at,
+          `image ${r.image.name}: annotations on the index need the bake strategy (docker manifest writes lists without annotations)`,
+          {
+            hint: `set strategy: bake, or annotate the image manifests only (drop index: from ${Object.keys(r.indexAnnotations).join(", ")})`,
+          },
+        ),
+      );
+    }
     if (legacy && (r.image.secrets.length > 0 || r.image.contexts.length > 0)) {
       out.push(
         diag("invalid-value", r.image.at, `image ${r.image.name}: build secrets and named contexts need docker buildx, which this engine lacks`, {

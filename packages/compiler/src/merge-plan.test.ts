@@ -88,3 +88,19 @@ describe("mergePlan", () => {
     expect(publish!.produces).toEqual(["reg/app:1.0-amd64", "reg/app:1.0-arm64", "reg/app:1.0", "reg/app:latest"]);
   });
 });
+
+test("the spec's index annotations are set on the merged index and checked by verify", () => {
+  const annotated: Plan = { ...plan, images: [{ ...plan.images[0]!, indexAnnotations: { "org.opencontainers.image.description": "The app" } }] };
+  const identity = { plan: planIdentity(annotated), commit };
+  const r = mergePlan(annotated, [shard("linux/amd64", { identity }), shard("linux/arm64", { identity })], commit);
+  if (!r.ok) throw new Error(r.problems.join("\n"));
+  const steps = r.plan.stages.flatMap((s) => s.steps);
+  expect(steps.find((s) => s.kind === "manifest")!.commands[0]!.args.slice(0, 5)).toEqual([
+    "buildx",
+    "imagetools",
+    "create",
+    "--annotation",
+    "index:org.opencontainers.image.description=The app",
+  ]);
+  expect(steps.find((s) => s.kind === "verify")!.expect).toMatchObject({ annotations: { "org.opencontainers.image.description": "The app" } });
+});

@@ -6,6 +6,10 @@ import { type Platform, parsePlatform } from "@multiarch/spec";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
 import { docker, indexCheckStep, publishStep } from "./steps.ts";
 
+/** The spec's index annotations, set on the index imagetools writes. */
+const indexAnnotationFlags = (annotations: Record<string, string> = {}): string[] =>
+  Object.entries(annotations).flatMap(([k, v]) => ["--annotation", `index:${k}=${v}`]);
+
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
 
 export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string): MergeResult {
@@ -60,7 +64,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
                 parts.map((x) => `${ref.name}@${x.manifest}`),
                 false,
               )
-            : [docker(["buildx", "imagetools", "create", "--tag", ref.staging, ...sources])],
+            : [docker(["buildx", "imagetools", "create", ...indexAnnotationFlags(img.indexAnnotations), "--tag", ref.staging, ...sources])],
         inputs: sources,
         produces: [ref.staging],
         ...(chosen === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
@@ -71,7 +75,12 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
           img.name,
           ref.registry,
           ref.insecure,
-          { ref: ref.staging, platforms: img.platforms, manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])) },
+          {
+            ref: ref.staging,
+            platforms: img.platforms,
+            manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])),
+            ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}),
+          },
           legacy,
         ),
       );

@@ -8,6 +8,7 @@ import {
   type Image,
   type KeyedTemplate,
   MapValue,
+  parseAnnotationKey,
   repositoryRef,
   type Spec,
   type Template,
@@ -31,10 +32,11 @@ export interface RenderedImage {
   tags: string[];
   args: Record<string, string>;
   labels: Record<string, string>;
+  /** Annotations on each image manifest. */
   annotations: Record<string, string>;
   /** Tag templates that rendered empty (or a list with no items): no tag from them in this run. */
   dropped: string[];
-  /** Annotations on the index itself (bake only): where the input hash is read from. */
+  /** Annotations on the index itself: the spec's index: ones, and (bake) the input hash, read from there. */
   indexAnnotations?: Record<string, string>;
 }
 
@@ -170,13 +172,21 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
         }),
       );
     }
+    const annotations: Record<string, string> = {};
+    const indexAnnotations: Record<string, string> = {};
+    for (const [text, value] of Object.entries(renderMap(image.annotations, context))) {
+      const a = parseAnnotationKey(text)!; // the spec's rules refused the other levels
+      if (a.manifest) annotations[a.key] = value;
+      if (a.index) indexAnnotations[a.key] = value;
+    }
     rendered.push({
       image,
       tags,
       args: renderMap(image.args, context),
       labels: renderMap(image.labels, context),
-      annotations: renderMap(image.annotations, context),
+      annotations,
       dropped,
+      ...(Object.keys(indexAnnotations).length ? { indexAnnotations } : {}),
     });
   }
   // A template shared by several images (defaults) fails once, not once per image.

@@ -95,7 +95,7 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
           commands: [inspectCommand(img.reuse?.[ref.name] ? `${ref.name}@${img.reuse[ref.name]}` : { built: ref.staging }, ref.insecure, legacy)],
           inputs: [ref.staging],
           produces: [],
-          expect: { ref: ref.staging, platforms: img.platforms },
+          expect: { ref: ref.staging, platforms: img.platforms, ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}) },
         })),
   );
 }

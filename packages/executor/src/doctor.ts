@@ -2,10 +2,11 @@
 // QEMU, the builder, each registry, each base image) and never judges; compiler/doctor.ts does, purely.
 // --fix's actions run here too: each says what it does before it does it.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { homedir, release } from "node:os";
+import { release } from "node:os";
 import { join } from "node:path";
 import type { BinfmtHandler, DoctorFacts, FixAction } from "@multiarch/plan";
 import { nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
+import { readDockerConfig } from "./docker-config.ts";
 import { readHandler } from "./emulation.ts";
 import { gatherInputs } from "./inputs.ts";
 import { probeEngine } from "./probe.ts";
@@ -104,11 +105,7 @@ export async function gatherDoctorFacts(
     if (plugin) buildx = `buildx ${plugin.Version ?? ""}`.trim();
   } catch {}
   if (!docker.server && !docker.missing) docker.error = firstLine(info.stderr) || (info.ok ? "no engine answered" : info.message);
-  const config = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
-  let experimental = env.DOCKER_CLI_EXPERIMENTAL === "enabled";
-  try {
-    experimental ||= (JSON.parse(readFileSync(config, "utf8")) as { experimental?: string }).experimental === "enabled";
-  } catch {}
+  const experimental = env.DOCKER_CLI_EXPERIMENTAL === "enabled" || readDockerConfig(env).experimental === "enabled";
   const facts: DoctorFacts = {
     hostArch: process.arch,
     target: env.DOCKER_HOST ?? (env.DOCKER_CONTEXT ? `context ${env.DOCKER_CONTEXT}` : "unix:///var/run/docker.sock"),

@@ -2,17 +2,17 @@
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
 // runs only when every build, verification and test before it passed.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
-import { loggedIn } from "./docker-config.ts";
+import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient } from "./registry.ts";
 import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
-import { checkArchive, checkInspect, type PlatformCheck } from "./verify.ts";
+import { checkArchive, checkInspect, indexAnnotationProblems, type PlatformCheck } from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -165,7 +165,7 @@ interface StepContext {
 function privateManifestStore(runDir: string, env: Env): Env {
   const dir = join(runDir, "docker-config");
   mkdirSync(dir, { recursive: true });
-  const config = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
+  const config = dockerConfigFile(env);
   if (existsSync(config)) symlinkSync(config, join(dir, "config.json"));
   return { ...env, DOCKER_CONFIG: dir };
 }
@@ -300,6 +300,8 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
         error: `${step.expect.ref} holds other images than the shards pushed for ${other.join(", ")} (another merge at once?)`,
       });
     }
+    const annotations = check.ok && step.expect.annotations ? indexAnnotationProblems(last.stdout, step.expect.annotations) : [];
+    if (annotations.length) return done({ status: "failed", attempts, check, error: `the index of ${step.expect.ref}: annotation ${annotations.join(", ")}` });
     return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });

@@ -1,8 +1,8 @@
 // Facts about the world the compiler needs injected: git values and what the engine can build.
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import type { EngineFacts, GitFacts } from "@multiarch/plan";
+import { dockerConfigDir } from "./docker-config.ts";
 import { runCommand } from "./runner.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -70,7 +70,7 @@ export type { EngineFacts };
  */
 export function defaultDockerBuilder(env: Env, builder?: string): boolean {
   if (builder) return false;
-  const config = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker");
+  const config = dockerConfigDir(env);
   // `current` names the selected builder; an empty name (or none) is the context's default builder
   try {
     const current = JSON.parse(readFileSync(join(config, "buildx", "current"), "utf8")) as { Name?: string };

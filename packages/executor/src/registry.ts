@@ -1,11 +1,13 @@
 // The one registry client: reads manifests and blobs over the distribution HTTP API, in-process, with
-// keep-alive (node's fetch pools connections per host), the credentials docker already stores
-// (config.json "auths"), bearer-token challenges, and a retry for the 5xx/429 answers registries give
-// under concurrent load. Plain HTTP only for loopback hosts and registries the spec marks insecure.
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+// keep-alive (node's fetch pools connections per host), the credentials docker would use (docker-config.ts:
+// auths, credsStore, credHelpers), both challenges registries answer with (Basic, and Bearer: a token
+// for a scope from the realm), and retries for the 5xx/429 answers registries give under load, waiting as
+// long as a 429's Retry-After asks. Plain HTTP only for loopback hosts and registries the spec marks
+// insecure. Every request names its scope (repository:NAME:ACTIONS) and method, so pushing blobs and
+// manifests by digest (with cross-repository mounts) is one more caller of `send`.
+import { createHash } from "node:crypto";
 import type { ImageRef } from "@multiarch/spec";
+import { type Credential, type CredentialLookup, lookupCredentials } from "./docker-config.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -40,30 +42,51 @@ export interface RegistryClientOptions {
   credentials?: Readonly<Record<string, { username: string; password: string }>>;
   /** For tests: a fetch to use instead of the global one. */
   fetch?: typeof fetch;
+  /** For tests: how the client waits before a retry. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One request: a path under /v2/NAME/, and the scope a token for it must grant. */
+interface Operation {
+  path: string;
+  scope: string;
+  method?: string;
+  headers?: Record<string, string>;
 }
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+const ATTEMPTS = 3;
+/** The longest a Retry-After is obeyed; a registry asking for more is reported instead. */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 export class RegistryClient {
+  /** "host scope" -> the bearer token for it; "host basic" -> the Basic header a registry asked for */
   private readonly tokens = new Map<string, string>();
+  private readonly lookups = new Map<string, Promise<CredentialLookup>>();
   private readonly fetch: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.fetch = opts.fetch ?? fetch;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
   /** The manifest (index or image) a reference names, with its digest. */
   async manifest(ref: ImageRef): Promise<ManifestResponse> {
-    const res = await this.request(ref, `manifests/${ref.digest ?? ref.tag ?? "latest"}`, { accept: INDEX_TYPES.join(", ") });
+    const res = await this.request(ref, {
+      path: `manifests/${ref.digest ?? ref.tag ?? "latest"}`,
+      scope: pull(ref),
+      headers: { accept: INDEX_TYPES.join(", ") },
+    });
     const text = await res.text();
     const json = JSON.parse(text) as Record<string, unknown>;
-    const digest = res.headers.get("docker-content-digest") ?? `sha256:${await sha256(text)}`;
+    const digest = res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(text).digest("hex")}`;
     return { digest, mediaType: String(json.mediaType ?? res.headers.get("content-type") ?? ""), json };
   }
 
   /** A JSON blob (an image config). */
   async blob(ref: ImageRef, digest: string): Promise<Record<string, unknown>> {
-    const res = await this.request(ref, `blobs/${digest}`, {});
+    const res = await this.request(ref, { path: `blobs/${digest}`, scope: pull(ref) });
     return (await res.json()) as Record<string, unknown>;
   }
 
@@ -73,25 +96,13 @@ export class RegistryClient {
    */
   async ping(host: string): Promise<{ scheme: "http" | "https"; status?: number; error?: string }> {
     const ref: ImageRef = { host, path: "", tag: "latest" };
-    const url = this.base(ref);
-    const scheme = url.startsWith("http:") ? "http" : "https";
-    const get = (auth?: string) =>
-      this.fetch(url, { headers: auth ? { authorization: auth } : {}, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000), redirect: "follow" });
+    const scheme = this.base(ref).startsWith("http:") ? "http" : "https";
     try {
-      let res = await get(this.basic(host));
-      if (res.status === 401) {
-        const token = await this.challenge(ref, res.headers.get("www-authenticate"), "");
-        if (token) res = await get(token);
-      }
+      const { res } = await this.send(ref, { path: "", scope: "" });
       return { scheme, status: res.status };
     } catch (e) {
       return { scheme, error: (e as Error).message };
     }
-  }
-
-  private basic(host: string): string | undefined {
-    const c = this.opts.credentials?.[host];
-    return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}` : basicAuth(host, this.opts.env);
   }
 
   private base(ref: ImageRef): string {
@@ -100,68 +111,129 @@ export class RegistryClient {
     return `${plain ? "http" : "https"}://${host}/v2/${ref.path}`;
   }
 
-  private async request(ref: ImageRef, path: string, headers: Record<string, string>, attempt = 1): Promise<Response> {
-    const url = `${this.base(ref)}/${path}`;
-    const scope = `repository:${ref.path}:pull`;
-    const auth = this.tokens.get(`${ref.host} ${scope}`) ?? this.basic(ref.host);
-    let res: Response;
-    try {
-      res = await this.fetch(url, {
-        headers: { ...headers, ...(auth ? { authorization: auth } : {}) },
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
-        redirect: "follow",
-      });
-    } catch (e) {
-      if (attempt < 3) return this.request(ref, path, headers, attempt + 1);
-      throw new RegistryError(`${ref.host}: ${(e as Error).message}`);
-    }
-    if (res.status === 401 && attempt === 1) {
-      const token = await this.challenge(ref, res.headers.get("www-authenticate"), scope);
-      if (token) {
-        this.tokens.set(`${ref.host} ${scope}`, token);
-        return this.request(ref, path, headers, attempt + 1);
-      }
-    }
-    if ((res.status >= 500 || res.status === 429) && attempt < 3) {
-      await new Promise((r) => setTimeout(r, 200 * attempt));
-      return this.request(ref, path, headers, attempt + 1);
-    }
-    if (!res.ok) throw new RegistryError(`${ref.host}/${ref.path}: ${path.split("/")[0]} ${path.split("/")[1]}: HTTP ${res.status}`, res.status);
-    return res;
+  /** send, and a RegistryError for any answer but 2xx: a 401 says the realm and where credentials were looked for. */
+  private async request(ref: ImageRef, op: Operation): Promise<Response> {
+    const { res, realm } = await this.send(ref, op);
+    if (res.ok) return res;
+    const what = `${ref.host}/${ref.path}: ${op.path.replace("/", " ")}: HTTP ${res.status}`;
+    if (res.status !== 401 && res.status !== 403) throw new RegistryError(what, res.status);
+    const lookup = await this.lookup(ref.host);
+    const creds = lookup.credential ? `the credentials from ${lookup.where} were refused` : `no credentials found in ${lookup.where}`;
+    throw new RegistryError(`${what} (realm ${realm ?? "not given"}): ${creds}`, res.status);
   }
 
-  /** Bearer: ask the realm for a pull token (with docker's stored credentials, if any). Basic: the stored ones. */
-  private async challenge(ref: ImageRef, header: string | null, scope: string): Promise<string | undefined> {
-    if (!header) return undefined;
-    const basic = this.basic(ref.host);
-    if (/^basic/i.test(header)) return basic;
-    const params = Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (!params.realm) return undefined;
-    const url = new URL(params.realm);
-    if (params.service) url.searchParams.set("service", params.service);
-    url.searchParams.set("scope", params.scope ?? scope);
-    const res = await this.fetch(url, { headers: basic ? { authorization: basic } : {}, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000) });
-    if (!res.ok) return undefined;
+  /** One request with authentication: a 401's challenge is answered once, 5xx/429/network errors retried. */
+  private async send(ref: ImageRef, op: Operation): Promise<{ res: Response; realm?: string }> {
+    const url = op.path ? `${this.base(ref)}/${op.path}` : this.base(ref);
+    let realm: string | undefined;
+    let challenged = false;
+    for (let attempt = 1; ; attempt++) {
+      // no credentials before a challenge asks for them: public images never consult a helper
+      const auth = this.tokens.get(`${ref.host} ${op.scope}`) ?? this.tokens.get(`${ref.host} basic`);
+      let res: Response;
+      try {
+        res = await this.fetch(url, {
+          method: op.method ?? "GET",
+          headers: { ...op.headers, ...(auth ? { authorization: auth } : {}) },
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+          redirect: "follow",
+        });
+      } catch (e) {
+        if (attempt < ATTEMPTS) continue;
+        throw new RegistryError(`${ref.host}: ${(e as Error).message}`);
+      }
+      if (res.status === 401 && !challenged) {
+        challenged = true;
+        const header = res.headers.get("www-authenticate") ?? "";
+        realm = param(header, "realm");
+        await res.body?.cancel();
+        const answer = await this.challenge(ref.host, header, op.scope);
+        if (answer) {
+          this.tokens.set(`${ref.host} ${answer.startsWith("Basic") ? "basic" : op.scope}`, answer);
+          attempt--;
+          continue;
+        }
+      }
+      if ((res.status >= 500 || res.status === 429) && attempt < ATTEMPTS) {
+        const wait = retryDelayMs(res.headers.get("retry-after"), attempt);
+        if (wait <= MAX_RETRY_AFTER_MS) {
+          await res.body?.cancel();
+          await this.sleep(wait);
+          continue;
+        }
+      }
+      return { res, ...(realm ? { realm } : {}) };
+    }
+  }
+
+  private lookup(host: string): Promise<CredentialLookup> {
+    const given = this.opts.credentials?.[host];
+    if (given) return Promise.resolve({ credential: given, where: "the spec's registry credentials" });
+    let p = this.lookups.get(host);
+    if (!p) {
+      p = lookupCredentials(host, this.opts.env);
+      this.lookups.set(host, p);
+    }
+    return p;
+  }
+
+  /** The Basic header for host's user and password, if docker holds them (identity tokens only buy bearer tokens). */
+  private async basic(host: string): Promise<string | undefined> {
+    const c = (await this.lookup(host)).credential;
+    return c && "password" in c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}` : undefined;
+  }
+
+  /**
+   * The Authorization header a challenge asks for: Basic with docker's credentials, or Bearer with a token
+   * the realm issues for the scope (anonymously when docker holds none: public images).
+   */
+  private async challenge(host: string, header: string, scope: string): Promise<string | undefined> {
+    if (/^basic/i.test(header)) return this.basic(host);
+    const realm = param(header, "realm");
+    if (!/^bearer/i.test(header) || !realm) return undefined;
+    const service = param(header, "service");
+    const wanted = scope || param(header, "scope") || "";
+    const credential = (await this.lookup(host)).credential;
+    const res = await this.tokenRequest(realm, service, wanted, credential);
+    if (!res.ok) {
+      await res.body?.cancel();
+      const who = credential ? "the credentials docker holds" : "an anonymous request";
+      throw new RegistryError(`${host}: the token service ${realm} refused ${who} for ${wanted || "access"}: HTTP ${res.status}`, res.status);
+    }
     const body = (await res.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     return token ? `Bearer ${token}` : undefined;
   }
-}
 
-/** docker's stored credentials for a host ("auths" in config.json), as a Basic header. */
-export function basicAuth(host: string, env: Env): string | undefined {
-  const file = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
-  try {
-    const cfg = JSON.parse(readFileSync(file, "utf8")) as { auths?: Record<string, { auth?: string }> };
-    const keys = host === "docker.io" ? ["https://index.docker.io/v1/", "docker.io", "index.docker.io"] : [host, `https://${host}`, `http://${host}`];
-    const auth = keys.map((k) => cfg.auths?.[k]?.auth).find(Boolean);
-    return auth ? `Basic ${auth}` : undefined;
-  } catch {
-    return undefined;
+  /** An identity token is exchanged with an OAuth2 POST (as docker does); a password is sent as Basic on a GET. */
+  private tokenRequest(realm: string, service: string | undefined, scope: string, credential: Credential | undefined): Promise<Response> {
+    const signal = AbortSignal.timeout(this.opts.timeoutMs ?? 15_000);
+    if (credential && "identityToken" in credential) {
+      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.identityToken, client_id: "multiarch" });
+      if (service) form.set("service", service);
+      if (scope) form.set("scope", scope);
+      return this.fetch(realm, { method: "POST", body: form, signal });
+    }
+    const url = new URL(realm);
+    if (service) url.searchParams.set("service", service);
+    if (scope) url.searchParams.set("scope", scope);
+    const headers: Record<string, string> = credential
+      ? { authorization: `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}` }
+      : {};
+    return this.fetch(url, { headers, signal });
   }
 }
 
-async function sha256(text: string): Promise<string> {
-  const { createHash } = await import("node:crypto");
-  return createHash("sha256").update(text).digest("hex");
+const pull = (ref: ImageRef) => `repository:${ref.path}:pull`;
+const param = (header: string, name: string): string | undefined => new RegExp(`${name}="([^"]*)"`, "i").exec(header)?.[1];
+
+/** How long to wait before try attempt + 1: a Retry-After (seconds or an HTTP date) if given, else a short backoff. */
+export function retryDelayMs(retryAfter: string | null, attempt: number, now: number = Date.now()): number {
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  return 200 * attempt;
 }

@@ -87,7 +87,11 @@ function builtRef(a: Built, opts: RunOptions): string {
  * What the runner starts: a plan's command (plans name only docker, git and cosign, checked when a plan is read),
  * or one of doctor's own probes and fixes (mount, update-binfmts, qemu-*), built in code.
  */
-export type Runnable = Omit<Command, "program"> & { program: string };
+export type Runnable = Omit<Command, "program"> & {
+  program: string;
+  /** Plain text fed to stdin that is no secret (a credential helper's server address). */
+  input?: string;
+};
 
 export const showCommand = (cmd: Runnable): string =>
   [
@@ -111,11 +115,11 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
   const started = performance.now();
   const command = showCommand(cmd);
   let args: string[];
-  let input: string | undefined;
+  let secret: string | undefined;
   let own: Record<string, string>;
   try {
     args = cmd.args.map((a) => resolveArg(a, opts));
-    input = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
+    secret = cmd.stdin ? resolveRef(cmd.stdin, opts) : undefined;
     own = Object.fromEntries(Object.entries(cmd.setEnv ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : resolveRef(v, opts)]));
   } catch (e) {
     return {
@@ -136,9 +140,10 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     return { ok: true, stdout: "", stderr: "", durationMs: performance.now() - started };
   }
   const fed = redactor([
-    ...(input !== undefined ? [input] : []),
+    ...(secret !== undefined ? [secret] : []),
     ...Object.entries(cmd.setEnv ?? {}).flatMap(([k, v]) => (typeof v === "string" ? [] : [own[k]!])),
   ]);
+  const input = secret ?? cmd.input;
   const redact = opts.redact ? (t: string) => opts.redact!(fed(t)) : fed;
   const lines = (stream: "stdout" | "stderr") =>
     async function* (line: unknown) {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { checkArchive, checkInspect } from "./verify.ts";
+import { checkArchive, checkInspect, indexAnnotationProblems } from "./verify.ts";
 
 const inspect = (
   platforms: { os: string; architecture: string; variant?: string }[],
@@ -94,4 +94,12 @@ test("a single image (not an index) is checked by its config's platform", () => 
   });
   expect(checkInspect(json, ["linux/arm64"])).toMatchObject({ ok: true, digest: "sha256:one", manifests: { "linux/arm64": "sha256:one" } });
   expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, missing: ["linux/amd64"], extra: ["linux/arm64"] });
+});
+
+describe("index annotations", () => {
+  test("each wanted annotation must be on the index with its value", () => {
+    const out = JSON.stringify({ manifest: { digest: "sha256:i", manifests: [], annotations: { a: "1", b: "other" } } });
+    expect(indexAnnotationProblems(out, { a: "1" })).toEqual([]);
+    expect(indexAnnotationProblems(out, { a: "1", b: "2", c: "3" })).toEqual(["b differs", "c is missing"]);
+  });
 });

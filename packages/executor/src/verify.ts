@@ -110,3 +110,11 @@ function readTar(buf: Buffer): Map<string, Buffer> {
   }
   return files;
 }
+
+/** The annotations the index in an imagetools inspect output lacks or holds with another value. */
+export function indexAnnotationProblems(json: string, want: Readonly<Record<string, string>>): string[] {
+  const held = (JSON.parse(json) as { manifest?: { annotations?: Record<string, string> } }).manifest?.annotations ?? {};
+  return Object.entries(want)
+    .filter(([k, v]) => held[k] !== v)
+    .map(([k]) => (k in held ? `${k} differs` : `${k} is missing`));
+}

@@ -90,6 +90,8 @@ export const StepSchema = z.strictObject({
         manifests: z.record(z.string(), z.string()).optional(),
         /** promote --from/--to: the very index verification saw under this ref (a copy by digest, never a rebuild). */
         sameAs: z.string().optional(),
+        /** The annotations the index must carry (the spec's index: ones). */
+        annotations: z.record(z.string(), z.string()).optional(),
       }),
       z.strictObject({ archive: z.string(), platforms: z.array(z.string()) }),
     ])
@@ -163,6 +165,8 @@ export const PlannedImageSchema = z.strictObject({
   changed: z.array(z.string()).optional(),
   /** Tag templates that render empty in this run, so give no tag (apply --explain says which). */
   droppedTags: z.array(z.string()).optional(),
+  /** The spec's annotations on the index (index: keys): written by bake or the merge, checked by verify. */
+  indexAnnotations: z.record(z.string(), z.string()).optional(),
 });
 export type PlannedImage = z.infer<typeof PlannedImageSchema>;
 

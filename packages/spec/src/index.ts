@@ -8,3 +8,4 @@ export { archSuffix, formatPlatform, nativeArchs, type Platform, parsePlatform, 
 export { checkTag, type ImageRef, parseImageRef, repositoryRef } from "./reference.ts";
 export { closest, didYouMean } from "./suggest.ts";
 export { checkTemplate, MapValue } from "./template.ts";
+export { type AnnotationKey, parseAnnotationKey } from "./annotation.ts";

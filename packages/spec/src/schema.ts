@@ -103,7 +103,11 @@ const imageFields = {
   platforms: platforms.optional(),
   args: stringMap("Build arg value").optional().describe("Build args (ARG). Secrets belong in secrets:, never here."),
   labels: stringMap("Label value").optional().describe("Image labels."),
-  annotations: stringMap("Annotation value").optional().describe("OCI annotations on the image manifests."),
+  annotations: stringMap("Annotation value")
+    .optional()
+    .describe(
+      'OCI annotations. A plain key goes on each image manifest; "index:KEY" on the multi-platform index (GHCR reads a multi-arch image\'s description there), "index,manifest:KEY" on both.',
+    ),
   cache: cache.optional(),
   attest: attest.optional(),
 };

@@ -2,6 +2,7 @@
 // when their tags differ, checked when tags are rendered), paths (context, Dockerfile), args
 // that look like secrets, secret sources, tags, cache and attestations; defaults fill what an image omits.
 import { isAbsolute, posix, relative, sep } from "node:path";
+import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { type Platform, parsePlatform } from "../platform.ts";
@@ -39,6 +40,7 @@ interface Shared {
 export function imageRules(ctx: RuleContext, registries: readonly Registry[]): Image[] {
   const d = ctx.input.defaults ?? {};
   if (d.registries) checkRegistryNames(ctx, d.registries, ["defaults", "registries"]);
+  checkAnnotationKeys(ctx, d.annotations, ["defaults", "annotations"]);
   const shared: Shared = {
     registries,
     platforms: ctx.input.platforms
@@ -50,6 +52,7 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
   if (Object.keys(ctx.input.images).length === 0) report(ctx, "invalid-value", ["images"], "no images: list at least one under images:");
   for (const [key, input] of Object.entries(ctx.input.images)) {
     const ip = ["images", key];
+    checkAnnotationKeys(ctx, input.annotations, [...ip, "annotations"]);
     for (const { name, img, combo } of expandMatrix(ctx, key, input, ip)) {
       if (!NAME_RE.test(name)) {
         const lower = name.toLowerCase();
@@ -219,6 +222,15 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   const cache = cacheRule(ctx, img, ip, regs);
   if (cache) image.cache = cache;
   return image;
+}
+
+/** Annotation keys say their levels as bake does: KEY, index:KEY, manifest:KEY or index,manifest:KEY. */
+function checkAnnotationKeys(ctx: RuleContext, annotations: Record<string, string> | undefined, path: Path): void {
+  for (const key of Object.keys(annotations ?? {})) {
+    if (parseAnnotationKey(key)) continue;
+    const hint = "prefix the key with index:, manifest: or index,manifest: (as in bake), or none for each image manifest";
+    report(ctx, "invalid-value", [...path, key], `annotation "${key}": multiarch writes annotations on the index and the image manifests only`, hint, true);
+  }
 }
 
 /** Defaults' entries, then the image's: the image's keys win, each entry keeps the position it came from. */

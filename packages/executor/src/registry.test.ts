@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { RegistryClient, retryDelayMs } from "./registry.ts";
+
+const REF = { host: "reg.example", path: "team/app", tag: "1" };
+const INDEX = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] });
+
+function configWith(config: object) {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-dockercfg-"));
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+  return { DOCKER_CONFIG: dir };
+}
+
+/** A fake registry: answers each request with the next response, and records what it was asked. */
+function scripted(answers: ((req: Request) => Response)[]) {
+  const seen: Request[] = [];
+  const fetch = (async (input: string | URL, init?: RequestInit) => {
+    const req = new Request(input, init);
+    seen.push(req.clone());
+    const next = answers.shift();
+    if (!next) throw new Error(`unexpected request ${req.method} ${req.url}`);
+    return next(req);
+  }) as typeof globalThis.fetch;
+  return { fetch, seen };
+}
+
+describe("the registry client", () => {
+  test("a 429 waits as long as Retry-After says, then reads", async () => {
+    const waits: number[] = [];
+    const { fetch } = scripted([() => new Response("slow down", { status: 429, headers: { "retry-after": "2" } }), () => new Response(INDEX)]);
+    const client = new RegistryClient({ env: configWith({}), fetch, sleep: async (ms) => void waits.push(ms) });
+    expect((await client.manifest(REF)).json.schemaVersion).toBe(2);
+    expect(waits).toEqual([2000]);
+  });
+
+  test("Retry-After as seconds or an HTTP date; without it a short backoff", () => {
+    expect(retryDelayMs("3", 1)).toBe(3000);
+    expect(retryDelayMs(new Date(10_000).toUTCString(), 1, 4_000)).toBe(6_000);
+    expect(retryDelayMs(null, 2)).toBe(400);
+  });
+
+  test("Bearer: an identity token is exchanged with an OAuth2 POST for the request's scope, then sent", async () => {
+    const challenge = 'Bearer realm="https://auth.example/token",service="reg",scope="repository:team/app:pull"';
+    const { fetch, seen } = scripted([
+      () => new Response("", { status: 401, headers: { "www-authenticate": challenge } }),
+      () => Response.json({ access_token: "jwt-1" }),
+      (req) => new Response(req.headers.get("authorization") === "Bearer jwt-1" ? INDEX : "", { status: req.headers.get("authorization") ? 200 : 401 }),
+    ]);
+    const client = new RegistryClient({ env: configWith({ auths: { "reg.example": { identitytoken: "refresh-123" } } }), fetch });
+    await client.manifest(REF);
+    expect(seen[0]!.headers.get("authorization")).toBeNull(); // nothing sent before the registry asks
+    expect(seen[1]!.method).toBe("POST");
+    expect(Object.fromEntries(new URLSearchParams(await seen[1]!.text()))).toMatchObject({
+      grant_type: "refresh_token",
+      refresh_token: "refresh-123",
+      service: "reg",
+      scope: "repository:team/app:pull",
+    });
+  });
+
+  test("Bearer with a password: a GET with Basic auth; anonymous without credentials", async () => {
+    const challenge = 'Bearer realm="https://auth.example/token",service="reg"';
+    const { fetch, seen } = scripted([
+      () => new Response("", { status: 401, headers: { "www-authenticate": challenge } }),
+      () => Response.json({ token: "jwt-2" }),
+      () => new Response(INDEX),
+    ]);
+    const auth = Buffer.from("u:pw").toString("base64");
+    await new RegistryClient({ env: configWith({ auths: { "reg.example": { auth } } }), fetch }).manifest(REF);
+    expect(seen[1]!.method).toBe("GET");
+    expect(new URL(seen[1]!.url).searchParams.get("scope")).toBe("repository:team/app:pull");
+    expect(seen[1]!.headers.get("authorization")).toBe(`Basic ${auth}`);
+    expect(seen[2]!.headers.get("authorization")).toBe("Bearer jwt-2");
+  });
+
+  test("a 401 names the registry's realm and where credentials were looked for", async () => {
+    const env = configWith({});
+    const { fetch } = scripted([() => new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="private-zone"' } })]);
+    const err = (await new RegistryClient({ env, fetch }).manifest(REF).catch((e: Error) => e)) as Error;
+    expect(err.message).toBe(
+      `reg.example/team/app: manifests 1: HTTP 401 (realm private-zone): no credentials found in ${env.DOCKER_CONFIG}/config.json (no auths entry, credHelpers entry or credsStore for reg.example)`,
+    );
+  });
+});
