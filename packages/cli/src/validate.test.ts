@@ -69,6 +69,8 @@ const ERRORS: [string, string, string, string?][] = [
   ["each-not-list", "template-unknown-variable", "7:28", 'split: ","'],
   ["repository-twice", "invalid-value", "5:17", "lists a repository twice"],
   ["builder-node-platform", "platform-unknown", "8:36", "did you mean linux/arm64?"],
+  ["variable-helper-name", "invalid-value", "3:3", "choose another variable name"],
+  ["template-ref-event", "template-syntax", "5:12", 'ref takes one of "branch", "tag" or "pr"'],
 ];
 
 describe("validate: bad inputs point at their line and column", () => {
@@ -159,6 +161,12 @@ describe("validate: warnings do not fail", () => {
     expect(exit).toBe(0);
     expect(json.warnings[0]).toMatchObject({ code: "image-unused", line: 3, col: 3 });
     expect(json.warnings[0]!.hint).toContain('"image:base"');
+  });
+
+  test("tags on an internal image (publish: false) are a warning: they are never applied", async () => {
+    const { exit, json } = await validate(join(FIXTURES, "internal-tags.yaml"));
+    expect(exit).toBe(0);
+    expect(json.warnings[0]).toMatchObject({ code: "tag-internal", line: 3, col: 47 });
   });
 
   test("platforms equal after normalisation are merged with a warning", async () => {

@@ -299,13 +299,31 @@ describe("bake files as written in the wild (examples/bakery)", () => {
 
   test("matrix images, an internal base, shared repository, merged defaults, list and semver tags", () => {
     const c = compiled(spec(), { strategy: bake }, { git: GIT, env: { VERSION: "2.0.0-rc.1", EXTRA_TAGS: " edge,, nightly " } });
-    expect(tagsOf(c)).toMatchObject({
-      "server-slim": ["2.0.0-rc.1-slim", "2.0-slim", "slim"],
-      "server-full": ["2.0.0-rc.1-full", "2.0-full", "full"],
-      tool: ["2.0.0-rc.1", "2.0", "2", "edge", "nightly"],
+    // a release candidate moves no stable tag: no 2.0, 2, latest, 2.0-slim or slim (issue 22)
+    expect(tagsOf(c)).toEqual({
+      base: [],
+      "server-slim": ["2.0.0-rc.1-slim"],
+      "server-full": ["2.0.0-rc.1-full"],
+      tool: ["2.0.0-rc.1", "edge", "nightly"],
     });
-    // a prerelease gets no latest: the plan says which templates gave no tag (apply --explain prints it)
-    expect(c.plan.images.find((i) => i.name === "tool")!.droppedTags).toEqual(['"{{#unless (isPrerelease version)}}latest{{/unless}}" (renders empty)']);
+    // the plan says which templates gave no tag, and why (apply --explain prints it)
+    expect(c.plan.images.find((i) => i.name === "tool")!.droppedTags).toEqual([
+      '"{{majorMinor version}}" (2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases)',
+      '"{{major version}}" (2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases)',
+      '"latest" (latest moves only on releases, and version is prerelease 2.0.0-rc.1)',
+    ]);
+    expect(c.plan.images.find((i) => i.name === "server-slim")!.droppedTags).toEqual([
+      '"{{majorMinor version}}-slim" (2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases)',
+      '"slim" (slim moves only on releases, and version is prerelease 2.0.0-rc.1)',
+    ]);
+    // a release moves them all
+    const release = compiled(spec(), { strategy: bake }, { git: GIT, env: { VERSION: "2.0.0" } });
+    expect(tagsOf(release)).toEqual({
+      base: [],
+      "server-slim": ["2.0.0-slim", "2.0-slim", "slim"],
+      "server-full": ["2.0.0-full", "2.0-full", "full"],
+      tool: ["2.0.0", "2.0", "2", "latest"],
+    });
     const base = c.plan.images.find((i) => i.name === "base")!;
     expect(base.notPublished).toBe("internal image (publish: false): built for server-slim, server-full, tool");
     expect(

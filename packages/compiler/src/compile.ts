@@ -15,7 +15,7 @@ import {
   type Spec,
   splitDiagnostics,
 } from "@multiarch/spec";
-import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
+import { archiveOf, type BakeFile, buildBakeFile, pushOutput, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
 import { basePlatformProblems, type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
@@ -91,7 +91,8 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   // Layer timestamps clamped to SOURCE_DATE_EPOCH where the builder allows it: buildx's docker driver
   // refuses the option for image outputs ("conflicts with unpack"), so only other drivers get it.
   const driver = options.strategy.engine?.driver;
-  const bake = buildBakeFile(spec, rendered, outDir, selected, external, Boolean(driver && driver !== "docker" && facts.git?.time));
+  const rewriteTimestamp = Boolean(driver && driver !== "docker" && facts.git?.time);
+  const bake = buildBakeFile(spec, rendered, outDir, selected, external, rewriteTimestamp);
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const all = [
     ...diagnostics,
@@ -137,8 +138,12 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   // Images whose tags already hold their inputs' result run nothing; reused ones are only verified and published.
   const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned).filter((p) => !p.upToDate);
   const built = run.filter((p) => !p.reuse);
+  // An internal image built by name: its target outputs nothing (cacheonly) unless this file says push.
+  const internal = new Set(spec.images.filter((i) => !i.publish).map((i) => i.name));
+  const stagingOutput = (p: PlannedImage) =>
+    pushWithDocker ? { output: ["type=image"] } : internal.has(p.name) ? { output: [pushOutput(p.refs, rewriteTimestamp)] } : {};
   const publishTargets = Object.fromEntries(
-    built.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
+    built.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...stagingOutput(p) }]),
   );
   const paths: BakePaths = {
     bakeFile: `${outDir}/docker-bake.json`,

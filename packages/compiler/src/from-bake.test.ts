@@ -39,4 +39,21 @@ describe("specFromBake", () => {
     expect(spec.images["app-server"]).toMatchObject({ context: "srv", repository: "app", tags: ["1.0"] });
     expect(text).toContain("# bake target App.Server\n  app-server:");
   });
+
+  test("a cacheonly target is an internal image without user tags, even when bake gave it some (issue 22)", () => {
+    const tags = ["ghcr.io/acme/base:1.0", "ghcr.io/acme/base:1", "ghcr.io/acme/base:latest"];
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          base: { context: "base", platforms: ["linux/amd64"], tags, output: ["type=cacheonly"] },
+          app: { context: "app", platforms: ["linux/amd64"], contexts: { base: "target:base" }, tags: ["ghcr.io/acme/app:1.0"] },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(spec.images.base).toEqual({ context: "base", publish: false });
+    expect(spec.images.app).toMatchObject({ tags: ["1.0"], contexts: { base: "image:base" } });
+    expect(warnings).toContain("target base: output type=cacheonly: an internal image (publish: false), its tags are not carried");
+  });
 });

@@ -31,6 +31,7 @@ export type DiagnosticCode =
   | "tag-invalid"
   | "tag-duplicate"
   | "tag-empty"
+  | "tag-internal"
   | "registry-url-invalid"
   | "registry-unknown"
   | "credential-literal"

@@ -10,6 +10,8 @@ export interface Template {
   uses: string[];
   /** A tag entry { each: VAR }: one tag per item of the list variable `source`. */
   each?: true;
+  /** A tag entry { tag, onPrerelease }: whether it moves while the version is a prerelease (default: unless it is latest). */
+  onPrerelease?: boolean;
 }
 
 export interface Credential {

@@ -169,6 +169,8 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   });
 
   const tags = img.tags ? tagTemplates(ctx, img.tags, [...ip, "tags"]) : (shared.tags ?? DEFAULT_TAGS.map((t) => template(ctx, t, ip)));
+  if (img.publish === false && img.tags)
+    warn(ctx, "tag-internal", [...ip, "tags"], `image ${name} is internal (publish: false): its tags are never applied`, "remove tags:, or publish: false");
   const attestIn = img.attest ?? d.attest ?? {};
   const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false };
   const image: Image = {
@@ -215,9 +217,17 @@ function merged(
 }
 
 /** Tag templates, and { each: VAR } entries: one tag per item of a list variable. */
-function tagTemplates(ctx: RuleContext, tags: readonly (string | { each: string })[], path: Path): (Template | undefined)[] {
+function tagTemplates(
+  ctx: RuleContext,
+  tags: readonly (string | { each: string } | { tag: string; onPrerelease: boolean })[],
+  path: Path,
+): (Template | undefined)[] {
   return tags.map((t, i) => {
     if (typeof t === "string") return template(ctx, t, [...path, i]);
+    if ("tag" in t) {
+      const tt = template(ctx, t.tag, [...path, i, "tag"]);
+      return tt && { ...tt, onPrerelease: t.onPrerelease };
+    }
     if (!ctx.listVariables.has(t.each)) {
       const hint = ctx.variableNames.has(t.each)
         ? `give variable ${t.each} a separator, e.g. split: ","`
