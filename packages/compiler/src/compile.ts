@@ -45,6 +45,8 @@ export interface CompileOptions {
   rebuild?: boolean;
   /** Add org.opencontainers.image.{source,revision,created} labels (spec build.ociLabels; default on). */
   ociLabels?: boolean;
+  /** The --set overrides the spec was read with (already applied to it): recorded in the plan. */
+  sets?: readonly string[];
 }
 
 export interface Compiled {
@@ -177,6 +179,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     stages,
     secrets,
     ...(builder ? { builder } : {}),
+    ...(options.sets?.length ? { sets: [...options.sets] } : {}),
   };
 
   const platforms = [...new Set(built.flatMap((p) => p.platforms))];
@@ -189,6 +192,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     spec: posix.join("..", specRel),
     cwd: posix.join("..", cwd),
     strategy: options.strategy,
+    ...(options.sets?.length ? { sets: [...options.sets] } : {}),
     steps:
       chosen === "bake"
         ? bakeArchSteps(spec, built, bake, paths, platform, pushWithDocker)

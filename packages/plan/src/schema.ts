@@ -208,6 +208,8 @@ export const PlanSchema = z.strictObject({
   /** Where every secret value comes from (registry passwords, build secrets): redacted from all output. */
   secrets: z.array(ValueRefSchema),
   builder: BuilderSchema.optional(),
+  /** The --set IMAGE.KEY=VALUE overrides the spec was read with, as given (already in the steps). */
+  sets: z.array(z.string()).optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
@@ -220,6 +222,8 @@ export const ArchPlanSchema = z.strictObject({
   spec: z.string(),
   cwd: z.string(),
   strategy: StrategySchema,
+  /** As in the plan: the --set overrides it was compiled with. */
+  sets: z.array(z.string()).optional(),
   steps: z.array(StepSchema),
   secrets: z.array(ValueRefSchema),
 });

@@ -49,6 +49,7 @@ export type DiagnosticCode =
   | "env-unset"
   | "git-unavailable"
   | "selection-unknown"
+  | "set-invalid"
   | "builder-platforms"
   | "image-unused"
   | "group-unknown-image"

@@ -5,6 +5,7 @@ import { posix } from "node:path";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { type Platform, parsePlatform } from "../platform.ts";
+import { applyOverrides } from "../overrides.ts";
 import { checkFullName, checkRepositoryPath, repositoryRef } from "../reference.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
@@ -50,7 +51,10 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
   if (Object.keys(ctx.input.images).length === 0) report(ctx, "invalid-value", ["images"], "no images: list at least one under images:");
   for (const [key, input] of Object.entries(ctx.input.images)) {
     const ip = ["images", key];
-    for (const { name, img, combo } of expandMatrix(ctx, key, input, ip)) {
+    for (const { name, img: written, combo } of expandMatrix(ctx, key, input, ip)) {
+      const { img, set } = applyOverrides(written, name, ctx.overrides, d);
+      for (const o of set) ctx.overridden.push({ path: [...ip, ...o.path], text: o.text });
+      if (img.cache && !img.cache.type) report(ctx, "set-invalid", [...ip, "cache"], `image ${name} has no cache to change`, "set cache.type too");
       if (!NAME_RE.test(name)) {
         const lower = name.toLowerCase();
         report(
@@ -69,6 +73,15 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
     }
   }
   unusedInternal(ctx, images);
+  for (const o of ctx.overrides) {
+    if (o.image === "*" || images.some((i) => i.name === o.image)) continue;
+    const names = images.map((i) => i.name);
+    ctx.diagnostics.push(
+      diag("set-invalid", { file: ctx.map.file, line: 0, col: 0 }, `--set ${o.text}: no image ${o.image}`, {
+        hint: didYouMean(o.image, names) ?? `images: ${names.join(", ")}, or * for all`,
+      }),
+    );
+  }
   return images;
 }
 
