@@ -98,7 +98,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const all = [
     ...diagnostics,
-    ...(chosen === "manifest" ? manifestRules(rendered, legacy) : []),
+    ...(chosen === "manifest" ? manifestRules(rendered, legacy, options.strategy.engine) : []),
     // what is built here must find each platform in its bases (images whose tags hold them build nothing)
     ...(facts.inputs
       ? basePlatformProblems(

@@ -75,6 +75,8 @@ export interface Cache {
 export interface Attest {
   provenance: false | "min" | "max";
   sbom: boolean;
+  /** Written in the spec (image, defaults or --set): the manifest strategy attaches only what was asked. */
+  asked: boolean;
 }
 
 export interface Image {

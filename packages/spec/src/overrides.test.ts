@@ -58,14 +58,14 @@ describe("--set IMAGE.KEY=VALUE", () => {
     expect(web.platforms.map((p) => `${p.os}/${p.arch}`)).toEqual(["linux/arm64"]);
     // a part of cache or attest: the rest stays what the defaults say
     expect(web.cache).toMatchObject({ type: "registry", mode: "min", registry: "local" });
-    expect(web.attest).toEqual({ provenance: "min", sbom: true });
+    expect(web.attest).toEqual({ provenance: "min", sbom: true, asked: true });
     const slim = image(r, "server-slim");
     expect(slim.args.map((a) => [a.key, a.value.source])).toEqual([
       ["VARIANT", "slim"],
       ["A", "set"],
       ["NEW", "new"],
     ]);
-    expect(image(r, "server-full").attest).toEqual({ provenance: false, sbom: true });
+    expect(image(r, "server-full").attest).toEqual({ provenance: false, sbom: true, asked: true });
     expect(image(r, "server-full").tags.map((t) => t.source)).toEqual(["1.0", "latest"]);
   });
 

@@ -40,7 +40,9 @@ const attest = z
       .describe("Provenance attestation: min (default), max, or false."),
     sbom: z.boolean().optional().describe("Attach an SBOM attestation. Default false."),
   })
-  .describe("Attestations attached to pushed images (bake strategy). The manifest strategy cannot carry them.");
+  .describe(
+    "Attestations attached to pushed images. Without attest: the manifest strategy attaches none; with it, both strategies do (the manifest strategy needs buildx and an engine that stores them: the containerd image store, or a builder other than docker).",
+  );
 
 const secret = z
   .strictObject({

@@ -185,7 +185,7 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   if (img.publish === false && img.tags)
     warn(ctx, "tag-internal", [...ip, "tags"], `image ${name} is internal (publish: false): its tags are never applied`, "remove tags:, or publish: false");
   const attestIn = img.attest ?? d.attest ?? {};
-  const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false };
+  const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false, asked: (img.attest ?? d.attest) !== undefined };
   const image: Image = {
     name,
     repository,
