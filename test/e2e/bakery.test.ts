@@ -34,7 +34,7 @@ describe.skipIf(!env)("examples/bakery", () => {
     // each matrix combination is its own image, told apart by the arg the matrix set
     const out = await docker(["run", "--rm", "--pull", "always", "--platform", "linux/arm64", `${repo}/server:${version}-full`, "cat", "/etc/variant"]);
     expect(out.stdout.trim()).toBe("full");
-    expect(r.stderr).toContain(`tag template "latest" gives no tag: latest moves only on releases, and version is prerelease ${version}`);
+    expect(r.stderr).toContain(`tag template "latest" gives no tag in this run: latest moves only on releases, and version is prerelease ${version}`);
     expect(r.stderr).toContain(`tool: no tag from "{{majorMinor version}}" (${version} is a prerelease: major, minor and patch tags move only on releases)`);
     // the bake file the plan wrote, run as it is with plain bake: the internal base builds and pushes nothing
     const plain = await docker(["buildx", "bake", "-f", `${dir}/.multiarch/docker-bake.json`, "--print", "base"], { cwd: dir });

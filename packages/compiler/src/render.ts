@@ -159,12 +159,19 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       if (value === "") {
         // {{git.tag}} off a tag, an empty optional variable, a release-only tag of a prerelease: not wanted in this run
         errors.push(
-          diag("tag-empty", t.at, `tag template "${t.source}" ${reason ? `gives no tag: ${reason}` : "renders empty"}: the tag is dropped in this run`, {
-            severity: "warning",
-            ...(reason?.includes("moves only on releases, and") && t.onPrerelease === undefined
-              ? { hint: `to move it on prereleases too, write it { tag: ${JSON.stringify(t.source)}, onPrerelease: true }` }
-              : {}),
-          }),
+          diag(
+            "tag-empty",
+            t.at,
+            reason
+              ? `tag template "${t.source}" gives no tag in this run: ${reason}`
+              : `tag template "${t.source}" renders empty: the tag is dropped in this run`,
+            {
+              severity: "warning",
+              ...(reason?.includes("moves only on releases, and") && t.onPrerelease === undefined
+                ? { hint: `to move it on prereleases too, write it { tag: ${JSON.stringify(t.source)}, onPrerelease: true }` }
+                : {}),
+            },
+          ),
         );
         emptied++;
         dropped.push(`"${t.source}" (${reason ?? "renders empty"})`);

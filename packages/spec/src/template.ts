@@ -71,7 +71,7 @@ const noValue = (options: HelperOptions, reason: string): string => {
 };
 /** metadata-action's type=semver pattern expressions; a prerelease only tags through version and raw. */
 const PATTERN_RE = /{{\s*(raw|version|major|minor|patch)\s*}}/g;
-const semverHelpers: Record<string, (value: unknown, ...rest: unknown[]) => string> = {
+const releaseHelpers: Record<string, (value: unknown, ...rest: unknown[]) => string> = {
   /** The version (no v, no build metadata); an error when it is not one. With a pattern: metadata-action's type=semver. */
   semver: (value, ...rest) => {
     const options = rest.pop() as HelperOptions;
@@ -122,7 +122,7 @@ function part(value: unknown, options: HelperOptions, pick: (v: SemVer) => strin
   if (!v) return noValue(options, `"${str(value)}" is not a semantic version`);
   return v.prerelease ? noValue(options, `${v.raw} is a prerelease: major, minor and patch tags move only on releases`) : pick(v);
 }
-for (const [n, fn] of Object.entries(semverHelpers)) hb.registerHelper(n, fn as (...args: unknown[]) => string);
+for (const [n, fn] of Object.entries(releaseHelpers)) hb.registerHelper(n, fn as (...args: unknown[]) => string);
 
 /** A semver pattern holds only {{raw}}, {{version}}, {{major}}, {{minor}} and {{patch}}. */
 function checkSemverPattern(source: string): string | undefined {
@@ -176,7 +176,7 @@ hb.registerHelper("date", (format: unknown, options: { data?: { epoch?: string }
 });
 
 const BLOCK_HELPERS = new Set(["if", "unless"]);
-export const HELPER_NAMES = [...Object.keys(HELPERS), ...Object.keys(semverHelpers), "date", "lookup", ...BLOCK_HELPERS];
+export const HELPER_NAMES = [...Object.keys(HELPERS), ...Object.keys(releaseHelpers), "date", "lookup", ...BLOCK_HELPERS];
 /** Facts a helper reads besides its arguments: a template using it needs them (git outside a repository is an error). */
 const HELPER_FACTS: Record<string, string[]> = { ref: ["git", "ci"], sha: ["git"] };
 /** Helpers that take no argument: {{sha}} is the helper, never a variable. */
@@ -285,7 +285,7 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
     const helperName = p.type === "PathExpression" ? (p as hbs.AST.PathExpression).original : "";
     const known = block
       ? BLOCK_HELPERS.has(helperName)
-      : Object.hasOwn(HELPERS, helperName) || Object.hasOwn(semverHelpers, helperName) || helperName === "date" || helperName === "lookup";
+      : Object.hasOwn(HELPERS, helperName) || Object.hasOwn(releaseHelpers, helperName) || helperName === "date" || helperName === "lookup";
     if (!known) {
       problems.push({
         code: "template-unknown-helper",
