@@ -100,6 +100,8 @@ describe("--json: one document on every path", () => {
       ok: true,
       plan: { sets: ["*.attest.sbom=true"] },
     });
+    // merge reads the spec with the shards' overrides: a malformed one is refused there too
+    expect((await json(["merge", "--set", "hello.tag=1"], {}, dir)).doc).toMatchObject({ exitCode: 1, errors: [{ code: "set-invalid" }] });
     expect((await json(["apply", "--plan", join(dir, ".multiarch/plan.json"), "--set", "hello.tags=x"], {}, dir)).doc).toMatchObject({
       exitCode: 1,
       message: expect.stringContaining("--set cannot change a saved plan"),
