@@ -33,6 +33,30 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
     expect((await platformsOf(`${env!.registry}/fallback/tool:2.0.1-armv7`)).digest).toMatch(/^sha256:/);
   });
 
+  test("attestations and a registry cache (issue 22): per-arch indexes merged with their provenance, this platform's cache written, verified, published whole", async () => {
+    const ns = namespace("manifest-attest");
+    const registry = `${env!.registry}/${ns}`;
+    const dir = repo({
+      // sbom needs docker/buildkit-syft-scanner from Docker Hub, which this offline machine cannot reach: provenance only
+      "multiarch.yaml": `version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries:\n  local: { url: "${registry}", insecure: true }\nimages:\n  app:\n    context: app\n    tags: ["1.0", latest]\n    cache: { type: registry }\n    attest: { provenance: max }\n    test: { run: [cat, /arch] }\nbuild: { strategy: manifest }\n`,
+      "app/Dockerfile": `FROM ${env!.baseImage}\nRUN uname -m > /arch\n`,
+    });
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(reportOf(r.stdout).strategy.chosen).toBe("manifest");
+    const raw = await docker(["buildx", "imagetools", "inspect", `${registry}/app:1.0`, "--raw"]);
+    const index = JSON.parse(raw.stdout) as { manifests: { platform: { os: string; architecture: string }; annotations?: Record<string, string> }[] };
+    const kinds = index.manifests.map(
+      (m) => `${m.platform.os}/${m.platform.architecture}${m.annotations?.["vnd.docker.reference.type"] ? " attestation" : ""}`,
+    );
+    expect(kinds.sort()).toEqual(["linux/amd64", "linux/arm64", "unknown/unknown attestation", "unknown/unknown attestation"]);
+    const provenance = await docker(["buildx", "imagetools", "inspect", `${registry}/app:latest`, "--format", "{{json .Provenance}}"]);
+    expect(Object.keys(JSON.parse(provenance.stdout)).sort()).toEqual(["linux/amd64", "linux/arm64"]);
+    for (const p of ["linux-amd64", "linux-arm64"]) expect((await platformsOf(`${registry}/app:buildcache-${p}`)).digest, p).toMatch(/^sha256:/);
+    // the per-arch user tags are written as before
+    expect((await platformsOf(`${registry}/app:1.0-arm64`)).digest).toMatch(/^sha256:/);
+  }, 180_000);
+
   test("a re-run with a stale local manifest list still works", async () => {
     const dir = example("fallback");
     expect((await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { VERSION: "2.0.2" } })).exitCode).toBe(0);

@@ -11,6 +11,13 @@ const common: Record<string, OptionSpec> = {
   json: { type: "boolean", description: "print one JSON document on stdout (schemas/report.schema.json); text goes to stderr" },
   help: { type: "boolean", short: "h", description: "this help" },
 };
+const set: OptionSpec = {
+  type: "string",
+  multiple: true,
+  value: "IMAGE.KEY=VALUE",
+  description:
+    "override the spec for one image, or * for all (repeatable; as bake's --set): args.NAME, labels.NAME, annotations.NAME, tags, platforms, cache.type|mode|registry|dir|shared|ignoreError, attest.provenance|sbom; recorded in the plan",
+};
 const selection: Record<string, OptionSpec> = {
   out: { type: "string", short: "o", value: "DIR", description: "output folder (default: .multiarch next to the spec)" },
   strategy: { type: "string", value: "S", description: "auto (default: from the spec, else by what the engine can do), bake, manifest" },
@@ -47,7 +54,7 @@ export const COMMANDS: Record<string, CommandDef> = {
     about: `Checks everything plan checks: YAML, schema, platforms, references, templates, paths, dependencies,
 and the environment (variables, git facts, rendered tags, secret sources). Runs no docker command.
 Prints FILE:LINE:COL: message with a hint and the lines around it.`,
-    options: { ...common, static: { type: "boolean", description: "only what the file itself says: no environment, no git (for editors)" } },
+    options: { ...common, set, static: { type: "boolean", description: "only what the file itself says: no environment, no git (for editors)" } },
     footer: "Exit codes: 0 valid (warnings may be printed), 1 invalid.",
     load: () => import("./commands/validate.ts"),
   },
@@ -58,7 +65,7 @@ Prints FILE:LINE:COL: message with a hint and the lines around it.`,
   docker-bake.publish.json  override that points pushes at staging tags (registry images)
   plan.json                 stages of steps, each a program and an argument array
   plans/<os>-<arch>.json    each platform's share, for a native machine of that arch`,
-    options: { ...common, ...selection },
+    options: { ...common, ...selection, set },
     footer: "Exit codes: 0 written, 1 spec or usage error (nothing written), 5 an apply of this spec is running.",
     load: () => import("./commands/plan.ts"),
   },
@@ -77,6 +84,7 @@ whose tags all hold its inputs' result is "up to date" and runs nothing.`,
     options: {
       ...common,
       ...selection,
+      set,
       plan: { type: "string", value: "FILE", description: "run a plan.json or plans/<platform>.json written by multiarch plan" },
       concurrency: { type: "string", value: "N", description: "builds and pushes at once (default: cores); reads, tests and tags run at least 8 wide" },
       rebuild: { type: "boolean", description: "build every image, even those whose tags already hold the result of their inputs" },
@@ -108,6 +116,7 @@ A missing or foreign shard moves no tag and names what is missing.`,
       ...common,
       out: selection.out!,
       from: { type: "string", multiple: true, value: "PATH", description: "shard files or folders holding them (repeatable; default: DIR/shards)" },
+      set: { ...set, description: "the --set overrides the shards were built with (their plan must be the same)" },
       concurrency: { type: "string", value: "N", description: "steps at once (default: cores; light steps at least 8)" },
       "metadata-file": metadataFile,
       report: reportFile,

@@ -88,6 +88,37 @@ describe("--json: one document on every path", () => {
     expect(down.doc).toMatchObject({ ok: false, exitCode: 4, promoted: { version: "1.0.0" } });
   });
 
+  test("--set on validate, plan and apply: applied, recorded in the plan, refused with a code and a hint, and not on a saved plan", async () => {
+    const dir = quickstart();
+    const sets = ["hello.args.GREETING=hi", "*.tags=2.0,edge", "*.platforms=linux/amd64,linux/arm64", "hello.cache.type=registry"];
+    const planned = await json(["plan", "--strategy", "bake", ...sets.flatMap((s) => ["--set", s])], {}, dir);
+    expect(planned.doc).toMatchObject({ ok: true, plan: { sets } });
+    const bake = JSON.parse(readFileSync(join(dir, ".multiarch/docker-bake.json"), "utf8")).target.hello;
+    expect(bake).toMatchObject({
+      args: { GREETING: "hi" },
+      platforms: ["linux/amd64", "linux/arm64"],
+      tags: ["127.0.0.1:5000/quickstart/hello:2.0", "127.0.0.1:5000/quickstart/hello:edge"],
+    });
+    expect(bake["cache-to"]).toEqual(["type=registry,ref=127.0.0.1:5000/quickstart/hello:buildcache-all,mode=max,registry.insecure=true"]);
+    expect(JSON.parse(readFileSync(join(dir, ".multiarch/plans/linux-arm64.json"), "utf8")).sets).toEqual(sets);
+    expect((await json(["validate", "--set", "hello.tag=1"], {}, dir)).doc).toMatchObject({
+      ok: false,
+      exitCode: 1,
+      errors: [{ code: "set-invalid", message: '--set hello.tag=1: unknown key "tag"', hint: "did you mean tags?" }],
+    });
+    expect((await json(["validate", "--set", "helo.args.X=1"], {}, dir)).doc).toMatchObject({ errors: [{ code: "set-invalid", hint: "did you mean hello?" }] });
+    expect((await json(["apply", "--dry-run", "--strategy", "bake", "--set", "*.attest.sbom=true"], {}, dir)).doc).toMatchObject({
+      ok: true,
+      plan: { sets: ["*.attest.sbom=true"] },
+    });
+    // merge reads the spec with the shards' overrides: a malformed one is refused there too
+    expect((await json(["merge", "--set", "hello.tag=1"], {}, dir)).doc).toMatchObject({ exitCode: 1, errors: [{ code: "set-invalid" }] });
+    expect((await json(["apply", "--plan", join(dir, ".multiarch/plan.json"), "--set", "hello.tags=x"], {}, dir)).doc).toMatchObject({
+      exitCode: 1,
+      message: expect.stringContaining("--set cannot change a saved plan"),
+    });
+  });
+
   test("apply: engine unreachable, dry run, bad plan, bad flags", async () => {
     const down = await json(["apply"]);
     expect(down.doc).toMatchObject({ ok: false, exitCode: 4 });

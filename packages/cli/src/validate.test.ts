@@ -73,6 +73,8 @@ const ERRORS: [string, string, string, string?][] = [
   ["sign-key-literal", "credential-literal", "3:8", "{ file: cosign.key }"],
   ["sign-no-public-key", "missing-key", "2:1", "publicKey: { file: cosign.pub }"],
   ["sign-keyless-and-key", "invalid-value", "2:1", "keyless: { issuer, identity }"],
+  ["variable-helper-name", "invalid-value", "3:3", "choose another variable name"],
+  ["template-ref-event", "template-syntax", "5:12", 'ref takes one of "branch", "tag" or "pr"'],
 ];
 
 describe("validate: bad inputs point at their line and column", () => {
@@ -219,6 +221,12 @@ describe("validate: warnings do not fail", () => {
     expect(exit).toBe(0);
     expect(json.warnings[0]).toMatchObject({ code: "image-unused", line: 3, col: 3 });
     expect(json.warnings[0]!.hint).toContain('"image:base"');
+  });
+
+  test("tags on an internal image (publish: false) are a warning: they are never applied", async () => {
+    const { exit, json } = await validate(join(FIXTURES, "internal-tags.yaml"));
+    expect(exit).toBe(0);
+    expect(json.warnings[0]).toMatchObject({ code: "tag-internal", line: 3, col: 47 });
   });
 
   test("platforms equal after normalisation are merged with a warning", async () => {

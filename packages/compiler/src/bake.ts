@@ -64,6 +64,10 @@ export function publishedNames(spec: Spec, image: Image): { registry: string; na
   });
 }
 
+/** The image output that pushes (to the tags the target has, or those a publish file gives it). */
+export const pushOutput = (names: readonly { insecure: boolean }[], rewriteTimestamp: boolean): string =>
+  `type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}${rewriteTimestamp ? ",rewrite-timestamp=true" : ""}`;
+
 export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oci/${image.name}.tar`;
 
 /** `selected`: the images the run asks for (group "default"); the others are dependencies, built through links. */
@@ -125,7 +129,10 @@ export function buildBakeFile(
     const img = r.image;
     const t = base(r, img.platforms);
     const names = publishedNames(spec, img);
-    t.tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${img.repository}:${tag}`);
+    // an internal image carries no tag (r.tags is empty) and, built on its own, pushes nothing: only
+    // the plan's publish file gives it a staging tag and a push when a run builds it by name
+    const tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${img.repository}:${tag}`);
+    if (tags.length) t.tags = tags;
     const cache = cacheRefs(spec, img, "all");
     if (cache) {
       t["cache-from"] = [...new Set([cache.from, ...img.platforms.map((p) => cacheRefs(spec, img, p)!.from), ...img.cache!.from])];
@@ -133,9 +140,7 @@ export function buildBakeFile(
     }
     t.attest = [img.attest.provenance === false ? "type=provenance,disabled=true" : `type=provenance,mode=${img.attest.provenance}`];
     if (img.attest.sbom) t.attest.push("type=sbom");
-    t.output = names.length
-      ? [`type=image,push=true${names.some((n) => n.insecure) ? ",registry.insecure=true" : ""}${rewriteTimestamp ? ",rewrite-timestamp=true" : ""}`]
-      : [`type=oci,dest=${archiveOf(outDir, img)}`];
+    t.output = names.length ? [img.publish ? pushOutput(names, rewriteTimestamp) : "type=cacheonly"] : [`type=oci,dest=${archiveOf(outDir, img)}`];
     targets[img.name] = t;
   }
   return { group: { default: { targets: rendered.map((r) => r.image.name).filter((n) => !selected || selected.has(n)) } }, target: targets };

@@ -197,6 +197,63 @@ images:
     expect(!bad.ok && bad.errors[0]).toMatchObject({ line: 5, message: expect.stringContaining('annotation "manifest-descriptor:a.b"') });
   });
 
+  test("attestations and cache on the manifest strategy (issue 22): per-arch indexes with this platform's cache, merged and published with imagetools", () => {
+    const file = repo(
+      'version: 1\nregistries: { r: { url: "localhost:5000", insecure: true } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n    attest: { provenance: max, sbom: true }\n',
+    );
+    const c = compiled(load(file), { strategy: manifest });
+    const steps = c.plan.stages.flatMap((st) => st.steps);
+    const build = steps.find((s) => s.kind === "build" && s.platform === "linux/arm64")!;
+    const args = build.commands[0]!.args.filter((a) => typeof a === "string");
+    expect(args).toEqual(expect.arrayContaining(["--provenance=mode=max", "--sbom=true"]));
+    expect(args).not.toContain("--provenance=false");
+    expect(args.join(" ")).toContain(
+      "--cache-from type=registry,ref=localhost:5000/app:buildcache-linux-arm64 --cache-to type=registry,ref=localhost:5000/app:buildcache-linux-arm64,mode=max,registry.insecure=true",
+    );
+    const merge = steps.find((s) => s.kind === "manifest")!;
+    expect(merge.commands.map((cmd) => cmd.args.slice(0, 5).join(" "))).toEqual(["buildx imagetools create --progress plain"]);
+    expect(merge.yields).toEqual([{ ref: c.plan.images[0]!.refs[0]!.staging, pushed: true, from: "output" }]);
+    const publish = steps.find((s) => s.kind === "publish")!;
+    // the user tags get the verified index whole (its attestations), one tag at a time
+    expect(publish.commands.at(-1)!.args).toEqual([
+      "buildx",
+      "imagetools",
+      "create",
+      "--tag",
+      "localhost:5000/app:latest",
+      { verified: c.plan.images[0]!.refs[0]!.staging },
+    ]);
+    // not asked: plain manifests as before, even with the default provenance
+    const plain = compiled(load(repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n')), { strategy: manifest });
+    expect(plain.plan.stages.flatMap((st) => st.steps).find((s) => s.kind === "build")!.commands[0]!.args).toContain("--provenance=false");
+  });
+
+  test("attestations or cache on a manifest strategy engine that cannot store them are refused at validate, with the way out", () => {
+    const file = repo(
+      'version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n    attest: { sbom: true }\n',
+    );
+    const graphDriver = {
+      ...manifest,
+      engine: {
+        reachable: true,
+        buildx: true,
+        multiPlatform: false,
+        driver: "docker",
+        reason: "docker driver without the containerd image store cannot build several platforms at once",
+      },
+    };
+    const r = compile(load(file), facts, { strategy: graphDriver });
+    expect(!r.ok && r.errors[0]).toMatchObject({
+      code: "invalid-value",
+      line: 4,
+      message:
+        "image app: the manifest strategy cannot attach attestations (attest:) or a build cache (cache:) here: docker driver without the containerd image store cannot build several platforms at once",
+      hint: expect.stringContaining("containerd image store"),
+    });
+    const legacy = compile(load(file), facts, { strategy: { ...manifest, legacyBuilder: true } });
+    expect(!legacy.ok && legacy.errors.map((e) => e.message)).toContainEqual(expect.stringContaining("here: this engine has no docker buildx"));
+  });
+
   test("latest is published last", () => {
     const file = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: [latest, "1.0", "1"]\n');
     expect(compiled(load(file), { strategy: bake }).plan.images[0]!.refs[0]!.tags).toEqual(["1.0", "1", "latest"]);
@@ -331,13 +388,31 @@ describe("bake files as written in the wild (examples/bakery)", () => {
 
   test("matrix images, an internal base, shared repository, merged defaults, list and semver tags", () => {
     const c = compiled(spec(), { strategy: bake }, { git: GIT, env: { VERSION: "2.0.0-rc.1", EXTRA_TAGS: " edge,, nightly " } });
-    expect(tagsOf(c)).toMatchObject({
-      "server-slim": ["2.0.0-rc.1-slim", "2.0-slim", "slim"],
-      "server-full": ["2.0.0-rc.1-full", "2.0-full", "full"],
-      tool: ["2.0.0-rc.1", "2.0", "2", "edge", "nightly"],
+    // a release candidate moves no stable tag: no 2.0, 2, latest, 2.0-slim or slim (issue 22)
+    expect(tagsOf(c)).toEqual({
+      base: [],
+      "server-slim": ["2.0.0-rc.1-slim"],
+      "server-full": ["2.0.0-rc.1-full"],
+      tool: ["2.0.0-rc.1", "edge", "nightly"],
     });
-    // a prerelease gets no latest: the plan says which templates gave no tag (apply --explain prints it)
-    expect(c.plan.images.find((i) => i.name === "tool")!.droppedTags).toEqual(['"{{#unless (isPrerelease version)}}latest{{/unless}}" (renders empty)']);
+    // the plan says which templates gave no tag, and why (apply --explain prints it)
+    expect(c.plan.images.find((i) => i.name === "tool")!.droppedTags).toEqual([
+      '"{{majorMinor version}}" (2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases)',
+      '"{{major version}}" (2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases)',
+      '"latest" (latest moves only on releases, and version is prerelease 2.0.0-rc.1)',
+    ]);
+    expect(c.plan.images.find((i) => i.name === "server-slim")!.droppedTags).toEqual([
+      '"{{majorMinor version}}-slim" (2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases)',
+      '"slim" (slim moves only on releases, and version is prerelease 2.0.0-rc.1)',
+    ]);
+    // a release moves them all
+    const release = compiled(spec(), { strategy: bake }, { git: GIT, env: { VERSION: "2.0.0" } });
+    expect(tagsOf(release)).toEqual({
+      base: [],
+      "server-slim": ["2.0.0-slim", "2.0-slim", "slim"],
+      "server-full": ["2.0.0-full", "2.0-full", "full"],
+      tool: ["2.0.0", "2.0", "2", "latest"],
+    });
     const base = c.plan.images.find((i) => i.name === "base")!;
     expect(base.notPublished).toBe("internal image (publish: false): built for server-slim, server-full, tool");
     expect(

@@ -15,7 +15,7 @@ import {
   type Spec,
   splitDiagnostics,
 } from "@multiarch/spec";
-import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
+import { archiveOf, type BakeFile, buildBakeFile, pushOutput, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
 import { basePlatformProblems, type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
@@ -45,6 +45,8 @@ export interface CompileOptions {
   rebuild?: boolean;
   /** Add org.opencontainers.image.{source,revision,created} labels (spec build.ociLabels; default on). */
   ociLabels?: boolean;
+  /** The --set overrides the spec was read with (already applied to it): recorded in the plan. */
+  sets?: readonly string[];
 }
 
 export interface Compiled {
@@ -93,11 +95,12 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   // Layer timestamps clamped to SOURCE_DATE_EPOCH where the builder allows it: buildx's docker driver
   // refuses the option for image outputs ("conflicts with unpack"), so only other drivers get it.
   const driver = options.strategy.engine?.driver;
-  const bake = buildBakeFile(spec, rendered, outDir, selected, external, Boolean(driver && driver !== "docker" && facts.git?.time));
+  const rewriteTimestamp = Boolean(driver && driver !== "docker" && facts.git?.time);
+  const bake = buildBakeFile(spec, rendered, outDir, selected, external, rewriteTimestamp);
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const all = [
     ...diagnostics,
-    ...(chosen === "manifest" ? manifestRules(rendered, legacy) : []),
+    ...(chosen === "manifest" ? manifestRules(rendered, legacy, options.strategy.engine) : []),
     ...(legacy && spec.sign
       ? [
           diag(
@@ -153,8 +156,12 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   // Images whose tags already hold their inputs' result run nothing; reused ones are only verified and published.
   const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned).filter((p) => !p.upToDate);
   const built = run.filter((p) => !p.reuse);
+  // An internal image built by name: its target outputs nothing (cacheonly) unless this file says push.
+  const internal = new Set(spec.images.filter((i) => !i.publish).map((i) => i.name));
+  const stagingOutput = (p: PlannedImage) =>
+    pushWithDocker ? { output: ["type=image"] } : internal.has(p.name) ? { output: [pushOutput(p.refs, rewriteTimestamp)] } : {};
   const publishTargets = Object.fromEntries(
-    built.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...(pushWithDocker ? { output: ["type=image"] } : {}) }]),
+    built.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...stagingOutput(p) }]),
   );
   const paths: BakePaths = {
     bakeFile: `${outDir}/docker-bake.json`,
@@ -190,6 +197,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     secrets,
     ...(builder ? { builder } : {}),
     ...(signing ? { signing } : {}),
+    ...(options.sets?.length ? { sets: [...options.sets] } : {}),
   };
 
   const platforms = [...new Set(built.flatMap((p) => p.platforms))];
@@ -202,6 +210,7 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     spec: posix.join("..", specRel),
     cwd: posix.join("..", cwd),
     strategy: options.strategy,
+    ...(options.sets?.length ? { sets: [...options.sets] } : {}),
     steps:
       chosen === "bake"
         ? bakeArchSteps(spec, built, bake, paths, platform, pushWithDocker)

@@ -75,4 +75,21 @@ describe("specFromBake", () => {
     expect(parse(text).images.app.dockerfile).toBe("../abs/other/Dockerfile.abs");
     expect(warnings.join("\n")).toContain("dockerfile /repo/abs/other/Dockerfile.abs is written relative to the context");
   });
+
+  test("a cacheonly target is an internal image without user tags, even when bake gave it some (issue 22)", () => {
+    const tags = ["ghcr.io/acme/base:1.0", "ghcr.io/acme/base:1", "ghcr.io/acme/base:latest"];
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          base: { context: "base", platforms: ["linux/amd64"], tags, output: ["type=cacheonly"] },
+          app: { context: "app", platforms: ["linux/amd64"], contexts: { base: "target:base" }, tags: ["ghcr.io/acme/app:1.0"] },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(spec.images.base).toEqual({ context: "base", publish: false });
+    expect(spec.images.app).toMatchObject({ tags: ["1.0"], contexts: { base: "image:base" } });
+    expect(warnings).toContain("target base: output type=cacheonly: an internal image (publish: false), its tags are not carried");
+  });
 });

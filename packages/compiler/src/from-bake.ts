@@ -191,7 +191,9 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     const repos = [...new Set(mine.map((r) => r.path.split("/").slice(nsOf(r.host)).join("/")))];
     const regs = [...new Set(mine.map((r) => registries.get(r.host)!.name))];
     const repoOf = (r: Ref) => r.path.split("/").slice(nsOf(r.host)).join("/");
-    const tags = [...new Set(mine.filter((r) => repoOf(r) === repos[0]).map((r) => r.tag))];
+    // an internal image is never tagged: a cacheonly target's tags name where bake would not push either
+    if (json.publish === false && mine.length) warnings.push(`${where}: output type=cacheonly: an internal image (publish: false), its tags are not carried`);
+    const tags = json.publish === false ? [] : [...new Set(mine.filter((r) => repoOf(r) === repos[0]).map((r) => r.tag))];
     // multiarch pushes every tag to every repository of every registry the image names
     const sets = new Set(
       [...new Set(mine.map((r) => `${r.host} ${repoOf(r)}`))].map((k) =>
@@ -203,7 +205,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
         ),
       ),
     );
-    if (sets.size > 1 || mine.length !== tags.length * repos.length * regs.length)
+    if (json.publish !== false && (sets.size > 1 || mine.length !== tags.length * repos.length * regs.length))
       warnings.push(`${where}: its tags differ between repositories or registries; every repository gets ${tags.join(", ")}`);
     if (repos.length > 1) json.repository = repos;
     else if (repos[0] !== undefined && repos[0] !== imageName(n)) json.repository = repos[0];

@@ -1,12 +1,15 @@
 // Strategy manifest, for engines that cannot build several platforms at once: one `docker build` per
 // image and platform (plain manifests: --provenance=false, or `docker manifest create` refuses the
 // per-arch image as "a manifest list"), a push of each per-arch tag, then `docker manifest` merges.
+// An image whose spec asks for attestations builds per-arch indexes instead (with its cache, as any
+// image with cache:), merged and published with imagetools, attestations kept.
 // Images build in dependency order; a dependent image builds FROM its base's image of the same arch.
 // Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
 // <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
 
-import { type Arg, type Command, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
-import { type Diagnostic, diag, formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import { type Arg, type Command, type EngineFacts, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
+import { type Diagnostic, diag, formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import { cacheRefs } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
 import { copySigned, docker, loginSteps, perArchTag, secretFlag, signSteps, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
@@ -15,17 +18,31 @@ const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging
 /** The per-arch user tag, from the image's first tag: 1.2.0-arm64, 1.2.0-armv7. */
 const userArchRef = (ref: PlannedRef, p: Platform): string => `${ref.name}:${perArchTag(ref.tags[0] ?? "latest", p)}`;
 
-function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform, legacy: boolean): Step {
+/** Attestations the spec asked for (attest: written): per-arch images are then indexes, merged by imagetools. */
+export const attests = (img: Image): boolean => img.attest.asked && (img.attest.provenance !== false || img.attest.sbom);
+
+/** buildx flags for attestations and this platform's cache (the same cache a shard of this platform uses). */
+function buildxFlags(spec: Spec, img: Image, p: Platform): string[] {
+  // unasked, none: a plain image manifest, which `docker manifest create` takes
+  const flags = attests(img)
+    ? [img.attest.provenance === false ? "--provenance=false" : `--provenance=mode=${img.attest.provenance}`, ...(img.attest.sbom ? ["--sbom=true"] : [])]
+    : ["--provenance=false"];
+  const cache = cacheRefs(spec, img, p);
+  if (cache) flags.push(...[cache.from, ...img.cache!.from].flatMap((f) => ["--cache-from", f]), "--cache-to", cache.to);
+  return flags;
+}
+
+function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform, legacy: boolean): Step {
   const img = r.image;
-  // The legacy builder (no buildx) never attaches attestations and does not know the flag.
   const slug = platformSlug(p);
-  // buildx writes what it built (its digest) to a metadata file in the run's folder; the legacy builder cannot.
+  // buildx writes what it built (its digest) to a metadata file in the run's folder; the legacy builder
+  // (no buildx) cannot, and knows neither attestations nor cache flags (manifestRules refuses them there).
   const metadata = `build-${img.name}-${slug}.json`;
   const args: Command["args"] = [
     "build",
     "--platform",
     formatPlatform(p),
-    ...(legacy ? [] : ["--provenance=false", "--metadata-file", { runFile: metadata }]),
+    ...(legacy ? [] : [...buildxFlags(spec, img, p), "--metadata-file", { runFile: metadata }]),
     "--file",
     `${img.context}/${img.dockerfile}`,
   ];
@@ -79,10 +96,19 @@ export function manifestCommands(ref: PlannedRef, target: string, platforms: rea
 /**
  * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) and the multi-arch
  * lists, every one from the verified per-arch digests. `local`: the legacy builder's own images of this
- * run (it has no imagetools); otherwise the per-arch images are read from the registry. `signed`: the
- * lists are copies of the very list that was signed (a list made again could get another digest).
+ * run (it has no imagetools); otherwise the per-arch images are read from the registry. `copy.signed`:
+ * the lists are copies of the very list that was signed (a list made again could get another digest);
+ * `copy.index`: the per-arch images carry attestations, so the verified index is copied whole.
  */
-export function manifestPublishStep(image: string, ref: PlannedRef, platforms: readonly Platform[], legacy: boolean, local: boolean, signed = false): Step {
+export function manifestPublishStep(
+  image: string,
+  ref: PlannedRef,
+  platforms: readonly Platform[],
+  legacy: boolean,
+  local: boolean,
+  copy: { signed?: boolean; index?: boolean } = {},
+): Step {
+  const { signed = false } = copy;
   const verified = (p: Platform): Arg => ({ verified: ref.staging, platform: formatPlatform(p) });
   const source = (p: Platform): Arg => (local ? { built: archRef(ref, p) } : verified(p));
   const perArch = platforms.flatMap((p) =>
@@ -103,13 +129,13 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
     kind: "publish",
     image,
     registry: ref.registry,
+    // signed, or with attestations: the verified staging index is copied whole (as bake publishes; a list
+    // made again could get another digest); else a list of its images
     commands: [
       ...perArch,
-      ...targets.flatMap((t) =>
-        signed
-          ? [docker(["buildx", "imagetools", "create", "--tag", t, { verified: ref.staging }], { moves: t })]
-          : manifestCommands(ref, t, platforms, platforms.map(verified), true),
-      ),
+      ...(signed || copy.index
+        ? targets.map((t) => docker(["buildx", "imagetools", "create", "--tag", t, { verified: ref.staging }], { moves: t }))
+        : targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true))),
     ],
     ...(legacy ? {} : { unchangedIf: unchangedIf(ref, signed) }),
     inputs: platforms.map((p) => archRef(ref, p)),
@@ -117,10 +143,23 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
   };
 }
 
-/** What only the manifest strategy needs: a registry to merge in, and buildx for secrets and named contexts. */
-export function manifestRules(rendered: readonly RenderedImage[], legacy: boolean): Diagnostic[] {
+/**
+ * What only the manifest strategy needs: a registry to merge in, buildx for secrets and named contexts,
+ * and for attestations and cache export an engine that can store them (buildx's docker driver only
+ * with the containerd image store). `engine`: what the engine can do, when it was asked.
+ */
+export function manifestRules(rendered: readonly RenderedImage[], legacy: boolean, engine?: EngineFacts): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const cannot = legacy ? "this engine has no docker buildx" : engine && !engine.multiPlatform ? engine.reason : undefined;
   for (const r of rendered) {
+    const wanted = [...(attests(r.image) ? ["attestations (attest:)"] : []), ...(r.image.cache ? ["a build cache (cache:)"] : [])];
+    if (cannot && wanted.length) {
+      out.push(
+        diag("invalid-value", r.image.at, `image ${r.image.name}: the manifest strategy cannot attach ${wanted.join(" or ")} here: ${cannot}`, {
+          hint: "turn on the containerd image store or use a docker-container builder (then both strategies carry them), or remove attest: / cache: from the image",
+        }),
+      );
+    }
     if (r.image.registries.length === 0) {
       out.push(
         diag("registry-unknown", r.image.at, `image ${r.image.name}: the manifest strategy needs a registry to merge per-arch images in`, {
@@ -171,7 +210,7 @@ export function manifestStages(
   const stages: Stage[] = [{ name: "login", steps: loginSteps(spec, images) }];
   for (let level = 0; level < levels; level++) {
     const here = rendered.filter((r) => depth.get(r.image.name) === level && !reused(r));
-    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(r, all.get(r.image.name)!, all, p, legacy)));
+    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(spec, r, all.get(r.image.name)!, all, p, legacy)));
     stages.push({ name: levels > 1 ? `build-${level + 1}` : "build", steps: builds });
     stages.push({
       name: levels > 1 ? `push-${level + 1}` : "push",
@@ -200,13 +239,28 @@ export function manifestStages(
           kind: "manifest",
           image: r.image.name,
           registry: ref.registry,
-          commands: manifestCommands(
-            ref,
-            ref.staging,
-            r.image.platforms,
-            r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
-            false,
-          ),
+          // per-arch images with attestations are indexes, which docker manifest refuses: imagetools merges
+          // them by digest, attestations kept, and says the digest it pushed ("pushing sha256:… to")
+          commands: attests(r.image)
+            ? [
+                docker([
+                  "buildx",
+                  "imagetools",
+                  "create",
+                  "--progress",
+                  "plain",
+                  "--tag",
+                  ref.staging,
+                  ...r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
+                ]),
+              ]
+            : manifestCommands(
+                ref,
+                ref.staging,
+                r.image.platforms,
+                r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
+                false,
+              ),
           inputs: r.image.platforms.map((p) => archRef(ref, p)),
           produces: [ref.staging],
           yields: [{ ref: ref.staging, pushed: true, from: "output" as const }],
@@ -220,7 +274,9 @@ export function manifestStages(
     .flatMap((r) =>
       all
         .get(r.image.name)!
-        .refs.map((ref) => manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r), spec.sign !== undefined)),
+        .refs.map((ref) =>
+          manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r), { signed: spec.sign !== undefined, index: attests(r.image) }),
+        ),
     );
   stages.push(
     { name: "manifest", steps: lists },

@@ -86,7 +86,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
       );
       // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
       const signed = plan.signing !== undefined;
-      publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false, signed) : publishStep(img.name, ref, signed));
+      publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false, { signed }) : publishStep(img.name, ref, signed));
     }
   }
   const logins = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login");

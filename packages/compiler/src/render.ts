@@ -9,6 +9,7 @@ import {
   type KeyedTemplate,
   MapValue,
   parseAnnotationKey,
+  parseSemver,
   repositoryRef,
   type Spec,
   type Template,
@@ -71,7 +72,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       image: { name: image.name, repository: image.repository },
       ci,
     });
-  const render = (t: Template, context: Record<string, unknown>): string | undefined => {
+  const render = (t: Template, context: Record<string, unknown>, why?: string[]): string | undefined => {
     const missing = t.uses.find((u) => unavailable.has(u));
     if (missing !== undefined) {
       if (!lenient) {
@@ -90,7 +91,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       return undefined;
     }
     try {
-      return checked.template.render(context, epoch);
+      return checked.template.render(context, epoch, why);
     } catch (e) {
       errors.push(diag("template-render", t.at, `template "${t.source}": ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`));
       return undefined;
@@ -126,8 +127,13 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
     const tags: string[] = [];
     const dropped: string[] = [];
     let emptied = 0;
-    for (const t of image.tags) {
-      const values = t.each ? items(t) : [render(t, context)];
+    // an internal image is never tagged: its tags are not rendered at all
+    const prerelease = image.publish ? prereleaseOf(image.tags, vars, facts) : undefined;
+    for (const t of image.publish ? image.tags : []) {
+      const why: string[] = [];
+      const one = t.each ? undefined : render(t, context, why);
+      if (one && prerelease && !(t.onPrerelease ?? one !== "latest")) why.push(`${one} moves only on releases, and ${prerelease}`);
+      const values = t.each ? items(t) : [why.length ? "" : one];
       if (values === undefined) continue;
       if (t.each && values.length === 0) {
         emptied++;
@@ -148,15 +154,29 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
             owners.set(key, image.name);
           }
         }
-        addTag(t, value);
+        addTag(t, value, why[0]);
       }
     }
-    function addTag(t: Template, value: string): void {
+    function addTag(t: Template, value: string, reason: string | undefined): void {
       if (value === "") {
-        // {{git.tag}} off a tag, an empty optional variable: the tag is simply not wanted in this run
-        errors.push(diag("tag-empty", t.at, `tag template "${t.source}" renders empty: the tag is dropped in this run`, { severity: "warning" }));
+        // {{git.tag}} off a tag, an empty optional variable, a release-only tag of a prerelease: not wanted in this run
+        errors.push(
+          diag(
+            "tag-empty",
+            t.at,
+            reason
+              ? `tag template "${t.source}" gives no tag in this run: ${reason}`
+              : `tag template "${t.source}" renders empty: the tag is dropped in this run`,
+            {
+              severity: "warning",
+              ...(reason?.includes("moves only on releases, and") && t.onPrerelease === undefined
+                ? { hint: `to move it on prereleases too, write it { tag: ${JSON.stringify(t.source)}, onPrerelease: true }` }
+                : {}),
+            },
+          ),
+        );
         emptied++;
-        dropped.push(`"${t.source}" (renders empty)`);
+        dropped.push(`"${t.source}" (${reason ?? "renders empty"})`);
         return;
       }
       const ok = checkTag(value);
@@ -165,7 +185,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
         errors.push(diag("tag-duplicate", t.at, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
       else tags.push(value);
     }
-    if (emptied > 0 && emptied === image.tags.length) {
+    if (image.publish && emptied > 0 && emptied === image.tags.length) {
       errors.push(
         diag("tag-empty", image.at, `image ${image.name}: every tag renders empty, so it would have none`, {
           hint: "add a tag that is always set, e.g. {{git.shortSha}} or latest",
@@ -192,6 +212,22 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
   // A template shared by several images (defaults) fails once, not once per image.
   const unique = [...new Map(errors.map((d) => [`${d.code}:${d.file}:${d.line}:${d.col}:${d.severity}`, d])).values()];
   return { rendered, diagnostics: unique };
+}
+
+/**
+ * The prerelease this image's tags are rendered from, if any: a variable a tag template reads (or the
+ * git tag, for templates reading git.*) holding a semantic version with a prerelease part. Such a run
+ * moves no release tag: latest, and tags written with onPrerelease: false.
+ */
+function prereleaseOf(templates: readonly Template[], vars: Record<string, string>, facts: Facts): string | undefined {
+  for (const t of templates) {
+    if (t.each) continue;
+    for (const u of t.uses) {
+      const value = u === "git" ? facts.git?.tag : vars[u];
+      if (value !== undefined && parseSemver(value)?.prerelease) return `${u === "git" ? "the git tag" : u} is prerelease ${value}`;
+    }
+  }
+  return undefined;
 }
 
 /** ci.pr and ci.ref from the variables GitHub Actions, GitLab CI and Buildkite set; empty elsewhere. */

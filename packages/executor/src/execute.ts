@@ -190,7 +190,8 @@ function movedTo(step: Step, i: number, ctx: StepContext): string {
 /** The digest a step produced under y.ref: from its last command's output or from a metadata file. */
 function readYield(y: Yield, stdout: string, runDir: string): string | undefined {
   if (y.from === "output") {
-    const pushed = [...stdout.matchAll(/digest: (sha256:[0-9a-f]{64})/g)].at(-1)?.[1];
+    // docker push: "digest: sha256:…"; docker manifest push: the digest alone; imagetools create --progress plain: "pushing sha256:… to REF"
+    const pushed = [...stdout.matchAll(/digest: (sha256:[0-9a-f]{64})/g)].at(-1)?.[1] ?? /pushing (sha256:[0-9a-f]{64}) to /.exec(stdout)?.[1];
     return pushed ?? /^(sha256:[0-9a-f]{64})\s*$/m.exec(stdout)?.[1];
   }
   try {
@@ -268,7 +269,8 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     if (cmd.moves && last.ok) ctx.moved.set(cmd.moves, movedTo(step, i, ctx));
   }
   if (step.yields && last?.ok) {
-    const problem = recordYields(step, last.stdout, ctx);
+    // imagetools prints its progress (and the digest it pushed) on stderr
+    const problem = recordYields(step, `${last.stdout}\n${last.stderr}`, ctx);
     if (problem) return done({ status: "failed", attempts, error: problem });
   }
   if (step.kind === "verify" && step.expect && "ref" in step.expect && last?.ok) {

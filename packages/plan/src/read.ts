@@ -35,6 +35,7 @@ export function asPlan(p: Plan | ArchPlan): Plan {
     images: p.images,
     stages,
     secrets: p.secrets,
+    ...(p.sets ? { sets: p.sets } : {}),
   };
 }
 

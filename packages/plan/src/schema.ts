@@ -231,6 +231,8 @@ export const PlanSchema = z.strictObject({
    * workflow that runs this plan needs an OIDC token: id-token: write).
    */
   signing: z.strictObject({ mode: z.enum(["key", "keyless"]), tlog: z.boolean() }).optional(),
+  /** The --set IMAGE.KEY=VALUE overrides the spec was read with, as given (already in the steps). */
+  sets: z.array(z.string()).optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
@@ -243,6 +245,8 @@ export const ArchPlanSchema = z.strictObject({
   spec: z.string(),
   cwd: z.string(),
   strategy: StrategySchema,
+  /** As in the plan: the --set overrides it was compiled with. */
+  sets: z.array(z.string()).optional(),
   steps: z.array(StepSchema),
   secrets: z.array(ValueRefSchema),
 });

@@ -7,5 +7,5 @@ export type { SpecResult } from "./parse.ts";
 export { archSuffix, formatPlatform, nativeArchs, type Platform, parsePlatform, platformSlug, qemuHandler } from "./platform.ts";
 export { checkTag, type ImageRef, parseImageRef, repositoryRef } from "./reference.ts";
 export { closest, didYouMean } from "./suggest.ts";
-export { checkTemplate, MapValue } from "./template.ts";
+export { checkTemplate, MapValue, parseSemver, type SemVer } from "./template.ts";
 export { type AnnotationKey, parseAnnotationKey } from "./annotation.ts";

@@ -44,7 +44,7 @@ export function findRoot(specFile: string): string {
   }
 }
 
-export function loadSpec(file: string, opts: { env?: Readonly<Record<string, string | undefined>> } = {}): SpecResult {
+export function loadSpec(file: string, opts: { env?: Readonly<Record<string, string | undefined>>; sets?: readonly string[] } = {}): SpecResult {
   const abs = resolve(file);
   const read = readSpecFile(abs);
   if (!read.ok) {

@@ -10,6 +10,8 @@ export interface Template {
   uses: string[];
   /** A tag entry { each: VAR }: one tag per item of the list variable `source`. */
   each?: true;
+  /** A tag entry { tag, onPrerelease }: whether it moves while the version is a prerelease (default: unless it is latest). */
+  onPrerelease?: boolean;
 }
 
 export interface Credential {
@@ -73,6 +75,8 @@ export interface Cache {
 export interface Attest {
   provenance: false | "min" | "max";
   sbom: boolean;
+  /** Written in the spec (image, defaults or --set): the manifest strategy attaches only what was asked. */
+  asked: boolean;
 }
 
 export interface Image {

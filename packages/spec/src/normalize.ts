@@ -11,6 +11,7 @@ import { imageRules } from "./rules/images.ts";
 import { registryRules } from "./rules/registries.ts";
 import { signRules } from "./rules/sign.ts";
 import { variableRules } from "./rules/variables.ts";
+import type { Override } from "./overrides.ts";
 import type { SpecInput } from "./schema.ts";
 import type { SourceMap } from "./source-map.ts";
 
@@ -19,7 +20,7 @@ export type { SpecFs };
 export function normalize(
   input: SpecInput,
   map: SourceMap,
-  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>> },
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; overrides?: readonly Override[] },
 ): { spec?: Spec; diagnostics: Diagnostic[] } {
   const ctx = createContext(input, map, opts);
   const variables = variableRules(ctx);
@@ -42,5 +43,11 @@ export function normalize(
   if (builder.name) spec.build.builder = builder.name;
   if (builder.nodes) spec.build.nodes = builder.nodes;
   if (input.build?.concurrency) spec.build.concurrency = input.build.concurrency;
-  return { spec, diagnostics: ctx.diagnostics };
+  return { spec, diagnostics: ctx.diagnostics.map((d) => fromOverride(d, ctx.overridden)) };
+}
+
+/** A problem in a value --set gave is reported as the override's: it has no line in the file. */
+function fromOverride(d: Diagnostic, overridden: readonly { path: readonly (string | number)[]; text: string }[]): Diagnostic {
+  const o = d.path && overridden.find((x) => x.path.every((seg, i) => d.path![i] === seg));
+  return o ? { ...d, line: 0, col: 0, message: `--set ${o.text}: ${d.message}` } : d;
 }

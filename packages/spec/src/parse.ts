@@ -2,14 +2,23 @@
 import { type Diagnostic, hasErrors, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
 import type { Spec } from "./model.ts";
 import { normalize, type SpecFs } from "./normalize.ts";
+import { parseSets } from "./overrides.ts";
 import { SpecInputSchema } from "./schema.ts";
 import { parseYaml } from "./source-map.ts";
 import { zodIssuesToDiagnostics } from "./zod-issues.ts";
 
 export type SpecResult = { ok: true; spec: Spec; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
 
-/** `env`: where variables are read from for the fields that shape the plan; without it, defaults only (validate --static). */
-export function parseSpec(text: string, opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>> }): SpecResult {
+/**
+ * `env`: where variables are read from for the fields that shape the plan; without it, defaults only
+ * (validate --static). `sets`: --set IMAGE.KEY=VALUE overrides.
+ */
+export function parseSpec(
+  text: string,
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; sets?: readonly string[] },
+): SpecResult {
+  const sets = parseSets(opts.sets ?? [], opts.file);
+  if (sets.errors.length) return { ok: false, errors: sets.errors, warnings: [] };
   const yaml = parseYaml(text, opts.file);
   if (!yaml.ok) return { ok: false, errors: yaml.errors, warnings: [] };
   const shape = SpecInputSchema.safeParse(yaml.data);
@@ -24,7 +33,7 @@ export function parseSpec(text: string, opts: { file: string; root: string; fs: 
     const more = normalize(rest.data, yaml.map, opts).diagnostics.filter((d) => !consequence(d));
     return { ok: false, ...splitDiagnostics([...errors, ...more]) };
   }
-  const { spec, diagnostics } = normalize(shape.data, yaml.map, opts);
+  const { spec, diagnostics } = normalize(shape.data, yaml.map, { ...opts, overrides: sets.overrides });
   const { errors, warnings } = splitDiagnostics(diagnostics);
   return !spec || hasErrors(errors) ? { ok: false, errors, warnings } : { ok: true, spec, warnings };
 }

@@ -68,7 +68,9 @@ const attest = z
       .describe("Provenance attestation: min (default), max, or false."),
     sbom: z.boolean().optional().describe("Attach an SBOM attestation. Default false."),
   })
-  .describe("Attestations attached to pushed images (bake strategy). The manifest strategy cannot carry them.");
+  .describe(
+    "Attestations attached to pushed images. Without attest: the manifest strategy attaches none; with it, both strategies do (the manifest strategy needs buildx and an engine that stores them: the containerd image store, or a builder other than docker).",
+  );
 
 const secret = z
   .strictObject({
@@ -93,9 +95,20 @@ const eachTag = z
   .strictObject({ each: z.string().describe("A list variable (one with split:): one tag per item; empty items are skipped.") })
   .describe("One tag per item of a list variable.");
 
+const releaseTag = z
+  .strictObject({
+    tag: template("A tag"),
+    onPrerelease: z
+      .boolean()
+      .describe(
+        "Whether the tag moves while the version is a prerelease (2.0.0-rc.1). Default: every tag but latest. false makes a floating tag (slim, stable) release-only; true lets a prerelease move latest.",
+      ),
+  })
+  .describe("A tag with its prerelease rule, e.g. { tag: latest, onPrerelease: true } or { tag: slim, onPrerelease: false }.");
+
 const imageFields = {
   tags: z
-    .array(z.union([template("A tag"), eachTag]))
+    .array(z.union([template("A tag"), eachTag, releaseTag]))
     .min(1, "list at least one tag")
     .optional()
     .describe("Tags pushed to every registry of the image. A tag that renders empty is dropped for that run."),

@@ -25,14 +25,41 @@ describe("templates", () => {
     expect(render("{{#if git.tag}}{{git.tag}}{{else}}{{version}}{{/if}}", ctx)).toBe("1.0");
     expect(render("{{truncate git.sha 2}}-{{image.name}}", ctx)).toBe("ab-api");
   });
-  test("semver helpers as metadata-action tags versions: a value that is not one renders empty (its tag is dropped)", () => {
+  test("semver helpers as metadata-action tags versions: no value for a non-version or a prerelease drops the whole tag, with the reason", () => {
+    const tag = (src: string, version: string) => {
+      const t = checkTemplate(src, vars);
+      if (!t.ok) throw new Error(t.problem.message);
+      const why: string[] = [];
+      const value = t.template.render({ version }, undefined, why);
+      return why.length ? `dropped: ${why[0]}` : value;
+    };
     const tags = (version: string) =>
-      ["{{major version}}", "{{majorMinor version}}", "{{#unless (isPrerelease version)}}latest{{/unless}}"].map((t) => render(t, { version }));
-    expect(tags("v1.2.3")).toEqual(["1", "1.2", "latest"]);
-    expect(tags("2.0.0-rc.1")).toEqual(["2", "2.0", ""]);
-    expect(tags("main")).toEqual(["", "", "latest"]);
-    expect(render("{{semver version}}", { version: "v1.2.3+build.5" })).toBe("1.2.3+build.5");
+      ["{{major version}}", "{{majorMinor version}}-slim", "{{semver version 'v{{major}}.{{minor}}'}}"].map((t) => tag(t, version));
+    expect(tags("v1.2.3")).toEqual(["1", "1.2-slim", "v1.2"]);
+    expect(tags("2.0.0-rc.1")).toEqual([
+      "dropped: 2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases",
+      "dropped: 2.0.0-rc.1 is a prerelease: major, minor and patch tags move only on releases",
+      "dropped: 2.0.0-rc.1 is a prerelease: only {{version}} and {{raw}} tag it",
+    ]);
+    expect(tags("main")).toEqual([
+      'dropped: "main" is not a semantic version',
+      'dropped: "main" is not a semantic version',
+      'dropped: "main" is not a semantic version',
+    ]);
+    // outside tags (labels, args) and inside a subexpression the helper is only empty
+    expect(render("{{major version}}", { version: "main" })).toBe("");
+    expect(tag("{{#unless (major version)}}dev{{/unless}}", "main")).toBe("dev");
+    // {{version}} never carries build metadata (+ is not allowed in a tag); {{raw}} keeps it, tag-safe
+    expect(render("{{semver version}}", { version: "v1.2.3+build.5" })).toBe("1.2.3");
+    expect(render("{{semver version '{{raw}}'}}", { version: "v1.2.3+build.5" })).toBe("v1.2.3-build.5");
     expect(() => render("{{semver version}}", { version: "1.2" })).toThrow('"1.2" is not a semantic version');
+  });
+  test("ref and sha as metadata-action's type=ref and type=sha", () => {
+    const git = { sha: "860c1904a1ce19322e91ac35af1ab07466440c37", shortSha: "860c190", branch: "my/branch", tag: "" };
+    const ci = { pr: "", ref: "" };
+    expect(render("{{ref 'branch'}} {{ref 'pr' prefix='mr-'}}", { git, ci: { pr: "7", ref: "" } })).toBe(" mr-7");
+    expect(render("{{ref 'branch'}}", { git, ci })).toBe("my-branch");
+    expect(render("{{sha}} {{sha prefix=''}} {{sha format='long'}}", { git, ci })).toBe(`sha-860c190 860c190 sha-${git.sha}`);
   });
   test("replace: literal text, or /regex/flags with $1", () => {
     expect(render("{{replace version '.' '-'}}", { version: "1.2.3" })).toBe("1-2-3");
@@ -65,9 +92,17 @@ describe("templates", () => {
     ["{{../version}}", "template-unknown-variable"],
     ["{{@root.version}}", "template-unknown-variable"],
     ["{{> partial}}", "template-syntax"],
-  ])("%s is refused as %s", (src, code) => {
+    // helpers' literal arguments are checked before any value is known
+    ["{{ref 'main'}}", "template-syntax", 'ref takes one of "branch", "tag" or "pr"'],
+    ["{{ref 'pr' suffix='x'}}", "template-syntax", "ref takes no suffix= (only prefix)"],
+    ["{{sha format='medium'}}", "template-syntax", 'sha takes only format="short"|"long"'],
+    ["{{semver version '{{major}}.{{build}}'}}", "template-syntax", 'semver pattern "{{major}}.{{build}}": use {{version}}'],
+    ["{{semver version 'latest'}}", "template-syntax", 'semver pattern "latest"'],
+    ["{{major version 'x'}}", "template-syntax", "major takes one version"],
+  ])("%s is refused as %s", (src, code, message?: string) => {
     const t = checkTemplate(src, vars);
     expect(t.ok ? "ok" : t.problem.code).toBe(code);
+    if (message) expect(!t.ok && t.problem.message).toContain(message);
   });
   test("a missing value fails instead of rendering empty (strict)", () => {
     expect(() => render("{{version}}", {})).toThrow(/not defined/);

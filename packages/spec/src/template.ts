@@ -8,11 +8,35 @@ const hb = Handlebars.create();
 
 const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v));
 const SEMVER_RE = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+
+/** A semantic version as docker/metadata-action reads one: a leading v allowed, build metadata apart. */
+export interface SemVer {
+  /** As written. */
+  raw: string;
+  major: string;
+  minor: string;
+  patch: string;
+  prerelease?: string;
+  build?: string;
+}
+export function parseSemver(value: string): SemVer | undefined {
+  const m = SEMVER_RE.exec(value);
+  if (!m) return undefined;
+  return { raw: value, major: m[1]!, minor: m[2]!, patch: m[3]!, ...(m[4] ? { prerelease: m[4] } : {}), ...(m[5] ? { build: m[5] } : {}) };
+}
+/** MAJOR.MINOR.PATCH[-PRERELEASE]: metadata-action's {{version}} (no v, no build metadata). */
+const versionOf = (v: SemVer): string => `${v.major}.${v.minor}.${v.patch}${v.prerelease ? `-${v.prerelease}` : ""}`;
+
 /** "/re/flags" is a regular expression; anything else is matched literally. */
 const pattern = (from: string): RegExp | string => {
   const m = /^\/(.+)\/([gimsuy]*)$/.exec(from);
   return m ? new RegExp(m[1]!, m[2]!.includes("g") ? m[2] : `${m[2]}g`) : from;
 };
+/** Makes any text tag-safe: feature/x -> feature-x. */
+const sanitize = (s: unknown): string =>
+  str(s)
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .replace(/^[.-]+/, "");
 const HELPERS: Record<string, (...args: unknown[]) => string | boolean> = {
   lower: (s) => str(s).toLowerCase(),
   upper: (s) => str(s).toUpperCase(),
@@ -22,27 +46,91 @@ const HELPERS: Record<string, (...args: unknown[]) => string | boolean> = {
     return typeof p === "string" ? str(s).split(p).join(str(to)) : str(s).replace(p, str(to));
   },
   truncate: (s, n) => str(s).slice(0, Number(n)),
-  /** Makes any text tag-safe: feature/x -> feature-x. */
-  sanitize: (s) =>
-    str(s)
-      .replace(/[^A-Za-z0-9_.-]+/g, "-")
-      .replace(/^[.-]+/, ""),
+  sanitize,
   default: (s, fallback) => (str(s) === "" ? str(fallback) : str(s)),
-  // Semantic versions as docker/metadata-action tags them: a value that is not one renders empty, so its
-  // tag is dropped for that run (a branch build has no "1.2"); `semver` insists.
-  major: (s) => SEMVER_RE.exec(str(s))?.[1] ?? "",
-  majorMinor: (s) => {
-    const m = SEMVER_RE.exec(str(s));
-    return m ? `${m[1]}.${m[2]}` : "";
-  },
-  isPrerelease: (s) => Boolean(SEMVER_RE.exec(str(s))?.[4]),
-  semver: (s) => {
-    const m = SEMVER_RE.exec(str(s));
-    if (!m) throw new Error(`"${str(s)}" is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE])`);
-    return str(s).replace(/^v/, "");
-  },
+  isPrerelease: (s) => Boolean(parseSemver(str(s))?.prerelease),
 };
 for (const [n, fn] of Object.entries(HELPERS)) hb.registerHelper(n, (...args: unknown[]) => fn(...args.slice(0, -1)));
+
+/**
+ * Tag helpers that can have no value in a run: a version part of a value that is not a release, the
+ * branch of a tag build, the pull request of a push. As docker/metadata-action drops such an entry, a
+ * tag whose printed helper has no value is dropped whole (so "v{{major version}}" never tags "v"), and
+ * the reason is kept for the tag-empty note. Inside a subexpression ({{#if (major version)}}) the
+ * helper is just empty, so templates can test for it.
+ */
+interface HelperOptions {
+  hash: Record<string, unknown>;
+  data: { root: Record<string, unknown>; epoch?: string; drops?: { at: string; reason: string }[] };
+  loc: { start: { line: number; column: number } };
+}
+const locKey = (l: { line: number; column: number }) => `${l.line}:${l.column}`;
+const noValue = (options: HelperOptions, reason: string): string => {
+  options.data.drops?.push({ at: locKey(options.loc.start), reason });
+  return "";
+};
+/** metadata-action's type=semver pattern expressions; a prerelease only tags through version and raw. */
+const PATTERN_RE = /{{\s*(raw|version|major|minor|patch)\s*}}/g;
+const releaseHelpers: Record<string, (value: unknown, ...rest: unknown[]) => string> = {
+  /** The version (no v, no build metadata); an error when it is not one. With a pattern: metadata-action's type=semver. */
+  semver: (value, ...rest) => {
+    const options = rest.pop() as HelperOptions;
+    const v = parseSemver(str(value));
+    if (rest.length === 0) {
+      if (!v) throw new Error(`"${str(value)}" is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE])`);
+      return versionOf(v);
+    }
+    const source = str(rest[0]);
+    const problem = checkSemverPattern(source);
+    if (problem) throw new Error(problem);
+    if (!v) return noValue(options, `"${str(value)}" is not a semantic version`);
+    const parts = [...source.matchAll(PATTERN_RE)].map((m) => m[1]!);
+    if (v.prerelease && parts.some((p) => p !== "raw" && p !== "version"))
+      return noValue(options, `${v.raw} is a prerelease: only {{version}} and {{raw}} tag it`);
+    const values: Record<string, string> = { raw: sanitize(v.raw), version: versionOf(v), major: v.major, minor: v.minor, patch: v.patch };
+    return source.replace(PATTERN_RE, (_m, k: string) => values[k]!);
+  },
+  major: (value, options) => part(value, options as HelperOptions, (v) => v.major),
+  minor: (value, options) => part(value, options as HelperOptions, (v) => v.minor),
+  patch: (value, options) => part(value, options as HelperOptions, (v) => v.patch),
+  majorMinor: (value, options) => part(value, options as HelperOptions, (v) => `${v.major}.${v.minor}`),
+  /** metadata-action's type=ref: the branch (not in a pull request), the git tag, or pr-N; sanitized. */
+  ref: (event, options) => {
+    const o = options as HelperOptions;
+    const git = o.data.root.git as { branch: string; tag: string } | undefined;
+    const ci = o.data.root.ci as { pr: string };
+    const prefix = (fallback: string) => (o.hash.prefix === undefined ? fallback : str(o.hash.prefix));
+    switch (event) {
+      case "branch":
+        if (ci.pr) return noValue(o, `a pull request build (#${ci.pr}) has no branch tag`);
+        return git?.branch ? prefix("") + sanitize(git.branch) : noValue(o, "not a branch build");
+      case "tag":
+        return git?.tag ? prefix("") + sanitize(git.tag) : noValue(o, "HEAD is not tagged");
+      default:
+        return ci.pr ? prefix("pr-") + ci.pr : noValue(o, "not a pull request build");
+    }
+  },
+  /** metadata-action's type=sha: sha-<short sha>, format="long" for all of it, prefix="" for none. */
+  sha: (options) => {
+    const o = options as HelperOptions;
+    const git = o.data.root.git as { sha: string; shortSha: string };
+    return (o.hash.prefix === undefined ? "sha-" : str(o.hash.prefix)) + (o.hash.format === "long" ? git.sha : git.shortSha);
+  },
+};
+function part(value: unknown, options: HelperOptions, pick: (v: SemVer) => string): string {
+  const v = parseSemver(str(value));
+  if (!v) return noValue(options, `"${str(value)}" is not a semantic version`);
+  return v.prerelease ? noValue(options, `${v.raw} is a prerelease: major, minor and patch tags move only on releases`) : pick(v);
+}
+for (const [n, fn] of Object.entries(releaseHelpers)) hb.registerHelper(n, fn as (...args: unknown[]) => string);
+
+/** A semver pattern holds only {{raw}}, {{version}}, {{major}}, {{minor}} and {{patch}}. */
+function checkSemverPattern(source: string): string | undefined {
+  const rest = source.replace(PATTERN_RE, "");
+  if (rest.includes("{{") || rest.includes("}}") || source.search(PATTERN_RE) === -1)
+    return `semver pattern "${source}": use {{version}}, {{raw}}, {{major}}, {{minor}} and {{patch}}, e.g. "{{major}}.{{minor}}"`;
+  return undefined;
+}
 
 /** A map variable's value: only `lookup` reads it; written out whole it is an error, not "[object Object]". */
 export class MapValue {
@@ -88,7 +176,13 @@ hb.registerHelper("date", (format: unknown, options: { data?: { epoch?: string }
 });
 
 const BLOCK_HELPERS = new Set(["if", "unless"]);
-export const HELPER_NAMES = [...Object.keys(HELPERS), "date", "lookup", ...BLOCK_HELPERS];
+export const HELPER_NAMES = [...Object.keys(HELPERS), ...Object.keys(releaseHelpers), "date", "lookup", ...BLOCK_HELPERS];
+/** Facts a helper reads besides its arguments: a template using it needs them (git outside a repository is an error). */
+const HELPER_FACTS: Record<string, string[]> = { ref: ["git", "ci"], sha: ["git"] };
+/** Helpers that take no argument: {{sha}} is the helper, never a variable. */
+const NULLARY = new Set(["sha"]);
+/** Literal arguments checked when the template is: ref's event, sha's options. */
+const REF_EVENTS = ["branch", "tag", "pr"];
 const KNOWN_HELPERS: Record<string, boolean> = { each: false, with: false, log: false, helperMissing: false, blockHelperMissing: false };
 for (const n of HELPER_NAMES) KNOWN_HELPERS[n] = true;
 
@@ -106,8 +200,11 @@ export interface CheckedTemplate {
   source: string;
   /** Roots the template reads, e.g. "version", "git". */
   uses: Set<string>;
-  /** `epoch`: the commit's time in seconds (SOURCE_DATE_EPOCH), for the date helper. */
-  render(context: Record<string, unknown>, epoch?: string): string;
+  /**
+   * `epoch`: the commit's time in seconds (SOURCE_DATE_EPOCH), for the date helper. `why` (tags): when
+   * a printed helper has no value in this run, the reason is added and the template renders "".
+   */
+  render(context: Record<string, unknown>, epoch?: string, why?: string[]): string;
 }
 
 type TemplateCheck = { ok: true; template: CheckedTemplate } | { ok: false; problem: TemplateProblem };
@@ -186,7 +283,9 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
   };
   const checkHelper = (p: hbs.AST.Expression, block: boolean) => {
     const helperName = p.type === "PathExpression" ? (p as hbs.AST.PathExpression).original : "";
-    const known = block ? BLOCK_HELPERS.has(helperName) : Object.hasOwn(HELPERS, helperName) || helperName === "date" || helperName === "lookup";
+    const known = block
+      ? BLOCK_HELPERS.has(helperName)
+      : Object.hasOwn(HELPERS, helperName) || Object.hasOwn(releaseHelpers, helperName) || helperName === "date" || helperName === "lookup";
     if (!known) {
       problems.push({
         code: "template-unknown-helper",
@@ -195,14 +294,23 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
       });
     }
   };
+  // where each subexpression starts: a helper there is a value to test, not a printed tag part
+  const inner = new Set<string>();
   const visitExpr = (e: hbs.AST.Expression | undefined) => {
     if (!e) return;
     if (e.type === "PathExpression") checkPath(e as hbs.AST.PathExpression);
-    else if (e.type === "SubExpression") visitCall(e as hbs.AST.SubExpression, false);
+    else if (e.type === "SubExpression") {
+      inner.add(locKey(e.loc.start));
+      visitCall(e as hbs.AST.SubExpression, false);
+    }
   };
   const visitCall = (n: { path: hbs.AST.Expression; params: hbs.AST.Expression[]; hash?: hbs.AST.Hash }, block: boolean) => {
-    if (block || n.params.length > 0 || (n.hash?.pairs.length ?? 0) > 0) {
+    const name = n.path.type === "PathExpression" ? (n.path as hbs.AST.PathExpression).original : "";
+    if (block || n.params.length > 0 || (n.hash?.pairs.length ?? 0) > 0 || NULLARY.has(name)) {
       checkHelper(n.path, block);
+      for (const f of HELPER_FACTS[name] ?? []) uses.add(f);
+      const problem = literalProblem(name, n.params, n.hash);
+      if (problem) problems.push({ code: "template-syntax", message: `template "${source}": ${problem}` });
     } else visitExpr(n.path);
     for (const p of n.params) visitExpr(p);
     for (const pair of n.hash?.pairs ?? []) visitExpr(pair.value);
@@ -223,14 +331,45 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
   visitProgram(ast);
   if (problems.length > 0) return { ok: false, problem: problems[0]! };
 
-  let compiled: ((ctx: unknown, options: { data: { epoch?: string } }) => string) | undefined;
+  let compiled: ((ctx: unknown, options: { data: Omit<HelperOptions["data"], "root"> }) => string) | undefined;
   const template: CheckedTemplate = {
     source,
     uses,
-    render(context, epoch) {
+    render(context, epoch, why) {
       compiled ??= hb.compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
-      return compiled(context, { data: { epoch } });
+      const drops: { at: string; reason: string }[] = [];
+      const out = compiled(context, { data: { epoch, drops } });
+      const printed = drops.find((d) => !inner.has(d.at));
+      if (printed && why) {
+        why.push(printed.reason);
+        return "";
+      }
+      return out;
     },
   };
   return { ok: true, template };
+}
+
+/** What is wrong with a helper's literal arguments, checked before any value is known. */
+function literalProblem(name: string, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined): string | undefined {
+  const literal = (e: hbs.AST.Expression | undefined) => (e?.type === "StringLiteral" ? (e as hbs.AST.StringLiteral).value : undefined);
+  const keys = (hash?.pairs ?? []).map((p) => p.key);
+  const allowed: Record<string, string[]> = { ref: ["prefix"], sha: ["prefix", "format"] };
+  const extra = keys.find((k) => !(allowed[name] ?? []).includes(k));
+  if (extra) return `${name} takes no ${extra}=${allowed[name] ? ` (only ${allowed[name]!.join(", ")})` : ""}`;
+  if (["major", "minor", "patch", "majorMinor"].includes(name) && params.length !== 1) return `${name} takes one version, e.g. {{${name} version}}`;
+  if (name === "ref") {
+    const event = literal(params[0]);
+    if (params.length !== 1 || event === undefined || !REF_EVENTS.includes(event)) return `ref takes one of "branch", "tag" or "pr", e.g. {{ref "branch"}}`;
+  }
+  if (name === "sha") {
+    const format = hash?.pairs.find((p) => p.key === "format");
+    if (params.length > 0 || (format && !["short", "long"].includes(literal(format.value) ?? ""))) return `sha takes only format="short"|"long" and prefix="…"`;
+  }
+  if (name === "semver" && params.length > 1) {
+    const pattern = literal(params[1]);
+    if (params.length > 2) return "semver takes a version and, optionally, a pattern";
+    if (pattern !== undefined) return checkSemverPattern(pattern);
+  }
+  return undefined;
 }

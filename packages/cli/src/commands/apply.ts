@@ -11,7 +11,7 @@ import { compileAndWrite, hostPlatform } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
-const FIXED_BY_PLAN = ["image", "group", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since", "shard"] as const;
+const FIXED_BY_PLAN = ["image", "group", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since", "shard", "set"] as const;
 
 export const concurrencyOf = (values: Values): number | undefined => {
   const n = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);

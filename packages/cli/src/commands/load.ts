@@ -25,7 +25,7 @@ export function loadFromFlags(values: Values, io: Io): SpecResult {
     };
   }
   // variables in registry URLs, repositories and platform lists are read now; --static: defaults only
-  return loadSpec(file, values.static ? {} : { env: io.env });
+  return loadSpec(file, { ...(values.static ? {} : { env: io.env }), ...(list(values.set) ? { sets: list(values.set)! } : {}) });
 }
 
 /** Output folder as given (relative to cwd) or .multiarch next to the spec; returned absolute. */
@@ -161,6 +161,7 @@ export async function compileWith(
       ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
       ...(values["no-publish"] ? { noPublish: true } : {}),
       ...(values.rebuild ? { rebuild: true } : {}),
+      ...(list(values.set) ? { sets: list(values.set)! } : {}),
       ociLabels: spec.build.ociLabels,
     },
   );

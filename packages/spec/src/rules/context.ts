@@ -7,6 +7,7 @@ import { type Platform, parsePlatform } from "../platform.ts";
 import type { SpecInput } from "../schema.ts";
 import type { Path, SourceMap } from "../source-map.ts";
 import { didYouMean } from "../suggest.ts";
+import type { Override } from "../overrides.ts";
 import { checkTemplate } from "../template.ts";
 
 /** The file system questions normalisation asks; injected so the rules stay testable and pure. */
@@ -33,12 +34,15 @@ export interface RuleContext {
   env?: Readonly<Record<string, string | undefined>>;
   /** Each variable's value where it is known now (its value, its env variable, or its default). */
   values: Map<string, string>;
+  /** --set overrides, and the fields they replaced (problems there are the override's, not the file's). */
+  overrides: readonly Override[];
+  overridden: { path: Path; text: string }[];
 }
 
 export function createContext(
   input: SpecInput,
   map: SourceMap,
-  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>> },
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; overrides?: readonly Override[] },
 ): RuleContext {
   return {
     input,
@@ -51,6 +55,8 @@ export function createContext(
     variableNames: new Set(),
     listVariables: new Map(),
     values: new Map(),
+    overrides: opts.overrides ?? [],
+    overridden: [],
     ...(opts.env ? { env: opts.env } : {}),
   };
 }

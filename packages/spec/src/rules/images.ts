@@ -6,6 +6,7 @@ import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { type Platform, parsePlatform } from "../platform.ts";
+import { applyOverrides } from "../overrides.ts";
 import { checkFullName, checkRepositoryPath, repositoryRef } from "../reference.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
@@ -53,7 +54,10 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
   for (const [key, input] of Object.entries(ctx.input.images)) {
     const ip = ["images", key];
     checkAnnotationKeys(ctx, input.annotations, [...ip, "annotations"]);
-    for (const { name, img, combo } of expandMatrix(ctx, key, input, ip)) {
+    for (const { name, img: written, combo } of expandMatrix(ctx, key, input, ip)) {
+      const { img, set } = applyOverrides(written, name, ctx.overrides, d);
+      for (const o of set) ctx.overridden.push({ path: [...ip, ...o.path], text: o.text });
+      if (img.cache && !img.cache.type) report(ctx, "set-invalid", [...ip, "cache"], `image ${name} has no cache to change`, "set cache.type too");
       if (!NAME_RE.test(name)) {
         const lower = name.toLowerCase();
         report(
@@ -72,6 +76,15 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
     }
   }
   unusedInternal(ctx, images);
+  for (const o of ctx.overrides) {
+    if (o.image === "*" || images.some((i) => i.name === o.image)) continue;
+    const names = images.map((i) => i.name);
+    ctx.diagnostics.push(
+      diag("set-invalid", { file: ctx.map.file, line: 0, col: 0 }, `--set ${o.text}: no image ${o.image}`, {
+        hint: didYouMean(o.image, names) ?? `images: ${names.join(", ")}, or * for all`,
+      }),
+    );
+  }
   return images;
 }
 
@@ -192,8 +205,10 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   });
 
   const tags = img.tags ? tagTemplates(ctx, img.tags, [...ip, "tags"]) : (shared.tags ?? DEFAULT_TAGS.map((t) => template(ctx, t, ip)));
+  if (img.publish === false && img.tags)
+    warn(ctx, "tag-internal", [...ip, "tags"], `image ${name} is internal (publish: false): its tags are never applied`, "remove tags:, or publish: false");
   const attestIn = img.attest ?? d.attest ?? {};
-  const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false };
+  const attest: Attest = { provenance: attestIn.provenance ?? "min", sbom: attestIn.sbom ?? false, asked: (img.attest ?? d.attest) !== undefined };
   const image: Image = {
     name,
     repository,
@@ -247,9 +262,17 @@ function merged(
 }
 
 /** Tag templates, and { each: VAR } entries: one tag per item of a list variable. */
-function tagTemplates(ctx: RuleContext, tags: readonly (string | { each: string })[], path: Path): (Template | undefined)[] {
+function tagTemplates(
+  ctx: RuleContext,
+  tags: readonly (string | { each: string } | { tag: string; onPrerelease: boolean })[],
+  path: Path,
+): (Template | undefined)[] {
   return tags.map((t, i) => {
     if (typeof t === "string") return template(ctx, t, [...path, i]);
+    if ("tag" in t) {
+      const tt = template(ctx, t.tag, [...path, i, "tag"]);
+      return tt && { ...tt, onPrerelease: t.onPrerelease };
+    }
     if (!ctx.listVariables.has(t.each)) {
       const hint = ctx.variableNames.has(t.each)
         ? `give variable ${t.each} a separator, e.g. split: ","`

@@ -1,5 +1,6 @@
 // variables: names (not built-ins), literals or environment references with defaults.
 import type { Variable } from "../model.ts";
+import { HELPER_NAMES } from "../template.ts";
 import { type RuleContext, report } from "./context.ts";
 
 const VARIABLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -11,6 +12,9 @@ export function variableRules(ctx: RuleContext): Variable[] {
     const path = ["variables", name];
     if (!VARIABLE_NAME_RE.test(name)) report(ctx, "invalid-value", path, `variable name "${name}" must match [A-Za-z_][A-Za-z0-9_]*`, undefined, true);
     else if (RESERVED_VARIABLES.has(name)) report(ctx, "invalid-value", path, `"${name}" is a built-in name`, "choose another variable name", true);
+    // {{sha}} would call the helper, never read the variable
+    else if (HELPER_NAMES.includes(name))
+      report(ctx, "invalid-value", path, `"${name}" is the name of a template helper`, "choose another variable name", true);
     const at = ctx.map.keyAt(path);
     variables.push(
       typeof v === "string"
