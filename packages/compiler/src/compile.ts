@@ -41,6 +41,8 @@ export interface CompileOptions {
   hostPlatform?: string;
   /** Everything up to publish: build, push staging refs, verify, test; no user tag moves. */
   noPublish?: boolean;
+  /** Nothing leaves the machine: every image is written as an OCI archive and checked there (pull requests). */
+  noPush?: boolean;
   /** Build every image even when its tags already hold its inputs' result. */
   rebuild?: boolean;
   /** Add org.opencontainers.image.{source,revision,created} labels (spec build.ociLabels; default on). */
@@ -57,7 +59,8 @@ export interface Compiled {
 
 export type CompileResult = { ok: true; compiled: Compiled; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
 
-export function compile(spec: Spec, facts: Facts, options: CompileOptions): CompileResult {
+export function compile(asWritten: Spec, facts: Facts, options: CompileOptions): CompileResult {
+  const spec = options.noPush ? localOnly(asWritten) : asWritten;
   const outDir = options.outDir ?? ".multiarch";
   const selection = select(spec, options);
   if (!selection.ok) return { ok: false, errors: selection.errors, warnings: [] };
@@ -204,6 +207,14 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
     files[`plans/${slug}.json`] = `${JSON.stringify(ap, null, 2)}\n`;
   }
   return { ok: true, compiled: { bake, plan, archPlans, files }, warnings };
+}
+
+/** --no-push: each image an OCI archive (no registry, so no credentials); a registry cache is not read or written. */
+function localOnly(spec: Spec): Spec {
+  return {
+    ...spec,
+    images: spec.images.map(({ cache, ...i }) => ({ ...i, registries: [], ...(cache && cache.type !== "registry" ? { cache } : {}) })),
+  };
 }
 
 /** Why an image's user tags stay where they are in this run; absent: it publishes. */

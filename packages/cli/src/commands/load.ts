@@ -143,6 +143,7 @@ export async function compileWith(
       ...(platforms ? { platforms } : {}),
       ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
       ...(values["no-publish"] ? { noPublish: true } : {}),
+      ...(values["no-push"] ? { noPush: true } : {}),
       ...(values.rebuild ? { rebuild: true } : {}),
       ociLabels: spec.build.ociLabels,
     },
