@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
@@ -113,3 +113,13 @@ export function reportOf(stdout: string) {
   const doc = JSON.parse(stdout);
   return { ...doc, ...doc.report };
 }
+
+/** The CLI packed as npm publishes it: the tarball's path (in a fresh folder). */
+export async function packCli(): Promise<string> {
+  const out = mkdtempSync(join(tmpdir(), "multiarch-pack-"));
+  await execa("pnpm", ["pack", "--pack-destination", out], { cwd: join(ROOT, "packages/cli") });
+  return join(out, readdirSync(out).find((f) => f.endsWith(".tgz"))!);
+}
+
+/** A tool the test package installs (test/package.json devDependencies). */
+export const testTool = (name: string) => join(ROOT, "test/node_modules/.bin", name);

@@ -138,7 +138,10 @@ describe("multiarch ci gitlab", () => {
     expect(p.check.parallel.matrix.map((m: { QEMU: string }) => m.QEMU)).toEqual(["", "", "arm"]);
     expect(p.check.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }]);
     expect(p.check.script[0]).toMatch(/apply -f multiarch.yaml --platform "\$PLATFORM" --no-push$/);
-    const publishing = [{ if: "$CI_COMMIT_TAG" }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }];
+    const publishing = [
+      { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_TAG' },
+      { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
+    ];
     expect(p.shard.rules).toEqual(publishing);
     expect(p.merge.rules).toEqual(publishing);
     expect(p.merge.needs).toEqual(["shard"]);

@@ -208,10 +208,14 @@ export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
     // QEMU: the architecture binfmt installs a handler for, empty where the runner is native
     return { PLATFORM: formatPlatform(p), SLUG: platformSlug(p), RUNNER: GITLAB_RUNNERS[p.arch] ?? GITLAB_DEFAULT_RUNNER, QEMU: r.qemu ? p.arch : "" };
   });
-  const publishing = [{ if: "$CI_COMMIT_TAG" }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }];
+  // never in a merge request's pipeline, whatever else it sets
+  const publishing = [
+    { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_TAG' },
+    { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
+  ];
   const shardDir = shardDirOf(opts.specPath);
   const pipeline = {
-    workflow: { rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }, ...publishing] },
+    workflow: { rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }, { if: "$CI_COMMIT_TAG" }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }] },
     stages: ["build", "merge"],
     ".multiarch": {
       image: GITLAB_IMAGES.cli,
