@@ -61,6 +61,8 @@ const platformsOf = (spec: Spec): Platform[] => [...new Map(spec.images.flatMap(
 const shardDirOf = (specPath: string): string => `${specPath.includes("/") ? specPath.slice(0, specPath.lastIndexOf("/") + 1) : ""}.multiarch/shards`;
 
 const GHCR = "ghcr.io";
+/** A GitHub Actions expression. */
+const expr = (e: string): string => `\${{ ${e} }}`;
 
 /**
  * The environment each job passes to multiarch: the variables the spec reads, each from where CI keeps
@@ -72,10 +74,10 @@ function githubEnv(spec: Spec, pushes: boolean): Record<string, string> {
   if (pushes)
     for (const r of spec.registries) {
       const ghcr = r.host === GHCR;
-      if (r.username?.env) env[r.username.env] = ghcr ? "${{ github.actor }}" : `\${{ vars.${r.username.env} }}`;
-      if (r.password?.env) env[r.password.env] = ghcr ? "${{ secrets.GITHUB_TOKEN }}" : `\${{ secrets.${r.password.env} }}`;
+      if (r.username?.env) env[r.username.env] = ghcr ? expr("github.actor") : expr(`vars.${r.username.env}`);
+      if (r.password?.env) env[r.password.env] = ghcr ? expr("secrets.GITHUB_TOKEN") : expr(`secrets.${r.password.env}`);
     }
-  for (const s of spec.images.flatMap((i) => i.secrets)) if (s.env) env[s.env] = `\${{ secrets.${s.env} }}`;
+  for (const s of spec.images.flatMap((i) => i.secrets)) if (s.env) env[s.env] = expr(`secrets.${s.env}`);
   return env;
 }
 
@@ -124,7 +126,7 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
   const checkout = { uses: pin(ACTIONS.checkout), with: { "persist-credentials": false } };
   const qemu = { uses: pin(ACTIONS.setupQemu), if: "matrix.qemu" };
   const matrixJob = (pushes: boolean) => ({
-    "runs-on": "${{ matrix.runner }}",
+    "runs-on": expr("matrix.runner"),
     "timeout-minutes": 60,
     permissions: githubPermissions(spec, pushes),
     strategy: { "fail-fast": pushes, matrix: { include } },
@@ -135,7 +137,7 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
         {
           name: "log in to ghcr.io with the workflow's token",
           run: 'echo "$GHCR_TOKEN" | docker login ghcr.io --username "$GHCR_USER" --password-stdin',
-          env: { GHCR_USER: "${{ github.actor }}", GHCR_TOKEN: "${{ secrets.GITHUB_TOKEN }}" },
+          env: { GHCR_USER: expr("github.actor"), GHCR_TOKEN: expr("secrets.GITHUB_TOKEN") },
         },
       ]
     : [];
@@ -145,16 +147,16 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
     on: { push: { branches: [branch], tags: ["*"] }, pull_request: null },
     // jobs say what they need; nothing else is granted
     permissions: {},
-    concurrency: { group: "multiarch-${{ github.ref }}", "cancel-in-progress": "${{ github.event_name == 'pull_request' }}" },
+    concurrency: { group: `multiarch-${expr("github.ref")}`, "cancel-in-progress": expr("github.event_name == 'pull_request'") },
     jobs: {
       check: {
-        name: "check ${{ matrix.platform }}",
+        name: `check ${expr("matrix.platform")}`,
         if: "github.event_name == 'pull_request'",
         ...matrixJob(false),
-        steps: [checkout, ...install, qemu, multiarch(undefined, "apply", ["--no-push"], { platform: "${{ matrix.platform }}" })],
+        steps: [checkout, ...install, qemu, multiarch(undefined, "apply", ["--no-push"], { platform: expr("matrix.platform") })],
       },
       shard: {
-        name: "shard ${{ matrix.platform }}",
+        name: `shard ${expr("matrix.platform")}`,
         if: "github.event_name != 'pull_request'",
         ...matrixJob(true),
         steps: [
@@ -162,10 +164,10 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
           ...install,
           qemu,
           ...ghcrLogin,
-          multiarch(undefined, "apply", [], { shard: "${{ matrix.platform }}" }),
+          multiarch(undefined, "apply", [], { shard: expr("matrix.platform") }),
           {
             uses: pin(ACTIONS.upload),
-            with: { name: "shard-${{ matrix.slug }}", path: `${shardDir}/\${{ matrix.slug }}.json`, "if-no-files-found": "error", "retention-days": 1 },
+            with: { name: `shard-${expr("matrix.slug")}`, path: `${shardDir}/${expr("matrix.slug")}.json`, "if-no-files-found": "error", "retention-days": 1 },
           },
         ],
       },
@@ -176,14 +178,14 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
         permissions: githubPermissions(spec, true),
         ...(Object.keys(githubEnv(spec, true)).length ? { env: githubEnv(spec, true) } : {}),
         // what was published, for jobs that sign or attest it (bake's metadata keys)
-        outputs: { metadata: "${{ steps.merge.outputs.metadata }}" },
+        outputs: { metadata: expr("steps.merge.outputs.metadata") },
         steps: [
           checkout,
           ...install,
           ...ghcrLogin,
-          { uses: pin(ACTIONS.download), with: { pattern: "shard-*", path: "${{ runner.temp }}/shards", "merge-multiple": true } },
-          multiarch("merge", "merge", opts.install === "action" ? [] : ["--metadata-file", "${{ runner.temp }}/multiarch-metadata.json"], {
-            from: "${{ runner.temp }}/shards",
+          { uses: pin(ACTIONS.download), with: { pattern: "shard-*", path: `${expr("runner.temp")}/shards`, "merge-multiple": true } },
+          multiarch("merge", "merge", opts.install === "action" ? [] : ["--metadata-file", `${expr("runner.temp")}/multiarch-metadata.json`], {
+            from: `${expr("runner.temp")}/shards`,
           }),
         ],
       },

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);
-import{a,b,c,d,e}from"./chunk-3XDDKQAP.js";import"./chunk-BLXU3T2B.js";import"./chunk-W73SWOOI.js";import"./chunk-5L5U5WBZ.js";import"./chunk-7BFQUMFB.js";import"./chunk-X3VUS3LN.js";import"./chunk-RK2YE5BC.js";export{a as concurrencyOf,b as default,e as explain,d as finalSummary,c as runPlan};
