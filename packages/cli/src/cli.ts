@@ -21,7 +21,7 @@ const selection: Record<string, OptionSpec> = {
   "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves" },
   "no-push": {
     type: "boolean",
-    description: "build each image as an OCI archive (DIR/oci) and verify it there; no registry, no credentials (pull requests)",
+    description: "build each image as an OCI archive (DIR/oci), verify and test it here; no registry, no credentials (pull requests)",
   },
   since: { type: "string", value: "REF", description: "only images whose inputs differ from what commit REF would build, and their dependents" },
 };

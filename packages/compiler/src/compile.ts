@@ -118,7 +118,12 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
       dependsOn: r.image.dependsOn,
       refs: plannedRefs(spec, r, staging),
     };
-    if (p.refs.length === 0) p.archive = archiveOf(outDir, r.image);
+    if (p.refs.length === 0) {
+      p.archive = archiveOf(outDir, r.image);
+      // what its test runs after loading it
+      const name = bake.target[r.image.name]?.tags?.[0];
+      if (name && r.image.test) p.archiveName = name;
+    }
     if (r.image.test) p.test = r.image.test.run;
     if (r.dropped.length) p.droppedTags = r.dropped;
     const why = notPublished.get(r.image.name);
