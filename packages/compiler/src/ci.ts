@@ -112,7 +112,7 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
     opts.install === "action"
       ? []
       : [
-          { uses: pin(ACTIONS.setupNode), with: { "node-version": 20 } },
+          { uses: pin(ACTIONS.setupNode), with: { "node-version": 24 } },
           ...(opts.install === "workspace" ? [{ run: opts.packageManager === "npm" ? "npm ci" : "corepack enable && pnpm install --frozen-lockfile" }] : []),
         ];
   // one multiarch command: a step of the action, or a command line

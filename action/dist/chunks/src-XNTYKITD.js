@@ -1,0 +1,2 @@
+import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);
+import{g as a,h as b,i as c,j as d,k as e,l as f,m as g,n as h,o as i,p as j,q as k,r as l,s as m,t as n}from"./chunk-DP4GHJJE.js";import"./chunk-X3VUS3LN.js";import"./chunk-RK2YE5BC.js";export{b as INSTALLS,a as builderOf,f as compile,i as doctorChecks,m as dot,c as githubWorkflow,d as gitlabPipeline,k as graphOf,n as mergePlan,l as mermaid,e as renderImages,h as resolveStrategy,g as selectImages,j as specFromBake};
