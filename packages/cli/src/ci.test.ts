@@ -152,6 +152,12 @@ describe("multiarch ci gitlab", () => {
     );
   });
 
+  test("apply --no-push (the MR/PR check) and --shard (the publishing jobs) exclude each other", async () => {
+    const io = memoryIo(join(EXAMPLES, "quickstart"));
+    expect(await run(["apply", "--shard", "linux/amd64", "--no-push"], io)).toBe(1);
+    expect(io.err()).toContain("--no-push pushes nothing: pick one");
+  });
+
   test("--install action is GitHub's", async () => {
     const io = memoryIo(join(EXAMPLES, "quickstart"));
     expect(await run(["ci", "gitlab", "--install", "action"], io)).toBe(1);
