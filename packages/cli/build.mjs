@@ -1,13 +1,17 @@
 // Bundles the CLI into dist/ with code splitting: each command is a chunk loaded on demand, so start-up
 // reads only what the command needs. The bundle is self-contained (no runtime dependencies).
+// Two entry points share the chunks: the CLI, and the GitHub Action's (action.yml runs the same bundle,
+// committed under action/dist: `pnpm --filter @multiarch/cli build:action`, checked by the e2e suite).
+// Usage: node build.mjs [OUTDIR]   (default: dist)
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
-rmSync("dist", { recursive: true, force: true });
+const outdir = process.argv[2] ?? "dist";
+rmSync(outdir, { recursive: true, force: true });
 
 await build({
-  entryPoints: { multiarch: "src/main.ts" },
-  outdir: "dist",
+  entryPoints: { multiarch: "src/main.ts", action: "src/action-main.ts" },
+  outdir,
   bundle: true,
   splitting: true,
   format: "esm",

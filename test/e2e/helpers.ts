@@ -147,3 +147,13 @@ export function watchArgv(): () => string[] {
     return [...seen];
   };
 }
+
+/** The CLI packed as npm publishes it: the tarball's path (in a fresh folder). */
+export async function packCli(): Promise<string> {
+  const out = mkdtempSync(join(tmpdir(), "multiarch-pack-"));
+  await execa("pnpm", ["pack", "--pack-destination", out], { cwd: join(ROOT, "packages/cli") });
+  return join(out, readdirSync(out).find((f) => f.endsWith(".tgz"))!);
+}
+
+/** A tool the test package installs (test/package.json devDependencies). */
+export const testTool = (name: string) => join(ROOT, "test/node_modules/.bin", name);

@@ -65,6 +65,12 @@ if ! have cosign; then
   apt_update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cosign/trixie >/dev/null
 fi
+# gitlab-ci-local (test/package.json) copies each job's checkout with rsync (the CI pipeline test)
+if ! have rsync; then
+  log "installing rsync (bookworm)"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsync >/dev/null
+fi
 # the HTML report's browser test (issue 15) only, not the quick start: Debian's headless Chromium
 if [ "${MULTIARCH_BROWSER:-0}" = 1 ] && ! have chromium; then
   log "installing chromium (bookworm)"

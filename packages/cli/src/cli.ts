@@ -32,6 +32,10 @@ const selection: Record<string, OptionSpec> = {
   },
   load: { type: "boolean", description: "build, verify and test, then load the images for this machine's platform into the engine; publish nothing" },
   "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves" },
+  "no-push": {
+    type: "boolean",
+    description: "build each image as an OCI archive (DIR/oci), verify and test it here; no registry, no credentials (pull requests)",
+  },
   since: { type: "string", value: "REF", description: "only images whose inputs differ from what commit REF would build, and their dependents" },
 };
 const metadataFile: OptionSpec = {
@@ -224,15 +228,26 @@ kept. What it cannot carry is printed as a warning and listed at the top of the 
   ci: {
     summary: "write a CI workflow: a native job per platform (apply --shard), then a merge job",
     positionals: "github|gitlab",
-    about: `Writes the CI configuration that builds each planned platform on its own native runner with
-multiarch apply --shard (QEMU only where no native runner exists; 32-bit arm on an arm64 runner), uploads
-each shard file, and merges them in a last job with multiarch merge. Registry credentials and build
-secrets come from CI secrets of the names the spec reads. Action versions are pinned.
+    about: `Writes the CI configuration that builds each planned platform on its own native runner (QEMU only
+where none exists; 32-bit arm on an arm64 runner). Pull/merge requests build, verify and test each
+platform and push nothing (apply --no-push: no secret needed, forks work). The default branch and tags
+push each platform with apply --shard, upload the shard files, and merge them in a last job with
+multiarch merge, the only job that moves tags. Each job gets the least permissions (packages: write
+for ghcr.io) and a timeout; credentials come from CI secrets and variables of the names the spec reads
+(ghcr.io: the workflow's own token).
   github   .github/workflows/multiarch.yml
-  gitlab   .gitlab-ci.yml (parallel: matrix)`,
+  gitlab   .gitlab-ci.yml (parallel: matrix, docker-in-docker)`,
     options: {
       file: common.file!,
       out: { type: "string", short: "o", value: "PATH", description: "where to write it (default: the provider's usual path in the repository)" },
+      install: {
+        type: "string",
+        value: "HOW",
+        description:
+          "how jobs get multiarch: workspace (the repository's devDependency), npx (the npm package), action (GitHub: this repository's action); default: workspace when package.json lists @multiarch/cli, else action on GitHub, npx on GitLab",
+      },
+      branch: { type: "string", value: "NAME", description: "GitHub: the default branch, which publishes (default: main)" },
+      pin: { type: "string", multiple: true, value: "ACTION@SHA", description: "use this commit of an action instead of its major version (repeatable)" },
       force: { type: "boolean", description: "replace an existing file" },
       json: common.json!,
       help: common.help!,

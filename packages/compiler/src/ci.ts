@@ -1,6 +1,11 @@
 // CI workflows that build each platform on a native runner (apply --shard) and merge the shards
 // (multiarch merge), generated from the spec. Pure: spec in, file text out.
-import { formatPlatform, platformSlug, type Spec } from "@multiarch/spec";
+//
+// What a platform engineer asks of them: pull/merge requests build, verify and test every platform and
+// push nothing (no registry secret, so forks work); pushes, the merge and tag moves happen only on the
+// default branch and on tags; each job gets the least permissions it needs and a timeout.
+import { formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import { stringify } from "yaml";
 
 /** Native GitHub-hosted runners per architecture; 32-bit arm runs under QEMU on an arm64 runner. */
 const GITHUB_RUNNERS: Record<string, { runner: string; qemu: boolean }> = {
@@ -11,150 +16,253 @@ const GITHUB_RUNNERS: Record<string, { runner: string; qemu: boolean }> = {
   arm: { runner: "ubuntu-24.04-arm", qemu: true },
 };
 const OTHER = { runner: "ubuntu-24.04", qemu: true };
+/** GitLab.com's hosted runners by tag; the same emulation rule. */
+const GITLAB_RUNNERS: Record<string, string> = { arm64: "saas-linux-small-arm64", arm: "saas-linux-small-arm64" };
+const GITLAB_DEFAULT_RUNNER = "saas-linux-small-amd64";
 
-// Exact releases, so a workflow never changes under the user; update them deliberately.
-export const ACTIONS = {
-  checkout: "actions/checkout@v4.2.2",
-  setupNode: "actions/setup-node@v4.4.0",
-  setupQemu: "docker/setup-qemu-action@v3.6.0",
-  setupBuildx: "docker/setup-buildx-action@v3.11.1",
-  upload: "actions/upload-artifact@v4.6.2",
-  download: "actions/download-artifact@v4.3.0",
+/** The current major release of each action; `--pin ACTION@SHA` replaces one by a commit. */
+const ACTIONS = {
+  checkout: "actions/checkout@v6",
+  setupNode: "actions/setup-node@v6",
+  setupQemu: "docker/setup-qemu-action@v4",
+  upload: "actions/upload-artifact@v6",
+  download: "actions/download-artifact@v7",
 } as const;
+
+/** Docker's images for a GitLab job: the CLI (with buildx) and the engine as a service. */
+const GITLAB_IMAGES = { cli: "docker:28-cli", engine: "docker:28-dind" } as const;
+
+/**
+ * How multiarch gets onto the runner: the repository's own devDependency (workspace), the npm package
+ * run by npx, or (GitHub) this repository's action, which needs nothing installed.
+ */
+export type Install = "workspace" | "npx" | "action";
+export const INSTALLS: readonly Install[] = ["workspace", "npx", "action"];
 
 export interface CiOptions {
   /** The spec's path relative to the repository root, forward slashes. */
   specPath: string;
-  /** How multiarch is run in the repository (a devDependency by default). */
-  command?: string;
+  install: Install;
+  /** The CLI's version: what npx and the action run, so the pipeline runs the multiarch that wrote it. */
+  version: string;
+  /** owner/name of the repository holding action.yml. */
+  actionRepo: string;
+  /** workspace: the repository's package manager (its lockfile). */
+  packageManager?: "pnpm" | "npm";
+  /** GitHub: the branch pushes publish from (GitLab reads $CI_DEFAULT_BRANCH). */
+  defaultBranch?: string;
+  /** Action (owner/name) -> commit, replacing the major version tag. */
+  pins?: Readonly<Record<string, string>>;
 }
 
-const platformsOf = (spec: Spec) => [...new Map(spec.images.flatMap((i) => i.platforms).map((p) => [formatPlatform(p), p])).values()];
+const platformsOf = (spec: Spec): Platform[] => [...new Map(spec.images.flatMap((i) => i.platforms).map((p) => [formatPlatform(p), p])).values()];
 
-/** Environment variables the spec reads credentials from, each taken from a CI secret of the same name. */
-const secretEnv = (spec: Spec) => [
-  ...new Set(
-    [...spec.registries.flatMap((r) => [r.username?.env, r.password?.env]), ...spec.images.flatMap((i) => i.secrets.map((s) => s.env))].filter(
-      (e): e is string => e !== undefined,
-    ),
-  ),
-];
+/** Where `apply --shard` writes its shard files, relative to the repository root. */
+const shardDirOf = (specPath: string): string => `${specPath.includes("/") ? specPath.slice(0, specPath.lastIndexOf("/") + 1) : ""}.multiarch/shards`;
+
+const GHCR = "ghcr.io";
+/** A GitHub Actions expression. */
+const expr = (e: string): string => `\${{ ${e} }}`;
+
+/**
+ * The environment each job passes to multiarch: the variables the spec reads, each from where CI keeps
+ * it. ghcr.io takes the workflow's own token; a registry's username is a variable, passwords and build
+ * secrets are secrets. Build secrets are needed by every build; registry credentials only where it pushes.
+ */
+function githubEnv(spec: Spec, pushes: boolean): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (pushes)
+    for (const r of spec.registries) {
+      const ghcr = r.host === GHCR;
+      if (r.username?.env) env[r.username.env] = ghcr ? expr("github.actor") : expr(`vars.${r.username.env}`);
+      if (r.password?.env) env[r.password.env] = ghcr ? expr("secrets.GITHUB_TOKEN") : expr(`secrets.${r.password.env}`);
+    }
+  for (const s of spec.images.flatMap((i) => i.secrets)) if (s.env) env[s.env] = expr(`secrets.${s.env}`);
+  return env;
+}
+
+/**
+ * A job's permissions: reading the repository, writing packages where a registry is ghcr.io. Signing
+ * (when the spec asks for it) adds `id-token: write` here, for the jobs that publish.
+ */
+function githubPermissions(spec: Spec, pushes: boolean): Record<string, string> {
+  return {
+    contents: "read",
+    ...(pushes && spec.registries.some((r) => r.host === GHCR) ? { packages: "write" } : {}),
+  };
+}
+
+const uses = (action: string, pins: CiOptions["pins"]): string => {
+  const name = action.slice(0, action.indexOf("@"));
+  const pin = pins?.[name];
+  return pin ? `${name}@${pin}` : action;
+};
 
 export function githubWorkflow(spec: Spec, opts: CiOptions): string {
-  const run = opts.command ?? "pnpm exec multiarch";
-  const out = (lines: string[], indent: number) => lines.map((l) => (l ? " ".repeat(indent) + l : l)).join("\n");
-  const matrix = platformsOf(spec).flatMap((p) => {
+  const branch = opts.defaultBranch ?? "main";
+  const include = platformsOf(spec).map((p) => {
     const r = GITHUB_RUNNERS[p.arch] ?? OTHER;
-    return [`- platform: ${formatPlatform(p)}`, `  slug: ${platformSlug(p)}`, `  runner: ${r.runner}`, `  qemu: ${r.qemu}`];
+    return { platform: formatPlatform(p), slug: platformSlug(p), runner: r.runner, qemu: r.qemu };
   });
-  const env = secretEnv(spec);
-  const envBlock = env.length ? ["env:", ...env.map((e) => `  ${e}: \${{ secrets.${e} }}`)] : [];
-  const setup = [
-    `- uses: ${ACTIONS.checkout}`,
-    `- uses: ${ACTIONS.setupNode}`,
-    "  with:",
-    "    node-version: 20",
-    "- run: npm install -g pnpm@10 && pnpm install --frozen-lockfile",
-  ];
-  return `# Generated by \`multiarch ci github\` from ${opts.specPath}; generate it again after changing platforms.
-# Each platform builds on a native runner (QEMU only where none exists) with \`multiarch apply --shard\`,
-# which moves no tag; the merge job puts the shards together by digest and publishes every tag at once.
-name: multiarch
-on:
-  push:
-    branches: [main]
-    tags: ["*"]
-  pull_request:
-concurrency:
-  group: multiarch-\${{ github.ref }}
-  cancel-in-progress: true
-permissions:
-  contents: read
-jobs:
-  shard:
-    strategy:
-      fail-fast: true
-      matrix:
-        include:
-${out(matrix, 10)}
-    runs-on: \${{ matrix.runner }}
-${out(envBlock, 4)}
-    steps:
-${out(setup, 6)}
-      - uses: ${ACTIONS.setupQemu}
-        if: matrix.qemu
-      - uses: ${ACTIONS.setupBuildx}
-        with:
-          driver: docker
-      - run: ${run} apply -f ${opts.specPath} --shard \${{ matrix.platform }}
-      - uses: ${ACTIONS.upload}
-        with:
-          name: shard-\${{ matrix.slug }}
-          path: ${posixDir(opts.specPath)}.multiarch/shards/\${{ matrix.slug }}.json
-          if-no-files-found: error
-  merge:
-    needs: shard
-    if: github.event_name != 'pull_request'
-    runs-on: ubuntu-24.04
-    # what was published, for jobs that sign or attest it (needs.merge.outputs.metadata, bake's keys)
-    outputs:
-      metadata: \${{ steps.merge.outputs.metadata }}
-${out(envBlock, 4)}
-    steps:
-${out(setup, 6)}
-      - uses: ${ACTIONS.setupBuildx}
-        with:
-          driver: docker
-      - uses: ${ACTIONS.download}
-        with:
-          pattern: shard-*
-          path: shards
-          merge-multiple: true
-      - id: merge
-        run: ${run} merge -f ${opts.specPath} --from shards --metadata-file multiarch-metadata.json
-`.replace(/\n{2,}(?= {4}steps:)/g, "\n");
+  const pin = (a: string) => uses(a, opts.pins);
+  const action = pin(`${opts.actionRepo}@v${opts.version}`);
+  const cli =
+    opts.install === "npx" ? `npx --yes @multiarch/cli@${opts.version}` : opts.packageManager === "npm" ? "npx --no-install multiarch" : "pnpm exec multiarch";
+  const install =
+    opts.install === "action"
+      ? []
+      : [
+          { uses: pin(ACTIONS.setupNode), with: { "node-version": 24 } },
+          ...(opts.install === "workspace" ? [{ run: opts.packageManager === "npm" ? "npm ci" : "corepack enable && pnpm install --frozen-lockfile" }] : []),
+        ];
+  // one multiarch command: a step of the action, or a command line
+  const multiarch = (id: string | undefined, command: "apply" | "merge", args: string[], inputs: Record<string, string>) =>
+    opts.install === "action"
+      ? { ...(id ? { id } : {}), uses: action, with: { command, file: opts.specPath, ...inputs, ...(args.length ? { args: args.join(" ") } : {}) } }
+      : {
+          ...(id ? { id } : {}),
+          run: [cli, command, "-f", opts.specPath, ...Object.entries(inputs).map(([k, v]) => `--${k} ${v}`), ...args].join(" "),
+        };
+  const checkout = { uses: pin(ACTIONS.checkout), with: { "persist-credentials": false } };
+  const qemu = { uses: pin(ACTIONS.setupQemu), if: "matrix.qemu" };
+  const matrixJob = (pushes: boolean) => ({
+    "runs-on": expr("matrix.runner"),
+    "timeout-minutes": 60,
+    permissions: githubPermissions(spec, pushes),
+    strategy: { "fail-fast": pushes, matrix: { include } },
+    ...(Object.keys(githubEnv(spec, pushes)).length ? { env: githubEnv(spec, pushes) } : {}),
+  });
+  const ghcrLogin = spec.registries.some((r) => r.host === GHCR && !r.username)
+    ? [
+        {
+          name: "log in to ghcr.io with the workflow's token",
+          run: 'echo "$GHCR_TOKEN" | docker login ghcr.io --username "$GHCR_USER" --password-stdin',
+          env: { GHCR_USER: expr("github.actor"), GHCR_TOKEN: expr("secrets.GITHUB_TOKEN") },
+        },
+      ]
+    : [];
+  const shardDir = shardDirOf(opts.specPath);
+  const workflow = {
+    name: "multiarch",
+    on: { push: { branches: [branch], tags: ["*"] }, pull_request: null },
+    // jobs say what they need; nothing else is granted
+    permissions: {},
+    concurrency: { group: `multiarch-${expr("github.ref")}`, "cancel-in-progress": expr("github.event_name == 'pull_request'") },
+    jobs: {
+      check: {
+        name: `check ${expr("matrix.platform")}`,
+        if: "github.event_name == 'pull_request'",
+        ...matrixJob(false),
+        steps: [checkout, ...install, qemu, multiarch(undefined, "apply", ["--no-push"], { platform: expr("matrix.platform") })],
+      },
+      shard: {
+        name: `shard ${expr("matrix.platform")}`,
+        if: "github.event_name != 'pull_request'",
+        ...matrixJob(true),
+        steps: [
+          checkout,
+          ...install,
+          qemu,
+          ...ghcrLogin,
+          multiarch(undefined, "apply", [], { shard: expr("matrix.platform") }),
+          {
+            uses: pin(ACTIONS.upload),
+            with: { name: `shard-${expr("matrix.slug")}`, path: `${shardDir}/${expr("matrix.slug")}.json`, "if-no-files-found": "error", "retention-days": 1 },
+          },
+        ],
+      },
+      merge: {
+        needs: "shard",
+        "runs-on": "ubuntu-24.04",
+        "timeout-minutes": 30,
+        permissions: githubPermissions(spec, true),
+        ...(Object.keys(githubEnv(spec, true)).length ? { env: githubEnv(spec, true) } : {}),
+        // what was published, for jobs that sign or attest it (bake's metadata keys)
+        outputs: { metadata: expr("steps.merge.outputs.metadata") },
+        steps: [
+          checkout,
+          ...install,
+          ...ghcrLogin,
+          { uses: pin(ACTIONS.download), with: { pattern: "shard-*", path: `${expr("runner.temp")}/shards`, "merge-multiple": true } },
+          multiarch("merge", "merge", opts.install === "action" ? [] : ["--metadata-file", `${expr("runner.temp")}/multiarch-metadata.json`], {
+            from: `${expr("runner.temp")}/shards`,
+          }),
+        ],
+      },
+    },
+  };
+  return `# Generated by \`multiarch ci github --install ${opts.install}\` from ${opts.specPath}; generate it again after changing platforms.
+# Pull requests: each platform builds, verifies and tests on a native runner and pushes nothing.
+# Pushes to ${branch} and tags: each platform is pushed by \`multiarch apply --shard\` (no tag moves), then the
+# merge job puts the shards together by digest and moves every tag at once.
+${stringify(workflow, { lineWidth: 0, aliasDuplicateObjects: false }).replace("pull_request: null", "pull_request:")}`;
 }
 
 export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
-  const run = opts.command ?? "pnpm exec multiarch";
-  const matrix = platformsOf(spec).flatMap((p) => {
-    const native = p.arch === "amd64" ? "saas-linux-small-amd64" : p.arch === "arm64" || p.arch === "arm" ? "saas-linux-small-arm64" : "saas-linux-small-amd64";
-    return [`      - PLATFORM: ${formatPlatform(p)}`, `        SLUG: ${platformSlug(p)}`, `        RUNNER: ${native}`];
+  const cli =
+    opts.install === "workspace"
+      ? opts.packageManager === "npm"
+        ? "npx --no-install multiarch"
+        : "pnpm exec multiarch"
+      : `npx --yes @multiarch/cli@${opts.version}`;
+  const matrix = platformsOf(spec).map((p) => {
+    const r = GITHUB_RUNNERS[p.arch] ?? OTHER;
+    // QEMU: the architecture binfmt installs a handler for, empty where the runner is native
+    return { PLATFORM: formatPlatform(p), SLUG: platformSlug(p), RUNNER: GITLAB_RUNNERS[p.arch] ?? GITLAB_DEFAULT_RUNNER, QEMU: r.qemu ? p.arch : "" };
   });
-  return `# Generated by \`multiarch ci gitlab\` from ${opts.specPath}; generate it again after changing platforms.
-# One job per platform on a native runner (\`apply --shard\` moves no tag), then a merge job that puts the
-# shards together by digest and publishes. Registry credentials come from CI/CD variables of the names
-# the spec reads.
-stages: [shard, merge]
-default:
-  image: node:20-bookworm
-  services: ["docker:27-dind"]
-  variables:
-    DOCKER_HOST: tcp://docker:2375
-    DOCKER_TLS_CERTDIR: ""
-  before_script:
-    - apt-get update -qq && apt-get install -y -qq docker.io docker-buildx qemu-user-static >/dev/null
-    - npm install -g pnpm@10 && pnpm install --frozen-lockfile
-shard:
-  stage: shard
-  parallel:
-    matrix:
-${matrix.join("\n")}
-  tags: ["$RUNNER"]
-  script:
-    - ${run} apply -f ${opts.specPath} --shard "$PLATFORM"
-  artifacts:
-    paths: ["${posixDir(opts.specPath)}.multiarch/shards/$SLUG.json"]
-merge:
-  stage: merge
-  needs: [shard]
-  rules:
-    - if: $CI_PIPELINE_SOURCE != "merge_request_event"
-  script:
-    - ${run} merge -f ${opts.specPath} --from ${posixDir(opts.specPath)}.multiarch/shards --metadata-file multiarch-metadata.json
-  artifacts:
-    paths: [multiarch-metadata.json]
-`;
+  // never in a merge request's pipeline, whatever else it sets
+  const publishing = [
+    { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_TAG' },
+    { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
+  ];
+  const shardDir = shardDirOf(opts.specPath);
+  const pipeline = {
+    workflow: { rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }, { if: "$CI_COMMIT_TAG" }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }] },
+    stages: ["build", "merge"],
+    ".multiarch": {
+      image: GITLAB_IMAGES.cli,
+      services: [GITLAB_IMAGES.engine],
+      // the docker image's entrypoint points DOCKER_HOST at the service over TLS when this is set
+      variables: { DOCKER_TLS_CERTDIR: "/certs" },
+      timeout: "1h",
+      before_script: [
+        // the docker image has no Node; a runner that has one (a shell runner) keeps its own
+        "command -v node >/dev/null || apk add --no-cache nodejs npm",
+        ...(opts.install === "workspace" ? [opts.packageManager === "npm" ? "npm ci" : "corepack enable && pnpm install --frozen-lockfile"] : []),
+        'if [ -n "$QEMU" ]; then docker run --privileged --rm tonistiigi/binfmt --install "$QEMU"; fi',
+      ],
+    },
+    check: {
+      extends: ".multiarch",
+      stage: "build",
+      rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }],
+      interruptible: true,
+      parallel: { matrix },
+      tags: ["$RUNNER"],
+      script: [`${cli} apply -f ${opts.specPath} --platform "$PLATFORM" --no-push`],
+    },
+    shard: {
+      extends: ".multiarch",
+      stage: "build",
+      rules: publishing,
+      parallel: { matrix },
+      tags: ["$RUNNER"],
+      script: [`${cli} apply -f ${opts.specPath} --shard "$PLATFORM"`],
+      artifacts: { paths: [`${shardDir}/$SLUG.json`], expire_in: "1 day" },
+    },
+    merge: {
+      extends: ".multiarch",
+      stage: "merge",
+      needs: ["shard"],
+      rules: publishing,
+      script: [`${cli} merge -f ${opts.specPath} --from ${shardDir} --metadata-file multiarch-metadata.json`],
+      artifacts: { paths: ["multiarch-metadata.json"] },
+    },
+  };
+  return `# Generated by \`multiarch ci gitlab --install ${opts.install}\` from ${opts.specPath}; generate it again after changing platforms.
+# Merge requests: each platform builds, verifies and tests on a native runner and pushes nothing.
+# The default branch and tags: each platform is pushed by \`multiarch apply --shard\` (no tag moves), then the
+# merge job puts the shards together by digest and moves every tag at once. Registry credentials come from
+# CI/CD variables of the names the spec reads.
+${stringify(pipeline, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
-
-const posixDir = (p: string) => (p.includes("/") ? `${p.slice(0, p.lastIndexOf("/") + 1)}` : "");

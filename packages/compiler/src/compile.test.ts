@@ -272,6 +272,31 @@ images:
     expect(Object.keys(c.files)).toContain("plans/linux-arm64.json");
   });
 
+  test("--no-push: every image an OCI archive, its test run from the loaded archive; no login, no registry cache", () => {
+    const spec = load(
+      repo(`version: 1
+platforms: [linux/amd64, linux/arm64]
+registries:
+  hub: { url: docker.io/acme, username: { env: U }, password: { env: P } }
+images:
+  app:
+    context: app
+    tags: ["1.0"]
+    test: { run: [app, --version] }
+    cache: { type: registry, registry: hub }
+`),
+    );
+    const { plan, bake: file } = compiled(spec, { strategy: bake, noPush: true });
+    expect(plan.images[0]).toMatchObject({ refs: [], archive: ".multiarch/oci/app.tar", archiveName: "app:1.0" });
+    const steps = plan.stages.flatMap((s) => s.steps);
+    expect(steps.map((s) => s.kind)).not.toContain("login");
+    expect(JSON.stringify(file)).not.toContain("docker.io");
+    expect(steps.filter((s) => s.kind === "test").map((s) => s.commands.map((c) => c.args.join(" ")))).toEqual([
+      ["load --input .multiarch/oci/app.tar", "run --rm --pull never --platform linux/amd64 app:1.0 app --version"],
+      ["load --input .multiarch/oci/app.tar", "run --rm --pull never --platform linux/arm64 app:1.0 app --version"],
+    ]);
+  });
+
   test("--image and --platform select; unknown names get a hint", () => {
     const spec = load(join(EXAMPLES, "monorepo", "multiarch.yaml"));
     const c = compiled(spec, { strategy: bake, images: ["api"], platforms: ["linux/arm64"] });

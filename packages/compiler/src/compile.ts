@@ -41,6 +41,8 @@ export interface CompileOptions {
   hostPlatform?: string;
   /** Everything up to publish: build, push staging refs, verify, test; no user tag moves. */
   noPublish?: boolean;
+  /** Nothing leaves the machine: every image is written as an OCI archive and checked there (pull requests). */
+  noPush?: boolean;
   /** Build every image even when its tags already hold its inputs' result. */
   rebuild?: boolean;
   /** Add org.opencontainers.image.{source,revision,created} labels (spec build.ociLabels; default on). */
@@ -59,7 +61,8 @@ export interface Compiled {
 
 export type CompileResult = { ok: true; compiled: Compiled; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
 
-export function compile(spec: Spec, facts: Facts, options: CompileOptions): CompileResult {
+export function compile(asWritten: Spec, facts: Facts, options: CompileOptions): CompileResult {
+  const spec = options.noPush ? localOnly(asWritten) : asWritten;
   const outDir = options.outDir ?? ".multiarch";
   const selection = select(spec, options);
   if (!selection.ok) return { ok: false, errors: selection.errors, warnings: [] };
@@ -132,7 +135,12 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
       dependsOn: r.image.dependsOn,
       refs: plannedRefs(spec, r, staging),
     };
-    if (p.refs.length === 0) p.archive = archiveOf(outDir, r.image);
+    if (p.refs.length === 0) {
+      p.archive = archiveOf(outDir, r.image);
+      // what its test runs after loading it
+      const name = bake.target[r.image.name]?.tags?.[0];
+      if (name && r.image.test) p.archiveName = name;
+    }
     if (r.image.test) p.test = r.image.test.run;
     if (r.dropped.length) p.droppedTags = r.dropped;
     const annotations = indexAnnotations.get(r.image.name);
@@ -236,6 +244,14 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
 /** Who signs, as the input hash records it: the public key's source, or the keyless identity. */
 const signer = (spec: Spec): string | undefined =>
   spec.sign?.mode === "key" ? `key ${JSON.stringify(spec.sign.publicKey)}` : spec.sign ? `keyless ${spec.sign.issuer} ${spec.sign.identity}` : undefined;
+
+/** --no-push: each image an OCI archive (no registry, so no credentials); a registry cache is not read or written. */
+function localOnly(spec: Spec): Spec {
+  return {
+    ...spec,
+    images: spec.images.map(({ cache, ...i }) => ({ ...i, registries: [], ...(cache && cache.type !== "registry" ? { cache } : {}) })),
+  };
+}
 
 /** Why an image's user tags stay where they are in this run; absent: it publishes. */
 function publishDecisions(spec: Spec, images: readonly Image[], selected: ReadonlySet<string>, options: CompileOptions): Map<string, string> {

@@ -100,10 +100,25 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
   );
 }
 
-/** Runs each image's test on every platform, from the first registry (what users will pull). */
+/**
+ * Runs each image's test on every platform, from the first registry (what users will pull); an archive's
+ * from the engine, where it is loaded first (never pulled: the name is the archive's, not a registry's).
+ */
 export function testSteps(images: readonly PlannedImage[]): Step[] {
   return images.flatMap((img): Step[] => {
     const ref = img.refs[0];
+    if (img.test && img.archive && img.archiveName) {
+      const { archive, archiveName, test } = img;
+      return img.platforms.map((p) => ({
+        id: `test:${img.name}/${p}`,
+        kind: "test",
+        image: img.name,
+        platform: p,
+        commands: [docker(["load", "--input", archive]), docker(["run", "--rm", "--pull", "never", "--platform", p, archiveName, ...test])],
+        inputs: [archive],
+        produces: [],
+      }));
+    }
     if (!img.test || !ref) return [];
     return img.platforms.map((p) => ({
       id: `test:${img.name}/${p}`,

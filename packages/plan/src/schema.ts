@@ -148,6 +148,8 @@ export const PlannedImageSchema = z.strictObject({
   refs: z.array(PlannedRefSchema),
   /** Registry-less images: the OCI archive written, relative to the spec folder. */
   archive: z.string().optional(),
+  /** An archive with a test: the name it loads into an engine as (its first tag), which the test runs. */
+  archiveName: z.string().optional(),
   test: z.array(z.string()).optional(),
   /** Why this run moves none of the image's user tags: a platform subset, a dependency, --no-publish, --load. */
   notPublished: z.string().optional(),

@@ -11,7 +11,7 @@ import { compileAndWrite, hostPlatform } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
-const FIXED_BY_PLAN = ["image", "group", "platform", "strategy", "out", "load", "no-publish", "file", "rebuild", "since", "shard", "set"] as const;
+const FIXED_BY_PLAN = ["image", "group", "platform", "strategy", "out", "load", "no-publish", "no-push", "file", "rebuild", "since", "shard", "set"] as const;
 
 export const concurrencyOf = (values: Values): number | undefined => {
   const n = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
@@ -30,6 +30,8 @@ export default async function apply(ctx: CommandContext): Promise<Outcome> {
         message: `${fixed.map((f) => `--${f}`).join(", ")} cannot change a saved plan; run multiarch plan with ${fixed.length === 1 ? "it" : "them"}, then apply --plan`,
       };
   }
+  if (values.shard && values["no-push"])
+    return { exit: EXIT.usage, message: "--shard pushes its platform's images for multiarch merge; --no-push pushes nothing: pick one" };
   if (values.shard) return (await import("./shard.ts")).default(ctx, concurrency);
   const { acquireLock } = await import("@multiarch/executor");
   const loaded = await planFor(values, io, (specFile) => acquireLock(specFile));

@@ -1,25 +1,64 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { githubWorkflow, gitlabPipeline } from "@multiarch/compiler";
-import { type CommandContext, EXIT, type Outcome } from "../context.ts";
+import { githubWorkflow, gitlabPipeline, INSTALLS, type Install } from "@multiarch/compiler";
+import pkg from "../../package.json" with { type: "json" };
+import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
 import { loadFromFlags } from "./load.ts";
 
 const PROVIDERS = { github: ".github/workflows/multiarch.yml", gitlab: ".gitlab-ci.yml" } as const;
 
+/** owner/name of the repository holding action.yml, from the package's repository URL. */
+export const ACTION_REPO = pkg.repository.url.replace(/^.*github\.com\//, "").replace(/\.git$/, "");
+
+/** The repository's own package manager when its root package.json lists @multiarch/cli; else none. */
+export function workspaceOf(root: string): "pnpm" | "npm" | undefined {
+  let manifest: { dependencies?: object; devDependencies?: object };
+  try {
+    manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!(["dependencies", "devDependencies"] as const).some((k) => manifest[k] && "@multiarch/cli" in manifest[k])) return undefined;
+  return existsSync(join(root, "pnpm-lock.yaml")) ? "pnpm" : "npm";
+}
+
 export default async function ci({ values, io, positionals }: CommandContext): Promise<Outcome> {
   const provider = positionals[0];
   if (positionals.length !== 1 || (provider !== "github" && provider !== "gitlab"))
     return { exit: EXIT.usage, message: "say which CI: multiarch ci github, or multiarch ci gitlab" };
+  const asked = values.install;
+  if (asked !== undefined && !(INSTALLS as readonly unknown[]).includes(asked))
+    return { exit: EXIT.usage, message: `--install must be one of ${INSTALLS.join(", ")}` };
+  if (asked === "action" && provider === "gitlab") return { exit: EXIT.usage, message: "--install action is GitHub's; on GitLab use npx or workspace" };
+  const pins: Record<string, string> = {};
+  for (const p of list(values.pin) ?? []) {
+    const m = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40})$/.exec(p);
+    if (!m) return { exit: EXIT.usage, message: `--pin ${p}: write OWNER/ACTION@COMMIT, the full 40-character commit` };
+    pins[m[1]!] = m[2]!;
+  }
   const loaded = loadFromFlags(values, io);
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;
+  const workspace = workspaceOf(spec.root);
+  const install = (asked as Install | undefined) ?? (workspace ? "workspace" : provider === "github" ? "action" : "npx");
+  if (install === "workspace" && !workspace)
+    return { exit: EXIT.usage, message: `--install workspace: ${displayPath(join(spec.root, "package.json"), io.cwd)} does not list @multiarch/cli` };
   const specPath = relative(spec.root, spec.file).split(sep).join("/");
-  const text = provider === "github" ? githubWorkflow(spec, { specPath }) : gitlabPipeline(spec, { specPath });
+  const opts = {
+    specPath,
+    install,
+    version: pkg.version,
+    actionRepo: ACTION_REPO,
+    ...(workspace ? { packageManager: workspace } : {}),
+    ...(typeof values.branch === "string" ? { defaultBranch: values.branch } : {}),
+    pins,
+  };
+  const text = provider === "github" ? githubWorkflow(spec, opts) : gitlabPipeline(spec, opts);
   const out = typeof values.out === "string" ? resolve(io.cwd, values.out) : join(spec.root, PROVIDERS[provider]);
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, text);
-  io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${text.split("\n").length} lines)\n`);
+  io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${text.split("\n").length} lines, multiarch installed by ${install})\n`);
   return { exit: EXIT.ok, warnings: loaded.warnings, data: { files: [out] } };
 }

@@ -160,6 +160,7 @@ export async function compileWith(
       ...(platforms ? { platforms } : {}),
       ...(values.load ? { load: true, hostPlatform: hostPlatform() } : {}),
       ...(values["no-publish"] ? { noPublish: true } : {}),
+      ...(values["no-push"] ? { noPush: true } : {}),
       ...(values.rebuild ? { rebuild: true } : {}),
       ...(list(values.set) ? { sets: list(values.set)! } : {}),
       ociLabels: spec.build.ociLabels,

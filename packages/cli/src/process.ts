@@ -1,0 +1,21 @@
+import { run } from "./cli.ts";
+
+/**
+ * Runs the CLI as this process: its exit code becomes the process's.
+ * Ctrl-C / SIGTERM abort the run: children are stopped through execa's cancelSignal, the report says
+ * what was done, and the publish stage never starts half-way.
+ * A second signal exits at once. The listeners stay registered: execa's clean-up hooks re-raise a
+ * signal that no other listener handles, which would kill us before the report is written.
+ */
+export async function runAsProcess(argv: string[], cwd: string): Promise<number> {
+  const controller = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (controller.signal.aborted) process.exit(130);
+      process.stderr.write(`\nmultiarch: ${sig}, stopping...\n`);
+      controller.abort();
+    });
+  }
+  process.exitCode = await run(argv, { stdout: process.stdout, stderr: process.stderr, cwd, env: process.env }, controller.signal);
+  return process.exitCode;
+}
