@@ -62,6 +62,34 @@ describe("report", () => {
     expect(summarize(plan, [outcome("bake", "bake", "failed")], new Map()).map((i) => i.status)).toEqual(["failed", "failed"]);
   });
 
+  test("a failed bake: the target BuildKit names failed (with its error), its dependents skipped, the rest built or cancelled", () => {
+    const mono: Plan = {
+      ...plan,
+      images: [
+        { name: "base", platforms: ["linux/amd64"], dependsOn: [], refs: [ref("base")] },
+        { name: "b", platforms: ["linux/amd64"], dependsOn: ["base"], refs: [ref("b")] },
+        { name: "d", platforms: ["linux/amd64"], dependsOn: ["b"], refs: [ref("d")] },
+        { name: "c", platforms: ["linux/amd64"], dependsOn: ["base"], refs: [ref("c")] },
+      ],
+    };
+    const bake: StepOutcome = {
+      ...outcome("bake", "bake", "failed"),
+      error: "docker buildx bake …: exit code 1",
+      targets: [
+        { target: "base", status: "built" },
+        { target: "b", status: "failed", error: " > [b 2/2] RUN false:\nDockerfile:2" },
+        { target: "d", status: "cancelled" },
+        { target: "c", status: "cancelled" },
+      ],
+    };
+    expect(summarize(mono, [bake], new Map()).map((i) => [i.name, i.status, i.reason])).toEqual([
+      ["base", "built", undefined],
+      ["b", "failed", " > [b 2/2] RUN false:\nDockerfile:2"],
+      ["d", "skipped", "needs b, which failed"],
+      ["c", "cancelled", "bake stopped when b failed"],
+    ]);
+  });
+
   test("per tag: moved (to which digest), unchanged, or not moved", () => {
     const outcomes = new Map([
       ["publish:good@r", outcome("publish:good@r", "publish", "failed", "good")],

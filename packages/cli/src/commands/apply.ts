@@ -30,6 +30,8 @@ export default async function apply(ctx: CommandContext): Promise<Outcome> {
         message: `${fixed.map((f) => `--${f}`).join(", ")} cannot change a saved plan; run multiarch plan with ${fixed.length === 1 ? "it" : "them"}, then apply --plan`,
       };
   }
+  if (values.shard && values.continue)
+    return { exit: EXIT.usage, message: "--continue cannot be used with --shard: merge publishes every shard's images or none" };
   if (values.shard) return (await import("./shard.ts")).default(ctx, concurrency);
   const { acquireLock } = await import("@multiarch/executor");
   const loaded = await planFor(values, io, (specFile) => acquireLock(specFile));
@@ -129,10 +131,13 @@ export async function runPlan(
     if (e.type === "stage") io.stderr.write(`${err.bold(`== ${e.name}`)} ${err.dim(`(${plural(e.steps, "step")})`)}\n`);
     else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
+    else if (e.type === "note") io.stderr.write(`   ${e.step.id}: ${e.text}\n`);
     else if (e.type === "step-end") {
       const o = e.outcome;
       const mark = o.status === "ok" ? err.green("ok") : o.status === "skipped" || o.status === "unchanged" ? err.dim(o.status) : err.red("FAILED");
-      io.stderr.write(`   ${e.step.id} ${mark} ${err.dim(seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`);
+      io.stderr.write(
+        `   ${e.step.id} ${mark} ${err.dim(o.reason ? `(${o.reason})` : seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`,
+      );
       if (o.status === "failed") {
         io.stderr.write(`     ${err.red(o.error ?? "failed")}\n`);
         if (o.stderrTail) io.stderr.write(`${o.stderrTail.replace(/^/gm, "     | ")}\n`);
@@ -142,7 +147,7 @@ export async function runPlan(
   };
   let report: Report;
   try {
-    report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress });
+    report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress, continueOnFailure: values.continue === true });
   } finally {
     clearInterval(heartbeat);
   }
@@ -207,7 +212,7 @@ export function finalSummary(report: Report, io: Io): string {
   const good = new Set(["published", "written", "loaded", "verified", "built"]);
   const rows = report.images.map((i) => [
     i.name,
-    good.has(i.status) ? s.green(i.status) : i.status === "unchanged" || i.status === "up-to-date" ? s.dim(i.status) : s.red(i.status),
+    good.has(i.status) ? s.green(i.status) : i.status === "failed" ? s.red(i.status) : s.dim(i.status),
     i.platforms.join(","),
     i.digest ? i.digest.slice(0, 19) : "-",
     seconds(i.durationMs),
@@ -216,6 +221,13 @@ export function finalSummary(report: Report, io: Io): string {
   const out = ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"])];
   const held = report.images.filter((i) => i.notPublished);
   if (held.length) out.push("", ...held.map((i) => s.dim(`${i.name}: not published: ${i.notPublished}`)));
+  // per image what went wrong: a failed one's error (for a bake, its own Dockerfile line), then why the others stopped
+  const why = report.images.filter((i) => i.reason);
+  if (why.length) out.push("");
+  for (const i of why) {
+    if (i.status === "failed") out.push(s.red(`${i.name} failed:`), i.reason!.replace(/^/gm, "  | "));
+    else out.push(s.dim(`${i.name} ${i.status}: ${i.reason}`));
+  }
   const movedTags = report.tags.filter((t) => t.status === "moved");
   if (report.exitCode === 0) {
     if (report.images.length && report.images.every((i) => i.status === "unchanged" || i.status === "up-to-date"))
@@ -227,11 +239,23 @@ export function finalSummary(report: Report, io: Io): string {
   const failed = report.steps.filter((st) => st.status === "failed");
   const notRun = report.steps.filter((st) => st.status === "not-run").length;
   if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref} (${r.digest.slice(0, 19)})`).join(" ")}`));
-  const why = report.exitCode === 130 ? "interrupted" : `${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
-  const tagsLine = movedTags.length
-    ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
-    : "; no user tag was moved";
-  out.push("", s.red(`${why}${tagsLine}`));
+  const count = (status: string) => report.images.filter((i) => i.status === status).map((i) => i.name);
+  const [bad, skipped, cancelled, published] = [count("failed"), count("skipped"), count("cancelled"), count("published")];
+  const images = [
+    bad.length ? `${plural(bad.length, "image")} failed (${bad.join(", ")})` : "",
+    skipped.length ? `${skipped.length} skipped (built FROM a failed image)` : "",
+    cancelled.length ? `${cancelled.length} cancelled` : "",
+  ].filter(Boolean);
+  const stopped =
+    report.exitCode === 130
+      ? "interrupted"
+      : `${images.length ? `${images.join(", ")}: ` : ""}${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
+  const tagsLine = published.length
+    ? `; published the others: ${published.join(", ")}`
+    : movedTags.length
+      ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
+      : "; no user tag was moved";
+  out.push("", s.red(`${stopped}${tagsLine}`));
   return out.join("\n");
 }
 
