@@ -67,9 +67,10 @@ Prints FILE:LINE:COL: message with a hint and the lines around it.`,
 All or nothing by default: a failure stops the run before publish, and no image is published.
 --continue: a failed image holds back only itself and the images built FROM it (skipped); every other
 image is built, verified, tested and published, and the exit code still says what failed. A run
-narrowed by --platform, --no-publish or --load publishes nothing. Before building, each image's inputs are hashed (Dockerfile, context after .dockerignore,
-build definition, base image digests, dependencies) and compared with what its tags hold: an image
-whose tags all hold its inputs' result is "up to date" and runs nothing.`,
+narrowed by --platform, --no-publish or --load publishes nothing. Before building, each image's inputs
+are hashed (Dockerfile, context after .dockerignore, build definition, base image digests,
+dependencies) and compared with what its tags hold: an image whose tags all hold its inputs' result is
+"up to date" and runs nothing.`,
     options: {
       ...common,
       ...selection,

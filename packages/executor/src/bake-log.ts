@@ -81,7 +81,11 @@ export function readBakeLog(log: string, targets: readonly string[], dependsOn: 
   }
   for (const [target, state] of exported) if (state === "ERROR" && !failures.has(target)) fail(target, undefined, finalError);
   const needsFailed = (t: string, seen = new Set<string>()): boolean =>
-    (dependsOn.get(t) ?? []).some((d) => !seen.has(d) && (seen.add(d), failures.has(d) || needsFailed(d, seen)));
+    (dependsOn.get(t) ?? []).some((d) => {
+      if (seen.has(d)) return false;
+      seen.add(d);
+      return failures.has(d) || needsFailed(d, seen);
+    });
   for (const t of [...failures.keys()].filter((t) => needsFailed(t))) failures.delete(t);
   const blame = unnamed.length ? unnamed.join("\n") : finalError;
   return targets.map((target): BakeTargetResult => {

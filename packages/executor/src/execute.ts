@@ -138,17 +138,16 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake");
       const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
         const held = step.image ? heldBy(step.image, failedImages, dependsOn) : undefined;
-        const outcome: StepOutcome = held
-          ? {
-              ...identity(step),
-              status: "skipped",
-              reason: held === step.image ? `${held} failed` : `needs ${held}, which failed`,
-              startMs: 0,
-              durationMs: 0,
-              attempts: 0,
-            }
-          : await (opts.onEvent?.({ type: "step-start", step }),
-            step.kind === "bake" && opts.continueOnFailure ? runBake(step, runOpts(step), opts, ctx, dependents) : runStep(step, runOpts(step), opts, ctx));
+        let outcome: StepOutcome;
+        if (held) {
+          const reason = held === step.image ? `${held} failed` : `needs ${held}, which failed`;
+          outcome = { ...identity(step), status: "skipped", reason, startMs: 0, durationMs: 0, attempts: 0 };
+        } else {
+          opts.onEvent?.({ type: "step-start", step });
+          outcome = await (step.kind === "bake" && opts.continueOnFailure
+            ? runBake(step, runOpts(step), opts, ctx, dependents)
+            : runStep(step, runOpts(step), opts, ctx));
+        }
         if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
         outcomes.set(step.id, outcome);
         opts.onEvent?.({ type: "step-end", step, outcome });
