@@ -79,6 +79,30 @@ describe("readBakeLog", () => {
     expect(r[0]!.error).toContain("3 | >>> RUN false\nERROR: failed to solve");
   });
 
+  test("a step BuildKit quotes under a dependent's name is the dependency's when the Dockerfile line is the dependency's", () => {
+    const log = [
+      "------",
+      " > [lib linux/arm64 2/2] RUN ./build.sh:",
+      "------",
+      "Dockerfile:2",
+      "--------------------",
+      "   1 |     FROM busybox",
+      "   2 | >>> RUN ./build.sh",
+      "--------------------",
+      "ERROR: failed to solve: exit code: 4",
+    ].join("\n");
+    const files: Record<string, string[]> = { base: ["FROM busybox", "RUN ./build.sh"], lib: ["FROM base", "RUN echo lib"] };
+    const lineOf = (t: string, n: number) => files[t]?.[n - 1];
+    const deps = new Map([["lib", ["base"]]]);
+    expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => [t.target, t.status])).toEqual([
+      ["base", "failed"],
+      ["lib", "cancelled"],
+    ]);
+    // the quoted target's own line: its failure
+    files.lib = ["FROM base", "RUN ./build.sh"];
+    expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
+  });
+
   test("an export that fails (a push) fails its target", () => {
     const log = "#7 [a] exporting to image\n#7 ERROR: failed to push: 401\n#8 [b] exporting to image\n#8 CANCELED\nERROR: failed to solve: failed to push: 401";
     expect(readBakeLog(log, ["a", "b"]).map((t) => t.status)).toEqual(["failed", "cancelled"]);

@@ -31,9 +31,16 @@ function bracket(inner: string, targets: ReadonlySet<string>): { target?: string
  * Quotes BuildKit names no target in (a one-target bake, an error outside any step) fall on every
  * target that did not finish, as does an error with no quote at all. BuildKit runs a step that several
  * targets share once, under one of their names: a quoted target built FROM another failed one (its
- * `dependsOn`, through image: links) is taken as stopped by that one, not failed itself.
+ * `dependsOn`, through image: links) is taken as stopped by that one, not failed itself; and when the
+ * quoted Dockerfile line ("Dockerfile:3", ">>> RUN false") is not the quoted target's own but one of
+ * its dependencies' (`lineOf` reads a target's Dockerfile), the failure is that dependency's.
  */
-export function readBakeLog(log: string, targets: readonly string[], dependsOn: ReadonlyMap<string, readonly string[]> = new Map()): BakeTargetResult[] {
+export function readBakeLog(
+  log: string,
+  targets: readonly string[],
+  dependsOn: ReadonlyMap<string, readonly string[]> = new Map(),
+  lineOf?: (target: string, line: number) => string | undefined,
+): BakeTargetResult[] {
   const names = new Set(targets);
   const lines = log.split("\n");
   // The error summary: " > [b linux/amd64 2/3] RUN false:" blocks, the last one's Dockerfile lines, then "ERROR: failed to solve: …".
@@ -55,6 +62,16 @@ export function readBakeLog(log: string, targets: readonly string[], dependsOn: 
     failures.set(target, f);
   };
   const unnamed: string[] = [];
+  const ancestors = (t: string, seen = new Set<string>()): string[] =>
+    (dependsOn.get(t) ?? []).filter((d) => names.has(d) && !seen.has(d) && seen.add(d)).flatMap((d) => [d, ...ancestors(d, seen)]);
+  // whose Dockerfile holds the quoted line: the target BuildKit named, else the dependency nearest to it
+  const ownerOf = (target: string, block: string): string => {
+    const at = /^[^\s:]+:(\d+)$/m.exec(block);
+    const text = /^\s*\d+ \| >>> (.*)$/m.exec(block)?.[1]?.trim();
+    if (!lineOf || !at || !text) return target;
+    const owns = (t: string) => lineOf(t, Number(at[1]))?.trim() === text;
+    return owns(target) ? target : (ancestors(target).find(owns) ?? target);
+  };
   for (const [n, q] of quotes.entries()) {
     const last = n === quotes.length - 1;
     const end = last ? lines.findIndex((l, i) => i > q.at && l.startsWith("ERROR: ")) : quotes[n + 1]!.at;
@@ -65,7 +82,7 @@ export function readBakeLog(log: string, targets: readonly string[], dependsOn: 
       .trimEnd();
     // the final ERROR line is the last quote's; the others' are their steps' own
     const error = `${block}\n${last ? finalError : (stepError(q.label) ?? "")}`.trimEnd();
-    if (q.target) fail(q.target, q.platform, error);
+    if (q.target) fail(last ? ownerOf(q.target, block) : q.target, q.platform, error);
     else unnamed.push(error);
   }
   // Each target's export ("#31 [c] exporting to image"): DONE means built; ERROR (a push) means failed.

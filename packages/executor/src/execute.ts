@@ -368,7 +368,8 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     }
     if (!last.ok && !cmd.mayFail) {
       // a bake builds every target at once: its log says which one broke; a build's, where (its Dockerfile line)
-      const targets = step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn) } : {};
+      const targets =
+        step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileLine(run.cwd, step.inputs[0])) } : {};
       const said = step.kind === "build" && step.image ? readBakeLog(last.stderr, [step.image])[0]?.error : undefined;
       const quoted = said?.startsWith(" > [") ? said : undefined;
       return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: quoted ?? lastLines(last.stderr || last.stdout), ...targets });
@@ -402,6 +403,23 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });
+}
+
+/** Line `n` of a bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */
+function dockerfileLine(cwd: string, bakeFile: string | undefined): (target: string, n: number) => string | undefined {
+  const lines = new Map<string, string[] | undefined>();
+  return (target, n) => {
+    if (!lines.has(target)) {
+      try {
+        const file = JSON.parse(readFileSync(resolve(cwd, bakeFile ?? ""), "utf8")) as { target?: Record<string, { context?: string; dockerfile?: string }> };
+        const t = file.target?.[target];
+        lines.set(target, t ? readFileSync(resolve(cwd, t.context ?? ".", t.dockerfile ?? "Dockerfile"), "utf8").split("\n") : undefined);
+      } catch {
+        lines.set(target, undefined); // unreadable: BuildKit's name stands
+      }
+    }
+    return lines.get(target)?.[n - 1];
+  };
 }
 
 const failure = (cmd: Command, r: Exclude<RunResult, { ok: true }>) => `${showCommand(cmd)}: ${r.message}`;
