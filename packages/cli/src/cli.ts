@@ -90,6 +90,10 @@ dependencies) and compared with what its tags hold: an image whose tags all hold
       "metadata-file": metadataFile,
       report: reportFile,
       explain: { type: "boolean", description: "say per image why it is up to date, reused or built (which inputs changed)" },
+      timings: {
+        type: "boolean",
+        description: "print where the time went: reading the spec, the engine, hashing inputs, registry reads, then build, push, verify, test, publish",
+      },
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
     },

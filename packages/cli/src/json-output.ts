@@ -151,6 +151,17 @@ export const JsonOutputSchema = z
         staged: z
           .array(z.object({ image: z.string().optional(), ref: z.string(), digest: z.string() }))
           .describe("refs this run pushed, with the digest pushed"),
+        timings: z
+          .array(
+            z.object({
+              phase: z.string().describe("a phase before the steps (read the spec, hash inputs, registry reads…) or a kind of step (bake, push, verify…)"),
+              ms: z.number().describe("wall time (steps of one kind overlap: while at least one ran)"),
+              steps: z.number().int().optional(),
+              sumMs: z.number().optional().describe("the steps' durations added up"),
+            }),
+          )
+          .optional()
+          .describe("where the time went (apply --timings prints it)"),
       })
       .optional()
       .describe("apply: what ran"),

@@ -147,7 +147,7 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
       mine.find((s) => s.check?.digest)?.check?.digest ??
       stagingDigest;
     // Wall time from its first step's start to its last step's end (steps overlap).
-    const spans = [...mine, ...shared].filter((s) => s.status !== "not-run");
+    const spans = img.upToDate ? [] : [...mine, ...shared].filter((s) => s.status !== "not-run");
     const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;
     // An image this run does not publish exists under the refs it pushed: show those, not user tags.
     const pushedRefs = [...built.keys()].filter((ref) => img.refs.some((r) => ref === r.staging || ref.startsWith(`${r.staging}-`)));
@@ -161,6 +161,35 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
       ...(img.notPublished ? { notPublished: img.notPublished } : {}),
       ...(reason ? { reason } : {}),
     };
+  });
+}
+
+/** Where the run's time went, per kind of step (build, push, verify, test, publish…), in the order they first ran. */
+export interface KindTiming {
+  kind: Step["kind"];
+  /** wall time while at least one step of this kind ran (they overlap) */
+  ms: number;
+  steps: number;
+  /** their durations added up */
+  sumMs: number;
+}
+
+export function kindTimings(steps: readonly StepOutcome[]): KindTiming[] {
+  const ran = steps.filter((s) => s.status !== "not-run" && s.durationMs > 0).sort((a, b) => a.startMs - b.startMs);
+  const kinds = [...new Set(ran.map((s) => s.kind))];
+  return kinds.map((kind) => {
+    const mine = ran.filter((s) => s.kind === kind);
+    // the union of their intervals
+    let ms = 0;
+    let end = Number.NEGATIVE_INFINITY;
+    for (const s of mine) {
+      const stop = s.startMs + s.durationMs;
+      if (stop > end) {
+        ms += stop - Math.max(s.startMs, end);
+        end = stop;
+      }
+    }
+    return { kind, ms, steps: mine.length, sumMs: mine.reduce((n, s) => n + s.durationMs, 0) };
   });
 }
 

@@ -7,7 +7,7 @@ import { type CommandContext, EXIT, type Outcome, plural, type Values } from "..
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
 import { htmlReport, stepSummary } from "../html-report.ts";
 import { githubOutputLines, metadataOf } from "../metadata.ts";
-import { compileAndWrite, hostPlatform } from "./load.ts";
+import { compileAndWrite, hostPlatform, type Timing } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
@@ -38,13 +38,15 @@ export default async function apply(ctx: CommandContext): Promise<Outcome> {
   if ("outcome" in loaded) return loaded.outcome;
   const { plan, planDir, lock, warnings } = loaded;
   try {
-    return await runPlan(ctx, plan, planDir, concurrency, warnings, loaded.engine);
+    return await runPlan(ctx, plan, planDir, concurrency, warnings, loaded.engine, loaded.timings);
   } finally {
     lock.release();
   }
 }
 
-type Loaded = { plan: Plan; planDir: string; engine?: EngineFacts; lock: Extract<Lock, { ok: true }>; warnings: Outcome["warnings"] } | { outcome: Outcome };
+type Loaded =
+  | { plan: Plan; planDir: string; engine?: EngineFacts; lock: Extract<Lock, { ok: true }>; warnings: Outcome["warnings"]; timings: Timing[] }
+  | { outcome: Outcome };
 
 /** Reads --plan, or compiles the spec; the spec's lock is taken before anything is written. */
 async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Lock): Promise<Loaded> {
@@ -67,7 +69,7 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
     const planDir = dirname(file);
     const lock = lockOf(resolve(planDir, parsed.plan.spec));
     if (!lock.ok) return { outcome: lockedOutcome(lock, io) };
-    return { plan: asPlan(parsed.plan), planDir, lock, warnings: [] };
+    return { plan: asPlan(parsed.plan), planDir, lock, warnings: [], timings: [] };
   }
   const prepared = await compileAndWrite(values, io, "apply");
   if (!prepared.ok) return { outcome: prepared.outcome };
@@ -80,6 +82,7 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
     ...(prepared.engine ? { engine: prepared.engine } : {}),
     lock: prepared.lock,
     warnings: prepared.warnings,
+    timings: prepared.timings,
   };
 }
 
@@ -90,9 +93,10 @@ export async function runPlan(
   concurrency: number,
   warnings: Outcome["warnings"],
   probed?: EngineFacts,
+  before: Timing[] = [],
 ): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
-  const { checkEmulation, executePlan, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
+  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
   if (values["dry-run"]) {
     const dryRun = plan.stages.flatMap((stage) =>
       stage.steps.flatMap((step) =>
@@ -151,7 +155,8 @@ export async function runPlan(
   } finally {
     clearInterval(heartbeat);
   }
-  const text = finalSummary(report, io);
+  const timings: Timing[] = [...before, ...kindTimings(report.steps).map((k) => ({ phase: k.kind, ms: k.ms, steps: k.steps, sumMs: k.sumMs }))];
+  const text = `${finalSummary(report, io)}${values.timings ? `\n\n${timingTable(timings, report.durationMs)}` : ""}`;
   if (json) io.stderr.write(`${text}\n`);
   else io.stdout.write(`${text}\n`);
   // a shard's result is its shard file; merge writes the metadata and report of what it published
@@ -161,7 +166,7 @@ export async function runPlan(
     exit: report.exitCode || (unwritten ? EXIT.usage : EXIT.ok),
     ...(unwritten ? { message: unwritten } : {}),
     warnings,
-    data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged } },
+    data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
   };
 }
 
@@ -205,6 +210,12 @@ function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expect
     all.map((p) => [p, expected.includes(p) ? "yes" : "no", check.found.includes(p) ? "yes" : "no", check.mismatched.includes(p) ? "config arch differs" : ""]),
     ["platform", "requested", "pushed", ""],
   );
+}
+
+/** apply --timings: where the time went, phase by phase (steps of one kind overlap: wall time, and their sum). */
+function timingTable(timings: readonly Timing[], runMs: number): string {
+  const rows = timings.map((t) => [t.phase, seconds(t.ms), t.steps === undefined ? "" : String(t.steps), t.sumMs === undefined ? "" : seconds(t.sumMs)]);
+  return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order)`;
 }
 
 export function finalSummary(report: Report, io: Io): string {
