@@ -127,16 +127,25 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
         `| ${cell(i.name)} | ${icon(i.status)} ${i.status} | ${i.platforms.join(", ")} | ${i.digest ? `\`${i.digest.slice(0, 19)}\`` : "–"} | ${cell(i.tags.join(" "))} |`,
     ),
   ];
-  // per image why: a failed one's own error (its Dockerfile line for a bake), then what it held back
-  const why = report.images.filter((i) => i.reason && i.status !== "not-run");
+  // per image why: the failed ones' own errors (a Dockerfile line for a bake) first, then what they held back;
+  // a long list (a base that broke holds back every image) names the first ones in full
+  const SHOWN = 20;
+  const why = report.images.filter((i) => i.reason && i.status !== "not-run").sort((a, b) => Number(b.status === "failed") - Number(a.status === "failed"));
   const owned = new Set(report.images.filter((i) => i.status === "failed").map((i) => i.name));
   const other = report.steps.filter((s) => s.status === "failed" && !(s.image && owned.has(s.image)) && !s.targets?.some((t) => owned.has(t.target)));
   if (why.length || other.length) lines.push("");
-  for (const i of why) {
+  for (const i of why.slice(0, SHOWN)) {
     const [first, ...rest] = i.reason!.trim().split("\n");
     lines.push(`- ${icon(i.status)} **${cell(i.name)}**: ${cell(first ?? "")}`);
     if (rest.length) lines.push("  ```text", ...rest.slice(-12).map((l) => `  ${l.replaceAll("```", "'''")}`), "  ```");
   }
+  if (why.length > SHOWN)
+    lines.push(
+      `- … and ${why.length - SHOWN} more: ${why
+        .slice(SHOWN)
+        .map((i) => `${cell(i.name)} (${i.status})`)
+        .join(", ")}`,
+    );
   lines.push(...other.map((s) => `- ❌ \`${s.id}\`: ${cell(s.error ?? "failed")}`));
   lines.push("", `${plan.images.length} images, strategy ${plan.strategy.chosen}, ${secs(report.durationMs)}`, "");
   return `${lines.join("\n")}\n`;

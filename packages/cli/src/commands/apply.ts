@@ -235,10 +235,11 @@ export function finalSummary(report: Report, io: Io): string {
   // per image what went wrong: a failed one's error (for a bake, its own Dockerfile line), then why the others stopped
   const why = report.images.filter((i) => i.reason);
   if (why.length) out.push("");
-  for (const i of why) {
-    if (i.status === "failed") out.push(s.red(`${i.name} failed:`), i.reason!.replace(/^/gm, "  | "));
-    else out.push(s.dim(`${i.name} ${i.status}: ${i.reason}`));
-  }
+  for (const i of why.filter((x) => x.status === "failed")) out.push(s.red(`${i.name} failed:`), i.reason!.replace(/^/gm, "  | "));
+  // a base that broke holds back every image built FROM it: the first ones by name, then a count
+  const heldBack = why.filter((x) => x.status !== "failed");
+  for (const i of heldBack.slice(0, 20)) out.push(s.dim(`${i.name} ${i.status}: ${i.reason}`));
+  if (heldBack.length > 20) out.push(s.dim(`… and ${heldBack.length - 20} more`));
   const movedTags = report.tags.filter((t) => t.status === "moved");
   if (report.exitCode === 0) {
     if (report.images.length && report.images.every((i) => i.status === "unchanged" || i.status === "up-to-date"))
