@@ -123,10 +123,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   });
   const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
   const ctx: StepContext = { verified, built, staged, moved, runDir, started, manifestEnv, dependsOn };
-  // --continue: the images that failed (by the step that failed them)
-  const failedImages = new Map<string, string>();
-  const dependents = (failed: readonly string[], among: readonly string[]) =>
-    among.filter((t) => failed.includes(t) || heldBy(t, new Map(failed.map((f) => [f, f])), dependsOn) !== undefined);
+  // --continue: the images that failed, by their own steps
+  const failedImages = new Set<string>();
+  const dependents = (failed: readonly string[], among: readonly string[]) => among.filter((t) => heldBy(t, new Set(failed), dependsOn) !== undefined);
   // a failure no image owns (a login) stops even a --continue run
   let stop = false;
 
@@ -156,7 +155,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       for (const o of results.filter((r) => r.status === "failed")) {
         const owners = o.image ? [o.image] : (o.targets ?? []).filter((t) => t.status === "failed").map((t) => t.target);
         if (!owners.length) stop = true;
-        for (const image of owners) if (!failedImages.has(image)) failedImages.set(image, o.id);
+        for (const image of owners) failedImages.add(image);
       }
       if (opts.signal?.aborted) exitCode = 130;
       else if (exitCode === 0 && results.some((o) => o.status === "failed"))
@@ -181,12 +180,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
 }
 
 /** The failed image that holds `image` back: itself, or one it builds FROM (through image: links). */
-function heldBy(
-  image: string,
-  failed: ReadonlyMap<string, string>,
-  dependsOn: ReadonlyMap<string, readonly string[]>,
-  seen = new Set<string>(),
-): string | undefined {
+function heldBy(image: string, failed: ReadonlySet<string>, dependsOn: ReadonlyMap<string, readonly string[]>, seen = new Set<string>()): string | undefined {
   if (failed.has(image)) return image;
   if (seen.has(image)) return undefined;
   seen.add(image);
