@@ -81,10 +81,13 @@ Prints FILE:LINE:COL: message with a hint and the lines around it.`,
   verify   each index this run pushed (by digest) must hold exactly the requested platforms
   test     the image's test.run on every platform, from the verified digest
   publish  user tags point at the verified index, one at a time, latest last
-A failure stops the run before publish. A run narrowed by --platform, --no-publish or --load publishes
-nothing. Before building, each image's inputs are hashed (Dockerfile, context after .dockerignore,
-build definition, base image digests, dependencies) and compared with what its tags hold: an image
-whose tags all hold its inputs' result is "up to date" and runs nothing.`,
+All or nothing by default: a failure stops the run before publish, and no image is published.
+--continue: a failed image holds back only itself and the images built FROM it (skipped); every other
+image is built, verified, tested and published, and the exit code still says what failed. A run
+narrowed by --platform, --no-publish or --load publishes nothing. Before building, each image's inputs
+are hashed (Dockerfile, context after .dockerignore, build definition, base image digests,
+dependencies) and compared with what its tags hold: an image whose tags all hold its inputs' result is
+"up to date" and runs nothing.`,
     options: {
       ...common,
       ...selection,
@@ -92,6 +95,10 @@ whose tags all hold its inputs' result is "up to date" and runs nothing.`,
       plan: { type: "string", value: "FILE", description: "run a plan.json or plans/<platform>.json written by multiarch plan" },
       concurrency: { type: "string", value: "N", description: "builds and pushes at once (default: cores); reads, tests and tags run at least 8 wide" },
       rebuild: { type: "boolean", description: "build every image, even those whose tags already hold the result of their inputs" },
+      continue: {
+        type: "boolean",
+        description: "publish every image whose build, checks and tests passed, and whose image: dependencies did, when others fail (default: all or nothing)",
+      },
       shard: {
         type: "string",
         multiple: true,
@@ -102,6 +109,10 @@ whose tags all hold its inputs' result is "up to date" and runs nothing.`,
       "metadata-file": metadataFile,
       report: reportFile,
       explain: { type: "boolean", description: "say per image why it is up to date, reused or built (which inputs changed)" },
+      timings: {
+        type: "boolean",
+        description: "print where the time went: reading the spec, the engine, hashing inputs, registry reads, then build, push, verify, test, publish",
+      },
       "dry-run": { type: "boolean", description: "print the commands, run nothing" },
       verbose: { type: "boolean", short: "v", description: "stream the engine's output (secrets redacted)" },
     },

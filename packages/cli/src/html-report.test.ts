@@ -16,8 +16,27 @@ const report: Report = {
   ok: false,
   exitCode: 2,
   durationMs: 2000,
-  steps: [{ id: "bake", kind: "bake", status: "failed", startMs: 0, durationMs: 2000, attempts: 1, error: "exit code 1", stderrTail: tail }],
-  images: ["ok", "broken"].map((name) => ({ name, platforms: ["linux/amd64", "linux/arm64"], tags: [], durationMs: 2000, status: "failed" as const })),
+  steps: [
+    {
+      id: "bake",
+      kind: "bake",
+      status: "failed",
+      startMs: 0,
+      durationMs: 2000,
+      attempts: 1,
+      error: "exit code 1",
+      stderrTail: tail,
+      // as the executor reads BuildKit's log (executor/bake-log.ts)
+      targets: [
+        { target: "ok", status: "cancelled" },
+        { target: "broken", status: "failed", platforms: ["linux/arm64"], error: tail.slice(tail.indexOf(" > [")) },
+      ],
+    },
+  ],
+  images: [
+    { name: "ok", platforms: ["linux/amd64", "linux/arm64"], tags: [], durationMs: 2000, status: "cancelled", reason: "bake stopped when broken failed" },
+    { name: "broken", platforms: ["linux/amd64", "linux/arm64"], tags: [], durationMs: 2000, status: "failed", reason: tail.slice(tail.indexOf(" > [")) },
+  ],
   tags: [],
   staged: [],
 };
@@ -33,15 +52,19 @@ const plan = {
 
 describe("the HTML report", () => {
   test("a shared bake failure is put on the image and platform BuildKit names", () => {
-    expect(cellOf(report, plan, "broken", "linux/arm64")).toMatchObject({ status: "failed", error: expect.stringContaining("exit code: 2") });
+    expect(cellOf(report, plan, "broken", "linux/arm64")).toMatchObject({ status: "failed", error: expect.stringContaining("RUN make") });
     expect(cellOf(report, plan, "broken", "linux/amd64").status).toBe("not-run");
-    expect(cellOf(report, plan, "ok", "linux/arm64").status).toBe("not-run");
+    expect(cellOf(report, plan, "ok", "linux/arm64")).toEqual({ status: "cancelled", text: "cancelled: bake stopped when broken failed" });
   });
 
   test("self-contained and escaped: no script, no external URL; the job summary is a markdown table", () => {
     const html = htmlReport({ ...report, images: [{ ...report.images[0]!, name: "<img src=x>" }] }, plan, { title: "t<script>" });
     expect(html).not.toMatch(/<script|src=["']?http|<link|@import|url\(/i);
     expect(html).toContain("&lt;img src=x&gt;");
-    expect(stepSummary(report, plan, "multiarch apply")).toContain("| broken | ❌ failed | linux/amd64, linux/arm64 | – |  |");
+    const md = stepSummary(report, plan, "multiarch apply");
+    expect(md).toContain("| broken | ❌ failed | linux/amd64, linux/arm64 | – |  |");
+    expect(md).toContain("| ok | ⏹️ cancelled | linux/amd64, linux/arm64 | – |  |");
+    // the failed image's own error, not the bake command line
+    expect(md).toContain("- ❌ **broken**: > [broken linux/arm64 2/2] RUN make:");
   });
 });

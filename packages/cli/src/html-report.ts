@@ -11,7 +11,7 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;",
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export interface Cell {
-  status: "built" | "failed" | "up-to-date" | "reused" | "not-run" | "tested";
+  status: "built" | "failed" | "up-to-date" | "reused" | "not-run" | "tested" | "skipped" | "cancelled";
   text: string;
   error?: string;
 }
@@ -22,25 +22,23 @@ export function cellOf(report: Report, plan: Plan, image: string, platform: stri
   const planned = plan.images.find((i) => i.name === image);
   if (img?.status === "up-to-date") return { status: "up-to-date", text: "up to date" };
   const mine = report.steps.filter((s) => s.image === image && (s.platform === undefined || s.platform === platform));
-  // a bake builds every image at once: a failure names the platform in its log ("[linux/arm64 2/2] RUN …")
   const shared = report.steps.filter((s) => s.kind === "bake" && !s.image && (s.platform === undefined || s.platform === platform));
-  const failedHere = (s: Step) => {
-    if (s.status !== "failed") return false;
-    if (s.platform === platform || !s.stderrTail) return true;
-    // BuildKit quotes each failing step as " > [api linux/arm64 2/2] RUN …:" (steps it canceled only
-    // appear as "#10 [ok linux/arm64 2/2] …"); without that quote, any step it names
-    const quoted = [...s.stderrTail.matchAll(/^\s*> \[([a-z0-9][a-z0-9_-]*) (linux\/[a-z0-9/]+?)[ \]]/gm)];
-    const named = quoted.length ? quoted : [...s.stderrTail.matchAll(/\[([a-z0-9][a-z0-9_-]*) (linux\/[a-z0-9/]+?)[ \]]/g)];
-    if (named.length) return named.some((m) => m[1] === image && m[2] === platform);
-    return s.stderrTail.includes(platform) || !/linux\/[a-z0-9]/.test(s.stderrTail);
-  };
-  const failed = [...mine, ...shared].find(failedHere);
+  // a bake builds every image at once: what it did to this one, per target, as the executor read BuildKit's log
+  const target = shared.flatMap((s) => (s.targets ?? []).filter((t) => t.target === image).map((t) => ({ step: s, ...t })))[0];
+  // a step of this image on this platform (or on all), or a bake that could not say which target broke
+  const failedHere = (s: Step) => s.status === "failed" && !s.targets;
+  const failed = mine.find(failedHere) ?? shared.find(failedHere);
+  if (img?.status === "skipped") return { status: "skipped", text: `skipped: ${img.reason ?? "a dependency failed"}` };
+  if (target?.status === "failed" && (!target.platforms?.length || target.platforms.includes(platform)))
+    return { status: "failed", text: "build failed", ...(target.error ? { error: target.error } : {}) };
   if (failed) return { status: "failed", text: `${failed.kind} failed`, error: [failed.error, failed.stderrTail].filter(Boolean).join("\n") };
-  if ([...mine, ...shared].some((s) => s.status === "failed")) return { status: "not-run", text: "not finished: the build failed elsewhere" };
+  if (target?.status === "cancelled") return { status: "cancelled", text: `cancelled: ${img?.reason ?? "bake stopped"}` };
+  if ([...mine, ...shared].some((s) => s.status === "failed" && !s.targets) || target?.status === "failed")
+    return { status: "not-run", text: "not finished: the build failed elsewhere" };
   if (planned?.reuse) return { status: "reused", text: "reused (inputs unchanged)" };
   const test = mine.find((s) => s.kind === "test" && s.platform === platform);
   if (test?.status === "ok") return { status: "tested", text: `built, tested (${secs(test.durationMs)})` };
-  if ([...mine, ...shared].some((s) => s.status === "ok")) return { status: "built", text: "built" };
+  if ([...mine, ...shared].some((s) => s.status === "ok") || target?.status === "built") return { status: "built", text: "built" };
   return { status: "not-run", text: "not run" };
 }
 
@@ -50,7 +48,7 @@ const CSS = `
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}.sub{color:var(--dim)}
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}.badge.ok{background:var(--ok)}.badge.failed{background:var(--bad)}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top}th{background:var(--bg)}
-td.failed{background:#ffebe9}td.built,td.tested{background:#dafbe1}td.up-to-date,td.reused{background:#eef1f4;color:var(--dim)}td.not-run{color:var(--dim)}
+td.failed{background:#ffebe9}td.built,td.tested{background:#dafbe1}td.up-to-date,td.reused{background:#eef1f4;color:var(--dim)}td.not-run,td.skipped,td.cancelled{color:var(--dim)}td.skipped,td.cancelled{background:#fff8c5}
 pre{white-space:pre-wrap;word-break:break-word;background:#fff8f8;border:1px solid #ffcecb;padding:6px;margin:6px 0 0;font-size:12px;max-height:240px;overflow:auto}
 code{font-size:12px}.timeline{position:relative;border-left:1px solid #d0d7de}.row{display:flex;align-items:center;height:20px}
 .label{width:320px;flex:none;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:12px;padding-right:8px}.lane{position:relative;flex:1;height:14px;background:var(--bg)}
@@ -115,7 +113,10 @@ ${changes.length ? `<h2>Inputs changed since the last publish</h2><table><thead>
 /** The markdown appended to $GITHUB_STEP_SUMMARY: the table users see on the run page. */
 export function stepSummary(report: Report, plan: Plan, title: string): string {
   const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
-  const icon = (status: string) => (["published", "written", "loaded", "verified", "built"].includes(status) ? "✅" : status === "failed" ? "❌" : "⏸️");
+  const icon = (status: string) =>
+    ["published", "written", "loaded", "verified", "built"].includes(status)
+      ? "✅"
+      : (({ failed: "❌", cancelled: "⏹️", skipped: "⏭️" } as Record<string, string>)[status] ?? "⏸️");
   const lines = [
     `### ${cell(title)}: ${report.exitCode === 0 ? "ok" : `failed (exit ${report.exitCode})`}`,
     "",
@@ -126,8 +127,26 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
         `| ${cell(i.name)} | ${icon(i.status)} ${i.status} | ${i.platforms.join(", ")} | ${i.digest ? `\`${i.digest.slice(0, 19)}\`` : "–"} | ${cell(i.tags.join(" "))} |`,
     ),
   ];
-  const failed = report.steps.filter((s) => s.status === "failed");
-  if (failed.length) lines.push("", ...failed.map((s) => `- ❌ \`${s.id}\`: ${cell(s.error ?? "failed")}`));
+  // per image why: the failed ones' own errors (a Dockerfile line for a bake) first, then what they held back;
+  // a long list (a base that broke holds back every image) names the first ones in full
+  const SHOWN = 20;
+  const why = report.images.filter((i) => i.reason && i.status !== "not-run").sort((a, b) => Number(b.status === "failed") - Number(a.status === "failed"));
+  const owned = new Set(report.images.filter((i) => i.status === "failed").map((i) => i.name));
+  const other = report.steps.filter((s) => s.status === "failed" && !(s.image && owned.has(s.image)) && !s.targets?.some((t) => owned.has(t.target)));
+  if (why.length || other.length) lines.push("");
+  for (const i of why.slice(0, SHOWN)) {
+    const [first, ...rest] = i.reason!.trim().split("\n");
+    lines.push(`- ${icon(i.status)} **${cell(i.name)}**: ${cell(first ?? "")}`);
+    if (rest.length) lines.push("  ```text", ...rest.slice(-12).map((l) => `  ${l.replaceAll("```", "'''")}`), "  ```");
+  }
+  if (why.length > SHOWN)
+    lines.push(
+      `- … and ${why.length - SHOWN} more: ${why
+        .slice(SHOWN)
+        .map((i) => `${cell(i.name)} (${i.status})`)
+        .join(", ")}`,
+    );
+  lines.push(...other.map((s) => `- ❌ \`${s.id}\`: ${cell(s.error ?? "failed")}`));
   lines.push("", `${plan.images.length} images, strategy ${plan.strategy.chosen}, ${secs(report.durationMs)}`, "");
   return `${lines.join("\n")}\n`;
 }

@@ -130,6 +130,10 @@ describe("--json: one document on every path", () => {
     expect((await json(["apply", "--plan", "/nonexistent/plan.json"])).doc).toMatchObject({ exitCode: 1 });
     expect((await json(["apply", "--concurrency", "zero"])).doc).toMatchObject({ exitCode: 1, message: "--concurrency takes a whole number >= 1" });
     expect((await json(["apply", "--bogus"])).doc).toMatchObject({ exitCode: 1, message: "unknown option --bogus" });
+    expect((await json(["apply", "--shard", "linux/amd64", "--continue"])).doc).toMatchObject({
+      exitCode: 1,
+      message: expect.stringContaining("--continue cannot be used with --shard"),
+    });
     expect((await json(["frobnicate"])).doc).toMatchObject({ exitCode: 1, command: "frobnicate" });
   });
 });

@@ -28,6 +28,7 @@ const step = z.object({
   platform: z.string().optional(),
   registry: z.string().optional(),
   status: z.enum(["ok", "failed", "skipped", "unchanged", "not-run"]),
+  reason: z.string().optional().describe("skipped: why (apply --continue: its image, or one it builds FROM, failed)"),
   startMs: z.number(),
   durationMs: z.number(),
   attempts: z.number().int(),
@@ -36,6 +37,21 @@ const step = z.object({
   stderrTail: z.string().optional().describe("last lines of the failing command's output, every secret value redacted"),
   check: z.record(z.string(), z.unknown()).optional(),
   output: z.string().optional(),
+  targets: z
+    .array(
+      z.object({
+        target: z.string(),
+        status: z.enum(["built", "failed", "cancelled", "skipped"]),
+        platforms: z.array(z.string()).optional().describe("failed: the platforms BuildKit names"),
+        error: z.string().optional().describe("failed: what BuildKit says of this target (the instruction, its output, its Dockerfile line)"),
+      }),
+    )
+    .optional()
+    .describe("a failed bake: what it did to each target (from BuildKit's log)"),
+  rounds: z
+    .array(z.object({ targets: z.array(z.string()), ok: z.boolean(), durationMs: z.number() }))
+    .optional()
+    .describe("apply --continue: each run of bake, the later ones without the failed targets and those built FROM them"),
 });
 
 const image = z.object({
@@ -44,8 +60,14 @@ const image = z.object({
   digest: z.string().optional(),
   tags: z.array(z.string()),
   durationMs: z.number(),
-  status: z.enum(["published", "unchanged", "up-to-date", "written", "loaded", "verified", "built", "failed", "not-run"]),
+  status: z
+    .enum(["published", "unchanged", "up-to-date", "written", "loaded", "verified", "built", "failed", "skipped", "cancelled", "not-run"])
+    .describe("skipped: an image it builds FROM failed; cancelled: bake stopped it when another target failed; not-run: the run stopped first"),
   notPublished: z.string().optional().describe("why this run moves none of the image's tags"),
+  reason: z
+    .string()
+    .optional()
+    .describe("failed: the error (for a bake, what BuildKit says of this image: the instruction and its Dockerfile line); skipped, cancelled, not-run: why"),
 });
 
 const tag = z.object({
@@ -137,6 +159,17 @@ export const JsonOutputSchema = z
         staged: z
           .array(z.object({ image: z.string().optional(), ref: z.string(), digest: z.string() }))
           .describe("refs this run pushed, with the digest pushed"),
+        timings: z
+          .array(
+            z.object({
+              phase: z.string().describe("a phase before the steps (read the spec, hash inputs, registry reads…) or a kind of step (bake, push, verify…)"),
+              ms: z.number().describe("wall time (steps of one kind overlap: while at least one ran)"),
+              steps: z.number().int().optional(),
+              sumMs: z.number().optional().describe("the steps' durations added up"),
+            }),
+          )
+          .optional()
+          .describe("where the time went (apply --timings prints it)"),
       })
       .optional()
       .describe("apply, merge, promote: what ran"),

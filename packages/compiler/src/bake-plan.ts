@@ -88,6 +88,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
       produces: batch.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
       yields: bakeYields(batch, !pushWithDocker, (_i, r) => r.staging, metadata),
+      targets: batch.map((i) => i.name),
     };
   });
   const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref, ref.staging))) : [];
@@ -143,6 +144,7 @@ export function bakeArchSteps(
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
       produces: mine.flatMap((i) => i.refs.map((r) => perArchTag(r.staging, p))),
       yields: bakeYields(mine, !pushWithDocker, (_i, r) => perArchTag(r.staging, p)),
+      targets: mine.map((i) => i.name),
     },
     // On the docker driver bake only stores the images: the shard's refs reach the registry here.
     ...(pushWithDocker ? mine.flatMap((img) => img.refs.map((r) => pushStep(img, r, perArchTag(r.staging, p), platform))) : []),

@@ -1,10 +1,13 @@
 // Runs a plan: stages in order, the steps of a stage in parallel (bounded), the commands of a step in
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
-// runs only when every build, verification and test before it passed.
+// runs only when every build, verification and test before it passed. With `continueOnFailure` a
+// failure stops only its image and the images built FROM it: their later steps are skipped, the others
+// go on to be published.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
+import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
@@ -23,6 +26,8 @@ export interface StepOutcome {
   platform?: string;
   registry?: string;
   status: "ok" | "failed" | "skipped" | "unchanged" | "not-run";
+  /** skipped: why (its image, or one it builds FROM, failed). */
+  reason?: string;
   /** When the step started, in ms since the run started. */
   startMs: number;
   durationMs: number;
@@ -34,13 +39,18 @@ export interface StepOutcome {
   stderrTail?: string;
   check?: PlatformCheck;
   output?: string;
+  /** bake: what it did to each target (from BuildKit's log when it failed). */
+  targets?: BakeTargetResult[];
+  /** bake under --continue: each run of bake, the first with every target, each later one without the failed ones. */
+  rounds?: { targets: string[]; ok: boolean; durationMs: number }[];
 }
 
 export type ExecEvent =
   | { type: "stage"; name: string; steps: number }
   | { type: "step-start"; step: Step }
   | { type: "step-end"; step: Step; outcome: StepOutcome }
-  | { type: "line"; step: Step; line: string };
+  | { type: "line"; step: Step; line: string }
+  | { type: "note"; step: Step; text: string };
 
 export interface ExecuteOptions {
   /** Folder that holds plan.json; commands run in plan.cwd relative to it. */
@@ -51,6 +61,11 @@ export interface ExecuteOptions {
   onEvent?: (e: ExecEvent) => void;
   /** Retry policy for transient registry errors; tests shorten the delays. */
   retry?: RetryPolicy;
+  /**
+   * apply --continue: a failed image holds back only itself and the images built FROM it; the others
+   * are built, verified, tested and published (a failed bake runs again without the failed targets).
+   */
+  continueOnFailure?: boolean;
 }
 
 /** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */
@@ -107,24 +122,45 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
-  const ctx: StepContext = { verified, built, staged, moved, kept, runDir, started, manifestEnv };
+  const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
+  const ctx: StepContext = { verified, built, staged, moved, kept, runDir, started, manifestEnv, dependsOn };
+  // --continue: the images that failed, by their own steps
+  const failedImages = new Set<string>();
+  const dependents = (failed: readonly string[], among: readonly string[]) => among.filter((t) => heldBy(t, new Set(failed), dependsOn) !== undefined);
+  // a failure no image owns (a login) stops even a --continue run
+  let stop = false;
 
   try {
     for (const stage of plan.stages) {
-      if (exitCode !== 0) break;
+      if (exitCode !== 0 && (!opts.continueOnFailure || stop || exitCode === 130)) break;
       opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
       // --concurrency bounds builds; pushes, reading indexes, smoke tests and tagging wait on the network and run wider.
       const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake");
       const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
-        opts.onEvent?.({ type: "step-start", step });
-        const outcome = await runStep(step, runOpts(step), opts, ctx);
+        const held = step.image ? heldBy(step.image, failedImages, dependsOn) : undefined;
+        let outcome: StepOutcome;
+        if (held) {
+          const reason = held === step.image ? `${held} failed` : `needs ${held}, which failed`;
+          outcome = { ...identity(step), status: "skipped", reason, startMs: 0, durationMs: 0, attempts: 0 };
+        } else {
+          opts.onEvent?.({ type: "step-start", step });
+          outcome = await (step.kind === "bake" && opts.continueOnFailure
+            ? runBake(step, runOpts(step), opts, ctx, dependents)
+            : runStep(step, runOpts(step), opts, ctx));
+        }
         if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
         outcomes.set(step.id, outcome);
         opts.onEvent?.({ type: "step-end", step, outcome });
         return outcome;
       });
+      for (const o of results.filter((r) => r.status === "failed")) {
+        const owners = o.image ? [o.image] : (o.targets ?? []).filter((t) => t.status === "failed").map((t) => t.target);
+        if (!owners.length) stop = true;
+        for (const image of owners) failedImages.add(image);
+      }
       if (opts.signal?.aborted) exitCode = 130;
-      else if (results.some((o) => o.status === "failed")) exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
+      else if (exitCode === 0 && results.some((o) => o.status === "failed"))
+        exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
     }
   } finally {
     rmSync(runDir, { recursive: true, force: true });
@@ -144,6 +180,72 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   };
 }
 
+/** The failed image that holds `image` back: itself, or one it builds FROM (through image: links). */
+function heldBy(image: string, failed: ReadonlySet<string>, dependsOn: ReadonlyMap<string, readonly string[]>, seen = new Set<string>()): string | undefined {
+  if (failed.has(image)) return image;
+  if (seen.has(image)) return undefined;
+  seen.add(image);
+  for (const d of dependsOn.get(image) ?? []) {
+    const h = heldBy(d, failed, dependsOn, seen);
+    if (h) return h;
+  }
+  return undefined;
+}
+
+/**
+ * apply --continue's bake: when bake fails, BuildKit's log names the target that broke; bake runs again
+ * without it and the targets built FROM it (the rest come from the build cache), until a run succeeds or
+ * no target is left. Only the run that succeeds writes the metadata the later steps read.
+ */
+async function runBake(
+  step: Step,
+  run: RunOptions,
+  opts: ExecuteOptions,
+  ctx: StepContext,
+  dependents: (failed: readonly string[], among: readonly string[]) => string[],
+): Promise<StepOutcome> {
+  const all = step.targets;
+  const cmd = step.commands[0];
+  // the targets are the command's last arguments; a plan written otherwise runs once, all or nothing
+  if (!all?.length || step.commands.length !== 1 || !cmd || JSON.stringify(cmd.args.slice(-all.length)) !== JSON.stringify(all))
+    return runStep(step, run, opts, ctx);
+  const results = new Map<string, BakeTargetResult>();
+  const rounds: NonNullable<StepOutcome["rounds"]> = [];
+  let remaining = all;
+  let first: StepOutcome | undefined;
+  for (;;) {
+    const keep = new Set(remaining);
+    const round: Step = {
+      ...step,
+      commands: [{ ...cmd, args: [...cmd.args.slice(0, -all.length), ...remaining] }],
+      targets: remaining,
+      ...(step.yields ? { yields: step.yields.filter((y) => y.from !== "metadata" || !y.target || keep.has(y.target)) } : {}),
+    };
+    if (rounds.length) opts.onEvent?.({ type: "note", step, text: `baking again without ${all.filter((t) => !keep.has(t)).join(", ")}` });
+    const o = await runStep(round, run, opts, ctx);
+    first ??= o;
+    rounds.push({ targets: remaining, ok: o.status === "ok", durationMs: o.durationMs });
+    for (const t of o.targets ?? remaining.map((target): BakeTargetResult => ({ target, status: o.status === "ok" ? "built" : "failed" })))
+      results.set(t.target, t);
+    const failed = (o.targets ?? []).filter((t) => t.status === "failed").map((t) => t.target);
+    if (o.status !== "failed" || !failed.length) break;
+    const out = new Set(dependents(failed, remaining));
+    for (const t of out) if (!failed.includes(t)) results.set(t, { target: t, status: "skipped" });
+    remaining = remaining.filter((t) => !out.has(t));
+    if (!remaining.length) break;
+  }
+  const targets = all.map((t) => results.get(t)!);
+  const failed = targets.filter((t) => t.status === "failed").map((t) => t.target);
+  const last = rounds.at(-1)!;
+  return {
+    ...first!,
+    status: failed.length || !last.ok ? "failed" : "ok",
+    durationMs: rounds.reduce((n, r) => n + r.durationMs, 0),
+    targets,
+    ...(rounds.length > 1 ? { rounds, error: `${failed.join(", ")} failed; the others were baked again (${last.ok ? "ok" : "failed"})` } : {}),
+  };
+}
+
 interface StepContext {
   verified: Map<string, PlatformCheck>;
   built: Map<string, string>;
@@ -156,6 +258,8 @@ interface StepContext {
   started: number;
   /** The environment `docker manifest` runs in: a docker config of this run's own (see privateManifestStore). */
   manifestEnv: Env;
+  /** What each image builds FROM (image: links). */
+  dependsOn: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -265,7 +369,14 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
       if (last.ok || cmd.mayFail || last.reason !== "exit" || tries >= retry.attempts || !isTransient(step.kind, last.stdout, last.stderr)) break;
       await sleep(backoffMs(retry, tries), run.signal);
     }
-    if (!last.ok && !cmd.mayFail) return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: lastLines(last.stderr || last.stdout) });
+    if (!last.ok && !cmd.mayFail) {
+      // a bake builds every target at once: its log says which one broke; a build's, where (its Dockerfile line)
+      const targets =
+        step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileLine(run.cwd, step.inputs[0])) } : {};
+      const said = step.kind === "build" && step.image ? readBakeLog(last.stderr, [step.image])[0]?.error : undefined;
+      const quoted = said?.startsWith(" > [") ? said : undefined;
+      return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: quoted ?? lastLines(last.stderr || last.stdout), ...targets });
+    }
     if (cmd.moves && last.ok) ctx.moved.set(cmd.moves, movedTo(step, i, ctx));
   }
   if (step.yields && last?.ok) {
@@ -307,6 +418,23 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });
+}
+
+/** Line `n` of a bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */
+function dockerfileLine(cwd: string, bakeFile: string | undefined): (target: string, n: number) => string | undefined {
+  const lines = new Map<string, string[] | undefined>();
+  return (target, n) => {
+    if (!lines.has(target)) {
+      try {
+        const file = JSON.parse(readFileSync(resolve(cwd, bakeFile ?? ""), "utf8")) as { target?: Record<string, { context?: string; dockerfile?: string }> };
+        const t = file.target?.[target];
+        lines.set(target, t ? readFileSync(resolve(cwd, t.context ?? ".", t.dockerfile ?? "Dockerfile"), "utf8").split("\n") : undefined);
+      } catch {
+        lines.set(target, undefined); // unreadable: BuildKit's name stands
+      }
+    }
+    return lines.get(target)?.[n - 1];
+  };
 }
 
 const failure = (cmd: Command, r: Exclude<RunResult, { ok: true }>) => `${showCommand(cmd)}: ${r.message}`;

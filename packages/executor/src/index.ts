@@ -9,6 +9,6 @@ export { acquireLock, type Lock } from "./lock.ts";
 export { preflight } from "./preflight.ts";
 export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
-export type { Report } from "./report.ts";
+export { kindTimings, type Report } from "./report.ts";
 export { type Runnable, runCommand, showCommand } from "./runner.ts";
 export { checkoutAt } from "./worktree.ts";

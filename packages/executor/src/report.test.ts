@@ -1,7 +1,7 @@
 import type { Plan } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import type { StepOutcome } from "./execute.ts";
-import { summarize, tagOutcomes } from "./report.ts";
+import { kindTimings, summarize, tagOutcomes } from "./report.ts";
 
 const ref = (name: string) => ({ registry: "r", name: `reg/${name}`, insecure: true, tags: ["1.0", "latest"], staging: `reg/${name}:multiarch-staging-x` });
 const plan: Plan = {
@@ -60,6 +60,50 @@ describe("report", () => {
 
   test("a failed bake fails every image it built", () => {
     expect(summarize(plan, [outcome("bake", "bake", "failed")], new Map()).map((i) => i.status)).toEqual(["failed", "failed"]);
+  });
+
+  test("a failed bake: the target BuildKit names failed (with its error), its dependents skipped, the rest built or cancelled", () => {
+    const mono: Plan = {
+      ...plan,
+      images: [
+        { name: "base", platforms: ["linux/amd64"], dependsOn: [], refs: [ref("base")] },
+        { name: "b", platforms: ["linux/amd64"], dependsOn: ["base"], refs: [ref("b")] },
+        { name: "d", platforms: ["linux/amd64"], dependsOn: ["b"], refs: [ref("d")] },
+        { name: "c", platforms: ["linux/amd64"], dependsOn: ["base"], refs: [ref("c")] },
+      ],
+    };
+    const bake: StepOutcome = {
+      ...outcome("bake", "bake", "failed"),
+      error: "docker buildx bake …: exit code 1",
+      targets: [
+        { target: "base", status: "built" },
+        { target: "b", status: "failed", error: " > [b 2/2] RUN false:\nDockerfile:2" },
+        { target: "d", status: "cancelled" },
+        { target: "c", status: "cancelled" },
+      ],
+    };
+    expect(summarize(mono, [bake], new Map()).map((i) => [i.name, i.status, i.reason])).toEqual([
+      ["base", "built", undefined],
+      ["b", "failed", " > [b 2/2] RUN false:\nDockerfile:2"],
+      ["d", "skipped", "needs b, which failed"],
+      ["c", "cancelled", "bake stopped when b failed"],
+    ]);
+  });
+
+  test("time per kind of step: the wall time of overlapping steps once, and their sum", () => {
+    const at = (id: string, kind: StepOutcome["kind"], startMs: number, durationMs: number): StepOutcome => ({
+      ...outcome(id, kind, "ok"),
+      startMs,
+      durationMs,
+    });
+    expect(
+      kindTimings([at("bake", "bake", 0, 10), at("v1", "verify", 10, 4), at("t1", "test", 11, 5), at("v2", "verify", 12, 4), at("p", "publish", 20, 1)]),
+    ).toEqual([
+      { kind: "bake", ms: 10, steps: 1, sumMs: 10 },
+      { kind: "verify", ms: 6, steps: 2, sumMs: 8 },
+      { kind: "test", ms: 5, steps: 1, sumMs: 5 },
+      { kind: "publish", ms: 1, steps: 1, sumMs: 1 },
+    ]);
   });
 
   test("per tag: moved (to which digest), unchanged, or not moved", () => {

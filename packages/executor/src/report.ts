@@ -13,11 +13,15 @@ export interface ImageSummary {
   /**
    * Its own steps decide it, not other images': published / unchanged (user tags hold it), written (OCI
    * archive), loaded (--load), verified (pushed and checked, not published), built (not verified:
-   * a shard's push, a dependency built inside bake), failed, not-run.
+   * a shard's push, a dependency built inside bake), failed (its own build, push, check or test),
+   * skipped (an image it builds FROM failed), cancelled (bake stopped it when another target failed),
+   * not-run (the run stopped before it).
    */
-  status: "published" | "unchanged" | "up-to-date" | "written" | "loaded" | "verified" | "built" | "failed" | "not-run";
+  status: "published" | "unchanged" | "up-to-date" | "written" | "loaded" | "verified" | "built" | "failed" | "skipped" | "cancelled" | "not-run";
   /** Why its user tags did not move in this run, when they did not. */
   notPublished?: string;
+  /** failed: the error (for a bake, what BuildKit says of this target: the instruction, its Dockerfile line); skipped, cancelled, not-run: why. */
+  reason?: string;
 }
 
 /** One user tag and what this run did to it: moved to `digest`, already held it, or left where it was. */
@@ -46,33 +50,96 @@ export interface Report {
   staged: StagedRef[];
 }
 
+/** What the bake step that builds `image` did to it, when it names its targets. */
+const targetOf = (bakes: readonly StepOutcome[], image: string) => {
+  for (const s of bakes) {
+    const t = s.targets?.find((x) => x.target === image);
+    if (t) return { step: s, ...t };
+  }
+  return undefined;
+};
+
+/** Why an image failed by its own steps (or its bake target), if it did. */
+function ownFailure(image: string, mine: readonly StepOutcome[], bakes: readonly StepOutcome[]): string | undefined {
+  const target = targetOf(bakes, image);
+  if (target?.status === "failed") return target.error ?? target.step.error ?? "bake failed";
+  // a bake that says nothing per target (a plan written before it could) fails all it builds
+  const failed = mine.find((s) => s.status === "failed") ?? bakes.find((s) => s.status === "failed" && !s.targets);
+  if (!failed) return undefined;
+  // what the tool said beats the command line it ran
+  return failed.stderrTail ? `${failed.id} failed:\n${failed.stderrTail}` : `${failed.id}: ${failed.error ?? "failed"}`;
+}
+
 /** Per image, from its own steps (and the shared bake step, which builds every image at once). */
 export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<string, string>): ImageSummary[] {
-  const bakeSteps = steps.filter((s) => s.kind === "bake" && !s.image);
-  const shared = bakeSteps.filter((s) => s.status !== "not-run");
+  const shared = steps.filter((s) => s.kind === "bake" && !s.image && s.status !== "not-run");
+  const failures = new Map(
+    plan.images.flatMap((img) => {
+      const why = img.upToDate
+        ? undefined
+        : ownFailure(
+            img.name,
+            steps.filter((s) => s.image === img.name),
+            shared,
+          );
+      return why ? [[img.name, why] as const] : [];
+    }),
+  );
+  const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
+  /** A failed image this one builds FROM (through image: links), the first found. */
+  const failedDependency = (name: string, seen = new Set<string>()): string | undefined => {
+    for (const d of dependsOn.get(name) ?? []) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      const found = failures.has(d) ? d : failedDependency(d, seen);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const stoppedBy = [...failures.keys()];
   return plan.images.map((img) => {
     const mine = steps.filter((s) => s.image === img.name);
     const ran = (kind: Step["kind"]) => mine.filter((s) => s.kind === kind);
     const ok = (list: StepOutcome[]) => list.length > 0 && list.every((s) => s.status === "ok" || s.status === "unchanged");
     const publishes = ran("publish");
     const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
+    const target = targetOf(shared, img.name);
+    // A failed dependency comes first: what is built FROM a broken image cannot be right (and BuildKit
+    // may name a dependent for a step the two share).
+    const dependency = img.upToDate ? undefined : failedDependency(img.name);
+    const failure = failures.get(img.name);
     const status: ImageSummary["status"] = img.upToDate
       ? "up-to-date"
-      : mine.some((s) => s.status === "failed") || shared.some((s) => s.status === "failed")
-        ? "failed"
-        : unchanged
-          ? "unchanged"
-          : ok(publishes)
-            ? "published"
-            : ok(ran("load"))
-              ? "loaded"
-              : img.archive && ok(ran("verify"))
-                ? "written"
-                : ok(ran("verify"))
-                  ? "verified"
-                  : [...mine, ...shared].some((s) => s.status === "ok")
-                    ? "built"
-                    : "not-run";
+      : dependency
+        ? "skipped"
+        : failure
+          ? "failed"
+          : target?.status === "cancelled"
+            ? "cancelled"
+            : unchanged
+              ? "unchanged"
+              : ok(publishes)
+                ? "published"
+                : ok(ran("load"))
+                  ? "loaded"
+                  : img.archive && ok(ran("verify"))
+                    ? "written"
+                    : ok(ran("verify"))
+                      ? "verified"
+                      : [...mine, ...shared].some((s) => s.status === "ok") || target?.status === "built"
+                        ? "built"
+                        : "not-run";
+    const others = stoppedBy.filter((n) => n !== img.name);
+    const reason =
+      status === "skipped"
+        ? `needs ${dependency}, which failed`
+        : status === "failed"
+          ? failure
+          : status === "cancelled"
+            ? `bake stopped when ${others.join(", ")} failed`
+            : status === "not-run" && others.length
+              ? `the run stopped when ${others.join(", ")} failed (apply --continue builds and publishes the others)`
+              : undefined;
     const stagingDigest = img.refs.map((r) => built.get(r.staging)).find(Boolean);
     const digest =
       img.upToDate?.digest ??
@@ -80,7 +147,7 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
       mine.find((s) => s.check?.digest)?.check?.digest ??
       stagingDigest;
     // Wall time from its first step's start to its last step's end (steps overlap).
-    const spans = [...mine, ...shared].filter((s) => s.status !== "not-run");
+    const spans = img.upToDate ? [] : [...mine, ...shared].filter((s) => s.status !== "not-run");
     const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;
     // An image this run does not publish exists under the refs it pushed: show those, not user tags.
     const pushedRefs = [...built.keys()].filter((ref) => img.refs.some((r) => ref === r.staging || ref.startsWith(`${r.staging}-`)));
@@ -92,7 +159,37 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
       durationMs,
       status,
       ...(img.notPublished ? { notPublished: img.notPublished } : {}),
+      ...(reason ? { reason } : {}),
     };
+  });
+}
+
+/** Where the run's time went, per kind of step (build, push, verify, test, publish…), in the order they first ran. */
+export interface KindTiming {
+  kind: Step["kind"];
+  /** wall time while at least one step of this kind ran (they overlap) */
+  ms: number;
+  steps: number;
+  /** their durations added up */
+  sumMs: number;
+}
+
+export function kindTimings(steps: readonly StepOutcome[]): KindTiming[] {
+  const ran = steps.filter((s) => s.status !== "not-run" && s.durationMs > 0).sort((a, b) => a.startMs - b.startMs);
+  const kinds = [...new Set(ran.map((s) => s.kind))];
+  return kinds.map((kind) => {
+    const mine = ran.filter((s) => s.kind === kind);
+    // the union of their intervals
+    let ms = 0;
+    let end = Number.NEGATIVE_INFINITY;
+    for (const s of mine) {
+      const stop = s.startMs + s.durationMs;
+      if (stop > end) {
+        ms += stop - Math.max(s.startMs, end);
+        end = stop;
+      }
+    }
+    return { kind, ms, steps: mine.length, sumMs: mine.reduce((n, s) => n + s.durationMs, 0) };
   });
 }
 

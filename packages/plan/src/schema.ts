@@ -120,6 +120,8 @@ export const StepSchema = z.strictObject({
   doneIf: CommandSchema.optional(),
   /** The digests this step produced, recorded for { built } arguments and checked for consistency. */
   yields: z.array(YieldSchema).optional(),
+  /** bake: the targets it builds, the last arguments of its command (apply --continue bakes again without the failed ones). */
+  targets: z.array(z.string()).optional(),
 });
 export type Step = z.infer<typeof StepSchema>;
 

@@ -7,7 +7,7 @@ import { type CommandContext, EXIT, type Outcome, plural, type Values } from "..
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
 import { htmlReport, stepSummary } from "../html-report.ts";
 import { githubOutputLines, metadataOf } from "../metadata.ts";
-import { compileAndWrite, hostPlatform } from "./load.ts";
+import { compileAndWrite, hostPlatform, type Timing } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 import { summary } from "./plan.ts";
 
@@ -32,19 +32,23 @@ export default async function apply(ctx: CommandContext): Promise<Outcome> {
   }
   if (values.shard && values["no-push"])
     return { exit: EXIT.usage, message: "--shard pushes its platform's images for multiarch merge; --no-push pushes nothing: pick one" };
+  if (values.shard && values.continue)
+    return { exit: EXIT.usage, message: "--continue cannot be used with --shard: merge publishes every shard's images or none" };
   if (values.shard) return (await import("./shard.ts")).default(ctx, concurrency);
   const { acquireLock } = await import("@multiarch/executor");
   const loaded = await planFor(values, io, (specFile) => acquireLock(specFile));
   if ("outcome" in loaded) return loaded.outcome;
   const { plan, planDir, lock, warnings } = loaded;
   try {
-    return await runPlan(ctx, plan, planDir, concurrency, warnings, loaded.engine);
+    return await runPlan(ctx, plan, planDir, concurrency, warnings, loaded.engine, loaded.timings);
   } finally {
     lock.release();
   }
 }
 
-type Loaded = { plan: Plan; planDir: string; engine?: EngineFacts; lock: Extract<Lock, { ok: true }>; warnings: Outcome["warnings"] } | { outcome: Outcome };
+type Loaded =
+  | { plan: Plan; planDir: string; engine?: EngineFacts; lock: Extract<Lock, { ok: true }>; warnings: Outcome["warnings"]; timings: Timing[] }
+  | { outcome: Outcome };
 
 /** Reads --plan, or compiles the spec; the spec's lock is taken before anything is written. */
 async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Lock): Promise<Loaded> {
@@ -67,7 +71,7 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
     const planDir = dirname(file);
     const lock = lockOf(resolve(planDir, parsed.plan.spec));
     if (!lock.ok) return { outcome: lockedOutcome(lock, io) };
-    return { plan: asPlan(parsed.plan), planDir, lock, warnings: [] };
+    return { plan: asPlan(parsed.plan), planDir, lock, warnings: [], timings: [] };
   }
   const prepared = await compileAndWrite(values, io, "apply");
   if (!prepared.ok) return { outcome: prepared.outcome };
@@ -80,6 +84,7 @@ async function planFor(values: Values, io: Io, lockOf: (specFile: string) => Loc
     ...(prepared.engine ? { engine: prepared.engine } : {}),
     lock: prepared.lock,
     warnings: prepared.warnings,
+    timings: prepared.timings,
   };
 }
 
@@ -90,9 +95,10 @@ export async function runPlan(
   concurrency: number,
   warnings: Outcome["warnings"],
   probed?: EngineFacts,
+  before: Timing[] = [],
 ): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
-  const { checkEmulation, executePlan, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
+  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
   if (values["dry-run"]) {
     const dryRun = plan.stages.flatMap((stage) =>
       stage.steps.flatMap((step) =>
@@ -135,10 +141,13 @@ export async function runPlan(
     if (e.type === "stage") io.stderr.write(`${err.bold(`== ${e.name}`)} ${err.dim(`(${plural(e.steps, "step")})`)}\n`);
     else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
+    else if (e.type === "note") io.stderr.write(`   ${e.step.id}: ${e.text}\n`);
     else if (e.type === "step-end") {
       const o = e.outcome;
       const mark = o.status === "ok" ? err.green("ok") : o.status === "skipped" || o.status === "unchanged" ? err.dim(o.status) : err.red("FAILED");
-      io.stderr.write(`   ${e.step.id} ${mark} ${err.dim(seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`);
+      io.stderr.write(
+        `   ${e.step.id} ${mark} ${err.dim(o.reason ? `(${o.reason})` : seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`,
+      );
       if (o.status === "failed") {
         io.stderr.write(`     ${err.red(o.error ?? "failed")}\n`);
         if (o.stderrTail) io.stderr.write(`${o.stderrTail.replace(/^/gm, "     | ")}\n`);
@@ -148,11 +157,12 @@ export async function runPlan(
   };
   let report: Report;
   try {
-    report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress });
+    report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress, continueOnFailure: values.continue === true });
   } finally {
     clearInterval(heartbeat);
   }
-  const text = finalSummary(report, io);
+  const timings: Timing[] = [...before, ...kindTimings(report.steps).map((k) => ({ phase: k.kind, ms: k.ms, steps: k.steps, sumMs: k.sumMs }))];
+  const text = `${finalSummary(report, io)}${values.timings ? `\n\n${timingTable(timings, report.durationMs)}` : ""}`;
   if (json) io.stderr.write(`${text}\n`);
   else io.stdout.write(`${text}\n`);
   // a shard's result is its shard file; merge writes the metadata and report of what it published
@@ -162,7 +172,7 @@ export async function runPlan(
     exit: report.exitCode || (unwritten ? EXIT.usage : EXIT.ok),
     ...(unwritten ? { message: unwritten } : {}),
     warnings,
-    data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged } },
+    data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
   };
 }
 
@@ -219,12 +229,18 @@ function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expect
   );
 }
 
+/** apply --timings: where the time went, phase by phase (steps of one kind overlap: wall time, and their sum). */
+function timingTable(timings: readonly Timing[], runMs: number): string {
+  const rows = timings.map((t) => [t.phase, seconds(t.ms), t.steps === undefined ? "" : String(t.steps), t.sumMs === undefined ? "" : seconds(t.sumMs)]);
+  return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order)`;
+}
+
 export function finalSummary(report: Report, io: Io): string {
   const s = style(io, "stdout");
   const good = new Set(["published", "written", "loaded", "verified", "built"]);
   const rows = report.images.map((i) => [
     i.name,
-    good.has(i.status) ? s.green(i.status) : i.status === "unchanged" || i.status === "up-to-date" ? s.dim(i.status) : s.red(i.status),
+    good.has(i.status) ? s.green(i.status) : i.status === "failed" ? s.red(i.status) : s.dim(i.status),
     i.platforms.join(","),
     i.digest ? i.digest.slice(0, 19) : "-",
     seconds(i.durationMs),
@@ -233,6 +249,14 @@ export function finalSummary(report: Report, io: Io): string {
   const out = ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"])];
   const held = report.images.filter((i) => i.notPublished);
   if (held.length) out.push("", ...held.map((i) => s.dim(`${i.name}: not published: ${i.notPublished}`)));
+  // per image what went wrong: a failed one's error (for a bake, its own Dockerfile line), then why the others stopped
+  const why = report.images.filter((i) => i.reason);
+  if (why.length) out.push("");
+  for (const i of why.filter((x) => x.status === "failed")) out.push(s.red(`${i.name} failed:`), i.reason!.replace(/^/gm, "  | "));
+  // a base that broke holds back every image built FROM it: the first ones by name, then a count
+  const heldBack = why.filter((x) => x.status !== "failed");
+  for (const i of heldBack.slice(0, 20)) out.push(s.dim(`${i.name} ${i.status}: ${i.reason}`));
+  if (heldBack.length > 20) out.push(s.dim(`… and ${heldBack.length - 20} more`));
   const movedTags = report.tags.filter((t) => t.status === "moved");
   if (report.exitCode === 0) {
     if (report.images.length && report.images.every((i) => i.status === "unchanged" || i.status === "up-to-date"))
@@ -244,11 +268,23 @@ export function finalSummary(report: Report, io: Io): string {
   const failed = report.steps.filter((st) => st.status === "failed");
   const notRun = report.steps.filter((st) => st.status === "not-run").length;
   if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref} (${r.digest.slice(0, 19)})`).join(" ")}`));
-  const why = report.exitCode === 130 ? "interrupted" : `${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
-  const tagsLine = movedTags.length
-    ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
-    : "; no user tag was moved";
-  out.push("", s.red(`${why}${tagsLine}`));
+  const count = (status: string) => report.images.filter((i) => i.status === status).map((i) => i.name);
+  const [bad, skipped, cancelled, published] = [count("failed"), count("skipped"), count("cancelled"), count("published")];
+  const images = [
+    bad.length ? `${plural(bad.length, "image")} failed (${bad.join(", ")})` : "",
+    skipped.length ? `${skipped.length} skipped (built FROM a failed image)` : "",
+    cancelled.length ? `${cancelled.length} cancelled` : "",
+  ].filter(Boolean);
+  const stopped =
+    report.exitCode === 130
+      ? "interrupted"
+      : `${images.length ? `${images.join(", ")}: ` : ""}${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
+  const tagsLine = published.length
+    ? `; published the others: ${published.join(", ")}`
+    : movedTags.length
+      ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
+      : "; no user tag was moved";
+  out.push("", s.red(`${stopped}${tagsLine}`));
   return out.join("\n");
 }
 

@@ -200,8 +200,18 @@ export type Prepared =
       lock: HeldLock;
       warnings: Diagnostic[];
       problems: string[];
+      /** Wall time of each phase before anything runs (apply --timings). */
+      timings: Timing[];
     }
   | { ok: false; outcome: Outcome };
+/** One phase of a run and its wall time: before the plan runs, or one kind of step (apply --timings). */
+export interface Timing {
+  phase: string;
+  ms: number;
+  /** steps of this kind; their durations added up (they overlap when they run in parallel) */
+  steps?: number;
+  sumMs?: number;
+}
 type HeldLock = Extract<Lock, { ok: true }>;
 
 /**
@@ -211,6 +221,9 @@ type HeldLock = Extract<Lock, { ok: true }>;
 /** plan: writes only; apply: asks the engine, hashes inputs, reads what tags hold; merge: asks the engine. */
 export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "apply" | "merge"): Promise<Prepared> {
   let values = flags;
+  const timings: Timing[] = [];
+  const since = (phase: string, t0: number) => timings.push({ phase, ms: performance.now() - t0 });
+  let t0 = performance.now();
   const loaded = loadFromFlags(values, io);
   if (!loaded.ok) return { ok: false, outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
   const spec = loaded.spec;
@@ -225,7 +238,10 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
   };
   const dryRun = values["dry-run"] === true;
   void gitFacts(spec, io); // started now, beside the engine probe; compileWith reads it
+  since("read the spec", t0);
+  t0 = performance.now();
   const engine = mode !== "plan" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
+  since("ask the engine, git", t0);
   if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) {
     const builder = engine.builderMissing && spec.build.nodes ? builderOf(spec) : undefined;
     if (builder) return fail({ exit: EXIT.environment, message: `buildx builder ${builder.name} does not exist\n${await builderHowTo(builder)}` });
@@ -253,34 +269,50 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
     values = { ...values, image: images };
   }
   const outAbs = outDirOf(values, io, spec);
+  t0 = performance.now();
   let result = await compileWith(spec, values, io, strategy, outAbs);
+  since("compile", t0);
   const problems: string[] = [];
   if (mode === "apply" && result.ok) {
     // Incremental: hash each image's inputs, read what its tags hold, and compile again with both. A
     // shard builds every image of its platform: the merge needs all of them.
-    const incremental = await incrementalFacts(spec, result.compiled.plan, io, values.rebuild === true || values.shard !== undefined);
+    const incremental = await incrementalFacts(spec, result.compiled.plan, io, values.rebuild === true || values.shard !== undefined, since);
     problems.push(...incremental.problems);
+    t0 = performance.now();
     result = await compileWith(spec, values, io, strategy, outAbs, incremental.facts);
+    since("compile with input facts", t0);
   }
   const secrets = mode !== "plan" && !dryRun ? secretDiagnostics(spec, io.env, "error") : [];
   const warnings = [...loaded.warnings, ...result.warnings];
   if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
   // What runs is on disk too: .multiarch/plan.json always matches the last apply.
+  t0 = performance.now();
   const files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
-  return { ok: true, spec, plan: result.compiled.plan, archPlans: result.compiled.archPlans, files, outAbs, engine, lock, warnings, problems };
+  since("write the plan", t0);
+  return { ok: true, spec, plan: result.compiled.plan, archPlans: result.compiled.archPlans, files, outAbs, engine, lock, warnings, problems, timings };
 }
 
 /** Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now. */
-async function incrementalFacts(spec: Spec, first: Plan, io: Io, rebuild: boolean): Promise<{ facts: Partial<Facts>; problems: string[] }> {
+async function incrementalFacts(
+  spec: Spec,
+  first: Plan,
+  io: Io,
+  rebuild: boolean,
+  since: (phase: string, t0: number) => void,
+): Promise<{ facts: Partial<Facts>; problems: string[] }> {
   const { gatherInputs, readPublished } = await import("@multiarch/executor");
   const { git } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const args = new Map(rendered.map((r) => [r.image.name, r.args]));
+  let t0 = performance.now();
   const inputs = await gatherInputs(spec, spec.images, args, io.env);
+  since("hash inputs (files, base image digests)", t0);
   if (rebuild) return { facts: { inputs }, problems: [] };
   const refs = first.images.filter((i) => !i.notPublished).flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
   const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
+  t0 = performance.now();
   const published = await readPublished(refs, io.env, insecure);
+  since("read what the tags hold (registry)", t0);
   return { facts: { inputs, published: published.tags }, problems: published.problems };
 }
 

@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import { readBakeLog } from "./bake-log.ts";
+
+// A real bake of base, lib (FROM base), a and b (FROM lib), c (FROM base) where b's `RUN false` failed
+// on amd64; c's own `RUN exit 3` never ran to its end (cancelled), a was cancelled while exporting.
+const LOG = readFileSync(new URL("./bake-log.fixture.txt", import.meta.url), "utf8");
+
+describe("readBakeLog", () => {
+  test("the target BuildKit quotes failed, with its Dockerfile line; finished ones built; the rest cancelled", () => {
+    const r = readBakeLog(LOG, ["base", "lib", "a", "b", "c"]);
+    expect(r.map((t) => [t.target, t.status])).toEqual([
+      ["base", "built"],
+      ["lib", "built"],
+      ["a", "cancelled"],
+      ["b", "failed"],
+      ["c", "cancelled"],
+    ]);
+    const b = r.find((t) => t.target === "b")!;
+    expect(b.platforms).toEqual(["linux/amd64"]);
+    expect(b.error).toContain(" > [b linux/amd64 2/3] RUN false:");
+    expect(b.error).toContain("3 | >>> RUN false");
+    expect(b.error).toContain('ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1');
+  });
+
+  test("the step's last output lines are part of its error; one platform failing names that platform", () => {
+    const log = [
+      "#12 [api linux/arm64 builder 3/4] RUN ./configure && make",
+      "#12 0.215 no arm64 support yet",
+      "#14 [web linux/arm64 2/2] COPY . /srv",
+      "#14 CANCELED",
+      "------",
+      " > [api linux/arm64 builder 3/4] RUN ./configure && make:",
+      "0.215 no arm64 support yet",
+      "------",
+      "ERROR: failed to solve: exit code: 2",
+    ].join("\n");
+    const [ok, broken] = readBakeLog(log, ["web", "api"]);
+    expect(ok).toEqual({ target: "web", status: "cancelled" });
+    expect(broken).toMatchObject({ status: "failed", platforms: ["linux/arm64"], error: expect.stringContaining("no arm64 support yet") });
+  });
+
+  test("a one-target bake (no target prefix) and an error outside any step fall on every unfinished target", () => {
+    const one = readBakeLog(" > [linux/amd64 2/2] RUN false:\n------\nERROR: failed to solve: exit code: 1", ["app"]);
+    expect(one).toEqual([{ target: "app", status: "failed", error: " > [linux/amd64 2/2] RUN false:\nERROR: failed to solve: exit code: 1" }]);
+    const push = readBakeLog("#5 [a] exporting to image\n#5 DONE 1.0s\nERROR: failed to push 127.0.0.1:5000/x/b: 500", ["a", "b"]);
+    expect(push).toEqual([
+      { target: "a", status: "built" },
+      { target: "b", status: "failed", error: "ERROR: failed to push 127.0.0.1:5000/x/b: 500" },
+    ]);
+  });
+
+  test("several quotes: each its own step's error; a target quoted for a step it shares with a failed dependency is not failed", () => {
+    const log = [
+      "#30 [c linux/amd64 2/3] RUN exit 3",
+      '#30 ERROR: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+      "#33 [d linux/arm64 2/3] RUN false",
+      "#33 CANCELED",
+      "------",
+      " > [c linux/amd64 2/3] RUN exit 3:",
+      "------",
+      "------",
+      " > [d linux/arm64 2/3] RUN false:",
+      "------",
+      "------",
+      " > [b linux/amd64 2/3] RUN false:",
+      "------",
+      "Dockerfile:3",
+      "   3 | >>> RUN false",
+      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+    ].join("\n");
+    const r = readBakeLog(log, ["b", "c", "d"], new Map([["d", ["b"]]]));
+    expect(r.map((t) => [t.target, t.status])).toEqual([
+      ["b", "failed"],
+      ["c", "failed"],
+      ["d", "cancelled"],
+    ]);
+    expect(r[1]!.error).toBe(' > [c linux/amd64 2/3] RUN exit 3:\nERROR: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3');
+    expect(r[0]!.error).toContain("3 | >>> RUN false\nERROR: failed to solve");
+  });
+
+  test("a step BuildKit quotes under a dependent's name is the dependency's when the Dockerfile line is the dependency's", () => {
+    const log = [
+      "------",
+      " > [lib linux/arm64 2/2] RUN ./build.sh:",
+      "------",
+      "Dockerfile:2",
+      "--------------------",
+      "   1 |     FROM busybox",
+      "   2 | >>> RUN ./build.sh",
+      "--------------------",
+      "ERROR: failed to solve: exit code: 4",
+    ].join("\n");
+    const files: Record<string, string[]> = { base: ["FROM busybox", "RUN ./build.sh"], lib: ["FROM base", "RUN echo lib"] };
+    const lineOf = (t: string, n: number) => files[t]?.[n - 1];
+    const deps = new Map([["lib", ["base"]]]);
+    expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => [t.target, t.status])).toEqual([
+      ["base", "failed"],
+      ["lib", "cancelled"],
+    ]);
+    // the quoted target's own line: its failure
+    files.lib = ["FROM base", "RUN ./build.sh"];
+    expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
+  });
+
+  test("an export that fails (a push) fails its target", () => {
+    const log = "#7 [a] exporting to image\n#7 ERROR: failed to push: 401\n#8 [b] exporting to image\n#8 CANCELED\nERROR: failed to solve: failed to push: 401";
+    expect(readBakeLog(log, ["a", "b"]).map((t) => t.status)).toEqual(["failed", "cancelled"]);
+  });
+});

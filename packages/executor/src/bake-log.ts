@@ -1,0 +1,116 @@
+// What a failed `docker buildx bake` did to each of its targets, read from BuildKit's plain progress log.
+// bake builds every target in one solve and cancels the others when one fails, and writes no metadata
+// file then: this log is the only account of which target broke (and where), which were finished, and
+// which were cancelled. The one reader of it (the report, the HTML page and --continue use its result).
+
+export interface BakeTargetResult {
+  target: string;
+  /**
+   * built: exported before the run ended; failed: its own step or export failed; cancelled: bake stopped
+   * it; skipped (apply --continue): not baked again, as it builds FROM a failed target.
+   */
+  status: "built" | "failed" | "cancelled" | "skipped";
+  /** failed: the platforms BuildKit names (none when the target builds one platform, or when it does not say). */
+  platforms?: string[];
+  /** failed: what BuildKit quotes for it: the failing instruction, its last output, its Dockerfile line, the error. */
+  error?: string;
+}
+
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+
+/** "[api linux/arm64 builder 2/3]" -> target api, platform linux/arm64 (bake prefixes vertex names with the target when it builds several). */
+function bracket(inner: string, targets: ReadonlySet<string>): { target?: string; platform?: string } {
+  const words = inner.split(" ");
+  const target = targets.has(words[0]!) ? words[0] : undefined;
+  const platform = words.slice(target ? 1 : 0).find((w) => PLATFORM.test(w));
+  return { ...(target ? { target } : {}), ...(platform ? { platform } : {}) };
+}
+
+/**
+ * Per target of a failed bake run: failed (with the error BuildKit quotes for it), built, or cancelled.
+ * Quotes BuildKit names no target in (a one-target bake, an error outside any step) fall on every
+ * target that did not finish, as does an error with no quote at all. BuildKit runs a step that several
+ * targets share once, under one of their names: a quoted target built FROM another failed one (its
+ * `dependsOn`, through image: links) is taken as stopped by that one, not failed itself; and when the
+ * quoted Dockerfile line ("Dockerfile:3", ">>> RUN false") is not the quoted target's own but one of
+ * its dependencies' (`lineOf` reads a target's Dockerfile), the failure is that dependency's.
+ */
+export function readBakeLog(
+  log: string,
+  targets: readonly string[],
+  dependsOn: ReadonlyMap<string, readonly string[]> = new Map(),
+  lineOf?: (target: string, line: number) => string | undefined,
+): BakeTargetResult[] {
+  const names = new Set(targets);
+  const lines = log.split("\n");
+  // The error summary: " > [b linux/amd64 2/3] RUN false:" blocks, the last one's Dockerfile lines, then "ERROR: failed to solve: …".
+  const finalError = lines.findLast((l) => l.startsWith("ERROR: ")) ?? "";
+  const quotes = lines.flatMap((l, i) => {
+    const m = /^ > (\[([^\]]+)\] .*):$/.exec(l);
+    return m ? [{ at: i, label: m[1]!, ...bracket(m[2]!, names) }] : [];
+  });
+  // the error of the step itself: "#27 [b linux/amd64 2/3] RUN false" … "#27 ERROR: process … exit code: 1"
+  const stepError = (label: string): string | undefined => {
+    const vertex = lines.find((l) => l.endsWith(` ${label}`) && /^#\d+ /.test(l))?.split(" ")[0];
+    return vertex ? lines.find((l) => l.startsWith(`${vertex} ERROR: `))?.slice(vertex.length + 1) : undefined;
+  };
+  const failures = new Map<string, { platforms: Set<string>; error: string[] }>();
+  const fail = (target: string, platform: string | undefined, error: string) => {
+    const f = failures.get(target) ?? { platforms: new Set<string>(), error: [] };
+    if (platform) f.platforms.add(platform);
+    if (!f.error.includes(error)) f.error.push(error);
+    failures.set(target, f);
+  };
+  const unnamed: string[] = [];
+  const ancestors = (t: string, seen = new Set<string>()): string[] =>
+    (dependsOn.get(t) ?? []).filter((d) => names.has(d) && !seen.has(d) && seen.add(d)).flatMap((d) => [d, ...ancestors(d, seen)]);
+  // whose Dockerfile holds the quoted line: the target BuildKit named, else the dependency nearest to it
+  const ownerOf = (target: string, block: string): string => {
+    const at = /^[^\s:]+:(\d+)$/m.exec(block);
+    const text = /^\s*\d+ \| >>> (.*)$/m.exec(block)?.[1]?.trim();
+    if (!lineOf || !at || !text) return target;
+    const owns = (t: string) => lineOf(t, Number(at[1]))?.trim() === text;
+    return owns(target) ? target : (ancestors(target).find(owns) ?? target);
+  };
+  for (const [n, q] of quotes.entries()) {
+    const last = n === quotes.length - 1;
+    const end = last ? lines.findIndex((l, i) => i > q.at && l.startsWith("ERROR: ")) : quotes[n + 1]!.at;
+    const block = lines
+      .slice(q.at, end < 0 ? undefined : end)
+      .join("\n")
+      .replace(/(\n------)+\s*$/, "")
+      .trimEnd();
+    // the final ERROR line is the last quote's; the others' are their steps' own
+    const error = `${block}\n${last ? finalError : (stepError(q.label) ?? "")}`.trimEnd();
+    if (q.target) fail(last ? ownerOf(q.target, block) : q.target, q.platform, error);
+    else unnamed.push(error);
+  }
+  // Each target's export ("#31 [c] exporting to image"): DONE means built; ERROR (a push) means failed.
+  const vertexState = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^#(\d+) (DONE|CANCELED|ERROR)\b/.exec(l);
+    if (m) vertexState.set(m[1]!, m[2]!);
+  }
+  const exported = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^#(\d+) \[([^\] ]+)\] exporting to /.exec(l);
+    if (m && names.has(m[2]!)) exported.set(m[2]!, vertexState.get(m[1]!) ?? "");
+  }
+  for (const [target, state] of exported) if (state === "ERROR" && !failures.has(target)) fail(target, undefined, finalError);
+  const needsFailed = (t: string, seen = new Set<string>()): boolean =>
+    (dependsOn.get(t) ?? []).some((d) => {
+      if (seen.has(d)) return false;
+      seen.add(d);
+      return failures.has(d) || needsFailed(d, seen);
+    });
+  for (const t of [...failures.keys()].filter((t) => needsFailed(t))) failures.delete(t);
+  const blame = unnamed.length ? unnamed.join("\n") : finalError;
+  return targets.map((target): BakeTargetResult => {
+    const f = failures.get(target);
+    if (f) return { target, status: "failed", ...(f.platforms.size ? { platforms: [...f.platforms] } : {}), error: f.error.join("\n") };
+    if (exported.get(target) === "DONE") return { target, status: "built" };
+    // nothing names the target that broke: every unfinished target is suspect
+    if (failures.size === 0 || unnamed.length) return { target, status: "failed", ...(blame ? { error: blame } : {}) };
+    return { target, status: "cancelled" };
+  });
+}
