@@ -8,6 +8,8 @@ MULTIARCH_BROWSER=1 bash test/env/up.sh || exit 1
 rm -f packages/*/test-results.json test/test-results*.json
 # The formatter's check is part of the suite: an unformatted tree fails it like a failing test.
 npx biome format . >/dev/null 2>&1 || { echo "unformatted files: run pnpm format"; npx biome format . 2>&1 | tail -20; fmt=1; }
+# So is an import cycle between source modules.
+node scripts/import-cycles.mjs || fmt=1
 turbo run typecheck lint test --continue && turbo run test:e2e
 status=$?
 [ "${fmt:-0}" = 0 ] || status=1

@@ -1,9 +1,11 @@
 // Rendered images -> a buildx bake file (JSON form) that buildx 0.13 reads without losing anything:
 // CSV-string values (object forms need 0.20), `$${`/`%%{` escapes (bake interpolates JSON strings),
 // and link targets where a base is built for more platforms than its consumer (0.13 wants equal lists).
-import { archSuffix, formatPlatform, type Image, type Platform, platformSlug, repositoryRef, type Spec } from "@multiarch/spec";
+import { archSuffix, formatPlatform, type Image, type Platform, platformSlug, repositoryRef, type Secret, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
-import { secretFlag } from "./steps.ts";
+
+/** A build secret as buildx's --secret / bake's secret entry: the source's name, never its value. */
+export const secretFlag = (s: Secret): string => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`);
 
 export interface BakeTarget {
   context: string;

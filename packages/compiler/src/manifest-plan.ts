@@ -11,7 +11,8 @@ import { type Arg, type Command, type EngineFacts, type PlannedImage, type Plann
 import { type Diagnostic, diag, formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import { cacheRefs } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
-import { copySigned, docker, loginSteps, perArchTag, secretFlag, signSteps, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { copySigned, docker, loginSteps, perArchTag, signSteps, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { secretFlag } from "./bake.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);

@@ -2,7 +2,7 @@
 // the names of things (staging tags, per-arch tags, step ids).
 import { createHash } from "node:crypto";
 import { type Arg, type Built, type Command, type PlannedImage, type PlannedRef, refLabel, type Step } from "@multiarch/plan";
-import { archSuffix, type Credential, formatPlatform, type Image, type Platform, type Secret, type Signing, type Spec } from "@multiarch/spec";
+import { archSuffix, type Credential, formatPlatform, type Image, type Platform, type Signing, type Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
 
@@ -133,7 +133,6 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
 }
 
 /** How a build secret is passed to buildx (bake's `secret` and `docker build --secret` share the form). */
-export const secretFlag = (s: Secret): string => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`);
 
 /**
  * publish: the user tags of a ref already hold the verified images when every one inspects the same;

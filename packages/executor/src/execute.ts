@@ -12,38 +12,12 @@ import { mapLimit } from "./concurrency.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient } from "./registry.ts";
-import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
+import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
 import { checkArchive, checkInspect, indexAnnotationProblems, type PlatformCheck } from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-export interface StepOutcome {
-  id: string;
-  kind: Step["kind"];
-  image?: string;
-  platform?: string;
-  registry?: string;
-  status: "ok" | "failed" | "skipped" | "unchanged" | "not-run";
-  /** skipped: why (its image, or one it builds FROM, failed). */
-  reason?: string;
-  /** When the step started, in ms since the run started. */
-  startMs: number;
-  durationMs: number;
-  /** publish, unchanged: the index the user tags already hold. */
-  digest?: string;
-  attempts: number;
-  error?: string;
-  /** Last lines of the failing command's stderr, redacted. */
-  stderrTail?: string;
-  check?: PlatformCheck;
-  output?: string;
-  /** bake: what it did to each target (from BuildKit's log when it failed). */
-  targets?: BakeTargetResult[];
-  /** bake under --continue: each run of bake, the first with every target, each later one without the failed ones. */
-  rounds?: { targets: string[]; ok: boolean; durationMs: number }[];
-}
 
 export type ExecEvent =
   | { type: "stage"; name: string; steps: number }

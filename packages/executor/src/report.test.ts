@@ -1,6 +1,6 @@
 import type { Plan } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
-import type { StepOutcome } from "./execute.ts";
+import type { StepOutcome } from "./report.ts";
 import { kindTimings, summarize, tagOutcomes } from "./report.ts";
 
 const ref = (name: string) => ({ registry: "r", name: `reg/${name}`, insecure: true, tags: ["1.0", "latest"], staging: `reg/${name}:multiarch-staging-x` });

@@ -1,7 +1,35 @@
 // The run's report: per step what happened (execute.ts), and from that per image a status that only
 // its own steps decide, and per user tag whether it moved. Pure functions over the step outcomes.
 import type { Plan, Step } from "@multiarch/plan";
-import type { StepOutcome } from "./execute.ts";
+import type { BakeTargetResult } from "./bake-log.ts";
+import type { PlatformCheck } from "./verify.ts";
+
+/** What one step of the run did (execute.ts fills it in). */
+export interface StepOutcome {
+  id: string;
+  kind: Step["kind"];
+  image?: string;
+  platform?: string;
+  registry?: string;
+  status: "ok" | "failed" | "skipped" | "unchanged" | "not-run";
+  /** skipped: why (its image, or one it builds FROM, failed). */
+  reason?: string;
+  /** When the step started, in ms since the run started. */
+  startMs: number;
+  durationMs: number;
+  /** publish, unchanged: the index the user tags already hold. */
+  digest?: string;
+  attempts: number;
+  error?: string;
+  /** Last lines of the failing command's stderr, redacted. */
+  stderrTail?: string;
+  check?: PlatformCheck;
+  output?: string;
+  /** bake: what it did to each target (from BuildKit's log when it failed). */
+  targets?: BakeTargetResult[];
+  /** bake under --continue: each run of bake, the first with every target, each later one without the failed ones. */
+  rounds?: { targets: string[]; ok: boolean; durationMs: number }[];
+}
 
 export interface ImageSummary {
   name: string;

@@ -6,7 +6,7 @@ import { mergePlan } from "@multiarch/compiler";
 import { parseShard, type Shard } from "@multiarch/plan";
 import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
-import { concurrencyOf, runPlan } from "./apply.ts";
+import { concurrencyOf, runPlan } from "../run/run-plan.ts";
 import { compileAndWrite, gitFacts } from "./load.ts";
 
 /** A file's shard; or it is not one (no identity: a plan, a report, anything else); or why a shard cannot be used. */

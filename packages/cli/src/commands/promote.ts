@@ -4,7 +4,7 @@
 import { promotePlan } from "@multiarch/compiler";
 import type { Spec } from "@multiarch/spec";
 import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
-import { concurrencyOf, runPlan } from "./apply.ts";
+import { concurrencyOf, runPlan } from "../run/run-plan.ts";
 import { loadFromFlags } from "./load.ts";
 import { lockedOutcome } from "./lock.ts";
 

@@ -7,7 +7,7 @@ import { asPlan, planIdentity, refLabel, SHARD_VERSION, type Shard } from "@mult
 import { parsePlatform, platformSlug } from "@multiarch/spec";
 import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
-import { runPlan } from "./apply.ts";
+import { runPlan } from "../run/run-plan.ts";
 import { compileAndWrite, gitFacts } from "./load.ts";
 
 type StepReport = { id: string; status: string; check?: { manifests: Record<string, string> } };

@@ -1,0 +1,233 @@
+// Running a compiled plan, for every command that runs one (apply, apply --shard, merge, promote):
+// preflight, the executor with progress, the closing summary, metadata and reports.
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, resolve } from "node:path";
+import type { EngineFacts, ExecEvent, Report } from "@multiarch/executor";
+import type { Plan } from "@multiarch/plan";
+import { summary } from "../commands/plan.ts";
+import { type CommandContext, EXIT, type Outcome, plural, type Values } from "../context.ts";
+import { displayPath, type Io, seconds, style, table } from "../format.ts";
+import { htmlReport, stepSummary } from "../html-report.ts";
+import { githubOutputLines, metadataOf } from "../metadata.ts";
+import { hostPlatform, type Timing } from "../commands/load.ts";
+
+export const concurrencyOf = (values: Values): number | undefined => {
+  const n = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+};
+
+export async function runPlan(
+  ctx: CommandContext,
+  plan: Plan,
+  planDir: string,
+  concurrency: number,
+  warnings: Outcome["warnings"],
+  probed?: EngineFacts,
+  before: Timing[] = [],
+): Promise<Outcome> {
+  const { values, io, signal, json } = ctx;
+  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
+  if (values["dry-run"]) {
+    const dryRun = plan.stages.flatMap((stage) =>
+      stage.steps.flatMap((step) =>
+        step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` })),
+      ),
+    );
+    if (!json) {
+      const out = [summary(plan, io)];
+      for (const stage of plan.stages) out.push("", `# ${stage.name}`, ...dryRun.filter((d) => d.stage === stage.name).map((d) => d.command));
+      io.stdout.write(`${out.join("\n")}\n`);
+    }
+    return { exit: EXIT.ok, warnings, data: { plan, dryRun } };
+  }
+
+  // Preflight: nothing starts unless the engine can run what was planned.
+  const engine = probed ?? (await probeEngine(resolve(planDir, plan.cwd), io.env));
+  // A builder on this machine's kernel runs foreign RUN steps through binfmt_misc: check the QEMU
+  // handlers now rather than fail halfway with "exec format error".
+  const localKernel = (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine.driver === "docker" || engine.driver === "docker-container");
+  const platforms = [...new Set(plan.images.flatMap((i) => i.platforms))];
+  // merge and promote build and run nothing: no platform needs QEMU
+  const runsImages = plan.stages.some((s) => s.steps.some((st) => st.kind === "bake" || st.kind === "build" || st.kind === "test"));
+  const emulation =
+    engine.reachable && localKernel && runsImages
+      ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {})
+      : [];
+  const problem = preflight(plan, engine, emulation) ?? (await signerProblem(plan, planDir, io));
+  if (problem) return { exit: EXIT.environment, message: problem, warnings };
+
+  const err = style(io, "stderr");
+  // Long steps (a bake under QEMU can take many minutes) say they are alive every 30 s.
+  const running = new Map<string, number>();
+  const heartbeat = setInterval(() => {
+    for (const [id, since] of running) io.stderr.write(err.dim(`   ${id} still running (${Math.round((Date.now() - since) / 1000)}s)\n`));
+  }, 30_000);
+  heartbeat.unref();
+  const progress = (e: ExecEvent) => {
+    if (e.type === "step-start" && !values.verbose) running.set(e.step.id, Date.now());
+    if (e.type === "step-end") running.delete(e.step.id);
+    if (e.type === "stage") io.stderr.write(`${err.bold(`== ${e.name}`)} ${err.dim(`(${plural(e.steps, "step")})`)}\n`);
+    else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
+    else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
+    else if (e.type === "note") io.stderr.write(`   ${e.step.id}: ${e.text}\n`);
+    else if (e.type === "step-end") {
+      const o = e.outcome;
+      const mark = o.status === "ok" ? err.green("ok") : o.status === "skipped" || o.status === "unchanged" ? err.dim(o.status) : err.red("FAILED");
+      io.stderr.write(
+        `   ${e.step.id} ${mark} ${err.dim(o.reason ? `(${o.reason})` : seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`,
+      );
+      if (o.status === "failed") {
+        io.stderr.write(`     ${err.red(o.error ?? "failed")}\n`);
+        if (o.stderrTail) io.stderr.write(`${o.stderrTail.replace(/^/gm, "     | ")}\n`);
+        if (o.check) io.stderr.write(`${checkTable(o.check, e.step.expect?.platforms ?? []).replace(/^/gm, "     ")}\n`);
+      }
+    }
+  };
+  let report: Report;
+  try {
+    report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress, continueOnFailure: values.continue === true });
+  } finally {
+    clearInterval(heartbeat);
+  }
+  const timings: Timing[] = [...before, ...kindTimings(report.steps).map((k) => ({ phase: k.kind, ms: k.ms, steps: k.steps, sumMs: k.sumMs }))];
+  const text = `${finalSummary(report, io)}${values.timings ? `\n\n${timingTable(timings, report.durationMs)}` : ""}`;
+  if (json) io.stderr.write(`${text}\n`);
+  else io.stdout.write(`${text}\n`);
+  // a shard's result is its shard file; merge writes the metadata and report of what it published
+  const unwritten = values.shard ? undefined : (writeMetadata(values, io, report) ?? writeReports(ctx, report, plan, planDir));
+  const { steps, images, tags, staged, durationMs } = report;
+  return {
+    exit: report.exitCode || (unwritten ? EXIT.usage : EXIT.ok),
+    ...(unwritten ? { message: unwritten } : {}),
+    warnings,
+    data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
+  };
+}
+
+/** A plan that signs needs cosign here: found before anything is built, not when the first index is ready. */
+async function signerProblem(plan: Plan, planDir: string, io: Io): Promise<string | undefined> {
+  const signs = plan.stages.some((s) => s.steps.some((st) => st.kind === "sign" || st.commands.some((c) => c.program === "cosign")));
+  if (!signs) return undefined;
+  const { runCommand } = await import("@multiarch/executor");
+  const r = await runCommand({ program: "cosign", args: ["version"] }, { cwd: resolve(planDir, plan.cwd), env: io.env });
+  return r.ok
+    ? undefined
+    : `this plan signs with cosign (sign: in the spec), which cannot be run here (${r.message}); install it (Debian: apt-get install cosign) or put it on PATH`;
+}
+
+/**
+ * --metadata-file FILE, and under GitHub Actions $GITHUB_OUTPUT: what was published, for signing and
+ * attesting. Written on failure too (statuses say what happened). A file that cannot be written is exit 1.
+ */
+function writeMetadata(values: Values, io: Io, report: Report): string | undefined {
+  const meta = metadataOf(report);
+  const file = typeof values["metadata-file"] === "string" ? resolve(io.cwd, values["metadata-file"]) : undefined;
+  const github = io.env.GITHUB_ACTIONS === "true" ? io.env.GITHUB_OUTPUT : undefined;
+  try {
+    if (file) writeFileSync(file, `${JSON.stringify(meta, null, 2)}\n`);
+    if (github) appendFileSync(github, githubOutputLines(meta));
+  } catch (e) {
+    return `cannot write the metadata: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/** --report FILE.html (written on failure too) and, under GitHub Actions, the job summary. */
+function writeReports({ values, io }: CommandContext, report: Report, plan: Plan, planDir: string): string | undefined {
+  const title = `multiarch ${typeof values.command === "string" ? values.command : "apply"}: ${displayPath(resolve(planDir, plan.spec), io.cwd)}`;
+  try {
+    if (typeof values.report === "string") {
+      const file = resolve(io.cwd, values.report);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, htmlReport(report, plan, { title, hostPlatform: hostPlatform(), generatedAt: new Date().toISOString() }));
+      io.stderr.write(`report: ${displayPath(file, io.cwd)}\n`);
+    }
+    if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, stepSummary(report, plan, title));
+  } catch (e) {
+    return `cannot write the report: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expected: readonly string[]): string {
+  const all = [...new Set([...expected, ...check.found])];
+  return table(
+    all.map((p) => [p, expected.includes(p) ? "yes" : "no", check.found.includes(p) ? "yes" : "no", check.mismatched.includes(p) ? "config arch differs" : ""]),
+    ["platform", "requested", "pushed", ""],
+  );
+}
+
+/** apply --timings: where the time went, phase by phase (steps of one kind overlap: wall time, and their sum). */
+function timingTable(timings: readonly Timing[], runMs: number): string {
+  const rows = timings.map((t) => [t.phase, seconds(t.ms), t.steps === undefined ? "" : String(t.steps), t.sumMs === undefined ? "" : seconds(t.sumMs)]);
+  return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order)`;
+}
+
+export function finalSummary(report: Report, io: Io): string {
+  const s = style(io, "stdout");
+  const good = new Set(["published", "written", "loaded", "verified", "built"]);
+  const rows = report.images.map((i) => [
+    i.name,
+    good.has(i.status) ? s.green(i.status) : i.status === "failed" ? s.red(i.status) : s.dim(i.status),
+    i.platforms.join(","),
+    i.digest ? i.digest.slice(0, 19) : "-",
+    seconds(i.durationMs),
+    i.tags.join(" "),
+  ]);
+  const out = ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"])];
+  const held = report.images.filter((i) => i.notPublished);
+  if (held.length) out.push("", ...held.map((i) => s.dim(`${i.name}: not published: ${i.notPublished}`)));
+  // per image what went wrong: a failed one's error (for a bake, its own Dockerfile line), then why the others stopped
+  const why = report.images.filter((i) => i.reason);
+  if (why.length) out.push("");
+  for (const i of why.filter((x) => x.status === "failed")) out.push(s.red(`${i.name} failed:`), i.reason!.replace(/^/gm, "  | "));
+  // a base that broke holds back every image built FROM it: the first ones by name, then a count
+  const heldBack = why.filter((x) => x.status !== "failed");
+  for (const i of heldBack.slice(0, 20)) out.push(s.dim(`${i.name} ${i.status}: ${i.reason}`));
+  if (heldBack.length > 20) out.push(s.dim(`… and ${heldBack.length - 20} more`));
+  const movedTags = report.tags.filter((t) => t.status === "moved");
+  if (report.exitCode === 0) {
+    if (report.images.length && report.images.every((i) => i.status === "unchanged" || i.status === "up-to-date"))
+      out.push("", s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`));
+    else if (held.length === report.images.length) out.push("", s.green(`built and verified in ${seconds(report.durationMs)}; nothing published (see above)`));
+    else out.push("", s.green(`done in ${seconds(report.durationMs)}`));
+    return out.join("\n");
+  }
+  const failed = report.steps.filter((st) => st.status === "failed");
+  const notRun = report.steps.filter((st) => st.status === "not-run").length;
+  if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref} (${r.digest.slice(0, 19)})`).join(" ")}`));
+  const count = (status: string) => report.images.filter((i) => i.status === status).map((i) => i.name);
+  const [bad, skipped, cancelled, published] = [count("failed"), count("skipped"), count("cancelled"), count("published")];
+  const images = [
+    bad.length ? `${plural(bad.length, "image")} failed (${bad.join(", ")})` : "",
+    skipped.length ? `${skipped.length} skipped (built FROM a failed image)` : "",
+    cancelled.length ? `${cancelled.length} cancelled` : "",
+  ].filter(Boolean);
+  const stopped =
+    report.exitCode === 130
+      ? "interrupted"
+      : `${images.length ? `${images.join(", ")}: ` : ""}${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
+  const tagsLine = published.length
+    ? `; published the others: ${published.join(", ")}`
+    : movedTags.length
+      ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
+      : "; no user tag was moved";
+  out.push("", s.red(`${stopped}${tagsLine}`));
+  return out.join("\n");
+}
+
+/** Per image: up to date, reused from another tag, or built, and why; and the tags this run does not give. */
+export function explain(plan: Plan): string {
+  return plan.images.map((i) => `${why(i)}${i.droppedTags?.length ? `\n${i.name}: no tag from ${i.droppedTags.join(", ")} in this run` : ""}`).join("\n");
+}
+
+function why(i: Plan["images"][number]): string {
+  if (i.upToDate) return `${i.name}: up to date (${i.upToDate.digest.slice(0, 19)}): every tag holds the result of these inputs`;
+  if (i.reuse)
+    return `${i.name}: unchanged inputs already published as ${Object.entries(i.reuse)
+      .map(([n, d]) => `${n}@${d.slice(0, 19)}`)
+      .join(", ")}: published without building`;
+  if (i.notPublished) return `${i.name}: built, not published (${i.notPublished})`;
+  return `${i.name}: built: ${i.changed?.length ? `changed: ${i.changed.join(", ")}` : "--rebuild, or no input facts"}`;
+}
