@@ -2,7 +2,8 @@
 import { type Diagnostic, hasErrors, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
 import type { Spec } from "./model.ts";
 import { normalize, type SpecFs } from "./normalize.ts";
-import { SpecInputSchema } from "./schema.ts";
+import { fastShape } from "./fast-shape.ts";
+import { type SpecInput, specInputSchema } from "./schema.ts";
 import { parseYaml } from "./source-map.ts";
 import { zodIssuesToDiagnostics } from "./zod-issues.ts";
 
@@ -12,7 +13,8 @@ export type SpecResult = { ok: true; spec: Spec; warnings: Diagnostic[] } | { ok
 export function parseSpec(text: string, opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>> }): SpecResult {
   const yaml = parseYaml(text, opts.file);
   if (!yaml.ok) return { ok: false, errors: yaml.errors, warnings: [] };
-  const shape = SpecInputSchema.safeParse(yaml.data);
+  const fast = fastShape(yaml.data);
+  const shape = fast ? { success: true as const, data: fast.value as SpecInput } : specInputSchema().safeParse(yaml.data);
   if (!shape.success) {
     return { ok: false, errors: sortDiagnostics(zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map)), warnings: [] };
   }
