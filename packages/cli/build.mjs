@@ -1,7 +1,7 @@
 // Bundles the CLI into one self-contained script, dist/multiarch.cjs (no runtime dependencies), and
 // warms V8's code cache for it: bin/multiarch.js starts the bundle from that cache. Commands and the
 // packages behind them initialise when first imported, so start-up runs only what the command needs.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,6 +35,9 @@ await build({
     },
   ],
 });
+
+// bin/multiarch.js reads the bundle as latin1, which equals UTF-8 for ASCII only
+if (/[^\x00-\x7f]/.test(readFileSync("dist/multiarch.cjs", "latin1"))) throw new Error("dist/multiarch.cjs is not ASCII");
 
 await warmUp();
 

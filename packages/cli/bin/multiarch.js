@@ -20,7 +20,8 @@ function compileBundle() {
   } catch {
     // no cache for this Node yet
   }
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(BUNDLE, "utf8")}\n})`;
+  // the bundle is ASCII (esbuild escapes the rest; the build checks): latin1 reads it without decoding
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(BUNDLE, "latin1")}\n})`;
   const script = new vm.Script(source, {
     filename: BUNDLE,
     cachedData,
