@@ -47,7 +47,7 @@ const time = (n, fn) => median(Array.from({ length: n }, fn));
 /** The median of n rounds of each, one of each per round. */
 const interleaved = (n, fns) => {
   const times = fns.map(() => []);
-  for (let i = 0; i < n; i++) fns.forEach((fn, j) => times[j].push(fn()));
+  for (let i = 0; i < n; i++) for (const [j, fn] of fns.entries()) times[j].push(fn());
   return times.map(median);
 };
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
