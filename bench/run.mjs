@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmarks. Every figure is a ratio against the obvious baseline, measured in the same run:
 //   compile  multiarch validate / plan of N-image x 3-platform specs vs `docker buildx bake --print`
-//            of the generated bake file (the cheapest thing buildx does with it)
+//            of the generated bake file (the cheapest thing buildx does with it), and node -e 0; the time V8
+//            takes to compile the CLI's bundle without and with its code cache
 //   apply    multiarch apply of the examples vs the same images built by hand with
 //            `docker buildx build --platform ... --push` (cache pruned before every run)
 //   strategy the manifest strategy vs the bake strategy on the same example
@@ -12,7 +13,7 @@
 // Usage: node bench/run.mjs [compile|apply|strategy|incremental|shards]... (default: all). Needs test/env/up.sh
 // for everything but compile.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -44,6 +45,12 @@ function runRetried(program, args, opts = {}) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = (n, fn) => median(Array.from({ length: n }, fn));
+/** The median of n rounds of each, one of each per round. */
+const interleaved = (n, fns) => {
+  const times = fns.map(() => []);
+  for (let i = 0; i < n; i++) for (const [j, fn] of fns.entries()) times[j].push(fn());
+  return times.map(median);
+};
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
 function specOf(n) {
@@ -77,12 +84,15 @@ function benchCompile() {
   for (const n of [50, 250, 500, 1000]) {
     const dir = specOf(n);
     const spec = join(dir, "multiarch.yaml");
-    const validate = time(REPEAT, () => run("node", [BIN, "validate", "-f", spec]));
-    const plan = time(REPEAT, () => run("node", [BIN, "plan", "-f", spec, "--strategy", "bake"]));
-    // default flags: strategy auto asks the engine, as users run it
-    const planAuto = time(REPEAT, () => run("node", [BIN, "plan", "-f", spec]));
-    const bakePrint = time(REPEAT, () => run("docker", ["buildx", "bake", "-f", ".multiarch/docker-bake.json", "--print"], { cwd: dir }));
-    const nodeStart = time(REPEAT, () => run("node", ["-e", "0"]));
+    // One of each per round, so a change in the machine's load weighs on every column alike.
+    const [validate, plan, planAuto, bakePrint, nodeStart] = interleaved(REPEAT, [
+      () => run("node", [BIN, "validate", "-f", spec]),
+      () => run("node", [BIN, "plan", "-f", spec, "--strategy", "bake"]),
+      // default flags: strategy auto asks the engine, as users run it
+      () => run("node", [BIN, "plan", "-f", spec]),
+      () => run("docker", ["buildx", "bake", "-f", ".multiarch/docker-bake.json", "--print"], { cwd: dir }),
+      () => run("node", ["-e", "0"]),
+    ]);
     rows.push({
       images: n,
       validateMs: validate,
@@ -102,8 +112,38 @@ function benchCompile() {
       `${String(r.images).padEnd(8)}${fmt(r.validateMs).padEnd(10)}${(r.validateMs / r.nodeStartMs).toFixed(2).padEnd(15)}${fmt(r.planMs).padEnd(9)}${fmt(r.planAutoMs).padEnd(13)}${fmt(r.bakePrintMs).padEnd(14)}${fmt(r.nodeStartMs).padEnd(11)}${(r.bakePrintOverPlan.toFixed(2) + "x").padEnd(20)}${r.bakePrintOverPlanAuto.toFixed(2)}x`,
     );
   const [, a, , c] = rows;
+  bundleParse();
   console.log(
     `growth 250 -> 1000 images: plan x${(c.planMs / a.planMs).toFixed(2)}, bake --print x${(c.bakePrintMs / a.bakePrintMs).toFixed(2)} (linear would be x4.00 minus the fixed start-up)`,
+  );
+}
+
+/**
+ * What V8 spends compiling the CLI's bundle before anything runs, without and with the code cache that
+ * bin/multiarch.js uses (each in a fresh process: V8 keeps compiled scripts for the life of one).
+ */
+function bundleParse() {
+  const dist = join(ROOT, "packages/cli/dist");
+  const bundle = join(dist, "multiarch.cjs");
+  const cache = join(dist, `multiarch-${process.version}-${process.arch}.cache`);
+  const probe = `const { readFileSync } = require("node:fs"); const vm = require("node:vm");
+    const source = "(function (exports, require, module, __filename, __dirname) {" + readFileSync(process.argv[1], "latin1") + "\\n})";
+    const cachedData = process.argv[2] ? readFileSync(process.argv[2]) : undefined;
+    const t0 = performance.now();
+    const s = new vm.Script(source, { filename: process.argv[1], cachedData });
+    process.stdout.write(JSON.stringify({ ms: performance.now() - t0, rejected: s.cachedDataRejected }));`;
+  const once = (withCache) => {
+    const r = spawnSync("node", ["-e", probe, bundle, ...(withCache ? [cache] : [])], { encoding: "utf8" });
+    const out = JSON.parse(r.stdout);
+    if (out.rejected) throw new Error(`V8 rejected ${cache}`);
+    return out.ms;
+  };
+  const cold = time(REPEAT, () => once(false));
+  const warm = time(REPEAT, () => once(true));
+  const kb = (f) => Math.round(statSync(f).size / 1024);
+  results.bundle = { bundleKB: kb(bundle), cacheKB: kb(cache), compileMs: cold, compileFromCacheMs: warm };
+  console.log(
+    `bundle: ${kb(bundle)} KB; V8 compiles it in ${fmt(cold)} without its code cache (functions then compile as they first run), ${fmt(warm)} from the cache (${kb(cache)} KB, compiled functions included)`,
   );
 }
 

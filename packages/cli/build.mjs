@@ -1,27 +1,25 @@
-// Bundles the CLI into dist/ with code splitting: each command is a chunk loaded on demand, so start-up
-// reads only what the command needs. The bundle is self-contained (no runtime dependencies).
-// Two entry points share the chunks: the CLI, and the GitHub Action's (action.yml runs the same bundle,
-// committed under action/dist: `pnpm --filter @multiarch/cli build:action`, checked by the e2e suite).
-// Usage: node build.mjs [OUTDIR]   (default: dist)
-import { rmSync } from "node:fs";
+// Bundles the CLI into one self-contained script, dist/multiarch.cjs (no runtime dependencies), and
+// warms V8's code cache for it: bin/multiarch.js starts the bundle from that cache. Commands and the
+// packages behind them initialise when first imported, so start-up runs only what the command needs.
+// With an OUTDIR, the GitHub Action's bundle instead: OUTDIR/action.js, one ES module from the same
+// sources (action.yml runs it; committed under action/dist by `pnpm --filter @multiarch/cli build:action`,
+// checked against a fresh build by the e2e suite).
+// Usage: node build.mjs [OUTDIR]
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { build } from "esbuild";
 
-const outdir = process.argv[2] ?? "dist";
-rmSync(outdir, { recursive: true, force: true });
-
-await build({
-  entryPoints: { multiarch: "src/main.ts", action: "src/action-main.ts" },
-  outdir,
+// What both bundles share: self-contained, Node 20, identifiers as written (libraries read class names:
+// execa names its errors after its classes; keepNames would pay a defineProperty for every closure).
+const common = {
   bundle: true,
-  splitting: true,
-  format: "esm",
   platform: "node",
   target: "node20",
-  minify: !process.env.MULTIARCH_BUILD_DEBUG, // unminified names for profiling
-  keepNames: true,
+  minifyWhitespace: !process.env.MULTIARCH_BUILD_DEBUG, // readable lines for profiling
+  minifySyntax: true,
   legalComments: "none",
-  chunkNames: "chunks/[name]-[hash]",
-  banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
   logLevel: "warning",
   // handlebars' code generator falls back to a built-in SourceNode without the source-map package;
   // we never ask for source maps of templates.
@@ -34,4 +32,73 @@ await build({
       },
     },
   ],
-});
+};
+
+const actionDir = process.argv[2];
+if (actionDir) {
+  rmSync(actionDir, { recursive: true, force: true });
+  await build({
+    ...common,
+    entryPoints: { action: "src/action-main.ts" },
+    outdir: actionDir,
+    format: "esm",
+    banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
+  });
+  process.exit(0);
+}
+
+rmSync("dist", { recursive: true, force: true });
+await build({ ...common, entryPoints: { multiarch: "src/main.ts" }, outdir: "dist", outExtension: { ".js": ".cjs" }, format: "cjs" });
+
+// bin/multiarch.js reads the bundle as latin1, which equals UTF-8 for ASCII only (esbuild escapes strings;
+// the comments a debug build keeps may not be ASCII, and latin1 only garbles them)
+if (!process.env.MULTIARCH_BUILD_DEBUG && /[^\x00-\x7f]/.test(readFileSync("dist/multiarch.cjs", "latin1"))) throw new Error("dist/multiarch.cjs is not ASCII");
+
+await warmUp();
+
+/**
+ * Runs what editors and CI run on every save and push (validate, plan) in this process, then saves the
+ * code V8 compiled for them as the bundle's cache.
+ */
+async function warmUp() {
+  const { compileBundle, writeCache } = createRequire(import.meta.url)("./bin/multiarch.js");
+  const { script, bundle } = compileBundle();
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-warm-up-"));
+  try {
+    const spec = join(dir, "multiarch.yaml");
+    const lines = [
+      "version: 1",
+      "platforms: [linux/amd64, linux/arm64]",
+      "registries:",
+      "  local: { url: 127.0.0.1:5000/warm-up, insecure: true }",
+      "variables:",
+      "  version: { env: VERSION, default: 1.0.0 }",
+      "defaults:",
+      '  tags: ["{{version}}", latest]',
+      '  labels: { org.opencontainers.image.version: "{{version}}" }',
+      "images:",
+    ];
+    for (const name of ["base", "app"]) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, "Dockerfile"), "FROM scratch\n");
+      lines.push(`  ${name}:`, `    context: ${name}`, `    args: { SERVICE: ${name}, APP_VERSION: "{{version}}" }`);
+    }
+    lines.push('    contexts: { base: "image:base" }');
+    writeFileSync(spec, `${lines.join("\n")}\n`);
+    const sink = { write: () => true, isTTY: false };
+    const io = { stdout: sink, stderr: sink, cwd: dir, env: { PATH: process.env.PATH ?? "" } };
+    for (const argv of [
+      ["--help"],
+      ["validate", "-f", spec],
+      ["validate", "--static", "-f", spec],
+      ["plan", "-f", spec, "--strategy", "bake"],
+      ["plan", "-f", spec, "--strategy", "manifest"],
+    ]) {
+      const code = await bundle.run(argv, io);
+      if (code !== 0) throw new Error(`warm-up: multiarch ${argv.join(" ")} exited ${code}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  writeCache(script);
+}

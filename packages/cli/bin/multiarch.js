@@ -1,2 +1,54 @@
 #!/usr/bin/env node
-import "../dist/multiarch.js";
+// Starts the bundle (dist/multiarch.cjs) from V8's code cache: with the cache, V8 neither parses nor
+// compiles what the cache holds (validate and plan spend a third of their start-up there otherwise).
+// Node 20 has no module compile cache, hence a script compiled here. The build writes the cache for its
+// Node (build.mjs runs validate and plan first); another Node writes its own on first use, if it may.
+// A cache V8 refuses (other flags) only costs the compile it would have saved.
+"use strict";
+const { readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { join } = require("node:path");
+const vm = require("node:vm");
+
+const BUNDLE = join(__dirname, "..", "dist", "multiarch.cjs");
+const CACHE = join(__dirname, "..", "dist", `multiarch-${process.version}-${process.arch}.cache`);
+
+/** The bundle compiled as a CommonJS module would be, with the cache when there is one. */
+function compileBundle() {
+  let cachedData;
+  try {
+    cachedData = readFileSync(CACHE);
+  } catch {
+    // no cache for this Node yet
+  }
+  // the bundle is ASCII (esbuild escapes the rest; the build checks): latin1 reads it without decoding
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(BUNDLE, "latin1")}\n})`;
+  const script = new vm.Script(source, {
+    filename: BUNDLE,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, require, module, BUNDLE, join(BUNDLE, ".."));
+  return { script, bundle: module.exports, cached: cachedData !== undefined };
+}
+
+/** Written whole or not at all: a concurrent run reads either no cache or a complete one. */
+function writeCache(script) {
+  const tmp = `${CACHE}.${process.pid}`;
+  writeFileSync(tmp, script.createCachedData());
+  renameSync(tmp, CACHE);
+}
+
+if (require.main === module) {
+  const { script, bundle, cached } = compileBundle();
+  bundle.main().then(() => {
+    if (cached) return;
+    try {
+      writeCache(script);
+    } catch {
+      // a read-only installation: run without a cache
+    }
+  });
+} else {
+  module.exports = { compileBundle, writeCache, CACHE };
+}

@@ -1,3 +1,8 @@
+// The bundle's entry (dist/multiarch.cjs, started by bin/multiarch.js): `main` is the command line,
+// `run` is what the build's warm-up calls to fill V8's code cache.
+import { run } from "./cli.ts";
 import { runAsProcess } from "./process.ts";
 
-await runAsProcess(process.argv.slice(2), process.cwd());
+export { run };
+
+export const main = (): Promise<number> => runAsProcess(process.argv.slice(2), process.cwd());

@@ -150,13 +150,16 @@ export function buildBakeFile(
 
 /** Stable, reviewable JSON: sorted keys, 2-space indent, every literal `${` / `%{` escaped for bake. */
 export function serializeBakeFile(bake: unknown): string {
-  return `${JSON.stringify(sortKeys(bake), (_k, v) => (typeof v === "string" ? escapeForBake(v) : v), 2)}\n`;
+  // escaped while sorted: JSON.stringify with a replacer function is several times slower
+  return `${JSON.stringify(sortKeys(bake), null, 2)}\n`;
 }
 
 // A function replacement: in a replacement *string* "$$" would collapse back to "$".
-const escapeForBake = (s: string): string => s.replaceAll("${", () => "$${").replaceAll("%{", () => "%%{");
+const escapeForBake = (s: string): string => (s.includes("{") ? s.replaceAll("${", () => "$${").replaceAll("%{", () => "%%{") : s);
 
+/** Keys sorted, string values (not keys) escaped for bake. */
 function sortKeys(v: unknown): unknown {
+  if (typeof v === "string") return escapeForBake(v);
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v !== null && typeof v === "object") {
     return Object.fromEntries(

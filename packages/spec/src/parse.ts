@@ -2,8 +2,9 @@
 import { type Diagnostic, hasErrors, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
 import type { Spec } from "./model.ts";
 import { normalize, type SpecFs } from "./normalize.ts";
+import { fastShape } from "./fast-shape.ts";
 import { parseSets } from "./overrides.ts";
-import { SpecInputSchema } from "./schema.ts";
+import { type SpecInput, specInputSchema } from "./schema.ts";
 import { parseYaml } from "./source-map.ts";
 import { zodIssuesToDiagnostics } from "./zod-issues.ts";
 
@@ -21,12 +22,13 @@ export function parseSpec(
   if (sets.errors.length) return { ok: false, errors: sets.errors, warnings: [] };
   const yaml = parseYaml(text, opts.file);
   if (!yaml.ok) return { ok: false, errors: yaml.errors, warnings: [] };
-  const shape = SpecInputSchema.safeParse(yaml.data);
+  const fast = fastShape(yaml.data);
+  const shape = fast ? { success: true as const, data: fast.value as SpecInput } : specInputSchema().safeParse(yaml.data);
   if (!shape.success) {
     const errors = zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map);
     // Every problem in one run: without the values found wrong, the rest of the file is checked as usual.
     const removed = shape.error.issues.flatMap((i) => (i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path])).map(upToList);
-    const rest = SpecInputSchema.safeParse(without(yaml.data, removed));
+    const rest = specInputSchema().safeParse(without(yaml.data, removed));
     if (!rest.success) return { ok: false, errors: sortDiagnostics(errors), warnings: [] };
     // a problem at or above a removed value may be only its absence ("no images"): not reported
     const consequence = (d: Diagnostic) => d.path !== undefined && removed.some((r) => d.path!.every((seg, i) => r[i] === seg));

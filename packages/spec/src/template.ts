@@ -229,10 +229,69 @@ export function checkTemplate(source: string, variables: ReadonlySet<string>): T
   return checked;
 }
 
+/**
+ * Most templates are text and {{name}} or {{name.field}}: those are read and rendered here, the way
+ * handlebars does, without its parser and compiler (which cost more than the rest of a 250-image plan).
+ * Anything else (helpers, blocks, literals, whitespace control, escapes, another identifier grammar)
+ * returns undefined and goes to handlebars. template.test.ts checks both agree on generated templates.
+ */
+export function simpleTemplate(source: string): SimplePart[] | undefined {
+  const parts: SimplePart[] = [];
+  let at = 0;
+  for (const m of source.matchAll(/\{\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}\}/g)) {
+    if (!plainText(source.slice(at, m.index))) return undefined;
+    const [, root, field] = m as unknown as [string, string, string | undefined];
+    // {{lower}} calls the helper, {{true}} is a literal, {{this}} and {{else}} are keywords
+    if (NOT_NAMES.has(root) || (field === undefined && (Object.hasOwn(hb.helpers, root) || Object.hasOwn(KNOWN_HELPERS, root)))) return undefined;
+    if (at < m.index) parts.push(source.slice(at, m.index));
+    parts.push(field === undefined ? [root] : [root, field]);
+    at = m.index + m[0].length;
+  }
+  if (!plainText(source.slice(at))) return undefined;
+  if (at < source.length) parts.push(source.slice(at));
+  return parts;
+}
+
+/** Text, or a path read from the context. */
+export type SimplePart = string | [string] | [string, string];
+const NOT_NAMES = new Set(["true", "false", "null", "undefined", "this", "else"]);
+const plainText = (text: string): boolean => !/[{}\\\u0000]/.test(text);
+
+/** A simple template's output, or undefined where only handlebars knows (a value that is not a string, a missing one). */
+export function renderSimple(parts: readonly SimplePart[], context: Record<string, unknown>): string | undefined {
+  let out = "";
+  for (const part of parts) {
+    if (typeof part === "string") {
+      out += part;
+      continue;
+    }
+    let value: unknown = Object.hasOwn(context, part[0]) ? context[part[0]] : undefined;
+    if (part.length === 2) {
+      const parent = value as Record<string, unknown> | undefined;
+      value = typeof parent === "object" && parent !== null && !(parent instanceof MapValue) && Object.hasOwn(parent, part[1]) ? parent[part[1]] : undefined;
+    }
+    if (typeof value !== "string") return undefined;
+    out += value;
+  }
+  return out;
+}
+
+/** The AST handlebars would give a simple template: what the checks below walk. */
+const simpleProgram = (parts: readonly SimplePart[]): hbs.AST.Program =>
+  ({
+    type: "Program",
+    body: parts.map((p) =>
+      typeof p === "string"
+        ? { type: "ContentStatement", value: p, original: p }
+        : { type: "MustacheStatement", path: { type: "PathExpression", data: false, depth: 0, parts: [...p], original: p.join(".") }, params: [] },
+    ),
+  }) as unknown as hbs.AST.Program;
+
 function checkUncached(source: string, variables: ReadonlySet<string>): TemplateCheck {
+  const simple = simpleTemplate(source);
   let ast: hbs.AST.Program;
   try {
-    ast = hb.parse(source);
+    ast = simple ? simpleProgram(simple) : hb.parse(source);
   } catch (e) {
     // handlebars reports "Parse error on line 1:\n<source>\n----^\nExpecting ..., got 'X'"
     const lines = (e instanceof Error ? e.message : String(e)).split("\n");
@@ -336,6 +395,8 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
     source,
     uses,
     render(context, epoch, why) {
+      const fast = simple && renderSimple(simple, context);
+      if (typeof fast === "string") return fast;
       compiled ??= hb.compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
       const drops: { at: string; reason: string }[] = [];
       const out = compiled(context, { data: { epoch, drops } });

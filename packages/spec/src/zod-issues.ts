@@ -1,7 +1,7 @@
 // Turns zod issues into diagnostics at the YAML position of the offending value, with hints.
 import type { z } from "zod";
 import { type Diagnostic, diag } from "./diagnostics.ts";
-import { SpecInputSchema } from "./schema.ts";
+import { specInputSchema } from "./schema.ts";
 import type { Path, SourceMap } from "./source-map.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -16,7 +16,7 @@ type Def = {
 
 /** Keys the schema allows for the object at path (for "did you mean" on unknown keys). */
 function allowedKeysAt(path: Path): string[] {
-  let defs: Def[] = [(SpecInputSchema as unknown as { _zod: { def: Def } })._zod.def];
+  let defs: Def[] = [(specInputSchema() as unknown as { _zod: { def: Def } })._zod.def];
   const unwrap = (d: Def): Def[] =>
     d.type === "optional" || d.type === "default" ? unwrap(d.innerType!._zod.def) : d.type === "union" ? d.options!.flatMap((o) => unwrap(o._zod.def)) : [d];
   for (const seg of path) {

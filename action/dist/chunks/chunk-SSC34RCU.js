@@ -1,6 +1,0 @@
-import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);
-import{i as c,j as f}from"./chunk-7JU4NTQN.js";import{a as p,c as r,d as u,e as d,g}from"./chunk-JGPXTP6T.js";import{a as l}from"./chunk-RK2YE5BC.js";async function $({values:s,io:n,json:a}){let e=await c(s,n,"plan");if(!e.ok)return e.outcome;e.lock.release();let m=e.plan.builder?`
-${await f(e.plan.builder)}`:"";return a||n.stdout.write(`${h(e.plan,n)}${m}
-wrote ${e.files.map(i=>d(i,n.cwd)).join(", ")}
-`),{exit:p.ok,warnings:e.warnings,data:{plan:e.plan,files:e.files}}}l($,"plan");function h(s,n){let a=u(n,"stdout"),e=[...new Set(s.images.flatMap(t=>t.platforms))],m=s.images.map(t=>[t.name,...e.map(o=>t.platforms.includes(o)?a.green("yes"):a.dim("-")),t.archive?t.archive:t.notPublished?a.dim(`not published: ${t.notPublished}`):t.refs.map(o=>`${o.name}:{${o.tags.join(",")}}`).join(" ")]),i=s.stages.reduce((t,o)=>t+o.steps.length,0);return[`${a.bold(`${r(s.images.length,"image")} x ${r(e.length,"platform")}`)}, strategy ${a.bold(s.strategy.chosen)} (${s.strategy.reason})`,"",g(m,["image",...e,"publishes"]),"",`${r(i,"step")} in ${r(s.stages.length,"stage")}: ${s.stages.map(t=>`${t.name} ${t.steps.length}`).join(", ")}`].join(`
-`)}l(h,"summary");export{$ as a,h as b};

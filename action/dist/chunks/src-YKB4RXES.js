@@ -1,2 +1,0 @@
-import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);
-import{g as a,h as b,i as c,j as d,k as e,l as f,m as g,n as h,o as i,p as j,q as k,r as l,s as m,t as n,u as o,v as p}from"./chunk-63ZBUJHG.js";import"./chunk-QH4XWE6M.js";import"./chunk-RK2YE5BC.js";export{c as INSTALLS,b as builderOf,g as compile,j as doctorChecks,n as dot,d as githubWorkflow,e as gitlabPipeline,l as graphOf,o as mergePlan,m as mermaid,p as promotePlan,f as renderImages,i as resolveStrategy,h as selectImages,a as signatureCheck,k as specFromBake};
