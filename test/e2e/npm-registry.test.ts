@@ -44,7 +44,14 @@ describe.skipIf(!env)("npm package", () => {
     expect(user.status).toBe(201);
     const npmrc = join(home, "npmrc");
     writeFileSync(npmrc, `registry=${registry}\n//127.0.0.1:${port}/:_authToken=${((await user.json()) as { token: string }).token}\n`);
-    const npmEnv = { npm_config_userconfig: npmrc, npm_config_cache: join(home, "npm-cache"), npm_config_update_notifier: "false" };
+    // npm_config_registry too: a test started by `pnpm run` inherits pnpm's npm_config_registry, which
+    // beats the userconfig (seen from scripts/ci-fresh.sh: the publish went to the public registry)
+    const npmEnv = {
+      npm_config_userconfig: npmrc,
+      npm_config_registry: registry,
+      npm_config_cache: join(home, "npm-cache"),
+      npm_config_update_notifier: "false",
+    };
 
     const published = await execa("npm", ["publish", await packCli()], { env: npmEnv, reject: false, all: true });
     expect(published.exitCode, published.all).toBe(0);
