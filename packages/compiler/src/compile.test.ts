@@ -80,18 +80,7 @@ describe("compile", () => {
     expect(c.plan.images.map((i) => i.name)).toEqual(["base", "mid", "app"]);
     expect(c.bake.target.app!.contexts).toEqual({ mid: "target:mid" });
     const m = compiled(load(file), { strategy: manifest });
-    expect(m.plan.stages.map((s) => s.name)).toEqual([
-      "build-1",
-      "push-1",
-      "build-2",
-      "push-2",
-      "build-3",
-      "push-3",
-      "manifest",
-      "verify",
-      "publish",
-      "cleanup",
-    ]);
+    expect(m.plan.stages.map((s) => s.name)).toEqual(["build-1", "push-1", "build-2", "push-2", "build-3", "push-3", "manifest", "verify", "publish"]);
     const appBuild = m.plan.stages[4]!.steps[0]!.commands[0]!.args;
     // FROM the base this run built, by digest
     const mid = appBuild.find((a) => typeof a === "object" && "built" in a) as { built: string; prefix: string };
@@ -132,7 +121,7 @@ describe("compile", () => {
     });
   });
 
-  test("the manifest strategy builds each platform with plain manifests and per-arch tags", () => {
+  test("the manifest strategy builds each platform with plain manifests into OCI layouts, pushed by digest", () => {
     const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest });
     const build = c.plan.stages.find((s) => s.name === "build")!.steps.find((s) => s.platform === "linux/arm/v7")!;
     const staging = c.plan.images[0]!.refs[0]!.staging;
@@ -147,10 +136,18 @@ describe("compile", () => {
       "tool/Dockerfile",
       "--label",
       `org.opencontainers.image.revision=${GIT!.sha}`,
-      "--tag",
-      `${staging}-armv7`,
+      "--output",
+      { runFile: "oci-tool-linux-arm-v7", prefix: "type=oci,tar=false,dest=" },
       "tool",
     ]);
+    const push = c.plan.stages.find((s) => s.name === "push")!.steps.find((s) => s.platform === "linux/arm/v7")!;
+    expect(push).toMatchObject({ commands: [], layout: { dir: "oci-tool-linux-arm-v7", ref: `${staging}-armv7` } });
+    const index = c.plan.stages.find((s) => s.name === "manifest")!.steps[0]!;
+    expect(index.index?.sources).toEqual([{ built: `${staging}-amd64` }, { built: `${staging}-arm64` }, { built: `${staging}-armv7` }]);
+    // with SOURCE_DATE_EPOCH, layer timestamps are clamped too
+    const dated = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest }, { ...facts, git: { ...GIT!, time: "1700000000" } });
+    const datedBuild = dated.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
+    expect(datedBuild).toContainEqual({ runFile: "oci-tool-linux-amd64", prefix: "type=oci,tar=false,rewrite-timestamp=true,dest=" });
     const publish = c.plan.stages.find((s) => s.name === "publish")!.steps[0]!;
     expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
     expect(publish.produces).toEqual([
@@ -160,9 +157,26 @@ describe("compile", () => {
       "127.0.0.1:5000/fallback/tool:2.0.0",
       "127.0.0.1:5000/fallback/tool:latest",
     ]);
-    // nothing a user pulls is written before the publish stage
-    const early = c.plan.stages.slice(0, -2).flatMap((st) => st.steps.flatMap((x) => x.produces));
-    expect(early.every((ref) => ref.includes(":multiarch-staging-"))).toBe(true);
+    // nothing a user pulls is written before the publish stage, and no command writes a tag there
+    const early = c.plan.stages
+      .slice(
+        0,
+        c.plan.stages.findIndex((st) => st.name === "publish"),
+      )
+      .flatMap((st) => st.steps);
+    expect(early.flatMap((x) => x.produces).every((ref) => ref.includes(":multiarch-staging-"))).toBe(true);
+    const lines = early.flatMap((x) => x.commands.map((cmd) => cmd.args.filter((a) => typeof a === "string").join(" ")));
+    expect(lines.filter((l) => /--tag|^push|^manifest/.test(l))).toEqual([]);
+  });
+
+  test("the legacy builder (no buildx) keeps staging tags: it can neither write layouts nor push by digest", () => {
+    const legacy = { ...manifest, legacyBuilder: true };
+    const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: legacy });
+    const staging = c.plan.images[0]!.refs[0]!.staging;
+    const build = c.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
+    expect(build.slice(-3)).toEqual(["--tag", `${staging}-amd64`, "tool"]);
+    expect(c.plan.stages.find((s) => s.name === "push")!.steps[0]!.commands[0]!.args).toEqual(["push", `${staging}-amd64`]);
+    expect(c.plan.stages.at(-1)!.steps.map((s) => s.id)).toEqual(["cleanup:local-staging", "cleanup:tested"]);
   });
 
   test("annotations on the index, the manifests or both, as bake writes them; verify checks the index's", () => {
@@ -202,7 +216,7 @@ images:
     expect(compiled(load(file), { strategy: bake }).plan.images[0]!.refs[0]!.tags).toEqual(["1.0", "1", "latest"]);
   });
 
-  test("per-arch plans restrict the bake to their platform, with per-arch staging tags and caches", () => {
+  test("per-arch plans restrict the bake to their platform, with their own caches, pushed by digest", () => {
     const file = repo(
       'version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n',
     );
@@ -210,9 +224,20 @@ images:
     const arm = c.archPlans.find((p) => p.platform === "linux/arm64")!;
     const args = arm.steps[0]!.commands[0]!.args.filter((a): a is string => typeof a === "string");
     expect(args).toContain("*.platform=linux/arm64");
-    expect(args.find((a) => a.startsWith("app.tags="))).toMatch(/^app\.tags=localhost:5000\/x\/app:multiarch-staging-[0-9a-f]{12}-arm64$/);
+    expect(args.some((a) => a.startsWith("app.tags="))).toBe(false);
     expect(args).toContain("app.cache-to=type=registry,ref=localhost:5000/x/app:buildcache-linux-arm64,mode=max");
     expect(Object.keys(c.files)).toContain("plans/linux-arm64.json");
+    // drivers that push by digest do it themselves, per the publish file: the repository, no tag
+    expect(JSON.parse(c.files["docker-bake.publish.json"]!).target.app).toEqual({
+      output: ["type=image,push=true,push-by-digest=true,name-canonical=true"],
+      tags: ["localhost:5000/x/app"],
+    });
+    // buildx's docker driver: an OCI layout per platform in the run's folder, pushed by the executor
+    const docker = compiled(load(file), { strategy: { ...bake, ociLayout: true } });
+    const steps = docker.archPlans.find((p) => p.platform === "linux/arm64")!.steps;
+    expect(steps[0]!.commands[0]!.args).toContainEqual({ runFile: "oci-app-linux-arm64", prefix: "app.output=type=oci,tar=false,dest=" });
+    expect(steps.find((s) => s.kind === "push")).toMatchObject({ commands: [], layout: { dir: "oci-app-linux-arm64" } });
+    expect(docker.files["docker-bake.publish.json"]).toBeUndefined();
   });
 
   test("--image and --platform select; unknown names get a hint", () => {
@@ -243,7 +268,8 @@ images:
   test("--no-publish and --load stop before publish", () => {
     const spec = load(join(EXAMPLES, "quickstart", "multiarch.yaml"));
     const np = compiled(spec, { strategy: bake, noPublish: true });
-    expect(np.plan.stages.map((s) => s.name)).toEqual(["build", "verify"]);
+    // the images the smoke tests pulled leave the engine again
+    expect(np.plan.stages.map((s) => s.name)).toEqual(["build", "verify", "cleanup"]);
     const loaded = compiled(spec, { strategy: bake, load: true, hostPlatform: "linux/arm64" });
     expect(loaded.plan.stages.map((s) => s.name)).toEqual(["build", "verify", "load"]);
     const pull = loaded.plan.stages.at(-1)!.steps[0]!.commands[0]!;

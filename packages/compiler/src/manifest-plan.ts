@@ -1,21 +1,27 @@
 // Strategy manifest, for engines that cannot build several platforms at once: one `docker build` per
-// image and platform (plain manifests: --provenance=false, or `docker manifest create` refuses the
-// per-arch image as "a manifest list"), a push of each per-arch tag, then `docker manifest` merges.
-// Images build in dependency order; a dependent image builds FROM its base's image of the same arch.
-// Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
-// <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
+// image and platform (plain manifests: --provenance=false, so each per-arch image is one manifest), each
+// written as an OCI layout into the run's folder and pushed by digest, then an index of them pushed by
+// digest (in-process, no tag). Images build in dependency order; a dependent image builds FROM its
+// base's image of the same arch, by digest. User tags (the multi-arch ones and the per-arch <tag>-<arch>
+// ones) are written in the publish stage, after verification and tests passed. The legacy builder
+// (no buildx) cannot write layouts: it tags, pushes and merges with `docker manifest` under staging tags.
 
 import { type Arg, type Command, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Diagnostic, diag, formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
-import { docker, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { docker, layoutOutput, layoutPushStep, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
 /** The per-arch user tag, from the image's first tag: 1.2.0-arm64, 1.2.0-armv7. */
 const userArchRef = (ref: PlannedRef, p: Platform): string => `${ref.name}:${perArchTag(ref.tags[0] ?? "latest", p)}`;
 
-function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform, legacy: boolean): Step {
+/** The OCI layout one image's build for one platform writes (buildx), in the run's folder. */
+const layoutDir = (image: string, p: Platform) => `oci-${image}-${platformSlug(p)}`;
+
+/** `rewriteTimestamp`: layouts' layer timestamps clamped to SOURCE_DATE_EPOCH; undefined: the legacy builder's tags. */
+function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform, rewriteTimestamp: boolean | undefined): Step {
+  const legacy = rewriteTimestamp === undefined;
   const img = r.image;
   // The legacy builder (no buildx) never attaches attestations and does not know the flag.
   const slug = platformSlug(p);
@@ -47,7 +53,8 @@ function buildStep(r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<str
     } else args.push("--build-context", `${c.name}=${c.kind === "local" ? c.path : c.ref}`);
   }
   const produces = planned.refs.map((ref) => archRef(ref, p));
-  for (const ref of produces) args.push("--tag", ref);
+  if (legacy) for (const ref of produces) args.push("--tag", ref);
+  else args.push("--output", layoutOutput("", layoutDir(img.name, p), rewriteTimestamp));
   args.push(img.context);
   return {
     id: `build:${img.name}/${slug}`,
@@ -150,6 +157,7 @@ export function manifestStages(
   images: readonly PlannedImage[],
   legacy: boolean,
   everyone: readonly PlannedImage[] = images,
+  rewriteTimestamp = false,
 ): Stage[] {
   const all = new Map(everyone.map((i) => [i.name, i]));
   const reused = (r: RenderedImage) => all.get(r.image.name)!.reuse !== undefined;
@@ -160,25 +168,29 @@ export function manifestStages(
   const stages: Stage[] = [{ name: "login", steps: loginSteps(spec, images) }];
   for (let level = 0; level < levels; level++) {
     const here = rendered.filter((r) => depth.get(r.image.name) === level && !reused(r));
-    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(r, all.get(r.image.name)!, all, p, legacy)));
+    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(r, all.get(r.image.name)!, all, p, legacy ? undefined : rewriteTimestamp)));
     stages.push({ name: levels > 1 ? `build-${level + 1}` : "build", steps: builds });
-    stages.push({
-      name: levels > 1 ? `push-${level + 1}` : "push",
-      steps: builds.flatMap((b) =>
-        b.produces.map(
-          (ref): Step => ({
-            id: `push:${ref}`,
-            kind: "push",
-            image: b.image!,
-            platform: b.platform!,
-            commands: [docker(["push", ref])],
-            inputs: [ref],
-            produces: [ref],
-            yields: [{ ref, pushed: true, from: "output" }],
-          }),
-        ),
-      ),
-    });
+    const pushes = legacy
+      ? builds.flatMap((b) =>
+          b.produces.map(
+            (ref): Step => ({
+              id: `push:${ref}`,
+              kind: "push",
+              image: b.image!,
+              platform: b.platform!,
+              commands: [docker(["push", ref])],
+              inputs: [ref],
+              produces: [ref],
+              yields: [{ ref, pushed: true, from: "output" }],
+            }),
+          ),
+        )
+      : here.flatMap((r) =>
+          r.image.platforms.flatMap((p) =>
+            all.get(r.image.name)!.refs.map((ref) => layoutPushStep(r.image.name, ref, archRef(ref, p), layoutDir(r.image.name, p), formatPlatform(p))),
+          ),
+        );
+    stages.push({ name: levels > 1 ? `push-${level + 1}` : "push", steps: pushes });
   }
   const lists: Step[] = rendered
     .filter((r) => !reused(r))
@@ -189,16 +201,20 @@ export function manifestStages(
           kind: "manifest",
           image: r.image.name,
           registry: ref.registry,
-          commands: manifestCommands(
-            ref,
-            ref.staging,
-            r.image.platforms,
-            r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
-            false,
-          ),
           inputs: r.image.platforms.map((p) => archRef(ref, p)),
           produces: [ref.staging],
-          yields: [{ ref: ref.staging, pushed: true, from: "output" as const }],
+          ...(legacy
+            ? {
+                commands: manifestCommands(
+                  ref,
+                  ref.staging,
+                  r.image.platforms,
+                  r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
+                  false,
+                ),
+                yields: [{ ref: ref.staging, pushed: true, from: "output" as const }],
+              }
+            : { commands: [], index: { ref: ref.staging, sources: r.image.platforms.map((p) => ({ built: archRef(ref, p) })), insecure: ref.insecure } }),
         }),
       ),
     );

@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
+import { BlobLocations, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
-import { RegistryClient } from "./registry.ts";
+import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Report, type StagedRef, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
@@ -106,7 +107,10 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
-  const ctx: StepContext = { verified, built, staged, moved, runDir, started, manifestEnv };
+  // one client for the run's pushes by digest: tokens and known blobs are shared between its steps
+  const insecureHosts = [...new Set(plan.images.flatMap((i) => i.refs.filter((r) => r.insecure).map((r) => repositoryOf(r.name).host)))];
+  const registry = { client: new RegistryClient({ env: opts.env, insecureHosts }), blobs: new BlobLocations() };
+  const ctx: StepContext = { verified, built, staged, moved, runDir, started, manifestEnv, registry };
 
   try {
     for (const stage of plan.stages) {
@@ -153,6 +157,7 @@ interface StepContext {
   started: number;
   /** The environment `docker manifest` runs in: a docker config of this run's own (see privateManifestStore). */
   manifestEnv: Env;
+  registry: { client: RegistryClient; blobs: BlobLocations };
 }
 
 /**
@@ -205,14 +210,54 @@ function recordYields(step: Step, stdout: string, ctx: StepContext): string | un
   for (const y of step.yields ?? []) {
     const digest = readYield(y, stdout, ctx.runDir);
     if (!digest) return `could not read the digest this step produced for ${y.ref}`;
-    const before = ctx.built.get(y.ref);
-    if (before && before !== digest) {
-      return `${y.ref}: this run built ${before} but pushed ${digest}: the local image changed during the run (another run of this spec on this engine?); nothing of it is published`;
-    }
-    ctx.built.set(y.ref, digest);
-    if (y.pushed) ctx.staged.set(y.ref, { ...(step.image ? { image: step.image } : {}), ref: y.ref, digest });
+    const problem = record(step, y.ref, digest, y.pushed, ctx);
+    if (problem) return problem;
   }
   return undefined;
+}
+
+function record(step: Step, ref: string, digest: string, pushed: boolean, ctx: StepContext): string | undefined {
+  const before = ctx.built.get(ref);
+  if (before && before !== digest) {
+    return `${ref}: this run built ${before} but pushed ${digest}: the local image changed during the run (another run of this spec on this engine?); nothing of it is published`;
+  }
+  ctx.built.set(ref, digest);
+  if (pushed) ctx.staged.set(ref, { ...(step.image ? { image: step.image } : {}), ref, digest });
+  return undefined;
+}
+
+/**
+ * A push by digest in-process (an OCI layout, or an index of pushed images): no tag. Retried like a
+ * command for answers that may pass (5xx, 429, network); what was pushed is recorded under the step's ref.
+ */
+async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: StepContext): Promise<Pick<StepOutcome, "status" | "attempts" | "error">> {
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const { client, blobs } = ctx.registry;
+  for (let tries = 1; ; tries++) {
+    try {
+      let ref: string;
+      let digest: string;
+      if (step.layout) {
+        ref = step.layout.ref;
+        digest = (await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs)).digest;
+      } else {
+        const index = step.index!;
+        ref = index.ref;
+        const sources = index.sources.map((s) => (typeof s === "string" ? s : run.built?.(s.built)));
+        const missing = index.sources.find((_s, i) => !sources[i]);
+        if (missing) return { status: "failed", attempts: tries, error: `${JSON.stringify(missing)} was not pushed by this run` };
+        digest = await pushIndex(client, repositoryOf(repoOf(ref)), sources as string[], index.annotations);
+      }
+      const problem = record(step, ref, digest, true, ctx);
+      return problem ? { status: "failed", attempts: tries, error: problem } : { status: "ok", attempts: tries };
+    } catch (e) {
+      const status = e instanceof RegistryError ? e.status : undefined;
+      const transient = e instanceof RegistryError && (status === undefined || status >= 500 || status === 429);
+      if (!transient || tries >= retry.attempts || run.signal?.aborted)
+        return { status: "failed", attempts: tries, error: run.redact?.((e as Error).message) ?? (e as Error).message };
+      await sleep(backoffMs(retry, tries), run.signal);
+    }
+  }
 }
 
 const identity = (s: Step) => ({
@@ -244,6 +289,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     const check = checkArchive(path, step.expect.platforms);
     return done({ status: check.ok ? "ok" : "failed", attempts: 1, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
+  if (step.layout || step.index) return done(await pushByDigest(step, run, opts, ctx));
 
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;

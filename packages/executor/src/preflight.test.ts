@@ -18,7 +18,7 @@ const container: EngineFacts = { reachable: true, buildx: true, multiPlatform: t
 const noBuildx: EngineFacts = { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
 const image = (platforms: string[]) => ({ name: "a", platforms, dependsOn: [], refs: [] });
 const plan = (strategy: Plan["strategy"], platforms = ["linux/amd64", "linux/arm64"]) => ({ strategy, images: [image(platforms)] });
-const bakeDocker: Plan["strategy"] = { requested: "auto", chosen: "bake", reason: "r", pushWithDocker: true, engine: containerd };
+const bakeDocker: Plan["strategy"] = { requested: "auto", chosen: "bake", reason: "r", ociLayout: true, engine: containerd };
 
 describe("preflight: plan and engine facts in, one reason out", () => {
   test.each([
