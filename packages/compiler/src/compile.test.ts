@@ -149,7 +149,14 @@ describe("compile", () => {
     const datedBuild = dated.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
     expect(datedBuild).toContainEqual({ runFile: "oci-tool-linux-amd64", prefix: "type=oci,tar=false,rewrite-timestamp=true,dest=" });
     const publish = c.plan.stages.find((s) => s.name === "publish")!.steps[0]!;
-    expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
+    // every tag from a verified digest; the multi-arch tags get the verified index itself (same digest)
+    expect(publish.commands.map((cmd) => cmd.args.at(-1))).toEqual([
+      { verified: staging, platform: "linux/amd64" },
+      { verified: staging, platform: "linux/arm64" },
+      { verified: staging, platform: "linux/arm/v7" },
+      { verified: staging },
+      { verified: staging },
+    ]);
     expect(publish.produces).toEqual([
       "127.0.0.1:5000/fallback/tool:2.0.0-amd64",
       "127.0.0.1:5000/fallback/tool:2.0.0-arm64",
@@ -177,6 +184,8 @@ describe("compile", () => {
     expect(build.slice(-3)).toEqual(["--tag", `${staging}-amd64`, "tool"]);
     expect(c.plan.stages.find((s) => s.name === "push")!.steps[0]!.commands[0]!.args).toEqual(["push", `${staging}-amd64`]);
     expect(c.plan.stages.at(-1)!.steps.map((s) => s.id)).toEqual(["cleanup:local-staging", "cleanup:tested"]);
+    const publish = c.plan.stages.find((s) => s.name === "publish")!.steps[0]!;
+    expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
   });
 
   test("annotations on the index, the manifests or both, as bake writes them; verify checks the index's", () => {

@@ -9,7 +9,7 @@
 import { type Arg, type Command, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Diagnostic, diag, formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
-import { docker, layoutOutput, layoutPushStep, loginSteps, perArchTag, secretFlag, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { docker, layoutOutput, layoutPushStep, loginSteps, perArchTag, secretFlag, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
@@ -84,8 +84,8 @@ export function manifestCommands(ref: PlannedRef, target: string, platforms: rea
 }
 
 /**
- * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) and the multi-arch
- * lists, every one from the verified per-arch digests. `local`: the legacy builder's own images of this
+ * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) from the verified
+ * per-arch digests, and the multi-arch tags. `local`: the legacy builder's own images of this
  * run (it has no imagetools); otherwise the per-arch images are read from the registry.
  */
 export function manifestPublishStep(image: string, ref: PlannedRef, platforms: readonly Platform[], legacy: boolean, local: boolean): Step {
@@ -106,7 +106,8 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
     kind: "publish",
     image,
     registry: ref.registry,
-    commands: [...perArch, ...targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true))],
+    // the multi-arch tags: the verified index itself (buildx), or a list `docker manifest` makes again (legacy)
+    commands: [...perArch, ...(legacy ? targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true)) : tagCommands(ref))],
     ...(legacy ? {} : { unchangedIf: unchangedIf(ref) }),
     inputs: platforms.map((p) => archRef(ref, p)),
     produces: [...platforms.map((p) => userArchRef(ref, p)), ...targets],

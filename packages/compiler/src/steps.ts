@@ -188,13 +188,15 @@ export const publishStep = (image: string, ref: PlannedRef): Step => ({
   kind: "publish",
   image,
   registry: ref.registry,
-  commands: ref.tags.map((t) =>
-    docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
-  ),
+  commands: tagCommands(ref),
   unchangedIf: unchangedIf(ref),
   inputs: [ref.staging],
   produces: ref.tags.map((t) => `${ref.name}:${t}`),
 });
+
+/** Each user tag of a ref pointed at the verified index itself (the same digest), one command per tag, in order. */
+export const tagCommands = (ref: PlannedRef): Command[] =>
+  ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }));
 
 export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
 export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;

@@ -38,6 +38,12 @@ export class BlobLocations {
   }
 }
 
+/** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */
+export const repoOf = (ref: string): string => {
+  const colon = ref.lastIndexOf(":");
+  return colon > ref.lastIndexOf("/") ? ref.slice(0, colon) : ref;
+};
+
 /** name (host/path, no tag) as the client addresses it. */
 export function repositoryOf(name: string): ImageRef {
   const parsed = parseImageRef(name);
@@ -47,8 +53,14 @@ export function repositoryOf(name: string): ImageRef {
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
 
-/** Pushes the one image (index or manifest) of an OCI layout folder to `target`; returns its descriptor. */
-export async function pushLayout(client: RegistryClient, dir: string, target: ImageRef, known: BlobLocations): Promise<Descriptor> {
+export interface LayoutPush {
+  descriptor: Descriptor;
+  /** How each blob got there: already in the repository, mounted from another one, uploaded. */
+  blobs: { present: number; mounted: number; uploaded: number };
+}
+
+/** Pushes the one image (index or manifest) of an OCI layout folder to `target`. */
+export async function pushLayout(client: RegistryClient, dir: string, target: ImageRef, known: BlobLocations): Promise<LayoutPush> {
   const blob = (digest: string) => join(dir, "blobs", ...digest.split(":"));
   const top = (readJson(join(dir, "index.json")).manifests as Descriptor[] | undefined) ?? [];
   if (top.length !== 1) throw new Error(`${dir}: the layout holds ${top.length} images, not one`);
@@ -63,23 +75,27 @@ export async function pushLayout(client: RegistryClient, dir: string, target: Im
     manifests.push(d);
   };
   walk(root);
-  await mapLimit([...blobs], UPLOADS, async ([digest, size]) => {
+  const how = await mapLimit([...blobs], UPLOADS, async ([digest, size]) => {
     const elsewhere = known.where(target.host, digest);
     if (elsewhere) await elsewhere.done.catch(() => undefined);
     if (await client.hasBlob(target, digest)) {
       if (!elsewhere) known.note(target.host, digest, target.path);
-      return;
+      return "present";
     }
     const from = elsewhere && elsewhere.path !== target.path ? elsewhere.path : undefined;
     const pushed = client.pushBlob(target, digest, size, () => createReadStream(blob(digest)), from);
     known.note(target.host, digest, target.path, pushed);
-    await pushed;
+    return pushed;
   });
   for (const m of manifests) await client.putManifest(target, m.digest, m.mediaType, readFileSync(blob(m.digest)));
   const { annotations, ...descriptor } = root;
   // the layout's own name annotation (a tag the build was given) is no part of what was pushed
   const kept = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k !== "org.opencontainers.image.ref.name"));
-  return Object.keys(kept).length ? { ...descriptor, annotations: kept } : descriptor;
+  const count = (k: string) => how.filter((h) => h === k).length;
+  return {
+    descriptor: Object.keys(kept).length ? { ...descriptor, annotations: kept } : descriptor,
+    blobs: { present: count("present"), mounted: count("mounted"), uploaded: count("uploaded") },
+  };
 }
 
 /**

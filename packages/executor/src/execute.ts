@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
-import { BlobLocations, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
+import { BlobLocations, pushIndex, pushLayout, repoOf, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
@@ -53,12 +53,6 @@ export interface ExecuteOptions {
   /** Retry policy for transient registry errors; tests shorten the delays. */
   retry?: RetryPolicy;
 }
-
-/** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */
-const repoOf = (ref: string): string => {
-  const colon = ref.lastIndexOf(":");
-  return colon > ref.lastIndexOf("/") ? ref.slice(0, colon) : ref;
-};
 
 /** Every secret value the plan's commands may meet, resolved now; those not set simply cannot leak. */
 export function planRedactor(plan: Pick<Plan, "secrets">, cwd: string, env: Env): (s: string) => string {
@@ -239,7 +233,10 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
       let digest: string;
       if (step.layout) {
         ref = step.layout.ref;
-        digest = (await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs)).digest;
+        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs);
+        digest = pushed.descriptor.digest;
+        const { present, mounted, uploaded } = pushed.blobs;
+        run.onLine?.(`${digest}: blobs ${uploaded} uploaded, ${mounted} mounted, ${present} already there`, "stdout");
       } else {
         const index = step.index!;
         ref = index.ref;

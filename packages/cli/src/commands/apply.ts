@@ -226,7 +226,9 @@ export function finalSummary(report: Report, io: Io): string {
   }
   const failed = report.steps.filter((st) => st.status === "failed");
   const notRun = report.steps.filter((st) => st.status === "not-run").length;
-  if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref} (${r.digest.slice(0, 19)})`).join(" ")}`));
+  // by digest: no tag names them (the key's tag part is the run's own bookkeeping)
+  if (report.staged.length)
+    out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref.slice(0, r.ref.lastIndexOf(":"))}@${r.digest}`).join(" ")}`));
   const why = report.exitCode === 130 ? "interrupted" : `${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
   const tagsLine = movedTags.length
     ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
