@@ -85,12 +85,10 @@ describe.skipIf(!env)("shards and merge", () => {
     expect(a.exitCode, a.stderr).toBe(0);
     const b = await cli(["apply", "-f", join(first, "multiarch.yaml"), "--shard", "linux/arm64"]);
     expect(b.exitCode, b.stderr).toBe(0);
-    // the second engine built its image into a layout and pushed it by digest: no engine holds it
+    // the second engine built its image into a layout and pushed it by digest (no tag): the registry has it
     const shardA = JSON.parse(readFileSync(join(second, ".multiarch/shards/linux-amd64.json"), "utf8"));
     const [name, builtOn2] = Object.entries(shardA.images.app.refs as Record<string, { digest: string }>)[0]!;
     expect((await docker(["buildx", "imagetools", "inspect", `${name}@${builtOn2.digest}`])).exitCode).toBe(0);
-    expect((await docker(["image", "inspect", `${name}@${builtOn2.digest}`])).exitCode).not.toBe(0);
-    expect((await docker(["image", "inspect", `${name}@${builtOn2.digest}`], { env: { DOCKER_HOST: env!.docker2 } })).exitCode).not.toBe(0);
 
     const outputs = join(first, "github-output");
     writeFileSync(outputs, "");

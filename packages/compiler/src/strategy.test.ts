@@ -26,9 +26,10 @@ describe("resolveStrategy: engine facts in, decision out", () => {
     ["auto", graph, { chosen: "manifest" }],
     ["auto", container, { chosen: "bake" }],
     ["auto", noBuildx, { chosen: "manifest", legacyBuilder: true }],
-    ["auto", down, { chosen: "bake" }],
-    ["auto", undefined, { chosen: "bake" }],
-    ["bake", undefined, { chosen: "bake" }],
+    // the driver unknown: OCI layouts, which every driver writes
+    ["auto", down, { chosen: "bake", ociLayout: true }],
+    ["auto", undefined, { chosen: "bake", ociLayout: true }],
+    ["bake", undefined, { chosen: "bake", ociLayout: true }],
     ["manifest", noBuildx, { chosen: "manifest", legacyBuilder: true }],
     ["bake", containerd, { chosen: "bake", ociLayout: true }],
   ] as const)("%s on %j", (requested, engine, expected) => {

@@ -23,7 +23,8 @@ export function resolveStrategy(requested: Requested, fromFlag: boolean, engine:
     chosen,
     reason,
     ...(legacy && chosen === "manifest" ? { legacyBuilder: true } : {}),
-    ...(chosen === "bake" && engine?.driver === "docker" ? { ociLayout: true } : {}),
+    // layouts work on every driver; only a builder known to push by digest itself (not the docker driver) goes without
+    ...(chosen === "bake" && (!engine?.driver || engine.driver === "docker") ? { ociLayout: true } : {}),
     ...(engine?.reachable ? { engine } : {}),
   };
 }

@@ -78,16 +78,20 @@ export async function pushLayout(client: RegistryClient, dir: string, target: Im
   const how = await mapLimit([...blobs], UPLOADS, async ([digest, size]) => {
     const elsewhere = known.where(target.host, digest);
     if (elsewhere) await elsewhere.done.catch(() => undefined);
-    if (await client.hasBlob(target, digest)) {
+    // in another repository of this run: a mount answers "already there" too, without a HEAD first
+    const from = elsewhere && elsewhere.path !== target.path ? elsewhere.path : undefined;
+    if (!from && (await client.hasBlob(target, digest))) {
       if (!elsewhere) known.note(target.host, digest, target.path);
       return "present";
     }
-    const from = elsewhere && elsewhere.path !== target.path ? elsewhere.path : undefined;
     const pushed = client.pushBlob(target, digest, size, () => createReadStream(blob(digest)), from);
     known.note(target.host, digest, target.path, pushed);
     return pushed;
   });
-  for (const m of manifests) await client.putManifest(target, m.digest, m.mediaType, readFileSync(blob(m.digest)));
+  // an index's images at once, then the index (a registry may refuse an index whose images it lacks)
+  const put = (m: Descriptor) => client.putManifest(target, m.digest, m.mediaType, readFileSync(blob(m.digest)));
+  await mapLimit(manifests.slice(0, -1), UPLOADS, put);
+  await put(root);
   const { annotations, ...descriptor } = root;
   // the layout's own name annotation (a tag the build was given) is no part of what was pushed
   const kept = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k !== "org.opencontainers.image.ref.name"));

@@ -103,7 +103,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   });
   // one client for the run's pushes by digest: tokens and known blobs are shared between its steps
   const insecureHosts = [...new Set(plan.images.flatMap((i) => i.refs.filter((r) => r.insecure).map((r) => repositoryOf(r.name).host)))];
-  const registry = { client: new RegistryClient({ env: opts.env, insecureHosts }), blobs: new BlobLocations() };
+  const client = new RegistryClient({ env: opts.env, insecureHosts, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const registry = { client, blobs: new BlobLocations() };
   const ctx: StepContext = { verified, built, staged, moved, runDir, started, manifestEnv, registry };
 
   try {

@@ -42,6 +42,8 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Credentials per host that win over docker's stored ones (the spec's, for doctor). Never printed. */
   credentials?: Readonly<Record<string, { username: string; password: string }>>;
+  /** Stops every request (a run interrupted while pushing). */
+  signal?: AbortSignal;
   /** For tests: a fetch to use instead of the global one. */
   fetch?: typeof fetch;
   /** For tests: how the client waits before a retry. */
@@ -200,13 +202,13 @@ export class RegistryClient {
         res = await this.fetch(url, {
           method: op.method ?? "GET",
           headers: { ...op.headers, ...(auth ? { authorization: auth } : {}) },
-          signal: AbortSignal.timeout(op.timeoutMs ?? this.opts.timeoutMs ?? 15_000),
+          signal: this.signal(op.timeoutMs ?? this.opts.timeoutMs ?? 15_000),
           redirect: "follow",
           // a stream body needs duplex (undici); a fresh one per attempt
           ...(op.body ? { body: op.body(), duplex: "half" } : {}),
         } as RequestInit);
       } catch (e) {
-        if (attempt < ATTEMPTS) continue;
+        if (attempt < ATTEMPTS && !this.opts.signal?.aborted) continue;
         throw new RegistryError(`${ref.host}: ${(e as Error).message}`);
       }
       if (res.status === 401 && !challenged) {
@@ -231,6 +233,11 @@ export class RegistryClient {
       }
       return { res, ...(realm ? { realm } : {}) };
     }
+  }
+
+  private signal(timeoutMs: number): AbortSignal {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    return this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
   }
 
   private lookup(host: string): Promise<CredentialLookup> {
