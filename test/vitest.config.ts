@@ -1,7 +1,20 @@
 import { defineConfig } from "vitest/config";
 
-// End-to-end: the real CLI against the real engine, QEMU and registries that test/env/up.sh brings up.
-// Files run one after another (they share one engine); tests inside a file run in order.
+// End-to-end: the real CLI against the real tools, in two tiers.
+// - fast: files that need docker's CLI and buildx but no engine, registry or QEMU (bake --print round
+//   trips, import). They run with the unit tests (`pnpm test`), in parallel with each other.
+// - engine: everything else, against the engine, QEMU and registries that test/env/up.sh brings up.
+//   Files run one after another (they share one engine); tests inside a file run in order.
+// A new e2e file is in the engine tier unless it is listed here.
+export const FAST = ["e2e/bake-print.test.ts", "e2e/import.test.ts"];
+
 export default defineConfig({
-  test: { include: ["e2e/**/*.test.ts"], testTimeout: 600_000, hookTimeout: 600_000, fileParallelism: false, reporters: ["default"] },
+  test: {
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    projects: [
+      { extends: true, test: { name: "fast", include: FAST } },
+      { extends: true, test: { name: "engine", include: ["e2e/**/*.test.ts"], exclude: FAST, fileParallelism: false } },
+    ],
+  },
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { cli, docker, env, namespace, project, repo, reportOf } from "./helpers.ts";
 
-/** A folder with docker-credential-e2e on it (it serves the auth registry only) and a DOCKER_CONFIG per form. */
+/** A folder with docker-credential-e2e on it (it serves the basic-auth and token registries) and a DOCKER_CONFIG per form. */
 function helperSetup() {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-credhelper-"));
   const secret = join(dir, "secret");
@@ -20,7 +20,7 @@ function helperSetup() {
     `#!/bin/sh
 [ "$1" = get ] || exit 1
 read server
-if [ "$server" = "${env!.authRegistry}" ]; then
+if [ "$server" = "${env!.authRegistry}" ] || [ "$server" = "${env!.tokenRegistry}" ]; then
   printf '{"ServerURL":"%s","Username":"${env!.authUser}","Secret":"%s"}' "$server" "$(cat ${secret})"
 else
   echo "credentials not found in native keychain"; exit 1
@@ -44,7 +44,7 @@ fi
 describe.skipIf(!env)("credential helpers", () => {
   let envs: ReturnType<typeof helperSetup>;
   const ns = namespace("credhelper");
-  const base = () => `${env!.authRegistry}/${ns}/base:1`;
+  const base = (registry = env!.authRegistry) => `${registry}/${ns}/base:1`;
 
   beforeAll(async () => {
     envs = helperSetup();
@@ -52,8 +52,10 @@ describe.skipIf(!env)("credential helpers", () => {
     const raw = await docker(["buildx", "imagetools", "inspect", env!.baseImage, "--raw"]);
     const list = JSON.parse(raw.stdout).manifests as { digest: string; platform: { architecture: string } }[];
     const pick = (arch: string) => `${env!.baseImage.replace(/:[^:/]+$/, "")}@${list.find((m) => m.platform.architecture === arch)!.digest}`;
-    const made = await docker(["buildx", "imagetools", "create", "--tag", base(), pick("amd64"), pick("arm")], { env: envs.credsStore });
-    expect(made.exitCode, made.stderr).toBe(0);
+    for (const registry of [env!.authRegistry, env!.tokenRegistry]) {
+      const made = await docker(["buildx", "imagetools", "create", "--tag", base(registry), pick("amd64"), pick("arm")], { env: envs.credsStore });
+      expect(made.exitCode, made.stderr).toBe(0);
+    }
   });
 
   test("inspect reads a private image through credsStore and through credHelpers", async () => {
@@ -62,6 +64,14 @@ describe.skipIf(!env)("credential helpers", () => {
       expect(r.exitCode, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).inspected.images.map((i: { platform: string }) => i.platform)).toEqual(["linux/amd64", "linux/arm/v7"]);
     }
+  });
+
+  test("a token registry: the helper's password buys a pull token from the realm", async () => {
+    const r = await cli(["inspect", base(env!.tokenRegistry), "--json"], { env: envs.credsStore });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).inspected.images).toHaveLength(2);
+    const anonymous = await cli(["inspect", base(env!.tokenRegistry)], { env: envs.none });
+    expect(anonymous.stderr).toContain(`HTTP 401 (realm http://`);
   });
 
   test("a 401 names the realm and where credentials were looked for; a missing helper is named, no secret", async () => {

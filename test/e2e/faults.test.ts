@@ -1,10 +1,10 @@
 // Registry faults and interruptions never leave a tag half-moved; transient ones are retried.
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FaultProxy, firstN } from "./fault-proxy.ts";
-import { BIN, cli, env, namespace, platformsOf, project, reportOf } from "./helpers.ts";
+import { BIN, cli, env, namespace, platformsOf, project, reportOf, until } from "./helpers.ts";
 
 const manifestPut = (req: { method?: string; url?: string }, tag?: string) =>
   req.method === "PUT" && /\/manifests\//.test(req.url ?? "") && (tag === undefined || (req.url ?? "").endsWith(`/manifests/${tag}`));
@@ -92,7 +92,12 @@ describe.skipIf(!env)("interruptions and concurrent runs", () => {
     const ns = namespace("sigterm");
     const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} && sleep 60\n`);
     const child = execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { reject: false, stdin: "ignore", forceKillAfterDelay: 30_000 });
-    await new Promise((r) => setTimeout(r, 4000));
+    let progress = "";
+    child.stderr?.on("data", (d) => {
+      progress += String(d);
+    });
+    // the build has started (and its RUN sleeps): that is what SIGTERM has to stop
+    await until(() => /^ {3}bake \.\.\./m.test(progress), "the bake step to start");
     const t0 = Date.now();
     child.kill("SIGTERM");
     const r = await child;
@@ -109,7 +114,7 @@ describe.skipIf(!env)("interruptions and concurrent runs", () => {
     const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} && sleep 8\n`);
     const spec = join(dir, "multiarch.yaml");
     const first = execa("node", [BIN, "apply", "-f", spec], { reject: false, stdin: "ignore" });
-    await new Promise((r) => setTimeout(r, 3000));
+    await until(() => existsSync(join(dir, ".multiarch/multiarch.yaml.lock")), "the first run to hold the lock");
     const second = await cli(["apply", "-f", spec]);
     expect(second.exitCode).toBe(5);
     expect(second.stderr).toMatch(/another run of this spec holds its lock \(pid \d+/);

@@ -120,3 +120,11 @@ export function reportOf(stdout: string) {
   const doc = JSON.parse(stdout);
   return { ...doc, ...doc.report };
 }
+
+/** Waits until `cond` holds (checked every 50 ms) instead of a fixed sleep; fails after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

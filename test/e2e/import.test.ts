@@ -98,6 +98,28 @@ describe.skipIf(!env)("multiarch import", () => {
     await roundTrip(dir, ["--file", "docker-bake.json"]);
   });
 
+  // issue 25, items 1 and 2: what bake would build, written out; an absolute dockerfile kept as the same file
+  test("a target without platforms is imported with the builder's own platform; an absolute dockerfile relative to its context", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-import-defaults-"));
+    mkdirSync(join(dir, ".git"));
+    mkdirSync(join(dir, "app"));
+    mkdirSync(join(dir, "other"));
+    writeFileSync(join(dir, "other/Dockerfile.abs"), "FROM scratch\n");
+    writeFileSync(join(dir, "docker-bake.hcl"), `target "app" {\n  context = "app"\n  dockerfile = "${join(dir, "other/Dockerfile.abs")}"\n}\n`);
+    const imported = await cli(["import", "app", "-o", "multiarch.yaml"], { cwd: dir });
+    expect(imported.exitCode, imported.stderr).toBe(0);
+    const own = (await docker(["buildx", "inspect"])).stdout.match(/^Platforms:\s+([^,\s*]+)/m)![1]!;
+    const spec = readFileSync(join(dir, "multiarch.yaml"), "utf8");
+    expect(spec).toContain(`bake builds for the builder's own, ${own}`);
+    expect(spec).toContain(`platforms:\n  - ${own}\n`);
+    expect(spec).toContain("dockerfile: ../other/Dockerfile.abs");
+    const planned = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake", "-o", join(dir, ".multiarch")]);
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    const again = await print(dir, ["--file", ".multiarch/docker-bake.json"]);
+    expect(again.target.app!.platforms).toEqual([own]);
+    expect(resolve(dir, String(again.target.app!.context), String(again.target.app!.dockerfile))).toBe(join(dir, "other/Dockerfile.abs"));
+  });
+
   test("refuses to overwrite; a bake error is exit 4 with bake's message", async () => {
     const dir = copy("webapp");
     writeFileSync(join(dir, "multiarch.yaml"), "keep me\n");

@@ -13,7 +13,17 @@ const tokenRequests = (ns: string) =>
   readFileSync(env!.tokenLog, "utf8")
     .split("\n")
     .filter((l) => l.includes(`${ns}/`))
-    .map((l) => JSON.parse(l) as { method: string; user: string | null; scopes: string[]; access?: { name: string; actions: string[] }[] });
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          method: string;
+          grant: string;
+          client?: string;
+          user: string | null;
+          scopes: string[];
+          access?: { name: string; actions: string[] }[];
+        },
+    );
 
 /** An empty docker config: no credentials anywhere. */
 const fresh = () => ({ DOCKER_CONFIG: mkdtempSync(join(tmpdir(), "multiarch-dockercfg-")) });
@@ -65,9 +75,12 @@ ${second}images:
     );
     expect(mount, JSON.stringify(tokenRequests(ns), null, 1)).toBeDefined();
 
-    // the in-process client reads both tags with the credentials docker login stored, through the token service
+    // docker login stored an identity token (the token service gives one for offline access); the
+    // in-process client exchanges it for pull tokens (OAuth2 refresh_token) to read both tags: up-to-date
+    expect(JSON.parse(readFileSync(join(childEnv.DOCKER_CONFIG, "config.json"), "utf8")).auths[env!.tokenRegistry].identitytoken).toBeTruthy();
     expect((await apply(dir, childEnv)).images[0]!.status).toBe("up-to-date");
-    expect(tokenRequests(ns).some((r) => r.method === "GET" && r.user === "e2e" && r.scopes.includes(`repository:${ns}/b/app:pull`))).toBe(true);
+    const ours = tokenRequests(ns).filter((r) => r.client === "multiarch");
+    expect(ours.some((r) => r.grant === "refresh_token" && r.user === "e2e" && r.scopes.includes(`repository:${ns}/b/app:pull`))).toBe(true);
   });
 
   describe("a 429 with Retry-After", () => {

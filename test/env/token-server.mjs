@@ -1,11 +1,13 @@
 // A token service as public registries have one (Docker Hub, GHCR, Harbor), for the token-auth test
 // registry: it issues JWTs for the scopes asked, signed ES256 by a key whose certificate is the
 // registry's `rootcertbundle`. Anonymous clients may pull repositories under public/; the e2e user may
-// pull and push everything. Answers docker's two forms: GET with Basic auth, and the OAuth2 POST form
-// (grant_type=password) a logged-in containerd sends. Each request is appended to a log (one JSON line:
-// user, scopes asked, access granted) so tests can see which scopes a client asked for. Loopback only.
+// pull and push everything. Answers docker's forms: GET with Basic auth, and the OAuth2 POST form with
+// grant_type=password (a logged-in containerd) or refresh_token. Asked for offline access (docker login
+// is), it also issues a refresh token, which docker stores as the registry's `identitytoken`. Each request
+// is appended to a log (one JSON line: grant, client id, user, scopes asked, access granted) so tests can see what a
+// client asked for. Loopback only.
 //   node token-server.mjs ADDR:PORT KEY.pem CERT.pem PASSWORD-FILE LOG ISSUER
-import { createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
+import { createHmac, createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 
@@ -17,16 +19,21 @@ const USER = "e2e";
 
 const b64url = (data) => Buffer.from(data).toString("base64url");
 
-/** The user whose password is right; undefined for anonymous; null for a wrong one. */
-function userOf(username, password) {
-  if (username === undefined) return undefined;
-  return username === USER && password === readFileSync(passwordFile, "utf8").trim() ? USER : null;
+const password = () => readFileSync(passwordFile, "utf8").trim();
+/** A refresh token for the user: derived, so it outlives a restart of this server, and changes with the password. */
+const refreshToken = (user) => `rt.${createHmac("sha256", password()).update(user).digest("base64url")}`;
+
+/** The user whose password (or refresh token) is right; undefined for anonymous; null for a wrong one. */
+function userOf(p) {
+  if (p.refresh !== undefined) return p.refresh === refreshToken(USER) ? USER : null;
+  if (p.username === undefined) return undefined;
+  return p.username === USER && p.password === password() ? USER : null;
 }
 
 /** repository:NAME:pull,push -> what this user may have of it. */
-function grant(scope, user) {
+function allowed(scope, user) {
   const m = /^([a-z]+):(.+):([a-z*,]+)$/.exec(scope);
-  if (!m || m[1] !== "repository") return undefined;
+  if (m?.[1] !== "repository") return undefined;
   const asked = m[3].split(",");
   const actions = user ? asked.filter((a) => ["pull", "push", "*"].includes(a)) : m[2].startsWith("public/") ? asked.filter((a) => a === "pull") : [];
   return { type: m[1], name: m[2], actions };
@@ -43,7 +50,7 @@ function token(user, service, scopes) {
     nbf: now - 10,
     iat: now,
     jti: randomUUID(),
-    access: scopes.map((s) => grant(s, user)).filter((a) => a && a.actions.length > 0),
+    access: scopes.map((s) => allowed(s, user)).filter((a) => a && a.actions.length > 0),
   };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   const signature = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
@@ -55,17 +62,27 @@ async function params(req) {
   if (req.method !== "POST") {
     const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? "");
     const [username, ...rest] = basic ? Buffer.from(basic[1], "base64").toString("utf8").split(":") : [];
-    return { service: url.searchParams.get("service") ?? "", scopes: url.searchParams.getAll("scope"), username, password: rest.join(":") };
+    return {
+      grant: basic ? "basic" : "anonymous",
+      service: url.searchParams.get("service") ?? "",
+      scopes: url.searchParams.getAll("scope"),
+      username,
+      password: rest.join(":"),
+      offline: url.searchParams.get("offline_token") === "true",
+    };
   }
   let body = "";
   for await (const chunk of req) body += chunk;
   const form = new URLSearchParams(body);
-  const password = form.get("grant_type") === "password" ? (form.get("password") ?? "") : undefined;
+  const grant = form.get("grant_type") ?? "";
   return {
+    grant,
     service: form.get("service") ?? "",
     scopes: form.getAll("scope").flatMap((s) => s.split(" ")),
-    username: password === undefined ? undefined : (form.get("username") ?? ""),
-    password,
+    ...(grant === "password" ? { username: form.get("username") ?? "", password: form.get("password") ?? "" } : {}),
+    ...(grant === "refresh_token" ? { refresh: form.get("refresh_token") ?? "" } : {}),
+    client: form.get("client_id") ?? undefined,
+    offline: form.get("access_type") === "offline",
   };
 }
 
@@ -75,14 +92,18 @@ createServer(async (req, res) => {
     return;
   }
   const p = await params(req);
-  const user = userOf(p.username, p.password);
+  const user = userOf(p);
   if (user === null) {
-    appendFileSync(logFile, `${JSON.stringify({ method: req.method, user: p.username, scopes: p.scopes, refused: true })}\n`);
+    appendFileSync(logFile, `${JSON.stringify({ method: req.method, grant: p.grant, user: p.username, scopes: p.scopes, refused: true })}\n`);
     res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ details: "incorrect username or password" }));
     return;
   }
   const t = token(user, p.service, p.scopes);
-  appendFileSync(logFile, `${JSON.stringify({ method: req.method, user: user ?? null, scopes: p.scopes, access: t.access })}\n`);
+  appendFileSync(
+    logFile,
+    `${JSON.stringify({ method: req.method, grant: p.grant, client: p.client, user: user ?? null, scopes: p.scopes, access: t.access })}\n`,
+  );
   res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify({ token: t.jwt, access_token: t.jwt, expires_in: 300, issued_at: new Date().toISOString() }));
+  const refresh = user && p.offline ? { refresh_token: refreshToken(user) } : {};
+  res.end(JSON.stringify({ token: t.jwt, access_token: t.jwt, expires_in: 300, issued_at: new Date().toISOString(), ...refresh }));
 }).listen(Number(port), host);

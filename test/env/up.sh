@@ -126,6 +126,7 @@ fi
 # a copy beside its key, so it keeps running whatever happens to this checkout
 cp "$(dirname "$0")/token-server.mjs" "$TOKEN_DIR/token-server.mjs"
 if ! curl -sf -o /dev/null "http://$TOKEN_SERVER/healthz"; then
+  have node || { log "the token service needs Node.js (>= 20.19, as the project does): install it first"; exit 1; }
   log "starting the token service on $TOKEN_SERVER"
   setsid nohup node "$TOKEN_DIR/token-server.mjs" "$TOKEN_SERVER" "$TOKEN_DIR/key.pem" "$TOKEN_DIR/cert.pem" \
     "$DATA_DIR/auth/password" "$TOKEN_DIR/requests.log" multiarch-e2e-token >"$TOKEN_DIR/log" 2>&1 </dev/null &

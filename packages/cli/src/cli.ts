@@ -16,7 +16,13 @@ const selection: Record<string, OptionSpec> = {
   strategy: { type: "string", value: "S", description: "auto (default: from the spec, else by what the engine can do), bake, manifest" },
   image: { type: "string", multiple: true, value: "NAME", description: "only this image and what it builds FROM (repeatable); dependencies are not published" },
   group: { type: "string", multiple: true, value: "NAME", description: "only the images of this group (repeatable; with --image: both)" },
-  platform: { type: "string", multiple: true, value: "P", description: "only this platform (repeatable), e.g. linux/arm64; a subset is never published" },
+  platform: {
+    type: "string",
+    multiple: true,
+    commaList: true,
+    value: "P",
+    description: "only this platform (repeatable, or P,Q as docker's --platform), e.g. linux/arm64; a subset is never published",
+  },
   load: { type: "boolean", description: "build, verify and test, then load the images for this machine's platform into the engine; publish nothing" },
   "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves" },
   since: { type: "string", value: "REF", description: "only images whose inputs differ from what commit REF would build, and their dependents" },
@@ -35,7 +41,7 @@ const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 
 3 verification failed, 4 the engine cannot run the plan, 5 another run of this spec holds the lock,
 70 internal error, 130 interrupted (children stopped; the report lists each tag that had already moved).`;
 
-const COMMANDS: Record<string, CommandDef> = {
+export const COMMANDS: Record<string, CommandDef> = {
   validate: {
     summary: "check multiarch.yaml and report every problem with its line",
     about: `Checks everything plan checks: YAML, schema, platforms, references, templates, paths, dependencies,
@@ -77,8 +83,9 @@ whose tags all hold its inputs' result is "up to date" and runs nothing.`,
       shard: {
         type: "string",
         multiple: true,
+        commaList: true,
         value: "P",
-        description: "build, push and check only platform P's share (repeatable) and write DIR/shards/<P>.json for multiarch merge; no tag moves",
+        description: "build, push and check only platform P's share (repeatable, or P,Q) and write DIR/shards/<P>.json for multiarch merge; no tag moves",
       },
       "metadata-file": metadataFile,
       report: reportFile,
@@ -220,6 +227,28 @@ export function commandHelp(name: string): string {
   return [`usage: ${usage}`, "", cmd.about, "", ...flags.map(([f, d]) => `  ${f.padEnd(width)}${d}`), ...(cmd.footer ? ["", cmd.footer] : [])].join("\n");
 }
 
+/**
+ * -o=DIR as --out=DIR: parseArgs reads a short option's "=value" as a value starting with "=" (a folder
+ * named "=", a file "=x"). Only before "--", and only for short options that take a value.
+ */
+function splitShortEquals(args: readonly string[], options: Record<string, OptionSpec>): string[] {
+  const end = args.indexOf("--");
+  return args.flatMap((a, i) => {
+    const m = (end === -1 || i < end) && /^-([A-Za-z])=(.*)$/s.exec(a);
+    return m && Object.values(options).some((o) => o.short === m[1] && o.type === "string") ? [`-${m[1]}`, m[2]!] : [a];
+  });
+}
+
+/** Comma lists (--platform linux/amd64,linux/arm64) as the repeated flag. */
+function splitCommaLists(values: Values, options: Record<string, OptionSpec>): Values {
+  const out = { ...values };
+  for (const [n, o] of Object.entries(options)) {
+    const v = out[n];
+    if (o.commaList && Array.isArray(v)) out[n] = v.flatMap((x) => x.split(",").map((p) => p.trim())); // an empty item stays, to be refused as a platform
+  }
+  return out;
+}
+
 /** node's parseArgs messages name its internals; say what the user typed and what would work. */
 function usageMessage(e: unknown, options: Record<string, OptionSpec>): string {
   const err = e as { code?: string; message?: string };
@@ -237,6 +266,20 @@ function usageMessage(e: unknown, options: Record<string, OptionSpec>): string {
   }
   if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(msg)?.[1] ?? ""}; options start with --`.trim();
   return msg.split("\n")[0]!;
+}
+
+/** A command's words after its name, read through its option table (throws parseArgs' errors). */
+export function parseCommandArgs(cmd: CommandDef, args: readonly string[]): { values: Values; positionals: string[] } {
+  const options = Object.fromEntries(
+    Object.entries(cmd.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+  );
+  const parsed = parseArgs({
+    args: splitShortEquals(args, cmd.options),
+    options: options as NonNullable<ParseArgsConfig["options"]>,
+    strict: true,
+    allowPositionals: cmd.positionals !== undefined,
+  });
+  return { values: splitCommaLists(parsed.values as Values, cmd.options), positionals: parsed.positionals };
 }
 
 export async function run(argv: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
@@ -282,17 +325,7 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal =
   let values: Values;
   let positionals: string[] = [];
   try {
-    const options = Object.fromEntries(
-      Object.entries(cmd.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
-    );
-    const parsed = parseArgs({
-      args: [...rest],
-      options: options as NonNullable<ParseArgsConfig["options"]>,
-      strict: true,
-      allowPositionals: cmd.positionals !== undefined,
-    });
-    values = parsed.values as Values;
-    positionals = parsed.positionals;
+    ({ values, positionals } = parseCommandArgs(cmd, rest));
   } catch (e) {
     if (!json) io.stderr.write(`usage: multiarch ${name} [options]; multiarch ${name} --help lists them\n`);
     return finish(name, { exit: EXIT.usage, message: usageMessage(e, cmd.options) });

@@ -40,6 +40,8 @@ export interface OptionSpec {
   multiple?: boolean;
   /** The value's name in help, e.g. FILE. */
   value?: string;
+  /** Each value may be a comma list (P,Q), as docker's own flag takes it. */
+  commaList?: boolean;
   description: string;
 }
 

@@ -34,11 +34,46 @@ export const displayPath = (file: string, cwd: string): string => {
 export const sanitize = (s: string): string =>
   s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\n(?!$)/g, (c) => (c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
 
-/** Credentials written into the spec never reach a code frame: user:password@ in URLs, literal passwords. */
-const maskLine = (text: string, code: string): string => {
-  const masked = text.replace(/([\w.%~-]+:)[^\s@/'"]+@/g, "$1***@");
-  return code === "credential-literal" ? masked.replace(/(:\s*)(\S.*)$/, "$1***") : masked;
-};
+/** user:password@ in a URL: only the password is hidden. */
+const maskUrlPassword = (text: string): string => text.replace(/([\w.%~-]+:)[^\s@/'"]+@/g, "$1***@");
+
+const indentOf = (line: string): number => line.length - line.trimStart().length;
+
+/**
+ * Where a literal credential's characters end on its line, from the column it starts at: a quoted one at
+ * its closing quote, a plain one at a comment or the line's end (inside { } or [ ], at the next , } ]).
+ */
+function scalarEnd(line: string, start: number): number {
+  const quote = line[start];
+  if (quote === '"' || quote === "'") {
+    for (let i = start + 1; i < line.length; i++) {
+      if (quote === '"' && line[i] === "\\") i++;
+      else if (line[i] === quote && quote === "'" && line[i + 1] === "'") i++;
+      else if (line[i] === quote) return i + 1;
+    }
+    return line.length;
+  }
+  const before = line.slice(0, start);
+  const inFlow = (before.match(/[{[]/g)?.length ?? 0) > (before.match(/[}\]]/g)?.length ?? 0);
+  const rest = line.slice(start);
+  const stop = rest.search(inFlow ? /\s+#|[,}\]]/ : /\s+#/);
+  return start + (stop === -1 ? rest.trimEnd().length : stop);
+}
+
+/**
+ * The frame's lines with credentials hidden: user:password@ on every line, and for a literal credential
+ * its characters alone (and the more indented lines that continue it); the lines around stay readable.
+ */
+function maskFrame(source: readonly string[], d: Diagnostic, from: number, to: number): string[] {
+  const out = source.slice(from - 1, to).map(maskUrlPassword);
+  if (d.code !== "credential-literal") return out;
+  const at = d.line - from;
+  const line = out[at] ?? "";
+  const start = Math.min(d.col - 1, line.length);
+  out[at] = `${line.slice(0, start)}***${line.slice(scalarEnd(line, start))}`;
+  for (let i = at + 1; i < out.length && out[i]!.trim() !== "" && indentOf(out[i]!) > indentOf(line); i++) out[i] = `${" ".repeat(indentOf(out[i]!))}***`;
+  return out;
+}
 
 /** FILE:LINE:COL: severity[code]: message, a hint, and two lines of context around the spot. */
 export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, string[] | undefined>): string {
@@ -56,14 +91,17 @@ export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, str
         sources.set(d.file, undefined);
       }
     }
-    const lines = sources.get(d.file);
-    if (lines && d.line <= lines.length) {
+    const source = sources.get(d.file);
+    if (source && d.line <= source.length) {
+      // a file that ends with a newline has no line after it to show
+      const last = Math.max(d.line, source.at(-1) === "" ? source.length - 1 : source.length);
       const from = Math.max(1, d.line - 2);
-      const to = Math.min(lines.length, d.line + 1);
+      const to = Math.min(last, d.line + 1);
+      const lines = maskFrame(source, d, from, to);
       const width = String(to).length;
       for (let n = from; n <= to; n++) {
         const mark = n === d.line ? ">" : " ";
-        const text = sanitize(maskLine((lines[n - 1] ?? "").replaceAll("\t", "→"), d.code));
+        const text = sanitize((lines[n - from] ?? "").replaceAll("\t", "→"));
         out.push(s.dim(`  ${mark} ${String(n).padStart(width)} | `) + (text.length > 160 ? `${text.slice(0, 160)}…` : text));
         if (n === d.line) out.push(s.dim(`    ${" ".repeat(width)} | `) + " ".repeat(Math.max(0, d.col - 1)) + s.red("^"));
       }

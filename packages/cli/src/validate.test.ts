@@ -11,7 +11,7 @@ const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
 
 interface Json {
   ok: boolean;
-  errors: { code: string; line: number; col: number; message: string; hint?: string }[];
+  errors: { code: string; file: string; line: number; col: number; message: string; hint?: string }[];
   warnings: { code: string; line: number; col: number; message: string; hint?: string }[];
 }
 async function validate(file: string, env: Record<string, string> = {}) {
@@ -57,6 +57,7 @@ const ERRORS: [string, string, string, string?][] = [
   ["missing-context", "path-missing", "4:14"],
   ["missing-dockerfile", "path-missing", "4:14"],
   ["outside-repo", "path-outside-repo", "4:14"],
+  ["absolute-dockerfile", "path-absolute", "5:17", "relative to the context"],
   ["credential-literal", "credential-literal", "6:15", "{ env:"],
   ["registry-hub", "registry-url-invalid", "3:16", "docker.io/myregistry/acme"],
   ["registry-scheme", "registry-url-invalid", "3:16", "ghcr.io/acme"],
@@ -90,6 +91,33 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(io.err()).toContain("> 4 |   - linux/arm46");
   });
 
+  // issue 24, item 4: one run reports every problem, not the first kind only
+  test("a file with three unrelated mistakes: all three in one run", async () => {
+    const repo = mkdtempSync(join(tmpdir(), "multiarch-three-"));
+    mkdirSync(join(repo, ".git"));
+    mkdirSync(join(repo, "app"));
+    writeFileSync(join(repo, "app/Dockerfile"), "FROM scratch\n");
+    const spec = [
+      "version: 1",
+      "platforms: [linux/amd64, linux/arm46]",
+      "images:",
+      "  app:",
+      "    context: app",
+      "    tagz: [v1]",
+      "  web:",
+      "    context: web",
+      "",
+    ].join("\n");
+    writeFileSync(join(repo, "multiarch.yaml"), spec);
+    const { exit, json } = await validate(join(repo, "multiarch.yaml"));
+    expect(exit).toBe(1);
+    expect(json.errors.map((e) => [e.code, `${e.line}:${e.col}`])).toEqual([
+      ["platform-unknown", "2:26"],
+      ["unknown-key", "6:5"],
+      ["path-missing", "8:14"],
+    ]);
+  });
+
   test("a context that is a symlink out of the repository is refused", async () => {
     const repo = mkdtempSync(join(tmpdir(), "multiarch-repo-"));
     mkdirSync(join(repo, ".git"));
@@ -113,6 +141,35 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(exit).toBe(1);
     expect(json.errors[0]!.code).toMatch(/^yaml-/);
     expect(json.errors[0]!.line).toBe(2);
+  });
+
+  // issue 25, item 5: each refusal has its own code and says what to do, in the user's words, not JavaScript's
+  test.each([
+    ["flow", (n: number) => `version: 1\nimages: ${"[".repeat(n)}${"]".repeat(n)}\n`],
+    ["block", (n: number) => `version: 1\nimages:\n${Array.from({ length: n }, (_, i) => `${" ".repeat(2 + i)}k${i}:`).join("\n")}\n`],
+  ])("deep %s nesting is yaml-too-deep with a sentence a user can act on", async (_name, body) => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-deep-"));
+    writeFileSync(join(dir, "multiarch.yaml"), body(1500));
+    const { exit, json, stderr } = await validate(join(dir, "multiarch.yaml"));
+    expect(exit).toBe(1);
+    expect(json.errors[0]).toMatchObject({ code: "yaml-too-deep", message: expect.stringContaining("nested hundreds of levels deep") });
+    expect(json.errors[0]!.line).toBeGreaterThan(1);
+    expect(json.errors[0]!.hint).toContain("never closed");
+    expect(JSON.stringify(json) + stderr).not.toMatch(/call stack|RangeError/i);
+  });
+
+  test("a spec over the size limit is spec-too-large, naming the file and its size", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-large-"));
+    const file = join(dir, "multiarch.yaml");
+    writeFileSync(file, `version: 1\n${"# padding\n".repeat(500_000)}`);
+    const { exit, json } = await validate(file);
+    expect(exit).toBe(1);
+    expect(json.errors[0]).toMatchObject({ code: "spec-too-large", file });
+    expect(json.errors[0]!.message).toContain("the spec is 4.8 MiB; a spec may be at most 4 MiB");
+    expect(json.errors[0]!.hint).toContain("check that -f names the spec");
+    const io = memoryIo(dir);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    expect(io.err()).toMatch(/^multiarch\.yaml: error\[spec-too-large\]: the spec is 4\.8 MiB/);
   });
 
   test("a 2,800-deep block mapping under the size limit is exit 1, not a stack trace", async () => {
@@ -342,6 +399,46 @@ describe("smaller items (issue 8, item 9; issue 9, item 8)", () => {
     expect(await run(["validate", "-f", file], io)).toBe(1);
     expect(io.err()).toContain("contains credentials");
     expect(io.err()).not.toContain("hunter22");
+  });
+
+  // issue 24, item 4: the frame hides the secret's characters, not the lines around it
+  test.each([
+    ["block", "    url: docker.io/acme\n    username: { env: U }\n    password: hunter2hunter2 # old\n", "  > 6 |     password: *** # old", "    7 | images:"],
+    [
+      "flow",
+      "    { url: docker.io/acme, password: hunter2hunter2, username: { env: U } }\n",
+      "  > 4 |     { url: docker.io/acme, password: ***, username: { env: U } }",
+      "    5 | images:",
+    ],
+    ["quoted", '    url: docker.io/acme\n    username: { env: U }\n    password: "hunter2\\"hunter2"\n', "  > 6 |     password: ***", "    7 | images:"],
+    [
+      "block scalar",
+      "    url: docker.io/acme\n    username: { env: U }\n    password: |\n      hunter2hunter2\n",
+      "  > 6 |     password: ***",
+      "    7 |       ***",
+    ],
+  ])("a literal credential (%s) is masked alone; the caret points at it", async (_name, registry, frameLine, next) => {
+    const file = one(`version: 1\nregistries:\n  hub:\n${registry}images:\n  app: { context: app }\n`);
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    const err = io.err();
+    expect(err).toContain("credential-literal");
+    expect(err).not.toContain("hunter2");
+    expect(err).toContain(frameLine);
+    expect(err).toContain(next);
+    if (!frameLine.includes("{ url")) expect(err).toContain("    4 |     url: docker.io/acme"); // the lines around are shown as written
+    const lines = err.split("\n");
+    const caret = lines[lines.indexOf(frameLine) + 1]!;
+    expect(frameLine.indexOf("***") - frameLine.indexOf("|")).toBe(caret.indexOf("^") - caret.indexOf("|"));
+  });
+
+  test("a frame shows one caret line and no line past the end of the file", async () => {
+    const file = one("version: 1\nimages:\n  app:\n    context: app\n    dockerfile: /abs/other/Dockerfile.abs\n");
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", file], io)).toBe(1);
+    expect(io.err()).toContain("error[path-absolute]");
+    expect(io.err().match(/\^/g)).toHaveLength(1);
+    expect(io.err().trimEnd().split("\n").at(-1)).toMatch(/\|\s+\^$/);
   });
 
   test("newlines and NUL bytes from the input are shown escaped", async () => {

@@ -41,4 +41,38 @@ describe("specFromBake", () => {
     expect(spec.images["app-server"].annotations).toEqual({ "index,manifest:org.example.a": "b", "index:org.example.t": "x", "org.example.m": "y" });
     expect(text).toContain("# bake target App.Server\n  app-server:");
   });
+
+  // issue 25, item 1: bake builds a target without platforms for the builder's own platform, not two
+  test("a target without platforms gets the builder's platform, written out with where it came from", () => {
+    const all = specFromBake({ target: { web: { context: "web" }, api: { context: "api" } } }, { ...opts, defaultPlatform: "linux/arm64" });
+    expect(parse(all.text).platforms).toEqual(["linux/arm64"]);
+    expect(all.text).toMatch(/# The bake file sets no platforms: bake builds for the builder's own, linux\/arm64 .*\n.*what multiarch is for\.\nplatforms:/);
+    const some = specFromBake(
+      {
+        target: {
+          web: { context: "web", platforms: ["linux/amd64", "linux/riscv64"] },
+          db: { context: "db", platforms: ["linux/amd64", "linux/riscv64"] },
+          api: { context: "api" },
+        },
+      },
+      { ...opts, defaultPlatform: "linux/arm64" },
+    );
+    const spec = parse(some.text);
+    expect(spec.platforms).toEqual(["linux/amd64", "linux/riscv64"]);
+    expect(spec.images.api.platforms).toEqual(["linux/arm64"]);
+    expect(some.text).toMatch(/ {4}# Bake target api sets no platforms: .*linux\/arm64.*\n.*\n {4}platforms:/);
+    const unknown = specFromBake({ target: { web: { context: "web" } } }, opts);
+    expect(parse(unknown.text).platforms).toBeUndefined();
+    expect(unknown.warnings).toContainEqual(expect.stringContaining("target web: sets no platforms and buildx did not say"));
+  });
+
+  // issue 25, item 2: an absolute dockerfile (bake reads it as it is) is written relative to the context
+  test("an absolute dockerfile is written relative to the context", () => {
+    const { text, warnings } = specFromBake(
+      { target: { app: { context: "app", dockerfile: "/repo/abs/other/Dockerfile.abs", platforms: ["linux/amd64"] } } },
+      opts,
+    );
+    expect(parse(text).images.app.dockerfile).toBe("../abs/other/Dockerfile.abs");
+    expect(warnings.join("\n")).toContain("dockerfile /repo/abs/other/Dockerfile.abs is written relative to the context");
+  });
 });

@@ -26,6 +26,8 @@ export interface ImportOptions {
   specDir: string;
   /** The bake files, for the header comment. */
   files: string[];
+  /** The platform bake builds a target without platforms for (the builder's own), when buildx said. */
+  defaultPlatform?: string;
 }
 
 /** Keys multiarch carries; any other key a target sets is reported. */
@@ -135,6 +137,8 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     bake: string;
     json: Json;
     platforms: string[];
+    /** It named no platforms: platforms holds the builder's own. */
+    unset: boolean;
     tags: string[];
     args: Record<string, string>;
     labels: Record<string, string>;
@@ -155,12 +159,20 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       if (!parsed.ok) warnings.push(`${where}: platform ${p} is not one multiarch builds (${parsed.message}); left out`);
       else platforms.push(parsed.canonical);
     }
-    if (t.platforms && platforms.length === 0) {
+    if (t.platforms?.length && platforms.length === 0) {
       warnings.push(`${where}: none of its platforms can be carried; left out`);
       continue;
     }
+    // bake builds a target without platforms for the builder's own: say so, or the spec's default (two) applies
+    const unset = !t.platforms?.length;
+    if (unset && opts.defaultPlatform) platforms.push(opts.defaultPlatform);
+    else if (unset) warnings.push(`${where}: sets no platforms and buildx did not say its builder's platform; it gets the spec's default platforms`);
     const json: Json = { context: rel(t.context ?? ".") };
-    if (t.dockerfile && t.dockerfile !== "Dockerfile") json.dockerfile = t.dockerfile;
+    if (t.dockerfile && posix.isAbsolute(t.dockerfile)) {
+      // bake reads it as it is; a spec names files relative to the context, on every checkout
+      json.dockerfile = posix.relative(posix.resolve(opts.bakeDir, t.context ?? "."), t.dockerfile);
+      warnings.push(`${where}: dockerfile ${t.dockerfile} is written relative to the context: ${json.dockerfile}`);
+    } else if (t.dockerfile && t.dockerfile !== "Dockerfile") json.dockerfile = t.dockerfile;
     if (t.target) json.target = t.target;
 
     const mine = refs.get(n)!;
@@ -248,7 +260,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     if (Object.keys(attest).length) json.attest = attest;
     const entries = (m: Record<string, string | null> | undefined) =>
       Object.fromEntries(Object.entries(m ?? {}).filter((e): e is [string, string] => e[1] !== null && e[1] !== undefined));
-    images.push({ bake: n, json, platforms, tags, args: entries(t.args), labels: entries(t.labels) });
+    images.push({ bake: n, json, platforms, unset: unset && opts.defaultPlatform !== undefined, tags, args: entries(t.args), labels: entries(t.labels) });
   }
 
   // What every image shares goes to the top (platforms) and to defaults (tags, args, labels).
@@ -303,13 +315,28 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     " (variables, functions, inherits and matrix already applied: make values that change into variables:).",
     ...(warnings.length ? [" Not carried or changed (see multiarch import's warnings):", ...warnings.map((w) => `   - ${w}`)] : []),
   ].join("\n");
+  const unset = images.filter((i) => i.unset);
+  const builderNote = (targets: string) =>
+    [
+      ` ${targets} no platforms: bake builds for the builder's own, ${opts.defaultPlatform} (docker buildx inspect).`,
+      " Add the platforms it should run on: building them all from one spec is what multiarch is for.",
+    ].join("\n");
+  const topPlatforms =
+    doc.contents && isMap(doc.contents) ? (doc.contents.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === "platforms") : undefined;
+  const inheriting = unset.filter((i) => sameList(i.platforms, platforms));
+  if (topPlatforms && isScalar(topPlatforms.key) && inheriting.length)
+    topPlatforms.key.commentBefore = builderNote(
+      inheriting.length === images.length ? "The bake file sets" : `Bake targets ${inheriting.map((i) => i.bake).join(", ")} set`,
+    );
   const imagesNode = doc.get("images", true) as YAMLMap | undefined;
   if (imagesNode && isMap(imagesNode)) {
     for (const item of imagesNode.items as Pair[]) {
       if (isPair(item) && isScalar(item.key)) {
         const name = String(item.key.value);
-        const from = images.find((i) => imageName(i.bake) === name)?.bake;
-        if (from && from !== name) item.key.commentBefore = ` bake target ${from}`;
+        const img = images.find((i) => imageName(i.bake) === name);
+        if (img && img.bake !== name) item.key.commentBefore = ` bake target ${img.bake}`;
+        const own = img?.unset && isMap(item.value) ? (item.value.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === "platforms") : undefined;
+        if (own && isScalar(own.key)) own.key.commentBefore = builderNote(`Bake target ${img!.bake} sets`);
       }
     }
   }

@@ -1,5 +1,6 @@
 // `docker buildx bake --print` with bake's own arguments: buildx resolves variables, functions, inherits
 // and matrix, and multiarch import reads the result.
+import { inspectPlatforms } from "./probe.ts";
 import { runCommand } from "./runner.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -15,4 +16,13 @@ export async function bakePrint(args: readonly string[], cwd: string, env: Env):
   } catch {
     return { ok: false, message: "docker buildx bake --print did not print JSON" };
   }
+}
+
+/**
+ * The platform bake builds a target that names none for: the current builder's own (its first node's
+ * first platform). Undefined when buildx cannot say.
+ */
+export async function bakeDefaultPlatform(cwd: string, env: Env): Promise<string | undefined> {
+  const r = await runCommand({ program: "docker", args: ["buildx", "inspect"] }, { cwd, env, timeoutMs: 15_000 });
+  return r.ok ? inspectPlatforms(r.stdout)[0] : undefined;
 }

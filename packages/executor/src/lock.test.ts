@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import ts from "typescript";
 import { describe, expect, test } from "vitest";
 import { acquireLock, holderAlive, lockFileOf, processStart } from "./lock.ts";
 
@@ -59,4 +61,59 @@ describe("lock", () => {
     expect(l.ok).toBe(true);
     if (l.ok) l.release();
   });
+
+  test("runs racing for one lock: exactly one holds it, every round", async () => {
+    // Separate processes, as real runs are: each waits for a common instant, then takes the lock.
+    // Half the rounds start from a lock left by a dead process, which every racer sees as stale.
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-lock-race-"));
+    const lockJs = join(dir, "lock.mjs");
+    const source = readFileSync(new URL("./lock.ts", import.meta.url), "utf8");
+    const options = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 };
+    writeFileSync(lockJs, ts.transpileModule(source, { compilerOptions: options }).outputText);
+    const racer = join(dir, "racer.mjs");
+    writeFileSync(
+      racer,
+      `import { acquireLock } from "./lock.mjs";
+       import { createInterface } from "node:readline";
+       let held;
+       for await (const line of createInterface({ input: process.stdin })) {
+         const [verb, at] = line.split(" ");
+         if (verb === "go") {
+           while (Date.now() < Number(at)) {}
+           const l = acquireLock(process.argv[2]);
+           held = l.ok ? l : undefined;
+           console.log(l.ok ? "held" : "refused");
+         } else {
+           held?.release();
+           held = undefined;
+           console.log("released");
+         }
+       }`,
+    );
+    const file = spec();
+    const racers = Array.from({ length: 6 }, () => {
+      const child = spawn(process.execPath, [racer, file]);
+      return { child, lines: createInterface({ input: child.stdout })[Symbol.asyncIterator]() };
+    });
+    const ask = (r: (typeof racers)[number], line: string) => {
+      r.child.stdin.write(`${line}\n`);
+      return r.lines.next().then((next) => next.value as string);
+    };
+    const dead = spawn("true");
+    await new Promise((r) => dead.on("exit", r));
+    try {
+      for (let round = 0; round < 40; round++) {
+        if (round % 2) writeFileSync(lockFileOf(file), JSON.stringify({ pid: dead.pid, host: hostname(), since: "x" }));
+        const at = Date.now() + 30;
+        const got = await Promise.all(racers.map((r) => ask(r, `go ${at}`)));
+        expect(
+          got.filter((a) => a === "held"),
+          `round ${round}`,
+        ).toHaveLength(1);
+        await Promise.all(racers.map((r) => ask(r, "release")));
+      }
+    } finally {
+      for (const r of racers) r.child.kill();
+    }
+  }, 60_000);
 });

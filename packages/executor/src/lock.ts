@@ -1,11 +1,13 @@
 // One run at a time per spec: two runs of one spec would race on its staging refs, its user tags and
 // the files plan writes. The lock is keyed by the spec's real path (not the output folder, so -o OTHER
-// does not bypass it), taken before anything is written, and held until the run ends. It is a file
-// created exclusively; a lock whose process is gone, or whose PID now belongs to another process
-// (same PID, other start time), is taken over.
+// does not bypass it), taken before anything is written, and held until the run ends. Its content is
+// written to a file of our own first, then hard-linked into place: the link fails if the lock exists, so
+// a lock is never seen empty or half-written (which would read as stale). A lock whose process is gone,
+// or whose PID now belongs to another process (same PID, other start time), is taken over, by one
+// racer at a time (see takeOver).
 
 import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 
@@ -64,28 +66,78 @@ export function lockFileOf(specFile: string): string {
   }
 }
 
+/** A guard older than this was left by a process that died while taking over a stale lock. */
+const TAKEOVER_GUARD_STALE_MS = 10_000;
+
+function readLock(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    return JSON.parse(text) as LockHolder;
+  } catch {
+    return undefined; // garbage (no run writes it): stale
+  }
+}
+
+/**
+ * Removes the stale lock whose content was `stale`, unless another racer did first and has since
+ * linked its own: racers take a guard file in turn, and remove the lock only if it still holds what
+ * they judged stale. False when another racer holds the guard (retry shortly).
+ */
+function takeOver(file: string, stale: string): boolean {
+  const guard = `${file}.takeover`;
+  try {
+    closeSync(openSync(guard, "wx"));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    try {
+      if (Date.now() - statSync(guard).mtimeMs > TAKEOVER_GUARD_STALE_MS) rmSync(guard, { force: true });
+    } catch {
+      // released meanwhile
+    }
+    return false;
+  }
+  try {
+    if (readLock(file) === stale) rmSync(file, { force: true });
+  } finally {
+    rmSync(guard, { force: true });
+  }
+  return true;
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 export function acquireLock(specFile: string, now: Date = new Date()): Lock {
   const file = lockFileOf(specFile);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, "wx");
-      const me: LockHolder = { pid: process.pid, host: hostname(), since: now.toISOString(), spec: specFile };
-      const started = processStart(process.pid);
-      if (started) me.started = started;
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
-      return { ok: true, file, release: () => rmSync(file, { force: true }) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      let holder: LockHolder | undefined;
+  const me: LockHolder = { pid: process.pid, host: hostname(), since: now.toISOString(), spec: specFile };
+  const started = processStart(process.pid);
+  if (started) me.started = started;
+  const draft = `${file}.${process.pid}.draft`;
+  writeFileSync(draft, JSON.stringify(me));
+  try {
+    // bounded: a racer holding the takeover guard keeps it for a few system calls
+    for (let attempt = 0; attempt < 200; attempt++) {
       try {
-        holder = JSON.parse(readFileSync(file, "utf8")) as LockHolder;
-      } catch {
-        holder = undefined; // half-written or garbage: treat as stale
+        linkSync(draft, file);
+        return { ok: true, file, release: () => rmSync(file, { force: true }) };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
+      const text = readLock(file);
+      if (text === undefined) continue; // released meanwhile
+      const holder = parseHolder(text);
       if (holder && holderAlive(holder)) return { ok: false, holder, file };
-      rmSync(file, { force: true });
+      if (!takeOver(file, text)) pause(5);
     }
+  } finally {
+    rmSync(draft, { force: true });
   }
   return { ok: false, holder: { pid: -1, host: hostname(), since: now.toISOString() }, file };
 }

@@ -88,6 +88,10 @@ export function defaultDockerBuilder(env: Env, builder?: string): boolean {
   return dirs.some((d) => existsSync(join(d, "docker-buildx")));
 }
 
+/** The platforms `docker buildx inspect` lists, node by node, each node's own (default) platform first. */
+export const inspectPlatforms = (stdout: string): string[] =>
+  [...stdout.matchAll(/^Platforms:\s+(.+)$/gm)].flatMap((m) => m[1]!.split(",").map((p) => p.trim().replace(/\*$/, "")));
+
 export async function probeEngine(cwd: string, env: Env, builder?: string): Promise<EngineFacts> {
   // The engine and the builder are asked at once: each docker CLI call costs a few hundred ms.
   const docker = defaultDockerBuilder(env, builder);
@@ -121,7 +125,7 @@ export async function probeEngine(cwd: string, env: Env, builder?: string): Prom
     };
   }
   const driver = /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] ?? "unknown";
-  const platforms = [...inspect.stdout.matchAll(/^Platforms:\s+(.+)$/gm)].flatMap((m) => m[1]!.split(",").map((p) => p.trim().replace(/\*$/, "")));
+  const platforms = inspectPlatforms(inspect.stdout);
   if (driver !== "docker")
     return { reachable: true, buildx: true, multiPlatform: true, driver, platforms, reason: `builder driver ${driver} builds multi-platform images` };
   const containerdStore = info.stdout.includes("io.containerd.snapshotter");

@@ -12,6 +12,7 @@ export function splitDiagnostics(ds: readonly Diagnostic[]): { errors: Diagnosti
 /** Stable codes: tests, `--json` consumers and the README's table rely on them. */
 export type DiagnosticCode =
   | "spec-not-found"
+  | "spec-too-large"
   | "spec-empty"
   | "yaml-syntax"
   | "yaml-multiple-documents"
@@ -44,6 +45,7 @@ export type DiagnosticCode =
   | "dependency-cycle"
   | "path-missing"
   | "path-outside-repo"
+  | "path-absolute"
   | "arg-looks-secret"
   | "env-unset"
   | "git-unavailable"

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { diag } from "./diagnostics.ts";
 import { parseSpec, type SpecResult } from "./parse.ts";
 import type { SpecFs } from "./rules/context.ts";
-import { MAX_SPEC_BYTES } from "./source-map.ts";
+import { MAX_SPEC_BYTES, tooLarge } from "./source-map.ts";
 
 export const SPEC_FILE_NAME = "multiarch.yaml";
 
@@ -47,7 +47,10 @@ export function findRoot(specFile: string): string {
 export function loadSpec(file: string, opts: { env?: Readonly<Record<string, string | undefined>> } = {}): SpecResult {
   const abs = resolve(file);
   const read = readSpecFile(abs);
-  if (!read.ok) return { ok: false, errors: [diag("spec-not-found", { file: abs, line: 0, col: 0 }, read.message, { hint: read.hint })], warnings: [] };
+  if (!read.ok) {
+    const error = "bytes" in read ? tooLarge(abs, read.bytes) : diag("spec-not-found", { file: abs, line: 0, col: 0 }, read.message, { hint: read.hint });
+    return { ok: false, errors: [error], warnings: [] };
+  }
   return parseSpec(read.text, { file: abs, root: findRoot(abs), fs: nodeFs, ...opts });
 }
 
@@ -56,19 +59,14 @@ export function loadSpec(file: string, opts: { env?: Readonly<Record<string, str
  * would block forever and /dev/zero would fill memory. The descriptor is opened non-blocking and
  * checked again, so a path swapped for a FIFO after the first check cannot hang the read either.
  */
-export function readSpecFile(abs: string): { ok: true; text: string } | { ok: false; message: string; hint: string } {
+export function readSpecFile(abs: string): { ok: true; text: string } | { ok: false; message: string; hint: string } | { ok: false; bytes: number } {
   const hint = "pass -f path/to/multiarch.yaml";
   let fd: number | undefined;
   try {
     const st = statSync(abs);
     const refused = kindProblem(st);
     if (refused) return { ok: false, message: `${abs} is ${refused}, not a spec file`, hint };
-    if (st.size > MAX_SPEC_BYTES)
-      return {
-        ok: false,
-        message: `${abs} is ${st.size} bytes; specs are limited to ${MAX_SPEC_BYTES / 1024 / 1024} MiB`,
-        hint: "split it, or check that -f names the right file",
-      };
+    if (st.size > MAX_SPEC_BYTES) return { ok: false, bytes: st.size };
     fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     const again = fstatSync(fd);
     if (kindProblem(again) || again.size > MAX_SPEC_BYTES) return { ok: false, message: `${abs} changed while it was read`, hint };

@@ -14,9 +14,37 @@ export function parseSpec(text: string, opts: { file: string; root: string; fs: 
   if (!yaml.ok) return { ok: false, errors: yaml.errors, warnings: [] };
   const shape = SpecInputSchema.safeParse(yaml.data);
   if (!shape.success) {
-    return { ok: false, errors: sortDiagnostics(zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map)), warnings: [] };
+    const errors = zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map);
+    // Every problem in one run: without the values found wrong, the rest of the file is checked as usual.
+    const removed = shape.error.issues.flatMap((i) => (i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path])).map(upToList);
+    const rest = SpecInputSchema.safeParse(without(yaml.data, removed));
+    if (!rest.success) return { ok: false, errors: sortDiagnostics(errors), warnings: [] };
+    // a problem at or above a removed value may be only its absence ("no images"): not reported
+    const consequence = (d: Diagnostic) => d.path !== undefined && removed.some((r) => d.path!.every((seg, i) => r[i] === seg));
+    const more = normalize(rest.data, yaml.map, opts).diagnostics.filter((d) => !consequence(d));
+    return { ok: false, ...splitDiagnostics([...errors, ...more]) };
   }
   const { spec, diagnostics } = normalize(shape.data, yaml.map, opts);
   const { errors, warnings } = splitDiagnostics(diagnostics);
   return !spec || hasErrors(errors) ? { ok: false, errors, warnings } : { ok: true, spec, warnings };
+}
+
+type Segment = PropertyKey;
+
+/** A path cut before its first list index: a list loses the whole list, so later items keep their index (and their position in the file). */
+const upToList = (path: readonly Segment[]): Segment[] => {
+  const i = path.findIndex((s) => typeof s === "number");
+  return [...(i === -1 ? path : path.slice(0, i))];
+};
+
+/** A copy of the parsed YAML without the values at these paths (mappings only: see upToList). */
+function without(data: unknown, paths: readonly Segment[][]): unknown {
+  const copy = structuredClone(data);
+  for (const path of paths) {
+    if (path.length === 0) return undefined;
+    let node: unknown = copy;
+    for (const seg of path.slice(0, -1)) node = node !== null && typeof node === "object" ? (node as Record<Segment, unknown>)[seg] : undefined;
+    if (node !== null && typeof node === "object" && !Array.isArray(node)) delete (node as Record<Segment, unknown>)[path.at(-1)!];
+  }
+  return copy;
 }

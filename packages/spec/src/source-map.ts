@@ -27,6 +27,15 @@ const YAML_CODES: Record<string, Diagnostic["code"]> = {
   RESOURCE_EXHAUSTION: "yaml-too-deep",
 };
 
+/** A spec over the size limit: its own code, and no frame (nothing in it is at fault but its size). */
+export const tooLarge = (file: string, bytes: number): Diagnostic =>
+  diag(
+    "spec-too-large",
+    { file, line: 0, col: 0 },
+    `the spec is ${(bytes / 1024 / 1024).toFixed(1)} MiB; a spec may be at most ${MAX_SPEC_BYTES / 1024 / 1024} MiB (a large one is usually generated, or not a spec)`,
+    { hint: "check that -f names the spec; split a generated one into several specs" },
+  );
+
 /** 1-based line and column of an offset. */
 function positions(text: string, file: string): (offset: number) => SourcePos {
   const starts = [0];
@@ -45,7 +54,7 @@ function positions(text: string, file: string): (offset: number) => SourcePos {
 
 export function parseYaml(text: string, file: string, opts: { fast?: boolean } = {}): ParsedYaml {
   const pos = positions(text, file);
-  if (text.length > MAX_SPEC_BYTES) return { ok: false, errors: [diag("invalid-value", pos(0), `spec is larger than ${MAX_SPEC_BYTES / 1024 / 1024} MiB`)] };
+  if (text.length > MAX_SPEC_BYTES) return { ok: false, errors: [tooLarge(file, text.length)] };
   if (text.trim() === "" || text.split("\n").every((l) => /^\s*(#.*)?$/.test(l))) {
     return { ok: false, errors: [diag("spec-empty", pos(0), "spec is empty", { hint: "start with: version: 1" })] };
   }
@@ -76,6 +85,8 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
       ok: false,
       errors: doc.errors.map((e) => {
         const code = YAML_CODES[e.code] ?? "yaml-syntax";
+        // the library's own words for running out of stack ("Maximum call stack size exceeded") say nothing to a user
+        if (code === "yaml-too-deep") return tooDeep(pos(e.pos[0]));
         const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
         const hint =
           e.code === "TAB_AS_INDENT"
@@ -144,7 +155,12 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
   }
 }
 
+const tooDeep = (where: SourcePos): Diagnostic =>
+  diag("yaml-too-deep", where, "the YAML here is nested hundreds of levels deep, too deep to read; a spec needs a handful", {
+    hint: "look for a [ or { that is never closed, or indentation that keeps growing, from this line up",
+  });
+
 function unexpected(e: unknown, where: SourcePos): Diagnostic {
-  if (e instanceof RangeError) return diag("yaml-too-deep", where, "the document is nested too deeply to read", { hint: "flatten the structure" });
+  if (e instanceof RangeError) return tooDeep(where);
   return diag("yaml-syntax", where, e instanceof Error ? e.message : String(e));
 }

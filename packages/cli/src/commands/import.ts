@@ -12,13 +12,15 @@ export default async function importBake({ values, io, positionals }: CommandCon
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   const files = list(values.file) ?? [];
   const args = [...files.flatMap((f) => ["--file", f]), ...(list(values.set) ?? []).flatMap((s) => ["--set", s]), ...positionals];
-  const { bakePrint } = await import("@multiarch/executor");
+  const { bakeDefaultPlatform, bakePrint } = await import("@multiarch/executor");
   const printed = await bakePrint(args, io.cwd, io.env);
   if (!printed.ok) return { exit: EXIT.environment, message: printed.message };
   const print = printed.json as BakePrint;
   if (!print || typeof print !== "object" || !print.target || Object.keys(print.target).length === 0)
     return { exit: EXIT.usage, message: "bake printed no targets: name a target or group, or pass -f FILE" };
-  const { text, warnings } = specFromBake(print, { bakeDir: io.cwd, specDir: dirname(out), files });
+  const unset = Object.values(print.target).some((t) => !t.platforms?.length);
+  const defaultPlatform = unset ? await bakeDefaultPlatform(io.cwd, io.env) : undefined;
+  const { text, warnings } = specFromBake(print, { bakeDir: io.cwd, specDir: dirname(out), files, ...(defaultPlatform ? { defaultPlatform } : {}) });
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   try {
     mkdirSync(dirname(out), { recursive: true });

@@ -9,26 +9,64 @@ import { displayPath } from "../format.ts";
 import { concurrencyOf, runPlan } from "./apply.ts";
 import { compileAndWrite, gitFacts } from "./load.ts";
 
-/** Shard files in the given folders (and their shards/ subfolders) or files, as several machines' artifacts lie side by side. */
-function shardFiles(paths: readonly string[]): string[] {
-  const out: string[] = [];
-  const json = (dir: string) =>
-    readdirSync(dir)
-      .filter((f) => f.endsWith(".json"))
-      .map((f) => join(dir, f));
+/** A file's shard; or it is not one (no identity: a plan, a report, anything else); or why a shard cannot be used. */
+function readShard(file: string): { shard: Shard } | { notShard: true } | { problems: string[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return { notShard: true };
+  }
+  if (json === null || typeof json !== "object" || !("identity" in json)) return { notShard: true };
+  const parsed = parseShard(json);
+  return parsed.ok ? { shard: parsed.shard } : { problems: parsed.problems };
+}
+
+interface Found {
+  shards: Shard[];
+  /** Files read that are not shards, skipped with a note. */
+  skipped: string[];
+  broken?: { file: string; problems: string[] };
+}
+
+/**
+ * The shards in a folder: its shard files; when it has none, those of its shards/ folder (what
+ * apply --shard --out DIR writes); with `sides`, also those of each subfolder (several machines'
+ * artifacts side by side), by the same rule.
+ */
+function shardsIn(dir: string, found: Found, sides: boolean): void {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  let own = 0;
+  for (const f of files) {
+    const r = readShard(join(dir, f));
+    if ("shard" in r) {
+      found.shards.push(r.shard);
+      own++;
+    } else if ("problems" in r) found.broken ??= { file: join(dir, f), problems: r.problems };
+    else found.skipped.push(join(dir, f));
+  }
+  const shardsDir = join(dir, "shards");
+  if (own === 0 && existsSync(shardsDir) && statSync(shardsDir).isDirectory()) shardsIn(shardsDir, found, false);
+  if (!sides) return;
+  for (const sub of readdirSync(dir)) {
+    const d = join(dir, sub);
+    if (sub !== "shards" && statSync(d).isDirectory()) shardsIn(d, found, false);
+  }
+}
+
+function findShards(paths: readonly string[]): Found {
+  const found: Found = { shards: [], skipped: [] };
   for (const p of paths) {
     if (!existsSync(p)) continue;
-    if (statSync(p).isFile()) out.push(p);
+    if (statSync(p).isDirectory()) shardsIn(p, found, true);
     else {
-      out.push(...json(p));
-      for (const sub of readdirSync(p)) {
-        const d = join(p, sub);
-        if (statSync(d).isDirectory()) out.push(...json(d), ...(existsSync(join(d, "shards")) ? json(join(d, "shards")) : []));
-      }
-      if (existsSync(join(p, "shards"))) out.push(...json(join(p, "shards")));
+      const r = readShard(p);
+      if ("shard" in r) found.shards.push(r.shard);
+      else if ("problems" in r) found.broken ??= { file: p, problems: r.problems };
+      else found.skipped.push(p);
     }
   }
-  return [...new Set(out)];
+  return found;
 }
 
 export default async function merge(ctx: CommandContext): Promise<Outcome> {
@@ -39,18 +77,11 @@ export default async function merge(ctx: CommandContext): Promise<Outcome> {
   if (!prepared.ok) return prepared.outcome;
   try {
     const from = (list(values.from) ?? [join(prepared.outAbs, "shards")]).map((p) => resolve(io.cwd, p));
-    const shards: Shard[] = [];
-    for (const file of shardFiles(from)) {
-      let parsed: ReturnType<typeof parseShard>;
-      try {
-        parsed = parseShard(JSON.parse(readFileSync(file, "utf8")));
-      } catch (e) {
-        return { exit: EXIT.usage, message: `cannot read shard ${displayPath(file, io.cwd)}: ${(e as Error).message}` };
-      }
-      if (!parsed.ok)
-        return { exit: EXIT.usage, message: `${displayPath(file, io.cwd)} is not a shard file:\n${parsed.problems.map((p) => `  ${p}`).join("\n")}` };
-      shards.push(parsed.shard);
-    }
+    const { shards, skipped, broken } = findShards(from);
+    if (broken)
+      return { exit: EXIT.usage, message: `${displayPath(broken.file, io.cwd)} is not a shard file:\n${broken.problems.map((p) => `  ${p}`).join("\n")}` };
+    if (skipped.length)
+      io.stderr.write(`note: skipped ${skipped.length} file(s) that are not shards: ${skipped.map((f) => displayPath(f, io.cwd)).join(", ")}\n`);
     if (shards.length === 0)
       return {
         exit: EXIT.usage,

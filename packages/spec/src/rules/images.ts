@@ -1,7 +1,7 @@
 // images: names (one per matrix combination), repositories (within length; several images may share one
 // when their tags differ, checked when tags are rendered), paths (context, Dockerfile), args
 // that look like secrets, secret sources, tags, cache and attestations; defaults fill what an image omits.
-import { posix } from "node:path";
+import { isAbsolute, posix, relative, sep } from "node:path";
 import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
@@ -134,6 +134,25 @@ function unusedInternal(ctx: RuleContext, images: readonly Image[]): void {
   }
 }
 
+/**
+ * bake would read an absolute Dockerfile path as it is, but a checked-in spec that names one machine's
+ * files builds differently (or not at all) on every other checkout: refused, with the relative path to
+ * write when the file is in the repository.
+ */
+function absoluteDockerfile(ctx: RuleContext, dockerfile: string, contextAbs: string, path: Path): void {
+  const inRepo = dockerfile === ctx.rootReal || dockerfile.startsWith(ctx.rootReal + sep);
+  const hint = inRepo
+    ? `write it relative to the context: dockerfile: ${relative(contextAbs, dockerfile).split(sep).join(posix.sep)}`
+    : "put the Dockerfile in the repository and write its path relative to the context";
+  report(
+    ctx,
+    "path-absolute",
+    path,
+    `dockerfile ${dockerfile} is an absolute path: it names a file on this machine, which other checkouts and CI do not have`,
+    hint,
+  );
+}
+
 function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInput, ip: Path): Image {
   const d = ctx.input.defaults ?? {};
   const regs = img.registries ?? d.registries ?? ctx.registryNames;
@@ -150,7 +169,8 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
 
   const contextAbs = resolveInSpec(ctx, img.context);
   const dockerfile = img.dockerfile ?? "Dockerfile";
-  if (inside(ctx, contextAbs, "dir", [...ip, "context"], "context")) {
+  if (isAbsolute(dockerfile)) absoluteDockerfile(ctx, dockerfile, contextAbs, [...ip, "dockerfile"]);
+  else if (inside(ctx, contextAbs, "dir", [...ip, "context"], "context")) {
     inside(ctx, resolveInSpec(ctx, posix.join(img.context, dockerfile)), "file", img.dockerfile ? [...ip, "dockerfile"] : [...ip, "context"], "Dockerfile");
   }
   const { contexts, dependsOn } = contextRules(ctx, name, img, ip);

@@ -1,0 +1,59 @@
+// issue 24, item 4: the conventions docker users type: --flag=value and -f=value for every option, comma lists
+// where docker's own flag takes one.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { COMMANDS, parseCommandArgs, run } from "./cli.ts";
+import { memoryIo } from "./testing/io.ts";
+import { repoWithSpec } from "./testing/repo.ts";
+
+const valued = Object.entries(COMMANDS).flatMap(([command, cmd]) =>
+  Object.entries(cmd.options)
+    .filter(([, o]) => o.type === "string")
+    .map(([name, o]) => ({ command, name, short: o.short, multiple: o.multiple === true })),
+);
+
+describe("option values", () => {
+  test.each(valued)("$command --$name=VALUE and -short=VALUE read VALUE", ({ command, name, short, multiple }) => {
+    const cmd = COMMANDS[command]!;
+    const value = "linux/arm64=x";
+    const want = multiple ? [value] : value;
+    expect(parseCommandArgs(cmd, [`--${name}=${value}`]).values[name]).toEqual(want);
+    expect(parseCommandArgs(cmd, [`--${name}`, value]).values[name]).toEqual(want);
+    if (short) {
+      expect(parseCommandArgs(cmd, [`-${short}=${value}`]).values[name]).toEqual(want);
+      expect(parseCommandArgs(cmd, [`-${short}`, value]).values[name]).toEqual(want);
+    }
+  });
+
+  test("-o=DIR writes to DIR, not to a folder named =; -f=FILE reads FILE", async () => {
+    const dir = repoWithSpec("version: 1\nimages:\n  app: { context: app }\n", "spec.yaml");
+    const io = memoryIo(dir);
+    expect(await run(["plan", "-f=spec.yaml", "-o=out", "--strategy=bake"], io), io.err()).toBe(0);
+    expect(existsSync(join(dir, "out/plan.json"))).toBe(true);
+    expect(existsSync(join(dir, "="))).toBe(false);
+  });
+
+  test("--platform and --shard take comma lists, as docker's --platform does", () => {
+    expect(parseCommandArgs(COMMANDS.plan!, ["--platform", "linux/amd64,linux/arm64", "--platform=linux/riscv64"]).values.platform).toEqual([
+      "linux/amd64",
+      "linux/arm64",
+      "linux/riscv64",
+    ]);
+    expect(parseCommandArgs(COMMANDS.apply!, ["--shard", "linux/amd64, linux/arm64"]).values.shard).toEqual(["linux/amd64", "linux/arm64"]);
+    // an empty item is kept, to be refused as a platform rather than read as "no platform"
+    expect(parseCommandArgs(COMMANDS.plan!, ["--platform", "linux/amd64,"]).values.platform).toEqual(["linux/amd64", ""]);
+    // a list option that is not a platform keeps its commas
+    expect(parseCommandArgs(COMMANDS.import!, ["--set", "app.args.A=b,c"]).values.set).toEqual(["app.args.A=b,c"]);
+  });
+
+  test("plan --platform linux/amd64,linux/arm64 plans both", async () => {
+    const dir = repoWithSpec("version: 1\nplatforms: [linux/amd64, linux/arm64, linux/riscv64]\nimages:\n  app: { context: app }\n");
+    const io = memoryIo(dir);
+    expect(await run(["plan", "--strategy", "bake", "--platform", "linux/amd64,linux/arm64", "--json"], io), io.err()).toBe(0);
+    expect(JSON.parse(io.out()).plan.images[0].platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    const empty = memoryIo(dir);
+    expect(await run(["plan", "--strategy", "bake", "--platform", "linux/amd64,"], empty)).toBe(1);
+    expect(empty.err()).toContain("--platform");
+  });
+});
