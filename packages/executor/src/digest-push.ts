@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Step } from "@multiarch/plan";
 import { type ImageRef, parseImageRef } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
 import type { RegistryClient } from "./registry.ts";
@@ -36,6 +37,14 @@ export class BlobLocations {
   note(host: string, digest: string, path: string, done: Promise<unknown> = Promise.resolve()): void {
     this.places.set(`${host} ${digest}`, { path, done });
   }
+}
+
+/** What an in-process push step does, for people (apply --dry-run); undefined for steps that run commands. */
+export function showDigestPush(step: Step): string | undefined {
+  const show = (s: string | { built: string }) => (typeof s === "string" ? s : `<${s.built} as built>`);
+  if (step.layout) return `(in-process) push <run>/${step.layout.dir} to ${repoOf(step.layout.ref)} by digest, no tag`;
+  if (step.index) return `(in-process) push an index of ${step.index.sources.map(show).join(" ")} to ${repoOf(step.index.ref)} by digest, no tag`;
+  return undefined;
 }
 
 /** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */

@@ -90,12 +90,14 @@ export async function runPlan(
   probed?: EngineFacts,
 ): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
-  const { checkEmulation, executePlan, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
+  const { checkEmulation, executePlan, preflight, showCommand, showDigestPush, probeEngine } = await import("@multiarch/executor");
   if (values["dry-run"]) {
     const dryRun = plan.stages.flatMap((stage) =>
-      stage.steps.flatMap((step) =>
-        step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` })),
-      ),
+      stage.steps.flatMap((step) => {
+        const inProcess = showDigestPush(step);
+        if (inProcess) return [{ stage: stage.name, step: step.id, command: inProcess }];
+        return step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` }));
+      }),
     );
     if (!json) {
       const out = [summary(plan, io)];
