@@ -68,10 +68,15 @@ const bakeYields = (images: readonly PlannedImage[], pushed: boolean, ref: (img:
 export interface LayoutOutputs {
   /** rewrite-timestamp=true: layer timestamps clamped to SOURCE_DATE_EPOCH (reproducible digests). */
   rewriteTimestamp: boolean;
+  /**
+   * The images whose digests can repeat (provenance off, no SBOM): only they get rewrite-timestamp, which
+   * costs about 2 s per export even from cache (measured); an attestation records build times anyway.
+   */
+  reproducible: ReadonlySet<string>;
 }
 
 const layoutSets = (images: readonly PlannedImage[], layout: LayoutOutputs, slug = ""): Arg[] =>
-  images.flatMap((i) => ["--set", layoutOutput(`${i.name}.output=`, layoutDir(i.name, slug), layout.rewriteTimestamp)]);
+  images.flatMap((i) => ["--set", layoutOutput(`${i.name}.output=`, layoutDir(i.name, slug), layout.rewriteTimestamp && layout.reproducible.has(i.name))]);
 const layoutDir = (image: string, slug: string) => `oci-${image}${slug ? `-${slug}` : ""}`;
 
 export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: BakePaths, layout: LayoutOutputs | undefined): Stage[] {

@@ -249,6 +249,17 @@ images:
     expect(docker.files["docker-bake.publish.json"]).toBeUndefined();
   });
 
+  test("layouts clamp layer times (rewrite-timestamp) only where the digest can repeat: SOURCE_DATE_EPOCH, provenance off", () => {
+    const file = repo(
+      'version: 1\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  plain:\n    context: app\n  stable:\n    context: app\n    attest: { provenance: false }\n',
+      ["app"],
+    );
+    const dated = { ...facts, git: { ...GIT!, time: "1700000000" } };
+    const args = compiled(load(file), { strategy: { ...bake, ociLayout: true } }, dated).plan.stages[0]!.steps[0]!.commands[0]!.args;
+    expect(args).toContainEqual({ runFile: "oci-plain", prefix: "plain.output=type=oci,tar=false,dest=" });
+    expect(args).toContainEqual({ runFile: "oci-stable", prefix: "stable.output=type=oci,tar=false,rewrite-timestamp=true,dest=" });
+  });
+
   test("--image and --platform select; unknown names get a hint", () => {
     const spec = load(join(EXAMPLES, "monorepo", "multiarch.yaml"));
     const c = compiled(spec, { strategy: bake, images: ["api"], platforms: ["linux/arm64"] });

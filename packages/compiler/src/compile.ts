@@ -138,7 +138,9 @@ export function compile(spec: Spec, facts: Facts, options: CompileOptions): Comp
   });
   // buildx's docker driver: bake writes OCI layouts the executor pushes by digest; other drivers push by
   // digest themselves (the publish file). Either way no tag is written before publish.
-  const layout = chosen === "bake" && options.strategy.ociLayout === true ? { rewriteTimestamp: Boolean(facts.git?.time) } : undefined;
+  const stableDigests = new Set(images.filter((i) => i.attest.provenance === false && !i.attest.sbom).map((i) => i.name));
+  const layout =
+    chosen === "bake" && options.strategy.ociLayout === true ? { rewriteTimestamp: Boolean(facts.git?.time), reproducible: stableDigests } : undefined;
   // With bake, dependencies nobody selected are built inside the bake run (target: links) and never leave it.
   // Images whose tags already hold their inputs' result run nothing; reused ones are only verified and published.
   const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned).filter((p) => !p.upToDate);
