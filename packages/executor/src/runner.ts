@@ -58,7 +58,7 @@ const showArg = (a: Arg): string => {
   if ("file" in a) return `$(cat ${a.file})`;
   if ("verified" in a) return `<${a.verified}${a.platform ? ` ${a.platform}` : ""} as verified>`;
   if ("built" in a) return `${a.prefix ?? ""}<${a.built} as built>`;
-  return `${a.prefix ?? ""}<run>/${a.runFile}`;
+  return `<run>/${a.runFile}`;
 };
 
 function resolveArg(a: Arg, opts: RunOptions): string {
@@ -71,7 +71,7 @@ function resolveArg(a: Arg, opts: RunOptions): string {
   if ("built" in a) return builtRef(a, opts);
   if ("runFile" in a) {
     if (!opts.runDir) throw new UnresolvedRef(`${a.runFile}: no run folder`);
-    return `${a.prefix ?? ""}${resolve(opts.runDir, a.runFile)}`;
+    return resolve(opts.runDir, a.runFile);
   }
   return resolveRef(a, opts);
 }
@@ -151,7 +151,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
       opts.onLine?.(text, stream);
       yield text;
     };
-  const child = execa(cmd.program, args, {
+  const result = await execa(cmd.program, args, {
     cwd: opts.cwd,
     env: { ...opts.env, ...own },
     extendEnv: false,
@@ -161,30 +161,10 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     stdout: lines("stdout"),
     stderr: lines("stderr"),
     lines: false,
-    // A process group of its own, ended whole when the run is cancelled: a docker CLI plugin (buildx) is a
-    // grandchild, and a signal that reaches the CLI before the plugin handles signals is lost while the
-    // plugin runs on, holding the output pipes (seen: a SIGTERM in bake's first 100 ms waited for the build).
-    detached: true,
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     forceKillAfterDelay: 2000,
   });
-  const endGroup = () => {
-    const group = child.pid;
-    if (group === undefined) return;
-    const kill = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-group, sig);
-      } catch {
-        // the group is gone already
-      }
-    };
-    kill("SIGTERM");
-    setTimeout(() => kill("SIGKILL"), 2000).unref();
-  };
-  opts.signal?.addEventListener("abort", endGroup, { once: true });
-  const result = await child;
-  opts.signal?.removeEventListener("abort", endGroup);
   const durationMs = performance.now() - started;
   const stdout = redact(String(result.stdout ?? ""));
   const stderr = redact(String(result.stderr ?? ""));
