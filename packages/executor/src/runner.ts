@@ -151,7 +151,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
       opts.onLine?.(text, stream);
       yield text;
     };
-  const result = await execa(cmd.program, args, {
+  const child = execa(cmd.program, args, {
     cwd: opts.cwd,
     env: { ...opts.env, ...own },
     extendEnv: false,
@@ -161,10 +161,30 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     stdout: lines("stdout"),
     stderr: lines("stderr"),
     lines: false,
+    // A process group of its own, ended whole when the run is cancelled: a docker CLI plugin (buildx) is a
+    // grandchild, and a signal that reaches the CLI before the plugin handles signals is lost while the
+    // plugin runs on, holding the output pipes (seen: a SIGTERM in bake's first 100 ms waited for the build).
+    detached: true,
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     forceKillAfterDelay: 2000,
   });
+  const endGroup = () => {
+    const group = child.pid;
+    if (group === undefined) return;
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-group, sig);
+      } catch {
+        // the group is gone already
+      }
+    };
+    kill("SIGTERM");
+    setTimeout(() => kill("SIGKILL"), 2000).unref();
+  };
+  opts.signal?.addEventListener("abort", endGroup, { once: true });
+  const result = await child;
+  opts.signal?.removeEventListener("abort", endGroup);
   const durationMs = performance.now() - started;
   const stdout = redact(String(result.stdout ?? ""));
   const stderr = redact(String(result.stderr ?? ""));
