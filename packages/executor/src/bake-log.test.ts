@@ -103,34 +103,6 @@ describe("readBakeLog", () => {
     expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
   });
 
-  test("without BuildKit's Dockerfile excerpt, a step quoted under a dependent's name is the image's whose Dockerfile has that instruction", () => {
-    // seen in CI: b's RUN false quoted only under d (d builds FROM b), for both platforms, and no excerpt
-    const log = [
-      " > [d linux/arm64 2/3] RUN false:",
-      'ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
-      " > [d linux/amd64 2/3] RUN false:",
-      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
-    ].join("\n");
-    const files: Record<string, string[]> = {
-      base: ["FROM busybox", "RUN echo base"],
-      lib: ["FROM base", "RUN echo lib"],
-      b: ["FROM lib", "RUN echo b > /b", "RUN false"],
-      d: ["FROM b", "RUN echo d > /d"],
-    };
-    const lineOf = (t: string, n: number) => files[t]?.[n - 1];
-    const deps = new Map([
-      ["lib", ["base"]],
-      ["b", ["lib"]],
-      ["d", ["b"]],
-    ]);
-    expect(readBakeLog(log, ["base", "lib", "b", "d"], deps, lineOf).map((t) => [t.target, t.status])).toEqual([
-      ["base", "cancelled"],
-      ["lib", "cancelled"],
-      ["b", "failed"],
-      ["d", "cancelled"],
-    ]);
-  });
-
   test("an export that fails (a push) fails its target", () => {
     const log = "#7 [a] exporting to image\n#7 ERROR: failed to push: 401\n#8 [b] exporting to image\n#8 CANCELED\nERROR: failed to solve: failed to push: 401";
     expect(readBakeLog(log, ["a", "b"]).map((t) => t.status)).toEqual(["failed", "cancelled"]);

@@ -65,22 +65,11 @@ export function readBakeLog(
   const ancestors = (t: string, seen = new Set<string>()): string[] =>
     (dependsOn.get(t) ?? []).filter((d) => names.has(d) && !seen.has(d) && seen.add(d)).flatMap((d) => [d, ...ancestors(d, seen)]);
   // whose Dockerfile holds the quoted line: the target BuildKit named, else the dependency nearest to it
-  // (without that excerpt, which BuildKit prints only for the step that ended the solve: whose Dockerfile
-  // has the quoted instruction at all, "RUN false" from " > [d linux/amd64 2/3] RUN false:")
-  const ownerOf = (target: string, block: string, label: string): string => {
-    if (!lineOf) return target;
+  const ownerOf = (target: string, block: string): string => {
     const at = /^[^\s:]+:(\d+)$/m.exec(block);
     const text = /^\s*\d+ \| >>> (.*)$/m.exec(block)?.[1]?.trim();
-    const instruction = /^\[[^\]]+\] (.*)$/.exec(label)?.[1]?.trim();
-    const holds = (t: string, want: string) => {
-      for (let n = 1; ; n++) {
-        const line = lineOf(t, n);
-        if (line === undefined) return false;
-        if (line.trim() === want) return true;
-      }
-    };
-    const owns = at && text ? (t: string) => lineOf(t, Number(at[1]))?.trim() === text : instruction ? (t: string) => holds(t, instruction) : undefined;
-    if (!owns) return target;
+    if (!lineOf || !at || !text) return target;
+    const owns = (t: string) => lineOf(t, Number(at[1]))?.trim() === text;
     return owns(target) ? target : (ancestors(target).find(owns) ?? target);
   };
   for (const [n, q] of quotes.entries()) {
@@ -93,7 +82,7 @@ export function readBakeLog(
       .trimEnd();
     // the final ERROR line is the last quote's; the others' are their steps' own
     const error = `${block}\n${last ? finalError : (stepError(q.label) ?? "")}`.trimEnd();
-    if (q.target) fail(ownerOf(q.target, block, q.label), q.platform, error);
+    if (q.target) fail(last ? ownerOf(q.target, block) : q.target, q.platform, error);
     else unnamed.push(error);
   }
   // Each target's export ("#31 [c] exporting to image"): DONE means built; ERROR (a push) means failed.
