@@ -103,6 +103,28 @@ describe("readBakeLog", () => {
     expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
   });
 
+  test("an export cut short by another target's failure is cancelled, not failed (apply --continue builds it again)", () => {
+    // seen in CI: bake cancelled c's export when b's RUN failed, and c was reported failed
+    const log = [
+      "#31 [c] exporting to image",
+      "#31 ERROR: failed to commit kx to p2 during finalize: failed to stat active key during commit: snapshot kx does not exist: not found",
+      "------",
+      " > [c] exporting to image:",
+      "------",
+      " > [b linux/amd64 2/3] RUN false:",
+      "------",
+      "Dockerfile:3",
+      "--------------------",
+      "   3 | >>> RUN false",
+      "--------------------",
+      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+    ].join("\n");
+    expect(readBakeLog(log, ["b", "c"]).map((t) => [t.target, t.status])).toEqual([
+      ["b", "failed"],
+      ["c", "cancelled"],
+    ]);
+  });
+
   test("an export that fails (a push) fails its target", () => {
     const log = "#7 [a] exporting to image\n#7 ERROR: failed to push: 401\n#8 [b] exporting to image\n#8 CANCELED\nERROR: failed to solve: failed to push: 401";
     expect(readBakeLog(log, ["a", "b"]).map((t) => t.status)).toEqual(["failed", "cancelled"]);

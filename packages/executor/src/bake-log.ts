@@ -72,7 +72,13 @@ export function readBakeLog(
     const owns = (t: string) => lineOf(t, Number(at[1]))?.trim() === text;
     return owns(target) ? target : (ancestors(target).find(owns) ?? target);
   };
+  // When a build step failed, bake cancels the rest, and exports cut short say so (" > [c] exporting to
+  // image:" … "failed to commit … snapshot … does not exist"): the cancellation's, not those targets' own
+  // failures. An export fails its target only when no build step failed (a push refused).
+  const isExport = (label: string) => /^\[[^\]]+\] exporting to /.test(label);
+  const stepFailed = quotes.some((q) => !isExport(q.label));
   for (const [n, q] of quotes.entries()) {
+    if (stepFailed && isExport(q.label)) continue;
     const last = n === quotes.length - 1;
     const end = last ? lines.findIndex((l, i) => i > q.at && l.startsWith("ERROR: ")) : quotes[n + 1]!.at;
     const block = lines
@@ -96,7 +102,7 @@ export function readBakeLog(
     const m = /^#(\d+) \[([^\] ]+)\] exporting to /.exec(l);
     if (m && names.has(m[2]!)) exported.set(m[2]!, vertexState.get(m[1]!) ?? "");
   }
-  for (const [target, state] of exported) if (state === "ERROR" && !failures.has(target)) fail(target, undefined, finalError);
+  if (!stepFailed) for (const [target, state] of exported) if (state === "ERROR" && !failures.has(target)) fail(target, undefined, finalError);
   const needsFailed = (t: string, seen = new Set<string>()): boolean =>
     (dependsOn.get(t) ?? []).some((d) => {
       if (seen.has(d)) return false;
