@@ -44,7 +44,8 @@ export function readBakeLog(
   const names = new Set(targets);
   const lines = log.split("\n");
   // The error summary: " > [b linux/amd64 2/3] RUN false:" blocks, the last one's Dockerfile lines, then "ERROR: failed to solve: …".
-  const finalError = lines.findLast((l) => l.startsWith("ERROR: ")) ?? "";
+  const finalAt = lines.findLastIndex((l) => l.startsWith("ERROR: "));
+  const finalError = lines[finalAt] ?? "";
   const quotes = lines.flatMap((l, i) => {
     const m = /^ > (\[([^\]]+)\] .*):$/.exec(l);
     return m ? [{ at: i, label: m[1]!, ...bracket(m[2]!, names) }] : [];
@@ -72,6 +73,14 @@ export function readBakeLog(
     const owns = (t: string) => lineOf(t, Number(at[1]))?.trim() === text;
     return owns(target) ? target : (ancestors(target).find(owns) ?? target);
   };
+  // The Dockerfile excerpt ("Dockerfile:3", dashes, ">>> RUN false", dashes) goes with the last quote, but
+  // exports cut short by the failure may print their own ERROR lines between them (an OCI layout's
+  // "(*service).Write failed … locked"): it is looked for up to the final ERROR line.
+  const excerpt = (from: number, to: number): string[] => {
+    if (from < 0 || to <= from) return [];
+    const start = lines.findIndex((l, i) => i >= from && i < to && /^[^\s:]+:\d+$/.test(l) && lines[i + 1]?.startsWith("-----"));
+    return start < 0 ? [] : lines.slice(start, to);
+  };
   // When a build step failed, bake cancels the rest, and exports cut short say so (" > [c] exporting to
   // image:" … "failed to commit … snapshot … does not exist"): the cancellation's, not those targets' own
   // failures. An export fails its target only when no build step failed (a push refused).
@@ -81,8 +90,7 @@ export function readBakeLog(
     if (stepFailed && isExport(q.label)) continue;
     const last = n === quotes.length - 1;
     const end = last ? lines.findIndex((l, i) => i > q.at && l.startsWith("ERROR: ")) : quotes[n + 1]!.at;
-    const block = lines
-      .slice(q.at, end < 0 ? undefined : end)
+    const block = [...lines.slice(q.at, end < 0 ? undefined : end), ...(last ? excerpt(end, finalAt) : [])]
       .join("\n")
       .replace(/(\n------)+\s*$/, "")
       .trimEnd();
