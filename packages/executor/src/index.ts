@@ -1,5 +1,6 @@
 // What other packages use; everything else stays inside the package.
 export { bakeDefaultPlatform, bakePrint } from "./bake-print.ts";
+export { showDigestPush } from "./digest-push.ts";
 export { gatherDoctorFacts, runFix } from "./doctor.ts";
 export { checkEmulation } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
