@@ -61,7 +61,7 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--dry-run", "--rebuild"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      "docker buildx bake -f .multiarch/docker-bake.json --metadata-file <run>/bake-metadata.json --set hello.output=type=oci,tar=false,dest=<run>/oci-hello hello",
+      "docker buildx bake -f .multiarch/docker-bake.json --metadata-file <run>/bake-metadata.json --set hello.output=type=oci,tar=false,dest=<run>/oci hello",
     );
     expect(r.stdout).toMatch(
       /docker buildx imagetools create --tag 127\.0\.0\.1:5000\/quickstart\/hello:0\.1\.0 <127\.0\.0\.1:5000\/quickstart\/hello:multiarch-staging-[0-9a-f]{12} as verified>\ndocker buildx imagetools create --tag 127\.0\.0\.1:5000\/quickstart\/hello:latest /,

@@ -21,9 +21,15 @@ const METADATA = "bake-metadata.json";
  * first one (another digest: provenance carries build times), which the run then refuses to push.
  */
 export const BAKE_BATCH = 32;
+/**
+ * Targets per bake run when bake writes OCI layouts (buildx's docker driver): its exports stream every
+ * layer to buildx over one session, and 30 of them at once ended in "context deadline exceeded" on 2
+ * busy cores where 10 took 16 s and 20 took 45-65 s (measured).
+ */
+export const LAYOUT_BAKE_BATCH = 10;
 
-/** Connected groups of images (image: links), packed into batches of at most BAKE_BATCH; a larger group is one batch. */
-export function bakeBatches<T extends { name: string; dependsOn: readonly string[] }>(images: readonly T[]): T[][] {
+/** Connected groups of images (image: links), packed into batches of at most `max`; a larger group is one batch. */
+export function bakeBatches<T extends { name: string; dependsOn: readonly string[] }>(images: readonly T[], max = BAKE_BATCH): T[][] {
   const parent = new Map(images.map((i) => [i.name, i.name]));
   const find = (n: string): string => {
     const p = parent.get(n)!;
@@ -38,7 +44,7 @@ export function bakeBatches<T extends { name: string; dependsOn: readonly string
   const batches: T[][] = [];
   for (const group of groups.values()) {
     const last = batches.at(-1);
-    if (last && last.length + group.length <= BAKE_BATCH) last.push(...group);
+    if (last && last.length + group.length <= max) last.push(...group);
     else batches.push([...group]);
   }
   // within a batch, spec (dependency) order
@@ -76,13 +82,19 @@ export interface LayoutOutputs {
 }
 
 const layoutSets = (images: readonly PlannedImage[], layout: LayoutOutputs, slug = ""): Arg[] =>
-  images.flatMap((i) => ["--set", layoutOutput(`${i.name}.output=`, layoutDir(i.name, slug), layout.rewriteTimestamp && layout.reproducible.has(i.name))]);
-const layoutDir = (image: string, slug: string) => `oci-${image}${slug ? `-${slug}` : ""}`;
+  images.flatMap((i) => ["--set", layoutOutput(`${i.name}.output=`, layoutDir(slug), layout.rewriteTimestamp && layout.reproducible.has(i.name))]);
+/**
+ * Every target of a bake writes into one layout (each image an entry of its index.json, found by the
+ * digest bake reports): buildx holds one lock per blob across all its stores, so targets writing their
+ * own layouts wrote each shared base layer one after another, and 30 targets ended in "context deadline
+ * exceeded" (20 targets: 1,046 "locked" retries and 65 s apart, 29 and 45 s in one layout; measured).
+ */
+const layoutDir = (slug: string) => `oci${slug ? `-${slug}` : ""}`;
 
 export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: BakePaths, layout: LayoutOutputs | undefined): Stage[] {
   // Reused images (their inputs' index is already published under another tag) are verified and published, not built.
   const images = all.filter((i) => !i.reuse);
-  const batches = bakeBatches(images);
+  const batches = bakeBatches(images, layout ? LAYOUT_BAKE_BATCH : BAKE_BATCH);
   const builds = batches.map((batch, n): Step => {
     const metadata = batches.length > 1 ? `bake-metadata-${n + 1}.json` : METADATA;
     return {
@@ -109,7 +121,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
       targets: batch.map((i) => i.name),
     };
   });
-  const push: Step[] = layout ? images.flatMap((img) => img.refs.map((ref) => layoutPushStep(img.name, ref, ref.staging, layoutDir(img.name, "")))) : [];
+  const push: Step[] = layout ? images.flatMap((img) => img.refs.map((ref) => layoutPushStep(img.name, ref, ref.staging, layoutDir("")))) : [];
   const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref, spec.sign !== undefined)));
   return [
     { name: "login", steps: loginSteps(spec, all) },
@@ -181,9 +193,7 @@ export function bakeArchSteps(
       targets: mine.map((i) => i.name),
     },
     // On the docker driver bake writes layouts: the shard's images reach the registry here, by digest.
-    ...(layout
-      ? mine.flatMap((img) => img.refs.map((r) => layoutPushStep(img.name, r, perArchTag(r.staging, p), layoutDir(img.name, platformSlug(p)), platform)))
-      : []),
+    ...(layout ? mine.flatMap((img) => img.refs.map((r) => layoutPushStep(img.name, r, perArchTag(r.staging, p), layoutDir(platformSlug(p)), platform))) : []),
     ...archCheckSteps(mine, p),
   ];
 }

@@ -302,8 +302,8 @@ images:
     // buildx's docker driver: an OCI layout per platform in the run's folder, pushed by the executor
     const docker = compiled(load(file), { strategy: { ...bake, ociLayout: true } });
     const steps = docker.archPlans.find((p) => p.platform === "linux/arm64")!.steps;
-    expect(steps[0]!.commands[0]!.args).toContainEqual({ runFile: "oci-app-linux-arm64", prefix: "app.output=type=oci,tar=false,dest=" });
-    expect(steps.find((s) => s.kind === "push")).toMatchObject({ commands: [], layout: { dir: "oci-app-linux-arm64" } });
+    expect(steps[0]!.commands[0]!.args).toContainEqual({ runFile: "oci-linux-arm64", prefix: "app.output=type=oci,tar=false,dest=" });
+    expect(steps.find((s) => s.kind === "push")).toMatchObject({ commands: [], layout: { dir: "oci-linux-arm64" } });
     expect(docker.files["docker-bake.publish.json"]).toBeUndefined();
   });
 
@@ -314,8 +314,8 @@ images:
     );
     const dated = { ...facts, git: { ...GIT!, time: "1700000000" } };
     const args = compiled(load(file), { strategy: { ...bake, ociLayout: true } }, dated).plan.stages[0]!.steps[0]!.commands[0]!.args;
-    expect(args).toContainEqual({ runFile: "oci-plain", prefix: "plain.output=type=oci,tar=false,dest=" });
-    expect(args).toContainEqual({ runFile: "oci-stable", prefix: "stable.output=type=oci,tar=false,rewrite-timestamp=true,dest=" });
+    expect(args).toContainEqual({ runFile: "oci", prefix: "plain.output=type=oci,tar=false,dest=" });
+    expect(args).toContainEqual({ runFile: "oci", prefix: "stable.output=type=oci,tar=false,rewrite-timestamp=true,dest=" });
   });
 
   test("--no-push: every image an OCI archive, its test run from the loaded archive; no login, no registry cache", () => {
@@ -551,6 +551,9 @@ describe("bake batches", () => {
     ]);
     expect(builds.map((s) => s.steps[0]!.yields!.length)).toEqual([32, 32, 6]);
     expect(builds[1]!.steps[0]!.commands[0]!.args).toContainEqual({ runFile: "bake-metadata-2.json" });
+    // bake writing OCI layouts (buildx's docker driver): smaller batches, every target into one layout
+    const layouts = compiled(load(file), { strategy: { ...bake, ociLayout: true } }).plan.stages.filter((s) => s.name.startsWith("build"));
+    expect(layouts.map((s) => s.steps[0]!.targets!.length)).toEqual([10, 10, 10, 10, 10, 10, 10]);
   });
 });
 

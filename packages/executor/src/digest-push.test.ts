@@ -2,7 +2,7 @@
 // a layout written here, pushed twice (the second time every blob is found), then to a second
 // repository (every blob mounted), and an index of it; copies of that index by digest; no tag anywhere.
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -89,5 +89,22 @@ describe("pushing by digest", () => {
     expect((await client.manifest({ ...d, digest: index })).json.annotations).toEqual({ "org.example": "yes" });
     expect(await tagsOf(c.path)).toEqual([]);
     expect(await tagsOf(d.path)).toEqual([]);
+  });
+
+  test("a layout several builds wrote into: the image with the digest the build reported", async (ctx) => {
+    if (!up) ctx.skip();
+    const ns = `digest-push-shared-${Date.now().toString(36)}`;
+    const client = new RegistryClient({ env: process.env });
+    const one = layout("amd64", `one ${ns}`);
+    const two = layout("arm64", `two ${ns}`);
+    // two's blobs and index entry added to one's layout, as bake's targets share one
+    cpSync(join(two, "blobs"), join(one, "blobs"), { recursive: true });
+    const index = (dir: string) => JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as { manifests: { digest: string }[] };
+    const wanted = index(two).manifests[0]!.digest;
+    writeFileSync(join(one, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [...index(one).manifests, ...index(two).manifests] }));
+    const target = { host: HOST, path: `${ns}/app` };
+    expect((await pushLayout(client, one, target, new BlobLocations(), wanted)).descriptor.digest).toBe(wanted);
+    await expect(pushLayout(client, one, target, new BlobLocations())).rejects.toThrow("the layout holds 2 images, not one");
+    await expect(pushLayout(client, one, target, new BlobLocations(), "sha256:0")).rejects.toThrow("no image sha256:0");
   });
 });

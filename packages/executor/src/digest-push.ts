@@ -110,8 +110,10 @@ async function pushTree(client: RegistryClient, root: Descriptor, source: ImageS
   await mapLimit(manifests.slice(0, -1), UPLOADS, put);
   await put(manifests.at(-1)!);
   const { annotations, ...descriptor } = root;
-  // the layout's own name annotation (a tag the build was given) is no part of what was pushed
-  const kept = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k !== "org.opencontainers.image.ref.name"));
+  // the layout's own name annotations (tags the build was given) are no part of what was pushed
+  const kept = Object.fromEntries(
+    Object.entries(annotations ?? {}).filter(([k]) => k !== "org.opencontainers.image.ref.name" && k !== "io.containerd.image.name"),
+  );
   const count = (k: string) => how.filter((h) => h === k).length;
   return {
     descriptor: Object.keys(kept).length ? { ...descriptor, annotations: kept } : descriptor,
@@ -119,12 +121,16 @@ async function pushTree(client: RegistryClient, root: Descriptor, source: ImageS
   };
 }
 
-/** Pushes the one image (index or manifest) of an OCI layout folder to `target`. */
-export async function pushLayout(client: RegistryClient, dir: string, target: ImageRef, known: BlobLocations): Promise<LayoutPush> {
+/**
+ * Pushes an image (index or manifest) of an OCI layout folder to `target`: the one with digest `want`
+ * (a layout several builds wrote into), or the layout's only image.
+ */
+export async function pushLayout(client: RegistryClient, dir: string, target: ImageRef, known: BlobLocations, want?: string): Promise<LayoutPush> {
   const blob = (digest: string) => join(dir, "blobs", ...digest.split(":"));
   const top = (readJson(join(dir, "index.json")).manifests as Descriptor[] | undefined) ?? [];
-  if (top.length !== 1) throw new Error(`${dir}: the layout holds ${top.length} images, not one`);
-  return pushTree(client, top[0]!, { manifest: async (d) => readFileSync(blob(d)), open: (d) => createReadStream(blob(d)) }, target, known);
+  const root = want ? top.find((d) => d.digest === want) : top.length === 1 ? top[0] : undefined;
+  if (!root) throw new Error(want ? `${dir}: the layout holds no image ${want}` : `${dir}: the layout holds ${top.length} images, not one`);
+  return pushTree(client, root, { manifest: async (d) => readFileSync(blob(d)), open: (d) => createReadStream(blob(d)) }, target, known);
 }
 
 /**

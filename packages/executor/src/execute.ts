@@ -322,7 +322,8 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
       let digest: string;
       if (step.layout) {
         ref = step.layout.ref;
-        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs);
+        // the image the build reported for this ref (a bake writes all its targets into one layout)
+        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs, ctx.built.get(ref));
         digest = pushed.descriptor.digest;
         const { present, mounted, uploaded } = pushed.blobs;
         run.onLine?.(`${digest}: blobs ${uploaded} uploaded, ${mounted} mounted, ${present} already there`, "stdout");

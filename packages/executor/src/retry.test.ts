@@ -17,6 +17,12 @@ describe("isTransient", () => {
       true,
     ],
     ["verify", 'ERROR: Get "http://127.0.0.1:5000/v2/": EOF', true],
+    // many OCI layout exports at once on a busy engine (seen at 30 targets): the build itself is cached
+    [
+      "bake",
+      "ERROR: (*service).Write failed: rpc error: code = Unavailable desc = transport is closing\nERROR: failed to solve: DeadlineExceeded: context deadline exceeded",
+      true,
+    ],
     ["manifest", "failed to put manifest 127.0.0.1:5000/x:1: net/http: TLS handshake timeout", true],
     [
       "sign",

@@ -4,7 +4,7 @@
 import type { Step } from "@multiarch/plan";
 
 const TRANSIENT =
-  /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|use of closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure/i;
+  /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|use of closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure|context deadline exceeded|transport is closing/i;
 const PERMANENT =
   /\b(401|403)\b|unauthorized|denied|NAME_INVALID|MANIFEST_INVALID|did not complete successfully|failed to compute cache key|dockerfile parse error|failed to read dockerfile/i;
 // bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry; so

@@ -126,7 +126,8 @@ export const StepSchema = z.strictObject({
   /** bake: the targets it builds, the last arguments of its command (apply --continue bakes again without the failed ones). */
   targets: z.array(z.string()).optional(),
   /**
-   * push, in-process: the OCI layout a build wrote into the run's folder, pushed to `ref`'s repository
+   * push, in-process: the OCI layout a build wrote into the run's folder (the image in it this run's
+   * build reported for `ref`, when a bake wrote several), pushed to `ref`'s repository
    * by digest with the registry client (blobs, then manifests; no tag). What it pushed is recorded under
    * `ref` like a yield, and must be what the build reported.
    */
