@@ -5,12 +5,12 @@ import type { Check } from "@multiarch/compiler";
 import type { DoctorFacts, FixAction } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { type Io, seconds, style, table } from "../format.ts";
-import { loadFromFlags } from "./load.ts";
+import { loadSpecOf } from "../run/load-spec.ts";
 
 const describe = (a: FixAction): string => (a.kind === "command" ? [a.program, ...a.args].join(" ") : `echo '${a.line}' > ${a.file}`);
 
-export default async function doctor({ values, io, json }: CommandContext): Promise<Outcome> {
-  const loaded = loadFromFlags(values, io);
+export default async function doctor({ values, io, json }: CommandContext<"doctor">): Promise<Outcome> {
+  const loaded = loadSpecOf(values, io);
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;
   const { doctorChecks } = await import("@multiarch/compiler");
