@@ -2,7 +2,7 @@
 // itself resolves the bake file (--print); the spec it becomes is checked like any other before it is kept.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { type BakePrint, specFromBake } from "@multiarch/compiler";
+import { type BakePrint, bakeDefaultPlatform, bakePrint, specFromBake } from "@multiarch/import";
 import { loadSpec } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
@@ -12,7 +12,6 @@ export default async function importBake({ values, io, positionals }: CommandCon
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   const files = values.file ?? [];
   const args = [...files.flatMap((f) => ["--file", f]), ...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals];
-  const { bakeDefaultPlatform, bakePrint } = await import("@multiarch/executor");
   const printed = await bakePrint(args, io.cwd, io.env);
   if (!printed.ok) return { exit: EXIT.environment, message: printed.message };
   const print = printed.json as BakePrint;

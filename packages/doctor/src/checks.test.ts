@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DoctorFacts } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
-import { type Check, doctorChecks, versionAtLeast } from "./doctor.ts";
+import { type Check, doctorChecks, versionAtLeast } from "./checks.ts";
+import type { DoctorFacts } from "./facts.ts";
 
 function spec(extra = "", dockerfile = "FROM debian:12\n"): Spec {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-doctor-"));
