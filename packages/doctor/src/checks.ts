@@ -67,7 +67,7 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
     ...(!f.buildx
       ? { fix: "apt-get install docker-buildx (or docker-buildx-plugin from Docker's repository)" }
       : old && !f.experimental
-        ? { fix: 'export DOCKER_CLI_EXPERIMENTAL=enabled, or "experimental": "enabled" in ~/.docker/config.json' }
+        ? { fix: `export DOCKER_CLI_EXPERIMENTAL=enabled, or "experimental": "enabled" in ${f.dockerConfig}` }
         : {}),
   });
 

@@ -11,6 +11,8 @@ export interface DoctorFacts {
   buildx?: string;
   /** DOCKER_CLI_EXPERIMENTAL=enabled or "experimental": "enabled" in the CLI's config.json. */
   experimental: boolean;
+  /** The CLI's config.json, where executor/docker-config.ts finds it ($DOCKER_CONFIG, else ~/.docker). */
+  dockerConfig: string;
   kernel: string;
   binfmt: {
     dir: string;

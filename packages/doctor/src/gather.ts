@@ -3,7 +3,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
-import { type BinfmtHandler, gatherInputs, probeEngine, RegistryClient, readDockerConfig, readHandler, resolveRef, runCommand } from "@multiarch/executor";
+import {
+  type BinfmtHandler,
+  gatherInputs,
+  probeEngine,
+  RegistryClient,
+  dockerConfigFile,
+  readDockerConfig,
+  readHandler,
+  resolveRef,
+  runCommand,
+} from "@multiarch/executor";
 import { nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
 import type { DoctorFacts } from "./facts.ts";
 
@@ -105,6 +115,7 @@ export async function gatherDoctorFacts(
     target: env.DOCKER_HOST ?? (env.DOCKER_CONTEXT ? `context ${env.DOCKER_CONTEXT}` : "unix:///var/run/docker.sock"),
     docker,
     experimental,
+    dockerConfig: dockerConfigFile(env),
     kernel: release(),
     binfmt,
     qemu: Object.fromEntries(qemu.filter((q): q is readonly [string, string] => q[1] !== undefined)),

@@ -1,5 +1,5 @@
 // What other packages use; everything else stays inside the package.
-export { readDockerConfig } from "./docker-config.ts";
+export { dockerConfigFile, readDockerConfig } from "./docker-config.ts";
 export { type BinfmtHandler, checkEmulation, readHandler } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
 export { gatherInputs } from "./input-facts.ts";
