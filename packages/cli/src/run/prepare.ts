@@ -1,6 +1,6 @@
 // plan, apply and merge: load the spec, take its lock, ask the engine and git, pick the strategy, compile
 // (twice for apply: again with each image's input facts), check secret sources, write the artifacts.
-import { builderOf, type Facts, renderImages, resolveStrategy } from "@multiarch/compiler";
+import { builderOf, resolveStrategy } from "@multiarch/compiler";
 import type { Lock } from "@multiarch/executor";
 import type { ArchPlan, EngineFacts, Plan } from "@multiarch/plan";
 import type { Diagnostic, Spec } from "@multiarch/spec";
@@ -11,6 +11,7 @@ import { archivesOf, writeArtifacts } from "./artifacts.ts";
 import { builderHowTo } from "./builder-help.ts";
 import { compileWith, requestedStrategy } from "./compile.ts";
 import { gitFacts } from "./git-facts.ts";
+import { incrementalFacts } from "./incremental.ts";
 import { loadSpecOf, outDirOf } from "./load-spec.ts";
 import { lockedOutcome } from "./lock.ts";
 import { secretDiagnostics } from "./secret-sources.ts";
@@ -127,28 +128,4 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   const files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
   since("write the plan", t0);
   return { ok: true, spec, plan: result.compiled.plan, archPlans: result.compiled.archPlans, files, outAbs, engine, lock, warnings, problems, timings };
-}
-
-/** Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now. */
-async function incrementalFacts(
-  spec: Spec,
-  first: Plan,
-  io: Io,
-  rebuild: boolean,
-  since: (phase: string, t0: number) => void,
-): Promise<{ facts: Partial<Facts>; problems: string[] }> {
-  const { gatherInputs, readPublished } = await import("@multiarch/executor");
-  const { git } = await gitFacts(spec, io);
-  const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
-  const args = new Map(rendered.map((r) => [r.image.name, r.args]));
-  let t0 = performance.now();
-  const inputs = await gatherInputs(spec, spec.images, args, io.env);
-  since("hash inputs (files, base image digests)", t0);
-  if (rebuild) return { facts: { inputs }, problems: [] };
-  const refs = first.images.filter((i) => !i.notPublished).flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
-  const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
-  t0 = performance.now();
-  const published = await readPublished(refs, io.env, insecure);
-  since("read what the tags hold (registry)", t0);
-  return { facts: { inputs, published: published.tags }, problems: published.problems };
 }
