@@ -2,9 +2,9 @@
 // where docker's own flag takes one.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, expectTypeOf, test } from "vitest";
 import { parseCommandArgs, run } from "./cli.ts";
-import { type CommandName, OPTIONS, type OptionTable } from "./options.ts";
+import { type CommandName, OPTIONS, type OptionTable, type PlanShape, type Values } from "./options.ts";
 import { memoryIo } from "./testing/io.ts";
 import { repoWithSpec } from "./testing/repo.ts";
 
@@ -15,6 +15,19 @@ const valued = (Object.entries(OPTIONS) as [CommandName, OptionTable][]).flatMap
 );
 
 describe("option values", () => {
+  test("each command's values are typed from its table: a string, a list when repeatable, a boolean (tsc checks this)", () => {
+    expectTypeOf<Values<"apply">["platform"]>().toEqualTypeOf<string[] | undefined>();
+    expectTypeOf<Values<"apply">["concurrency"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<Values<"apply">["dry-run"]>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<Values<"import">["file"]>().toEqualTypeOf<string[] | undefined>();
+    expectTypeOf<Values<"plan">["file"]>().toEqualTypeOf<string | undefined>();
+    // an option a command does not have is not among its values
+    expectTypeOf<Values<"graph">>().not.toHaveProperty("platform");
+    // what the compile path may read: the plan-shaping options alone
+    expectTypeOf<PlanShape>().toHaveProperty("since");
+    expectTypeOf<PlanShape>().not.toHaveProperty("dry-run");
+  });
+
   test.each(valued)("$command --$name=VALUE and -short=VALUE read VALUE", ({ command, name, short, multiple }) => {
     const value = "linux/arm64=x";
     const want = multiple ? [value] : value;
