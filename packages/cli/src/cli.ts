@@ -178,12 +178,13 @@ function splitCommaLists(values: Parsed, options: OptionTable): Parsed {
   const out = { ...values };
   for (const [n, o] of Object.entries(options)) {
     const v = out[n];
+    // an empty item stays, to be refused as a platform (comma lists are string options: every item is a string)
     if (o.commaList && Array.isArray(v))
       out[n] = v.flatMap((x) =>
         String(x)
           .split(",")
           .map((p) => p.trim()),
-      ); // an empty item stays, to be refused as a platform
+      );
   }
   return out;
 }
