@@ -1,29 +1,13 @@
 // issue 25, item 4: merge --from the folder apply --shard --out DIR wrote (plan files beside shards/).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Plan, planIdentity } from "@multiarch/plan";
+import { planIdentity } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { run } from "../cli.ts";
 import { memoryIo } from "../testing/io.ts";
 import { repoWithSpec } from "../testing/repo.ts";
 
 const PLATFORMS = ["linux/amd64", "linux/arm64"];
-
-/** One shard per platform of image app's first repository, as apply --shard writes them (digests 000…, 111…). */
-function writeShards(dir: string, plan: Plan): void {
-  const ref = plan.images[0]!.refs[0]!;
-  mkdirSync(dir);
-  PLATFORMS.forEach((platform, i) => {
-    const digest = `sha256:${String(i).repeat(64)}`;
-    const shard = {
-      version: 1,
-      identity: { plan: planIdentity(plan), commit: "none" },
-      platform,
-      images: { app: { tests: "none", refs: { [ref.name]: { staging: ref.staging, digest, manifest: digest } } } },
-    };
-    writeFileSync(join(dir, `${platform.replace("/", "-")}.json`), JSON.stringify(shard));
-  });
-}
 
 describe("merge --from", () => {
   test("the folder apply --shard --out DIR wrote: its shards/ are read, files that are not shards skipped with a note", async () => {
@@ -35,7 +19,17 @@ describe("merge --from", () => {
     expect(await run(["plan", "--strategy", "bake", "-o", out, "--json"], planned), planned.err()).toBe(0);
     const plan = JSON.parse(planned.out()).plan;
     const ref = plan.images[0].refs[0];
-    writeShards(join(out, "shards"), plan);
+    mkdirSync(join(out, "shards"));
+    PLATFORMS.forEach((platform, i) => {
+      const digest = `sha256:${String(i).repeat(64)}`;
+      const shard = {
+        version: 1,
+        identity: { plan: planIdentity(plan), commit: "none" },
+        platform,
+        images: { app: { tests: "none", refs: { [ref.name]: { staging: ref.staging, digest, manifest: digest } } } },
+      };
+      writeFileSync(join(out, "shards", `${platform.replace("/", "-")}.json`), JSON.stringify(shard));
+    });
     writeFileSync(join(out, "notes.json"), "not json at all");
     const io = memoryIo(dir);
     const exit = await run(["merge", "-o", out, "--from", out, "--dry-run"], io);
@@ -55,23 +49,4 @@ describe("merge --from", () => {
     expect(io.err()).toContain("in/linux-amd64.json is not a shard file");
     expect(io.err()).toContain("written as shard version 7");
   });
-});
-
-// issue 24, item 1: the command is a parameter, not an option value; merge's report said "multiarch apply".
-describe("merge --report", () => {
-  test("the HTML report and the job summary are titled multiarch merge", async () => {
-    // a registry nobody listens on: the merge fails, and the report is written on failure too
-    const dir = repoWithSpec(
-      `version: 1\nplatforms: [${PLATFORMS.join(", ")}]\nregistries: { r: { url: "127.0.0.1:9/merge-title", insecure: true } }\nimages:\n  app: { context: app, tags: [v1] }\n`,
-    );
-    const planned = memoryIo(dir);
-    expect(await run(["plan", "--strategy", "bake", "--json"], planned), planned.err()).toBe(0);
-    const plan = JSON.parse(planned.out()).plan;
-    writeShards(join(dir, ".multiarch/shards"), plan);
-    const summary = join(dir, "summary.md");
-    const io = memoryIo(dir, { GITHUB_STEP_SUMMARY: summary });
-    expect(await run(["merge", "--report", "report.html"], io), io.err()).toBe(2);
-    expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("<title>multiarch merge: multiarch.yaml</title>");
-    expect(readFileSync(summary, "utf8")).toContain("### multiarch merge: multiarch.yaml");
-  }, 120_000);
 });
