@@ -27,13 +27,13 @@ describe.skipIf(!env)("published tags move only when every platform succeeded", 
     expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).digest).toBe(before.latest);
   });
 
-  test("a smoke test failing on one platform blocks publishing, and the report names the staging refs", async () => {
+  test("a smoke test failing on one platform blocks publishing, and the report names what was pushed, by digest", async () => {
     const ns = namespace("smoke");
     const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\n`, '    test: { run: [sh, -c, "test $(uname -m) = x86_64"] }\n');
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")]);
     expect(r.exitCode).toBe(2);
     expect(r.stdout).toMatch(/1 step failed \(test:app\/linux\/arm64\)/);
-    expect(r.stdout).toMatch(new RegExp(`pushed by this run: ${env!.registry.replace(/\./g, "\\.")}/${ns}/app:multiarch-staging-[0-9a-f]{12}`));
+    expect(r.stdout).toMatch(new RegExp(`pushed by this run: ${env!.registry.replace(/\./g, "\\.")}/${ns}/app@sha256:[0-9a-f]{64}`));
     expect((await docker(["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:latest`])).exitCode).not.toBe(0);
   });
 });

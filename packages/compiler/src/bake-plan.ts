@@ -1,10 +1,12 @@
-// Strategy bake: one `docker buildx bake` over the whole bake file (dependencies resolved inside the run),
-// pushing only staging tags; then verify, test, and point the user tags at the verified index.
+// Strategy bake: one `docker buildx bake` over the whole bake file (dependencies resolved inside the run)
+// that writes no tag: on buildx's docker driver each image goes to an OCI layout in the run's folder and
+// the executor pushes it by digest; other drivers push by digest themselves (the publish file). Then
+// verify, test, and point the user tags at the verified index.
 
-import { type Arg, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
+import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
 import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import { archCheckSteps, docker, loginSteps, perArchTag, publishStep, signSteps, testSteps, verifySteps } from "./steps.ts";
+import { archCheckSteps, docker, layoutOutput, layoutPushStep, loginSteps, perArchTag, publishStep, signSteps, testSteps, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -62,20 +64,22 @@ export function bakeFileArgs(paths: BakePaths, builder: string | undefined, meta
 const bakeYields = (images: readonly PlannedImage[], pushed: boolean, ref: (img: PlannedImage, r: PlannedRef) => string, file = METADATA): Yield[] =>
   images.flatMap((img) => img.refs.map((r): Yield => ({ ref: ref(img, r), pushed, from: "metadata", file, target: img.name })));
 
-/** docker push of a staging ref the engine holds (buildx's docker driver): sends it once, reports its digest. */
-const pushStep = (img: PlannedImage, to: PlannedRef, ref: string, platform?: string): Step => ({
-  id: `push:${img.name}@${refLabel(to)}${platform ? `/${platform}` : ""}`,
-  kind: "push",
-  image: img.name,
-  registry: to.registry,
-  ...(platform ? { platform } : {}),
-  commands: [docker(["push", ref])],
-  inputs: [ref],
-  produces: [ref],
-  yields: [{ ref, pushed: true, from: "output" }],
-});
+/** The OCI layouts bake writes (buildx's docker driver): one per target, in the run's folder. */
+export interface LayoutOutputs {
+  /** rewrite-timestamp=true: layer timestamps clamped to SOURCE_DATE_EPOCH (reproducible digests). */
+  rewriteTimestamp: boolean;
+  /**
+   * The images whose digests can repeat (provenance off, no SBOM): only they get rewrite-timestamp, which
+   * costs about 2 s per export even from cache (measured); an attestation records build times anyway.
+   */
+  reproducible: ReadonlySet<string>;
+}
 
-export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: BakePaths, pushWithDocker: boolean): Stage[] {
+const layoutSets = (images: readonly PlannedImage[], layout: LayoutOutputs, slug = ""): Arg[] =>
+  images.flatMap((i) => ["--set", layoutOutput(`${i.name}.output=`, layoutDir(i.name, slug), layout.rewriteTimestamp && layout.reproducible.has(i.name))]);
+const layoutDir = (image: string, slug: string) => `oci-${image}${slug ? `-${slug}` : ""}`;
+
+export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: BakePaths, layout: LayoutOutputs | undefined): Stage[] {
   // Reused images (their inputs' index is already published under another tag) are verified and published, not built.
   const images = all.filter((i) => !i.reuse);
   const batches = bakeBatches(images);
@@ -84,14 +88,28 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
     return {
       id: batches.length > 1 ? `bake:${n + 1}` : "bake",
       kind: "bake",
-      commands: [docker([...bakeFileArgs(paths, spec.build.builder, metadata), ...batch.map((i) => i.name)], withEnv(secretEnv(spec, batch)))],
+      commands: [
+        docker(
+          [
+            ...bakeFileArgs(paths, spec.build.builder, metadata),
+            ...(layout
+              ? layoutSets(
+                  batch.filter((i) => i.refs.length),
+                  layout,
+                )
+              : []),
+            ...batch.map((i) => i.name),
+          ],
+          withEnv(secretEnv(spec, batch)),
+        ),
+      ],
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
       produces: batch.flatMap((i) => (i.archive ? [i.archive] : i.refs.map((r) => r.staging))),
-      yields: bakeYields(batch, !pushWithDocker, (_i, r) => r.staging, metadata),
+      yields: bakeYields(batch, !layout, (_i, r) => r.staging, metadata),
       targets: batch.map((i) => i.name),
     };
   });
-  const push: Step[] = pushWithDocker ? images.flatMap((img) => img.refs.map((ref) => pushStep(img, ref, ref.staging))) : [];
+  const push: Step[] = layout ? images.flatMap((img) => img.refs.map((ref) => layoutPushStep(img.name, ref, ref.staging, layoutDir(img.name, "")))) : [];
   const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref, spec.sign !== undefined)));
   return [
     { name: "login", steps: loginSteps(spec, all) },
@@ -113,8 +131,9 @@ export function secretEnv(spec: Spec, images: readonly PlannedImage[]): string[]
 }
 
 /**
- * The share of one platform: the same bake file restricted with --set to that platform, pushed under
- * per-arch staging tags, with that platform's own cache (shards never overwrite each other's cache).
+ * The share of one platform: the same bake file restricted with --set to that platform, pushed by digest
+ * (recorded under per-arch keys, no tag), with that platform's own cache (shards never overwrite each
+ * other's cache).
  */
 export function bakeArchSteps(
   spec: Spec,
@@ -122,14 +141,13 @@ export function bakeArchSteps(
   bake: BakeFile,
   paths: BakePaths,
   platform: string,
-  pushWithDocker: boolean,
+  layout: LayoutOutputs | undefined,
 ): Step[] {
   const p = (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform;
   const mine = images.filter((i) => i.platforms.includes(platform));
   const sets: string[] = ["--set", `*.platform=${platform}`];
   const byName = new Map(spec.images.map((i) => [i.name, i]));
   for (const img of mine) {
-    for (const ref of img.refs) sets.push("--set", `${img.name}.tags=${perArchTag(ref.staging, p)}`);
     const spImg = byName.get(img.name)!;
     const cache = cacheRefs(spec, spImg, p);
     if (cache && bake.target[img.name]) sets.push("--set", `${img.name}.cache-from=${cache.from}`, "--set", `${img.name}.cache-to=${cache.to}`);
@@ -140,14 +158,32 @@ export function bakeArchSteps(
       id: `bake:${platformSlug(p)}`,
       kind: "bake",
       platform,
-      commands: [docker([...bakeFileArgs(paths, spec.build.builder), ...sets, ...mine.map((i) => i.name)], withEnv(secretEnv(spec, mine)))],
+      commands: [
+        docker(
+          [
+            ...bakeFileArgs(paths, spec.build.builder),
+            ...sets,
+            ...(layout
+              ? layoutSets(
+                  mine.filter((i) => i.refs.length),
+                  layout,
+                  platformSlug(p),
+                )
+              : []),
+            ...mine.map((i) => i.name),
+          ],
+          withEnv(secretEnv(spec, mine)),
+        ),
+      ],
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
       produces: mine.flatMap((i) => i.refs.map((r) => perArchTag(r.staging, p))),
-      yields: bakeYields(mine, !pushWithDocker, (_i, r) => perArchTag(r.staging, p)),
+      yields: bakeYields(mine, !layout, (_i, r) => perArchTag(r.staging, p)),
       targets: mine.map((i) => i.name),
     },
-    // On the docker driver bake only stores the images: the shard's refs reach the registry here.
-    ...(pushWithDocker ? mine.flatMap((img) => img.refs.map((r) => pushStep(img, r, perArchTag(r.staging, p), platform))) : []),
+    // On the docker driver bake writes layouts: the shard's images reach the registry here, by digest.
+    ...(layout
+      ? mine.flatMap((img) => img.refs.map((r) => layoutPushStep(img.name, r, perArchTag(r.staging, p), layoutDir(img.name, platformSlug(p)), platform)))
+      : []),
     ...archCheckSteps(mine, p),
   ];
 }

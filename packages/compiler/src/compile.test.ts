@@ -80,18 +80,7 @@ describe("compile", () => {
     expect(c.plan.images.map((i) => i.name)).toEqual(["base", "mid", "app"]);
     expect(c.bake.target.app!.contexts).toEqual({ mid: "target:mid" });
     const m = compiled(load(file), { strategy: manifest });
-    expect(m.plan.stages.map((s) => s.name)).toEqual([
-      "build-1",
-      "push-1",
-      "build-2",
-      "push-2",
-      "build-3",
-      "push-3",
-      "manifest",
-      "verify",
-      "publish",
-      "cleanup",
-    ]);
+    expect(m.plan.stages.map((s) => s.name)).toEqual(["build-1", "push-1", "build-2", "push-2", "build-3", "push-3", "manifest", "verify", "publish"]);
     const appBuild = m.plan.stages[4]!.steps[0]!.commands[0]!.args;
     // FROM the base this run built, by digest
     const mid = appBuild.find((a) => typeof a === "object" && "built" in a) as { built: string; prefix: string };
@@ -132,7 +121,7 @@ describe("compile", () => {
     });
   });
 
-  test("the manifest strategy builds each platform with plain manifests and per-arch tags", () => {
+  test("the manifest strategy builds each platform with plain manifests into OCI layouts, pushed by digest", () => {
     const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest });
     const build = c.plan.stages.find((s) => s.name === "build")!.steps.find((s) => s.platform === "linux/arm/v7")!;
     const staging = c.plan.images[0]!.refs[0]!.staging;
@@ -147,12 +136,27 @@ describe("compile", () => {
       "tool/Dockerfile",
       "--label",
       `org.opencontainers.image.revision=${GIT!.sha}`,
-      "--tag",
-      `${staging}-armv7`,
+      "--output",
+      { runFile: "oci-tool-linux-arm-v7", prefix: "type=oci,tar=false,dest=" },
       "tool",
     ]);
+    const push = c.plan.stages.find((s) => s.name === "push")!.steps.find((s) => s.platform === "linux/arm/v7")!;
+    expect(push).toMatchObject({ commands: [], layout: { dir: "oci-tool-linux-arm-v7", ref: `${staging}-armv7` } });
+    const index = c.plan.stages.find((s) => s.name === "manifest")!.steps[0]!;
+    expect(index.index?.sources).toEqual([{ built: `${staging}-amd64` }, { built: `${staging}-arm64` }, { built: `${staging}-armv7` }]);
+    // with SOURCE_DATE_EPOCH, layer timestamps are clamped too
+    const dated = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest }, { ...facts, git: { ...GIT!, time: "1700000000" } });
+    const datedBuild = dated.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
+    expect(datedBuild).toContainEqual({ runFile: "oci-tool-linux-amd64", prefix: "type=oci,tar=false,rewrite-timestamp=true,dest=" });
     const publish = c.plan.stages.find((s) => s.name === "publish")!.steps[0]!;
-    expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
+    // every tag from a verified digest; the multi-arch tags get the verified index itself (same digest)
+    expect(publish.commands.map((cmd) => cmd.args.at(-1))).toEqual([
+      { verified: staging, platform: "linux/amd64" },
+      { verified: staging, platform: "linux/arm64" },
+      { verified: staging, platform: "linux/arm/v7" },
+      { verified: staging },
+      { verified: staging },
+    ]);
     expect(publish.produces).toEqual([
       "127.0.0.1:5000/fallback/tool:2.0.0-amd64",
       "127.0.0.1:5000/fallback/tool:2.0.0-arm64",
@@ -160,9 +164,28 @@ describe("compile", () => {
       "127.0.0.1:5000/fallback/tool:2.0.0",
       "127.0.0.1:5000/fallback/tool:latest",
     ]);
-    // nothing a user pulls is written before the publish stage
-    const early = c.plan.stages.slice(0, -2).flatMap((st) => st.steps.flatMap((x) => x.produces));
-    expect(early.every((ref) => ref.includes(":multiarch-staging-"))).toBe(true);
+    // nothing a user pulls is written before the publish stage, and no command writes a tag there
+    const early = c.plan.stages
+      .slice(
+        0,
+        c.plan.stages.findIndex((st) => st.name === "publish"),
+      )
+      .flatMap((st) => st.steps);
+    expect(early.flatMap((x) => x.produces).every((ref) => ref.includes(":multiarch-staging-"))).toBe(true);
+    const lines = early.flatMap((x) => x.commands.map((cmd) => cmd.args.filter((a) => typeof a === "string").join(" ")));
+    expect(lines.filter((l) => /--tag|^push|^manifest/.test(l))).toEqual([]);
+  });
+
+  test("the legacy builder (no buildx) keeps staging tags: it can neither write layouts nor push by digest", () => {
+    const legacy = { ...manifest, legacyBuilder: true };
+    const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: legacy });
+    const staging = c.plan.images[0]!.refs[0]!.staging;
+    const build = c.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
+    expect(build.slice(-3)).toEqual(["--tag", `${staging}-amd64`, "tool"]);
+    expect(c.plan.stages.find((s) => s.name === "push")!.steps[0]!.commands[0]!.args).toEqual(["push", `${staging}-amd64`]);
+    expect(c.plan.stages.at(-1)!.steps.map((s) => s.id)).toEqual(["cleanup:local-staging", "cleanup:tested"]);
+    const publish = c.plan.stages.find((s) => s.name === "publish")!.steps[0]!;
+    expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
   });
 
   test("annotations on the index, the manifests or both, as bake writes them; verify checks the index's", () => {
@@ -197,7 +220,7 @@ images:
     expect(!bad.ok && bad.errors[0]).toMatchObject({ line: 5, message: expect.stringContaining('annotation "manifest-descriptor:a.b"') });
   });
 
-  test("attestations and cache on the manifest strategy (issue 22): per-arch indexes with this platform's cache, merged and published with imagetools", () => {
+  test("attestations and cache on the manifest strategy (issue 22): per-arch indexes with this platform's cache, taken whole into the run's index, published as verified", () => {
     const file = repo(
       'version: 1\nregistries: { r: { url: "localhost:5000", insecure: true } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n    attest: { provenance: max, sbom: true }\n',
     );
@@ -210,9 +233,10 @@ images:
     expect(args.join(" ")).toContain(
       "--cache-from type=registry,ref=localhost:5000/app:buildcache-linux-arm64 --cache-to type=registry,ref=localhost:5000/app:buildcache-linux-arm64,mode=max,registry.insecure=true",
     );
+    // each per-arch layout (image + attestation manifest) goes into the run's own index, by digest, in-process
     const merge = steps.find((s) => s.kind === "manifest")!;
-    expect(merge.commands.map((cmd) => cmd.args.slice(0, 5).join(" "))).toEqual(["buildx imagetools create --progress plain"]);
-    expect(merge.yields).toEqual([{ ref: c.plan.images[0]!.refs[0]!.staging, pushed: true, from: "output" }]);
+    expect(merge.commands).toEqual([]);
+    expect(merge.index).toMatchObject({ ref: c.plan.images[0]!.refs[0]!.staging, sources: [{ built: expect.any(String) }, { built: expect.any(String) }] });
     const publish = steps.find((s) => s.kind === "publish")!;
     // the user tags get the verified index whole (its attestations), one tag at a time
     expect(publish.commands.at(-1)!.args).toEqual([
@@ -259,7 +283,7 @@ images:
     expect(compiled(load(file), { strategy: bake }).plan.images[0]!.refs[0]!.tags).toEqual(["1.0", "1", "latest"]);
   });
 
-  test("per-arch plans restrict the bake to their platform, with per-arch staging tags and caches", () => {
+  test("per-arch plans restrict the bake to their platform, with their own caches, pushed by digest", () => {
     const file = repo(
       'version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  app:\n    context: app\n    cache: { type: registry }\n',
     );
@@ -267,9 +291,31 @@ images:
     const arm = c.archPlans.find((p) => p.platform === "linux/arm64")!;
     const args = arm.steps[0]!.commands[0]!.args.filter((a): a is string => typeof a === "string");
     expect(args).toContain("*.platform=linux/arm64");
-    expect(args.find((a) => a.startsWith("app.tags="))).toMatch(/^app\.tags=localhost:5000\/x\/app:multiarch-staging-[0-9a-f]{12}-arm64$/);
+    expect(args.some((a) => a.startsWith("app.tags="))).toBe(false);
     expect(args).toContain("app.cache-to=type=registry,ref=localhost:5000/x/app:buildcache-linux-arm64,mode=max");
     expect(Object.keys(c.files)).toContain("plans/linux-arm64.json");
+    // drivers that push by digest do it themselves, per the publish file: the repository, no tag
+    expect(JSON.parse(c.files["docker-bake.publish.json"]!).target.app).toEqual({
+      output: ["type=image,push=true,push-by-digest=true,name-canonical=true"],
+      tags: ["localhost:5000/x/app"],
+    });
+    // buildx's docker driver: an OCI layout per platform in the run's folder, pushed by the executor
+    const docker = compiled(load(file), { strategy: { ...bake, ociLayout: true } });
+    const steps = docker.archPlans.find((p) => p.platform === "linux/arm64")!.steps;
+    expect(steps[0]!.commands[0]!.args).toContainEqual({ runFile: "oci-app-linux-arm64", prefix: "app.output=type=oci,tar=false,dest=" });
+    expect(steps.find((s) => s.kind === "push")).toMatchObject({ commands: [], layout: { dir: "oci-app-linux-arm64" } });
+    expect(docker.files["docker-bake.publish.json"]).toBeUndefined();
+  });
+
+  test("layouts clamp layer times (rewrite-timestamp) only where the digest can repeat: SOURCE_DATE_EPOCH, provenance off", () => {
+    const file = repo(
+      'version: 1\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  plain:\n    context: app\n  stable:\n    context: app\n    attest: { provenance: false }\n',
+      ["app"],
+    );
+    const dated = { ...facts, git: { ...GIT!, time: "1700000000" } };
+    const args = compiled(load(file), { strategy: { ...bake, ociLayout: true } }, dated).plan.stages[0]!.steps[0]!.commands[0]!.args;
+    expect(args).toContainEqual({ runFile: "oci-plain", prefix: "plain.output=type=oci,tar=false,dest=" });
+    expect(args).toContainEqual({ runFile: "oci-stable", prefix: "stable.output=type=oci,tar=false,rewrite-timestamp=true,dest=" });
   });
 
   test("--no-push: every image an OCI archive, its test run from the loaded archive; no login, no registry cache", () => {
@@ -325,7 +371,8 @@ images:
   test("--no-publish and --load stop before publish", () => {
     const spec = load(join(EXAMPLES, "quickstart", "multiarch.yaml"));
     const np = compiled(spec, { strategy: bake, noPublish: true });
-    expect(np.plan.stages.map((s) => s.name)).toEqual(["build", "verify"]);
+    // the images the smoke tests pulled leave the engine again
+    expect(np.plan.stages.map((s) => s.name)).toEqual(["build", "verify", "cleanup"]);
     const loaded = compiled(spec, { strategy: bake, load: true, hostPlatform: "linux/arm64" });
     expect(loaded.plan.stages.map((s) => s.name)).toEqual(["build", "verify", "load"]);
     const pull = loaded.plan.stages.at(-1)!.steps[0]!.commands[0]!;

@@ -15,7 +15,7 @@ import {
   type Spec,
   splitDiagnostics,
 } from "@multiarch/spec";
-import { archiveOf, type BakeFile, buildBakeFile, pushOutput, serializeBakeFile } from "./bake.ts";
+import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
 import { basePlatformProblems, type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
@@ -159,18 +159,30 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
     else if (d?.kind === "build") p.changed = d.changed;
     return p;
   });
-  const pushWithDocker = chosen === "bake" && options.strategy.pushWithDocker === true;
+  // buildx's docker driver: bake writes OCI layouts the executor pushes by digest; other drivers push by
+  // digest themselves (the publish file). Either way no tag is written before publish.
+  const stableDigests = new Set(images.filter((i) => i.attest.provenance === false && !i.attest.sbom).map((i) => i.name));
+  const layout =
+    chosen === "bake" && options.strategy.ociLayout === true ? { rewriteTimestamp: Boolean(facts.git?.time), reproducible: stableDigests } : undefined;
   // With bake, dependencies nobody selected are built inside the bake run (target: links) and never leave it.
   // Images whose tags already hold their inputs' result run nothing; reused ones are only verified and published.
   const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned).filter((p) => !p.upToDate);
   const built = run.filter((p) => !p.reuse);
-  // An internal image built by name: its target outputs nothing (cacheonly) unless this file says push.
-  const internal = new Set(spec.images.filter((i) => !i.publish).map((i) => i.name));
-  const stagingOutput = (p: PlannedImage) =>
-    pushWithDocker ? { output: ["type=image"] } : internal.has(p.name) ? { output: [pushOutput(p.refs, rewriteTimestamp)] } : {};
-  const publishTargets = Object.fromEntries(
-    built.filter((p) => p.refs.length).map((p) => [p.name, { tags: p.refs.map((r) => r.staging), ...stagingOutput(p) }]),
-  );
+  const publishTargets = layout
+    ? {}
+    : Object.fromEntries(
+        built
+          .filter((p) => p.refs.length)
+          .map((p) => [
+            p.name,
+            {
+              tags: p.refs.map((r) => r.name),
+              output: [
+                `type=image,push=true,push-by-digest=true,name-canonical=true${p.refs.some((r) => r.insecure) ? ",registry.insecure=true" : ""}${facts.git?.time ? ",rewrite-timestamp=true" : ""}`,
+              ],
+            },
+          ]),
+      );
   const paths: BakePaths = {
     bakeFile: `${outDir}/docker-bake.json`,
     publishFile: Object.keys(publishTargets).length ? `${outDir}/docker-bake.publish.json` : undefined,
@@ -180,18 +192,19 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
   const specRel = posix.join(cwd, posix.basename(spec.file));
   const stages =
     chosen === "bake"
-      ? bakeStages(spec, run, paths, pushWithDocker)
+      ? bakeStages(spec, run, paths, layout)
       : manifestStages(
           spec,
           rendered.filter((r) => run.some((p) => p.name === r.image.name)),
           run,
           legacy,
           planned,
+          Boolean(facts.git?.time),
         );
   const load = options.load ? loadSteps(run, options.hostPlatform) : [];
   if (load.length) stages.push({ name: "load", steps: load });
-  const cleanup = cleanupSteps(built, chosen === "manifest" ? "per-arch" : pushWithDocker ? "index" : undefined);
-  if (cleanup.length && stages.some((s) => s.name === "publish")) stages.push({ name: "cleanup", steps: cleanup });
+  const cleanup = [...(stages.some((s) => s.name === "publish") ? legacyCleanup(built, legacy) : []), ...(options.load ? [] : testCleanup(run))];
+  if (cleanup.length) stages.push({ name: "cleanup", steps: cleanup });
   const secrets = secretSources(spec, planned);
   const builder = builderOf(spec);
   const signing = signingOf(spec.sign);
@@ -221,7 +234,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
     ...(options.sets?.length ? { sets: [...options.sets] } : {}),
     steps:
       chosen === "bake"
-        ? bakeArchSteps(spec, built, bake, paths, platform, pushWithDocker)
+        ? bakeArchSteps(spec, built, bake, paths, platform, layout)
         : [
             ...stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
             ...archCheckSteps(built, (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform, legacy),
@@ -304,19 +317,17 @@ function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undef
 }
 
 /**
- * After publishing, the engine's local staging images (docker driver, manifest strategy) are removed, in
- * the background: the engine takes seconds per image, and nothing waits for it. A later run builds under
- * other staging names unless its inputs are the same, and then it has nothing to build.
+ * After publishing, the legacy builder's local staging images are removed, in the background: the engine
+ * takes seconds per image, and nothing waits for it. (Every other path builds into OCI layouts in the
+ * run's folder and leaves nothing in the engine.)
  */
-function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arch" | undefined): Step[] {
-  if (!local) return [];
+function legacyCleanup(images: readonly PlannedImage[], legacy: boolean): Step[] {
+  if (!legacy) return [];
   const refs = images
     .filter((p) => !p.notPublished)
     .flatMap((p) =>
       p.refs.flatMap((r) =>
-        local === "index"
-          ? [r.staging]
-          : p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`),
+        p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`),
       ),
     );
   return refs.length
@@ -326,6 +337,22 @@ function cleanupSteps(images: readonly PlannedImage[], local: "index" | "per-arc
           kind: "cleanup",
           commands: [docker(["image", "rm", ...refs], { mayFail: true, detach: true })],
           inputs: refs,
+          produces: [],
+        },
+      ]
+    : [];
+}
+
+/** The images smoke tests pulled (by digest) leave the engine again, in the background. */
+function testCleanup(images: readonly PlannedImage[]): Step[] {
+  const tested = images.filter((p) => p.test && !p.reuse && p.refs[0]).map((p) => p.refs[0]!.staging);
+  return tested.length
+    ? [
+        {
+          id: "cleanup:tested",
+          kind: "cleanup",
+          commands: [docker(["image", "rm", ...tested.map((built) => ({ built }))], { mayFail: true, detach: true })],
+          inputs: tested,
           produces: [],
         },
       ]

@@ -1,18 +1,30 @@
 // Strategy manifest, for engines that cannot build several platforms at once: one `docker build` per
-// image and platform (plain manifests: --provenance=false, or `docker manifest create` refuses the
-// per-arch image as "a manifest list"), a push of each per-arch tag, then `docker manifest` merges.
-// An image whose spec asks for attestations builds per-arch indexes instead (with its cache, as any
-// image with cache:), merged and published with imagetools, attestations kept.
-// Images build in dependency order; a dependent image builds FROM its base's image of the same arch.
-// Everything is pushed under staging tags first; user tags (the multi-arch ones and the per-arch
-// <tag>-<arch> ones) are written in the publish stage, after verification and tests passed.
+// image and platform (plain manifests: --provenance=false, so each per-arch image is one manifest), each
+// written as an OCI layout into the run's folder and pushed by digest, then an index of them pushed by
+// digest (in-process, no tag). Images build in dependency order; a dependent image builds FROM its
+// base's image of the same arch, by digest. User tags (the multi-arch ones and the per-arch <tag>-<arch>
+// ones) are written in the publish stage, after verification and tests passed. The legacy builder
+// (no buildx) cannot write layouts: it tags, pushes and merges with `docker manifest` under staging tags.
+// An image whose spec asks for attestations builds a per-arch index instead (image and attestation
+// manifests, with its cache, as any image with cache:); the index of the run takes them as they are.
 
 import { type Arg, type Command, type EngineFacts, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
 import { type Diagnostic, diag, formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
-import { cacheRefs } from "./bake.ts";
+import { cacheRefs, secretFlag } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
-import { copySigned, docker, loginSteps, perArchTag, signSteps, testSteps, unchangedIf, verifySteps } from "./steps.ts";
-import { secretFlag } from "./bake.ts";
+import {
+  copySigned,
+  docker,
+  layoutOutput,
+  layoutPushStep,
+  loginSteps,
+  perArchTag,
+  signSteps,
+  tagCommands,
+  testSteps,
+  unchangedIf,
+  verifySteps,
+} from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
@@ -33,7 +45,19 @@ function buildxFlags(spec: Spec, img: Image, p: Platform): string[] {
   return flags;
 }
 
-function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: ReadonlyMap<string, PlannedImage>, p: Platform, legacy: boolean): Step {
+/** The OCI layout one image's build for one platform writes (buildx), in the run's folder. */
+const layoutDir = (image: string, p: Platform) => `oci-${image}-${platformSlug(p)}`;
+
+/** `rewriteTimestamp`: layouts' layer timestamps clamped to SOURCE_DATE_EPOCH; undefined: the legacy builder's tags. */
+function buildStep(
+  spec: Spec,
+  r: RenderedImage,
+  planned: PlannedImage,
+  all: ReadonlyMap<string, PlannedImage>,
+  p: Platform,
+  rewriteTimestamp: boolean | undefined,
+): Step {
+  const legacy = rewriteTimestamp === undefined;
   const img = r.image;
   const slug = platformSlug(p);
   // buildx writes what it built (its digest) to a metadata file in the run's folder; the legacy builder
@@ -65,7 +89,8 @@ function buildStep(spec: Spec, r: RenderedImage, planned: PlannedImage, all: Rea
     } else args.push("--build-context", `${c.name}=${c.kind === "local" ? c.path : c.ref}`);
   }
   const produces = planned.refs.map((ref) => archRef(ref, p));
-  for (const ref of produces) args.push("--tag", ref);
+  if (legacy) for (const ref of produces) args.push("--tag", ref);
+  else args.push("--output", layoutOutput("", layoutDir(img.name, p), rewriteTimestamp));
   args.push(img.context);
   return {
     id: `build:${img.name}/${slug}`,
@@ -95,11 +120,10 @@ export function manifestCommands(ref: PlannedRef, target: string, platforms: rea
 }
 
 /**
- * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) and the multi-arch
- * lists, every one from the verified per-arch digests. `local`: the legacy builder's own images of this
+ * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) from the verified
+ * per-arch digests, and the multi-arch tags. `local`: the legacy builder's own images of this
  * run (it has no imagetools); otherwise the per-arch images are read from the registry. `copy.signed`:
- * the lists are copies of the very list that was signed (a list made again could get another digest);
- * `copy.index`: the per-arch images carry attestations, so the verified index is copied whole.
+ * per-arch tags are cosign copies of the signed images (imagetools would wrap each in a new list).
  */
 export function manifestPublishStep(
   image: string,
@@ -107,7 +131,7 @@ export function manifestPublishStep(
   platforms: readonly Platform[],
   legacy: boolean,
   local: boolean,
-  copy: { signed?: boolean; index?: boolean } = {},
+  copy: { signed?: boolean } = {},
 ): Step {
   const { signed = false } = copy;
   const verified = (p: Platform): Arg => ({ verified: ref.staging, platform: formatPlatform(p) });
@@ -130,15 +154,9 @@ export function manifestPublishStep(
     kind: "publish",
     image,
     registry: ref.registry,
-    // signed, or with attestations: the verified staging index is copied whole (as bake publishes; a list
-    // made again could get another digest); else a list of its images
-    commands: [
-      ...perArch,
-      ...(signed || copy.index
-        ? targets.map((t) => docker(["buildx", "imagetools", "create", "--tag", t, { verified: ref.staging }], { moves: t }))
-        : targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true))),
-    ],
-    ...(legacy ? {} : { unchangedIf: unchangedIf(ref, signed) }),
+    // the multi-arch tags: the verified index itself (buildx), or a list `docker manifest` makes again (legacy)
+    commands: [...perArch, ...(legacy ? targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true)) : tagCommands(ref))],
+    ...(legacy ? {} : { unchangedIf: unchangedIf(ref, copy.signed) }),
     inputs: platforms.map((p) => archRef(ref, p)),
     produces: [...platforms.map((p) => userArchRef(ref, p)), ...targets],
   };
@@ -201,6 +219,7 @@ export function manifestStages(
   images: readonly PlannedImage[],
   legacy: boolean,
   everyone: readonly PlannedImage[] = images,
+  rewriteTimestamp = false,
 ): Stage[] {
   const all = new Map(everyone.map((i) => [i.name, i]));
   const reused = (r: RenderedImage) => all.get(r.image.name)!.reuse !== undefined;
@@ -211,25 +230,29 @@ export function manifestStages(
   const stages: Stage[] = [{ name: "login", steps: loginSteps(spec, images) }];
   for (let level = 0; level < levels; level++) {
     const here = rendered.filter((r) => depth.get(r.image.name) === level && !reused(r));
-    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(spec, r, all.get(r.image.name)!, all, p, legacy)));
+    const builds = here.flatMap((r) => r.image.platforms.map((p) => buildStep(spec, r, all.get(r.image.name)!, all, p, legacy ? undefined : rewriteTimestamp)));
     stages.push({ name: levels > 1 ? `build-${level + 1}` : "build", steps: builds });
-    stages.push({
-      name: levels > 1 ? `push-${level + 1}` : "push",
-      steps: builds.flatMap((b) =>
-        b.produces.map(
-          (ref): Step => ({
-            id: `push:${ref}`,
-            kind: "push",
-            image: b.image!,
-            platform: b.platform!,
-            commands: [docker(["push", ref])],
-            inputs: [ref],
-            produces: [ref],
-            yields: [{ ref, pushed: true, from: "output" }],
-          }),
-        ),
-      ),
-    });
+    const pushes = legacy
+      ? builds.flatMap((b) =>
+          b.produces.map(
+            (ref): Step => ({
+              id: `push:${ref}`,
+              kind: "push",
+              image: b.image!,
+              platform: b.platform!,
+              commands: [docker(["push", ref])],
+              inputs: [ref],
+              produces: [ref],
+              yields: [{ ref, pushed: true, from: "output" }],
+            }),
+          ),
+        )
+      : here.flatMap((r) =>
+          r.image.platforms.flatMap((p) =>
+            all.get(r.image.name)!.refs.map((ref) => layoutPushStep(r.image.name, ref, archRef(ref, p), layoutDir(r.image.name, p), formatPlatform(p))),
+          ),
+        );
+    stages.push({ name: levels > 1 ? `push-${level + 1}` : "push", steps: pushes });
   }
   const lists: Step[] = rendered
     .filter((r) => !reused(r))
@@ -240,31 +263,20 @@ export function manifestStages(
           kind: "manifest",
           image: r.image.name,
           registry: ref.registry,
-          // per-arch images with attestations are indexes, which docker manifest refuses: imagetools merges
-          // them by digest, attestations kept, and says the digest it pushed ("pushing sha256:… to")
-          commands: attests(r.image)
-            ? [
-                docker([
-                  "buildx",
-                  "imagetools",
-                  "create",
-                  "--progress",
-                  "plain",
-                  "--tag",
-                  ref.staging,
-                  ...r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
-                ]),
-              ]
-            : manifestCommands(
-                ref,
-                ref.staging,
-                r.image.platforms,
-                r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
-                false,
-              ),
           inputs: r.image.platforms.map((p) => archRef(ref, p)),
           produces: [ref.staging],
-          yields: [{ ref: ref.staging, pushed: true, from: "output" as const }],
+          ...(legacy
+            ? {
+                commands: manifestCommands(
+                  ref,
+                  ref.staging,
+                  r.image.platforms,
+                  r.image.platforms.map((p) => ({ built: archRef(ref, p) })),
+                  false,
+                ),
+                yields: [{ ref: ref.staging, pushed: true, from: "output" as const }],
+              }
+            : { commands: [], index: { ref: ref.staging, sources: r.image.platforms.map((p) => ({ built: archRef(ref, p) })), insecure: ref.insecure } }),
         }),
       ),
     );
@@ -275,9 +287,7 @@ export function manifestStages(
     .flatMap((r) =>
       all
         .get(r.image.name)!
-        .refs.map((ref) =>
-          manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r), { signed: spec.sign !== undefined, index: attests(r.image) }),
-        ),
+        .refs.map((ref) => manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r), { signed: spec.sign !== undefined })),
     );
   stages.push(
     { name: "manifest", steps: lists },

@@ -40,15 +40,14 @@ describe("mergePlan", () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.plan.stages.map((s) => s.name)).toEqual(["merge", "verify", "publish"]);
-    expect(r.plan.stages[0]!.steps[0]!.commands[0]!.args).toEqual([
-      "buildx",
-      "imagetools",
-      "create",
-      "--tag",
-      "reg/app:multiarch-staging-x",
-      "reg/app@sha256:idx-linux/amd64",
-      "reg/app@sha256:idx-linux/arm64",
-    ]);
+    // pushed by digest in-process: no command, no tag
+    expect(r.plan.stages[0]!.steps[0]!.commands).toEqual([]);
+    expect(r.plan.stages[0]!.steps[0]!.index).toEqual({
+      ref: "reg/app:multiarch-staging-x",
+      sources: ["reg/app@sha256:idx-linux/amd64", "reg/app@sha256:idx-linux/arm64"],
+      insecure: true,
+    });
+    expect(r.plan.stages[1]!.steps[0]!.commands[0]!.args[3]).toEqual({ built: "reg/app:multiarch-staging-x" });
     expect(r.plan.stages[1]!.steps[0]!.expect).toEqual({
       ref: "reg/app:multiarch-staging-x",
       platforms: ["linux/amd64", "linux/arm64"],
@@ -72,12 +71,23 @@ describe("mergePlan", () => {
     );
   });
 
-  test("the manifest strategy merges the same per-platform digests with docker manifest, and publishes per-arch tags too", () => {
+  test("the manifest strategy indexes the same per-platform image manifests, and publishes per-arch tags too", () => {
     const manifest = { ...plan, strategy: { requested: "manifest" as const, chosen: "manifest" as const, reason: "t" } };
     const shards = [shard("linux/amd64"), shard("linux/arm64")].map((s) => ({ ...s, identity: { plan: planIdentity(manifest), commit } }));
     const r = mergePlan(manifest, shards, commit);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
+    const [merge, , publish] = r.plan.stages.map((s) => s.steps[0]!);
+    expect(merge!.commands).toEqual([]);
+    expect(merge!.index?.sources).toEqual(["reg/app@sha256:img-linux/amd64", "reg/app@sha256:img-linux/arm64"]);
+    expect(publish!.produces).toEqual(["reg/app:1.0-amd64", "reg/app:1.0-arm64", "reg/app:1.0", "reg/app:latest"]);
+  });
+
+  test("the legacy builder merges with docker manifest, under the staging tag (it cannot push by digest)", () => {
+    const legacy = { ...plan, strategy: { requested: "manifest" as const, chosen: "manifest" as const, reason: "t", legacyBuilder: true } };
+    const shards = [shard("linux/amd64"), shard("linux/arm64")].map((s) => ({ ...s, identity: { plan: planIdentity(legacy), commit } }));
+    const r = mergePlan(legacy, shards, commit);
+    if (!r.ok) throw new Error(r.problems.join("\n"));
     const [merge, , publish] = r.plan.stages.map((s) => s.steps[0]!);
     expect(merge!.commands.map((c) => c.args.join(" "))).toEqual([
       "manifest rm reg/app:multiarch-staging-x",
@@ -95,12 +105,6 @@ test("the spec's index annotations are set on the merged index and checked by ve
   const r = mergePlan(annotated, [shard("linux/amd64", { identity }), shard("linux/arm64", { identity })], commit);
   if (!r.ok) throw new Error(r.problems.join("\n"));
   const steps = r.plan.stages.flatMap((s) => s.steps);
-  expect(steps.find((s) => s.kind === "manifest")!.commands[0]!.args.slice(0, 5)).toEqual([
-    "buildx",
-    "imagetools",
-    "create",
-    "--annotation",
-    "index:org.opencontainers.image.description=The app",
-  ]);
+  expect(steps.find((s) => s.kind === "manifest")!.index?.annotations).toEqual({ "org.opencontainers.image.description": "The app" });
   expect(steps.find((s) => s.kind === "verify")!.expect).toMatchObject({ annotations: { "org.opencontainers.image.description": "The app" } });
 });

@@ -1,14 +1,11 @@
 // merge: put per-platform shards (apply --shard on several machines) together into each image's index,
-// by digest, then verify and publish as apply does. Pure: the full plan and the shard files in, either
+// pushed by digest (no tag; the legacy builder's `docker manifest` aside), then verify and publish as
+// apply does. Pure: the full plan and the shard files in, either
 // the merge plan or every reason it cannot be made (what is missing, which identities differ).
 import { PLAN_VERSION, type Plan, planIdentity, refLabel, type Shard, type Stage, type Step } from "@multiarch/plan";
 import { type Platform, parsePlatform } from "@multiarch/spec";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
-import { docker, indexCheckStep, publishStep } from "./steps.ts";
-
-/** The spec's index annotations, set on the index imagetools writes. */
-const indexAnnotationFlags = (annotations: Record<string, string> = {}): string[] =>
-  Object.entries(annotations).flatMap(([k, v]) => ["--annotation", `index:${k}=${v}`]);
+import { inspectCommand, publishStep } from "./steps.ts";
 
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
 
@@ -53,37 +50,47 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         kind: "manifest",
         image: img.name,
         registry: ref.registry,
-        // the index of the per-platform images, by digest: buildx keeps each shard's attestations as pushed;
-        // the manifest strategy lists each platform's image manifest (docker manifest takes no index)
-        commands:
-          chosen === "manifest"
-            ? manifestCommands(
+        inputs: sources,
+        produces: [ref.staging],
+        // the index of the per-platform images, by digest, with the spec's index annotations: each bake
+        // shard's entries as pushed (attestations kept); the manifest strategy lists each platform's image
+        // manifest. The legacy builder has only `docker manifest`, which pushes under a tag.
+        ...(legacy
+          ? {
+              commands: manifestCommands(
                 ref,
                 ref.staging,
                 platforms,
                 parts.map((x) => `${ref.name}@${x.manifest}`),
                 false,
-              )
-            : [docker(["buildx", "imagetools", "create", ...indexAnnotationFlags(img.indexAnnotations), "--tag", ref.staging, ...sources])],
-        inputs: sources,
-        produces: [ref.staging],
-        ...(chosen === "manifest" ? { yields: [{ ref: ref.staging, pushed: true, from: "output" as const }] } : {}),
+              ),
+              yields: [{ ref: ref.staging, pushed: true, from: "output" as const }],
+            }
+          : {
+              commands: [],
+              index: {
+                ref: ref.staging,
+                sources: chosen === "manifest" ? parts.map((x) => `${ref.name}@${x.manifest}`) : sources,
+                ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}),
+                insecure: ref.insecure,
+              },
+            }),
       });
-      verifySteps.push(
-        indexCheckStep(
-          `verify:${img.name}@${refLabel(ref)}`,
-          img.name,
-          ref.registry,
-          ref.insecure,
-          {
-            ref: ref.staging,
-            platforms: img.platforms,
-            manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])),
-            ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}),
-          },
-          legacy,
-        ),
-      );
+      verifySteps.push({
+        id: `verify:${img.name}@${refLabel(ref)}`,
+        kind: "verify",
+        image: img.name,
+        registry: ref.registry,
+        commands: [inspectCommand({ built: ref.staging }, ref.insecure, legacy)],
+        inputs: [ref.staging],
+        produces: [],
+        expect: {
+          ref: ref.staging,
+          platforms: img.platforms,
+          manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])),
+          ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}),
+        },
+      });
       // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
       const signed = plan.signing !== undefined;
       publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false, { signed }) : publishStep(img.name, ref, signed));

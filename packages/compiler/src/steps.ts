@@ -9,7 +9,8 @@ import type { RenderedImage } from "./render.ts";
 export const docker = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "docker", args, ...extra });
 
 /**
- * The staging tag: where a run pushes before verification. Derived from the build definition and the
+ * The staging key: under which a run records what it pushed, by digest, before verification (written as
+ * a tag only by the legacy builder, which cannot push by digest). Derived from the build definition and the
  * git commit, so re-running the same plan reuses it (one staging tag per image and input set, not one
  * per run) and plans stay byte-identical; two commits never share one. Runs that still collide (one
  * commit, applied twice at once) are told apart by digest: everything after the push reads what this
@@ -22,6 +23,29 @@ export function stagingTag(target: BakeTarget | undefined, image: Image, rendere
     .digest("hex");
   return `multiarch-staging-${h.slice(0, 12)}`;
 }
+
+/**
+ * An output option writing an OCI layout folder into the run's folder (`prefix` names the option: bake's
+ * `TARGET.output=`, or nothing for `docker build --output`). Layouts, unlike image outputs on buildx's
+ * docker driver, take rewrite-timestamp; nothing lands in the engine's image store.
+ */
+export const layoutOutput = (prefix: string, dir: string, rewriteTimestamp: boolean): Arg => ({
+  runFile: dir,
+  prefix: `${prefix}type=oci,tar=false${rewriteTimestamp ? ",rewrite-timestamp=true" : ""},dest=`,
+});
+
+/** The executor pushes a layout the build wrote, by digest (no tag), recording it under `key`. */
+export const layoutPushStep = (image: string, to: PlannedRef, key: string, dir: string, platform?: string): Step => ({
+  id: `push:${image}@${refLabel(to)}${platform ? `/${platform}` : ""}`,
+  kind: "push",
+  image,
+  registry: to.registry,
+  ...(platform ? { platform } : {}),
+  commands: [],
+  inputs: [key],
+  produces: [key],
+  layout: { dir, ref: key, insecure: to.insecure },
+});
 
 /** latest last, so a tag that "always points at the newest" moves only after the specific ones. */
 export const publishOrder = (tags: readonly string[]): string[] => [...tags.filter((t) => t !== "latest"), ...tags.filter((t) => t === "latest")];
@@ -68,8 +92,9 @@ export const indexCheckStep = (
   registry: string,
   insecure: boolean,
   expect: Extract<NonNullable<Step["expect"]>, { ref: string }>,
-  legacy = false,
-): Step => ({ id, kind: "verify", image, registry, commands: [inspectCommand(expect.ref, insecure, legacy)], inputs: [expect.ref], produces: [], expect });
+  /** What is inspected: the ref's tag, or what this run pushed under it by digest. */
+  inspected: string | Built = expect.ref,
+): Step => ({ id, kind: "verify", image, registry, commands: [inspectCommand(inspected, insecure, false)], inputs: [expect.ref], produces: [], expect });
 
 export function verifySteps(images: readonly PlannedImage[], legacy = false): Step[] {
   return images.flatMap((img): Step[] =>
@@ -262,13 +287,15 @@ export const publishStep = (image: string, ref: PlannedRef, signed = false): Ste
   kind: "publish",
   image,
   registry: ref.registry,
-  commands: ref.tags.map((t) =>
-    docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }),
-  ),
+  commands: tagCommands(ref),
   unchangedIf: unchangedIf(ref, signed),
   inputs: [ref.staging],
   produces: ref.tags.map((t) => `${ref.name}:${t}`),
 });
+
+/** Each user tag of a ref pointed at the verified index itself (the same digest), one command per tag, in order. */
+export const tagCommands = (ref: PlannedRef): Command[] =>
+  ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }));
 
 export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
 export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;

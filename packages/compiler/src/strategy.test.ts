@@ -22,19 +22,20 @@ const down: EngineFacts = { reachable: false, buildx: false, multiPlatform: fals
 
 describe("resolveStrategy: engine facts in, decision out", () => {
   test.each([
-    ["auto", containerd, { chosen: "bake", pushWithDocker: true }],
+    ["auto", containerd, { chosen: "bake", ociLayout: true }],
     ["auto", graph, { chosen: "manifest" }],
     ["auto", container, { chosen: "bake" }],
     ["auto", noBuildx, { chosen: "manifest", legacyBuilder: true }],
-    ["auto", down, { chosen: "bake" }],
-    ["auto", undefined, { chosen: "bake" }],
-    ["bake", undefined, { chosen: "bake" }],
+    // the driver unknown: OCI layouts, which every driver writes
+    ["auto", down, { chosen: "bake", ociLayout: true }],
+    ["auto", undefined, { chosen: "bake", ociLayout: true }],
+    ["bake", undefined, { chosen: "bake", ociLayout: true }],
     ["manifest", noBuildx, { chosen: "manifest", legacyBuilder: true }],
-    ["bake", containerd, { chosen: "bake", pushWithDocker: true }],
+    ["bake", containerd, { chosen: "bake", ociLayout: true }],
   ] as const)("%s on %j", (requested, engine, expected) => {
     const s = resolveStrategy(requested, false, engine);
     expect(s).toMatchObject(expected);
-    if (!("pushWithDocker" in expected)) expect(s.pushWithDocker).toBeUndefined();
+    if (!("ociLayout" in expected)) expect(s.ociLayout).toBeUndefined();
     if (!("legacyBuilder" in expected)) expect(s.legacyBuilder).toBeUndefined();
     // the facts a decision rests on are recorded when the engine answered
     expect(s.engine).toEqual(engine?.reachable ? engine : undefined);

@@ -6,7 +6,7 @@ export type Requested = Strategy["requested"];
 
 /**
  * auto becomes bake or manifest by what the engine can do; without buildx the manifest strategy uses the
- * legacy builder; bake on buildx's docker driver pushes with docker. `engine` is undefined when none was asked.
+ * legacy builder; bake on buildx's docker driver writes OCI layouts that apply pushes by digest. `engine` is undefined when none was asked.
  */
 export function resolveStrategy(requested: Requested, fromFlag: boolean, engine: EngineFacts | undefined): Strategy {
   const legacy = engine?.reachable === true && !engine.buildx;
@@ -23,7 +23,8 @@ export function resolveStrategy(requested: Requested, fromFlag: boolean, engine:
     chosen,
     reason,
     ...(legacy && chosen === "manifest" ? { legacyBuilder: true } : {}),
-    ...(chosen === "bake" && engine?.driver === "docker" ? { pushWithDocker: true } : {}),
+    // layouts work on every driver; only a builder known to push by digest itself (not the docker driver) goes without
+    ...(chosen === "bake" && (!engine?.driver || engine.driver === "docker") ? { ociLayout: true } : {}),
     ...(engine?.reachable ? { engine } : {}),
   };
 }

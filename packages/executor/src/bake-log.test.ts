@@ -5,6 +5,19 @@ import { readBakeLog } from "./bake-log.ts";
 // A real bake of base, lib (FROM base), a and b (FROM lib), c (FROM base) where b's `RUN false` failed
 // on amd64; c's own `RUN exit 3` never ran to its end (cancelled), a was cancelled while exporting.
 const LOG = readFileSync(new URL("./bake-log.fixture.txt", import.meta.url), "utf8");
+// A real bake of the same monorepo (plus d FROM b) into OCI layouts: b's RUN false failed on both
+// platforms; the exports it cut short print their own ERROR lines ("… locked …: unavailable") between
+// the quotes and the Dockerfile excerpt.
+const OCI_LOG = readFileSync(new URL("./bake-log-oci.fixture.txt", import.meta.url), "utf8");
+
+/** How BuildKit ends the log of a bake whose `RUN false` (line 3) failed: the excerpt, then the error. */
+const RUN_FALSE_END = [
+  "Dockerfile:3",
+  "--------------------",
+  "   3 | >>> RUN false",
+  "--------------------",
+  'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+];
 
 describe("readBakeLog", () => {
   test("the target BuildKit quotes failed, with its Dockerfile line; finished ones built; the rest cancelled", () => {
@@ -113,16 +126,63 @@ describe("readBakeLog", () => {
       "------",
       " > [b linux/amd64 2/3] RUN false:",
       "------",
-      "Dockerfile:3",
-      "--------------------",
-      "   3 | >>> RUN false",
-      "--------------------",
-      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      ...RUN_FALSE_END,
     ].join("\n");
     expect(readBakeLog(log, ["b", "c"]).map((t) => [t.target, t.status])).toEqual([
       ["b", "failed"],
       ["c", "cancelled"],
     ]);
+  });
+
+  test("the Dockerfile excerpt after the ERROR lines of cut-short exports is the failed step's (OCI layout outputs)", () => {
+    const targets = ["base", "lib", "a", "b", "c", "d"];
+    const deps = new Map([
+      ["lib", ["base"]],
+      ["a", ["lib"]],
+      ["b", ["lib"]],
+      ["c", ["base"]],
+      ["d", ["b"]],
+    ]);
+    const files: Record<string, string[]> = { b: ["FROM lib", "RUN echo b > /b", "RUN false"], d: ["FROM b", "RUN echo d > /d"] };
+    const lineOf = (t: string, n: number) => files[t]?.[n - 1];
+    const r = readBakeLog(OCI_LOG, targets, deps, lineOf);
+    expect(r.map((t) => [t.target, t.status])).toEqual([
+      ["base", "built"],
+      ["lib", "cancelled"],
+      ["a", "cancelled"],
+      ["b", "failed"],
+      ["c", "built"],
+      ["d", "cancelled"],
+    ]);
+    const b = r.find((t) => t.target === "b")!;
+    expect(b.error).toContain("3 | >>> RUN false");
+    expect(b.error).toContain("Dockerfile:3");
+    expect(b.error).not.toContain("locked");
+    // BuildKit quoting b's step under d's name (seen in one run in five): the excerpt says it is b's
+    const asD = OCI_LOG.replaceAll("[b linux/", "[d linux/");
+    expect(readBakeLog(asD, targets, deps, lineOf).map((t) => t.status)).toEqual(["built", "cancelled", "cancelled", "failed", "built", "cancelled"]);
+  });
+
+  test("an export quoted after the failed step (seen in CI) leaves the excerpt and the final error to that step", () => {
+    const log = [
+      "#30 [b linux/amd64 2/3] RUN false",
+      '#30 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      "#33 [a] exporting to oci image format",
+      "#33 ERROR: error reading from server: EOF: unavailable",
+      "------",
+      " > [b linux/amd64 2/3] RUN false:",
+      "------",
+      "------",
+      " > [a] exporting to oci image format:",
+      "------",
+      "ERROR: (*service).Write failed: rpc error: code = Unavailable desc = ref layer-sha256:12f4 locked for 56ms: unavailable",
+      ...RUN_FALSE_END,
+    ].join("\n");
+    const r = readBakeLog(log, ["a", "b"]);
+    expect(r.map((t) => t.status)).toEqual(["cancelled", "failed"]);
+    expect(r[1]!.error).toContain("3 | >>> RUN false");
+    expect(r[1]!.error).toContain("ERROR: failed to solve");
+    expect(r[1]!.error).not.toContain("locked");
   });
 
   test("an export that fails (a push) fails its target", () => {

@@ -9,9 +9,10 @@ import { dirname, join, resolve } from "node:path";
 import type { Command, Plan, Step, Yield } from "@multiarch/plan";
 import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
+import { BlobLocations, copyImage, pushIndex, pushLayout, repoOf, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
-import { RegistryClient } from "./registry.ts";
+import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
@@ -41,12 +42,6 @@ export interface ExecuteOptions {
    */
   continueOnFailure?: boolean;
 }
-
-/** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */
-const repoOf = (ref: string): string => {
-  const colon = ref.lastIndexOf(":");
-  return colon > ref.lastIndexOf("/") ? ref.slice(0, colon) : ref;
-};
 
 /** Every secret value the plan's commands may meet, resolved now; those not set simply cannot leak. */
 export function planRedactor(plan: Pick<Plan, "secrets">, cwd: string, env: Env): (s: string) => string {
@@ -96,8 +91,17 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
+  // one client for the run's pushes by digest: tokens and known blobs are shared between its steps
+  const insecureHosts = [
+    ...new Set([
+      ...plan.images.flatMap((i) => i.refs.filter((r) => r.insecure).map((r) => repositoryOf(r.name).host)),
+      ...plan.stages.flatMap((s) => s.steps.flatMap((st) => (st.copy?.fromInsecure ? [repositoryOf(repoOf(st.copy.from)).host] : []))),
+    ]),
+  ];
+  const client = new RegistryClient({ env: opts.env, insecureHosts, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const registry = { client, blobs: new BlobLocations() };
   const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
-  const ctx: StepContext = { verified, built, staged, moved, kept, runDir, started, manifestEnv, dependsOn };
+  const ctx: StepContext = { verified, built, staged, moved, kept, runDir, started, manifestEnv, dependsOn, registry };
   // --continue: the images that failed, by their own steps
   const failedImages = new Set<string>();
   const dependents = (failed: readonly string[], among: readonly string[]) => among.filter((t) => heldBy(t, new Set(failed), dependsOn) !== undefined);
@@ -234,6 +238,7 @@ interface StepContext {
   manifestEnv: Env;
   /** What each image builds FROM (image: links). */
   dependsOn: ReadonlyMap<string, readonly string[]>;
+  registry: { client: RegistryClient; blobs: BlobLocations };
 }
 
 /**
@@ -287,14 +292,67 @@ function recordYields(step: Step, stdout: string, ctx: StepContext): string | un
   for (const y of step.yields ?? []) {
     const digest = readYield(y, stdout, ctx.runDir);
     if (!digest) return `could not read the digest this step produced for ${y.ref}`;
-    const before = ctx.built.get(y.ref);
-    if (before && before !== digest) {
-      return `${y.ref}: this run built ${before} but pushed ${digest}: the local image changed during the run (another run of this spec on this engine?); nothing of it is published`;
-    }
-    ctx.built.set(y.ref, digest);
-    if (y.pushed) ctx.staged.set(y.ref, { ...(step.image ? { image: step.image } : {}), ref: y.ref, digest });
+    const problem = record(step, y.ref, digest, y.pushed, ctx);
+    if (problem) return problem;
   }
   return undefined;
+}
+
+function record(step: Step, ref: string, digest: string, pushed: boolean, ctx: StepContext): string | undefined {
+  const before = ctx.built.get(ref);
+  if (before && before !== digest) {
+    return `${ref}: this run built ${before} but pushed ${digest}: the local image changed during the run (another run of this spec on this engine?); nothing of it is published`;
+  }
+  ctx.built.set(ref, digest);
+  // reported as name@digest: what was pushed, whether or not a tag names it (pushes by digest write none)
+  if (pushed) ctx.staged.set(ref, { ...(step.image ? { image: step.image } : {}), ref: `${repoOf(ref)}@${digest}`, digest, key: ref });
+  return undefined;
+}
+
+/**
+ * A push by digest in-process (an OCI layout, or an index of pushed images): no tag. Retried like a
+ * command for answers that may pass (5xx, 429, network); what was pushed is recorded under the step's ref.
+ */
+async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: StepContext): Promise<Pick<StepOutcome, "status" | "attempts" | "error">> {
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const { client, blobs } = ctx.registry;
+  for (let tries = 1; ; tries++) {
+    try {
+      let ref: string;
+      let digest: string;
+      if (step.layout) {
+        ref = step.layout.ref;
+        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs);
+        digest = pushed.descriptor.digest;
+        const { present, mounted, uploaded } = pushed.blobs;
+        run.onLine?.(`${digest}: blobs ${uploaded} uploaded, ${mounted} mounted, ${present} already there`, "stdout");
+      } else if (step.copy) {
+        ref = step.copy.ref;
+        const from = ctx.verified.get(step.copy.from)?.digest;
+        if (!from) return { status: "failed", attempts: tries, error: `${step.copy.from} was not verified by this run` };
+        const source = { ...repositoryOf(repoOf(step.copy.from)), digest: from };
+        const copied = await copyImage(client, source, repositoryOf(repoOf(ref)), blobs);
+        digest = copied.descriptor.digest;
+        const { present, mounted, uploaded } = copied.blobs;
+        run.onLine?.(`${step.copy.from}@${from} -> ${digest}: blobs ${uploaded} copied, ${mounted} mounted, ${present} already there`, "stdout");
+      } else {
+        const index = step.index!;
+        ref = index.ref;
+        const sources = index.sources.map((s) => (typeof s === "string" ? s : run.built?.(s.built)));
+        const missing = index.sources.find((_s, i) => !sources[i]);
+        if (missing) return { status: "failed", attempts: tries, error: `${JSON.stringify(missing)} was not pushed by this run` };
+        digest = await pushIndex(client, repositoryOf(repoOf(ref)), sources as string[], index.annotations);
+      }
+      const problem = record(step, ref, digest, true, ctx);
+      return problem ? { status: "failed", attempts: tries, error: problem } : { status: "ok", attempts: tries };
+    } catch (e) {
+      const status = e instanceof RegistryError ? e.status : undefined;
+      const transient = e instanceof RegistryError && (status === undefined || status >= 500 || status === 429);
+      if (!transient || tries >= retry.attempts || run.signal?.aborted)
+        return { status: "failed", attempts: tries, error: run.redact?.((e as Error).message) ?? (e as Error).message };
+      await sleep(backoffMs(retry, tries), run.signal);
+    }
+  }
 }
 
 const identity = (s: Step) => ({
@@ -326,6 +384,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     const check = checkArchive(path, step.expect.platforms);
     return done({ status: check.ok ? "ok" : "failed", attempts: 1, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
+  if (step.layout || step.index || step.copy) return done(await pushByDigest(step, run, opts, ctx));
 
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;

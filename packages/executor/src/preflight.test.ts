@@ -18,19 +18,31 @@ const container: EngineFacts = { reachable: true, buildx: true, multiPlatform: t
 const noBuildx: EngineFacts = { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
 const image = (platforms: string[]) => ({ name: "a", platforms, dependsOn: [], refs: [] });
 const plan = (strategy: Plan["strategy"], platforms = ["linux/amd64", "linux/arm64"]) => ({ strategy, images: [image(platforms)] });
-const bakeDocker: Plan["strategy"] = { requested: "auto", chosen: "bake", reason: "r", pushWithDocker: true, engine: containerd };
+const bakeDocker: Plan["strategy"] = { requested: "auto", chosen: "bake", reason: "r", ociLayout: true, engine: containerd };
 
 describe("preflight: plan and engine facts in, one reason out", () => {
   test.each([
     ["bake on the engine it was planned on", plan(bakeDocker), containerd, undefined],
+    // OCI layouts work on any driver; bake pushing by digest does not on the docker driver
+    ["docker-driver plan on a docker-container builder", plan(bakeDocker), container, undefined],
     [
-      "docker-driver plan on a docker-container builder",
-      plan(bakeDocker),
-      container,
-      /made for buildx's docker driver.*planned where the builder driver was docker \(now docker-container\)/,
+      "docker-container plan on the docker driver",
+      plan({ requested: "auto", chosen: "bake", reason: "r", engine: container }),
+      containerd,
+      /lets bake push by digest, which buildx's docker driver cannot \(it was made for docker-container builder\).*planned where the builder driver was docker-container \(now docker\)/,
     ],
-    ["multi-platform bake without the containerd store", plan({ requested: "bake", chosen: "bake", reason: "r" }), graph, /use --strategy manifest/],
-    ["single-platform bake without the containerd store", plan({ requested: "bake", chosen: "bake", reason: "r" }, ["linux/amd64"]), graph, undefined],
+    [
+      "multi-platform bake without the containerd store",
+      plan({ requested: "bake", chosen: "bake", reason: "r", ociLayout: true }),
+      graph,
+      /use --strategy manifest/,
+    ],
+    [
+      "single-platform bake without the containerd store",
+      plan({ requested: "bake", chosen: "bake", reason: "r", ociLayout: true }, ["linux/amd64"]),
+      graph,
+      undefined,
+    ],
     ["bake without buildx", plan({ requested: "bake", chosen: "bake", reason: "r" }), noBuildx, /needs docker buildx.*--strategy manifest/],
     ["manifest (legacy) without buildx", plan({ requested: "auto", chosen: "manifest", reason: "r", legacyBuilder: true }), noBuildx, undefined],
     ["manifest (buildx) without buildx", plan({ requested: "manifest", chosen: "manifest", reason: "r" }), noBuildx, /needs docker buildx/],

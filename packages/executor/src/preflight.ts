@@ -11,8 +11,8 @@ export function preflight(plan: Pick<Plan, "strategy" | "images">, engine: Engin
   const fix = changed ? `planned where ${changed}; plan again on this machine` : "plan again on this machine";
   if (!engine.reachable || engine.builderMissing) return engine.reason;
   if (needsBuildx && !engine.buildx) return `this plan needs docker buildx, which the engine lacks; ${s.chosen === "bake" ? "use --strategy manifest" : fix}`;
-  if (s.pushWithDocker && engine.driver !== "docker")
-    return `this plan was made for buildx's docker driver, but the builder is ${engine.driver ?? "another driver"}; ${fix}`;
+  if (s.chosen === "bake" && !s.ociLayout && engine.driver === "docker")
+    return `this plan lets bake push by digest, which buildx's docker driver cannot (it was made for ${s.engine?.driver ?? "another"} builder); ${fix}`;
   if (s.chosen === "bake" && multi && !engine.multiPlatform)
     return `${engine.reason}; use --strategy manifest, enable the containerd image store, or create a docker-container builder${changed ? ` (${fix})` : ""}`;
   if (emulation.length > 0) {

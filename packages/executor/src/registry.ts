@@ -21,7 +21,11 @@ export const INDEX_TYPES = [
 export interface ManifestResponse {
   digest: string;
   mediaType: string;
+  /** Its length in bytes, as an index's descriptor of it says. */
+  size: number;
   json: Record<string, unknown>;
+  /** As the registry stores them: what its digest is of (a copy must put these very bytes). */
+  bytes: Uint8Array;
 }
 
 export class RegistryError extends Error {
@@ -40,19 +44,28 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Credentials per host that win over docker's stored ones (the spec's, for doctor). Never printed. */
   credentials?: Readonly<Record<string, { username: string; password: string }>>;
+  /** Stops every request (a run interrupted while pushing). */
+  signal?: AbortSignal;
   /** For tests: a fetch to use instead of the global one. */
   fetch?: typeof fetch;
   /** For tests: how the client waits before a retry. */
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** One request: a path under /v2/NAME/, and the scope a token for it must grant. */
+/** One request: a path under /v2/NAME/ (or the absolute URL an upload continues at), and the scopes a token for it must grant (space-separated). */
 interface Operation {
   path: string;
+  url?: string;
   scope: string;
   method?: string;
   headers?: Record<string, string>;
+  /** A fresh body for each attempt (a stream cannot be sent twice). */
+  body?: () => Uint8Array | AsyncIterable<Uint8Array>;
+  timeoutMs?: number;
 }
+
+/** A blob upload may take long; one request of any other kind should not. */
+const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
 const ATTEMPTS = 3;
@@ -78,16 +91,73 @@ export class RegistryClient {
       scope: pull(ref),
       headers: { accept: INDEX_TYPES.join(", ") },
     });
-    const text = await res.text();
-    const json = JSON.parse(text) as Record<string, unknown>;
-    const digest = res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(text).digest("hex")}`;
-    return { digest, mediaType: String(json.mediaType ?? res.headers.get("content-type") ?? ""), json };
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    const digest = res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    return { digest, mediaType: String(json.mediaType ?? res.headers.get("content-type") ?? ""), size: bytes.length, json, bytes };
   }
 
   /** A JSON blob (an image config). */
   async blob(ref: ImageRef, digest: string): Promise<Record<string, unknown>> {
     const res = await this.request(ref, { path: `blobs/${digest}`, scope: pull(ref) });
     return (await res.json()) as Record<string, unknown>;
+  }
+
+  /** A blob's bytes, streamed (a layer copied to another registry): each call is a new GET. */
+  async *openBlob(ref: ImageRef, digest: string): AsyncIterable<Uint8Array> {
+    const res = await this.request(ref, { path: `blobs/${digest}`, scope: pull(ref), timeoutMs: UPLOAD_TIMEOUT_MS });
+    if (res.body) yield* res.body;
+  }
+
+  /** Whether the repository holds the blob (HEAD; a 404 is no). */
+  async hasBlob(ref: ImageRef, digest: string): Promise<boolean> {
+    const { res } = await this.send(ref, { path: `blobs/${digest}`, scope: push(ref), method: "HEAD" });
+    await res.body?.cancel();
+    if (res.status === 404) return false;
+    if (res.ok) return true;
+    return this.fail(ref, { path: `blobs/${digest}`, scope: push(ref) }, res);
+  }
+
+  /**
+   * Puts a blob into the repository: mounted from `from` (another repository of this registry that holds
+   * it) when given and the registry agrees, else uploaded in one PUT of `open()`'s bytes (streamed).
+   * Returns how it got there.
+   */
+  async pushBlob(ref: ImageRef, digest: string, size: number, open: () => AsyncIterable<Uint8Array>, from?: string): Promise<"mounted" | "uploaded"> {
+    const query = from ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : "";
+    const scope = from ? `${push(ref)} repository:${from}:pull` : push(ref);
+    const start = await this.request(ref, { path: `blobs/uploads/${query}`, scope, method: "POST" });
+    await start.body?.cancel();
+    if (start.status === 201) return "mounted";
+    const location = start.headers.get("location");
+    if (!location) throw new RegistryError(`${ref.host}/${ref.path}: the registry started an upload without a Location`);
+    const url = new URL(location, this.base(ref));
+    url.searchParams.set("digest", digest);
+    const put = await this.request(ref, {
+      path: "blobs/uploads/",
+      url: url.toString(),
+      scope: push(ref),
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+      body: open,
+      timeoutMs: UPLOAD_TIMEOUT_MS,
+    });
+    await put.body?.cancel();
+    return "uploaded";
+  }
+
+  /** PUTs a manifest (or index) under its digest: no tag moves. */
+  async putManifest(ref: ImageRef, digest: string, mediaType: string, bytes: Uint8Array): Promise<void> {
+    const res = await this.request(ref, {
+      path: `manifests/${digest}`,
+      scope: push(ref),
+      method: "PUT",
+      headers: { "content-type": mediaType },
+      body: () => bytes,
+    });
+    await res.body?.cancel();
+    const stored = res.headers.get("docker-content-digest");
+    if (stored && stored !== digest) throw new RegistryError(`${ref.host}/${ref.path}: the registry stored ${digest} as ${stored}`);
   }
 
   /**
@@ -115,6 +185,11 @@ export class RegistryClient {
   private async request(ref: ImageRef, op: Operation): Promise<Response> {
     const { res, realm } = await this.send(ref, op);
     if (res.ok) return res;
+    await res.body?.cancel();
+    return this.fail(ref, op, res, realm);
+  }
+
+  private async fail(ref: ImageRef, op: Operation, res: Response, realm?: string): Promise<never> {
     const what = `${ref.host}/${ref.path}: ${op.path.replace("/", " ")}: HTTP ${res.status}`;
     if (res.status !== 401 && res.status !== 403) throw new RegistryError(what, res.status);
     const lookup = await this.lookup(ref.host);
@@ -124,7 +199,7 @@ export class RegistryClient {
 
   /** One request with authentication: a 401's challenge is answered once, 5xx/429/network errors retried. */
   private async send(ref: ImageRef, op: Operation): Promise<{ res: Response; realm?: string }> {
-    const url = op.path ? `${this.base(ref)}/${op.path}` : this.base(ref);
+    const url = op.url ?? (op.path ? `${this.base(ref)}/${op.path}` : this.base(ref));
     let realm: string | undefined;
     let challenged = false;
     for (let attempt = 1; ; attempt++) {
@@ -135,11 +210,13 @@ export class RegistryClient {
         res = await this.fetch(url, {
           method: op.method ?? "GET",
           headers: { ...op.headers, ...(auth ? { authorization: auth } : {}) },
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+          signal: this.signal(op.timeoutMs ?? this.opts.timeoutMs ?? 15_000),
           redirect: "follow",
-        });
+          // a stream body needs duplex (undici); a fresh one per attempt
+          ...(op.body ? { body: op.body(), duplex: "half" } : {}),
+        } as RequestInit);
       } catch (e) {
-        if (attempt < ATTEMPTS) continue;
+        if (attempt < ATTEMPTS && !this.opts.signal?.aborted) continue;
         throw new RegistryError(`${ref.host}: ${(e as Error).message}`);
       }
       if (res.status === 401 && !challenged) {
@@ -164,6 +241,11 @@ export class RegistryClient {
       }
       return { res, ...(realm ? { realm } : {}) };
     }
+  }
+
+  private signal(timeoutMs: number): AbortSignal {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    return this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
   }
 
   private lookup(host: string): Promise<CredentialLookup> {
@@ -216,7 +298,7 @@ export class RegistryClient {
     }
     const url = new URL(realm);
     if (service) url.searchParams.set("service", service);
-    if (scope) url.searchParams.set("scope", scope);
+    for (const one of scope.split(" ").filter(Boolean)) url.searchParams.append("scope", one);
     const headers: Record<string, string> = credential
       ? { authorization: `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}` }
       : {};
@@ -225,6 +307,7 @@ export class RegistryClient {
 }
 
 const pull = (ref: ImageRef) => `repository:${ref.path}:pull`;
+const push = (ref: ImageRef) => `repository:${ref.path}:pull,push`;
 const param = (header: string, name: string): string | undefined => new RegExp(`${name}="([^"]*)"`, "i").exec(header)?.[1];
 
 /** How long to wait before try attempt + 1: a Retry-After (seconds or an HTTP date) if given, else a short backoff. */

@@ -2,6 +2,7 @@
 // its own steps decide, and per user tag whether it moved. Pure functions over the step outcomes.
 import type { Plan, Step } from "@multiarch/plan";
 import type { BakeTargetResult } from "./bake-log.ts";
+import { repoOf } from "./digest-push.ts";
 import type { PlatformCheck } from "./verify.ts";
 
 /** What one step of the run did (execute.ts fills it in). */
@@ -60,11 +61,13 @@ export interface TagOutcome {
   digest?: string;
 }
 
-/** A ref this run pushed to a registry, and the digest it pushed there. */
+/** What this run pushed to a registry: name@digest, and the digest. */
 export interface StagedRef {
   image?: string;
   ref: string;
   digest: string;
+  /** The plan's key it is recorded under (a ref's `staging`, "-ARCH" for a per-arch image): a name, not a tag. */
+  key: string;
 }
 
 export interface Report {
@@ -177,8 +180,10 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
     // Wall time from its first step's start to its last step's end (steps overlap).
     const spans = img.upToDate ? [] : [...mine, ...shared].filter((s) => s.status !== "not-run");
     const durationMs = spans.length ? Math.max(...spans.map((s) => s.startMs + s.durationMs)) - Math.min(...spans.map((s) => s.startMs)) : 0;
-    // An image this run does not publish exists under the refs it pushed: show those, not user tags.
-    const pushedRefs = [...built.keys()].filter((ref) => img.refs.some((r) => ref === r.staging || ref.startsWith(`${r.staging}-`)));
+    // An image this run does not publish exists where it pushed it, by digest: show those, not user tags.
+    const pushedRefs = [...built.keys()]
+      .filter((ref) => img.refs.some((r) => ref === r.staging || ref.startsWith(`${r.staging}-`)))
+      .map((ref) => `${repoOf(ref)}@${built.get(ref)}`);
     return {
       name: img.name,
       platforms: img.platforms,

@@ -58,7 +58,7 @@ const showArg = (a: Arg): string => {
   if ("file" in a) return `$(cat ${a.file})`;
   if ("verified" in a) return `<${a.verified}${a.platform ? ` ${a.platform}` : ""} as verified>`;
   if ("built" in a) return `${a.prefix ?? ""}<${a.built} as built>`;
-  return `<run>/${a.runFile}`;
+  return `${a.prefix ?? ""}<run>/${a.runFile}`;
 };
 
 function resolveArg(a: Arg, opts: RunOptions): string {
@@ -71,7 +71,7 @@ function resolveArg(a: Arg, opts: RunOptions): string {
   if ("built" in a) return builtRef(a, opts);
   if ("runFile" in a) {
     if (!opts.runDir) throw new UnresolvedRef(`${a.runFile}: no run folder`);
-    return resolve(opts.runDir, a.runFile);
+    return `${a.prefix ?? ""}${resolve(opts.runDir, a.runFile)}`;
   }
   return resolveRef(a, opts);
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { asPlan, parsePlanFile } from "./read.ts";
 import { type ArchPlan, PLAN_VERSION } from "./schema.ts";
 
-const strategy = { requested: "auto", chosen: "bake", reason: "docker driver", pushWithDocker: true } as const;
+const strategy = { requested: "auto", chosen: "bake", reason: "docker driver", ociLayout: true } as const;
 const arch: ArchPlan = {
   version: PLAN_VERSION,
   platform: "linux/arm64",
@@ -28,7 +28,7 @@ describe("plan files", () => {
     const read = parsePlanFile(JSON.parse(JSON.stringify(arch)));
     expect(read).toEqual({ ok: true, plan: arch });
     const p = asPlan(arch);
-    expect(p.strategy).toMatchObject({ chosen: "bake", pushWithDocker: true });
+    expect(p.strategy).toMatchObject({ chosen: "bake", ociLayout: true });
     expect(p.stages.map((s) => [s.name, s.steps.length])).toEqual([
       ["bake", 1],
       ["push", 2],

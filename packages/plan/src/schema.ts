@@ -24,8 +24,11 @@ export type Verified = z.infer<typeof VerifiedSchema>;
 export const BuiltSchema = z.strictObject({ built: z.string(), prefix: z.string().optional() });
 export type Built = z.infer<typeof BuiltSchema>;
 
-/** A file in the run's private folder (e.g. bake's metadata file): concurrent runs never share one. */
-export const RunFileSchema = z.strictObject({ runFile: z.string().regex(/^[\w.-]+$/) });
+/**
+ * A file or folder in the run's private folder (bake's metadata file, an OCI layout a build writes), after
+ * `prefix` (an option's text, e.g. `type=oci,tar=false,dest=`): concurrent runs never share one.
+ */
+export const RunFileSchema = z.strictObject({ runFile: z.string().regex(/^[\w.-]+$/), prefix: z.string().optional() });
 export type RunFile = z.infer<typeof RunFileSchema>;
 
 export const ArgSchema = z.union([z.string(), ValueRefSchema, VerifiedSchema, BuiltSchema, RunFileSchema]);
@@ -122,6 +125,30 @@ export const StepSchema = z.strictObject({
   yields: z.array(YieldSchema).optional(),
   /** bake: the targets it builds, the last arguments of its command (apply --continue bakes again without the failed ones). */
   targets: z.array(z.string()).optional(),
+  /**
+   * push, in-process: the OCI layout a build wrote into the run's folder, pushed to `ref`'s repository
+   * by digest with the registry client (blobs, then manifests; no tag). What it pushed is recorded under
+   * `ref` like a yield, and must be what the build reported.
+   */
+  layout: z.strictObject({ dir: z.string().regex(/^[\w.-]+$/), ref: z.string(), insecure: z.boolean() }).optional(),
+  /**
+   * manifest, in-process (promote --from --to): the image `from` holds, as this run verified it, copied
+   * by digest to `ref`'s repository (byte for byte: the same digest; no tag) and recorded under `ref`.
+   */
+  copy: z.strictObject({ from: z.string(), fromInsecure: z.boolean(), ref: z.string(), insecure: z.boolean() }).optional(),
+  /**
+   * manifest, in-process: an OCI index of `sources` (image manifests, or indexes whose entries are taken
+   * as they are, attestations included), with `annotations`, pushed by digest to `ref`'s repository and
+   * recorded under `ref`. `{ built }` sources are what this run pushed.
+   */
+  index: z
+    .strictObject({
+      ref: z.string(),
+      sources: z.array(z.union([z.string(), BuiltSchema])),
+      annotations: z.record(z.string(), z.string()).optional(),
+      insecure: z.boolean(),
+    })
+    .optional(),
 });
 export type Step = z.infer<typeof StepSchema>;
 
@@ -136,7 +163,10 @@ export const PlannedRefSchema = z.strictObject({
   repository: z.string().optional(),
   insecure: z.boolean(),
   tags: z.array(z.string()),
-  /** Where this run pushes before verification; user tags move only after it passed. */
+  /**
+   * The key (name:multiarch-staging-<hash>) under which the run records what it pushed for this ref, by
+   * digest. Written as a tag only where nothing can push by digest (the legacy builder); elsewhere no tag.
+   */
   staging: z.string(),
 });
 export type PlannedRef = z.infer<typeof PlannedRefSchema>;
@@ -196,11 +226,11 @@ export const StrategySchema = z.strictObject({
   /** manifest strategy on an engine without buildx: the legacy builder and plain docker commands. */
   legacyBuilder: z.boolean().optional(),
   /**
-   * bake strategy on buildx's docker driver: bake only stores the images in the engine and `docker
-   * push` sends them. Letting bake push there pushes every image twice (its exporter, then buildx
-   * "pushing with docker"), and the overlapping writes of one tag make some registries answer 500.
+   * bake strategy on buildx's docker driver: bake writes each image as an OCI layout into the run's
+   * folder (with rewrite-timestamp, which this driver refuses for image outputs) and the executor pushes
+   * it by digest (this driver cannot push by digest). Nothing stays in the engine, no tag is written.
    */
-  pushWithDocker: z.boolean().optional(),
+  ociLayout: z.boolean().optional(),
   /** The engine facts the decision used, when the engine was asked; apply --plan compares them. */
   engine: EngineFactsSchema.optional(),
 });

@@ -35,12 +35,14 @@ export async function runPlan(
   before: Timing[] = [],
 ): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
-  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, probeEngine } = await import("@multiarch/executor");
+  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, showDigestPush, probeEngine } = await import("@multiarch/executor");
   if (values["dry-run"]) {
     const dryRun = plan.stages.flatMap((stage) =>
-      stage.steps.flatMap((step) =>
-        step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` })),
-      ),
+      stage.steps.flatMap((step) => {
+        const inProcess = showDigestPush(step);
+        if (inProcess) return [{ stage: stage.name, step: step.id, command: inProcess }];
+        return step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` }));
+      }),
     );
     if (!json) {
       const out = [summary(plan, io)];
@@ -204,7 +206,8 @@ export function finalSummary(report: Report, io: Io): string {
   }
   const failed = report.steps.filter((st) => st.status === "failed");
   const notRun = report.steps.filter((st) => st.status === "not-run").length;
-  if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref} (${r.digest.slice(0, 19)})`).join(" ")}`));
+  // by digest: no tag names them (the key's tag part is the run's own bookkeeping)
+  if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => r.ref).join(" ")}`));
   const count = (status: string) => report.images.filter((i) => i.status === status).map((i) => i.name);
   const [bad, skipped, cancelled, published] = [count("failed"), count("skipped"), count("cancelled"), count("published")];
   const images = [

@@ -46,16 +46,16 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
         exit = Math.max(exit, outcome.exit);
         continue;
       }
-      const report = outcome.data!.report as { steps: StepReport[]; staged: { ref: string; digest: string }[] };
+      const report = outcome.data!.report as { steps: StepReport[]; staged: { ref: string; digest: string; key: string }[] };
       const slug = platformSlug((parsePlatform(platform) as { ok: true; platform: Parameters<typeof platformSlug>[0] }).platform);
       const file: Shard = { version: SHARD_VERSION, identity, platform, images: {} };
       for (const img of arch.images) {
         const refs: Shard["images"][string]["refs"] = {};
         for (const ref of img.refs) {
-          const staging = report.staged.find((s) => s.ref.startsWith(`${ref.staging}-`));
+          const staging = report.staged.find((s) => s.key.startsWith(`${ref.staging}-`));
           const verify = report.steps.find((s) => s.id === `verify:${img.name}@${refLabel(ref)}/${platform}`);
           const manifest = verify?.check?.manifests[platform];
-          if (staging && manifest) refs[ref.name] = { staging: staging.ref, digest: staging.digest, manifest };
+          if (staging && manifest) refs[ref.name] = { staging: staging.key, digest: staging.digest, manifest };
         }
         const tested = report.steps.some((s) => s.id === `test:${img.name}/${platform}` && s.status === "ok");
         file.images[img.name] = { ...(img.inputHash ? { inputHash: img.inputHash } : {}), tests: tested ? "passed" : "none", refs };

@@ -1,0 +1,127 @@
+// No staging tags, reproducible digests (issue 21, items 3 and 4), on buildx's docker driver: every
+// repository's tag list (registry API) holds only the spec's tags after apply and after a shard merge,
+// on both strategies; nothing of the run stays in the engine's image store; a run killed while pushing
+// leaves no tag; two cold builds on two engines publish one index digest.
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { BIN, cli, docker, env, namespace, platformsOf, project, reportOf, tagsOf } from "./helpers.ts";
+
+/** Images of this namespace in the engine's store, once the background clean-up had time to finish. */
+async function engineImages(ns: string, host?: string): Promise<string[]> {
+  let left: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const r = await docker(["image", "ls", "--format", "{{.Repository}}@{{.Digest}}"], host ? { env: { DOCKER_HOST: host } } : {});
+    left = r.stdout.split("\n").filter((l) => l.includes(`/${ns}/`));
+    if (left.length === 0) return left;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return left;
+}
+
+/** A real git repository (SOURCE_DATE_EPOCH is its commit's time). */
+function committed(dir: string): void {
+  const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+  spawnSync("rm", ["-rf", join(dir, ".git")]);
+  for (const args of [
+    ["init", "-q"],
+    ["add", "."],
+    ["commit", "-qm", "t", "--date", "2024-01-02T03:04:05Z"],
+  ]) {
+    const r = spawnSync("git", args, { cwd: dir, env: { ...env, GIT_COMMITTER_DATE: "2024-01-02T03:04:05Z" } });
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  }
+}
+
+const SPEC_TAGS = { bake: ["1.0", "latest"], manifest: ["1.0", "1.0-amd64", "1.0-arm64", "latest"] };
+
+describe.skipIf(!env)("no staging tags", () => {
+  test.each(["bake", "manifest"] as const)("apply, strategy %s: only the spec's tags, nothing left in the engine", async (strategy) => {
+    const ns = namespace(`notags-${strategy}`);
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} > /v\n`, `    test: { run: [cat, /v] }\nbuild: { strategy: ${strategy} }\n`);
+    expect(await tagsOf(`${ns}/app`)).toEqual([]);
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await tagsOf(`${ns}/app`)).toEqual(SPEC_TAGS[strategy]);
+    expect(await engineImages(ns)).toEqual([]);
+    // the pushes were by digest: what the report says it pushed is what the tags hold
+    const report = reportOf(r.stdout);
+    const index = report.staged.find((s: { key: string }) => !/-(amd64|arm64)$/.test(s.key));
+    expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest).toBe(index.digest);
+  });
+
+  test.each(["bake", "manifest"] as const)("shards and merge, strategy %s: shards write no tag, the merge only the spec's", async (strategy) => {
+    const ns = namespace(`notags-shard-${strategy}`);
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN uname -m > /arch\n`, `build: { strategy: ${strategy} }\n`);
+    const spec = join(dir, "multiarch.yaml");
+    for (const p of ["linux/amd64", "linux/arm64"]) {
+      const r = await cli(["apply", "-f", spec, "--shard", p]);
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    expect(await tagsOf(`${ns}/app`)).toEqual([]);
+    const merged = await cli(["merge", "-f", spec]);
+    expect(merged.exitCode, merged.stderr).toBe(0);
+    expect(await tagsOf(`${ns}/app`)).toEqual(SPEC_TAGS[strategy]);
+    expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(await engineImages(ns)).toEqual([]);
+  });
+
+  test("a run killed while pushing leaves no tag", async () => {
+    const ns = namespace("notags-kill");
+    // a layer of 48 MB of random bytes, so the push takes a moment
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN head -c 50000000 /dev/urandom > /blob\n`);
+    const child = spawn(process.execPath, [BIN, "apply", "-f", join(dir, "multiarch.yaml")], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let out = "";
+    const killed = new Promise<void>((resolve) => {
+      const watch = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (/push:app@local \.\.\./.test(out) && !child.killed) {
+          child.kill("SIGKILL");
+          resolve();
+        }
+      };
+      child.stdout.on("data", watch);
+      child.stderr.on("data", watch);
+      child.on("exit", () => resolve());
+    });
+    await killed;
+    await new Promise((r) => child.on("close", r));
+    expect(out).toContain("push:app@local ...");
+    expect(out).not.toContain("publish:app");
+    expect(await tagsOf(`${ns}/app`)).toEqual([]);
+    expect(await engineImages(ns)).toEqual([]);
+  });
+});
+
+describe.skipIf(!env)("reproducible digests on the docker driver", () => {
+  // two engines that never saw this image (its Dockerfile is unique to the test run): both cold
+  test.each(["bake", "manifest"] as const)("strategy %s: two cold builds of a RUN step publish one index digest", async (strategy) => {
+    const ns = namespace(`repro-${strategy}`);
+    const first = project(
+      env!.registry,
+      ns,
+      `FROM ${env!.baseImage}\nCOPY Dockerfile /Dockerfile\nRUN echo ${ns} > /v && touch /stamp\n`,
+      `    attest: { provenance: false }\nbuild: { strategy: ${strategy} }\n`,
+    );
+    committed(first);
+    const second = mkdtempSync(join(tmpdir(), "multiarch-repro-"));
+    cpSync(first, second, { recursive: true });
+
+    const a = await cli(["apply", "-f", join(first, "multiarch.yaml"), "--json"]);
+    expect(a.exitCode, a.stderr).toBe(0);
+    const published = (await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest;
+    // the same commit built again from nothing on the other engine: the very same index
+    const b = await cli(["apply", "-f", join(second, "multiarch.yaml"), "--rebuild", "--json"], { env: { DOCKER_HOST: env!.docker2 } });
+    expect(b.exitCode, b.stderr).toBe(0);
+    const again = reportOf(b.stdout);
+    const built = again.staged.find((s: { key: string }) => !/-(amd64|arm64)$/.test(s.key));
+    expect(built.digest).toBe(published);
+    expect(again.images[0].status).toBe("unchanged");
+    expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest).toBe(published);
+  });
+});
