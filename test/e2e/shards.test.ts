@@ -60,9 +60,11 @@ describe.skipIf(!env)("shards and merge", () => {
     expect(r.exitCode).not.toBe(0);
     expect(await tagExists(tag)).toBe(false);
 
-    // and the real merge
-    r = await cli(["merge", "-f", spec, "--json"]);
+    // and the real merge; its HTML report is titled with merge, the command that ran (issue 24: "multiarch apply" before)
+    const html = join(dir, "merge-report.html");
+    r = await cli(["merge", "-f", spec, "--json", "--report", html]);
     expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(html, "utf8")).toContain("<title>multiarch merge: ");
     const report = reportOf(r.stdout);
     expect(report.images[0]).toMatchObject({ name: "app", status: "published" });
     expect((await platformsOf(tag)).platforms).toEqual(["linux/amd64", "linux/arm64"]);

@@ -2,27 +2,41 @@
 // where docker's own flag takes one.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
-import { COMMANDS, parseCommandArgs, run } from "./cli.ts";
+import { describe, expect, expectTypeOf, test } from "vitest";
+import { parseCommandArgs, run } from "./cli.ts";
+import { type CommandName, OPTIONS, type OptionTable, type PlanShape, type Values } from "./options.ts";
 import { memoryIo } from "./testing/io.ts";
 import { repoWithSpec } from "./testing/repo.ts";
 
-const valued = Object.entries(COMMANDS).flatMap(([command, cmd]) =>
-  Object.entries(cmd.options)
+const valued = (Object.entries(OPTIONS) as [CommandName, OptionTable][]).flatMap(([command, options]) =>
+  Object.entries(options)
     .filter(([, o]) => o.type === "string")
     .map(([name, o]) => ({ command, name, short: o.short, multiple: o.multiple === true })),
 );
 
 describe("option values", () => {
+  test("each command's values are typed from its table: a string, a list when repeatable, a boolean (tsc checks this)", () => {
+    expectTypeOf<Values<"apply">["platform"]>().toEqualTypeOf<string[] | undefined>();
+    expectTypeOf<Values<"apply">["concurrency"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<Values<"apply">["dry-run"]>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<Values<"import">["file"]>().toEqualTypeOf<string[] | undefined>();
+    expectTypeOf<Values<"plan">["file"]>().toEqualTypeOf<string | undefined>();
+    // an option a command does not have is not among its values
+    expectTypeOf<Values<"graph">>().not.toHaveProperty("platform");
+    // what the compile path may read: the plan-shaping options alone
+    expectTypeOf<PlanShape>().toHaveProperty("since");
+    expectTypeOf<PlanShape>().not.toHaveProperty("dry-run");
+  });
+
   test.each(valued)("$command --$name=VALUE and -short=VALUE read VALUE", ({ command, name, short, multiple }) => {
-    const cmd = COMMANDS[command]!;
     const value = "linux/arm64=x";
     const want = multiple ? [value] : value;
-    expect(parseCommandArgs(cmd, [`--${name}=${value}`]).values[name]).toEqual(want);
-    expect(parseCommandArgs(cmd, [`--${name}`, value]).values[name]).toEqual(want);
+    const read = (args: string[]) => (parseCommandArgs(command, args).values as Record<string, unknown>)[name];
+    expect(read([`--${name}=${value}`])).toEqual(want);
+    expect(read([`--${name}`, value])).toEqual(want);
     if (short) {
-      expect(parseCommandArgs(cmd, [`-${short}=${value}`]).values[name]).toEqual(want);
-      expect(parseCommandArgs(cmd, [`-${short}`, value]).values[name]).toEqual(want);
+      expect(read([`-${short}=${value}`])).toEqual(want);
+      expect(read([`-${short}`, value])).toEqual(want);
     }
   });
 
@@ -35,16 +49,16 @@ describe("option values", () => {
   });
 
   test("--platform and --shard take comma lists, as docker's --platform does", () => {
-    expect(parseCommandArgs(COMMANDS.plan!, ["--platform", "linux/amd64,linux/arm64", "--platform=linux/riscv64"]).values.platform).toEqual([
+    expect(parseCommandArgs("plan", ["--platform", "linux/amd64,linux/arm64", "--platform=linux/riscv64"]).values.platform).toEqual([
       "linux/amd64",
       "linux/arm64",
       "linux/riscv64",
     ]);
-    expect(parseCommandArgs(COMMANDS.apply!, ["--shard", "linux/amd64, linux/arm64"]).values.shard).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(parseCommandArgs("apply", ["--shard", "linux/amd64, linux/arm64"]).values.shard).toEqual(["linux/amd64", "linux/arm64"]);
     // an empty item is kept, to be refused as a platform rather than read as "no platform"
-    expect(parseCommandArgs(COMMANDS.plan!, ["--platform", "linux/amd64,"]).values.platform).toEqual(["linux/amd64", ""]);
+    expect(parseCommandArgs("plan", ["--platform", "linux/amd64,"]).values.platform).toEqual(["linux/amd64", ""]);
     // a list option that is not a platform keeps its commas
-    expect(parseCommandArgs(COMMANDS.import!, ["--set", "app.args.A=b,c"]).values.set).toEqual(["app.args.A=b,c"]);
+    expect(parseCommandArgs("import", ["--set", "app.args.A=b,c"]).values.set).toEqual(["app.args.A=b,c"]);
   });
 
   test("plan --platform linux/amd64,linux/arm64 plans both", async () => {

@@ -3,16 +3,17 @@
 // document (--json) or into text on stderr.
 import type { Diagnostic } from "@multiarch/spec";
 import type { Io } from "./format.ts";
+import type { CommandName, Values } from "./options.ts";
 
 /** The version of the --json document (json-output.ts holds its schema). */
 export const JSON_VERSION = 1;
 
 export const EXIT = { ok: 0, usage: 1, failed: 2, verify: 3, environment: 4, locked: 5, internal: 70, interrupted: 130 } as const;
 
-export type Values = Record<string, string | boolean | string[] | undefined>;
-
-export interface CommandContext {
-  values: Values;
+export interface CommandContext<C extends CommandName = CommandName> {
+  /** The command that runs: a parameter, never an option value. */
+  command: C;
+  values: Values<C>;
   io: Io;
   signal: AbortSignal;
   /** --json: human output goes to stderr only; the Outcome becomes the one document on stdout. */
@@ -31,31 +32,18 @@ export interface Outcome {
   data?: Record<string, unknown>;
 }
 
-export type Handler = (ctx: CommandContext) => Promise<Outcome>;
+export type Handler<C extends CommandName> = (ctx: CommandContext<C>) => Promise<Outcome>;
 
-/** One option: how it is parsed and how --help shows it (one table for both, so they never drift). */
-export interface OptionSpec {
-  type: "string" | "boolean";
-  short?: string;
-  multiple?: boolean;
-  /** The value's name in help, e.g. FILE. */
-  value?: string;
-  /** Each value may be a comma list (P,Q), as docker's own flag takes it. */
-  commaList?: boolean;
-  description: string;
-}
-
-export interface CommandDef {
+/** A command's help text and module; its options are OPTIONS[name] (options.ts). */
+export interface CommandDef<C extends CommandName> {
   summary: string;
   /** Shown under the usage line, before the options. */
   about: string;
-  options: Record<string, OptionSpec>;
   /** Shown after the options (exit codes, notes). */
   footer?: string;
   /** The command takes words that are not options, e.g. "github|gitlab". */
   positionals?: string;
-  load: () => Promise<{ default: Handler }>;
+  load: () => Promise<{ default: Handler<C> }>;
 }
 
-export const list = (v: unknown): string[] | undefined => (Array.isArray(v) ? (v as string[]) : undefined);
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -2,7 +2,7 @@
 // Dockerfile, the context's files (after .dockerignore), named contexts, the build definition (target,
 // rendered args, labels, annotations, platforms, secret ids, strategy, who signs), the digests its external FROM
 // images resolve to, and the input hashes of the images it builds FROM (a Merkle chain). Pure: the
-// facts are gathered elsewhere (executor/inputs.ts, the registry); this only hashes and compares.
+// facts are gathered elsewhere (executor/input-facts.ts, the registry); this only hashes and compares.
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { type ImageInputFacts, PLAN_VERSION, type PlannedImage, type PublishedTag, type Strategy } from "@multiarch/plan";

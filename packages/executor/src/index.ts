@@ -1,15 +1,15 @@
 // What other packages use; everything else stays inside the package.
-export { bakeDefaultPlatform, bakePrint } from "./bake-print.ts";
+export { dockerConfigFile, readDockerConfig } from "./docker-config.ts";
 export { showDigestPush } from "./digest-push.ts";
-export { gatherDoctorFacts, runFix } from "./doctor.ts";
-export { checkEmulation } from "./emulation.ts";
+export { type BinfmtHandler, checkEmulation, readHandler } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
-export { gatherInputs } from "./inputs.ts";
+export { gatherInputs } from "./input-facts.ts";
 export { type Inspected, inspectRef } from "./inspect.ts";
 export { acquireLock, type Lock } from "./lock.ts";
 export { preflight } from "./preflight.ts";
-export { type EngineFacts, probeEngine, probeGit } from "./probe.ts";
+export { type EngineFacts, inspectPlatforms, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
 export { kindTimings, type Report } from "./report.ts";
-export { type Runnable, runCommand, showCommand } from "./runner.ts";
+export { RegistryClient } from "./registry.ts";
+export { type Runnable, resolveRef, runCommand, showCommand } from "./runner.ts";
 export { checkoutAt } from "./worktree.ts";

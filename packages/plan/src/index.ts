@@ -1,4 +1,3 @@
-export type { BinfmtHandler, DoctorFacts, FixAction } from "./doctor.ts";
 export { asPlan, parsePlanFile, parseShard, planIdentity } from "./read.ts";
 export {
   type ArchPlan,

@@ -299,7 +299,7 @@ export const GitFactsSchema = z.strictObject({
   source: z.string().optional(),
 });
 
-/** What an image is built from, read before any build (executor/inputs.ts). */
+/** What an image is built from, read before any build (executor/input-facts.ts). */
 export const ImageInputFactsSchema = z.strictObject({
   dockerfile: z.string(),
   context: z.string(),

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { githubWorkflow, gitlabPipeline, INSTALLS, type Install } from "@multiarch/compiler";
 import pkg from "../../package.json" with { type: "json" };
-import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
+import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
-import { loadFromFlags } from "./load.ts";
+import { loadSpecOf } from "../run/load-spec.ts";
 
 const PROVIDERS = { github: ".github/workflows/multiarch.yml", gitlab: ".gitlab-ci.yml" } as const;
 
@@ -23,7 +23,7 @@ export function workspaceOf(root: string): "pnpm" | "npm" | undefined {
   return existsSync(join(root, "pnpm-lock.yaml")) ? "pnpm" : "npm";
 }
 
-export default async function ci({ values, io, positionals }: CommandContext): Promise<Outcome> {
+export default async function ci({ values, io, positionals }: CommandContext<"ci">): Promise<Outcome> {
   const provider = positionals[0];
   if (positionals.length !== 1 || (provider !== "github" && provider !== "gitlab"))
     return { exit: EXIT.usage, message: "say which CI: multiarch ci github, or multiarch ci gitlab" };
@@ -32,12 +32,12 @@ export default async function ci({ values, io, positionals }: CommandContext): P
     return { exit: EXIT.usage, message: `--install must be one of ${INSTALLS.join(", ")}` };
   if (asked === "action" && provider === "gitlab") return { exit: EXIT.usage, message: "--install action is GitHub's; on GitLab use npx or workspace" };
   const pins: Record<string, string> = {};
-  for (const p of list(values.pin) ?? []) {
+  for (const p of values.pin ?? []) {
     const m = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40})$/.exec(p);
     if (!m) return { exit: EXIT.usage, message: `--pin ${p}: write OWNER/ACTION@COMMIT, the full 40-character commit` };
     pins[m[1]!] = m[2]!;
   }
-  const loaded = loadFromFlags(values, io);
+  const loaded = loadSpecOf(values, io);
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;
   const workspace = workspaceOf(spec.root);
@@ -51,11 +51,11 @@ export default async function ci({ values, io, positionals }: CommandContext): P
     version: pkg.version,
     actionRepo: ACTION_REPO,
     ...(workspace ? { packageManager: workspace } : {}),
-    ...(typeof values.branch === "string" ? { defaultBranch: values.branch } : {}),
+    ...(values.branch !== undefined ? { defaultBranch: values.branch } : {}),
     pins,
   };
   const text = provider === "github" ? githubWorkflow(spec, opts) : gitlabPipeline(spec, opts);
-  const out = typeof values.out === "string" ? resolve(io.cwd, values.out) : join(spec.root, PROVIDERS[provider]);
+  const out = values.out !== undefined ? resolve(io.cwd, values.out) : join(spec.root, PROVIDERS[provider]);
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, text);

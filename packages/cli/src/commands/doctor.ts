@@ -1,20 +1,18 @@
 // multiarch doctor: is this machine (engine, buildx, kernel, binfmt_misc, QEMU, builder, registries, base
 // images) ready for this spec? A checklist with the fix for each problem; --fix makes the safe, local
 // repairs, saying each one first, and checks again.
-import type { Check } from "@multiarch/compiler";
-import type { DoctorFacts, FixAction } from "@multiarch/plan";
+import type { Check, DoctorFacts, FixAction } from "@multiarch/doctor";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { type Io, seconds, style, table } from "../format.ts";
-import { loadFromFlags } from "./load.ts";
+import { loadSpecOf } from "../run/load-spec.ts";
 
 const describe = (a: FixAction): string => (a.kind === "command" ? [a.program, ...a.args].join(" ") : `echo '${a.line}' > ${a.file}`);
 
-export default async function doctor({ values, io, json }: CommandContext): Promise<Outcome> {
-  const loaded = loadFromFlags(values, io);
+export default async function doctor({ values, io, json }: CommandContext<"doctor">): Promise<Outcome> {
+  const loaded = loadSpecOf(values, io);
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;
-  const { doctorChecks } = await import("@multiarch/compiler");
-  const { gatherDoctorFacts, runFix } = await import("@multiarch/executor");
+  const { doctorChecks, gatherDoctorFacts, runFix } = await import("@multiarch/doctor");
   const started = performance.now();
   const gather = () => gatherDoctorFacts(spec, io.env);
   let facts: DoctorFacts = await gather();

@@ -2,17 +2,16 @@
 // itself resolves the bake file (--print); the spec it becomes is checked like any other before it is kept.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { type BakePrint, specFromBake } from "@multiarch/compiler";
+import { type BakePrint, bakeDefaultPlatform, bakePrint, specFromBake } from "@multiarch/import";
 import { loadSpec } from "@multiarch/spec";
-import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
+import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
 
-export default async function importBake({ values, io, positionals }: CommandContext): Promise<Outcome> {
-  const out = resolve(io.cwd, typeof values.out === "string" ? values.out : "multiarch.yaml");
+export default async function importBake({ values, io, positionals }: CommandContext<"import">): Promise<Outcome> {
+  const out = resolve(io.cwd, values.out ?? "multiarch.yaml");
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
-  const files = list(values.file) ?? [];
-  const args = [...files.flatMap((f) => ["--file", f]), ...(list(values.set) ?? []).flatMap((s) => ["--set", s]), ...positionals];
-  const { bakeDefaultPlatform, bakePrint } = await import("@multiarch/executor");
+  const files = values.file ?? [];
+  const args = [...files.flatMap((f) => ["--file", f]), ...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals];
   const printed = await bakePrint(args, io.cwd, io.env);
   if (!printed.ok) return { exit: EXIT.environment, message: printed.message };
   const print = printed.json as BakePrint;

@@ -2,21 +2,21 @@
 // table or --json; --expect P,Q makes it a CI check (exit 3 unless the platforms are exactly those).
 import { parsePlatform } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
-import { style, table } from "../format.ts";
+import { type Io, style, table } from "../format.ts";
 
 const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
-export default async function inspect({ values, io, json, positionals }: CommandContext): Promise<Outcome> {
+export default async function inspect({ values, io, json, positionals }: CommandContext<"inspect">): Promise<Outcome> {
   if (positionals.length !== 1) return { exit: EXIT.usage, message: "name one image: multiarch inspect REF, e.g. ghcr.io/acme/app:1.2.0" };
   const ref = positionals[0]!;
   const expected: string[] = [];
-  for (const p of typeof values.expect === "string" ? values.expect.split(",").filter(Boolean) : []) {
+  for (const p of values.expect?.split(",").filter(Boolean) ?? []) {
     const parsed = parsePlatform(p.trim());
     if (!parsed.ok) return { exit: EXIT.usage, message: `--expect ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
     expected.push(parsed.canonical);
   }
   const { inspectRef } = await import("@multiarch/executor");
-  const insecure = typeof values.insecure === "boolean" && values.insecure ? [ref.split("/")[0]!] : [];
+  const insecure = values.insecure ? [ref.split("/")[0]!] : [];
   const r = await inspectRef(ref, io.env, insecure);
   if (!r.ok) return { exit: EXIT.failed, message: `cannot read ${ref}: ${r.message}` };
   const v = r.value;
@@ -41,7 +41,7 @@ export default async function inspect({ values, io, json, positionals }: Command
     io.stdout.write(`${out.join("\n")}\n`);
   }
   const signature =
-    typeof values.key === "string" ? await signatureOf(`${ref.replace(/[:@][^/]*$/, "")}@${v.digest}`, values.key, insecure.length > 0, io) : undefined;
+    values.key !== undefined ? await signatureOf(`${ref.replace(/[:@][^/]*$/, "")}@${v.digest}`, values.key, insecure.length > 0, io) : undefined;
   if (signature && !json)
     io.stdout.write(
       `${signature.verified ? "signed: cosign verified the index's signature" : `not signed by this key: ${signature.message ?? ""}`} (${signature.key})\n`,
@@ -60,7 +60,7 @@ export default async function inspect({ values, io, json, positionals }: Command
 }
 
 /** cosign verify of the inspected index, by digest, with a public key (a path, or env://NAME). */
-async function signatureOf(byDigest: string, key: string, insecure: boolean, io: CommandContext["io"]) {
+async function signatureOf(byDigest: string, key: string, insecure: boolean, io: Io) {
   const [{ signatureCheck }, { runCommand }] = await Promise.all([import("@multiarch/compiler"), import("@multiarch/executor")]);
   const publicKey = key.startsWith("env://") ? { env: key.slice("env://".length) } : { file: key };
   const at = { file: "", line: 0, col: 0 };

@@ -3,10 +3,10 @@
 // signature-checked and published exactly as apply publishes (one publish step, latest last).
 import { promotePlan } from "@multiarch/compiler";
 import type { Spec } from "@multiarch/spec";
-import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
+import { type CommandContext, EXIT, type Outcome } from "../context.ts";
+import { loadSpecOf } from "../run/load-spec.ts";
+import { lockedOutcome } from "../run/lock.ts";
 import { concurrencyOf, runPlan } from "../run/run-plan.ts";
-import { loadFromFlags } from "./load.ts";
-import { lockedOutcome } from "./lock.ts";
 
 /** The spec with its version variable set to VERSION, or why that cannot be. */
 export function withVersion(spec: Spec, name: string, version: string): { spec: Spec } | { error: string } {
@@ -16,23 +16,23 @@ export function withVersion(spec: Spec, name: string, version: string): { spec: 
   return { spec: { ...spec, variables: spec.variables.map((x) => (x === v ? { name, value: version, at: v.at } : x)) } };
 }
 
-export default async function promote(ctx: CommandContext): Promise<Outcome> {
+export default async function promote(ctx: CommandContext<"promote">): Promise<Outcome> {
   const { values, io, positionals } = ctx;
   if (positionals.length !== 1) return { exit: EXIT.usage, message: "name one version: multiarch promote VERSION, e.g. multiarch promote 1.4.2" };
   const version = positionals[0]!;
   const concurrency = concurrencyOf(values);
   if (concurrency === undefined) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
-  const loaded = loadFromFlags(values, io);
+  const loaded = loadSpecOf(values, io);
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
-  const set = withVersion(loaded.spec, typeof values.variable === "string" ? values.variable : "version", version);
+  const set = withVersion(loaded.spec, values.variable ?? "version", version);
   if ("error" in set) return { exit: EXIT.usage, message: set.error, warnings: loaded.warnings };
   const result = promotePlan(
     set.spec,
     { git: undefined, gitProblem: "promote builds nothing", env: io.env },
     {
-      ...(typeof values.from === "string" ? { from: values.from } : {}),
-      ...(typeof values.to === "string" ? { to: values.to } : {}),
-      ...(list(values.image) ? { images: list(values.image)! } : {}),
+      ...(values.from !== undefined ? { from: values.from } : {}),
+      ...(values.to !== undefined ? { to: values.to } : {}),
+      ...(values.image ? { images: values.image } : {}),
     },
   );
   if (!result.ok) return { exit: EXIT.usage, errors: result.errors, warnings: loaded.warnings };

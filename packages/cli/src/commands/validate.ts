@@ -2,11 +2,13 @@ import { renderImages, resolveStrategy } from "@multiarch/compiler";
 import { type Diagnostic, sortDiagnostics } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, style } from "../format.ts";
-import { compileWith, loadFromFlags, outDirOf, requestedStrategy, secretDiagnostics } from "./load.ts";
+import { compileWith, requestedStrategy } from "../run/compile.ts";
+import { loadSpecOf, outDirOf } from "../run/load-spec.ts";
+import { secretDiagnostics } from "../run/secret-sources.ts";
 
 /** Everything plan checks, environment included, so a valid spec plans; --static reads the file alone. */
-export default async function validate({ values, io, json }: CommandContext): Promise<Outcome> {
-  const loaded = loadFromFlags(values, io);
+export default async function validate({ values, io, json }: CommandContext<"validate">): Promise<Outcome> {
+  const loaded = loadSpecOf(values, io, { static: values.static });
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;
   let found: Diagnostic[];
@@ -16,7 +18,7 @@ export default async function validate({ values, io, json }: CommandContext): Pr
   } else {
     const requested = requestedStrategy({}, spec);
     const strategy = resolveStrategy(typeof requested === "object" ? "auto" : requested, false, undefined);
-    const result = await compileWith(spec, { ...values, image: undefined, platform: undefined, command: "validate" }, io, strategy, outDirOf(values, io, spec));
+    const result = await compileWith(spec, { set: values.set }, io, strategy, outDirOf({}, io, spec), "validate");
     found = [...(result.ok ? [] : result.errors), ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
   }
   const errors = sortDiagnostics(found.filter((d) => d.severity === "error"));

@@ -5,20 +5,28 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { EngineFacts, ExecEvent, Report } from "@multiarch/executor";
 import type { Plan } from "@multiarch/plan";
-import { summary } from "../commands/plan.ts";
-import { type CommandContext, EXIT, type Outcome, plural, type Values } from "../context.ts";
+import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
 import { htmlReport, stepSummary } from "../html-report.ts";
 import { githubOutputLines, metadataOf } from "../metadata.ts";
-import { hostPlatform, type Timing } from "../commands/load.ts";
+import type { Values } from "../options.ts";
+import { hostPlatform } from "./compile.ts";
+import { summary } from "./plan-summary.ts";
+import type { Timing } from "./prepare.ts";
 
-export const concurrencyOf = (values: Values): number | undefined => {
+/** The options a run reads (apply has them all; merge and promote some). */
+type RunValues = Pick<Values<"apply">, "dry-run" | "verbose" | "continue" | "timings" | "shard" | "metadata-file" | "report">;
+
+/** What runPlan needs of its command: which one it is (reports are titled with it), its options, its IO. */
+export type RunContext = Pick<CommandContext, "io" | "signal" | "json"> & { command: "apply" | "merge" | "promote"; values: RunValues };
+
+export const concurrencyOf = (values: Pick<Values<"apply">, "concurrency">): number | undefined => {
   const n = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 };
 
 export async function runPlan(
-  ctx: CommandContext,
+  ctx: RunContext,
   plan: Plan,
   planDir: string,
   concurrency: number,
@@ -122,9 +130,9 @@ async function signerProblem(plan: Plan, planDir: string, io: Io): Promise<strin
  * --metadata-file FILE, and under GitHub Actions $GITHUB_OUTPUT: what was published, for signing and
  * attesting. Written on failure too (statuses say what happened). A file that cannot be written is exit 1.
  */
-function writeMetadata(values: Values, io: Io, report: Report): string | undefined {
+function writeMetadata(values: RunValues, io: Io, report: Report): string | undefined {
   const meta = metadataOf(report);
-  const file = typeof values["metadata-file"] === "string" ? resolve(io.cwd, values["metadata-file"]) : undefined;
+  const file = values["metadata-file"] !== undefined ? resolve(io.cwd, values["metadata-file"]) : undefined;
   const github = io.env.GITHUB_ACTIONS === "true" ? io.env.GITHUB_OUTPUT : undefined;
   try {
     if (file) writeFileSync(file, `${JSON.stringify(meta, null, 2)}\n`);
@@ -136,10 +144,10 @@ function writeMetadata(values: Values, io: Io, report: Report): string | undefin
 }
 
 /** --report FILE.html (written on failure too) and, under GitHub Actions, the job summary. */
-function writeReports({ values, io }: CommandContext, report: Report, plan: Plan, planDir: string): string | undefined {
-  const title = `multiarch ${typeof values.command === "string" ? values.command : "apply"}: ${displayPath(resolve(planDir, plan.spec), io.cwd)}`;
+function writeReports({ command, values, io }: RunContext, report: Report, plan: Plan, planDir: string): string | undefined {
+  const title = `multiarch ${command}: ${displayPath(resolve(planDir, plan.spec), io.cwd)}`;
   try {
-    if (typeof values.report === "string") {
+    if (values.report !== undefined) {
       const file = resolve(io.cwd, values.report);
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, htmlReport(report, plan, { title, hostPlatform: hostPlatform(), generatedAt: new Date().toISOString() }));

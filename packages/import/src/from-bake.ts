@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import { parseAnnotationKey, parseImageRef, parsePlatform } from "@multiarch/spec";
 import { Document, isMap, isPair, isScalar, type Pair, type YAMLMap } from "yaml";
-import type { BakeTarget } from "./bake.ts";
+import type { BakeTarget } from "@multiarch/compiler";
 
 /** A target as bake prints it: what multiarch writes (bake.ts), and whatever else a bake file may set. */
 export type BakeTargetPrint = Partial<Omit<BakeTarget, "args" | "labels">> & {

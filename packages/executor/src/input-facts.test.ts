@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { contextDigest } from "./inputs.ts";
+import { contextDigest } from "./input-facts.ts";
 
 function ctx(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-ctx-"));

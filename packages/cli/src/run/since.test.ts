@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { run } from "./cli.ts";
-import { memoryIo } from "./testing/io.ts";
+import { run } from "../cli.ts";
+import { memoryIo } from "../testing/io.ts";
 
 function repo(): { dir: string; commit: (files: Record<string, string>) => void } {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-since-"));

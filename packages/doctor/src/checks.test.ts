@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DoctorFacts } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
-import { type Check, doctorChecks, versionAtLeast } from "./doctor.ts";
+import { type Check, doctorChecks, versionAtLeast } from "./checks.ts";
+import type { DoctorFacts } from "./facts.ts";
 
 function spec(extra = "", dockerfile = "FROM debian:12\n"): Spec {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-doctor-"));
@@ -27,6 +27,7 @@ const healthy = (): DoctorFacts => ({
   docker: { client: "26.1.5+dfsg1", server: "26.1.5+dfsg1" },
   buildx: "github.com/docker/buildx 0.13.1+ds1",
   experimental: false,
+  dockerConfig: "/cfg/config.json",
   kernel: "6.1.0-28-amd64",
   binfmt: {
     dir: "/proc/sys/fs/binfmt_misc",
@@ -91,7 +92,7 @@ describe("doctor's checks (pure: facts in, checklist out)", () => {
     ["docker too old", (f) => (f.docker.client = "18.09.1"), "docker-cli", "docker 18.09.1", "19.03"],
     ["engine down", (f) => (f.docker = { client: "26.1.5", error: "Cannot connect to the Docker daemon" }), "docker-engine", "Cannot connect", "start dockerd"],
     ["no buildx", (f) => delete f.buildx, "buildx", "not available", "docker-buildx"],
-    ["old CLI without experimental", (f) => (f.docker.client = "19.03.15"), "buildx", "buildx 0.13", "DOCKER_CLI_EXPERIMENTAL=enabled"],
+    ["old CLI without experimental", (f) => (f.docker.client = "19.03.15"), "buildx", "buildx 0.13", '"experimental": "enabled" in /cfg/config.json'],
     ["old kernel", (f) => (f.kernel = "4.4.0-210"), "kernel", "4.4.0", "native machines"],
     ["binfmt not mounted", (f) => (f.binfmt.mounted = false), "binfmt-mounted", "not mounted", "mount -t binfmt_misc"],
     [

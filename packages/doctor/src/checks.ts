@@ -1,10 +1,8 @@
 // doctor's judgement: gathered facts in, a checklist out (ok / warning / failed, what was found, the
 // fix, and the safe local actions --fix may run). Pure, so every case is table-tested without an engine.
-import type { DoctorFacts, FixAction } from "@multiarch/plan";
+import { basePlatformProblems, builderOf, resolveStrategy } from "@multiarch/compiler";
 import { formatPlatform, fromLines, nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
-import { builderOf } from "./builder.ts";
-import { basePlatformProblems } from "./inputs.ts";
-import { resolveStrategy } from "./strategy.ts";
+import type { DoctorFacts, FixAction } from "./facts.ts";
 
 export interface Check {
   id: string;
@@ -69,7 +67,7 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
     ...(!f.buildx
       ? { fix: "apt-get install docker-buildx (or docker-buildx-plugin from Docker's repository)" }
       : old && !f.experimental
-        ? { fix: 'export DOCKER_CLI_EXPERIMENTAL=enabled, or "experimental": "enabled" in ~/.docker/config.json' }
+        ? { fix: `export DOCKER_CLI_EXPERIMENTAL=enabled, or "experimental": "enabled" in ${f.dockerConfig}` }
         : {}),
   });
 

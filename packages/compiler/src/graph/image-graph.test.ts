@@ -1,9 +1,9 @@
 import { join, resolve } from "node:path";
 import { loadSpec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
-import { dot, graphOf, mermaid } from "./graph.ts";
+import { dot, graphOf, mermaid } from "./image-graph.ts";
 
-const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
+const EXAMPLES = resolve(import.meta.dirname, "../../../../examples");
 const load = (name: string) => {
   const r = loadSpec(join(EXAMPLES, name, "multiarch.yaml"));
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
@@ -25,8 +25,8 @@ describe("graph", () => {
   // pins the text README shows (regenerate: multiarch graph -f examples/monorepo/multiarch.yaml)
   test("mermaid and dot of the monorepo example", async () => {
     const g = graphOf(load("monorepo"));
-    await expect(mermaid(g)).toMatchFileSnapshot("./__golden__/graph/monorepo.mmd");
-    await expect(dot(g)).toMatchFileSnapshot("./__golden__/graph/monorepo.dot");
-    await expect(mermaid(graphOf(load("bakery")))).toMatchFileSnapshot("./__golden__/graph/bakery.mmd");
+    await expect(mermaid(g)).toMatchFileSnapshot("./__golden__/monorepo.mmd");
+    await expect(dot(g)).toMatchFileSnapshot("./__golden__/monorepo.dot");
+    await expect(mermaid(graphOf(load("bakery")))).toMatchFileSnapshot("./__golden__/bakery.mmd");
   });
 });

@@ -1,7 +1,6 @@
 // `docker buildx bake --print` with bake's own arguments: buildx resolves variables, functions, inherits
 // and matrix, and multiarch import reads the result.
-import { inspectPlatforms } from "./probe.ts";
-import { runCommand } from "./runner.ts";
+import { inspectPlatforms, runCommand } from "@multiarch/executor";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

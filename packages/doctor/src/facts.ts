@@ -1,13 +1,7 @@
-// What doctor knows about the machine: gathered by the executor (doctor.ts there), judged by the
-// compiler (doctor.ts there), so the judging is table-tested without an engine. Plain data.
-import type { EngineFacts, ImageInputFacts } from "./schema.ts";
-
-export interface BinfmtHandler {
-  enabled: boolean;
-  flags: string;
-  interpreter: string;
-  interpreterExists: boolean;
-}
+// What doctor knows about the machine: gathered by gather.ts, judged by checks.ts, so the judging is
+// table-tested without an engine. Plain data.
+import type { BinfmtHandler } from "@multiarch/executor";
+import type { EngineFacts, ImageInputFacts } from "@multiarch/plan";
 
 export interface DoctorFacts {
   hostArch: string;
@@ -17,6 +11,8 @@ export interface DoctorFacts {
   buildx?: string;
   /** DOCKER_CLI_EXPERIMENTAL=enabled or "experimental": "enabled" in the CLI's config.json. */
   experimental: boolean;
+  /** The CLI's config.json, where executor/docker-config.ts finds it ($DOCKER_CONFIG, else ~/.docker). */
+  dockerConfig: string;
   kernel: string;
   binfmt: {
     dir: string;

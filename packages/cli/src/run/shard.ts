@@ -5,27 +5,29 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { asPlan, planIdentity, refLabel, SHARD_VERSION, type Shard } from "@multiarch/plan";
 import { parsePlatform, platformSlug } from "@multiarch/spec";
-import { type CommandContext, EXIT, list, type Outcome } from "../context.ts";
+import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
-import { runPlan } from "../run/run-plan.ts";
-import { compileAndWrite, gitFacts } from "./load.ts";
+import { gitFacts } from "./git-facts.ts";
+import { compileAndWrite } from "./prepare.ts";
+import { runPlan } from "./run-plan.ts";
 
 type StepReport = { id: string; status: string; check?: { manifests: Record<string, string> } };
 
-export default async function shard(ctx: CommandContext, concurrency: number): Promise<Outcome> {
+/** apply --shard P...: `shards` are the platforms asked for, as typed. */
+export async function runShards(ctx: CommandContext<"apply">, shards: readonly string[], concurrency: number): Promise<Outcome> {
   const { values, io } = ctx;
   const wanted: string[] = [];
-  for (const p of list(values.shard) ?? []) {
+  for (const p of shards) {
     const parsed = parsePlatform(p);
     if (!parsed.ok) return { exit: EXIT.usage, message: `--shard ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
     wanted.push(parsed.canonical);
   }
-  const prepared = await compileAndWrite(values, io, "apply");
+  const prepared = await compileAndWrite(values, io, { command: "apply", dryRun: values["dry-run"] });
   if (!prepared.ok) return prepared.outcome;
   try {
     const { git } = await gitFacts(prepared.spec, io);
     const identity = { plan: planIdentity(prepared.plan), commit: git?.sha ?? "none" };
-    const dir = join(typeof values.out === "string" ? prepared.outAbs : prepared.outAbs, "shards");
+    const dir = join(prepared.outAbs, "shards");
     const written: string[] = [];
     let exit: number = EXIT.ok;
     const reports: unknown[] = [];

@@ -1,19 +1,23 @@
 // doctor's facts: one gatherer that asks everything at once (docker, buildx, the kernel, binfmt_misc,
-// QEMU, the builder, each registry, each base image) and never judges; compiler/doctor.ts does, purely.
-// --fix's actions run here too: each says what it does before it does it.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// QEMU, the builder, each registry, each base image) and never judges; checks.ts does, purely.
+import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
-import type { BinfmtHandler, DoctorFacts, FixAction } from "@multiarch/plan";
+import {
+  type BinfmtHandler,
+  gatherInputs,
+  probeEngine,
+  RegistryClient,
+  dockerConfigFile,
+  readDockerConfig,
+  readHandler,
+  resolveRef,
+  runCommand,
+} from "@multiarch/executor";
 import { nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
-import { readDockerConfig } from "./docker-config.ts";
-import { readHandler } from "./emulation.ts";
-import { gatherInputs } from "./inputs.ts";
-import { probeEngine } from "./probe.ts";
-import { RegistryClient } from "./registry.ts";
-import { resolveRef, runCommand } from "./runner.ts";
+import type { DoctorFacts } from "./facts.ts";
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 function readBinfmt(dir: string, confDir: string, needed: readonly string[]): DoctorFacts["binfmt"] {
   const mounted = existsSync(join(dir, "register"));
@@ -29,7 +33,7 @@ function readBinfmt(dir: string, confDir: string, needed: readonly string[]): Do
   return { dir, mounted, handlers, available };
 }
 
-const firstLine = (s: string) => s.trim().split("\n")[0] ?? "";
+export const firstLine = (s: string) => s.trim().split("\n")[0] ?? "";
 
 /** Everything doctor judges, asked in parallel. `deep`: also each registry and each base image (network). */
 export async function gatherDoctorFacts(
@@ -111,6 +115,7 @@ export async function gatherDoctorFacts(
     target: env.DOCKER_HOST ?? (env.DOCKER_CONTEXT ? `context ${env.DOCKER_CONTEXT}` : "unix:///var/run/docker.sock"),
     docker,
     experimental,
+    dockerConfig: dockerConfigFile(env),
     kernel: release(),
     binfmt,
     qemu: Object.fromEntries(qemu.filter((q): q is readonly [string, string] => q[1] !== undefined)),
@@ -137,17 +142,4 @@ export async function gatherDoctorFacts(
   if (inputs && "inputs" in inputs) facts.inputs = inputs.inputs;
   else if (inputs && "error" in inputs) facts.inputsError = inputs.error;
   return facts;
-}
-
-export async function runFix(fix: FixAction, cwd: string, env: Env): Promise<{ ok: boolean; message?: string }> {
-  if (fix.kind === "binfmt") {
-    try {
-      writeFileSync(fix.file, fix.line);
-      return { ok: true };
-    } catch (e) {
-      return { ok: false, message: (e as Error).message };
-    }
-  }
-  const r = await runCommand({ program: fix.program, args: fix.args }, { cwd, env, timeoutMs: 60_000 });
-  return r.ok ? { ok: true } : { ok: false, message: firstLine(r.stderr) || r.message };
 }

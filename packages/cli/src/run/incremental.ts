@@ -1,0 +1,31 @@
+// apply's incremental facts: each image's inputs hashed (files, base image digests) and what its planned
+// user tags hold now, so the second compile can say up to date, reuse, or build.
+import { type Facts, renderImages } from "@multiarch/compiler";
+import type { Plan } from "@multiarch/plan";
+import type { Spec } from "@multiarch/spec";
+import type { Io } from "../format.ts";
+import { gitFacts } from "./git-facts.ts";
+
+/** Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now. */
+export async function incrementalFacts(
+  spec: Spec,
+  first: Plan,
+  io: Io,
+  rebuild: boolean,
+  since: (phase: string, t0: number) => void,
+): Promise<{ facts: Partial<Facts>; problems: string[] }> {
+  const { gatherInputs, readPublished } = await import("@multiarch/executor");
+  const { git } = await gitFacts(spec, io);
+  const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
+  const args = new Map(rendered.map((r) => [r.image.name, r.args]));
+  let t0 = performance.now();
+  const inputs = await gatherInputs(spec, spec.images, args, io.env);
+  since("hash inputs (files, base image digests)", t0);
+  if (rebuild) return { facts: { inputs }, problems: [] };
+  const refs = first.images.filter((i) => !i.notPublished).flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
+  const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
+  t0 = performance.now();
+  const published = await readPublished(refs, io.env, insecure);
+  since("read what the tags hold (registry)", t0);
+  return { facts: { inputs, published: published.tags }, problems: published.problems };
+}

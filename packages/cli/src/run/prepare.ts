@@ -1,0 +1,131 @@
+// plan, apply and merge: load the spec, take its lock, ask the engine and git, pick the strategy, compile
+// (twice for apply: again with each image's input facts), check secret sources, write the artifacts.
+import { builderOf, resolveStrategy } from "@multiarch/compiler";
+import type { Lock } from "@multiarch/executor";
+import type { ArchPlan, EngineFacts, Plan } from "@multiarch/plan";
+import type { Diagnostic, Spec } from "@multiarch/spec";
+import { EXIT, type Outcome } from "../context.ts";
+import type { Io } from "../format.ts";
+import type { PlanShape } from "../options.ts";
+import { archivesOf, writeArtifacts } from "./artifacts.ts";
+import { builderHowTo } from "./builder-help.ts";
+import { compileWith, requestedStrategy } from "./compile.ts";
+import { gitFacts } from "./git-facts.ts";
+import { incrementalFacts } from "./incremental.ts";
+import { loadSpecOf, outDirOf } from "./load-spec.ts";
+import { lockedOutcome } from "./lock.ts";
+import { secretDiagnostics } from "./secret-sources.ts";
+import { changedSince } from "./since.ts";
+
+/** A spec compiled and written under its lock: what plan prints and apply runs. The caller releases the lock. */
+export type Prepared =
+  | {
+      ok: true;
+      spec: Spec;
+      plan: Plan;
+      archPlans: ArchPlan[];
+      files: string[];
+      outAbs: string;
+      engine: EngineFacts | undefined;
+      lock: HeldLock;
+      warnings: Diagnostic[];
+      problems: string[];
+      /** Wall time of each phase before anything runs (apply --timings). */
+      timings: Timing[];
+    }
+  | { ok: false; outcome: Outcome };
+/** One phase of a run and its wall time: before the plan runs, or one kind of step (apply --timings). */
+export interface Timing {
+  phase: string;
+  ms: number;
+  /** steps of this kind; their durations added up (they overlap when they run in parallel) */
+  steps?: number;
+  sumMs?: number;
+}
+type HeldLock = Extract<Lock, { ok: true }>;
+
+/** Which command prepares, and whether it will only print the commands (no engine or secrets needed then). */
+export interface PrepareJob {
+  command: "plan" | "apply" | "merge";
+  dryRun?: boolean;
+}
+
+/**
+ * Load the spec, take its lock (before anything is written), ask the engine (always for apply; for plan
+ * only when the strategy is auto), pick the strategy, compile, check secrets (apply), write the files.
+ * plan: writes only; apply: asks the engine, hashes inputs, reads what tags hold; merge: asks the engine.
+ * Reads no option but those that shape the plan (PlanShape).
+ */
+export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob): Promise<Prepared> {
+  let values = shape;
+  const mode = job.command;
+  const timings: Timing[] = [];
+  const since = (phase: string, t0: number) => timings.push({ phase, ms: performance.now() - t0 });
+  let t0 = performance.now();
+  const loaded = loadSpecOf(values, io);
+  if (!loaded.ok) return { ok: false, outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
+  const spec = loaded.spec;
+  const requested = requestedStrategy(values, spec);
+  if (typeof requested === "object") return { ok: false, outcome: { exit: EXIT.usage, message: requested.error, warnings: loaded.warnings } };
+  const { acquireLock, probeEngine } = await import("@multiarch/executor");
+  const lock = acquireLock(spec.file);
+  if (!lock.ok) return { ok: false, outcome: lockedOutcome(lock, io) };
+  const fail = (outcome: Outcome): Prepared => {
+    lock.release();
+    return { ok: false, outcome };
+  };
+  const dryRun = job.dryRun === true;
+  void gitFacts(spec, io); // started now, beside the engine probe; compileWith reads it
+  since("read the spec", t0);
+  t0 = performance.now();
+  const engine = mode !== "plan" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
+  since("ask the engine, git", t0);
+  if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) {
+    const builder = engine.builderMissing && spec.build.nodes ? builderOf(spec) : undefined;
+    if (builder) return fail({ exit: EXIT.environment, message: `buildx builder ${builder.name} does not exist\n${await builderHowTo(builder)}` });
+    return fail({ exit: EXIT.environment, message: engine.reason });
+  }
+  // `plan` of a multi-node builder not created yet: its driver (from the spec) builds multi-platform
+  const nodes = engine?.builderMissing && spec.build.nodes;
+  const facts: EngineFacts | undefined = nodes
+    ? {
+        reachable: true,
+        buildx: true,
+        multiPlatform: true,
+        driver: nodes.driver,
+        reason: `builder ${spec.build.builder} (not created yet): driver ${nodes.driver}`,
+      }
+    : engine;
+  const strategy = resolveStrategy(requested, values.strategy !== undefined, facts);
+  if (typeof values.since === "string") {
+    const since = await changedSince(spec, values.since, strategy, io);
+    if ("error" in since) return fail({ exit: EXIT.usage, message: since.error });
+    const asked = values.image;
+    const images = since.images.filter((n) => !asked || asked.includes(n));
+    if (images.length === 0) return fail({ exit: EXIT.ok, message: `no image's inputs changed since ${values.since}: nothing to do`, data: { changed: [] } });
+    io.stderr.write(`changed since ${values.since}: ${images.join(", ")}\n`);
+    values = { ...values, image: images };
+  }
+  const outAbs = outDirOf(values, io, spec);
+  t0 = performance.now();
+  let result = await compileWith(spec, values, io, strategy, outAbs, mode);
+  since("compile", t0);
+  const problems: string[] = [];
+  if (mode === "apply" && result.ok) {
+    // Incremental: hash each image's inputs, read what its tags hold, and compile again with both. A
+    // shard builds every image of its platform: the merge needs all of them.
+    const incremental = await incrementalFacts(spec, result.compiled.plan, io, values.rebuild === true || values.shard !== undefined, since);
+    problems.push(...incremental.problems);
+    t0 = performance.now();
+    result = await compileWith(spec, values, io, strategy, outAbs, mode, incremental.facts);
+    since("compile with input facts", t0);
+  }
+  const secrets = mode !== "plan" && !dryRun ? secretDiagnostics(spec, io.env, "error") : [];
+  const warnings = [...loaded.warnings, ...result.warnings];
+  if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
+  // What runs is on disk too: .multiarch/plan.json always matches the last apply.
+  t0 = performance.now();
+  const files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
+  since("write the plan", t0);
+  return { ok: true, spec, plan: result.compiled.plan, archPlans: result.compiled.archPlans, files, outAbs, engine, lock, warnings, problems, timings };
+}
