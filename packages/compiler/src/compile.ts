@@ -2,26 +2,34 @@
 // the same inputs give byte-identical artifacts.
 
 import { posix } from "node:path";
-import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage, type Step } from "@multiarch/plan";
 import {
-  archSuffix,
-  type Diagnostic,
-  diag,
+  type ArchPlan,
+  CLEANUP_LOCAL_STAGING,
+  CLEANUP_TESTED,
   didYouMean,
-  formatPlatform,
-  type Image,
+  INPUT_HASH_LABEL,
+  INPUT_PARTS_LABEL,
+  imageStepId,
+  OCI_CREATED,
+  OCI_REVISION,
+  OCI_SOURCE,
+  PLAN_VERSION,
+  type Plan,
+  type PlannedImage,
+  type Platform,
   parsePlatform,
+  perArchTag,
   platformSlug,
-  type Spec,
-  splitDiagnostics,
-} from "@multiarch/spec";
+  type Step,
+} from "@multiarch/plan";
+import { type Diagnostic, diag, type Image, type Spec, splitDiagnostics } from "@multiarch/spec";
 import { archiveOf, type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, bakeStages } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
-import { basePlatformProblems, type Decision, decide, HASH_LABEL, type ImageHash, inputHashes, PARTS_LABEL, partsText } from "./inputs.ts";
+import { basePlatformProblems, type Decision, decide, type ImageHash, inputHashes, partsText } from "./inputs.ts";
 import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { type Facts, type RenderedImage, renderImages } from "./render.ts";
-import { archCheckSteps, docker, plannedRefs, platformStrings, signingOf, stagingTag, valueRef } from "./steps.ts";
+import { archCheckSteps, docker, plannedRefs, signingOf, stagingTag, valueRef } from "./steps.ts";
 
 export interface CompileOptions {
   strategy: Plan["strategy"];
@@ -84,7 +92,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
     reproducible(r, facts, options.ociLabels !== false);
     if (h && facts.published && !options.rebuild && selected.has(r.image.name) && !notPublished.has(r.image.name)) {
       const refs = plannedRefs(spec, r, "");
-      decisions.set(r.image.name, decide({ name: r.image.name, platforms: platformStrings(r.image.platforms), dependsOn: [], refs }, h, facts.published));
+      decisions.set(r.image.name, decide({ name: r.image.name, platforms: [...r.image.platforms], dependsOn: [], refs }, h, facts.published));
     }
   }
   // An image not built in this run is FROM'd by digest: what its tags hold (or are about to).
@@ -131,7 +139,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
     const staging = stagingTag(bake.target[r.image.name], r.image, r, facts.git?.sha);
     const p: PlannedImage = {
       name: r.image.name,
-      platforms: platformStrings(r.image.platforms),
+      platforms: [...r.image.platforms],
       dependsOn: r.image.dependsOn,
       refs: plannedRefs(spec, r, staging),
     };
@@ -237,7 +245,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
         ? bakeArchSteps(spec, built, bake, paths, platform, layout)
         : [
             ...stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
-            ...archCheckSteps(built, (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform, legacy),
+            ...archCheckSteps(built, platform, legacy),
           ],
     secrets,
   }));
@@ -248,7 +256,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
   };
   if (paths.publishFile) files["docker-bake.publish.json"] = serializeBakeFile({ target: publishTargets });
   for (const ap of archPlans) {
-    const slug = platformSlug((parsePlatform(ap.platform) as { ok: true; platform: Image["platforms"][number] }).platform);
+    const slug = platformSlug(ap.platform);
     files[`plans/${slug}.json`] = `${JSON.stringify(ap, null, 2)}\n`;
   }
   return { ok: true, compiled: { bake, plan, archPlans, files }, warnings };
@@ -269,11 +277,11 @@ function localOnly(spec: Spec): Spec {
 /** Why an image's user tags stay where they are in this run; absent: it publishes. */
 function publishDecisions(spec: Spec, images: readonly Image[], selected: ReadonlySet<string>, options: CompileOptions): Map<string, string> {
   const out = new Map<string, string>();
-  const full = new Map(spec.images.map((i) => [i.name, i.platforms.map(formatPlatform)]));
+  const full = new Map(spec.images.map((i) => [i.name, i.platforms]));
   for (const img of images) {
     if (img.registries.length === 0) continue; // an OCI archive is written, never published
     const planned = full.get(img.name)!;
-    const built = img.platforms.map(formatPlatform);
+    const built = img.platforms;
     const users = images.filter((i) => selected.has(i.name) && i.dependsOn.includes(img.name)).map((i) => i.name);
     if (!img.publish) {
       out.set(img.name, `internal image (publish: false)${users.length ? `: built for ${users.join(", ")}` : ""}`);
@@ -297,14 +305,16 @@ function publishDecisions(spec: Spec, images: readonly Image[], selected: Readon
 function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undefined): Step[] {
   return images.flatMap((p): Step[] => {
     if (p.archive)
-      return [{ id: `load:${p.name}`, kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive])], inputs: [p.archive], produces: [] }];
+      return [
+        { id: imageStepId("load", p.name), kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive])], inputs: [p.archive], produces: [] },
+      ];
     const ref = p.refs[0];
-    const platform = hostPlatform && p.platforms.includes(hostPlatform) ? hostPlatform : p.platforms[0];
+    const platform = p.platforms.find((x) => x === hostPlatform) ?? p.platforms[0];
     if (!ref || !platform) return [];
     const local = `${ref.name}:${ref.tags[0] ?? "latest"}`;
     return [
       {
-        id: `load:${p.name}`,
+        id: imageStepId("load", p.name),
         kind: "load",
         image: p.name,
         platform,
@@ -323,17 +333,11 @@ function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undef
  */
 function legacyCleanup(images: readonly PlannedImage[], legacy: boolean): Step[] {
   if (!legacy) return [];
-  const refs = images
-    .filter((p) => !p.notPublished)
-    .flatMap((p) =>
-      p.refs.flatMap((r) =>
-        p.platforms.map((pl) => `${r.staging}-${archSuffix((parsePlatform(pl) as { ok: true; platform: Image["platforms"][number] }).platform)}`),
-      ),
-    );
+  const refs = images.filter((p) => !p.notPublished).flatMap((p) => p.refs.flatMap((r) => p.platforms.map((pl) => perArchTag(r.staging, pl))));
   return refs.length
     ? [
         {
-          id: "cleanup:local-staging",
+          id: CLEANUP_LOCAL_STAGING,
           kind: "cleanup",
           commands: [docker(["image", "rm", ...refs], { mayFail: true, detach: true })],
           inputs: refs,
@@ -349,7 +353,7 @@ function testCleanup(images: readonly PlannedImage[]): Step[] {
   return tested.length
     ? [
         {
-          id: "cleanup:tested",
+          id: CLEANUP_TESTED,
           kind: "cleanup",
           commands: [docker(["image", "rm", ...tested.map((built) => ({ built }))], { mayFail: true, detach: true })],
           inputs: tested,
@@ -400,17 +404,17 @@ function select(
     if (!names.includes(n))
       errors.push(diag("selection-unknown", at, `--image ${n}: no such image`, { hint: didYouMean(n, names) ?? `images: ${names.join(", ")}` }));
   }
-  const wanted: string[] = [];
+  const wanted: Platform[] = [];
   for (const p of options.platforms ?? []) {
     const parsed = parsePlatform(p);
     if (!parsed.ok) errors.push(diag("selection-unknown", at, `--platform ${parsed.message}`, { hint: parsed.hint }));
-    else wanted.push(parsed.canonical);
+    else wanted.push(parsed.platform);
   }
   if (errors.length) return { ok: false, errors };
   const asked = [...(options.images ?? []), ...spec.groups.filter((g) => options.groups?.includes(g.name)).flatMap((g) => g.images)];
   let images = asked.length ? spec.images.filter((i) => asked.includes(i.name)) : spec.images;
   if (wanted.length) {
-    images = images.map((i) => ({ ...i, platforms: i.platforms.filter((p) => wanted.includes(formatPlatform(p))) })).filter((i) => i.platforms.length > 0);
+    images = images.map((i) => ({ ...i, platforms: i.platforms.filter((p) => wanted.includes(p)) })).filter((i) => i.platforms.length > 0);
     if (images.length === 0) return { ok: false, errors: [diag("selection-unknown", at, `no selected image is built for ${wanted.join(", ")}`)] };
   }
   return { ok: true, images, asked };
@@ -422,7 +426,7 @@ function select(
  */
 function withDependencies(spec: Spec, images: Image[]): Image[] {
   const selected = new Map(images.map((i) => [i.name, i]));
-  const need = new Map<string, Set<string>>(images.map((i) => [i.name, new Set(i.platforms.map(formatPlatform))]));
+  const need = new Map<string, Set<string>>(images.map((i) => [i.name, new Set(i.platforms)]));
   for (const img of [...spec.images].reverse()) {
     const mine = need.get(img.name);
     if (!mine) continue;
@@ -434,12 +438,12 @@ function withDependencies(spec: Spec, images: Image[]): Image[] {
   }
   return spec.images
     .filter((i) => need.has(i.name))
-    .map((i) => selected.get(i.name) ?? { ...i, platforms: i.platforms.filter((p) => need.get(i.name)!.has(formatPlatform(p))) });
+    .map((i) => selected.get(i.name) ?? { ...i, platforms: i.platforms.filter((p) => need.get(i.name)!.has(p)) });
 }
 
 /** The input hash rides on what is published: a label on each image's config and, with bake, the index's annotations. */
 function decorate(r: RenderedImage, h: ImageHash, indexAnnotations: boolean): void {
-  const meta = { [HASH_LABEL]: h.hash, [PARTS_LABEL]: partsText(h.parts) };
+  const meta = { [INPUT_HASH_LABEL]: h.hash, [INPUT_PARTS_LABEL]: partsText(h.parts) };
   r.labels = { ...r.labels, ...meta };
   if (indexAnnotations) r.indexAnnotations = { ...r.indexAnnotations, ...meta };
 }
@@ -454,8 +458,8 @@ function reproducible(r: RenderedImage, facts: Facts, ociLabels: boolean): void 
   if (!g) return;
   if (g.time && r.args.SOURCE_DATE_EPOCH === undefined) r.args = { ...r.args, SOURCE_DATE_EPOCH: g.time };
   if (!ociLabels) return;
-  const oci: Record<string, string> = { "org.opencontainers.image.revision": g.sha };
-  if (g.time) oci["org.opencontainers.image.created"] = new Date(Number(g.time) * 1000).toISOString();
-  if (g.source) oci["org.opencontainers.image.source"] = g.source;
+  const oci: Record<string, string> = { [OCI_REVISION]: g.sha };
+  if (g.time) oci[OCI_CREATED] = new Date(Number(g.time) * 1000).toISOString();
+  if (g.source) oci[OCI_SOURCE] = g.source;
   r.labels = { ...oci, ...r.labels };
 }

@@ -1,7 +1,7 @@
 // doctor's judgement: gathered facts in, a checklist out (ok / warning / failed, what was found, the
 // fix, and the safe local actions --fix may run). Pure, so every case is table-tested without an engine.
-import type { DoctorFacts, FixAction } from "@multiarch/plan";
-import { formatPlatform, fromLines, nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
+import { type DoctorFacts, type FixAction, nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
+import { fromLines, type Spec } from "@multiarch/spec";
 import { builderOf } from "./builder.ts";
 import { basePlatformProblems } from "./inputs.ts";
 import { resolveStrategy } from "./strategy.ts";
@@ -31,7 +31,7 @@ const INSTALL_QEMU = "apt-get install qemu-user-static binfmt-support (or: docke
 export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
-  const platforms = [...new Set(spec.images.flatMap((i) => i.platforms.map(formatPlatform)))];
+  const platforms = [...new Set(spec.images.flatMap((i) => i.platforms))];
 
   // docker CLI and engine
   if (f.docker.missing) {
@@ -250,7 +250,7 @@ export function dockerfileLints(spec: Spec, f: Pick<DoctorFacts, "dockerfiles">,
   for (const img of spec.images) {
     const text = f.dockerfiles[img.name];
     if (text === undefined) continue;
-    const foreign = img.platforms.some((p) => !native.includes(p.arch));
+    const foreign = img.platforms.some((p) => !native.includes(platformParts(p).arch));
     const file = `${img.context}/${img.dockerfile}`;
     const froms = fromLines(text);
     const lines = text.split("\n");

@@ -4,12 +4,12 @@
 // there, then tagged. Every tag moves as apply moves it: to the verified digest, one at a time, latest last.
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { PLAN_VERSION, type Plan, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step } from "@multiarch/plan";
-import { type Diagnostic, diag, didYouMean, repositoryRef, type Spec } from "@multiarch/spec";
+import { didYouMean, PLAN_VERSION, type Plan, type PlannedImage, type PlannedRef, refLabel, repositoryRef, type Stage, type Step } from "@multiarch/plan";
+import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import { publishedNames } from "./bake.ts";
 import { secretSources } from "./compile.ts";
 import { type Facts, renderImages } from "./render.ts";
-import { docker, indexCheckStep, loginSteps, platformStrings, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
+import { docker, indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
 
 export interface PromoteOptions {
   /** Registry names: copy from `from` into `to`; neither: in place, in every registry of each image. */
@@ -79,7 +79,7 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
   const logins: PlannedImage[] = [];
   for (const r of rendered) {
     const img = r.image;
-    const platforms = platformStrings(img.platforms);
+    const platforms = [...img.platforms];
     const version = r.tags.find((t) => t !== "latest");
     if (!version) {
       errors.push(

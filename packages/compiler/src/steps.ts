@@ -1,8 +1,21 @@
 // Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
 // the names of things (staging tags, per-arch tags, step ids).
 import { createHash } from "node:crypto";
-import { type Arg, type Built, type Command, type PlannedImage, type PlannedRef, refLabel, type Step } from "@multiarch/plan";
-import { archSuffix, type Credential, formatPlatform, type Image, type Platform, type Signing, type Spec } from "@multiarch/spec";
+import {
+  type Arg,
+  type Built,
+  type Command,
+  imageStepId,
+  loginStepId,
+  type PlannedImage,
+  type PlannedRef,
+  type Platform,
+  perArchTag,
+  refStepId,
+  type Step,
+  testStepId,
+} from "@multiarch/plan";
+import type { Credential, Image, Signing, Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
 
@@ -35,8 +48,8 @@ export const layoutOutput = (prefix: string, dir: string, rewriteTimestamp: bool
 });
 
 /** The executor pushes a layout the build wrote, by digest (no tag), recording it under `key`. */
-export const layoutPushStep = (image: string, to: PlannedRef, key: string, dir: string, platform?: string): Step => ({
-  id: `push:${image}@${refLabel(to)}${platform ? `/${platform}` : ""}`,
+export const layoutPushStep = (image: string, to: PlannedRef, key: string, dir: string, platform?: Platform): Step => ({
+  id: refStepId("push", image, to, platform),
   kind: "push",
   image,
   registry: to.registry,
@@ -66,7 +79,7 @@ export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] 
   return spec.registries
     .filter((r) => used.has(r.name) && r.username && r.password)
     .map((r) => ({
-      id: `login:${r.name}`,
+      id: loginStepId(r.name),
       kind: "login" as const,
       registry: r.name,
       commands: [docker(["login", r.host, "--username", r.username as { env: string }, "--password-stdin"], { stdin: r.password as { env: string } })],
@@ -100,7 +113,7 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
     img.archive
       ? [
           {
-            id: `verify:${img.name}`,
+            id: imageStepId("verify", img.name),
             kind: "verify",
             image: img.name,
             commands: [],
@@ -110,7 +123,7 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
           },
         ]
       : img.refs.map((ref) => ({
-          id: `verify:${img.name}@${refLabel(ref)}`,
+          id: refStepId("verify", img.name, ref),
           kind: "verify",
           image: img.name,
           registry: ref.registry,
@@ -134,7 +147,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
     if (img.test && img.archive && img.archiveName) {
       const { archive, archiveName, test } = img;
       return img.platforms.map((p) => ({
-        id: `test:${img.name}/${p}`,
+        id: testStepId(img.name, p),
         kind: "test",
         image: img.name,
         platform: p,
@@ -145,7 +158,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
     }
     if (!img.test || !ref) return [];
     return img.platforms.map((p) => ({
-      id: `test:${img.name}/${p}`,
+      id: testStepId(img.name, p),
       kind: "test",
       image: img.name,
       platform: p,
@@ -213,7 +226,7 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[], recurs
               );
         const check = signatureCheck(sign, index, ref.insecure);
         return {
-          id: `sign:${img.name}@${refLabel(ref)}`,
+          id: refStepId("sign", img.name, ref),
           kind: "sign",
           image: img.name,
           registry: ref.registry,
@@ -241,12 +254,12 @@ export const signingOf = (sign: Signing | undefined) => (sign ? { mode: sign.mod
  * the image's test runs there. The merge checks the whole index again.
  */
 export function archCheckSteps(images: readonly PlannedImage[], platform: Platform, legacy = false): Step[] {
-  const p = formatPlatform(platform);
+  const p = platform;
   return images.flatMap((img): Step[] => {
     if (!img.platforms.includes(p)) return [];
     const verify = img.refs.map(
       (ref): Step => ({
-        id: `verify:${img.name}@${refLabel(ref)}/${p}`,
+        id: refStepId("verify", img.name, ref, p),
         kind: "verify",
         image: img.name,
         registry: ref.registry,
@@ -262,7 +275,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
       img.test && first
         ? [
             {
-              id: `test:${img.name}/${p}`,
+              id: testStepId(img.name, p),
               kind: "test",
               image: img.name,
               platform: p,
@@ -282,7 +295,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
  * complete, verified index or not at all.
  */
 export const publishStep = (image: string, ref: PlannedRef, signed = false): Step => ({
-  id: `publish:${image}@${refLabel(ref)}`,
+  id: refStepId("publish", image, ref),
   kind: "publish",
   image,
   registry: ref.registry,
@@ -295,6 +308,3 @@ export const publishStep = (image: string, ref: PlannedRef, signed = false): Ste
 /** Each user tag of a ref pointed at the verified index itself (the same digest), one command per tag, in order. */
 export const tagCommands = (ref: PlannedRef): Command[] =>
   ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }));
-
-export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
-export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;

@@ -4,8 +4,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
-import type { BinfmtHandler, DoctorFacts, FixAction } from "@multiarch/plan";
-import { nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
+import { type BinfmtHandler, type DoctorFacts, type FixAction, nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
+import type { Spec } from "@multiarch/spec";
 import { readDockerConfig } from "./docker-config.ts";
 import { readHandler } from "./emulation.ts";
 import { gatherInputs } from "./inputs.ts";
@@ -45,7 +45,12 @@ export async function gatherDoctorFacts(
   const needed = [
     ...new Set(
       spec.images
-        .flatMap((i) => i.platforms.filter((p) => !native.includes(p.arch)).map((p) => qemuHandler(p.arch)))
+        .flatMap((i) =>
+          i.platforms
+            .map((p) => platformParts(p).arch)
+            .filter((arch) => !native.includes(arch))
+            .map(qemuHandler),
+        )
         .filter((h): h is string => h !== undefined),
     ),
   ];

@@ -3,8 +3,7 @@
 // "exec format error". Checked before anything starts: a read of a few small files.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BinfmtHandler } from "@multiarch/plan";
-import { nativeArchs, qemuHandler } from "@multiarch/spec";
+import { type BinfmtHandler, nativeArchs, qemuHandler } from "@multiarch/plan";
 
 /** A registered binfmt_misc handler as the kernel shows it (apply's preflight and doctor read it alike); null: not registered. */
 export function readHandler(dir: string, name: string): BinfmtHandler | null {

@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import type { Command, Plan, Step, Yield } from "@multiarch/plan";
+import { byDigest, type Command, type Plan, type Step, type Yield } from "@multiarch/plan";
 import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
-import { BlobLocations, pushIndex, pushLayout, repoOf, repositoryOf } from "./digest-push.ts";
+import { BlobLocations, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
@@ -82,11 +82,11 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     verified: (v) => {
       const check = verified.get(v.verified);
       const digest = v.platform ? check?.manifests[v.platform] : check?.digest;
-      return digest ? `${repoOf(v.verified)}@${digest}` : undefined;
+      return digest ? byDigest(v.verified, digest) : undefined;
     },
     built: (ref) => {
       const digest = built.get(ref);
-      return digest ? `${repoOf(ref)}@${digest}` : undefined;
+      return digest ? byDigest(ref, digest) : undefined;
     },
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
@@ -316,7 +316,7 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
       let digest: string;
       if (step.layout) {
         ref = step.layout.ref;
-        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs);
+        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(ref), blobs);
         digest = pushed.descriptor.digest;
         const { present, mounted, uploaded } = pushed.blobs;
         run.onLine?.(`${digest}: blobs ${uploaded} uploaded, ${mounted} mounted, ${present} already there`, "stdout");
@@ -326,7 +326,12 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
         const sources = index.sources.map((s) => (typeof s === "string" ? s : run.built?.(s.built)));
         const missing = index.sources.find((_s, i) => !sources[i]);
         if (missing) return { status: "failed", attempts: tries, error: `${JSON.stringify(missing)} was not pushed by this run` };
-        digest = await pushIndex(client, repositoryOf(repoOf(ref)), sources as string[], index.annotations);
+        digest = await pushIndex(
+          client,
+          repositoryOf(ref),
+          sources.filter((s) => s !== undefined),
+          index.annotations,
+        );
       }
       const problem = record(step, ref, digest, true, ctx);
       return problem ? { status: "failed", attempts: tries, error: problem } : { status: "ok", attempts: tries };

@@ -1,8 +1,7 @@
 // What the user tags hold now, read over the registry API before the run: each tag's index digest,
 // its platforms (attestations aside) and the input hash it was built from (the index's annotation, or
 // the label on its first image's config for indexes `docker manifest` made).
-import type { PublishedTag } from "@multiarch/plan";
-import { parseImageRef } from "@multiarch/spec";
+import { descriptorPlatform, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, type PublishedTag, parseImageRef } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
 
@@ -13,9 +12,6 @@ interface Descriptor {
   platform?: { os: string; architecture: string; variant?: string };
   annotations?: Record<string, string>;
 }
-
-const HASH = "io.multiarch.input-hash";
-const PARTS = "io.multiarch.inputs";
 
 const partsOf = (text: string | undefined): Record<string, string> | undefined =>
   text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
@@ -31,12 +27,12 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
     throw e;
   }
   const manifests = (m.json.manifests as Descriptor[] | undefined) ?? [];
-  const images = manifests.filter((d) => d.platform && d.platform.os !== "unknown" && d.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest");
-  const platforms = images.map((d) => [d.platform!.os, d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
+  const images = manifests.filter((d) => d.platform && d.platform.os !== "unknown" && !isAttestation(d));
+  const platforms = images.map((d) => descriptorPlatform(d.platform!));
   const byPlatform = Object.fromEntries(images.map((d, i) => [platforms[i]!, d.digest]));
   const annotations = (m.json.annotations as Record<string, string> | undefined) ?? {};
-  let hash = annotations[HASH];
-  let parts = annotations[PARTS];
+  let hash = annotations[INPUT_HASH_LABEL];
+  let parts = annotations[INPUT_PARTS_LABEL];
   if (!hash) {
     // an index without our annotation (docker manifest), or a single image: read the config's labels
     const first = images[0]?.digest ?? (manifests.length === 0 ? m.digest : undefined);
@@ -46,9 +42,16 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
       if (config) {
         const blob = await client.blob(parsed.value, config);
         const labels = ((blob.config as { Labels?: Record<string, string> } | undefined)?.Labels ?? {}) as Record<string, string>;
-        hash = labels[HASH];
-        parts = labels[PARTS];
-        if (manifests.length === 0) platforms.push([blob.os, blob.architecture, blob.variant].filter(Boolean).join("/"));
+        hash = labels[INPUT_HASH_LABEL];
+        parts = labels[INPUT_PARTS_LABEL];
+        if (manifests.length === 0)
+          platforms.push(
+            descriptorPlatform({
+              os: String(blob.os ?? ""),
+              architecture: String(blob.architecture ?? ""),
+              variant: blob.variant ? String(blob.variant) : undefined,
+            }),
+          );
       }
     }
   }

@@ -1,5 +1,33 @@
 export type { BinfmtHandler, DoctorFacts, FixAction } from "./doctor.ts";
+export { attestedDigest, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, OCI_CREATED, OCI_REF_NAME, OCI_REVISION, OCI_SOURCE } from "./labels.ts";
+export {
+  archSuffix,
+  descriptorPlatform,
+  isPlatform,
+  KNOWN_PLATFORMS,
+  nativeArchs,
+  type Platform,
+  type PlatformParts,
+  parsePlatform,
+  perArchTag,
+  platformParts,
+  platformSlug,
+  qemuHandler,
+} from "./platform.ts";
 export { asPlan, parsePlanFile, parseShard, planIdentity } from "./read.ts";
+export {
+  byDigest,
+  type Checked,
+  checkFullName,
+  checkRepositoryPath,
+  checkTag,
+  type ImageRef,
+  parseImageRef,
+  parseRegistryUrl,
+  type RegistryUrl,
+  referenceName,
+  repositoryRef,
+} from "./reference.ts";
 export {
   type ArchPlan,
   type Arg,
@@ -25,3 +53,15 @@ export {
   type Verified,
   type Yield,
 } from "./schema.ts";
+export {
+  bakeStepId,
+  buildStepId,
+  CLEANUP_LOCAL_STAGING,
+  CLEANUP_TESTED,
+  imageStepId,
+  loginStepId,
+  refStepId,
+  tagPushStepId,
+  testStepId,
+} from "./step-id.ts";
+export { closest, didYouMean } from "./suggest.ts";
