@@ -197,3 +197,23 @@ export function bakeArchSteps(
     ...archCheckSteps(mine, p),
   ];
 }
+
+/**
+ * The publish file, for builders that push by digest themselves (not buildx's docker driver, whose bake
+ * writes layouts): each built image's output pushed by digest, no tag.
+ */
+export function publishTargets(built: readonly PlannedImage[], rewriteTimestamp: boolean): Record<string, { tags: string[]; output: string[] }> {
+  return Object.fromEntries(
+    built
+      .filter((p) => p.refs.length)
+      .map((p) => [
+        p.name,
+        {
+          tags: p.refs.map((r) => r.name),
+          output: [
+            `type=image,push=true,push-by-digest=true,name-canonical=true${p.refs.some((r) => r.insecure) ? ",registry.insecure=true" : ""}${rewriteTimestamp ? ",rewrite-timestamp=true" : ""}`,
+          ],
+        },
+      ]),
+  );
+}

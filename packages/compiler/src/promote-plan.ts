@@ -7,8 +7,8 @@ import { basename } from "node:path";
 import { didYouMean, PLAN_VERSION, type Plan, type PlannedImage, type PlannedRef, refLabel, repositoryRef, type Stage, type Step } from "@multiarch/plan";
 import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import { publishedNames } from "./bake.ts";
-import { secretSources } from "./compile.ts";
 import { type Facts, renderImages } from "./render.ts";
+import { secretSources } from "./secret-sources.ts";
 import { docker, indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
 
 export interface PromoteOptions {
