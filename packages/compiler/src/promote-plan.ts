@@ -4,7 +4,18 @@
 // there, then tagged. Every tag moves as apply moves it: to the verified digest, one at a time, latest last.
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { didYouMean, PLAN_VERSION, type Plan, type PlannedImage, type PlannedRef, refLabel, repositoryRef, type Stage, type Step } from "@multiarch/plan";
+import {
+  didYouMean,
+  PLAN_VERSION,
+  type Plan,
+  type PlannedImage,
+  type PlannedRef,
+  refLabel,
+  refStepId,
+  repositoryRef,
+  type Stage,
+  type Step,
+} from "@multiarch/plan";
 import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import { publishedNames } from "./bake.ts";
 import { type Facts, renderImages } from "./render.ts";
@@ -104,20 +115,18 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
     for (const n of targets) {
       const repo = n.repository ?? img.repository;
       const source = from ? `${repositoryRef(from, repo)}:${version}` : `${n.name}:${version}`;
-      const label = refLabel({ ...n, tags: [], staging: "" });
-      const sourceLabel = from
-        ? refLabel({ registry: from.name, name: "", insecure: false, ...(n.repository ? { repository: n.repository } : {}), tags: [], staging: "" })
-        : label;
+      // the source's registry: the one promoted from, or the target's own
+      const sourceOf = from ? { registry: from.name, ...(n.repository ? { repository: n.repository } : {}) } : n;
       const sourceInsecure = from ? from.insecure : n.insecure;
-      sources[`${img.name}@${label}`] = source;
+      sources[`${img.name}@${refLabel(n)}`] = source;
       const ref: PlannedRef = { ...n, tags: publishOrder(r.tags), staging: from ? `${n.name}:${promoteTag(source)}` : source };
       refs.push(ref);
       if (from) sourceRefs.push({ registry: from.name, name: repositoryRef(from, repo), insecure: sourceInsecure, tags: [], staging: source });
-      verify.push(indexCheckStep(`verify:${img.name}@${sourceLabel}`, img.name, from?.name ?? n.registry, sourceInsecure, { ref: source, platforms }));
+      verify.push(indexCheckStep(refStepId("verify", img.name, sourceOf), img.name, from?.name ?? n.registry, sourceInsecure, { ref: source, platforms }));
       // the source must carry the spec's signature: promote never signs what the release did not
       if (spec.sign)
         signatures.push({
-          id: `verify-signature:${img.name}@${sourceLabel}`,
+          id: refStepId("verify-signature", img.name, sourceOf),
           kind: "verify",
           image: img.name,
           registry: from?.name ?? n.registry,
@@ -127,7 +136,7 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
         });
       if (from) {
         copies.push({
-          id: `copy:${img.name}@${label}`,
+          id: refStepId("copy", img.name, n),
           kind: "manifest",
           image: img.name,
           registry: n.registry,
@@ -135,7 +144,7 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
           inputs: [source],
           produces: [ref.staging],
         });
-        copyChecks.push(indexCheckStep(`verify:${img.name}@${label}`, img.name, n.registry, n.insecure, { ref: ref.staging, platforms, sameAs: source }));
+        copyChecks.push(indexCheckStep(refStepId("verify", img.name, n), img.name, n.registry, n.insecure, { ref: ref.staging, platforms, sameAs: source }));
       }
     }
     const p: PlannedImage = { name: img.name, platforms, dependsOn: [], refs };

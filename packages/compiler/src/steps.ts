@@ -14,6 +14,7 @@ import {
   refStepId,
   type Step,
   testStepId,
+  valueRef,
 } from "@multiarch/plan";
 import type { Credential, Image, Signing, Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
@@ -76,17 +77,21 @@ export function plannedRefs(spec: Spec, r: RenderedImage, staging: string): Plan
 
 export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] {
   const used = new Set(images.flatMap((i) => i.refs.map((r) => r.registry)));
-  return spec.registries
-    .filter((r) => used.has(r.name) && r.username && r.password)
-    .map((r) => ({
-      id: loginStepId(r.name),
-      kind: "login" as const,
-      registry: r.name,
-      commands: [docker(["login", r.host, "--username", r.username as { env: string }, "--password-stdin"], { stdin: r.password as { env: string } })],
-      inputs: [],
-      produces: [`credentials:${r.host}`],
-      skipIfLoggedIn: r.host,
-    }));
+  return spec.registries.flatMap(({ name, host, username, password }): Step[] =>
+    used.has(name) && username && password
+      ? [
+          {
+            id: loginStepId(name),
+            kind: "login",
+            registry: name,
+            commands: [docker(["login", host, "--username", valueRef(username), "--password-stdin"], { stdin: valueRef(password) })],
+            inputs: [],
+            produces: [`credentials:${host}`],
+            skipIfLoggedIn: host,
+          },
+        ]
+      : [],
+  );
 }
 
 /** How a pushed index is read: buildx imagetools (digest, configs), or docker manifest without buildx. */
@@ -184,7 +189,6 @@ export const unchangedIf = (ref: PlannedRef, signed = false): NonNullable<Step["
 
 // cosign names a key as a path, or env://NAME for a key held in a variable: never the key itself.
 const keyArg = (c: Credential): string => (c.env ? `env://${c.env}` : c.file!);
-export const valueRef = (c: Credential): { env: string } | { file: string } => (c.env ? { env: c.env } : { file: c.file! });
 const cosign = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "cosign", args, ...extra });
 
 /** cosign verify of an index by digest: the spec's public key (or keyless identity) signed it. */

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
-import { type BinfmtHandler, type DoctorFacts, type FixAction, nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
+import { type BinfmtHandler, type DoctorFacts, type FixAction, nativeArchs, platformParts, qemuHandler, valueRef } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
 import { readDockerConfig } from "./docker-config.ts";
 import { readHandler } from "./emulation.ts";
@@ -65,7 +65,7 @@ export async function gatherDoctorFacts(
     }
     const value = (ref: NonNullable<typeof r.username>) => {
       try {
-        return resolveRef(ref as { env: string } | { file: string }, { cwd: spec.dir, env });
+        return resolveRef(valueRef(ref), { cwd: spec.dir, env });
       } catch {
         return undefined;
       }

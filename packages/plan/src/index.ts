@@ -51,6 +51,7 @@ export {
   type Strategy,
   type ValueRef,
   type Verified,
+  valueRef,
   type Yield,
 } from "./schema.ts";
 export {

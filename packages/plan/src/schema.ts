@@ -13,6 +13,8 @@ const PlatformSchema = z.enum(KNOWN_PLATFORMS);
 /** A value resolved only when the command runs, so secrets and user names never sit in a plan file. */
 export const ValueRefSchema = z.union([z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })]);
 export type ValueRef = z.infer<typeof ValueRefSchema>;
+/** A spec's credential (an env variable or a file, one of them) as a reference. */
+export const valueRef = (c: { env?: string; file?: string }): ValueRef => (c.env ? { env: c.env } : { file: c.file ?? "" });
 
 /**
  * The image verification saw under a staging ref, as name@digest: the index, or with `platform` that
@@ -170,7 +172,7 @@ export const PlannedRefSchema = z.strictObject({
 });
 export type PlannedRef = z.infer<typeof PlannedRefSchema>;
 /** How step ids and reports name a ref: its registry, and the repository when the image has several there. */
-export const refLabel = (ref: PlannedRef): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
+export const refLabel = (ref: Pick<PlannedRef, "registry" | "repository">): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
 
 export const PlannedImageSchema = z.strictObject({
   name: z.string(),

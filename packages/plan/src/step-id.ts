@@ -5,10 +5,10 @@ import type { Platform } from "./platform.ts";
 import { platformSlug } from "./platform.ts";
 import { type PlannedRef, refLabel } from "./schema.ts";
 
-type PerRef = "push" | "verify" | "manifest" | "merge" | "sign" | "publish";
+type PerRef = "push" | "verify" | "manifest" | "merge" | "sign" | "publish" | "verify-signature" | "copy";
 
 /** A step of one image and repository (push:api@ghcr/acme/api), or that platform's share of it (…/linux/arm64). */
-export const refStepId = (kind: PerRef, image: string, ref: PlannedRef, platform?: Platform): string =>
+export const refStepId = (kind: PerRef, image: string, ref: Pick<PlannedRef, "registry" | "repository">, platform?: Platform): string =>
   `${kind}:${image}@${refLabel(ref)}${platform ? `/${platform}` : ""}`;
 
 /** A step of one image on one platform: a smoke test (test:api/linux/arm64). */
