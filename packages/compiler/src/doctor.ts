@@ -75,7 +75,7 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
 
   // kernel, binfmt_misc, QEMU: only for platforms this machine cannot run natively
   const native = nativeArchs(f.hostArch);
-  const foreign = platforms.filter((p) => !native.includes(p.split("/")[1] ?? ""));
+  const foreign = platforms.filter((p) => !native.includes(platformParts(p).arch));
   const kernelOk = versionAtLeast(f.kernel, "4.8");
   add({
     id: "kernel",
@@ -99,7 +99,7 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
     });
   }
   for (const p of foreign) {
-    const handler = qemuHandler(p.split("/")[1] ?? "");
+    const handler = qemuHandler(platformParts(p).arch);
     if (!handler) continue;
     const h = f.binfmt.handlers[handler];
     const conf = f.binfmt.available[handler];
