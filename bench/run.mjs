@@ -25,12 +25,20 @@ const results = {};
 function attempt(program, args, opts = {}) {
   const t0 = performance.now();
   const r = spawnSync(program, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28, ...opts });
-  return { ms: performance.now() - t0, ok: r.status === 0, error: `${program} ${args.join(" ")} failed (${r.status}):\n${(r.stderr ?? "").slice(-2000)}` };
+  return {
+    ms: performance.now() - t0,
+    ok: r.status === 0,
+    stdout: r.stdout,
+    error: `${program} ${args.join(" ")} failed (${r.status}):\n${(r.stderr ?? "").slice(-2000)}`,
+  };
 }
 function run(program, args, opts = {}) {
+  return runWithOutput(program, args, opts).ms;
+}
+function runWithOutput(program, args, opts = {}) {
   const r = attempt(program, args, opts);
   if (!r.ok) throw new Error(r.error);
-  return r.ms;
+  return r;
 }
 /** Registries answer 5xx now and then; a hand-written script would retry too. Every attempt's time counts. */
 function runRetried(program, args, opts = {}) {
@@ -296,7 +304,8 @@ function benchStrategy() {
 }
 
 /** A git repository of n small images (FROM the test base, COPY one file; every tenth FROM the one before). */
-function monorepoOf(n, ns) {
+/** `tested`: images with a smoke test (cat of their file, per platform), as the changed-image comparison checks them by hand. */
+function monorepoOf(n, ns, tested = []) {
   const dir = mkdtempSync(join(tmpdir(), `multiarch-bench-mono-${n}-`));
   const lines = [
     "version: 1",
@@ -315,6 +324,7 @@ function monorepoOf(n, ns) {
     writeFileSync(join(dir, "services", name, "app.txt"), `${name} ${ns} v1\n`);
     lines.push(`  ${name}:`, `    context: services/${name}`);
     if (i % 10 !== 0) lines.push(`    contexts: { base: "image:svc-${String(i - (i % 10)).padStart(4, "0")}" }`);
+    if (tested.includes(name)) lines.push(`    test: { run: [cat, /${name}.txt] }`);
   }
   writeFileSync(join(dir, "multiarch.yaml"), `${lines.join("\n")}\n`);
   const git = (...args) =>
@@ -369,7 +379,9 @@ function leftovers(ns, n) {
 function benchIncremental() {
   const n = Number(process.env.BENCH_IMAGES ?? 200);
   const ns = `bench-incr-${Date.now().toString(36)}`;
-  const dir = monorepoOf(n, ns);
+  const leaf = `svc-${String(n - 1).padStart(4, "0")}`;
+  const other = `svc-${String(n - 2).padStart(4, "0")}`;
+  const dir = monorepoOf(n, ns, [leaf, other]);
   const spec = join(dir, "multiarch.yaml");
   prune();
   const counter = dockerCounter();
@@ -382,27 +394,33 @@ function benchIncremental() {
   const afterFirst = leftovers(ns, n);
   const noop = time(3, () => run("node", [BIN, "apply", "-f", spec]));
   const cpu = cpuOf(["node", BIN, "apply", "-f", spec]);
-  // one leaf changed, against building one changed image by hand (buildx build --push of its context)
-  const leaf = `svc-${String(n - 1).padStart(4, "0")}`;
+  // one leaf changed, against building one changed image by hand (buildx build --push of its context),
+  // then the checks apply makes: the pushed platform set, and its smoke test run once per platform
   writeFileSync(join(dir, "services", leaf, "app.txt"), `${leaf} v2\n`);
-  const changed = run("node", [BIN, "apply", "-f", spec], { env: counter.env });
+  const changedRun = runWithOutput("node", [BIN, "apply", "-f", spec, "--json"], { env: counter.env });
+  const changed = changedRun.ms;
   const changedDocker = counter.take();
+  const timings = JSON.parse(changedRun.stdout).report.timings;
   const afterChanged = leftovers(ns, n);
-  const other = `svc-${String(n - 2).padStart(4, "0")}`;
   writeFileSync(join(dir, "services", other, "app.txt"), `${other} v2\n`);
   const base = `127.0.0.1:5000/${ns}/svc-${String(n - 1 - ((n - 1) % 10)).padStart(4, "0")}:1.0`;
+  const handRef = `127.0.0.1:5000/${ns}-hand/${other}:1.0`;
+  const platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
   const alone = runRetried("docker", [
     "buildx",
     "build",
     "--platform",
-    "linux/amd64,linux/arm64,linux/arm/v7",
+    platforms.join(","),
     "--build-context",
     `base=docker-image://${base}`,
     "-t",
-    `127.0.0.1:5000/${ns}-hand/${other}:1.0`,
+    handRef,
     "--push",
     join(dir, "services", other),
   ]);
+  const checks =
+    runRetried("docker", ["buildx", "imagetools", "inspect", handRef]) +
+    platforms.reduce((ms, p) => ms + runRetried("docker", ["run", "--rm", "--pull", "always", "--platform", p, handRef, "cat", `/${other}.txt`]), 0);
   const row = {
     images: n,
     firstMs: first,
@@ -410,7 +428,9 @@ function benchIncremental() {
     speedup: first / noop,
     oneChangedMs: changed,
     aloneMs: alone,
-    overheadMs: changed - alone,
+    aloneCheckedMs: alone + checks,
+    ratioChecked: changed / (alone + checks),
+    timings,
     noopCpuShare: cpu.cpu / cpu.real,
     dockerProcesses: { first: firstDocker, oneChanged: changedDocker },
     cleanupMs,
@@ -420,10 +440,11 @@ function benchIncremental() {
   results.incremental = row;
   console.log(`\nincremental: ${n} images x 3 platforms (a base every 10 images, 9 dependents each)`);
   console.log(`(the first apply's local staging images were removed in the background for another ${fmt(cleanupMs)})`);
-  console.log("first apply  no-op re-apply  first / no-op  one changed  that image by hand  difference  CPU share (no-op)");
+  console.log("first apply  no-op re-apply  first / no-op  one changed  by hand  by hand + checks  changed / (by hand + checks)  CPU share (no-op)");
   console.log(
-    `${fmt(row.firstMs).padEnd(13)}${fmt(row.noopMs).padEnd(16)}${(row.speedup.toFixed(1) + "x").padEnd(15)}${fmt(row.oneChangedMs).padEnd(13)}${fmt(row.aloneMs).padEnd(19)}${fmt(row.overheadMs).padEnd(12)}${(row.noopCpuShare * 100).toFixed(0)}%`,
+    `${fmt(row.firstMs).padEnd(13)}${fmt(row.noopMs).padEnd(16)}${(row.speedup.toFixed(1) + "x").padEnd(15)}${fmt(row.oneChangedMs).padEnd(13)}${fmt(row.aloneMs).padEnd(9)}${fmt(row.aloneCheckedMs).padEnd(18)}${(row.ratioChecked.toFixed(2) + "x").padEnd(29)}${(row.noopCpuShare * 100).toFixed(0)}%`,
   );
+  console.log(`one changed, where the time went: ${timings.map((t) => `${t.phase} ${fmt(t.ms)}`).join(", ")}`);
   console.log(`docker CLI processes: first apply ${firstDocker}, one changed ${changedDocker}`);
   console.log(
     `after the first apply: tags per repository ${afterFirst.tagsPerRepository.min}-${afterFirst.tagsPerRepository.max} (${afterFirst.example[0]}: ${afterFirst.example[1].join(" ")}), images of it in the engine ${afterFirst.engineImages}`,

@@ -7,15 +7,7 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { BIN, cli, docker, env, namespace, platformsOf, project, reportOf } from "./helpers.ts";
-
-/** GET /v2/NAME/tags/list: the repository's tags, sorted ([] when it has none or does not exist). */
-async function tagsOf(repository: string): Promise<string[]> {
-  const res = await fetch(`http://${env!.registry}/v2/${repository}/tags/list`);
-  if (res.status === 404) return [];
-  const body = (await res.json()) as { tags?: string[] | null };
-  return [...(body.tags ?? [])].sort();
-}
+import { BIN, cli, docker, env, namespace, platformsOf, project, reportOf, tagsOf } from "./helpers.ts";
 
 /** Images of this namespace in the engine's store, once the background clean-up had time to finish. */
 async function engineImages(ns: string, host?: string): Promise<string[]> {
@@ -56,7 +48,7 @@ describe.skipIf(!env)("no staging tags", () => {
     expect(await engineImages(ns)).toEqual([]);
     // the pushes were by digest: what the report says it pushed is what the tags hold
     const report = reportOf(r.stdout);
-    const index = report.staged.find((s: { ref: string }) => !/-(amd64|arm64)$/.test(s.ref));
+    const index = report.staged.find((s: { key: string }) => !/-(amd64|arm64)$/.test(s.key));
     expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest).toBe(index.digest);
   });
 
@@ -127,7 +119,7 @@ describe.skipIf(!env)("reproducible digests on the docker driver", () => {
     const b = await cli(["apply", "-f", join(second, "multiarch.yaml"), "--rebuild", "--json"], { env: { DOCKER_HOST: env!.docker2 } });
     expect(b.exitCode, b.stderr).toBe(0);
     const again = reportOf(b.stdout);
-    const built = again.staged.find((s: { ref: string }) => !/-(amd64|arm64)$/.test(s.ref));
+    const built = again.staged.find((s: { key: string }) => !/-(amd64|arm64)$/.test(s.key));
     expect(built.digest).toBe(published);
     expect(again.images[0].status).toBe("unchanged");
     expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest).toBe(published);

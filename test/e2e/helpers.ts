@@ -121,6 +121,14 @@ export function reportOf(stdout: string) {
   return { ...doc, ...doc.report };
 }
 
+/** GET /v2/NAME/tags/list of the test registry: the repository's tags, sorted ([] when it has none or does not exist). */
+export async function tagsOf(repository: string): Promise<string[]> {
+  const res = await fetch(`http://${env!.registry}/v2/${repository}/tags/list`);
+  if (res.status === 404) return [];
+  const body = (await res.json()) as { tags?: string[] | null };
+  return [...(body.tags ?? [])].sort();
+}
+
 /** Waits until `cond` holds (checked every 50 ms) instead of a fixed sleep; fails after `ms`. */
 export async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
   for (const end = Date.now() + ms; !cond(); ) {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { cli, docker, env, namespace, platformsOf, repo, reportOf, watchArgv } from "./helpers.ts";
+import { cli, docker, env, namespace, platformsOf, repo, reportOf, tagsOf, watchArgv } from "./helpers.ts";
 
 const PASSWORD = "pw-e2e-Zq8sJ3vK1"; // the signing key's password: must appear in no argv, output or file
 const TAGS = '["{{version}}", "{{majorMinor version}}", "{{major version}}", latest]';
@@ -208,6 +208,8 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     );
     expect((await cosignVerify(`${prod}:latest`, dir)).exitCode).toBe(0);
     expect((await platformsOf(`${prod}:latest`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    // copied by digest: production's tags are the spec's and cosign's signature, no copy's tag
+    expect((await tagsOf(`${ns}-prod/app`)).filter((t) => !t.endsWith(".sig"))).toEqual(["1", "1.4", "1.4.2", "latest"]);
 
     // an index without a planned platform (amd64 alone) is refused: exit 3, no tag moves
     const base = JSON.parse((await docker(["buildx", "imagetools", "inspect", env!.baseImage, "--format", "{{json .Manifest}}"])).stdout);

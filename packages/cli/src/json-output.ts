@@ -157,8 +157,15 @@ export const JsonOutputSchema = z
         images: z.array(image),
         tags: z.array(tag).describe("every user tag the plan publishes, and what this run did to it"),
         staged: z
-          .array(z.object({ image: z.string().optional(), ref: z.string(), digest: z.string() }))
-          .describe("refs this run pushed, with the digest pushed"),
+          .array(
+            z.object({
+              image: z.string().optional(),
+              ref: z.string(),
+              digest: z.string(),
+              key: z.string().describe("the plan's key it is recorded under (a ref's staging, -ARCH per platform): not a tag"),
+            }),
+          )
+          .describe("what this run pushed, as name@digest (pushes by digest write no tag), with the digest"),
         timings: z
           .array(
             z.object({

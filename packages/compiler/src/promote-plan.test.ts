@@ -77,16 +77,18 @@ describe("promotePlan", () => {
       { verified: source },
     ]);
     const copy = all.find((s) => s.kind === "manifest")!;
-    expect(copy.commands[0]!.args).toEqual([
-      "buildx",
-      "imagetools",
-      "create",
-      "--tag",
-      expect.stringMatching(/^ghcr\.io\/acme\/app:multiarch-promote-[0-9a-f]{12}$/),
-      { verified: source },
-    ]);
+    // copied in-process by digest (no tag), recorded under a key named after the source
+    expect(copy.commands).toEqual([]);
+    expect(copy.copy).toEqual({
+      from: source,
+      fromInsecure: true,
+      ref: expect.stringMatching(/^ghcr\.io\/acme\/app:multiarch-promote-[0-9a-f]{12}$/),
+      insecure: false,
+    });
+    expect(copy.produces).toEqual([copy.copy!.ref]);
     const check = all.find((s) => s.id === "verify:app@prod")!;
     expect(check.expect).toMatchObject({ ref: copy.produces[0], sameAs: source });
+    expect(check.commands[0]!.args).toContainEqual({ built: copy.produces[0] });
     const sign = all.find((s) => s.kind === "sign")!;
     expect(argsOf(sign)[0]).toBe(`cosign sign --yes --key env://COSIGN_KEY --tlog-upload=false {"verified":"${copy.produces[0]}"}`);
     expect(sign.commands[0]!.setEnv).toEqual({ COSIGN_PASSWORD: { env: "COSIGN_PW" } });

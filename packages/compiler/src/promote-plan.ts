@@ -20,7 +20,7 @@ import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import { publishedNames } from "./bake.ts";
 import { type Facts, renderImages } from "./render.ts";
 import { secretSources } from "./secret-sources.ts";
-import { docker, indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
+import { indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
 
 export interface PromoteOptions {
   /** Registry names: copy from `from` into `to`; neither: in place, in every registry of each image. */
@@ -35,7 +35,7 @@ export type PromoteResult = { ok: true; plan: Plan; sources: Record<string, stri
 /** promote does not build: the strategy only says so (publishing is the same for both). */
 const STRATEGY: Plan["strategy"] = { requested: "manifest", chosen: "manifest", reason: "promote builds nothing: indexes are copied and tagged by digest" };
 
-/** Where a copy waits between the copy and its verification: named after its source, so a re-run reuses it. */
+/** The key a copy is recorded under between the copy (by digest, no tag) and its verification. */
 const promoteTag = (source: string): string => `multiarch-promote-${createHash("sha256").update(source).digest("hex").slice(0, 12)}`;
 
 /**
@@ -140,11 +140,21 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
           kind: "manifest",
           image: img.name,
           registry: n.registry,
-          commands: [docker(["buildx", "imagetools", "create", "--tag", ref.staging, { verified: source }])],
+          commands: [],
           inputs: [source],
           produces: [ref.staging],
+          copy: { from: source, fromInsecure: sourceInsecure, ref: ref.staging, insecure: n.insecure },
         });
-        copyChecks.push(indexCheckStep(refStepId("verify", img.name, n), img.name, n.registry, n.insecure, { ref: ref.staging, platforms, sameAs: source }));
+        copyChecks.push(
+          indexCheckStep(
+            refStepId("verify", img.name, n),
+            img.name,
+            n.registry,
+            n.insecure,
+            { ref: ref.staging, platforms, sameAs: source },
+            { built: ref.staging },
+          ),
+        );
       }
     }
     const p: PlannedImage = { name: img.name, platforms, dependsOn: [], refs };

@@ -110,8 +110,9 @@ export const indexCheckStep = (
   registry: string,
   insecure: boolean,
   expect: Extract<NonNullable<Step["expect"]>, { ref: string }>,
-  legacy = false,
-): Step => ({ id, kind: "verify", image, registry, commands: [inspectCommand(expect.ref, insecure, legacy)], inputs: [expect.ref], produces: [], expect });
+  /** What is inspected: the ref's tag, or what this run pushed under it by digest. */
+  inspected: string | Built = expect.ref,
+): Step => ({ id, kind: "verify", image, registry, commands: [inspectCommand(inspected, insecure, false)], inputs: [expect.ref], produces: [], expect });
 
 export function verifySteps(images: readonly PlannedImage[], legacy = false): Step[] {
   return images.flatMap((img): Step[] =>

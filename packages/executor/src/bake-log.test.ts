@@ -10,6 +10,15 @@ const LOG = readFileSync(new URL("./bake-log.fixture.txt", import.meta.url), "ut
 // the quotes and the Dockerfile excerpt.
 const OCI_LOG = readFileSync(new URL("./bake-log-oci.fixture.txt", import.meta.url), "utf8");
 
+/** How BuildKit ends the log of a bake whose `RUN false` (line 3) failed: the excerpt, then the error. */
+const RUN_FALSE_END = [
+  "Dockerfile:3",
+  "--------------------",
+  "   3 | >>> RUN false",
+  "--------------------",
+  'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+];
+
 describe("readBakeLog", () => {
   test("the target BuildKit quotes failed, with its Dockerfile line; finished ones built; the rest cancelled", () => {
     const r = readBakeLog(LOG, ["base", "lib", "a", "b", "c"]);
@@ -117,11 +126,7 @@ describe("readBakeLog", () => {
       "------",
       " > [b linux/amd64 2/3] RUN false:",
       "------",
-      "Dockerfile:3",
-      "--------------------",
-      "   3 | >>> RUN false",
-      "--------------------",
-      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      ...RUN_FALSE_END,
     ].join("\n");
     expect(readBakeLog(log, ["b", "c"]).map((t) => [t.target, t.status])).toEqual([
       ["b", "failed"],
@@ -156,6 +161,28 @@ describe("readBakeLog", () => {
     // BuildKit quoting b's step under d's name (seen in one run in five): the excerpt says it is b's
     const asD = OCI_LOG.replaceAll("[b linux/", "[d linux/");
     expect(readBakeLog(asD, targets, deps, lineOf).map((t) => t.status)).toEqual(["built", "cancelled", "cancelled", "failed", "built", "cancelled"]);
+  });
+
+  test("an export quoted after the failed step (seen in CI) leaves the excerpt and the final error to that step", () => {
+    const log = [
+      "#30 [b linux/amd64 2/3] RUN false",
+      '#30 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      "#33 [a] exporting to oci image format",
+      "#33 ERROR: error reading from server: EOF: unavailable",
+      "------",
+      " > [b linux/amd64 2/3] RUN false:",
+      "------",
+      "------",
+      " > [a] exporting to oci image format:",
+      "------",
+      "ERROR: (*service).Write failed: rpc error: code = Unavailable desc = ref layer-sha256:12f4 locked for 56ms: unavailable",
+      ...RUN_FALSE_END,
+    ].join("\n");
+    const r = readBakeLog(log, ["a", "b"]);
+    expect(r.map((t) => t.status)).toEqual(["cancelled", "failed"]);
+    expect(r[1]!.error).toContain("3 | >>> RUN false");
+    expect(r[1]!.error).toContain("ERROR: failed to solve");
+    expect(r[1]!.error).not.toContain("locked");
   });
 
   test("an export that fails (a push) fails its target", () => {

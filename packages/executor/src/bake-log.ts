@@ -73,28 +73,29 @@ export function readBakeLog(
     const owns = (t: string) => lineOf(t, Number(at[1]))?.trim() === text;
     return owns(target) ? target : (ancestors(target).find(owns) ?? target);
   };
-  // The Dockerfile excerpt ("Dockerfile:3", dashes, ">>> RUN false", dashes) goes with the last quote, but
-  // exports cut short by the failure may print their own ERROR lines between them (an OCI layout's
-  // "(*service).Write failed … locked"): it is looked for up to the final ERROR line.
-  const excerpt = (from: number, to: number): string[] => {
-    if (from < 0 || to <= from) return [];
-    const start = lines.findIndex((l, i) => i >= from && i < to && /^[^\s:]+:\d+$/.test(l) && lines[i + 1]?.startsWith("-----"));
-    return start < 0 ? [] : lines.slice(start, to);
-  };
   // When a build step failed, bake cancels the rest, and exports cut short say so (" > [c] exporting to
   // image:" … "failed to commit … snapshot … does not exist"): the cancellation's, not those targets' own
   // failures. An export fails its target only when no build step failed (a push refused).
   const isExport = (label: string) => /^\[[^\]]+\] exporting to /.test(label);
   const stepFailed = quotes.some((q) => !isExport(q.label));
-  for (const [n, q] of quotes.entries()) {
-    if (stepFailed && isExport(q.label)) continue;
-    const last = n === quotes.length - 1;
-    const end = last ? lines.findIndex((l, i) => i > q.at && l.startsWith("ERROR: ")) : quotes[n + 1]!.at;
-    const block = [...lines.slice(q.at, end < 0 ? undefined : end), ...(last ? excerpt(end, finalAt) : [])]
+  const counted = quotes.filter((q) => !stepFailed || !isExport(q.label));
+  // The Dockerfile excerpt ("Dockerfile:3", dashes, ">>> RUN false", dashes) and the final ERROR line
+  // follow the last quote, and are the failed step's: BuildKit may quote exports it cut short after that
+  // step, and print their own ERROR lines (an OCI layout's "(*service).Write failed … locked") before it.
+  const excerptAt = lines.findIndex(
+    (l, i) => i > (quotes.at(-1)?.at ?? -1) && (finalAt < 0 || i < finalAt) && /^[^\s:]+:\d+$/.test(l) && lines[i + 1]?.startsWith("-----"),
+  );
+  const excerpt = excerptAt < 0 ? [] : lines.slice(excerptAt, finalAt < 0 ? undefined : finalAt);
+  for (const q of counted) {
+    const next = quotes.find((o) => o.at > q.at)?.at ?? Number.POSITIVE_INFINITY;
+    const end = lines.findIndex((l, i) => i > q.at && (i >= next || i === excerptAt || l.startsWith("ERROR: ")));
+    const own = lines.slice(q.at, end < 0 ? undefined : end);
+    const last = q === counted.at(-1);
+    const block = [...own, ...(last ? excerpt : [])]
       .join("\n")
       .replace(/(\n------)+\s*$/, "")
       .trimEnd();
-    // the final ERROR line is the last quote's; the others' are their steps' own
+    // the final ERROR line is the last quoted step's; the others' are their steps' own
     const error = `${block}\n${last ? finalError : (stepError(q.label) ?? "")}`.trimEnd();
     if (q.target) fail(last ? ownerOf(q.target, block) : q.target, q.platform, error);
     else unnamed.push(error);

@@ -1,13 +1,13 @@
 // Pushing by digest against the test environment's real registry (127.0.0.1:5000, test/env/up.sh):
 // a layout written here, pushed twice (the second time every blob is found), then to a second
-// repository (every blob mounted), and an index of it; no tag anywhere.
+// repository (every blob mounted), and an index of it; copies of that index by digest; no tag anywhere.
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, test } from "vitest";
-import { BlobLocations, pushIndex, pushLayout } from "./digest-push.ts";
+import { BlobLocations, copyImage, pushIndex, pushLayout } from "./digest-push.ts";
 import { RegistryClient } from "./registry.ts";
 
 const HOST = "127.0.0.1:5000";
@@ -76,5 +76,18 @@ describe("pushing by digest", () => {
     expect(read.json.annotations).toEqual({ "org.example": "yes" });
     expect(await tagsOf(a.path)).toEqual([]);
     expect(await tagsOf(b.path)).toEqual([]);
+
+    // promote's copy: the index and its image, byte for byte (the same digest), by mount on one registry
+    const c = { host: HOST, path: `${ns}/c` };
+    const mounted = await copyImage(client, { ...b, digest: index }, c, new BlobLocations());
+    expect(mounted.descriptor.digest).toBe(index);
+    expect(mounted.blobs).toEqual({ present: 0, mounted: 2, uploaded: 0 });
+    // another registry (the same one by another name): every blob streamed from one to the other
+    const d = { host: HOST.replace("127.0.0.1", "localhost"), path: `${ns}/d` };
+    const streamed = await copyImage(client, { ...b, digest: index }, d, new BlobLocations());
+    expect(streamed).toEqual({ descriptor: mounted.descriptor, blobs: { present: 0, mounted: 0, uploaded: 2 } });
+    expect((await client.manifest({ ...d, digest: index })).json.annotations).toEqual({ "org.example": "yes" });
+    expect(await tagsOf(c.path)).toEqual([]);
+    expect(await tagsOf(d.path)).toEqual([]);
   });
 });

@@ -42,6 +42,7 @@ export class BlobLocations {
 export function showDigestPush(step: Step): string | undefined {
   const show = (s: string | { built: string }) => (typeof s === "string" ? s : `<${s.built} as built>`);
   if (step.layout) return `(in-process) push <run>/${step.layout.dir} to ${referenceName(step.layout.ref)} by digest, no tag`;
+  if (step.copy) return `(in-process) copy <${step.copy.from} as verified> to ${referenceName(step.copy.ref)} by digest, no tag`;
   if (step.index) return `(in-process) push an index of ${step.index.sources.map(show).join(" ")} to ${referenceName(step.index.ref)} by digest, no tag`;
   return undefined;
 }
@@ -61,39 +62,46 @@ export interface LayoutPush {
   blobs: { present: number; mounted: number; uploaded: number };
 }
 
-/** Pushes the one image (index or manifest) of an OCI layout folder to `target`. */
-export async function pushLayout(client: RegistryClient, dir: string, target: ImageRef, known: BlobLocations): Promise<LayoutPush> {
-  const blob = (digest: string) => join(dir, "blobs", ...digest.split(":"));
-  const top = (readJson(join(dir, "index.json")).manifests as Descriptor[] | undefined) ?? [];
-  if (top.length !== 1) throw new Error(`${dir}: the layout holds ${top.length} images, not one`);
-  const root = top[0]!;
-  // manifests children first; every config and layer once
-  const manifests: Descriptor[] = [];
+/** Where an image's manifests and blobs are read from: an OCI layout folder, or another repository. */
+interface ImageSource {
+  manifest(digest: string): Promise<Uint8Array>;
+  open(digest: string): AsyncIterable<Uint8Array>;
+  /** A repository on the target's registry holding every blob: they are mounted from it. */
+  mountFrom?: string;
+}
+
+/**
+ * Puts `root` and all it references into `target` by digest: every config and layer once (HEAD, else
+ * mounted from a repository that has it, else uploaded, several at once), then the manifests, an index's
+ * images before the index (a registry may refuse an index whose images it lacks). No tag.
+ */
+async function pushTree(client: RegistryClient, root: Descriptor, source: ImageSource, target: ImageRef, known: BlobLocations): Promise<LayoutPush> {
+  const manifests: { descriptor: Descriptor; bytes: Uint8Array }[] = [];
   const blobs = new Map<string, number>();
-  const walk = (d: Descriptor) => {
-    const json = readJson(blob(d.digest));
-    if (isIndex(d.mediaType)) for (const child of json.manifests as Descriptor[]) walk(child);
+  const walk = async (d: Descriptor) => {
+    const bytes = await source.manifest(d.digest);
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    if (isIndex(d.mediaType)) for (const child of json.manifests as Descriptor[]) await walk(child);
     else for (const b of [json.config as Descriptor, ...(json.layers as Descriptor[])]) blobs.set(b.digest, b.size);
-    manifests.push(d);
+    manifests.push({ descriptor: d, bytes });
   };
-  walk(root);
+  await walk(root);
   const how = await mapLimit([...blobs], UPLOADS, async ([digest, size]) => {
     const elsewhere = known.where(target.host, digest);
     if (elsewhere) await elsewhere.done.catch(() => undefined);
     // in another repository of this run: a mount answers "already there" too, without a HEAD first
-    const from = elsewhere && elsewhere.path !== target.path ? elsewhere.path : undefined;
+    const from = elsewhere && elsewhere.path !== target.path ? elsewhere.path : source.mountFrom;
     if (!from && (await client.hasBlob(target, digest))) {
       if (!elsewhere) known.note(target.host, digest, target.path);
       return "present";
     }
-    const pushed = client.pushBlob(target, digest, size, () => createReadStream(blob(digest)), from);
+    const pushed = client.pushBlob(target, digest, size, () => source.open(digest), from);
     known.note(target.host, digest, target.path, pushed);
     return pushed;
   });
-  // an index's images at once, then the index (a registry may refuse an index whose images it lacks)
-  const put = (m: Descriptor) => client.putManifest(target, m.digest, m.mediaType, readFileSync(blob(m.digest)));
+  const put = (m: (typeof manifests)[number]) => client.putManifest(target, m.descriptor.digest, m.descriptor.mediaType, m.bytes);
   await mapLimit(manifests.slice(0, -1), UPLOADS, put);
-  await put(root);
+  await put(manifests.at(-1)!);
   const { annotations, ...descriptor } = root;
   // the layout's own name annotation (a tag the build was given) is no part of what was pushed
   const kept = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k !== OCI_REF_NAME));
@@ -102,6 +110,29 @@ export async function pushLayout(client: RegistryClient, dir: string, target: Im
     descriptor: Object.keys(kept).length ? { ...descriptor, annotations: kept } : descriptor,
     blobs: { present: count("present"), mounted: count("mounted"), uploaded: count("uploaded") },
   };
+}
+
+/** Pushes the one image (index or manifest) of an OCI layout folder to `target`. */
+export async function pushLayout(client: RegistryClient, dir: string, target: ImageRef, known: BlobLocations): Promise<LayoutPush> {
+  const blob = (digest: string) => join(dir, "blobs", ...digest.split(":"));
+  const top = (readJson(join(dir, "index.json")).manifests as Descriptor[] | undefined) ?? [];
+  if (top.length !== 1) throw new Error(`${dir}: the layout holds ${top.length} images, not one`);
+  return pushTree(client, top[0]!, { manifest: async (d) => readFileSync(blob(d)), open: (d) => createReadStream(blob(d)) }, target, known);
+}
+
+/**
+ * Copies the image `from` names by digest (an index with its images and attestations, or one manifest)
+ * into `target`'s repository, byte for byte, so its digest is the same there; no tag. Blobs are mounted
+ * when both repositories are on one registry, else streamed from one to the other.
+ */
+export async function copyImage(client: RegistryClient, from: ImageRef & { digest: string }, target: ImageRef, known: BlobLocations): Promise<LayoutPush> {
+  const top = await client.manifest(from);
+  const source: ImageSource = {
+    manifest: async (digest) => (digest === top.digest ? top.bytes : (await client.manifest({ ...from, digest })).bytes),
+    open: (digest) => client.openBlob(from, digest),
+    ...(from.host === target.host && from.path !== target.path ? { mountFrom: from.path } : {}),
+  };
+  return pushTree(client, { mediaType: top.mediaType, digest: top.digest, size: top.size }, source, target, known);
 }
 
 /**

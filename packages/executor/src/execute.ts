@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { byDigest, type Command, type Plan, type Step, type Yield } from "@multiarch/plan";
 import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
-import { BlobLocations, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
+import { BlobLocations, copyImage, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
@@ -92,7 +92,12 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
   // one client for the run's pushes by digest: tokens and known blobs are shared between its steps
-  const insecureHosts = [...new Set(plan.images.flatMap((i) => i.refs.filter((r) => r.insecure).map((r) => repositoryOf(r.name).host)))];
+  const insecureHosts = [
+    ...new Set([
+      ...plan.images.flatMap((i) => i.refs.filter((r) => r.insecure).map((r) => repositoryOf(r.name).host)),
+      ...plan.stages.flatMap((s) => s.steps.flatMap((st) => (st.copy?.fromInsecure ? [repositoryOf(st.copy.from).host] : []))),
+    ]),
+  ];
   const client = new RegistryClient({ env: opts.env, insecureHosts, ...(opts.signal ? { signal: opts.signal } : {}) });
   const registry = { client, blobs: new BlobLocations() };
   const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
@@ -299,7 +304,8 @@ function record(step: Step, ref: string, digest: string, pushed: boolean, ctx: S
     return `${ref}: this run built ${before} but pushed ${digest}: the local image changed during the run (another run of this spec on this engine?); nothing of it is published`;
   }
   ctx.built.set(ref, digest);
-  if (pushed) ctx.staged.set(ref, { ...(step.image ? { image: step.image } : {}), ref, digest });
+  // reported as name@digest: what was pushed, whether or not a tag names it (pushes by digest write none)
+  if (pushed) ctx.staged.set(ref, { ...(step.image ? { image: step.image } : {}), ref: byDigest(ref, digest), digest, key: ref });
   return undefined;
 }
 
@@ -320,6 +326,15 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
         digest = pushed.descriptor.digest;
         const { present, mounted, uploaded } = pushed.blobs;
         run.onLine?.(`${digest}: blobs ${uploaded} uploaded, ${mounted} mounted, ${present} already there`, "stdout");
+      } else if (step.copy) {
+        ref = step.copy.ref;
+        const from = ctx.verified.get(step.copy.from)?.digest;
+        if (!from) return { status: "failed", attempts: tries, error: `${step.copy.from} was not verified by this run` };
+        const source = { ...repositoryOf(step.copy.from), digest: from };
+        const copied = await copyImage(client, source, repositoryOf(ref), blobs);
+        digest = copied.descriptor.digest;
+        const { present, mounted, uploaded } = copied.blobs;
+        run.onLine?.(`${step.copy.from}@${from} -> ${digest}: blobs ${uploaded} copied, ${mounted} mounted, ${present} already there`, "stdout");
       } else {
         const index = step.index!;
         ref = index.ref;
@@ -374,7 +389,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     const check = checkArchive(path, step.expect.platforms);
     return done({ status: check.ok ? "ok" : "failed", attempts: 1, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
-  if (step.layout || step.index) return done(await pushByDigest(step, run, opts, ctx));
+  if (step.layout || step.index || step.copy) return done(await pushByDigest(step, run, opts, ctx));
 
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;

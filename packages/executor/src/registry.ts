@@ -24,6 +24,8 @@ export interface ManifestResponse {
   /** Its length in bytes, as an index's descriptor of it says. */
   size: number;
   json: Record<string, unknown>;
+  /** As the registry stores them: what its digest is of (a copy must put these very bytes). */
+  bytes: Uint8Array;
 }
 
 export class RegistryError extends Error {
@@ -92,13 +94,19 @@ export class RegistryClient {
     const bytes = new Uint8Array(await res.arrayBuffer());
     const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
     const digest = res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    return { digest, mediaType: String(json.mediaType ?? res.headers.get("content-type") ?? ""), size: bytes.length, json };
+    return { digest, mediaType: String(json.mediaType ?? res.headers.get("content-type") ?? ""), size: bytes.length, json, bytes };
   }
 
   /** A JSON blob (an image config). */
   async blob(ref: ImageRef, digest: string): Promise<Record<string, unknown>> {
     const res = await this.request(ref, { path: `blobs/${digest}`, scope: pull(ref) });
     return (await res.json()) as Record<string, unknown>;
+  }
+
+  /** A blob's bytes, streamed (a layer copied to another registry): each call is a new GET. */
+  async *openBlob(ref: ImageRef, digest: string): AsyncIterable<Uint8Array> {
+    const res = await this.request(ref, { path: `blobs/${digest}`, scope: pull(ref), timeoutMs: UPLOAD_TIMEOUT_MS });
+    if (res.body) yield* res.body;
   }
 
   /** Whether the repository holds the blob (HEAD; a 404 is no). */

@@ -60,11 +60,13 @@ export interface TagOutcome {
   digest?: string;
 }
 
-/** A ref this run pushed to a registry, and the digest it pushed there. */
+/** What this run pushed to a registry: name@digest, and the digest. */
 export interface StagedRef {
   image?: string;
   ref: string;
   digest: string;
+  /** The plan's key it is recorded under (a ref's `staging`, "-ARCH" for a per-arch image): a name, not a tag. */
+  key: string;
 }
 
 export interface Report {

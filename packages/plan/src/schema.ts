@@ -138,6 +138,11 @@ export const StepSchema = z.strictObject({
    */
   layout: z.strictObject({ dir: z.string().regex(/^[\w.-]+$/), ref: z.string(), insecure: z.boolean() }).optional(),
   /**
+   * manifest, in-process (promote --from --to): the image `from` holds, as this run verified it, copied
+   * by digest to `ref`'s repository (byte for byte: the same digest; no tag) and recorded under `ref`.
+   */
+  copy: z.strictObject({ from: z.string(), fromInsecure: z.boolean(), ref: z.string(), insecure: z.boolean() }).optional(),
+  /**
    * manifest, in-process: an OCI index of `sources` (image manifests, or indexes whose entries are taken
    * as they are, attestations included), with `annotations`, pushed by digest to `ref`'s repository and
    * recorded under `ref`. `{ built }` sources are what this run pushed.

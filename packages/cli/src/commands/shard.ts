@@ -54,15 +54,15 @@ export default async function shard(ctx: CommandContext, concurrency: number): P
         exit = Math.max(exit, outcome.exit);
         continue;
       }
-      const report = outcome.data!.report as { steps: StepReport[]; staged: { ref: string; digest: string }[] };
+      const report = outcome.data!.report as { steps: StepReport[]; staged: { ref: string; digest: string; key: string }[] };
       const file: Shard = { version: SHARD_VERSION, identity, platform, images: {} };
       for (const img of arch.images) {
         const refs: Shard["images"][string]["refs"] = {};
         for (const ref of img.refs) {
-          const staging = report.staged.find((s) => s.ref === perArchTag(ref.staging, platform));
+          const staging = report.staged.find((s) => s.key === perArchTag(ref.staging, platform));
           const verify = report.steps.find((s) => s.id === refStepId("verify", img.name, ref, platform));
           const manifest = verify?.check?.manifests[platform];
-          if (staging && manifest) refs[ref.name] = { staging: staging.ref, digest: staging.digest, manifest };
+          if (staging && manifest) refs[ref.name] = { staging: staging.key, digest: staging.digest, manifest };
         }
         const tested = report.steps.some((s) => s.id === testStepId(img.name, platform) && s.status === "ok");
         file.images[img.name] = { ...(img.inputHash ? { inputHash: img.inputHash } : {}), tests: tested ? "passed" : "none", refs };

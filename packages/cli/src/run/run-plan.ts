@@ -199,8 +199,7 @@ export function finalSummary(report: Report, io: Io): string {
   const failed = report.steps.filter((st) => st.status === "failed");
   const notRun = report.steps.filter((st) => st.status === "not-run").length;
   // by digest: no tag names them (the key's tag part is the run's own bookkeeping)
-  if (report.staged.length)
-    out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => `${r.ref.slice(0, r.ref.lastIndexOf(":"))}@${r.digest}`).join(" ")}`));
+  if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => r.ref).join(" ")}`));
   const count = (status: string) => report.images.filter((i) => i.status === status).map((i) => i.name);
   const [bad, skipped, cancelled, published] = [count("failed"), count("skipped"), count("cancelled"), count("published")];
   const images = [
