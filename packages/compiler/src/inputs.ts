@@ -98,15 +98,6 @@ export function basePlatformProblems(images: readonly Image[], inputs: Readonly<
   return out;
 }
 
-/** The parts as one label/annotation value: short hashes, no commas (exporter options are CSV). */
-export const partsText = (parts: Record<string, string>): string =>
-  Object.entries(parts)
-    .map(([k, v]) => `${k}:${v.slice(0, 12)}`)
-    .join(" ");
-
-export const parsePartsText = (text: string | undefined): Record<string, string> | undefined =>
-  text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
-
 export type Decision = { kind: "build"; changed: string[] } | { kind: "up-to-date"; digest: string } | { kind: "reuse"; digests: Record<string, string> };
 
 /**

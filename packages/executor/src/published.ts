@@ -1,7 +1,7 @@
 // What the user tags hold now, read over the registry API before the run: each tag's index digest,
 // its platforms (attestations aside) and the input hash it was built from (the index's annotation, or
 // the label on its first image's config for indexes `docker manifest` made).
-import { descriptorPlatform, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, type PublishedTag, parseImageRef } from "@multiarch/plan";
+import { descriptorPlatform, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, type PublishedTag, parseImageRef, parsePartsText } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
 
@@ -12,9 +12,6 @@ interface Descriptor {
   platform?: { os: string; architecture: string; variant?: string };
   annotations?: Record<string, string>;
 }
-
-const partsOf = (text: string | undefined): Record<string, string> | undefined =>
-  text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
 
 export async function readTag(client: RegistryClient, ref: string): Promise<PublishedTag | null> {
   const parsed = parseImageRef(ref);
@@ -55,7 +52,7 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
       }
     }
   }
-  const p = partsOf(parts);
+  const p = parsePartsText(parts);
   return { digest: m.digest, platforms, manifests: byPlatform, ...(hash ? { inputHash: hash } : {}), ...(p ? { inputParts: p } : {}) };
 }
 

@@ -1,5 +1,16 @@
 export type { BinfmtHandler, DoctorFacts, FixAction } from "./doctor.ts";
-export { attestedDigest, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, OCI_CREATED, OCI_REF_NAME, OCI_REVISION, OCI_SOURCE } from "./labels.ts";
+export {
+  attestedDigest,
+  INPUT_HASH_LABEL,
+  INPUT_PARTS_LABEL,
+  isAttestation,
+  OCI_CREATED,
+  OCI_REF_NAME,
+  OCI_REVISION,
+  OCI_SOURCE,
+  parsePartsText,
+  partsText,
+} from "./labels.ts";
 export {
   archSuffix,
   descriptorPlatform,

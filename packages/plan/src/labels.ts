@@ -3,8 +3,18 @@
 
 /** The hash of everything an image is built from: on each image's config and, with bake, on the index. */
 export const INPUT_HASH_LABEL = "io.multiarch.input-hash";
-/** The hash of each kind of input (name=hash, comma-separated), to say which changed. */
+/** The hash of each kind of input (partsText), to say which changed. */
 export const INPUT_PARTS_LABEL = "io.multiarch.inputs";
+
+/** The parts as one label/annotation value: short hashes, no commas (exporter options are CSV). */
+export const partsText = (parts: Record<string, string>): string =>
+  Object.entries(parts)
+    .map(([k, v]) => `${k}:${v.slice(0, 12)}`)
+    .join(" ");
+
+/** A parts label read back (what a tag's index or image carries). */
+export const parsePartsText = (text: string | undefined): Record<string, string> | undefined =>
+  text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
 
 /** The standard OCI labels a build adds (unless build.ociLabels is off). */
 export const OCI_REVISION = "org.opencontainers.image.revision";
