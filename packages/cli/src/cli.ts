@@ -1,7 +1,7 @@
 // argv -> exit code. The only place that decides what is printed and how the process ends.
 // Command modules load lazily, so `validate` never pays for the executor and `--help` for nothing.
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { closest } from "@multiarch/spec/suggest";
+import { closest } from "@multiarch/plan/suggest";
 import pkg from "../package.json" with { type: "json" };
 import { type CommandDef, EXIT, JSON_VERSION, type Outcome } from "./context.ts";
 import { type Io, printDiagnostics } from "./format.ts";

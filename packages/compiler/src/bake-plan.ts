@@ -3,10 +3,21 @@
 // the executor pushes it by digest; other drivers push by digest themselves (the publish file). Then
 // verify, test, and point the user tags at the verified index.
 
-import type { Arg, PlannedImage, PlannedRef, Stage, Step, Yield } from "@multiarch/plan";
-import { type Image, parsePlatform, platformSlug, type Spec } from "@multiarch/spec";
+import {
+  type Arg,
+  bakeStepId,
+  type PlannedImage,
+  type PlannedRef,
+  type Platform,
+  perArchTag,
+  platformSlug,
+  type Stage,
+  type Step,
+  type Yield,
+} from "@multiarch/plan";
+import type { Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import { archCheckSteps, docker, layoutOutput, layoutPushStep, loginSteps, perArchTag, publishStep, signSteps, testSteps, verifySteps } from "./steps.ts";
+import { archCheckSteps, docker, layoutOutput, layoutPushStep, loginSteps, publishStep, signSteps, testSteps, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -98,7 +109,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
   const builds = batches.map((batch, n): Step => {
     const metadata = batches.length > 1 ? `bake-metadata-${n + 1}.json` : METADATA;
     return {
-      id: batches.length > 1 ? `bake:${n + 1}` : "bake",
+      id: bakeStepId(batches.length > 1 ? n + 1 : undefined),
       kind: "bake",
       commands: [
         docker(
@@ -125,7 +136,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
   const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref, spec.sign !== undefined)));
   return [
     { name: "login", steps: loginSteps(spec, all) },
-    ...builds.map((b) => ({ name: builds.length > 1 ? `build-${b.id.slice("bake:".length)}` : "build", steps: [b] })),
+    ...builds.map((b, n) => ({ name: builds.length > 1 ? `build-${n + 1}` : "build", steps: [b] })),
     { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.
     { name: "verify", steps: [...verifySteps(all), ...testSteps(images)] },
@@ -152,12 +163,11 @@ export function bakeArchSteps(
   images: readonly PlannedImage[],
   bake: BakeFile,
   paths: BakePaths,
-  platform: string,
+  p: Platform,
   layout: LayoutOutputs | undefined,
 ): Step[] {
-  const p = (parsePlatform(platform) as { ok: true; platform: Image["platforms"][number] }).platform;
-  const mine = images.filter((i) => i.platforms.includes(platform));
-  const sets: string[] = ["--set", `*.platform=${platform}`];
+  const mine = images.filter((i) => i.platforms.includes(p));
+  const sets: string[] = ["--set", `*.platform=${p}`];
   const byName = new Map(spec.images.map((i) => [i.name, i]));
   for (const img of mine) {
     const spImg = byName.get(img.name)!;
@@ -167,9 +177,9 @@ export function bakeArchSteps(
   return [
     ...loginSteps(spec, mine),
     {
-      id: `bake:${platformSlug(p)}`,
+      id: bakeStepId(p),
       kind: "bake",
-      platform,
+      platform: p,
       commands: [
         docker(
           [
@@ -193,7 +203,27 @@ export function bakeArchSteps(
       targets: mine.map((i) => i.name),
     },
     // On the docker driver bake writes layouts: the shard's images reach the registry here, by digest.
-    ...(layout ? mine.flatMap((img) => img.refs.map((r) => layoutPushStep(img.name, r, perArchTag(r.staging, p), layoutDir(platformSlug(p)), platform))) : []),
+    ...(layout ? mine.flatMap((img) => img.refs.map((r) => layoutPushStep(img.name, r, perArchTag(r.staging, p), layoutDir(platformSlug(p)), p))) : []),
     ...archCheckSteps(mine, p),
   ];
+}
+
+/**
+ * The publish file, for builders that push by digest themselves (not buildx's docker driver, whose bake
+ * writes layouts): each built image's output pushed by digest, no tag.
+ */
+export function publishTargets(built: readonly PlannedImage[], rewriteTimestamp: boolean): Record<string, { tags: string[]; output: string[] }> {
+  return Object.fromEntries(
+    built
+      .filter((p) => p.refs.length)
+      .map((p) => [
+        p.name,
+        {
+          tags: p.refs.map((r) => r.name),
+          output: [
+            `type=image,push=true,push-by-digest=true,name-canonical=true${p.refs.some((r) => r.insecure) ? ",registry.insecure=true" : ""}${rewriteTimestamp ? ",rewrite-timestamp=true" : ""}`,
+          ],
+        },
+      ]),
+  );
 }

@@ -1,7 +1,8 @@
 // Rendered images -> a buildx bake file (JSON form) that buildx 0.13 reads without losing anything:
 // CSV-string values (object forms need 0.20), `$${`/`%%{` escapes (bake interpolates JSON strings),
 // and link targets where a base is built for more platforms than its consumer (0.13 wants equal lists).
-import { archSuffix, formatPlatform, type Image, type Platform, platformSlug, repositoryRef, type Secret, type Spec } from "@multiarch/spec";
+import { archSuffix, type Platform, platformSlug, repositoryRef } from "@multiarch/plan";
+import type { Image, Secret, Spec } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
 
 /** A build secret as buildx's --secret / bake's secret entry: the source's name, never its value. */
@@ -91,7 +92,7 @@ export function buildBakeFile(
 
   const base = (r: RenderedImage, platforms: Platform[]): BakeTarget => {
     const img = r.image;
-    const t: BakeTarget = { context: img.context, dockerfile: img.dockerfile, platforms: platforms.map(formatPlatform) };
+    const t: BakeTarget = { context: img.context, dockerfile: img.dockerfile, platforms: platforms };
     if (img.target) t.target = img.target;
     if (Object.keys(r.args).length) t.args = r.args;
     if (Object.keys(r.labels).length) t.labels = r.labels;
@@ -117,7 +118,7 @@ export function buildBakeFile(
   // The spec guarantees the consumer's platforms are a subset of the dependency's.
   const linkTarget = (name: string, platforms: Platform[]): string => {
     const dep = byName.get(name)!;
-    const same = platforms.length === dep.platforms.length && platforms.every((p, i) => formatPlatform(p) === formatPlatform(dep.platforms[i]!));
+    const same = platforms.length === dep.platforms.length && platforms.every((p, i) => p === dep.platforms[i]!);
     if (same || platforms.length === 1 || dep.platforms.length === 1) return name;
     const linkName = `${name}__${platforms.map(archSuffix).join("_")}`;
     if (!targets[linkName]) {

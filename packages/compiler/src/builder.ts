@@ -1,7 +1,7 @@
 // A multi-node builder from the spec (build.builder as a mapping) -> the `docker buildx create` commands
 // that make it: the first node creates the builder, each further node is appended. Pure data.
 import type { Builder, Command } from "@multiarch/plan";
-import { formatPlatform, type Spec } from "@multiarch/spec";
+import type { Spec } from "@multiarch/spec";
 import { docker } from "./steps.ts";
 
 export function builderOf(spec: Spec): Builder | undefined {
@@ -18,7 +18,7 @@ export function builderOf(spec: Spec): Builder | undefined {
         "--node",
         n.name,
         "--platform",
-        n.platforms.map(formatPlatform).join(","),
+        n.platforms.join(","),
         ...Object.entries(n.driverOpts).flatMap(([k, v]) => ["--driver-opt", `${k}=${v}`]),
         ...(n.endpoint ? [n.endpoint] : []),
       ]),
@@ -26,7 +26,7 @@ export function builderOf(spec: Spec): Builder | undefined {
   return {
     name,
     driver: def.driver,
-    nodes: def.nodes.map((n) => ({ name: n.name, platforms: n.platforms.map(formatPlatform), ...(n.endpoint ? { endpoint: n.endpoint } : {}) })),
+    nodes: def.nodes.map((n) => ({ name: n.name, platforms: n.platforms, ...(n.endpoint ? { endpoint: n.endpoint } : {}) })),
     create,
   };
 }

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ImageInputFacts, PublishedTag } from "@multiarch/plan";
+import { INPUT_HASH_LABEL } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { type CompileOptions, compile } from "./compile.ts";
-import { HASH_LABEL } from "./inputs.ts";
 
 const bake: CompileOptions["strategy"] = { requested: "bake", chosen: "bake", reason: "test" };
 const git = { sha: "a".repeat(40), shortSha: "aaaaaaa", branch: "main", tag: "", time: "1700000000" };
@@ -65,8 +65,8 @@ describe("input hashes", () => {
 
   test("the hash rides on the image config (label) and the index (annotation)", () => {
     const c = plan(facts());
-    expect(c.bake.target.other!.labels![HASH_LABEL]).toBe(c.plan.images.find((i) => i.name === "other")!.inputHash);
-    expect(c.bake.target.other!.annotations).toContain(`index:${HASH_LABEL}=${c.plan.images.find((i) => i.name === "other")!.inputHash}`);
+    expect(c.bake.target.other!.labels![INPUT_HASH_LABEL]).toBe(c.plan.images.find((i) => i.name === "other")!.inputHash);
+    expect(c.bake.target.other!.annotations).toContain(`index:${INPUT_HASH_LABEL}=${c.plan.images.find((i) => i.name === "other")!.inputHash}`);
     expect(c.bake.target.other!.args).toMatchObject({ SOURCE_DATE_EPOCH: "1700000000" });
   });
 });

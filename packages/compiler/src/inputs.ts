@@ -6,11 +6,8 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { type ImageInputFacts, PLAN_VERSION, type PlannedImage, type PublishedTag, type Strategy } from "@multiarch/plan";
-import { type Diagnostic, diag, formatPlatform, type Image } from "@multiarch/spec";
+import { type Diagnostic, diag, type Image } from "@multiarch/spec";
 import type { RenderedImage } from "./render.ts";
-
-export const HASH_LABEL = "io.multiarch.input-hash";
-export const PARTS_LABEL = "io.multiarch.inputs";
 
 const sha = (v: unknown): string =>
   createHash("sha256")
@@ -53,7 +50,7 @@ export function inputHashes(
       annotations: r.annotations,
       // only when set, so the hashes of images without them stay what they were
       ...(r.indexAnnotations ? { indexAnnotations: r.indexAnnotations } : {}),
-      platforms: img.platforms.map(formatPlatform),
+      platforms: img.platforms,
       secrets: img.secrets.map((s) => s.id),
       strategy: [strategy.chosen, strategy.legacyBuilder ? "legacy" : ""],
       ...(signing ? { signing } : {}),
@@ -86,7 +83,7 @@ export function basePlatformProblems(images: readonly Image[], inputs: Readonly<
   for (const img of images) {
     for (const base of inputs[img.name]?.bases ?? []) {
       if (base.pinned || !base.platforms) continue;
-      const missing = img.platforms.map(formatPlatform).filter((p) => !base.platforms!.includes(p));
+      const missing = img.platforms.filter((p) => !base.platforms!.includes(p));
       if (missing.length === 0) continue;
       out.push(
         diag(
@@ -100,15 +97,6 @@ export function basePlatformProblems(images: readonly Image[], inputs: Readonly<
   }
   return out;
 }
-
-/** The parts as one label/annotation value: short hashes, no commas (exporter options are CSV). */
-export const partsText = (parts: Record<string, string>): string =>
-  Object.entries(parts)
-    .map(([k, v]) => `${k}:${v.slice(0, 12)}`)
-    .join(" ");
-
-export const parsePartsText = (text: string | undefined): Record<string, string> | undefined =>
-  text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
 
 export type Decision = { kind: "build"; changed: string[] } | { kind: "up-to-date"; digest: string } | { kind: "reuse"; digests: Record<string, string> };
 

@@ -8,23 +8,27 @@
 // An image whose spec asks for attestations builds a per-arch index instead (image and attestation
 // manifests, with its cache, as any image with cache:); the index of the run takes them as they are.
 
-import { type Arg, type Command, type EngineFacts, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step, type Yield } from "@multiarch/plan";
-import { type Diagnostic, diag, formatPlatform, type Image, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import {
+  type Arg,
+  buildStepId,
+  type Command,
+  type EngineFacts,
+  type PlannedImage,
+  type PlannedRef,
+  type Platform,
+  perArchTag,
+  platformParts,
+  platformSlug,
+  refStepId,
+  type Stage,
+  type Step,
+  tagPushStepId,
+  type Yield,
+} from "@multiarch/plan";
+import { type Diagnostic, diag, type Image, type Spec } from "@multiarch/spec";
 import { cacheRefs, secretFlag } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
-import {
-  copySigned,
-  docker,
-  layoutOutput,
-  layoutPushStep,
-  loginSteps,
-  perArchTag,
-  signSteps,
-  tagCommands,
-  testSteps,
-  unchangedIf,
-  verifySteps,
-} from "./steps.ts";
+import { copySigned, docker, layoutOutput, layoutPushStep, loginSteps, signSteps, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
@@ -66,7 +70,7 @@ function buildStep(
   const args: Command["args"] = [
     "build",
     "--platform",
-    formatPlatform(p),
+    p,
     ...(legacy ? [] : [...buildxFlags(spec, img, p), "--metadata-file", { runFile: metadata }]),
     "--file",
     `${img.context}/${img.dockerfile}`,
@@ -93,10 +97,10 @@ function buildStep(
   else args.push("--output", layoutOutput("", layoutDir(img.name, p), rewriteTimestamp));
   args.push(img.context);
   return {
-    id: `build:${img.name}/${slug}`,
+    id: buildStepId(img.name, p),
     kind: "build",
     image: img.name,
-    platform: formatPlatform(p),
+    platform: p,
     commands: [docker(args, img.secrets.some((s) => s.env) ? { env: img.secrets.flatMap((s) => (s.env ? [s.env] : [])) } : {})],
     inputs,
     produces,
@@ -114,7 +118,10 @@ export function manifestCommands(ref: PlannedRef, target: string, platforms: rea
     docker(["manifest", "rm", target], { mayFail: true }),
     docker(["manifest", "create", ...insecure, target, ...sources.flatMap((s) => ["--amend", s])]),
     // Only the variant: os and arch stay what the image's config says, so a wrong-arch build shows.
-    ...platforms.flatMap((p, i) => (p.variant ? [docker(["manifest", "annotate", target, sources[i]!, "--variant", p.variant])] : [])),
+    ...platforms.flatMap((p, i) => {
+      const { variant } = platformParts(p);
+      return variant ? [docker(["manifest", "annotate", target, sources[i]!, "--variant", variant])] : [];
+    }),
     docker(["manifest", "push", ...insecure, target], moves ? { moves: target } : {}),
   ];
 }
@@ -134,12 +141,12 @@ export function manifestPublishStep(
   copy: { signed?: boolean } = {},
 ): Step {
   const { signed = false } = copy;
-  const verified = (p: Platform): Arg => ({ verified: ref.staging, platform: formatPlatform(p) });
+  const verified = (p: Platform): Arg => ({ verified: ref.staging, platform: p });
   const source = (p: Platform): Arg => (local ? { built: archRef(ref, p) } : verified(p));
   const perArch = platforms.flatMap((p) =>
     legacy
       ? [
-          ...(local ? [] : [docker(["pull", "--platform", formatPlatform(p), source(p)])]),
+          ...(local ? [] : [docker(["pull", "--platform", p, source(p)])]),
           docker(["tag", source(p), userArchRef(ref, p)]),
           docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
         ]
@@ -150,7 +157,7 @@ export function manifestPublishStep(
   );
   const targets = ref.tags.map((t) => `${ref.name}:${t}`);
   return {
-    id: `publish:${image}@${refLabel(ref)}`,
+    id: refStepId("publish", image, ref),
     kind: "publish",
     image,
     registry: ref.registry,
@@ -236,7 +243,7 @@ export function manifestStages(
       ? builds.flatMap((b) =>
           b.produces.map(
             (ref): Step => ({
-              id: `push:${ref}`,
+              id: tagPushStepId(ref),
               kind: "push",
               image: b.image!,
               platform: b.platform!,
@@ -249,7 +256,7 @@ export function manifestStages(
         )
       : here.flatMap((r) =>
           r.image.platforms.flatMap((p) =>
-            all.get(r.image.name)!.refs.map((ref) => layoutPushStep(r.image.name, ref, archRef(ref, p), layoutDir(r.image.name, p), formatPlatform(p))),
+            all.get(r.image.name)!.refs.map((ref) => layoutPushStep(r.image.name, ref, archRef(ref, p), layoutDir(r.image.name, p), p)),
           ),
         );
     stages.push({ name: levels > 1 ? `push-${level + 1}` : "push", steps: pushes });
@@ -259,7 +266,7 @@ export function manifestStages(
     .flatMap((r) =>
       all.get(r.image.name)!.refs.map(
         (ref): Step => ({
-          id: `manifest:${r.image.name}@${refLabel(ref)}`,
+          id: refStepId("manifest", r.image.name, ref),
           kind: "manifest",
           image: r.image.name,
           registry: ref.registry,

@@ -1,4 +1,4 @@
-import { type Plan, planIdentity, type Shard } from "@multiarch/plan";
+import { type Plan, type Platform, planIdentity, type Shard } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { mergePlan } from "./merge-plan.ts";
 
@@ -19,7 +19,7 @@ const plan: Plan = {
   secrets: [],
 };
 const commit = "c".repeat(40);
-const shard = (platform: string, over: Partial<Shard> = {}): Shard => ({
+const shard = (platform: Platform, over: Partial<Shard> = {}): Shard => ({
   version: 1,
   identity: { plan: planIdentity(plan), commit },
   platform,

@@ -2,8 +2,7 @@
 // pushed by digest (no tag; the legacy builder's `docker manifest` aside), then verify and publish as
 // apply does. Pure: the full plan and the shard files in, either
 // the merge plan or every reason it cannot be made (what is missing, which identities differ).
-import { PLAN_VERSION, type Plan, planIdentity, refLabel, type Shard, type Stage, type Step } from "@multiarch/plan";
-import { type Platform, parsePlatform } from "@multiarch/spec";
+import { PLAN_VERSION, type Plan, type Platform, planIdentity, refStepId, type Shard, type Stage, type Step } from "@multiarch/plan";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
 import { inspectCommand, publishStep } from "./steps.ts";
 
@@ -19,7 +18,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
       );
     }
   }
-  const byPlatform = new Map<string, Shard>();
+  const byPlatform = new Map<Platform, Shard>();
   for (const s of shards) {
     if (byPlatform.has(s.platform)) problems.push(`two shards for ${s.platform}`);
     byPlatform.set(s.platform, s);
@@ -44,9 +43,8 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
     for (const ref of img.refs) {
       const parts = img.platforms.map((p) => ({ platform: p, ...byPlatform.get(p)!.images[img.name]!.refs[ref.name]! }));
       const sources = parts.map((x) => `${ref.name}@${x.digest}`);
-      const platforms = img.platforms.map((p) => (parsePlatform(p) as { ok: true; platform: Platform }).platform);
       manifestSteps.push({
-        id: `merge:${img.name}@${refLabel(ref)}`,
+        id: refStepId("merge", img.name, ref),
         kind: "manifest",
         image: img.name,
         registry: ref.registry,
@@ -60,7 +58,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
               commands: manifestCommands(
                 ref,
                 ref.staging,
-                platforms,
+                img.platforms,
                 parts.map((x) => `${ref.name}@${x.manifest}`),
                 false,
               ),
@@ -77,7 +75,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
             }),
       });
       verifySteps.push({
-        id: `verify:${img.name}@${refLabel(ref)}`,
+        id: refStepId("verify", img.name, ref),
         kind: "verify",
         image: img.name,
         registry: ref.registry,
@@ -93,7 +91,9 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
       });
       // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
       const signed = plan.signing !== undefined;
-      publishSteps.push(chosen === "manifest" ? manifestPublishStep(img.name, ref, platforms, legacy, false, { signed }) : publishStep(img.name, ref, signed));
+      publishSteps.push(
+        chosen === "manifest" ? manifestPublishStep(img.name, ref, img.platforms, legacy, false, { signed }) : publishStep(img.name, ref, signed),
+      );
     }
   }
   const logins = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login");

@@ -4,12 +4,23 @@
 // there, then tagged. Every tag moves as apply moves it: to the verified digest, one at a time, latest last.
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { PLAN_VERSION, type Plan, type PlannedImage, type PlannedRef, refLabel, type Stage, type Step } from "@multiarch/plan";
-import { type Diagnostic, diag, didYouMean, repositoryRef, type Spec } from "@multiarch/spec";
+import {
+  didYouMean,
+  PLAN_VERSION,
+  type Plan,
+  type PlannedImage,
+  type PlannedRef,
+  refLabel,
+  refStepId,
+  repositoryRef,
+  type Stage,
+  type Step,
+} from "@multiarch/plan";
+import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import { publishedNames } from "./bake.ts";
-import { secretSources } from "./compile.ts";
 import { type Facts, renderImages } from "./render.ts";
-import { docker, indexCheckStep, loginSteps, platformStrings, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
+import { secretSources } from "./secret-sources.ts";
+import { indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
 
 export interface PromoteOptions {
   /** Registry names: copy from `from` into `to`; neither: in place, in every registry of each image. */
@@ -79,7 +90,7 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
   const logins: PlannedImage[] = [];
   for (const r of rendered) {
     const img = r.image;
-    const platforms = platformStrings(img.platforms);
+    const platforms = [...img.platforms];
     const version = r.tags.find((t) => t !== "latest");
     if (!version) {
       errors.push(
@@ -104,20 +115,18 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
     for (const n of targets) {
       const repo = n.repository ?? img.repository;
       const source = from ? `${repositoryRef(from, repo)}:${version}` : `${n.name}:${version}`;
-      const label = refLabel({ ...n, tags: [], staging: "" });
-      const sourceLabel = from
-        ? refLabel({ registry: from.name, name: "", insecure: false, ...(n.repository ? { repository: n.repository } : {}), tags: [], staging: "" })
-        : label;
+      // the source's registry: the one promoted from, or the target's own
+      const sourceOf = from ? { registry: from.name, ...(n.repository ? { repository: n.repository } : {}) } : n;
       const sourceInsecure = from ? from.insecure : n.insecure;
-      sources[`${img.name}@${label}`] = source;
+      sources[`${img.name}@${refLabel(n)}`] = source;
       const ref: PlannedRef = { ...n, tags: publishOrder(r.tags), staging: from ? `${n.name}:${promoteTag(source)}` : source };
       refs.push(ref);
       if (from) sourceRefs.push({ registry: from.name, name: repositoryRef(from, repo), insecure: sourceInsecure, tags: [], staging: source });
-      verify.push(indexCheckStep(`verify:${img.name}@${sourceLabel}`, img.name, from?.name ?? n.registry, sourceInsecure, { ref: source, platforms }));
+      verify.push(indexCheckStep(refStepId("verify", img.name, sourceOf), img.name, from?.name ?? n.registry, sourceInsecure, { ref: source, platforms }));
       // the source must carry the spec's signature: promote never signs what the release did not
       if (spec.sign)
         signatures.push({
-          id: `verify-signature:${img.name}@${sourceLabel}`,
+          id: refStepId("verify-signature", img.name, sourceOf),
           kind: "verify",
           image: img.name,
           registry: from?.name ?? n.registry,
@@ -127,7 +136,7 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
         });
       if (from) {
         copies.push({
-          id: `copy:${img.name}@${label}`,
+          id: refStepId("copy", img.name, n),
           kind: "manifest",
           image: img.name,
           registry: n.registry,
@@ -138,7 +147,7 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
         });
         copyChecks.push(
           indexCheckStep(
-            `verify:${img.name}@${label}`,
+            refStepId("verify", img.name, n),
             img.name,
             n.registry,
             n.insecure,

@@ -1,7 +1,6 @@
 // Renders every template of the selected images once, and checks the results against the reference grammar.
-import type { GitFacts, ImageInputFacts, PublishedTag } from "@multiarch/plan";
+import { checkTag, type GitFacts, type ImageInputFacts, type PublishedTag, repositoryRef } from "@multiarch/plan";
 import {
-  checkTag,
   checkTemplate,
   type Diagnostic,
   diag,
@@ -10,7 +9,6 @@ import {
   MapValue,
   parseAnnotationKey,
   parseSemver,
-  repositoryRef,
   type Spec,
   type Template,
 } from "@multiarch/spec";

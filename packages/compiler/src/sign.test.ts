@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ImageInputFacts, type Plan, planIdentity, type Shard } from "@multiarch/plan";
+import { type ImageInputFacts, type Plan, type Platform, planIdentity, type Shard } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { type CompileOptions, compile } from "./compile.ts";
@@ -110,7 +110,7 @@ describe("signing in the plan", () => {
   test("merge signs what it merged, as apply would", () => {
     const full = plan(spec(KEY));
     const commit = "c".repeat(40);
-    const shard = (platform: string): Shard => ({
+    const shard = (platform: Platform): Shard => ({
       version: 1,
       identity: { plan: planIdentity(full), commit },
       platform,

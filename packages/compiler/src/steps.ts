@@ -1,8 +1,22 @@
 // Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
 // the names of things (staging tags, per-arch tags, step ids).
 import { createHash } from "node:crypto";
-import { type Arg, type Built, type Command, type PlannedImage, type PlannedRef, refLabel, type Step } from "@multiarch/plan";
-import { archSuffix, type Credential, formatPlatform, type Image, type Platform, type Signing, type Spec } from "@multiarch/spec";
+import {
+  type Arg,
+  type Built,
+  type Command,
+  imageStepId,
+  loginStepId,
+  type PlannedImage,
+  type PlannedRef,
+  type Platform,
+  perArchTag,
+  refStepId,
+  type Step,
+  testStepId,
+  valueRef,
+} from "@multiarch/plan";
+import type { Credential, Image, Signing, Spec } from "@multiarch/spec";
 import { type BakeTarget, publishedNames } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
 
@@ -35,8 +49,8 @@ export const layoutOutput = (prefix: string, dir: string, rewriteTimestamp: bool
 });
 
 /** The executor pushes a layout the build wrote, by digest (no tag), recording it under `key`. */
-export const layoutPushStep = (image: string, to: PlannedRef, key: string, dir: string, platform?: string): Step => ({
-  id: `push:${image}@${refLabel(to)}${platform ? `/${platform}` : ""}`,
+export const layoutPushStep = (image: string, to: PlannedRef, key: string, dir: string, platform?: Platform): Step => ({
+  id: refStepId("push", image, to, platform),
   kind: "push",
   image,
   registry: to.registry,
@@ -63,17 +77,21 @@ export function plannedRefs(spec: Spec, r: RenderedImage, staging: string): Plan
 
 export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] {
   const used = new Set(images.flatMap((i) => i.refs.map((r) => r.registry)));
-  return spec.registries
-    .filter((r) => used.has(r.name) && r.username && r.password)
-    .map((r) => ({
-      id: `login:${r.name}`,
-      kind: "login" as const,
-      registry: r.name,
-      commands: [docker(["login", r.host, "--username", r.username as { env: string }, "--password-stdin"], { stdin: r.password as { env: string } })],
-      inputs: [],
-      produces: [`credentials:${r.host}`],
-      skipIfLoggedIn: r.host,
-    }));
+  return spec.registries.flatMap(({ name, host, username, password }): Step[] =>
+    used.has(name) && username && password
+      ? [
+          {
+            id: loginStepId(name),
+            kind: "login",
+            registry: name,
+            commands: [docker(["login", host, "--username", valueRef(username), "--password-stdin"], { stdin: valueRef(password) })],
+            inputs: [],
+            produces: [`credentials:${host}`],
+            skipIfLoggedIn: host,
+          },
+        ]
+      : [],
+  );
 }
 
 /** How a pushed index is read: buildx imagetools (digest, configs), or docker manifest without buildx. */
@@ -101,7 +119,7 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
     img.archive
       ? [
           {
-            id: `verify:${img.name}`,
+            id: imageStepId("verify", img.name),
             kind: "verify",
             image: img.name,
             commands: [],
@@ -111,7 +129,7 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
           },
         ]
       : img.refs.map((ref) => ({
-          id: `verify:${img.name}@${refLabel(ref)}`,
+          id: refStepId("verify", img.name, ref),
           kind: "verify",
           image: img.name,
           registry: ref.registry,
@@ -135,7 +153,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
     if (img.test && img.archive && img.archiveName) {
       const { archive, archiveName, test } = img;
       return img.platforms.map((p) => ({
-        id: `test:${img.name}/${p}`,
+        id: testStepId(img.name, p),
         kind: "test",
         image: img.name,
         platform: p,
@@ -146,7 +164,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
     }
     if (!img.test || !ref) return [];
     return img.platforms.map((p) => ({
-      id: `test:${img.name}/${p}`,
+      id: testStepId(img.name, p),
       kind: "test",
       image: img.name,
       platform: p,
@@ -172,7 +190,6 @@ export const unchangedIf = (ref: PlannedRef, signed = false): NonNullable<Step["
 
 // cosign names a key as a path, or env://NAME for a key held in a variable: never the key itself.
 const keyArg = (c: Credential): string => (c.env ? `env://${c.env}` : c.file!);
-export const valueRef = (c: Credential): { env: string } | { file: string } => (c.env ? { env: c.env } : { file: c.file! });
 const cosign = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "cosign", args, ...extra });
 
 /** cosign verify of an index by digest: the spec's public key (or keyless identity) signed it. */
@@ -214,7 +231,7 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[], recurs
               );
         const check = signatureCheck(sign, index, ref.insecure);
         return {
-          id: `sign:${img.name}@${refLabel(ref)}`,
+          id: refStepId("sign", img.name, ref),
           kind: "sign",
           image: img.name,
           registry: ref.registry,
@@ -242,12 +259,12 @@ export const signingOf = (sign: Signing | undefined) => (sign ? { mode: sign.mod
  * the image's test runs there. The merge checks the whole index again.
  */
 export function archCheckSteps(images: readonly PlannedImage[], platform: Platform, legacy = false): Step[] {
-  const p = formatPlatform(platform);
+  const p = platform;
   return images.flatMap((img): Step[] => {
     if (!img.platforms.includes(p)) return [];
     const verify = img.refs.map(
       (ref): Step => ({
-        id: `verify:${img.name}@${refLabel(ref)}/${p}`,
+        id: refStepId("verify", img.name, ref, p),
         kind: "verify",
         image: img.name,
         registry: ref.registry,
@@ -263,7 +280,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
       img.test && first
         ? [
             {
-              id: `test:${img.name}/${p}`,
+              id: testStepId(img.name, p),
               kind: "test",
               image: img.name,
               platform: p,
@@ -283,7 +300,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
  * complete, verified index or not at all.
  */
 export const publishStep = (image: string, ref: PlannedRef, signed = false): Step => ({
-  id: `publish:${image}@${refLabel(ref)}`,
+  id: refStepId("publish", image, ref),
   kind: "publish",
   image,
   registry: ref.registry,
@@ -296,6 +313,3 @@ export const publishStep = (image: string, ref: PlannedRef, signed = false): Ste
 /** Each user tag of a ref pointed at the verified index itself (the same digest), one command per tag, in order. */
 export const tagCommands = (ref: PlannedRef): Command[] =>
   ref.tags.map((t) => docker(["buildx", "imagetools", "create", "--tag", `${ref.name}:${t}`, { verified: ref.staging }], { moves: `${ref.name}:${t}` }));
-
-export const platformStrings = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
-export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;

@@ -1,7 +1,8 @@
 // doctor's judgement: gathered facts in, a checklist out (ok / warning / failed, what was found, the
 // fix, and the safe local actions --fix may run). Pure, so every case is table-tested without an engine.
 import { basePlatformProblems, builderOf, resolveStrategy } from "@multiarch/compiler";
-import { formatPlatform, fromLines, nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
+import { nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
+import { fromLines, type Spec } from "@multiarch/spec";
 import type { DoctorFacts, FixAction } from "./facts.ts";
 
 export interface Check {
@@ -29,7 +30,7 @@ const INSTALL_QEMU = "apt-get install qemu-user-static binfmt-support (or: docke
 export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
-  const platforms = [...new Set(spec.images.flatMap((i) => i.platforms.map(formatPlatform)))];
+  const platforms = [...new Set(spec.images.flatMap((i) => i.platforms))];
 
   // docker CLI and engine
   if (f.docker.missing) {
@@ -73,7 +74,7 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
 
   // kernel, binfmt_misc, QEMU: only for platforms this machine cannot run natively
   const native = nativeArchs(f.hostArch);
-  const foreign = platforms.filter((p) => !native.includes(p.split("/")[1] ?? ""));
+  const foreign = platforms.filter((p) => !native.includes(platformParts(p).arch));
   const kernelOk = versionAtLeast(f.kernel, "4.8");
   add({
     id: "kernel",
@@ -97,7 +98,7 @@ export function doctorChecks(spec: Spec, f: DoctorFacts): Check[] {
     });
   }
   for (const p of foreign) {
-    const handler = qemuHandler(p.split("/")[1] ?? "");
+    const handler = qemuHandler(platformParts(p).arch);
     if (!handler) continue;
     const h = f.binfmt.handlers[handler];
     const conf = f.binfmt.available[handler];
@@ -248,7 +249,7 @@ export function dockerfileLints(spec: Spec, f: Pick<DoctorFacts, "dockerfiles">,
   for (const img of spec.images) {
     const text = f.dockerfiles[img.name];
     if (text === undefined) continue;
-    const foreign = img.platforms.some((p) => !native.includes(p.arch));
+    const foreign = img.platforms.some((p) => !native.includes(platformParts(p).arch));
     const file = `${img.context}/${img.dockerfile}`;
     const froms = fromLines(text);
     const lines = text.split("\n");

@@ -14,8 +14,9 @@ import {
   resolveRef,
   runCommand,
 } from "@multiarch/executor";
-import { nativeArchs, qemuHandler, type Spec } from "@multiarch/spec";
-import type { DoctorFacts } from "./facts.ts";
+import { nativeArchs, platformParts, qemuHandler, valueRef } from "@multiarch/plan";
+import type { Spec } from "@multiarch/spec";
+import type { DoctorFacts, FixAction } from "./facts.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,7 +50,12 @@ export async function gatherDoctorFacts(
   const needed = [
     ...new Set(
       spec.images
-        .flatMap((i) => i.platforms.filter((p) => !native.includes(p.arch)).map((p) => qemuHandler(p.arch)))
+        .flatMap((i) =>
+          i.platforms
+            .map((p) => platformParts(p).arch)
+            .filter((arch) => !native.includes(arch))
+            .map(qemuHandler),
+        )
         .filter((h): h is string => h !== undefined),
     ),
   ];
@@ -64,7 +70,7 @@ export async function gatherDoctorFacts(
     }
     const value = (ref: NonNullable<typeof r.username>) => {
       try {
-        return resolveRef(ref as { env: string } | { file: string }, { cwd: spec.dir, env });
+        return resolveRef(valueRef(ref), { cwd: spec.dir, env });
       } catch {
         return undefined;
       }

@@ -5,8 +5,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Step } from "@multiarch/plan";
-import { type ImageRef, parseImageRef } from "@multiarch/spec";
+import { type ImageRef, OCI_REF_NAME, parseImageRef, referenceName, type Step } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
 import type { RegistryClient } from "./registry.ts";
 
@@ -42,21 +41,15 @@ export class BlobLocations {
 /** What an in-process push step does, for people (apply --dry-run); undefined for steps that run commands. */
 export function showDigestPush(step: Step): string | undefined {
   const show = (s: string | { built: string }) => (typeof s === "string" ? s : `<${s.built} as built>`);
-  if (step.layout) return `(in-process) push <run>/${step.layout.dir} to ${repoOf(step.layout.ref)} by digest, no tag`;
-  if (step.copy) return `(in-process) copy <${step.copy.from} as verified> to ${repoOf(step.copy.ref)} by digest, no tag`;
-  if (step.index) return `(in-process) push an index of ${step.index.sources.map(show).join(" ")} to ${repoOf(step.index.ref)} by digest, no tag`;
+  if (step.layout) return `(in-process) push <run>/${step.layout.dir} to ${referenceName(step.layout.ref)} by digest, no tag`;
+  if (step.copy) return `(in-process) copy <${step.copy.from} as verified> to ${referenceName(step.copy.ref)} by digest, no tag`;
+  if (step.index) return `(in-process) push an index of ${step.index.sources.map(show).join(" ")} to ${referenceName(step.index.ref)} by digest, no tag`;
   return undefined;
 }
 
-/** name:tag -> name (the tag's colon is after the last slash; a registry port's is before it). */
-export const repoOf = (ref: string): string => {
-  const colon = ref.lastIndexOf(":");
-  return colon > ref.lastIndexOf("/") ? ref.slice(0, colon) : ref;
-};
-
-/** name (host/path, no tag) as the client addresses it. */
-export function repositoryOf(name: string): ImageRef {
-  const parsed = parseImageRef(name);
+/** The repository a reference names (host/path; its tag aside), as the client addresses it. */
+export function repositoryOf(ref: string): ImageRef {
+  const parsed = parseImageRef(ref);
   if (!parsed.ok) throw new Error(parsed.message);
   return { host: parsed.value.host, path: parsed.value.path };
 }
@@ -111,9 +104,7 @@ async function pushTree(client: RegistryClient, root: Descriptor, source: ImageS
   await put(manifests.at(-1)!);
   const { annotations, ...descriptor } = root;
   // the layout's own name annotations (tags the build was given) are no part of what was pushed
-  const kept = Object.fromEntries(
-    Object.entries(annotations ?? {}).filter(([k]) => k !== "org.opencontainers.image.ref.name" && k !== "io.containerd.image.name"),
-  );
+  const kept = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k !== OCI_REF_NAME && k !== "io.containerd.image.name"));
   const count = (k: string) => how.filter((h) => h === k).length;
   return {
     descriptor: Object.keys(kept).length ? { ...descriptor, annotations: kept } : descriptor,

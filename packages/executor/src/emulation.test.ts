@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Platform } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { checkEmulation } from "./emulation.ts";
 
@@ -18,7 +19,7 @@ describe("checkEmulation", () => {
       "qemu-arm": "enabled\ninterpreter /usr/bin/qemu-arm-static\nflags: OC\n",
       "qemu-s390x": "disabled\nflags: F\n",
     });
-    const platforms = ["linux/amd64", "linux/386", "linux/arm64", "linux/arm/v7", "linux/s390x", "linux/riscv64"];
+    const platforms: Platform[] = ["linux/amd64", "linux/386", "linux/arm64", "linux/arm/v7", "linux/s390x", "linux/riscv64"];
     expect(checkEmulation(platforms, { hostArch: "x64", binfmtDir: dir })).toEqual([
       { platform: "linux/arm/v7", handler: "qemu-arm", problem: "no F flag" },
       { platform: "linux/s390x", handler: "qemu-s390x", problem: "disabled" },

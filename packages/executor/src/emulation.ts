@@ -3,7 +3,7 @@
 // "exec format error". Checked before anything starts: a read of a few small files.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { nativeArchs, qemuHandler } from "@multiarch/spec";
+import { nativeArchs, type Platform, platformParts, qemuHandler } from "@multiarch/plan";
 
 /** A binfmt_misc handler as registered: enabled, its flags (F: works inside containers), its interpreter. */
 export interface BinfmtHandler {
@@ -31,17 +31,17 @@ export function readHandler(dir: string, name: string): BinfmtHandler | null {
 }
 
 export interface EmulationProblem {
-  platform: string;
+  platform: Platform;
   handler: string;
   problem: "missing" | "disabled" | "no F flag";
 }
 
-export function checkEmulation(platforms: readonly string[], opts: { hostArch?: string; binfmtDir?: string } = {}): EmulationProblem[] {
+export function checkEmulation(platforms: readonly Platform[], opts: { hostArch?: string; binfmtDir?: string } = {}): EmulationProblem[] {
   const native = nativeArchs(opts.hostArch ?? process.arch);
   const dir = opts.binfmtDir ?? "/proc/sys/fs/binfmt_misc";
   const problems: EmulationProblem[] = [];
   for (const platform of new Set(platforms)) {
-    const arch = platform.split("/")[1] ?? "";
+    const { arch } = platformParts(platform);
     const handler = qemuHandler(arch);
     if (native.includes(arch) || !handler) continue;
     const h = readHandler(dir, handler);

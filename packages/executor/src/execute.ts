@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import type { Command, Plan, Step, Yield } from "@multiarch/plan";
+import { byDigest, type Command, type Plan, type Step, type Yield } from "@multiarch/plan";
 import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
-import { BlobLocations, copyImage, pushIndex, pushLayout, repoOf, repositoryOf } from "./digest-push.ts";
+import { BlobLocations, copyImage, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
@@ -82,11 +82,11 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     verified: (v) => {
       const check = verified.get(v.verified);
       const digest = v.platform ? check?.manifests[v.platform] : check?.digest;
-      return digest ? `${repoOf(v.verified)}@${digest}` : undefined;
+      return digest ? byDigest(v.verified, digest) : undefined;
     },
     built: (ref) => {
       const digest = built.get(ref);
-      return digest ? `${repoOf(ref)}@${digest}` : undefined;
+      return digest ? byDigest(ref, digest) : undefined;
     },
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
@@ -95,7 +95,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const insecureHosts = [
     ...new Set([
       ...plan.images.flatMap((i) => i.refs.filter((r) => r.insecure).map((r) => repositoryOf(r.name).host)),
-      ...plan.stages.flatMap((s) => s.steps.flatMap((st) => (st.copy?.fromInsecure ? [repositoryOf(repoOf(st.copy.from)).host] : []))),
+      ...plan.stages.flatMap((s) => s.steps.flatMap((st) => (st.copy?.fromInsecure ? [repositoryOf(st.copy.from).host] : []))),
     ]),
   ];
   const client = new RegistryClient({ env: opts.env, insecureHosts, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -305,7 +305,7 @@ function record(step: Step, ref: string, digest: string, pushed: boolean, ctx: S
   }
   ctx.built.set(ref, digest);
   // reported as name@digest: what was pushed, whether or not a tag names it (pushes by digest write none)
-  if (pushed) ctx.staged.set(ref, { ...(step.image ? { image: step.image } : {}), ref: `${repoOf(ref)}@${digest}`, digest, key: ref });
+  if (pushed) ctx.staged.set(ref, { ...(step.image ? { image: step.image } : {}), ref: byDigest(ref, digest), digest, key: ref });
   return undefined;
 }
 
@@ -323,7 +323,7 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
       if (step.layout) {
         ref = step.layout.ref;
         // the image the build reported for this ref (a bake writes all its targets into one layout)
-        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(repoOf(ref)), blobs, ctx.built.get(ref));
+        const pushed = await pushLayout(client, join(ctx.runDir, step.layout.dir), repositoryOf(ref), blobs, ctx.built.get(ref));
         digest = pushed.descriptor.digest;
         const { present, mounted, uploaded } = pushed.blobs;
         run.onLine?.(`${digest}: blobs ${uploaded} uploaded, ${mounted} mounted, ${present} already there`, "stdout");
@@ -331,8 +331,8 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
         ref = step.copy.ref;
         const from = ctx.verified.get(step.copy.from)?.digest;
         if (!from) return { status: "failed", attempts: tries, error: `${step.copy.from} was not verified by this run` };
-        const source = { ...repositoryOf(repoOf(step.copy.from)), digest: from };
-        const copied = await copyImage(client, source, repositoryOf(repoOf(ref)), blobs);
+        const source = { ...repositoryOf(step.copy.from), digest: from };
+        const copied = await copyImage(client, source, repositoryOf(ref), blobs);
         digest = copied.descriptor.digest;
         const { present, mounted, uploaded } = copied.blobs;
         run.onLine?.(`${step.copy.from}@${from} -> ${digest}: blobs ${uploaded} copied, ${mounted} mounted, ${present} already there`, "stdout");
@@ -342,7 +342,12 @@ async function pushByDigest(step: Step, run: RunOptions, opts: ExecuteOptions, c
         const sources = index.sources.map((s) => (typeof s === "string" ? s : run.built?.(s.built)));
         const missing = index.sources.find((_s, i) => !sources[i]);
         if (missing) return { status: "failed", attempts: tries, error: `${JSON.stringify(missing)} was not pushed by this run` };
-        digest = await pushIndex(client, repositoryOf(repoOf(ref)), sources as string[], index.annotations);
+        digest = await pushIndex(
+          client,
+          repositoryOf(ref),
+          sources.filter((s) => s !== undefined),
+          index.annotations,
+        );
       }
       const problem = record(step, ref, digest, true, ctx);
       return problem ? { status: "failed", attempts: tries, error: problem } : { status: "ok", attempts: tries };

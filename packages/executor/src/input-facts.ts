@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import ignoreModule from "@balena/dockerignore";
-import type { ImageInputFacts } from "@multiarch/plan";
-import { fromLines, type Image, parseImageRef, type Spec } from "@multiarch/spec";
+import { descriptorPlatform, type ImageInputFacts, parseImageRef } from "@multiarch/plan";
+import { fromLines, type Image, type Spec } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient } from "./registry.ts";
 
@@ -118,7 +118,7 @@ export function platformsOfIndex(json: Record<string, unknown>): string[] | unde
   return list
     .map((d) => d.platform)
     .filter((p): p is NonNullable<typeof p> => p !== undefined && p.os !== "unknown")
-    .map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/"));
+    .map(descriptorPlatform);
 }
 
 export const dockerfilePath = (img: Image): string => posix.join(img.context, img.dockerfile);

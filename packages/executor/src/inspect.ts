@@ -1,6 +1,6 @@
 // multiarch inspect: what a pushed reference holds, read over the registry API (no engine needed):
 // the index, each platform's image with its size (manifest + config + layers), attestations apart.
-import { parseImageRef } from "@multiarch/spec";
+import { attestedDigest, descriptorPlatform, isAttestation, parseImageRef } from "@multiarch/plan";
 import { RegistryClient } from "./registry.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -21,8 +21,6 @@ export interface Inspected {
   /** Attestation manifests, and the image each describes. */
   attestations: { for: string; digest: string; size: number }[];
 }
-
-const platformOf = (p: NonNullable<Descriptor["platform"]>) => [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 
 export async function inspectRef(
   ref: string,
@@ -46,7 +44,7 @@ export async function inspectRef(
       // a single image: its config says the platform
       const config = top.json.config as Descriptor;
       const c = await client.blob(parsed.value, config.digest);
-      const platform = platformOf({
+      const platform = descriptorPlatform({
         os: String(c.os ?? "linux"),
         architecture: String(c.architecture ?? "unknown"),
         ...(c.variant ? { variant: String(c.variant) } : {}),
@@ -56,10 +54,10 @@ export async function inspectRef(
     }
     await Promise.all(
       list.map(async (d) => {
-        const attestation = d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest";
+        const attestation = isAttestation(d);
         const size = await sizeOf(d.digest);
-        if (attestation) value.attestations.push({ for: d.annotations?.["vnd.docker.reference.digest"] ?? "", digest: d.digest, size });
-        else if (d.platform) value.images.push({ platform: platformOf(d.platform), digest: d.digest, size });
+        if (attestation) value.attestations.push({ for: attestedDigest(d), digest: d.digest, size });
+        else if (d.platform) value.images.push({ platform: descriptorPlatform(d.platform), digest: d.digest, size });
       }),
     );
     const order = list.map((d) => d.digest);

@@ -1,4 +1,4 @@
-import type { EngineFacts, Plan } from "@multiarch/plan";
+import type { EngineFacts, Plan, Platform } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { engineChange, preflight } from "./preflight.ts";
 
@@ -16,8 +16,8 @@ const graph: EngineFacts = {
 };
 const container: EngineFacts = { reachable: true, buildx: true, multiPlatform: true, driver: "docker-container", reason: "builder driver docker-container" };
 const noBuildx: EngineFacts = { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
-const image = (platforms: string[]) => ({ name: "a", platforms, dependsOn: [], refs: [] });
-const plan = (strategy: Plan["strategy"], platforms = ["linux/amd64", "linux/arm64"]) => ({ strategy, images: [image(platforms)] });
+const image = (platforms: Platform[]) => ({ name: "a", platforms, dependsOn: [], refs: [] });
+const plan = (strategy: Plan["strategy"], platforms: Platform[] = ["linux/amd64", "linux/arm64"]) => ({ strategy, images: [image(platforms)] });
 const bakeDocker: Plan["strategy"] = { requested: "auto", chosen: "bake", reason: "r", ociLayout: true, engine: containerd };
 
 describe("preflight: plan and engine facts in, one reason out", () => {

@@ -1,8 +1,7 @@
 // What the user tags hold now, read over the registry API before the run: each tag's index digest,
 // its platforms (attestations aside) and the input hash it was built from (the index's annotation, or
 // the label on its first image's config for indexes `docker manifest` made).
-import type { PublishedTag } from "@multiarch/plan";
-import { parseImageRef } from "@multiarch/spec";
+import { descriptorPlatform, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, type PublishedTag, parseImageRef, parsePartsText } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
 
@@ -13,12 +12,6 @@ interface Descriptor {
   platform?: { os: string; architecture: string; variant?: string };
   annotations?: Record<string, string>;
 }
-
-const HASH = "io.multiarch.input-hash";
-const PARTS = "io.multiarch.inputs";
-
-const partsOf = (text: string | undefined): Record<string, string> | undefined =>
-  text ? Object.fromEntries(text.split(" ").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) : undefined;
 
 export async function readTag(client: RegistryClient, ref: string): Promise<PublishedTag | null> {
   const parsed = parseImageRef(ref);
@@ -31,12 +24,12 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
     throw e;
   }
   const manifests = (m.json.manifests as Descriptor[] | undefined) ?? [];
-  const images = manifests.filter((d) => d.platform && d.platform.os !== "unknown" && d.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest");
-  const platforms = images.map((d) => [d.platform!.os, d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
+  const images = manifests.filter((d) => d.platform && d.platform.os !== "unknown" && !isAttestation(d));
+  const platforms = images.map((d) => descriptorPlatform(d.platform!));
   const byPlatform = Object.fromEntries(images.map((d, i) => [platforms[i]!, d.digest]));
   const annotations = (m.json.annotations as Record<string, string> | undefined) ?? {};
-  let hash = annotations[HASH];
-  let parts = annotations[PARTS];
+  let hash = annotations[INPUT_HASH_LABEL];
+  let parts = annotations[INPUT_PARTS_LABEL];
   if (!hash) {
     // an index without our annotation (docker manifest), or a single image: read the config's labels
     const first = images[0]?.digest ?? (manifests.length === 0 ? m.digest : undefined);
@@ -46,13 +39,20 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
       if (config) {
         const blob = await client.blob(parsed.value, config);
         const labels = ((blob.config as { Labels?: Record<string, string> } | undefined)?.Labels ?? {}) as Record<string, string>;
-        hash = labels[HASH];
-        parts = labels[PARTS];
-        if (manifests.length === 0) platforms.push([blob.os, blob.architecture, blob.variant].filter(Boolean).join("/"));
+        hash = labels[INPUT_HASH_LABEL];
+        parts = labels[INPUT_PARTS_LABEL];
+        if (manifests.length === 0)
+          platforms.push(
+            descriptorPlatform({
+              os: String(blob.os ?? ""),
+              architecture: String(blob.architecture ?? ""),
+              variant: blob.variant ? String(blob.variant) : undefined,
+            }),
+          );
       }
     }
   }
-  const p = partsOf(parts);
+  const p = parsePartsText(parts);
   return { digest: m.digest, platforms, manifests: byPlatform, ...(hash ? { inputHash: hash } : {}), ...(p ? { inputParts: p } : {}) };
 }
 

@@ -6,7 +6,7 @@
 // insecure. Every request names its scope (repository:NAME:ACTIONS) and method, so pushing blobs and
 // manifests by digest (with cross-repository mounts) is one more caller of `send`.
 import { createHash } from "node:crypto";
-import type { ImageRef } from "@multiarch/spec";
+import type { ImageRef } from "@multiarch/plan";
 import { type Credential, type CredentialLookup, lookupCredentials } from "./docker-config.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -1,8 +1,7 @@
 // The run's report: per step what happened (execute.ts), and from that per image a status that only
 // its own steps decide, and per user tag whether it moved. Pure functions over the step outcomes.
-import type { Plan, Step } from "@multiarch/plan";
+import { byDigest, type Plan, type Step } from "@multiarch/plan";
 import type { BakeTargetResult } from "./bake-log.ts";
-import { repoOf } from "./digest-push.ts";
 import type { PlatformCheck } from "./verify.ts";
 
 /** What one step of the run did (execute.ts fills it in). */
@@ -183,7 +182,7 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
     // An image this run does not publish exists where it pushed it, by digest: show those, not user tags.
     const pushedRefs = [...built.keys()]
       .filter((ref) => img.refs.some((r) => ref === r.staging || ref.startsWith(`${r.staging}-`)))
-      .map((ref) => `${repoOf(ref)}@${built.get(ref)}`);
+      .map((ref) => byDigest(ref, built.get(ref)!));
     return {
       name: img.name,
       platforms: img.platforms,

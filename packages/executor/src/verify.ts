@@ -1,7 +1,9 @@
 // Verification of what was pushed or written: the set of platforms must equal the requested set exactly
 // (attestation entries, unknown/unknown, are not platforms), and each platform's image config must
 // name the architecture its descriptor claims.
+
 import { readFileSync } from "node:fs";
+import { descriptorPlatform, isAttestation } from "@multiarch/plan";
 
 export interface PlatformCheck {
   digest?: string;
@@ -22,13 +24,12 @@ interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-const platformOf = (p: { os: string; architecture: string; variant?: string }): string => [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-const isAttestation = (d: Descriptor): boolean =>
-  d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || (d.platform?.os === "unknown" && d.platform.architecture === "unknown");
+/** An attestation entry: marked as one, or (written by other tools) of platform unknown/unknown. */
+const notAnImage = (d: Descriptor): boolean => isAttestation(d) || (d.platform?.os === "unknown" && d.platform.architecture === "unknown");
 
 function compare(expected: readonly string[], descriptors: Descriptor[], mismatched: string[], digest?: string): PlatformCheck {
-  const found = descriptors.map((d) => platformOf(d.platform!));
-  const manifests = Object.fromEntries(descriptors.map((d) => [platformOf(d.platform!), d.digest]));
+  const found = descriptors.map((d) => descriptorPlatform(d.platform!));
+  const manifests = Object.fromEntries(descriptors.map((d) => [descriptorPlatform(d.platform!), d.digest]));
   const missing = expected.filter((p) => !found.includes(p));
   const extra = found.filter((p) => !expected.includes(p));
   return {
@@ -59,15 +60,15 @@ export function checkInspect(json: string, expected: readonly string[]): Platfor
     const platform = { os: single.os ?? "linux", architecture: single.architecture, ...(single.variant ? { variant: single.variant } : {}) };
     return compare(expected, [{ digest: data.manifest.digest, platform }], [], data.manifest.digest || undefined);
   }
-  const descriptors = (data.manifest.manifests ?? []).filter((d) => d.platform && !isAttestation(d));
-  const found = descriptors.map((d) => platformOf(d.platform!));
+  const descriptors = (data.manifest.manifests ?? []).filter((d) => d.platform && !notAnImage(d));
+  const found = descriptors.map((d) => descriptorPlatform(d.platform!));
   const configs = (data.image ?? {}) as Record<string, { architecture?: string; os?: string; variant?: string }>;
   const mismatched = found.filter((p) => {
     const c = configs[p];
     return (
       c !== undefined &&
       c.architecture !== undefined &&
-      platformOf({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p
+      descriptorPlatform({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p
     );
   });
   return compare(expected, descriptors, mismatched, data.manifest.digest || undefined);
@@ -83,7 +84,7 @@ export function checkArchive(path: string, expected: readonly string[]): Platfor
   const walk = (ds: Descriptor[]) => {
     for (const d of ds) {
       if (d.mediaType?.includes("index") || d.mediaType?.includes("manifest.list")) walk((blob(d.digest) as { manifests: Descriptor[] }).manifests);
-      else if (d.platform && !isAttestation(d)) images.push(d);
+      else if (d.platform && !notAnImage(d)) images.push(d);
     }
   };
   walk(top.manifests);

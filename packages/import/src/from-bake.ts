@@ -2,7 +2,8 @@
 // already resolved by buildx) -> an equivalent multiarch.yaml. Pure: the printed JSON and where the files
 // are in, the spec text and what could not be carried (as warnings, never dropped silently) out.
 import { posix } from "node:path";
-import { parseAnnotationKey, parseImageRef, parsePlatform } from "@multiarch/spec";
+import { parseImageRef, parsePlatform } from "@multiarch/plan";
+import { parseAnnotationKey } from "@multiarch/spec";
 import { Document, isMap, isPair, isScalar, type Pair, type YAMLMap } from "yaml";
 import type { BakeTarget } from "@multiarch/compiler";
 
@@ -157,7 +158,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const p of t.platforms ?? []) {
       const parsed = parsePlatform(p);
       if (!parsed.ok) warnings.push(`${where}: platform ${p} is not one multiarch builds (${parsed.message}); left out`);
-      else platforms.push(parsed.canonical);
+      else platforms.push(parsed.platform);
     }
     if (t.platforms?.length && platforms.length === 0) {
       warnings.push(`${where}: none of its platforms can be carried; left out`);

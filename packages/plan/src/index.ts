@@ -1,4 +1,43 @@
+export {
+  attestedDigest,
+  INPUT_HASH_LABEL,
+  INPUT_PARTS_LABEL,
+  isAttestation,
+  OCI_CREATED,
+  OCI_REF_NAME,
+  OCI_REVISION,
+  OCI_SOURCE,
+  parsePartsText,
+  partsText,
+} from "./labels.ts";
+export {
+  archSuffix,
+  descriptorPlatform,
+  isPlatform,
+  KNOWN_PLATFORMS,
+  nativeArchs,
+  type Platform,
+  type PlatformParts,
+  parsePlatform,
+  perArchTag,
+  platformParts,
+  platformSlug,
+  qemuHandler,
+} from "./platform.ts";
 export { asPlan, parsePlanFile, parseShard, planIdentity } from "./read.ts";
+export {
+  byDigest,
+  type Checked,
+  checkFullName,
+  checkRepositoryPath,
+  checkTag,
+  type ImageRef,
+  parseImageRef,
+  parseRegistryUrl,
+  type RegistryUrl,
+  referenceName,
+  repositoryRef,
+} from "./reference.ts";
 export {
   type ArchPlan,
   type Arg,
@@ -22,5 +61,18 @@ export {
   type Strategy,
   type ValueRef,
   type Verified,
+  valueRef,
   type Yield,
 } from "./schema.ts";
+export {
+  bakeStepId,
+  buildStepId,
+  CLEANUP_LOCAL_STAGING,
+  CLEANUP_TESTED,
+  imageStepId,
+  loginStepId,
+  refStepId,
+  tagPushStepId,
+  testStepId,
+} from "./step-id.ts";
+export { closest, didYouMean } from "./suggest.ts";

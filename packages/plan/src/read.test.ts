@@ -36,6 +36,11 @@ describe("plan files", () => {
     expect(p.secrets).toEqual([{ env: "TOKEN" }]);
   });
 
+  test("a platform not in canonical form is refused: plans carry only what the one parser makes", () => {
+    const r = parsePlanFile({ ...arch, platform: "linux/aarch64" });
+    expect(r.ok ? [] : r.problems).toEqual([expect.stringMatching(/^platform: /)]);
+  });
+
   test("unknown keys and wrong types are named by path", () => {
     const r = parsePlanFile({ ...arch, steps: [{ id: 1 }] });
     expect(!r.ok && r.problems[0]).toMatch(/^steps\.0\.id: /);

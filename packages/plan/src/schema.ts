@@ -3,18 +3,24 @@
 // The zod schemas are the definition; every type is inferred from them, so the compiler that writes
 // plans and the executor that runs them cannot disagree about the format.
 import { z } from "zod";
+import { KNOWN_PLATFORMS } from "./platform.ts";
 
 export const PLAN_VERSION = 2;
+
+/** A platform in canonical form (platform.ts): plan files carry no other. */
+const PlatformSchema = z.enum(KNOWN_PLATFORMS);
 
 /** A value resolved only when the command runs, so secrets and user names never sit in a plan file. */
 export const ValueRefSchema = z.union([z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })]);
 export type ValueRef = z.infer<typeof ValueRefSchema>;
+/** A spec's credential (an env variable or a file, one of them) as a reference. */
+export const valueRef = (c: { env?: string; file?: string }): ValueRef => (c.env ? { env: c.env } : { file: c.file ?? "" });
 
 /**
  * The image verification saw under a staging ref, as name@digest: the index, or with `platform` that
  * platform's image. Publishing by digest moves user tags to exactly what was verified.
  */
-export const VerifiedSchema = z.strictObject({ verified: z.string(), platform: z.string().optional() });
+export const VerifiedSchema = z.strictObject({ verified: z.string(), platform: PlatformSchema.optional() });
 export type Verified = z.infer<typeof VerifiedSchema>;
 
 /**
@@ -77,7 +83,7 @@ export const StepSchema = z.strictObject({
   id: z.string(),
   kind: z.enum(STEP_KINDS),
   image: z.string().optional(),
-  platform: z.string().optional(),
+  platform: PlatformSchema.optional(),
   registry: z.string().optional(),
   commands: z.array(CommandSchema),
   /** What the step reads (plan artifacts, refs) and writes (refs, files): for review and scheduling. */
@@ -88,7 +94,7 @@ export const StepSchema = z.strictObject({
     .union([
       z.strictObject({
         ref: z.string(),
-        platforms: z.array(z.string()),
+        platforms: z.array(PlatformSchema),
         /** merge: the image manifest each platform must be, as the shards pushed them (content, not just platforms). */
         manifests: z.record(z.string(), z.string()).optional(),
         /** promote --from/--to: the very index verification saw under this ref (a copy by digest, never a rebuild). */
@@ -96,7 +102,7 @@ export const StepSchema = z.strictObject({
         /** The annotations the index must carry (the spec's index: ones). */
         annotations: z.record(z.string(), z.string()).optional(),
       }),
-      z.strictObject({ archive: z.string(), platforms: z.array(z.string()) }),
+      z.strictObject({ archive: z.string(), platforms: z.array(PlatformSchema) }),
     ])
     .optional(),
   /** login: skipped when the docker config already holds credentials for this host. */
@@ -172,11 +178,11 @@ export const PlannedRefSchema = z.strictObject({
 });
 export type PlannedRef = z.infer<typeof PlannedRefSchema>;
 /** How step ids and reports name a ref: its registry, and the repository when the image has several there. */
-export const refLabel = (ref: PlannedRef): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
+export const refLabel = (ref: Pick<PlannedRef, "registry" | "repository">): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
 
 export const PlannedImageSchema = z.strictObject({
   name: z.string(),
-  platforms: z.array(z.string()),
+  platforms: z.array(PlatformSchema),
   dependsOn: z.array(z.string()),
   refs: z.array(PlannedRefSchema),
   /** Registry-less images: the OCI archive written, relative to the spec folder. */
@@ -245,7 +251,7 @@ export type Strategy = z.infer<typeof StrategySchema>;
 export const BuilderSchema = z.strictObject({
   name: z.string(),
   driver: z.string(),
-  nodes: z.array(z.strictObject({ name: z.string(), platforms: z.array(z.string()), endpoint: z.string().optional() })),
+  nodes: z.array(z.strictObject({ name: z.string(), platforms: z.array(PlatformSchema), endpoint: z.string().optional() })),
   create: z.array(CommandSchema),
 });
 export type Builder = z.infer<typeof BuilderSchema>;
@@ -274,7 +280,7 @@ export type Plan = z.infer<typeof PlanSchema>;
 /** One platform's share of a plan, complete: the same strategy decisions, its own steps. */
 export const ArchPlanSchema = z.strictObject({
   version: z.literal(PLAN_VERSION),
-  platform: z.string(),
+  platform: PlatformSchema,
   /** The images with a share on this platform (platforms narrowed to it). */
   images: z.array(PlannedImageSchema),
   spec: z.string(),
@@ -342,7 +348,7 @@ export const ShardSchema = z.strictObject({
   version: z.literal(SHARD_VERSION),
   /** A hash of the resolved plan (images, platforms, repositories, tags) and the git commit. */
   identity: z.strictObject({ plan: z.string(), commit: z.string() }),
-  platform: z.string(),
+  platform: PlatformSchema,
   images: z.record(
     z.string(),
     z.strictObject({

@@ -1,11 +1,9 @@
 // What other packages use; everything else stays inside the package.
+
+export { type AnnotationKey, parseAnnotationKey } from "./annotation.ts";
 export { type Diagnostic, diag, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
 export { type FromLine, fromLines } from "./dockerfile.ts";
 export { findSpec, loadSpec, SPEC_FILE_NAME } from "./load.ts";
 export type { Cache, Credential, Image, KeyedTemplate, Registry, Secret, Signing, Spec, Template } from "./model.ts";
 export type { SpecResult } from "./parse.ts";
-export { archSuffix, formatPlatform, nativeArchs, type Platform, parsePlatform, platformSlug, qemuHandler } from "./platform.ts";
-export { checkTag, type ImageRef, parseImageRef, repositoryRef } from "./reference.ts";
-export { closest, didYouMean } from "./suggest.ts";
 export { checkTemplate, MapValue, parseSemver, type SemVer } from "./template.ts";
-export { type AnnotationKey, parseAnnotationKey } from "./annotation.ts";

@@ -1,7 +1,8 @@
 // The normalised spec: what every later stage reads. No optionals that have a default, platforms parsed,
 // references resolved, every user-written value carrying the position it came from.
+
+import type { Platform } from "@multiarch/plan";
 import type { SourcePos } from "./diagnostics.ts";
-import type { Platform } from "./platform.ts";
 
 export interface Template {
   source: string;
@@ -143,5 +144,5 @@ export interface BuilderNodes {
   at: SourcePos;
 }
 
-export const DEFAULT_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+export const DEFAULT_PLATFORMS: readonly Platform[] = ["linux/amd64", "linux/arm64"];
 export const DEFAULT_TAGS = ["latest"] as const;

@@ -1,9 +1,10 @@
 // --set IMAGE.KEY=VALUE (validate, plan, apply), modelled on bake's --set target.key=value: a value that
 // replaces what the spec says for one image (or every image: *), applied to each image after its
 // matrix is expanded and before the image rules run, so an override is checked like the spec's own text.
+
+import { didYouMean } from "@multiarch/plan";
 import { type Diagnostic, diag } from "./diagnostics.ts";
 import type { ImageInput } from "./schema.ts";
-import { didYouMean } from "./suggest.ts";
 
 type Fields = Pick<ImageInput, "tags" | "platforms" | "args" | "labels" | "annotations" | "cache" | "attest">;
 type CacheIn = NonNullable<ImageInput["cache"]>;

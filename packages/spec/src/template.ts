@@ -1,8 +1,9 @@
 // Tag, arg, label and annotation values are handlebars templates. One isolated, strict environment:
 // no HTML escaping, a fixed set of helpers, no prototype access, and every template checked statically
 // at validation time (syntax, helpers, variable names) so rendering can only fail on missing values.
+
+import { didYouMean } from "@multiarch/plan";
 import Handlebars from "handlebars";
-import { didYouMean } from "./suggest.ts";
 
 const hb = Handlebars.create();
 

@@ -1,9 +1,10 @@
 // Turns zod issues into diagnostics at the YAML position of the offending value, with hints.
+
+import { didYouMean } from "@multiarch/plan";
 import type { z } from "zod";
 import { type Diagnostic, diag } from "./diagnostics.ts";
 import { specInputSchema } from "./schema.ts";
 import type { Path, SourceMap } from "./source-map.ts";
-import { didYouMean } from "./suggest.ts";
 
 type Def = {
   type: string;

@@ -1,6 +1,6 @@
 // multiarch inspect REF: the platforms, digests and sizes a pushed image holds (attestations apart), as a
 // table or --json; --expect P,Q makes it a CI check (exit 3 unless the platforms are exactly those).
-import { parsePlatform } from "@multiarch/spec";
+import { parsePlatform } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { type Io, style, table } from "../format.ts";
 
@@ -13,7 +13,7 @@ export default async function inspect({ values, io, json, positionals }: Command
   for (const p of values.expect?.split(",").filter(Boolean) ?? []) {
     const parsed = parsePlatform(p.trim());
     if (!parsed.ok) return { exit: EXIT.usage, message: `--expect ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
-    expected.push(parsed.canonical);
+    expected.push(parsed.platform);
   }
   const { inspectRef } = await import("@multiarch/executor");
   const insecure = values.insecure ? [ref.split("/")[0]!] : [];

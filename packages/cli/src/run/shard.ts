@@ -3,8 +3,18 @@
 // writes DIR/shards/<platform>.json: the run's identity and, per image and repository, what was pushed.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asPlan, planIdentity, refLabel, SHARD_VERSION, type Shard } from "@multiarch/plan";
-import { parsePlatform, platformSlug } from "@multiarch/spec";
+import {
+  asPlan,
+  type Platform,
+  parsePlatform,
+  perArchTag,
+  planIdentity,
+  platformSlug,
+  refStepId,
+  SHARD_VERSION,
+  type Shard,
+  testStepId,
+} from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
 import { gitFacts } from "./git-facts.ts";
@@ -16,11 +26,11 @@ type StepReport = { id: string; status: string; check?: { manifests: Record<stri
 /** apply --shard P...: `shards` are the platforms asked for, as typed. */
 export async function runShards(ctx: CommandContext<"apply">, shards: readonly string[], concurrency: number): Promise<Outcome> {
   const { values, io } = ctx;
-  const wanted: string[] = [];
+  const wanted: Platform[] = [];
   for (const p of shards) {
     const parsed = parsePlatform(p);
     if (!parsed.ok) return { exit: EXIT.usage, message: `--shard ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
-    wanted.push(parsed.canonical);
+    wanted.push(parsed.platform);
   }
   const prepared = await compileAndWrite(values, io, { command: "apply", dryRun: values["dry-run"] });
   if (!prepared.ok) return prepared.outcome;
@@ -47,21 +57,20 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
         continue;
       }
       const report = outcome.data!.report as { steps: StepReport[]; staged: { ref: string; digest: string; key: string }[] };
-      const slug = platformSlug((parsePlatform(platform) as { ok: true; platform: Parameters<typeof platformSlug>[0] }).platform);
       const file: Shard = { version: SHARD_VERSION, identity, platform, images: {} };
       for (const img of arch.images) {
         const refs: Shard["images"][string]["refs"] = {};
         for (const ref of img.refs) {
-          const staging = report.staged.find((s) => s.key.startsWith(`${ref.staging}-`));
-          const verify = report.steps.find((s) => s.id === `verify:${img.name}@${refLabel(ref)}/${platform}`);
+          const staging = report.staged.find((s) => s.key === perArchTag(ref.staging, platform));
+          const verify = report.steps.find((s) => s.id === refStepId("verify", img.name, ref, platform));
           const manifest = verify?.check?.manifests[platform];
           if (staging && manifest) refs[ref.name] = { staging: staging.key, digest: staging.digest, manifest };
         }
-        const tested = report.steps.some((s) => s.id === `test:${img.name}/${platform}` && s.status === "ok");
+        const tested = report.steps.some((s) => s.id === testStepId(img.name, platform) && s.status === "ok");
         file.images[img.name] = { ...(img.inputHash ? { inputHash: img.inputHash } : {}), tests: tested ? "passed" : "none", refs };
       }
       mkdirSync(dir, { recursive: true });
-      const path = join(dir, `${slug}.json`);
+      const path = join(dir, `${platformSlug(platform)}.json`);
       writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
       written.push(path);
       io.stderr.write(`wrote ${displayPath(path, io.cwd)}\n`);

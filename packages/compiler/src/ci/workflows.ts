@@ -4,7 +4,8 @@
 // What a platform engineer asks of them: pull/merge requests build, verify and test every platform and
 // push nothing (no registry secret, so forks work); pushes, the merge and tag moves happen only on the
 // default branch and on tags; each job gets the least permissions it needs and a timeout.
-import { formatPlatform, type Platform, platformSlug, type Spec } from "@multiarch/spec";
+import { type Platform, platformParts, platformSlug } from "@multiarch/plan";
+import type { Spec } from "@multiarch/spec";
 import { stringify } from "yaml";
 
 /** Native GitHub-hosted runners per architecture; 32-bit arm runs under QEMU on an arm64 runner. */
@@ -55,7 +56,7 @@ export interface CiOptions {
   pins?: Readonly<Record<string, string>>;
 }
 
-const platformsOf = (spec: Spec): Platform[] => [...new Map(spec.images.flatMap((i) => i.platforms).map((p) => [formatPlatform(p), p])).values()];
+const platformsOf = (spec: Spec): Platform[] => [...new Map(spec.images.flatMap((i) => i.platforms).map((p) => [p, p])).values()];
 
 /** Where `apply --shard` writes its shard files, relative to the repository root. */
 const shardDirOf = (specPath: string): string => `${specPath.includes("/") ? specPath.slice(0, specPath.lastIndexOf("/") + 1) : ""}.multiarch/shards`;
@@ -101,8 +102,8 @@ const uses = (action: string, pins: CiOptions["pins"]): string => {
 export function githubWorkflow(spec: Spec, opts: CiOptions): string {
   const branch = opts.defaultBranch ?? "main";
   const include = platformsOf(spec).map((p) => {
-    const r = GITHUB_RUNNERS[p.arch] ?? OTHER;
-    return { platform: formatPlatform(p), slug: platformSlug(p), runner: r.runner, qemu: r.qemu };
+    const r = GITHUB_RUNNERS[platformParts(p).arch] ?? OTHER;
+    return { platform: p, slug: platformSlug(p), runner: r.runner, qemu: r.qemu };
   });
   const pin = (a: string) => uses(a, opts.pins);
   const action = pin(`${opts.actionRepo}@v${opts.version}`);
@@ -206,9 +207,14 @@ export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
         : "pnpm exec multiarch"
       : `npx --yes @multiarch/cli@${opts.version}`;
   const matrix = platformsOf(spec).map((p) => {
-    const r = GITHUB_RUNNERS[p.arch] ?? OTHER;
+    const r = GITHUB_RUNNERS[platformParts(p).arch] ?? OTHER;
     // QEMU: the architecture binfmt installs a handler for, empty where the runner is native
-    return { PLATFORM: formatPlatform(p), SLUG: platformSlug(p), RUNNER: GITLAB_RUNNERS[p.arch] ?? GITLAB_DEFAULT_RUNNER, QEMU: r.qemu ? p.arch : "" };
+    return {
+      PLATFORM: p,
+      SLUG: platformSlug(p),
+      RUNNER: GITLAB_RUNNERS[platformParts(p).arch] ?? GITLAB_DEFAULT_RUNNER,
+      QEMU: r.qemu ? platformParts(p).arch : "",
+    };
   });
   // never in a merge request's pipeline, whatever else it sets
   const publishing = [

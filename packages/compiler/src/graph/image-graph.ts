@@ -1,6 +1,6 @@
 // multiarch graph: the spec's images as nodes (platforms, registries; internal images and groups marked)
 // and image: links as edges, as Mermaid (renders in GitHub markdown), Graphviz dot, or JSON. Pure.
-import { formatPlatform, type Image, type Spec } from "@multiarch/spec";
+import type { Image, Spec } from "@multiarch/spec";
 
 export interface Graph {
   nodes: { id: string; platforms: string[]; registries: string[]; internal: boolean; groups: string[]; matrixOf?: string }[];
@@ -14,7 +14,7 @@ export function graphOf(spec: Spec, images: readonly Image[] = spec.images): Gra
   return {
     nodes: images.map((i) => ({
       id: i.name,
-      platforms: i.platforms.map(formatPlatform),
+      platforms: i.platforms,
       registries: i.registries,
       internal: !i.publish,
       groups: spec.groups.filter((g) => g.images.includes(i.name)).map((g) => g.name),

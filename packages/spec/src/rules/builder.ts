@@ -2,7 +2,6 @@
 // with the one platform parser; every platform an image asks for needs a node that builds it, or buildx
 // would send it to a node that emulates it (or fail).
 import type { BuilderNodes, Image } from "../model.ts";
-import { formatPlatform } from "../platform.ts";
 import { platformList, type RuleContext, report, warn } from "./context.ts";
 
 /** buildx's own rule for builder and node names. */
@@ -33,13 +32,13 @@ export function builderRules(ctx: RuleContext, images: readonly Image[]): { name
       );
     const platforms = platformList(ctx, n.platforms, [...path, "platforms"]);
     for (const p of platforms) {
-      const first = owner.get(formatPlatform(p));
-      if (first) warn(ctx, "builder-platforms", [...path, "platforms"], `${formatPlatform(p)} is on nodes ${first} and ${name}; buildx uses ${first}`);
-      else owner.set(formatPlatform(p), name);
+      const first = owner.get(p);
+      if (first) warn(ctx, "builder-platforms", [...path, "platforms"], `${p} is on nodes ${first} and ${name}; buildx uses ${first}`);
+      else owner.set(p, name);
     }
     nodes.push({ name, platforms, ...(n.endpoint ? { endpoint: n.endpoint } : {}), driverOpts: n.driverOpts ?? {} });
   }
-  const uncovered = [...new Set(images.flatMap((img) => img.platforms.map(formatPlatform)))].filter((p) => !owner.has(p));
+  const uncovered = [...new Set(images.flatMap((img) => img.platforms))].filter((p) => !owner.has(p));
   if (uncovered.length)
     report(
       ctx,

@@ -1,13 +1,12 @@
 // The shared context every rule family reads and reports into: the input, where each value sits in the
 // file, and the helpers rules share (templates, platform lists, paths inside the repository).
 import { posix, relative, resolve, sep } from "node:path";
+import { didYouMean, type Platform, parsePlatform } from "@multiarch/plan";
 import { type Diagnostic, type DiagnosticCode, diag } from "../diagnostics.ts";
 import type { KeyedTemplate, Template } from "../model.ts";
-import { type Platform, parsePlatform } from "../platform.ts";
+import type { Override } from "../overrides.ts";
 import type { SpecInput } from "../schema.ts";
 import type { Path, SourceMap } from "../source-map.ts";
-import { didYouMean } from "../suggest.ts";
-import type { Override } from "../overrides.ts";
 import { checkTemplate } from "../template.ts";
 
 /** The file system questions normalisation asks; injected so the rules stay testable and pure. */
@@ -161,13 +160,13 @@ export function platformList(ctx: RuleContext, list: readonly string[], path: Pa
       report(ctx, p.code, [...path, i], p.message, p.hint);
       continue;
     }
-    if (p.normalisedFrom) warn(ctx, "platform-normalised", [...path, i], `"${written}" is written ${p.canonical}`, `write ${p.canonical}`);
-    const first = seen.get(p.canonical);
+    if (p.normalisedFrom) warn(ctx, "platform-normalised", [...path, i], `"${written}" is written ${p.platform}`, `write ${p.platform}`);
+    const first = seen.get(p.platform);
     if (first !== undefined) {
       warn(ctx, "platform-duplicate", [...path, i], `"${written}" is the same platform as "${first}"; listed once`);
       continue;
     }
-    seen.set(p.canonical, written);
+    seen.set(p.platform, written);
     result.push(p.platform);
   }
   return result;

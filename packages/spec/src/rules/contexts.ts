@@ -1,9 +1,10 @@
 // contexts: named build contexts; image: links to other images of the spec (the dependency graph),
 // URLs, and folders inside the repository. bake's own target: links are refused with the right spelling.
+
+import { didYouMean } from "@multiarch/plan";
 import type { NamedContext } from "../model.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
-import { didYouMean } from "../suggest.ts";
 import { inside, type RuleContext, report, resolveInSpec, specRelative } from "./context.ts";
 
 const CONTEXT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]*(:[A-Za-z0-9_.-]+)?$/;

@@ -2,7 +2,6 @@
 // every platform of its dependents), and images come in dependency order; a cycle is an error naming it.
 import { diag, type SourcePos } from "../diagnostics.ts";
 import type { Image } from "../model.ts";
-import { formatPlatform } from "../platform.ts";
 import type { RuleContext } from "./context.ts";
 
 export function contextPlatformRules(ctx: RuleContext, images: readonly Image[]): void {
@@ -11,8 +10,8 @@ export function contextPlatformRules(ctx: RuleContext, images: readonly Image[])
       if (c.kind !== "image") continue;
       const dep = images.find((i) => i.name === c.image);
       if (!dep) continue;
-      const depPlatforms = new Set(dep.platforms.map(formatPlatform));
-      const missing = img.platforms.map(formatPlatform).filter((p) => !depPlatforms.has(p));
+      const depPlatforms = new Set(dep.platforms);
+      const missing = img.platforms.filter((p) => !depPlatforms.has(p));
       if (missing.length === 0) continue;
       const those = missing.length > 1 ? "those platforms" : "that platform";
       ctx.diagnostics.push(

@@ -1,7 +1,8 @@
 // groups: named sets of images for --group. A member names an image, or a matrix image's key (all of its
 // combinations).
+
+import { didYouMean } from "@multiarch/plan";
 import type { Group, Image } from "../model.ts";
-import { didYouMean } from "../suggest.ts";
 import { type RuleContext, report } from "./context.ts";
 import { NAME_RE } from "./registries.ts";
 

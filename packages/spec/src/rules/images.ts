@@ -2,15 +2,14 @@
 // when their tags differ, checked when tags are rendered), paths (context, Dockerfile), args
 // that look like secrets, secret sources, tags, cache and attestations; defaults fill what an image omits.
 import { isAbsolute, posix, relative, sep } from "node:path";
+import type { Platform } from "@multiarch/plan";
+import { checkFullName, checkRepositoryPath, didYouMean, repositoryRef } from "@multiarch/plan";
 import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
-import { type Platform, parsePlatform } from "../platform.ts";
 import { applyOverrides } from "../overrides.ts";
-import { checkFullName, checkRepositoryPath, repositoryRef } from "../reference.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
-import { didYouMean } from "../suggest.ts";
 import {
   checkRegistryNames,
   inside,
@@ -44,9 +43,7 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
   checkAnnotationKeys(ctx, d.annotations, ["defaults", "annotations"]);
   const shared: Shared = {
     registries,
-    platforms: ctx.input.platforms
-      ? platformsOf(ctx, ctx.input.platforms, ["platforms"])
-      : DEFAULT_PLATFORMS.map((p) => (parsePlatform(p) as { platform: Platform }).platform),
+    platforms: ctx.input.platforms ? platformsOf(ctx, ctx.input.platforms, ["platforms"]) : [...DEFAULT_PLATFORMS],
     tags: d.tags ? tagTemplates(ctx, d.tags, ["defaults", "tags"]) : undefined,
   };
   const images: Image[] = [];

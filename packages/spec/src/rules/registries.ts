@@ -1,6 +1,7 @@
 // registries: names, URLs (host, port, namespace; never credentials in them), credential pairs.
+
+import { parseRegistryUrl } from "@multiarch/plan";
 import type { Registry } from "../model.ts";
-import { parseRegistryUrl } from "../reference.ts";
 import { type RuleContext, report, structural } from "./context.ts";
 
 export const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;

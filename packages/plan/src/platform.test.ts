@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { archSuffix, parsePlatform, platformSlug } from "./platform.ts";
+import { archSuffix, descriptorPlatform, parsePlatform, platformParts, platformSlug } from "./platform.ts";
 
 describe("parsePlatform", () => {
   test.each([
@@ -20,7 +20,7 @@ describe("parsePlatform", () => {
     ["linux/loong64", "linux/loong64"],
   ])("%s -> %s", (input, canonical) => {
     const r = parsePlatform(input);
-    expect(r.ok && r.canonical).toBe(canonical);
+    expect(r.ok && r.platform).toBe(canonical);
     expect(r.ok && r.normalisedFrom).toBe(input === canonical ? undefined : input);
   });
 
@@ -49,10 +49,13 @@ describe("parsePlatform", () => {
     }
   });
 
-  test("slugs and per-arch suffixes", () => {
-    const p = (s: string) => (parsePlatform(s) as { ok: true; platform: Parameters<typeof archSuffix>[0] }).platform;
-    expect(platformSlug(p("linux/arm/v7"))).toBe("linux-arm-v7");
-    expect(archSuffix(p("linux/arm/v7"))).toBe("armv7");
-    expect(archSuffix(p("linux/arm64"))).toBe("arm64");
+  test("slugs, per-arch suffixes and parts", () => {
+    expect(platformSlug("linux/arm/v7")).toBe("linux-arm-v7");
+    expect(archSuffix("linux/arm/v7")).toBe("armv7");
+    expect(archSuffix("linux/arm64")).toBe("arm64");
+    expect(platformParts("linux/arm/v7")).toEqual({ os: "linux", arch: "arm", variant: "v7" });
+    expect(platformParts("linux/amd64")).toEqual({ os: "linux", arch: "amd64" });
+    expect(descriptorPlatform({ os: "windows", architecture: "amd64" })).toBe("windows/amd64");
+    expect(descriptorPlatform({ os: "linux", architecture: "arm", variant: "v6" })).toBe("linux/arm/v6");
   });
 });

@@ -1,12 +1,9 @@
-// The one platform parser. Grammar and normalisation follow containerd/platforms, but unlike containerd
-// we accept only platforms we know a Linux builder can produce: a typo must not become a silent new arch.
+// The one platform parser, and the one form a platform has from the spec to docker's argv: its canonical
+// string ("linux/arm/v7"), typed as the union of the platforms the tool knows, so only the parser (or a
+// literal the type checker knows) makes one. Grammar and normalisation follow containerd/platforms, but
+// unlike containerd we accept only platforms we know a Linux builder can produce: a typo must not become
+// a silent new arch. Its parts (arch, variant) are read with the functions below, never by splitting.
 import { closest } from "./suggest.ts";
-
-export interface Platform {
-  os: "linux";
-  arch: string;
-  variant?: string;
-}
 
 /** Every platform the tool accepts, in canonical form. */
 export const KNOWN_PLATFORMS = [
@@ -23,6 +20,16 @@ export const KNOWN_PLATFORMS = [
   "linux/loong64",
 ] as const;
 
+/** A platform in canonical form: what the spec, plans, shards and docker's --platform all carry. */
+export type Platform = (typeof KNOWN_PLATFORMS)[number];
+
+/** A platform's parts, for the few places that need one of them (a runner per arch, a manifest's variant). */
+export interface PlatformParts {
+  os: "linux";
+  arch: string;
+  variant?: string;
+}
+
 const ARCH_ALIASES: Record<string, string> = {
   aarch64: "arm64",
   x86_64: "amd64",
@@ -32,21 +39,35 @@ const ARCH_ALIASES: Record<string, string> = {
   armel: "arm/v6",
 };
 const KNOWN_OS = new Set(["linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix"]);
-const KNOWN_ARCH = new Set(KNOWN_PLATFORMS.map((p) => p.split("/")[1]!));
+const PARTS = new Map<string, PlatformParts>(
+  KNOWN_PLATFORMS.map((p) => {
+    const [, arch, variant] = p.split("/") as [string, string, string | undefined];
+    return [p, variant ? { os: "linux", arch, variant } : { os: "linux", arch }];
+  }),
+);
+const KNOWN_ARCH = new Set([...PARTS.values()].map((p) => p.arch));
 
 export type PlatformResult =
-  | { ok: true; platform: Platform; canonical: string; normalisedFrom?: string }
+  | { ok: true; platform: Platform; normalisedFrom?: string }
   | { ok: false; code: "platform-invalid" | "platform-unknown"; message: string; hint?: string };
 
-export function formatPlatform(p: Platform): string {
-  return p.variant ? `${p.os}/${p.arch}/${p.variant}` : `${p.os}/${p.arch}`;
-}
+/** Whether a string is a platform in canonical form (plan files are checked with it). */
+export const isPlatform = (s: string): s is Platform => PARTS.has(s);
+
+export const platformParts = (p: Platform): PlatformParts => PARTS.get(p)!;
 
 /** File-name-safe form: linux/arm/v7 -> linux-arm-v7. */
-export const platformSlug = (p: Platform): string => formatPlatform(p).replaceAll("/", "-");
+export const platformSlug = (p: Platform): string => p.replaceAll("/", "-");
 
 /** Per-arch tag suffix, the convention users know from GoReleaser: linux/arm/v7 -> armv7. */
-export const archSuffix = (p: Platform): string => p.arch + (p.variant ?? "");
+export const archSuffix = (p: Platform): string => platformParts(p).arch + (platformParts(p).variant ?? "");
+
+/** A tag's per-arch form: 1.2.0 -> 1.2.0-armv7 (user tags), and each platform's staging key (STAGING-arm64). */
+export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSuffix(p)}`;
+
+/** How an OCI descriptor's (or image config's) platform is written: os/architecture[/variant], whatever the os. */
+export const descriptorPlatform = (p: { os: string; architecture: string; variant?: string | undefined }): string =>
+  [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 
 export function parsePlatform(input: string): PlatformResult {
   const raw = input.trim();
@@ -91,12 +112,11 @@ export function parsePlatform(input: string): PlatformResult {
     else if (/^[5-8]$/.test(variant)) variant = `v${variant}`;
   }
   const canonical = variant ? `linux/${arch}/${variant}` : `linux/${arch}`;
-  if (!(KNOWN_PLATFORMS as readonly string[]).includes(canonical)) {
+  if (!isPlatform(canonical)) {
     const s = closest(canonical, KNOWN_PLATFORMS) ?? closest(`linux/${arch}`, KNOWN_PLATFORMS);
     return fail("platform-unknown", `"${input}": unknown platform`, s ? `did you mean ${s}?` : `known: ${KNOWN_PLATFORMS.join(", ")}`);
   }
-  const platform: Platform = variant ? { os: "linux", arch, variant } : { os: "linux", arch };
-  return canonical === input ? { ok: true, platform, canonical } : { ok: true, platform, canonical, normalisedFrom: input };
+  return canonical === input ? { ok: true, platform: canonical } : { ok: true, platform: canonical, normalisedFrom: input };
 }
 
 /** binfmt_misc handler names as Debian's qemu-user-static and tonistiigi/binfmt register them. */

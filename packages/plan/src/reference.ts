@@ -99,23 +99,36 @@ export interface ImageRef {
   digest?: string;
 }
 
+/** A reference as written, split: the name (host/path, not normalised), then the tag and the digest if any. */
+function splitRef(ref: string): { name: string; tag?: string; digest?: string } {
+  const at = ref.indexOf("@");
+  const digest = at === -1 ? undefined : ref.slice(at + 1);
+  const rest = at === -1 ? ref : ref.slice(0, at);
+  // the tag's colon is after the last slash; a registry port's is before it
+  const colon = rest.lastIndexOf(":");
+  const tagged = colon > rest.lastIndexOf("/");
+  const name = tagged ? rest.slice(0, colon) : rest;
+  return { name, ...(tagged ? { tag: rest.slice(colon + 1) } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** The name of a reference as written (host/path, no tag or digest): name:tag -> name. */
+export const referenceName = (ref: string): string => splitRef(ref).name;
+
+/** The image a reference names, by digest: name:tag + sha256:… -> name@sha256:… */
+export const byDigest = (ref: string, digest: string): string => `${referenceName(ref)}@${digest}`;
+
 /**
  * A pullable reference as docker normalises it: `alpine` -> docker.io/library/alpine:latest, a first
  * component with a dot, a colon or `localhost` is a registry host.
  */
 export function parseImageRef(ref: string): Checked<ImageRef> {
-  const at = ref.indexOf("@");
-  const digest = at === -1 ? undefined : ref.slice(at + 1);
-  const rest = at === -1 ? ref : ref.slice(0, at);
+  const { name, tag, digest } = splitRef(ref);
   if (digest !== undefined && !/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(digest)) return { ok: false, message: `"${ref}": invalid digest` };
-  const slash = rest.indexOf("/");
-  const first = slash === -1 ? "" : rest.slice(0, slash);
+  const slash = name.indexOf("/");
+  const first = slash === -1 ? "" : name.slice(0, slash);
   const hasHost = first !== "" && (first.includes(".") || first.includes(":") || first === "localhost");
   const host = hasHost ? first : "docker.io";
-  let path = hasHost ? rest.slice(slash + 1) : rest;
-  const colon = path.lastIndexOf(":");
-  const tag = colon === -1 ? undefined : path.slice(colon + 1);
-  if (colon !== -1) path = path.slice(0, colon);
+  let path = hasHost ? name.slice(slash + 1) : name;
   if (host === "docker.io" && !path.includes("/")) path = `library/${path}`;
   if (!PATH_RE.test(path) || (hasHost && !HOST_RE.test(host))) return { ok: false, message: `"${ref}" is not a valid image reference` };
   if (tag !== undefined && !TAG_RE.test(tag)) return { ok: false, message: `"${ref}": invalid tag` };

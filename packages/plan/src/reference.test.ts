@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { checkRepositoryPath, checkTag, parseImageRef, parseRegistryUrl } from "./reference.ts";
+import { byDigest, checkRepositoryPath, checkTag, parseImageRef, parseRegistryUrl, referenceName } from "./reference.ts";
 
 describe("registry urls", () => {
   test.each([
@@ -41,5 +41,17 @@ describe("parseImageRef", () => {
   test("invalid", () => {
     expect(parseImageRef("UPPER/x").ok).toBe(false);
     expect(parseImageRef("x:bad tag").ok).toBe(false);
+  });
+});
+
+describe("names as written", () => {
+  test.each([
+    ["127.0.0.1:5000/x/app:multiarch-staging-abc-arm64", "127.0.0.1:5000/x/app"],
+    ["localhost:5000/app", "localhost:5000/app"],
+    ["ghcr.io/acme/app@sha256:abc", "ghcr.io/acme/app"],
+    ["docker.io/app:1.0", "docker.io/app"],
+  ])("%s names %s", (ref, name) => {
+    expect(referenceName(ref)).toBe(name);
+    expect(byDigest(ref, "sha256:1")).toBe(`${name}@sha256:1`);
   });
 });

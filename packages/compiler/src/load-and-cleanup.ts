@@ -1,0 +1,66 @@
+// The steps after verification that are no part of either strategy: --load pulls (or loads) the images
+// into the engine, and clean-up removes what the run left in it.
+import { CLEANUP_LOCAL_STAGING, CLEANUP_TESTED, imageStepId, type PlannedImage, perArchTag, type Step } from "@multiarch/plan";
+import { docker } from "./steps.ts";
+
+/** --load with registries: pull the verified image of the engine's own platform and tag it like the first user tag. */
+export function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undefined): Step[] {
+  return images.flatMap((p): Step[] => {
+    if (p.archive)
+      return [
+        { id: imageStepId("load", p.name), kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive])], inputs: [p.archive], produces: [] },
+      ];
+    const ref = p.refs[0];
+    const platform = p.platforms.find((x) => x === hostPlatform) ?? p.platforms[0];
+    if (!ref || !platform) return [];
+    const local = `${ref.name}:${ref.tags[0] ?? "latest"}`;
+    return [
+      {
+        id: imageStepId("load", p.name),
+        kind: "load",
+        image: p.name,
+        platform,
+        commands: [docker(["pull", "--platform", platform, { built: ref.staging }]), docker(["tag", { built: ref.staging }, local])],
+        inputs: [ref.staging],
+        produces: [local],
+      },
+    ];
+  });
+}
+
+/**
+ * After publishing, the legacy builder's local staging images are removed, in the background: the engine
+ * takes seconds per image, and nothing waits for it. (Every other path builds into OCI layouts in the
+ * run's folder and leaves nothing in the engine.)
+ */
+export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean): Step[] {
+  if (!legacy) return [];
+  const refs = images.filter((p) => !p.notPublished).flatMap((p) => p.refs.flatMap((r) => p.platforms.map((pl) => perArchTag(r.staging, pl))));
+  return refs.length
+    ? [
+        {
+          id: CLEANUP_LOCAL_STAGING,
+          kind: "cleanup",
+          commands: [docker(["image", "rm", ...refs], { mayFail: true, detach: true })],
+          inputs: refs,
+          produces: [],
+        },
+      ]
+    : [];
+}
+
+/** The images smoke tests pulled (by digest) leave the engine again, in the background. */
+export function testCleanup(images: readonly PlannedImage[]): Step[] {
+  const tested = images.filter((p) => p.test && !p.reuse && p.refs[0]).map((p) => p.refs[0]!.staging);
+  return tested.length
+    ? [
+        {
+          id: CLEANUP_TESTED,
+          kind: "cleanup",
+          commands: [docker(["image", "rm", ...tested.map((built) => ({ built }))], { mayFail: true, detach: true })],
+          inputs: tested,
+          produces: [],
+        },
+      ]
+    : [];
+}
