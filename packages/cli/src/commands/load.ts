@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { builderOf, type CompileResult, compile, type Facts, type Requested, renderImages, resolveStrategy } from "@multiarch/compiler";
+import { builderOf, type CompileOptions, type CompileResult, compile, type Facts, type Requested, renderImages, resolveStrategy } from "@multiarch/compiler";
 import type { Lock } from "@multiarch/executor";
 import type { ArchPlan, Builder, EngineFacts, GitFacts, Plan } from "@multiarch/plan";
 import { type Diagnostic, diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } from "@multiarch/spec";
@@ -136,20 +136,24 @@ const isFile = (p: string): boolean => {
   }
 };
 
-export async function compileWith(
+export async function compileWith(...args: Parameters<typeof compileInputs>): Promise<CompileResult> {
+  return compile(args[0], ...(await compileInputs(...args)));
+}
+
+/** The facts and options compile (or validate's check) reads, from the command's flags. */
+export async function compileInputs(
   spec: Spec,
   values: Values,
   io: Io,
   strategy: Plan["strategy"],
   outAbs: string,
   extra: Partial<Facts> = {},
-): Promise<CompileResult> {
+): Promise<[Facts, CompileOptions]> {
   // validate needs git only where a template reads it; plan and apply always (staging names, SOURCE_DATE_EPOCH)
   const facts = extra.git === undefined && values.command === "validate" && !usesGit(spec) ? { git: undefined } : await gitFacts(spec, io);
   const images = list(values.image);
   const platforms = list(values.platform);
-  const result = compile(
-    spec,
+  return [
     { git: facts.git, env: io.env, ...(facts.problem ? { gitProblem: facts.problem } : {}), ...extra },
     {
       strategy,
@@ -165,8 +169,7 @@ export async function compileWith(
       ...(list(values.set) ? { sets: list(values.set)! } : {}),
       ociLabels: spec.build.ociLabels,
     },
-  );
-  return result;
+  ];
 }
 
 const posixPath = (p: string) => p.split(sep).join("/");

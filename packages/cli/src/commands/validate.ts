@@ -1,8 +1,8 @@
-import { renderImages, resolveStrategy } from "@multiarch/compiler";
+import { check, renderImages, resolveStrategy } from "@multiarch/compiler";
 import { type Diagnostic, sortDiagnostics } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, style } from "../format.ts";
-import { compileWith, loadFromFlags, outDirOf, requestedStrategy, secretDiagnostics } from "./load.ts";
+import { compileInputs, loadFromFlags, outDirOf, requestedStrategy, secretDiagnostics } from "./load.ts";
 
 /** Everything plan checks, environment included, so a valid spec plans; --static reads the file alone. */
 export default async function validate({ values, io, json }: CommandContext): Promise<Outcome> {
@@ -16,8 +16,11 @@ export default async function validate({ values, io, json }: CommandContext): Pr
   } else {
     const requested = requestedStrategy({}, spec);
     const strategy = resolveStrategy(typeof requested === "object" ? "auto" : requested, false, undefined);
-    const result = await compileWith(spec, { ...values, image: undefined, platform: undefined, command: "validate" }, io, strategy, outDirOf(values, io, spec));
-    found = [...(result.ok ? [] : result.errors), ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
+    const result = check(
+      spec,
+      ...(await compileInputs(spec, { ...values, image: undefined, platform: undefined, command: "validate" }, io, strategy, outDirOf(values, io, spec))),
+    );
+    found = [...result.errors, ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
   }
   const errors = sortDiagnostics(found.filter((d) => d.severity === "error"));
   const warnings = sortDiagnostics([...loaded.warnings, ...found.filter((d) => d.severity === "warning")]);
