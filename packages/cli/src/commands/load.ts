@@ -11,8 +11,11 @@ import { EXIT, list, type Outcome, type Values } from "../context.ts";
 import type { Io } from "../format.ts";
 import { lockedOutcome } from "./lock.ts";
 
+/** The spec file -f names, or the nearest multiarch.yaml at or above the working folder. */
+const specFile = (values: Values, io: Io): string | undefined => (typeof values.file === "string" ? resolve(io.cwd, values.file) : findSpec(io.cwd));
+
 export function loadFromFlags(values: Values, io: Io): SpecResult {
-  const file = typeof values.file === "string" ? resolve(io.cwd, values.file) : findSpec(io.cwd);
+  const file = specFile(values, io);
   if (!file) {
     return {
       ok: false,
@@ -62,7 +65,7 @@ type GitResult = { git: GitFacts | undefined; problem?: string };
 const gitCache = new WeakMap<Io, Map<string, Promise<GitResult>>>();
 
 /** Git facts of the spec's folder, asked once per command (which may compile more than once). */
-export function gitFacts(spec: Spec, io: Io): Promise<GitResult> {
+export function gitFacts(spec: Pick<Spec, "dir">, io: Io): Promise<GitResult> {
   const mine = gitCache.get(io) ?? new Map<string, Promise<GitResult>>();
   gitCache.set(io, mine);
   let facts = mine.get(spec.dir);
@@ -227,6 +230,12 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
   const timings: Timing[] = [];
   const since = (phase: string, t0: number) => timings.push({ phase, ms: performance.now() - t0 });
   let t0 = performance.now();
+  // git's processes run while the spec is read (the spec's folder is the file's); compileWith reads them
+  const file = specFile(values, io);
+  if (file) {
+    void gitFacts({ dir: dirname(file) }, io);
+    await new Promise((started) => setImmediate(started));
+  }
   const loaded = loadFromFlags(values, io);
   if (!loaded.ok) return { ok: false, outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
   const spec = loaded.spec;
@@ -240,7 +249,6 @@ export async function compileAndWrite(flags: Values, io: Io, mode: "plan" | "app
     return { ok: false, outcome };
   };
   const dryRun = values["dry-run"] === true;
-  void gitFacts(spec, io); // started now, beside the engine probe; compileWith reads it
   since("read the spec", t0);
   t0 = performance.now();
   const engine = mode !== "plan" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
