@@ -7,14 +7,7 @@
 "use strict";
 const { readFileSync, renameSync, writeFileSync } = require("node:fs");
 const { join } = require("node:path");
-const v8 = require("node:v8");
 const vm = require("node:vm");
-
-// The young generation grows to its full size at the first collection instead of doubling each time:
-// a 250-image validate then collects 3 times instead of 10, each copying what the spec and plan hold.
-// Set before the bundle is compiled, here and in the build's warm-up alike: V8 accepts a code cache
-// only under the flags it was made with.
-v8.setFlagsFromString("--semi-space-growth-factor=16");
 
 const BUNDLE = join(__dirname, "..", "dist", "multiarch.cjs");
 const CACHE = join(__dirname, "..", "dist", `multiarch-${process.version}-${process.arch}.cache`);
