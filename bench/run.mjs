@@ -108,7 +108,12 @@ function benchCompile() {
   }
   results.compile = rows;
   results.compileLoad = [loadBefore, loadavg()[0]];
-  console.log("\ncompile: N images x 3 platforms (median of %d; load average %s at the start, %s at the end)", REPEAT, loadBefore.toFixed(1), loadavg()[0].toFixed(1));
+  console.log(
+    "\ncompile: N images x 3 platforms (median of %d; load average %s at the start, %s at the end)",
+    REPEAT,
+    loadBefore.toFixed(1),
+    loadavg()[0].toFixed(1),
+  );
   console.log("images  validate  validate/node  plan     plan (auto)  bake --print  node -e 0  bake --print / plan  / plan (auto)");
   for (const r of rows)
     console.log(
