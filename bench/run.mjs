@@ -14,7 +14,7 @@
 // for everything but compile.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -89,6 +89,8 @@ function specOf(n) {
 
 function benchCompile() {
   const rows = [];
+  // Other work on the machine slows the columns alike (rounds are interleaved), but not exactly: say how loaded it was.
+  const loadBefore = loadavg()[0];
   for (const n of [50, 250, 500, 1000]) {
     const dir = specOf(n);
     const spec = join(dir, "multiarch.yaml");
@@ -113,7 +115,13 @@ function benchCompile() {
     });
   }
   results.compile = rows;
-  console.log("\ncompile: N images x 3 platforms (median of %d)", REPEAT);
+  results.compileLoad = [loadBefore, loadavg()[0]];
+  console.log(
+    "\ncompile: N images x 3 platforms (median of %d; load average %s at the start, %s at the end)",
+    REPEAT,
+    loadBefore.toFixed(1),
+    loadavg()[0].toFixed(1),
+  );
   console.log("images  validate  validate/node  plan     plan (auto)  bake --print  node -e 0  bake --print / plan  / plan (auto)");
   for (const r of rows)
     console.log(

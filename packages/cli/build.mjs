@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
 // What both bundles share: self-contained, Node 20, identifiers as written (libraries read class names:
@@ -29,6 +29,20 @@ const common = {
       setup(b) {
         b.onResolve({ filter: /^source-map$/ }, () => ({ path: "source-map", namespace: "empty" }));
         b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "module.exports = {}" }));
+      },
+    },
+    {
+      // zod's messages in English only: its 60-odd other locales were a fifth of the bundle, and every
+      // one was initialised at start-up (zod exports them all as z.locales; we never switch locale)
+      name: "zod-english-only",
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+          /[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), "..", "locales", "en-only.js"), namespace: "zod-locales" } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
+          contents: 'export { default as en } from "./en.js";',
+          resolveDir: dirname(args.path),
+        }));
       },
     },
   ],

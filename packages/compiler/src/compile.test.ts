@@ -5,7 +5,7 @@ import { parsePlanFile } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { bakeBatches } from "./bake-plan.ts";
-import { type CompileOptions, compile } from "./compile.ts";
+import { type CompileOptions, check, compile } from "./compile.ts";
 import type { Facts } from "./render.ts";
 
 const EXAMPLES = resolve(import.meta.dirname, "../../../examples");
@@ -427,6 +427,24 @@ images:
     const none = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: ["{{git.tag}}"]\n');
     const bad = compile(load(none), facts, { strategy: bake });
     expect(!bad.ok && bad.errors[0]).toMatchObject({ code: "tag-empty" });
+  });
+
+  test("check (validate) reports exactly compile's errors and warnings", () => {
+    const warned = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: ["{{git.tag}}", latest]\n');
+    const broken = repo('version: 1\nregistries: { r: { url: "localhost:5000" } }\nimages:\n  app:\n    context: app\n    tags: ["{{git.tag}}"]\n');
+    for (const [file, strategy] of [
+      [warned, bake],
+      [broken, bake],
+      [join(EXAMPLES, "monorepo", "multiarch.yaml"), bake],
+      [join(EXAMPLES, "fallback", "multiarch.yaml"), manifest],
+    ] as const) {
+      const spec = load(file);
+      const full = compile(spec, facts, { strategy, images: ["nope"] });
+      expect(check(spec, facts, { strategy, images: ["nope"] })).toEqual({ errors: !full.ok ? full.errors : [], warnings: full.warnings });
+      const r = compile(spec, facts, { strategy });
+      expect(check(spec, facts, { strategy })).toEqual({ errors: r.ok ? [] : r.errors, warnings: r.warnings });
+    }
+    expect(check(load(broken), facts, { strategy: bake }).errors[0]).toMatchObject({ code: "tag-empty", line: 4 });
   });
 
   test("an unset variable in defaults.tags is reported once, not once per image", () => {

@@ -23,6 +23,16 @@ describe("runner", () => {
     expect(r).toMatchObject({ ok: true, stdout: "***//***" });
     expect(process.env.COSIGN_PASSWORD).toBeUndefined();
   });
+  test("a short command read at its end (no stream, stdin or cancel) gives what the streaming path gives", async () => {
+    const cmd = { program: "sh", args: ["-c", "printf 'a\\nb\\n\\n'; cat; echo err >&2; exit 3"] };
+    const lines: string[] = [];
+    const captured = await runCommand(cmd, { cwd: "/", env: {} });
+    const streamed = await runCommand(cmd, { cwd: "/", env: {}, onLine: (l) => lines.push(l) });
+    // stdin is closed (cat ends at once), one final newline is stripped, the exit code says why
+    expect(captured).toMatchObject({ ok: false, reason: "exit", exitCode: 3, stdout: "a\nb\n", stderr: "err", message: "exit code 3" });
+    expect(streamed).toMatchObject({ ok: false, reason: "exit", exitCode: 3, stdout: "a\nb\n", stderr: "err", message: "exit code 3" });
+    expect(lines).toContain("err");
+  });
   test("a missing program is a spawn failure, not a throw", async () => {
     const r = await runCommand({ program: "docker", args: ["version"] }, { cwd: "/", env: { PATH: "/nonexistent" } });
     expect(r).toMatchObject({ ok: false, reason: "spawn" });

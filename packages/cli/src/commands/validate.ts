@@ -1,8 +1,8 @@
-import { renderImages, resolveStrategy } from "@multiarch/compiler";
+import { check, renderImages, resolveStrategy } from "@multiarch/compiler";
 import { type Diagnostic, sortDiagnostics } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, style } from "../format.ts";
-import { compileWith, requestedStrategy } from "../run/compile.ts";
+import { compileRequest, requestedStrategy } from "../run/compile.ts";
 import { loadSpecOf, outDirOf } from "../run/load-spec.ts";
 import { secretDiagnostics } from "../run/secret-sources.ts";
 
@@ -18,8 +18,9 @@ export default async function validate({ values, io, json }: CommandContext<"val
   } else {
     const requested = requestedStrategy({}, spec);
     const strategy = resolveStrategy(typeof requested === "object" ? "auto" : requested, false, undefined);
-    const result = await compileWith(spec, { set: values.set }, io, strategy, outDirOf({}, io, spec), "validate");
-    found = [...(result.ok ? [] : result.errors), ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
+    // checked, not planned: validate needs compile's diagnostics only
+    const result = check(spec, ...(await compileRequest(spec, { set: values.set }, io, strategy, outDirOf({}, io, spec), "validate")));
+    found = [...result.errors, ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
   }
   const errors = sortDiagnostics(found.filter((d) => d.severity === "error"));
   const warnings = sortDiagnostics([...loaded.warnings, ...found.filter((d) => d.severity === "warning")]);

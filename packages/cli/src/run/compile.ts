@@ -2,7 +2,7 @@
 // for, this machine's platform for --load, and one compile of the spec with the facts gathered.
 import { arch } from "node:os";
 import { relative, sep } from "node:path";
-import { type CompileResult, compile, type Facts, type Requested } from "@multiarch/compiler";
+import { type CompileOptions, type CompileResult, compile, type Facts, type Requested } from "@multiarch/compiler";
 import type { Plan } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
 import type { Io } from "../format.ts";
@@ -43,10 +43,22 @@ export async function compileWith(
   job: CompileJob,
   extra: Partial<Facts> = {},
 ): Promise<CompileResult> {
+  return compile(spec, ...(await compileRequest(spec, shape, io, strategy, outAbs, job, extra)));
+}
+
+/** What compile is asked: the facts gathered (git) and the options; validate checks with it without planning. */
+export async function compileRequest(
+  spec: Spec,
+  shape: PlanShape,
+  io: Io,
+  strategy: Plan["strategy"],
+  outAbs: string,
+  job: CompileJob,
+  extra: Partial<Facts> = {},
+): Promise<[Facts, CompileOptions]> {
   const facts = job === "validate" && !usesGit(spec) ? { git: undefined } : await gitFacts(spec, io);
   const { image, group, platform, set } = shape;
-  return compile(
-    spec,
+  return [
     { git: facts.git, env: io.env, ...(facts.problem ? { gitProblem: facts.problem } : {}), ...extra },
     {
       strategy,
@@ -62,7 +74,7 @@ export async function compileWith(
       ...(set ? { sets: set } : {}),
       ociLabels: spec.build.ociLabels,
     },
-  );
+  ];
 }
 
 const posixPath = (p: string) => p.split(sep).join("/");
