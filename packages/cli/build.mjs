@@ -36,12 +36,15 @@ const common = {
       // one was initialised at start-up (zod exports them all as z.locales; we never switch locale)
       name: "zod-english-only",
       setup(b) {
+        // the module's name is not a path: the bundle names it, and must be the same on every machine
         b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-          /[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), "..", "locales", "en-only.js"), namespace: "zod-locales" } : undefined,
+          /[\\/]zod[\\/]/.test(args.importer)
+            ? { path: "en-only", namespace: "zod-locales", pluginData: { dir: join(dirname(args.importer), "..", "locales") } }
+            : undefined,
         );
         b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
           contents: 'export { default as en } from "./en.js";',
-          resolveDir: dirname(args.path),
+          resolveDir: args.pluginData.dir,
         }));
       },
     },

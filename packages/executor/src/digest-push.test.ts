@@ -91,6 +91,18 @@ describe("pushing by digest", () => {
     expect(await tagsOf(d.path)).toEqual([]);
   });
 
+  test("two images sharing a layer, pushed at once to one repository: the layer is uploaded once", async (ctx) => {
+    if (!up) ctx.skip();
+    const ns = `digest-push-once-${Date.now().toString(36)}`;
+    const client = new RegistryClient({ env: process.env });
+    const known = new BlobLocations();
+    const target = { host: HOST, path: `${ns}/app` };
+    // the same layer content, two configs (two architectures), as a manifest strategy's per-arch pushes
+    const pushed = await Promise.all(["amd64", "arm64"].map((arch) => pushLayout(client, layout(arch, `shared ${ns}`), target, known)));
+    const total = (k: "uploaded" | "present") => pushed.reduce((n, p) => n + p.blobs[k], 0);
+    expect([total("uploaded"), total("present")]).toEqual([3, 1]);
+  });
+
   test("a layout several builds wrote into: the image with the digest the build reported", async (ctx) => {
     if (!up) ctx.skip();
     const ns = `digest-push-shared-${Date.now().toString(36)}`;

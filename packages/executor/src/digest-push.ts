@@ -88,16 +88,17 @@ async function pushTree(client: RegistryClient, root: Descriptor, source: ImageS
   await walk(root);
   const how = await mapLimit([...blobs], UPLOADS, async ([digest, size]) => {
     const elsewhere = known.where(target.host, digest);
-    if (elsewhere) await elsewhere.done.catch(() => undefined);
-    // in another repository of this run: a mount answers "already there" too, without a HEAD first
-    const from = elsewhere && elsewhere.path !== target.path ? elsewhere.path : source.mountFrom;
-    if (!from && (await client.hasBlob(target, digest))) {
-      if (!elsewhere) known.note(target.host, digest, target.path);
-      return "present";
-    }
-    const pushed = client.pushBlob(target, digest, size, () => source.open(digest), from);
-    known.note(target.host, digest, target.path, pushed);
-    return pushed;
+    const mine = (async () => {
+      if (elsewhere) await elsewhere.done.catch(() => undefined);
+      // in another repository of this run: a mount answers "already there" too, without a HEAD first
+      const from = elsewhere && elsewhere.path !== target.path ? elsewhere.path : source.mountFrom;
+      if (!from && (await client.hasBlob(target, digest))) return "present" as const;
+      return client.pushBlob(target, digest, size, () => source.open(digest), from);
+    })();
+    // Noted before anything is awaited, so a second push of the blob to this repository waits for this
+    // one: two uploads of one blob at once made registry 2.8 answer "manifest blob unknown" (seen in CI).
+    if (elsewhere?.path !== target.path) known.note(target.host, digest, target.path, mine);
+    return mine;
   });
   const put = (m: (typeof manifests)[number]) => client.putManifest(target, m.descriptor.digest, m.descriptor.mediaType, m.bytes);
   await mapLimit(manifests.slice(0, -1), UPLOADS, put);
