@@ -75,7 +75,7 @@ describe.skipIf(!env)("faults", () => {
     proxy.rule = (req) => (/\/blobs\/uploads\//.test(req.url ?? "") && req.method !== "POST" ? "reset" : "pass");
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
     proxy.rule = () => "pass";
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode, r.stderr).toBe(2);
     // uploads happen in `docker push` on the docker driver, inside bake on other drivers
     const steps = reportOf(r.stdout).steps as { kind: string; status: string; attempts: number }[];
     const upload = steps.find((s) => (s.kind === "push" || s.kind === "bake") && s.status === "failed");

@@ -114,6 +114,14 @@ async function pushTree(client: RegistryClient, root: Descriptor, source: ImageS
 }
 
 /**
+ * A file's bytes, opened when first read: a read error (the run's folder gone) ends the upload reading
+ * it, where a stream opened and never read would throw it at nobody (the process ended on it, in CI).
+ */
+async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
+  yield* createReadStream(path);
+}
+
+/**
  * Pushes an image (index or manifest) of an OCI layout folder to `target`: the one with digest `want`
  * (a layout several builds wrote into), or the layout's only image.
  */
@@ -122,7 +130,7 @@ export async function pushLayout(client: RegistryClient, dir: string, target: Im
   const top = (readJson(join(dir, "index.json")).manifests as Descriptor[] | undefined) ?? [];
   const root = want ? top.find((d) => d.digest === want) : top.length === 1 ? top[0] : undefined;
   if (!root) throw new Error(want ? `${dir}: the layout holds no image ${want}` : `${dir}: the layout holds ${top.length} images, not one`);
-  return pushTree(client, root, { manifest: async (d) => readFileSync(blob(d)), open: (d) => createReadStream(blob(d)) }, target, known);
+  return pushTree(client, root, { manifest: async (d) => readFileSync(blob(d)), open: (d) => fileChunks(blob(d)) }, target, known);
 }
 
 /**
