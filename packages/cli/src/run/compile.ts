@@ -34,16 +34,9 @@ export function hostPlatform(nodeArch: string = arch()): string {
 /** Which job compiles: validate asks git only where a template reads it; the others always (staging names, SOURCE_DATE_EPOCH). */
 export type CompileJob = "validate" | "plan" | "apply" | "merge";
 
-export async function compileWith(
-  spec: Spec,
-  shape: PlanShape,
-  io: Io,
-  strategy: Plan["strategy"],
-  outAbs: string,
-  job: CompileJob,
-  extra: Partial<Facts> = {},
-): Promise<CompileResult> {
-  return compile(spec, ...(await compileRequest(spec, shape, io, strategy, outAbs, job, extra)));
+/** One compile of the spec with the facts gathered, for plan, apply, shards and merge. */
+export async function compileWith(...request: Parameters<typeof compileRequest>): Promise<CompileResult> {
+  return compile(request[0], ...(await compileRequest(...request)));
 }
 
 /** What compile is asked: the facts gathered (git) and the options; validate checks with it without planning. */
