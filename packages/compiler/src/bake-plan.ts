@@ -17,7 +17,8 @@ import {
 } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
 import { type BakeFile, cacheRefs } from "./bake.ts";
-import { archCheckSteps, docker, layoutOutput, layoutPushStep, loginSteps, publishStep, signSteps, testSteps, verifySteps } from "./steps.ts";
+import { publishStages } from "./publish-stages.ts";
+import { archCheckSteps, docker, layoutOutput, layoutPushStep, loginSteps, publishStep, testSteps, verifySteps } from "./steps.ts";
 
 export interface BakePaths {
   bakeFile: string;
@@ -133,15 +134,13 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
     };
   });
   const push: Step[] = layout ? images.flatMap((img) => img.refs.map((ref) => layoutPushStep(img.name, ref, ref.staging, layoutDir("")))) : [];
-  const publish: Step[] = all.filter((img) => !img.notPublished).flatMap((img) => img.refs.map((ref) => publishStep(img.name, ref, spec.sign !== undefined)));
   return [
     { name: "login", steps: loginSteps(spec, all) },
     ...builds.map((b, n) => ({ name: builds.length > 1 ? `build-${n + 1}` : "build", steps: [b] })),
     { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.
     { name: "verify", steps: [...verifySteps(all), ...testSteps(images)] },
-    { name: "sign", steps: spec.sign ? signSteps(spec.sign, all, false) : [] },
-    { name: "publish", steps: publish },
+    ...publishStages({ images: all, sign: spec.sign, perArch: false, publish: (img, ref) => publishStep(img.name, ref, spec.sign !== undefined) }),
   ].filter((s) => s.steps.length > 0);
 }
 

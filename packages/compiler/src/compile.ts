@@ -13,7 +13,7 @@ import { type BakePaths, bakeStages, type LayoutOutputs, publishTargets } from "
 import { builderOf } from "./builder.ts";
 import { externalBases, incrementalDecisions, localOnly, publishDecisions, signer } from "./decisions.ts";
 import { decorate, reproducible } from "./image-labels.ts";
-import { basePlatformProblems, type ImageHash, inputHashes } from "./inputs.ts";
+import { basePlatformProblems, type ImageHash, inputHashes } from "./input-hashes.ts";
 import { legacyCleanup, loadSteps, testCleanup } from "./load-and-cleanup.ts";
 import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { plannedImage } from "./planned-images.ts";

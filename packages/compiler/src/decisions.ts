@@ -3,7 +3,7 @@
 // is up to date, can reuse a published index, or builds.
 import type { PlannedRef } from "@multiarch/plan";
 import type { Image, Spec } from "@multiarch/spec";
-import { type Decision, decide, type ImageHash } from "./inputs.ts";
+import { type Decision, decide, type ImageHash } from "./input-hashes.ts";
 import type { Facts, RenderedImage } from "./render.ts";
 import { plannedRefs } from "./steps.ts";
 

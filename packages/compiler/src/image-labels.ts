@@ -1,7 +1,7 @@
 // Labels and annotations added to what the spec asks for: the input hash (what incremental runs compare)
 // and the reproducible-build facts (SOURCE_DATE_EPOCH, the standard OCI labels).
 import { INPUT_HASH_LABEL, INPUT_PARTS_LABEL, OCI_CREATED, OCI_REVISION, OCI_SOURCE, partsText } from "@multiarch/plan";
-import type { ImageHash } from "./inputs.ts";
+import type { ImageHash } from "./input-hashes.ts";
 import type { Facts, RenderedImage } from "./render.ts";
 
 /** The input hash rides on what is published: a label on each image's config and, with bake, the index's annotations. */

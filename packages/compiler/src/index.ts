@@ -6,7 +6,7 @@ export { type CompileOptions, type CompileResult, check, compile } from "./compi
 export { dot, type Graph, graphOf, mermaid } from "./graph/image-graph.ts";
 export { mergePlan } from "./merge-plan.ts";
 export { promotePlan } from "./promote-plan.ts";
-export { basePlatformProblems } from "./inputs.ts";
+export { basePlatformProblems } from "./input-hashes.ts";
 export { type Facts, renderImages } from "./render.ts";
 export { selectImages } from "./selection.ts";
 export { signatureCheck } from "./steps.ts";

@@ -28,7 +28,8 @@ import {
 import { type Diagnostic, diag, type Image, type Spec } from "@multiarch/spec";
 import { cacheRefs, secretFlag } from "./bake.ts";
 import type { RenderedImage } from "./render.ts";
-import { copySigned, docker, layoutOutput, layoutPushStep, loginSteps, signSteps, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { publishStages } from "./publish-stages.ts";
+import { copySigned, docker, layoutOutput, layoutPushStep, loginSteps, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
@@ -287,21 +288,18 @@ export function manifestStages(
         }),
       ),
     );
-  // Per-arch user tags straight from the verified per-arch digests, registry to registry (a local `docker
-  // tag` could be re-pointed by a concurrent run first); the legacy builder has no imagetools.
-  const publishes: Step[] = rendered
-    .filter((r) => !all.get(r.image.name)!.notPublished)
-    .flatMap((r) =>
-      all
-        .get(r.image.name)!
-        .refs.map((ref) => manifestPublishStep(r.image.name, ref, r.image.platforms, legacy, legacy && !reused(r), { signed: spec.sign !== undefined })),
-    );
   stages.push(
     { name: "manifest", steps: lists },
     { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images.filter((i) => !i.reuse))] },
-    // per-arch user tags point at the per-arch images: those are signed too
-    { name: "sign", steps: spec.sign ? signSteps(spec.sign, images, true) : [] },
-    { name: "publish", steps: publishes },
+    ...publishStages({
+      images,
+      sign: spec.sign,
+      // per-arch user tags point at the per-arch images: those are signed too
+      perArch: true,
+      // Per-arch user tags straight from the verified per-arch digests, registry to registry (a local `docker
+      // tag` could be re-pointed by a concurrent run first); the legacy builder has no imagetools.
+      publish: (img, ref) => manifestPublishStep(img.name, ref, img.platforms, legacy, legacy && !img.reuse, { signed: spec.sign !== undefined }),
+    }),
   );
   return stages.filter((s) => s.steps.length > 0);
 }

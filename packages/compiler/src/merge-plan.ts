@@ -4,6 +4,7 @@
 // the merge plan or every reason it cannot be made (what is missing, which identities differ).
 import { PLAN_VERSION, type Plan, type Platform, planIdentity, refStepId, type Shard, type Stage, type Step } from "@multiarch/plan";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
+import { carriedPublishStages } from "./publish-stages.ts";
 import { inspectCommand, publishStep } from "./steps.ts";
 
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
@@ -38,7 +39,6 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
   const legacy = legacyBuilder === true;
   const manifestSteps: Step[] = [];
   const verifySteps: Step[] = [];
-  const publishSteps: Step[] = [];
   for (const img of images) {
     for (const ref of img.refs) {
       const parts = img.platforms.map((p) => ({ platform: p, ...byPlatform.get(p)!.images[img.name]!.refs[ref.name]! }));
@@ -89,22 +89,21 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
           ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}),
         },
       });
-      // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
-      const signed = plan.signing !== undefined;
-      publishSteps.push(
-        chosen === "manifest" ? manifestPublishStep(img.name, ref, img.platforms, legacy, false, { signed }) : publishStep(img.name, ref, signed),
-      );
     }
   }
   const logins = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login");
-  // the full plan's signing of each index, by the digest verification sees here too
-  const signs = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind === "sign");
+  const signed = plan.signing !== undefined;
   const stages: Stage[] = [
     { name: "login", steps: logins },
     { name: "merge", steps: manifestSteps },
     { name: "verify", steps: verifySteps },
-    { name: "sign", steps: signs },
-    { name: "publish", steps: publishSteps },
+    // the full plan's signing of each index, by the digest verification sees here too
+    ...carriedPublishStages(plan, {
+      images,
+      // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
+      publish: (img, ref) =>
+        chosen === "manifest" ? manifestPublishStep(img.name, ref, img.platforms, legacy, false, { signed }) : publishStep(img.name, ref, signed),
+    }),
   ].filter((s) => s.steps.length > 0);
   return {
     ok: true,

@@ -3,7 +3,7 @@
 import type { PlannedImage } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
 import { archiveOf, type BakeFile } from "./bake.ts";
-import type { Decision, ImageHash } from "./inputs.ts";
+import type { Decision, ImageHash } from "./input-hashes.ts";
 import type { RenderedImage } from "./render.ts";
 import { plannedRefs, stagingTag } from "./steps.ts";
 

@@ -20,7 +20,8 @@ import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import { publishedNames } from "./bake.ts";
 import { type Facts, renderImages } from "./render.ts";
 import { secretSources } from "./secret-sources.ts";
-import { indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf, signSteps } from "./steps.ts";
+import { publishStages } from "./publish-stages.ts";
+import { indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf } from "./steps.ts";
 
 export interface PromoteOptions {
   /** Registry names: copy from `from` into `to`; neither: in place, in every registry of each image. */
@@ -169,9 +170,8 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
     { name: "signature", steps: signatures },
     { name: "copy", steps: copies },
     { name: "verify-copy", steps: copyChecks },
-    // the copy is signed where it now lives, before any tag there moves
-    { name: "sign", steps: spec.sign && from ? signSteps(spec.sign, planned, false) : [] },
-    { name: "publish", steps: planned.flatMap((p) => p.refs.map((ref) => publishStep(p.name, ref, signed))) },
+    // the copy is signed where it now lives, before any tag there moves (in place: the source was signed)
+    ...publishStages({ images: planned, sign: from ? spec.sign : undefined, perArch: false, publish: (p, ref) => publishStep(p.name, ref, signed) }),
   ].filter((s) => s.steps.length > 0);
   const signing = signingOf(spec.sign);
   const plan: Plan = {

@@ -1,15 +1,12 @@
 // When a failed command is worth another try: registry hiccups, never auth, invalid names/manifests,
 // or build errors. Only the last lines are read: that is where the tools print the error that ended
 // them, and build logs above may contain anything.
-import type { Step } from "@multiarch/plan";
+import { mayRetry, type Step } from "@multiarch/plan";
 
 const TRANSIENT =
   /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|use of closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure|context deadline exceeded|transport is closing/i;
 const PERMANENT =
   /\b(401|403)\b|unauthorized|denied|NAME_INVALID|MANIFEST_INVALID|did not complete successfully|failed to compute cache key|dockerfile parse error|failed to read dockerfile/i;
-// bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry; so
-// does cosign when it writes a signature.
-const RETRIED_KINDS = new Set<Step["kind"]>(["bake", "push", "publish", "verify", "manifest", "sign"]);
 
 export interface RetryPolicy {
   attempts: number;
@@ -19,7 +16,8 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 1000 };
 
 /** Whether a step of this kind that ended with this output should run again. */
 export function isTransient(kind: Step["kind"], stdout: string, stderr: string): boolean {
-  if (!RETRIED_KINDS.has(kind)) return false;
+  // which kinds may retry at all is said where each kind is named (the plan's schema)
+  if (!mayRetry(kind)) return false;
   const text = `${lastLines(stderr, 6)}\n${lastLines(stdout, 6)}`;
   return !PERMANENT.test(text) && TRANSIENT.test(text);
 }

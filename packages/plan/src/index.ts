@@ -47,6 +47,7 @@ export {
   type EngineFacts,
   type GitFacts,
   type ImageInputFacts,
+  mayRetry,
   PLAN_VERSION,
   type Plan,
   type PlannedImage,

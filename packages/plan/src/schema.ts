@@ -76,8 +76,30 @@ export const CommandSchema = z.strictObject({
 });
 export type Command = z.infer<typeof CommandSchema>;
 
-export const STEP_KINDS = ["login", "bake", "build", "push", "manifest", "verify", "test", "sign", "publish", "load", "cleanup"] as const;
+/**
+ * Every kind of step, each with whether a command of it that failed on what looks like a registry
+ * hiccup runs again (the executor's retry.ts judges the output): a new kind says so where it is named.
+ */
+const STEP_KIND_TABLE = [
+  { kind: "login", retried: false },
+  // bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry
+  { kind: "bake", retried: true },
+  { kind: "build", retried: false },
+  { kind: "push", retried: true },
+  { kind: "manifest", retried: true },
+  { kind: "verify", retried: true },
+  { kind: "test", retried: false },
+  // cosign writes a signature to the registry
+  { kind: "sign", retried: true },
+  { kind: "publish", retried: true },
+  { kind: "load", retried: false },
+  { kind: "cleanup", retried: false },
+] as const;
+export const STEP_KINDS = STEP_KIND_TABLE.map((k) => k.kind);
 export type StepKind = (typeof STEP_KINDS)[number];
+const RETRIED_KINDS: ReadonlySet<StepKind> = new Set(STEP_KIND_TABLE.filter((k) => k.retried).map((k) => k.kind));
+/** Whether a step of this kind may run a failed command again (STEP_KIND_TABLE says which). */
+export const mayRetry = (kind: StepKind): boolean => RETRIED_KINDS.has(kind);
 
 export const StepSchema = z.strictObject({
   id: z.string(),
