@@ -3,15 +3,16 @@
 // and link targets where a base is built for more platforms than its consumer (0.13 wants equal lists).
 import { archSuffix, type Platform, platformSlug, repositoryRef } from "@multiarch/plan";
 import type { Image, Secret, Spec } from "@multiarch/spec";
+import { type BuildOptions, buildOptions } from "./build-options.ts";
 import type { RenderedImage } from "./render.ts";
 
 /** A build secret as buildx's --secret / bake's secret entry: the source's name, never its value. */
 export const secretFlag = (s: Secret): string => (s.env ? `id=${s.id},type=env,env=${s.env}` : `id=${s.id},type=file,src=${s.file}`);
 
-export interface BakeTarget {
+/** A bake target: the image's build options (build-options.ts) under their own names, and the rest. */
+export interface BakeTarget extends BuildOptions {
   context: string;
   dockerfile: string;
-  target?: string;
   platforms: string[];
   tags?: string[];
   args?: Record<string, string>;
@@ -92,8 +93,7 @@ export function buildBakeFile(
 
   const base = (r: RenderedImage, platforms: Platform[]): BakeTarget => {
     const img = r.image;
-    const t: BakeTarget = { context: img.context, dockerfile: img.dockerfile, platforms: platforms };
-    if (img.target) t.target = img.target;
+    const t: BakeTarget = { context: img.context, dockerfile: img.dockerfile, platforms: platforms, ...buildOptions(img) };
     if (Object.keys(r.args).length) t.args = r.args;
     if (Object.keys(r.labels).length) t.labels = r.labels;
     // none for the image manifests, index: for the index; never the combined index,manifest: form, which

@@ -121,6 +121,15 @@ describe("compile", () => {
     });
   });
 
+  test("a build option (build-options.ts) reaches both strategies: bake's attribute, docker build's flag after --file", () => {
+    const file = repo(
+      `version: 1\nregistries: { r: { url: "localhost:5000/x" } }\nplatforms: [linux/amd64]\nimages:\n  app: { context: app, target: final }\n`,
+    );
+    expect(compiled(load(file), { strategy: bake }).bake.target.app!.target).toBe("final");
+    const build = compiled(load(file), { strategy: manifest }).plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
+    expect(build.slice(build.indexOf("--file"), build.indexOf("--file") + 4)).toEqual(["--file", "app/Dockerfile", "--target", "final"]);
+  });
+
   test("the manifest strategy builds each platform with plain manifests into OCI layouts, pushed by digest", () => {
     const c = compiled(load(join(EXAMPLES, "fallback", "multiarch.yaml")), { strategy: manifest });
     const build = c.plan.stages.find((s) => s.name === "build")!.steps.find((s) => s.platform === "linux/arm/v7")!;

@@ -10,7 +10,8 @@ import { type CompileOptions, compile } from "./compile.ts";
 const bake: CompileOptions["strategy"] = { requested: "bake", chosen: "bake", reason: "test" };
 const git = { sha: "a".repeat(40), shortSha: "aaaaaaa", branch: "main", tag: "", time: "1700000000" };
 
-function spec(): Spec {
+/** `other`: more fields of image other, e.g. ", target: final". */
+function spec(other = ""): Spec {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-inputs-"));
   mkdirSync(join(dir, ".git"));
   for (const f of ["base", "app", "other"]) {
@@ -19,7 +20,7 @@ function spec(): Spec {
   }
   writeFileSync(
     join(dir, "multiarch.yaml"),
-    'version: 1\nregistries: { r: { url: "localhost:5000/x" } }\ndefaults: { tags: ["2.0", latest] }\nimages:\n  base: { context: base }\n  app: { context: app, contexts: { base: "image:base" } }\n  other: { context: other }\n',
+    `version: 1\nregistries: { r: { url: "localhost:5000/x" } }\ndefaults: { tags: ["2.0", latest] }\nimages:\n  base: { context: base }\n  app: { context: app, contexts: { base: "image:base" } }\n  other: { context: other${other} }\n`,
   );
   const r = loadSpec(join(dir, "multiarch.yaml"));
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
@@ -28,8 +29,8 @@ function spec(): Spec {
 const facts = (over: Partial<Record<string, Partial<ImageInputFacts>>> = {}): Record<string, ImageInputFacts> =>
   Object.fromEntries(["base", "app", "other"].map((n) => [n, { dockerfile: `df-${n}`, context: `ctx-${n}`, contexts: {}, bases: [], ...over[n] }]));
 
-function plan(inputs: Record<string, ImageInputFacts>, published?: Record<string, PublishedTag | null>) {
-  const r = compile(spec(), { git, env: {}, inputs, ...(published ? { published } : {}) }, { strategy: bake });
+function plan(inputs: Record<string, ImageInputFacts>, published?: Record<string, PublishedTag | null>, other = "") {
+  const r = compile(spec(other), { git, env: {}, inputs, ...(published ? { published } : {}) }, { strategy: bake });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.compiled;
 }
@@ -47,6 +48,11 @@ const all = (c: ReturnType<typeof plan>, over: Record<string, Partial<PublishedT
   );
 
 describe("input hashes", () => {
+  test("build options (build-options.ts) leave the hashes what they were: target always in, empty when unset", () => {
+    const build = (other = "") => plan(facts(), undefined, other).plan.images.find((i) => i.name === "other")!.inputParts!.build;
+    expect([build(), build(", target: final")]).toEqual(["f88bb6b7b8f5", "c3e58b2ab38d"]);
+  });
+
   test("a Merkle chain: a base's change changes it and its dependents, nothing else", () => {
     const before = hashes(plan(facts()));
     const after = hashes(plan(facts({ base: { context: "ctx-base-2" } })));

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { type ImageInputFacts, PLAN_VERSION, type PlannedImage, type PublishedTag, type Strategy } from "@multiarch/plan";
 import { type Diagnostic, diag, type Image } from "@multiarch/spec";
+import { buildOptions } from "./build-options.ts";
 import type { RenderedImage } from "./render.ts";
 
 const sha = (v: unknown): string =>
@@ -44,7 +45,10 @@ export function inputHashes(
     }
     const build = {
       dockerfile: `${img.context}/${img.dockerfile}`,
-      target: img.target ?? "",
+      // every build option; target always (empty when unset), as before the others existed, and the
+      // others only when set, so the hashes of images without them stay what they were
+      target: "",
+      ...buildOptions(img),
       args: r.args,
       labels: r.labels,
       annotations: r.annotations,

@@ -27,6 +27,7 @@ import {
 } from "@multiarch/plan";
 import { type Diagnostic, diag, type Image, type Spec } from "@multiarch/spec";
 import { cacheRefs, secretFlag } from "./bake.ts";
+import { buildFlags, buildOptions } from "./build-options.ts";
 import type { RenderedImage } from "./render.ts";
 import { publishStages } from "./publish-stages.ts";
 import { copySigned, docker, layoutOutput, layoutPushStep, loginSteps, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
@@ -75,8 +76,8 @@ function buildStep(
     ...(legacy ? [] : [...buildxFlags(spec, img, p), "--metadata-file", { runFile: metadata }]),
     "--file",
     `${img.context}/${img.dockerfile}`,
+    ...buildFlags(buildOptions(img)),
   ];
-  if (img.target) args.push("--target", img.target);
   for (const [k, v] of Object.entries(r.args)) args.push("--build-arg", `${k}=${v}`);
   for (const [k, v] of Object.entries(r.labels)) args.push("--label", `${k}=${v}`);
   for (const s of img.secrets) args.push("--secret", secretFlag(s));

@@ -3,6 +3,7 @@
 
 import type { Platform } from "@multiarch/plan";
 import type { SourcePos } from "./diagnostics.ts";
+import type { ImageInput } from "./schema.ts";
 
 export interface Template {
   source: string;
@@ -80,7 +81,8 @@ export interface Attest {
   asked: boolean;
 }
 
-export interface Image {
+/** What the rules make of an image's fields: defaults filled, parsed, resolved, with positions. */
+interface NormalisedImage {
   name: string;
   /** The first repository: image.repository in templates, the cache's home. */
   repository: string;
@@ -91,7 +93,6 @@ export interface Image {
   context: string;
   /** Relative to the context. */
   dockerfile: string;
-  target?: string;
   platforms: Platform[];
   registries: string[];
   contexts: NamedContext[];
@@ -100,7 +101,6 @@ export interface Image {
   annotations: KeyedTemplate[];
   secrets: Secret[];
   tags: Template[];
-  test?: { run: string[] };
   cache?: Cache;
   attest: Attest;
   /** Images this one builds FROM (image: contexts), by name. */
@@ -110,6 +110,12 @@ export interface Image {
   /** A matrix combination: the image's key under images:, and matrix key -> value. */
   matrix?: { of: string; values: Record<string, string> };
 }
+
+/**
+ * An image: its normalised fields, and every other field as written (zod checked it; its type is the
+ * schema's), which its rule copies: a plain field of images: is not written here again.
+ */
+export type Image = NormalisedImage & Omit<ImageInput, keyof NormalisedImage>;
 
 /** How published indexes are signed (cosign): with a key pair, or keyless (Sigstore, from CI's OIDC token). */
 export type Signing =
