@@ -3,7 +3,7 @@
 
 import type { Platform } from "@multiarch/plan";
 import type { SourcePos } from "./diagnostics.ts";
-import type { ImageInput } from "./schema.ts";
+import type { ImageInput, SpecInput } from "./schema.ts";
 
 export interface Template {
   source: string;
@@ -140,8 +140,18 @@ export interface Spec {
   groups: Group[];
   /** Absent: nothing is signed. */
   sign?: Signing;
-  build: { strategy: "auto" | "bake" | "manifest"; builder?: string; nodes?: BuilderNodes; concurrency?: number; ociLabels: boolean };
+  build: Build;
 }
+
+/** build: as the rules make it: defaults filled, the builder split into a name and nodes. */
+interface NormalisedBuild {
+  strategy: "auto" | "bake" | "manifest";
+  builder?: string;
+  nodes?: BuilderNodes;
+  ociLabels: boolean;
+}
+/** build: its normalised fields, and every other as written (its type is the schema's). */
+export type Build = NormalisedBuild & Omit<NonNullable<SpecInput["build"]>, keyof NormalisedBuild>;
 
 /** A multi-node builder the spec defines (build.builder as a mapping): one node per platform group. */
 export interface BuilderNodes {
