@@ -2,11 +2,12 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { cli, docker, env, example, platformsOf, reportOf } from "./helpers.ts";
+import { cli, docker, env, example, namespace, platformsOf, reportOf } from "./helpers.ts";
 
 describe.skipIf(!env)("apply with the bake strategy", () => {
   test("quick start: three architectures built (RUN under QEMU), pushed, verified, tested, published", async () => {
-    const dir = example("quickstart");
+    const ns = namespace("quickstart");
+    const dir = example("quickstart", ns);
     const version = `0.1.${Date.now()}`;
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { VERSION: version } });
     expect(r.exitCode, r.stderr).toBe(0);
@@ -19,11 +20,11 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
       ["linux/arm64", "aarch64"],
       ["linux/arm/v7", "armv7l"],
     ]);
-    const ref = `${env!.registry}/quickstart/hello:${version}`;
+    const ref = `${env!.registry}/${ns}/hello:${version}`;
     const pushed = await platformsOf(ref);
     expect(pushed.platforms).toEqual(["linux/amd64", "linux/arm/v7", "linux/arm64"]);
     expect(pushed.digest).toBe(report.images[0].digest);
-    expect((await platformsOf(`${env!.registry}/quickstart/hello:latest`)).digest).toBe(pushed.digest);
+    expect((await platformsOf(`${env!.registry}/${ns}/hello:latest`)).digest).toBe(pushed.digest);
     const run = await docker(["run", "--rm", "--pull", "always", "--platform", "linux/arm64", ref]);
     expect(run.stdout.trim()).toBe("hello from aarch64");
   });

@@ -93,11 +93,22 @@ ${extra}`,
   });
 }
 
-/** A copy of an example, so tests never write into the checkout. */
-export function example(name: string): string {
+/**
+ * A copy of an example, so tests never write into the checkout. With `ns`, its registry's namespace
+ * (127.0.0.1:5000/NAME) becomes that one: a test that reads a shared tag such as `latest` then owns it
+ * while other files run beside it.
+ */
+export function example(name: string, ns?: string): string {
   const dir = mkdtempSync(join(tmpdir(), `multiarch-${name}-`));
   cpSync(join(ROOT, "examples", name), dir, { recursive: true, filter: (src) => !src.includes(".multiarch") });
   mkdirSync(join(dir, ".git"));
+  if (ns) {
+    const spec = join(dir, "multiarch.yaml");
+    const text = readFileSync(spec, "utf8");
+    const renamed = text.replaceAll(`127.0.0.1:5000/${name}`, `127.0.0.1:5000/${ns}`);
+    if (renamed === text) throw new Error(`examples/${name} names no 127.0.0.1:5000/${name} registry to rename`);
+    writeFileSync(spec, renamed);
+  }
   return dir;
 }
 
