@@ -1,5 +1,5 @@
 // The one registry client: reads manifests and blobs over the distribution HTTP API, in-process, with
-// keep-alive (node's fetch pools connections per host), the credentials docker would use (docker-config.ts:
+// kept-alive connections (http-transport.ts), the credentials docker would use (docker-config.ts:
 // auths, credsStore, credHelpers), both challenges registries answer with (Basic, and Bearer: a token
 // for a scope from the realm), and retries for the 5xx/429 answers registries give under load, waiting as
 // long as a 429's Retry-After asks. Plain HTTP only for loopback hosts and registries the spec marks
@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import type { ImageRef } from "@multiarch/plan";
 import { type Credential, type CredentialLookup, lookupCredentials } from "./docker-config.ts";
+import { httpTransport, type Transport, type TransportResponse } from "./http-transport.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -46,8 +47,8 @@ export interface RegistryClientOptions {
   credentials?: Readonly<Record<string, { username: string; password: string }>>;
   /** Stops every request (a run interrupted while pushing). */
   signal?: AbortSignal;
-  /** For tests: a fetch to use instead of the global one. */
-  fetch?: typeof fetch;
+  /** For tests: a transport (fetch itself will do) instead of node's http. */
+  fetch?: Transport;
   /** For tests: how the client waits before a retry. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -76,11 +77,11 @@ export class RegistryClient {
   /** "host scope" -> the bearer token for it; "host basic" -> the Basic header a registry asked for */
   private readonly tokens = new Map<string, string>();
   private readonly lookups = new Map<string, Promise<CredentialLookup>>();
-  private readonly fetch: typeof fetch;
+  private readonly fetch: Transport;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly opts: RegistryClientOptions) {
-    this.fetch = opts.fetch ?? fetch;
+    this.fetch = opts.fetch ?? httpTransport;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
@@ -182,14 +183,14 @@ export class RegistryClient {
   }
 
   /** send, and a RegistryError for any answer but 2xx: a 401 says the realm and where credentials were looked for. */
-  private async request(ref: ImageRef, op: Operation): Promise<Response> {
+  private async request(ref: ImageRef, op: Operation): Promise<TransportResponse> {
     const { res, realm } = await this.send(ref, op);
     if (res.ok) return res;
     await res.body?.cancel();
     return this.fail(ref, op, res, realm);
   }
 
-  private async fail(ref: ImageRef, op: Operation, res: Response, realm?: string): Promise<never> {
+  private async fail(ref: ImageRef, op: Operation, res: TransportResponse, realm?: string): Promise<never> {
     const what = `${ref.host}/${ref.path}: ${op.path.replace("/", " ")}: HTTP ${res.status}`;
     if (res.status !== 401 && res.status !== 403) throw new RegistryError(what, res.status);
     const lookup = await this.lookup(ref.host);
@@ -198,23 +199,22 @@ export class RegistryClient {
   }
 
   /** One request with authentication: a 401's challenge is answered once, 5xx/429/network errors retried. */
-  private async send(ref: ImageRef, op: Operation): Promise<{ res: Response; realm?: string }> {
+  private async send(ref: ImageRef, op: Operation): Promise<{ res: TransportResponse; realm?: string }> {
     const url = op.url ?? (op.path ? `${this.base(ref)}/${op.path}` : this.base(ref));
     let realm: string | undefined;
     let challenged = false;
     for (let attempt = 1; ; attempt++) {
       // no credentials before a challenge asks for them: public images never consult a helper
       const auth = this.tokens.get(`${ref.host} ${op.scope}`) ?? this.tokens.get(`${ref.host} basic`);
-      let res: Response;
+      let res: TransportResponse;
       try {
         res = await this.fetch(url, {
           method: op.method ?? "GET",
           headers: { ...op.headers, ...(auth ? { authorization: auth } : {}) },
           signal: this.signal(op.timeoutMs ?? this.opts.timeoutMs ?? 15_000),
-          redirect: "follow",
-          // a stream body needs duplex (undici); a fresh one per attempt
-          ...(op.body ? { body: op.body(), duplex: "half" } : {}),
-        } as RequestInit);
+          // a fresh body per attempt
+          ...(op.body ? { body: op.body() } : {}),
+        });
       } catch (e) {
         if (attempt < ATTEMPTS && !this.opts.signal?.aborted) continue;
         throw new RegistryError(`${ref.host}: ${(e as Error).message}`);
@@ -288,7 +288,7 @@ export class RegistryClient {
   }
 
   /** An identity token is exchanged with an OAuth2 POST (as docker does); a password is sent as Basic on a GET. */
-  private tokenRequest(realm: string, service: string | undefined, scope: string, credential: Credential | undefined): Promise<Response> {
+  private tokenRequest(realm: string, service: string | undefined, scope: string, credential: Credential | undefined): Promise<TransportResponse> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs ?? 15_000);
     if (credential && "identityToken" in credential) {
       const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.identityToken, client_id: "multiarch" });
