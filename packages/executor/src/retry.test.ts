@@ -23,6 +23,12 @@ describe("isTransient", () => {
       "ERROR: (*service).Write failed: rpc error: code = Unavailable desc = transport is closing\nERROR: failed to solve: DeadlineExceeded: context deadline exceeded",
       true,
     ],
+    // an export whose content the engine's garbage collection removed under it (an image removed while
+    // the build ran, seen in the e2e tier): the build itself is cached
+    ["bake", "#10 exporting manifest list sha256:32 0.0s done\n#10 DONE 1.0s\nERROR: failed to solve: not found", true],
+    // "not found" of something the build names is the user's to fix
+    ["bake", 'ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref 1::2: "/app.txt": not found', false],
+    ["bake", "ERROR: failed to solve: 127.0.0.1:5000/base:1: failed to resolve source metadata for 127.0.0.1:5000/base:1: not found", false],
     ["manifest", "failed to put manifest 127.0.0.1:5000/x:1: net/http: TLS handshake timeout", true],
     [
       "sign",

@@ -3,8 +3,10 @@
 // them, and build logs above may contain anything.
 import { mayRetry, type Step } from "@multiarch/plan";
 
+// "failed to solve: not found" alone (nothing named): content an export was writing was removed under it
+// by the engine's garbage collection (an image removed meanwhile); a named thing not found is permanent.
 const TRANSIENT =
-  /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|use of closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure|context deadline exceeded|transport is closing/i;
+  /\b(5\d\d|429)\b|toomanyrequests|connection reset|connection refused|use of closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|TLS handshake timeout|temporary failure|context deadline exceeded|transport is closing|failed to solve: not found$/im;
 const PERMANENT =
   /\b(401|403)\b|unauthorized|denied|NAME_INVALID|MANIFEST_INVALID|did not complete successfully|failed to compute cache key|dockerfile parse error|failed to read dockerfile/i;
 
