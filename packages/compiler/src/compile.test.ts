@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parsePlanFile } from "@multiarch/plan";
+import { parsePlanFile } from "@multiarch/plan/read";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { bakeBatches } from "./bake-plan.ts";

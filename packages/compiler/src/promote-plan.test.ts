@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parsePlanFile, type Plan, type Step } from "@multiarch/plan";
+import type { Plan, Step } from "@multiarch/plan";
+import { parsePlanFile } from "@multiarch/plan/read";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { promotePlan } from "./promote-plan.ts";

@@ -3,9 +3,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EngineFacts, GitFacts } from "@multiarch/plan";
 import { dockerConfigDir } from "./docker-config.ts";
+import { readGitFiles } from "./git-files.ts";
 import { runCommand } from "./runner.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+const NOT_A_REPOSITORY = "the spec is not inside a git repository (or git is not installed)";
 
 const git = async (args: string[], cwd: string, env: Env): Promise<string | undefined> => {
   const r = await runCommand({ program: "git", args }, { cwd, env });
@@ -16,18 +19,22 @@ const git = async (args: string[], cwd: string, env: Env): Promise<string | unde
  * Git facts, or why there are none. On a detached HEAD (how CI checks out tags and pull requests) the
  * branch comes from the CI's variables; a tag too when a shallow clone has none.
  */
-export async function probeGit(cwd: string, env: Env): Promise<GitFacts | { unavailable: string }> {
+export async function probeGit(cwd: string, env: Env, read: typeof readGitFiles = readGitFiles): Promise<GitFacts | { unavailable: string }> {
+  // from the repository's files where they say exactly what git would (no process), else from git
+  const files = read(cwd, env);
+  if (files === "no-repository") return { unavailable: NOT_A_REPOSITORY };
   // all at once: each git process costs tens of milliseconds to start
+  const ask = (known: string | null | undefined, args: string[]) => (typeof known === "string" ? known || undefined : git(args, cwd, env));
   const [head, branch, tag, remote] = await Promise.all([
-    git(["log", "-1", "--format=%H %ct", "HEAD"], cwd, env),
-    git(["symbolic-ref", "--short", "--quiet", "HEAD"], cwd, env),
-    git(["describe", "--tags", "--exact-match", "HEAD"], cwd, env),
-    git(["config", "--get", "remote.origin.url"], cwd, env),
+    ask(files?.head, ["log", "-1", "--format=%H %ct", "HEAD"]),
+    ask(files?.branch, ["symbolic-ref", "--short", "--quiet", "HEAD"]),
+    ask(files?.tag, ["describe", "--tags", "--exact-match", "HEAD"]),
+    ask(files?.remote, ["config", "--get", "remote.origin.url"]),
   ]);
   if (!head) {
     const top = await git(["rev-parse", "--show-toplevel"], cwd, env);
     return {
-      unavailable: top === undefined ? "the spec is not inside a git repository (or git is not installed)" : `the git repository at ${top} has no commits yet`,
+      unavailable: top === undefined ? NOT_A_REPOSITORY : `the git repository at ${top} has no commits yet`,
     };
   }
   const [sha = "", time] = head.split(" ");

@@ -24,7 +24,8 @@ export {
   platformSlug,
   qemuHandler,
 } from "./platform.ts";
-export { asPlan, parsePlanFile, parseShard, planIdentity } from "./read.ts";
+export { asPlan, planIdentity } from "./plan-views.ts";
+// parsePlanFile and parseShard: from "@multiarch/plan/read" (they build the zod schemas; compiling needs none)
 export {
   byDigest,
   type Checked,
@@ -38,32 +39,27 @@ export {
   referenceName,
   repositoryRef,
 } from "./reference.ts";
-export {
-  type ArchPlan,
-  type Arg,
-  type Builder,
-  type Built,
-  type Command,
-  type EngineFacts,
-  type GitFacts,
-  type ImageInputFacts,
-  mayRetry,
-  PLAN_VERSION,
-  type Plan,
-  type PlannedImage,
-  type PlannedRef,
-  type PublishedTag,
-  refLabel,
-  SHARD_VERSION,
-  type Shard,
-  type Stage,
-  type Step,
-  type StepKind,
-  type Strategy,
-  type ValueRef,
-  type Verified,
-  valueRef,
-  type Yield,
+export { mayRetry, PLAN_VERSION, refLabel, SHARD_VERSION, type StepKind, valueRef } from "./format.ts";
+export type {
+  ArchPlan,
+  Arg,
+  Builder,
+  Built,
+  Command,
+  EngineFacts,
+  GitFacts,
+  ImageInputFacts,
+  Plan,
+  PlannedImage,
+  PlannedRef,
+  PublishedTag,
+  Shard,
+  Stage,
+  Step,
+  Strategy,
+  ValueRef,
+  Verified,
+  Yield,
 } from "./schema.ts";
 export {
   bakeStepId,

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { asPlan, parsePlanFile } from "./read.ts";
-import { type ArchPlan, PLAN_VERSION } from "./schema.ts";
+import { PLAN_VERSION } from "./format.ts";
+import { asPlan } from "./plan-views.ts";
+import { parsePlanFile } from "./read.ts";
+import type { ArchPlan } from "./schema.ts";
 
 const strategy = { requested: "auto", chosen: "bake", reason: "docker driver", ociLayout: true } as const;
 const arch: ArchPlan = {

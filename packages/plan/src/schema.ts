@@ -3,9 +3,8 @@
 // The zod schemas are the definition; every type is inferred from them, so the compiler that writes
 // plans and the executor that runs them cannot disagree about the format.
 import { z } from "zod";
+import { PLAN_VERSION, SHARD_VERSION, STEP_KINDS } from "./format.ts";
 import { KNOWN_PLATFORMS } from "./platform.ts";
-
-export const PLAN_VERSION = 2;
 
 /** A platform in canonical form (platform.ts): plan files carry no other. */
 const PlatformSchema = z.enum(KNOWN_PLATFORMS);
@@ -13,8 +12,6 @@ const PlatformSchema = z.enum(KNOWN_PLATFORMS);
 /** A value resolved only when the command runs, so secrets and user names never sit in a plan file. */
 export const ValueRefSchema = z.union([z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })]);
 export type ValueRef = z.infer<typeof ValueRefSchema>;
-/** A spec's credential (an env variable or a file, one of them) as a reference. */
-export const valueRef = (c: { env?: string; file?: string }): ValueRef => (c.env ? { env: c.env } : { file: c.file ?? "" });
 
 /**
  * The image verification saw under a staging ref, as name@digest: the index, or with `platform` that
@@ -76,30 +73,6 @@ export const CommandSchema = z.strictObject({
 });
 export type Command = z.infer<typeof CommandSchema>;
 
-/**
- * Every kind of step, each with whether a command of it that failed on what looks like a registry
- * hiccup runs again (the executor's retry.ts judges the output): a new kind says so where it is named.
- */
-const STEP_KIND_TABLE = [
-  { kind: "login", retried: false },
-  // bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry
-  { kind: "bake", retried: true },
-  { kind: "build", retried: false },
-  { kind: "push", retried: true },
-  { kind: "manifest", retried: true },
-  { kind: "verify", retried: true },
-  { kind: "test", retried: false },
-  // cosign writes a signature to the registry
-  { kind: "sign", retried: true },
-  { kind: "publish", retried: true },
-  { kind: "load", retried: false },
-  { kind: "cleanup", retried: false },
-] as const;
-export const STEP_KINDS = STEP_KIND_TABLE.map((k) => k.kind);
-export type StepKind = (typeof STEP_KINDS)[number];
-const RETRIED_KINDS: ReadonlySet<StepKind> = new Set(STEP_KIND_TABLE.filter((k) => k.retried).map((k) => k.kind));
-/** Whether a step of this kind may run a failed command again (STEP_KIND_TABLE says which). */
-export const mayRetry = (kind: StepKind): boolean => RETRIED_KINDS.has(kind);
 
 export const StepSchema = z.strictObject({
   id: z.string(),
@@ -199,8 +172,6 @@ export const PlannedRefSchema = z.strictObject({
   staging: z.string(),
 });
 export type PlannedRef = z.infer<typeof PlannedRefSchema>;
-/** How step ids and reports name a ref: its registry, and the repository when the image has several there. */
-export const refLabel = (ref: Pick<PlannedRef, "registry" | "repository">): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
 
 export const PlannedImageSchema = z.strictObject({
   name: z.string(),
@@ -359,8 +330,6 @@ export const PublishedTagSchema = z.strictObject({
 });
 export type PublishedTag = z.infer<typeof PublishedTagSchema>;
 export type GitFacts = z.infer<typeof GitFactsSchema>;
-
-export const SHARD_VERSION = 1;
 
 /**
  * What one machine built for one platform (apply --shard), for merge to put together: which plan and

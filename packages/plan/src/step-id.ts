@@ -3,7 +3,8 @@
 // KIND:IMAGE, @REF-LABEL for one repository (refLabel), /PLATFORM for one platform's share.
 import type { Platform } from "./platform.ts";
 import { platformSlug } from "./platform.ts";
-import { type PlannedRef, refLabel } from "./schema.ts";
+import { refLabel } from "./format.ts";
+import type { PlannedRef } from "./schema.ts";
 
 type PerRef = "push" | "verify" | "manifest" | "merge" | "sign" | "publish" | "verify-signature" | "copy";
 

@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Lock } from "@multiarch/executor";
-import { asPlan, type Plan, parsePlanFile } from "@multiarch/plan";
+import { asPlan, type Plan } from "@multiarch/plan";
+import { parsePlanFile } from "@multiarch/plan/read";
 import { EXIT, type Outcome } from "../context.ts";
 import { displayPath, type Io } from "../format.ts";
 import { lockedOutcome } from "./lock.ts";

@@ -2,7 +2,8 @@
 // files and folders given, each checked to be a shard; other files are skipped with a note.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseShard, type Shard } from "@multiarch/plan";
+import type { Shard } from "@multiarch/plan";
+import { parseShard } from "@multiarch/plan/read";
 
 /** A file's shard; or it is not one (no identity: a plan, a report, anything else); or why a shard cannot be used. */
 function readShard(file: string): { shard: Shard } | { notShard: true } | { problems: string[] } {

@@ -1,0 +1,38 @@
+// What code needs of the plan format at run time besides its schemas (schema.ts): the versions, the
+// step kinds, and the helpers that name references. Apart from schema.ts so that compiling a plan never builds the zod
+// schemas, which only reading a plan file back needs (read.ts: apply --plan, shards).
+import type { PlannedRef, ValueRef } from "./schema.ts";
+
+export const PLAN_VERSION = 2;
+export const SHARD_VERSION = 1;
+
+/** A spec's credential (an env variable or a file, one of them) as a reference. */
+export const valueRef = (c: { env?: string; file?: string }): ValueRef => (c.env ? { env: c.env } : { file: c.file ?? "" });
+
+/** How step ids and reports name a ref: its registry, and the repository when the image has several there. */
+export const refLabel = (ref: Pick<PlannedRef, "registry" | "repository">): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
+
+/**
+ * Every kind of step, each with whether a command of it that failed on what looks like a registry
+ * hiccup runs again (the executor's retry.ts judges the output): a new kind says so where it is named.
+ */
+const STEP_KIND_TABLE = [
+  { kind: "login", retried: false },
+  // bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry
+  { kind: "bake", retried: true },
+  { kind: "build", retried: false },
+  { kind: "push", retried: true },
+  { kind: "manifest", retried: true },
+  { kind: "verify", retried: true },
+  { kind: "test", retried: false },
+  // cosign writes a signature to the registry
+  { kind: "sign", retried: true },
+  { kind: "publish", retried: true },
+  { kind: "load", retried: false },
+  { kind: "cleanup", retried: false },
+] as const;
+export const STEP_KINDS = STEP_KIND_TABLE.map((k) => k.kind);
+export type StepKind = (typeof STEP_KINDS)[number];
+const RETRIED_KINDS: ReadonlySet<StepKind> = new Set(STEP_KIND_TABLE.filter((k) => k.retried).map((k) => k.kind));
+/** Whether a step of this kind may run a failed command again (STEP_KIND_TABLE says which). */
+export const mayRetry = (kind: StepKind): boolean => RETRIED_KINDS.has(kind);
