@@ -32,6 +32,18 @@ const common = {
       },
     },
     {
+      // spec's schema requires zod on first use (plan and validate never load it): that require gets the
+      // ES module build the plan format imports, so the bundle holds one zod
+      name: "zod-one-copy",
+      setup(b) {
+        b.onResolve({ filter: /^zod$/ }, async (args) => {
+          if (args.kind !== "require-call") return undefined;
+          const r = await b.resolve("zod", { kind: "import-statement", resolveDir: args.resolveDir });
+          return r.errors.length ? { errors: r.errors } : { path: r.path };
+        });
+      },
+    },
+    {
       // zod's messages in English only: its 60-odd other locales were a fifth of the bundle, and every
       // one was initialised at start-up (zod exports them all as z.locales; we never switch locale)
       name: "zod-english-only",

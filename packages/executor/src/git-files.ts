@@ -6,9 +6,12 @@
 // and git itself is asked (git-files.test.ts compares both on real repositories).
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { inflateSync, constants as zlib } from "node:zlib";
+import type * as Zlib from "node:zlib";
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** node:zlib when an object is read (never outside a repository). */
+const zlib = (): typeof Zlib => process.getBuiltinModule("node:zlib");
 
 /** GIT_* variables that change nothing these facts read (transport, prompts, new commits, tracing); any other: ask git. */
 const QUIET_GIT_VARIABLES =
@@ -237,7 +240,7 @@ function readObject(gitDir: string, sha: string): { type: string; body: string }
   const objects = join(gitDir, "objects");
   const loose = join(objects, sha.slice(0, 2), sha.slice(2));
   if (exists(loose)) {
-    const raw = inflateSync(readFileSync(loose)).toString("latin1");
+    const raw = zlib().inflateSync(readFileSync(loose)).toString("latin1");
     const nul = raw.indexOf("\0");
     const head = /^(\w+) (\d+)$/.exec(raw.slice(0, nul));
     return head && Number(head[2]) === raw.length - nul - 1 ? { type: head[1]!, body: raw.slice(nul + 1) } : undefined;
@@ -302,7 +305,7 @@ function packedObject(packFile: string, offset: number): { type: string; body: s
     }
     // commits and tags are small; a larger one is read whole
     if (size > buf.length) buf = readAt(fd, offset, size * 2 + 1024);
-    const body = inflateSync(buf.subarray(i), { finishFlush: zlib.Z_SYNC_FLUSH }).toString("latin1");
+    const body = zlib().inflateSync(buf.subarray(i), { finishFlush: zlib().constants.Z_SYNC_FLUSH }).toString("latin1");
     return body.length === size ? { type, body } : undefined;
   } finally {
     closeSync(fd);

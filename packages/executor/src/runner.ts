@@ -1,10 +1,13 @@
 // The one command runner: every process multiarch starts goes through runCommand, detached clean-up too. Argument arrays only
 // (never a shell), stdin closed unless a credential is fed through it, references resolved at the last
 // moment, and every resolved secret value redacted from whatever output is kept or shown.
-import { execFile, spawn } from "node:child_process";
+import type * as ChildProcess from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Arg, Built, Command, ValueRef, Verified } from "@multiarch/plan";
+
+/** node:child_process (and the net and dgram modules it loads) on the first command: plan runs none. */
+const childProcess = (): typeof ChildProcess => process.getBuiltinModule("node:child_process");
 
 export type RunResult =
   | { ok: true; stdout: string; stderr: string; durationMs: number }
@@ -133,7 +136,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
   }
   if (cmd.detach) {
     // nothing reads its output: no pipes, its own process group, and the run does not wait for it
-    const child = spawn(cmd.program, args, { cwd: opts.cwd, env: { ...opts.env, ...own }, detached: true, stdio: "ignore" });
+    const child = childProcess().spawn(cmd.program, args, { cwd: opts.cwd, env: { ...opts.env, ...own }, detached: true, stdio: "ignore" });
     child.on("error", () => {});
     child.unref();
     return { ok: true, stdout: "", stderr: "", durationMs: performance.now() - started };
@@ -217,7 +220,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
 function captured(program: string, args: string[], env: RunOptions["env"], cwd: string, redact: (s: string) => string, command: string): Promise<RunResult> {
   const started = performance.now();
   return new Promise((done) => {
-    const child = execFile(program, args, { cwd, env, encoding: "utf8", maxBuffer: 100_000_000 }, (error, out, err) => {
+    const child = childProcess().execFile(program, args, { cwd, env, encoding: "utf8", maxBuffer: 100_000_000 }, (error, out, err) => {
       const durationMs = performance.now() - started;
       const stdout = redact(out.replace(/\r?\n$/, ""));
       const stderr = redact(err.replace(/\r?\n$/, ""));

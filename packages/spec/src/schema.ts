@@ -1,13 +1,19 @@
 // What users write in multiarch.yaml. Strict objects everywhere: an unknown key is a mistake, never ignored.
 // Semantic checks (platform grammar, references, templates, paths) live in normalize.ts, which knows positions.
-import { z } from "zod";
+import type * as Zod from "zod";
+import type { z } from "zod";
 
-// Built on first use: building it costs more than reading a spec, and specs of the usual shape are
-// checked without it (fast-shape.ts); zod checks the rest and explains what is wrong.
+// Built on first use, zod loaded then too (require: synchronous; the bundle inlines it): building it
+// costs more than reading a spec, and specs of the usual shape are checked without it (fast-shape.ts);
+// zod checks the rest and explains what is wrong.
 let built: ReturnType<typeof build> | undefined;
 export const specInputSchema = (): ReturnType<typeof build> => (built ??= build());
 
+/** The zod this package builds its schema with (json-schema.ts converts with the same one). */
+export const zod = (): typeof Zod => require("zod") as typeof Zod;
+
 function build() {
+  const { z } = zod();
   const template = (what: string) => z.string().describe(`${what}. A handlebars template over variables and git.*/image.* built-ins; always a string.`);
 
   const envRef = z

@@ -1,6 +1,6 @@
 // The only module that touches yaml nodes: parse with positions, turn YAML errors into diagnostics,
 // and answer "where is the value at this path" in O(1) after one walk of the tree.
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import type * as Yaml from "yaml";
 import { type Diagnostic, diag, type SourcePos } from "./diagnostics.ts";
 import { FORBIDDEN_KEYS, fastParse } from "./fast-yaml.ts";
 
@@ -72,9 +72,14 @@ export function parseYaml(text: string, file: string, opts: { fast?: boolean } =
   return { ok: true, data: t.data, map: { file, valueAt: (p) => lookup(t.values, p), keyAt: (p) => lookup(t.keys, p) } };
 }
 
-/** The `yaml` library's reading of the text: the reference, and the source of every YAML error. */
+/**
+ * The `yaml` library's reading of the text: the reference, and the source of every YAML error. Loaded
+ * here, on first use: fastParse reads the usual spec, and the library's 70-odd modules cost a tenth of
+ * validate's start-up. require(): synchronous, and the bundle inlines it.
+ */
 export function yamlTables(text: string, pos: (offset: number) => SourcePos): YamlTables {
-  let doc: Document.Parsed;
+  const { isAlias, isMap, isScalar, isSeq, parseDocument } = require("yaml") as typeof Yaml;
+  let doc: Yaml.Document.Parsed;
   try {
     doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
   } catch (e) {
@@ -108,18 +113,18 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
   const problems: Diagnostic[] = [];
   let firstAlias: number | undefined;
   // Iterative walk: a 5,000-deep document must not overflow the stack here either.
-  const stack: { node: Node | null; path: string }[] = [{ node: doc.contents, path: "" }];
+  const stack: { node: Yaml.Node | null; path: string }[] = [{ node: doc.contents, path: "" }];
   while (stack.length > 0) {
     const { node, path } = stack.pop()!;
     if (!node) continue;
     if (isAlias(node) && node.range) firstAlias ??= node.range[0];
     if (isMap(node)) {
       for (const pair of node.items) {
-        const k = pair.key as Node | null;
+        const k = pair.key as Yaml.Node | null;
         const keyText = isScalar(k) ? String(k.value) : undefined;
         const child = keyText === undefined ? `${path}/?` : `${path}/${keyText}`;
         if (k?.range) keys.set(child, k.range[0]);
-        const v = pair.value as Node | null;
+        const v = pair.value as Yaml.Node | null;
         if (v?.range) values.set(child, v.range[0]);
         if (keyText !== undefined && FORBIDDEN_KEYS.has(keyText) && k?.range) {
           problems.push(
@@ -131,7 +136,7 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
     } else if (isSeq(node)) {
       node.items.forEach((item, i) => {
         const child = `${path}/${i}`;
-        const n = item as Node | null;
+        const n = item as Yaml.Node | null;
         if (n?.range) values.set(child, n.range[0]);
         stack.push({ node: n, path: child });
       });

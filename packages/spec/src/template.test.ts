@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { checkTemplate, MapValue } from "./template.ts";
+import { checkTemplate, handlebars, MapValue, simpleTemplate } from "./template.ts";
 
 const vars = new Set(["version", "channel"]);
 const render = (src: string, ctx: Record<string, unknown>) => {
@@ -107,4 +107,8 @@ describe("templates", () => {
   test("a missing value fails instead of rendering empty (strict)", () => {
     expect(() => render("{{version}}", {})).toThrow(/not defined/);
   });
+});
+
+test("a helper of the handlebars environment is never read as a variable by the fast path", () => {
+  for (const helper of Object.keys(handlebars().helpers)) expect(simpleTemplate(`{{${helper}}}`)).toBeUndefined();
 });

@@ -3,9 +3,7 @@
 // at validation time (syntax, helpers, variable names) so rendering can only fail on missing values.
 
 import { didYouMean } from "@multiarch/plan";
-import Handlebars from "handlebars";
-
-const hb = Handlebars.create();
+import type Handlebars from "handlebars";
 
 const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v));
 const SEMVER_RE = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
@@ -51,7 +49,6 @@ const HELPERS: Record<string, (...args: unknown[]) => string | boolean> = {
   default: (s, fallback) => (str(s) === "" ? str(fallback) : str(s)),
   isPrerelease: (s) => Boolean(parseSemver(str(s))?.prerelease),
 };
-for (const [n, fn] of Object.entries(HELPERS)) hb.registerHelper(n, (...args: unknown[]) => fn(...args.slice(0, -1)));
 
 /**
  * Tag helpers that can have no value in a run: a version part of a value that is not a release, the
@@ -123,7 +120,6 @@ function part(value: unknown, options: HelperOptions, pick: (v: SemVer) => strin
   if (!v) return noValue(options, `"${str(value)}" is not a semantic version`);
   return v.prerelease ? noValue(options, `${v.raw} is a prerelease: major, minor and patch tags move only on releases`) : pick(v);
 }
-for (const [n, fn] of Object.entries(releaseHelpers)) hb.registerHelper(n, fn as (...args: unknown[]) => string);
 
 /** A semver pattern holds only {{raw}}, {{version}}, {{major}}, {{minor}} and {{patch}}. */
 function checkSemverPattern(source: string): string | undefined {
@@ -145,7 +141,7 @@ export class MapValue {
 }
 
 /** `lookup MAP KEY [FALLBACK]`: the map variable's value for KEY (own keys only), or FALLBACK; else an error naming the keys. */
-hb.registerHelper("lookup", (...args: unknown[]) => {
+const lookup = (...args: unknown[]) => {
   const [map, key, fallback] = args.slice(0, -1);
   if (!(map instanceof MapValue)) throw new Error("lookup reads a map variable (one with map:)");
   const value = map.entries.get(str(key));
@@ -154,13 +150,13 @@ hb.registerHelper("lookup", (...args: unknown[]) => {
   throw new Error(
     `"${str(key)}" is not a key of ${map.name} (keys: ${[...map.entries.keys()].join(", ")}); add a fallback: {{lookup ${map.name} KEY "other"}}`,
   );
-});
+};
 
 /**
  * `date FORMAT`: the commit's time (SOURCE_DATE_EPOCH when set), never the clock, in UTC; YYYY MM DD HH
  * mm ss are replaced. Renders the same on every machine that builds this commit.
  */
-hb.registerHelper("date", (format: unknown, options: { data?: { epoch?: string } }) => {
+const date = (format: unknown, options: { data?: { epoch?: string } }) => {
   const epoch = options?.data?.epoch;
   if (epoch === undefined || !/^\d+$/.test(epoch)) throw new Error("date needs the commit's time: run in a git repository, or set SOURCE_DATE_EPOCH");
   const d = new Date(Number(epoch) * 1000);
@@ -174,7 +170,24 @@ hb.registerHelper("date", (format: unknown, options: { data?: { epoch?: string }
     ss: two(d.getUTCSeconds()),
   };
   return str(typeof format === "string" ? format : "YYYYMMDD").replace(/YYYY|MM|DD|HH|mm|ss/g, (t) => parts[t]!);
-});
+};
+
+let environment: typeof Handlebars | undefined;
+/**
+ * The isolated handlebars environment with the helpers above, made on first use: templates of the
+ * usual shape are read and rendered without it (simpleTemplate), and loading the library's 30-odd
+ * modules is a tenth of validate's start-up. require(): synchronous, and the bundle inlines it.
+ */
+export function handlebars(): typeof Handlebars {
+  if (environment) return environment;
+  const hb = (require("handlebars") as typeof Handlebars).create();
+  for (const [n, fn] of Object.entries(HELPERS)) hb.registerHelper(n, (...args: unknown[]) => fn(...args.slice(0, -1)));
+  for (const [n, fn] of Object.entries(releaseHelpers)) hb.registerHelper(n, fn as (...args: unknown[]) => string);
+  hb.registerHelper("lookup", lookup);
+  hb.registerHelper("date", date);
+  environment = hb;
+  return hb;
+}
 
 const BLOCK_HELPERS = new Set(["if", "unless"]);
 export const HELPER_NAMES = [...Object.keys(HELPERS), ...Object.keys(releaseHelpers), "date", "lookup", ...BLOCK_HELPERS];
@@ -243,7 +256,8 @@ export function simpleTemplate(source: string): SimplePart[] | undefined {
     if (!plainText(source.slice(at, m.index))) return undefined;
     const [, root, field] = m as unknown as [string, string, string | undefined];
     // {{lower}} calls the helper, {{true}} is a literal, {{this}} and {{else}} are keywords
-    if (NOT_NAMES.has(root) || (field === undefined && (Object.hasOwn(hb.helpers, root) || Object.hasOwn(KNOWN_HELPERS, root)))) return undefined;
+    // KNOWN_HELPERS names handlebars' own helpers too (template.test.ts checks)
+    if (NOT_NAMES.has(root) || (field === undefined && Object.hasOwn(KNOWN_HELPERS, root))) return undefined;
     if (at < m.index) parts.push(source.slice(at, m.index));
     parts.push(field === undefined ? [root] : [root, field]);
     at = m.index + m[0].length;
@@ -292,7 +306,7 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
   const simple = simpleTemplate(source);
   let ast: hbs.AST.Program;
   try {
-    ast = simple ? simpleProgram(simple) : hb.parse(source);
+    ast = simple ? simpleProgram(simple) : handlebars().parse(source);
   } catch (e) {
     // handlebars reports "Parse error on line 1:\n<source>\n----^\nExpecting ..., got 'X'"
     const lines = (e instanceof Error ? e.message : String(e)).split("\n");
@@ -398,7 +412,7 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
     render(context, epoch, why) {
       const fast = simple && renderSimple(simple, context);
       if (typeof fast === "string") return fast;
-      compiled ??= hb.compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
+      compiled ??= handlebars().compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
       const drops: { at: string; reason: string }[] = [];
       const out = compiled(context, { data: { epoch, drops } });
       const printed = drops.find((d) => !inner.has(d.at));

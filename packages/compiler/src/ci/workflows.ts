@@ -6,7 +6,11 @@
 // default branch and on tags; each job gets the least permissions it needs and a timeout.
 import { type Platform, platformParts, platformSlug } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
-import { stringify } from "yaml";
+import type * as Yaml from "yaml";
+
+/** The yaml library, loaded when a workflow is written (require: synchronous; plan and validate never load it). */
+const stringify = (value: unknown, options: Yaml.CreateNodeOptions & Yaml.ToStringOptions): string =>
+  (require("yaml") as typeof Yaml).stringify(value, options);
 
 /** Native GitHub-hosted runners per architecture; 32-bit arm runs under QEMU on an arm64 runner. */
 const GITHUB_RUNNERS: Record<string, { runner: string; qemu: boolean }> = {
