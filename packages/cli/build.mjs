@@ -1,6 +1,7 @@
-// Bundles the CLI into one self-contained script, dist/multiarch.cjs (no runtime dependencies), and
-// warms V8's code cache for it: bin/multiarch.js starts the bundle from that cache. Commands and the
-// packages behind them initialise when first imported, so start-up runs only what the command needs.
+// Bundles the CLI into dist/multiarch.cjs, with the libraries it loads on first use beside it
+// (dist/zod.cjs, yaml.cjs, handlebars.cjs, execa.cjs; no runtime dependencies), and warms V8's code
+// cache for the bundle: bin/multiarch.js starts it from that cache. Commands and the packages behind
+// them initialise when first imported, so start-up runs only what the command needs.
 // With an OUTDIR, the GitHub Action's bundle instead: OUTDIR/action.js, one ES module from the same
 // sources (action.yml runs it; committed under action/dist by `pnpm --filter @multiarch/cli build:action`,
 // checked against a fresh build by the e2e suite).
@@ -33,7 +34,8 @@ const common = {
     },
     {
       // spec's schema requires zod on first use (plan and validate never load it): that require gets the
-      // ES module build the plan format imports, so the bundle holds one zod
+      // ES module build the plan format imports, so a bundle holds one zod (the action's; the CLI's
+      // bundle leaves zod to dist/zod.cjs)
       name: "zod-one-copy",
       setup(b) {
         b.onResolve({ filter: /^zod$/ }, async (args) => {
@@ -77,7 +79,44 @@ if (actionDir) {
 }
 
 rmSync("dist", { recursive: true, force: true });
-await build({ ...common, entryPoints: { multiarch: "src/main.ts" }, outdir: "dist", outExtension: { ".js": ".cjs" }, format: "cjs" });
+// Libraries the usual validate and plan never run (the sources load them on first use: fast YAML,
+// template and shape paths; execa only to stream a build), each in its own file beside the bundle: the
+// bundle's start-up neither reads nor sets up their modules. The bundle requires them by relative path.
+const LAZY_LIBRARIES = ["zod", "yaml", "handlebars", "execa"];
+/** Where each library was imported from: its file is built from there (the package that depends on it). */
+const importedFrom = {};
+const lazyLibraries = {
+  name: "lazy-libraries",
+  setup(b) {
+    const names = LAZY_LIBRARIES.join("|");
+    // import, import() and require() alike become a require of the file, when the importing code runs
+    // (a real import() from the bundle would go through node's ES module loader)
+    b.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) => {
+      importedFrom[args.path] ??= args.resolveDir;
+      return { path: args.path, namespace: "lazy-library" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-library" }, (args) => ({ contents: `module.exports = require("./${args.path}.cjs");` }));
+    b.onResolve({ filter: new RegExp(`^\\./(${names})\\.cjs$`) }, (args) => ({ path: args.path, external: true }));
+  },
+};
+await build({
+  ...common,
+  plugins: [lazyLibraries, ...common.plugins],
+  entryPoints: { multiarch: "src/main.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+});
+for (const name of LAZY_LIBRARIES) {
+  // zod and execa are ES modules: their exports as an object; yaml and handlebars are CommonJS already
+  const esm = name === "zod" || name === "execa";
+  await build({
+    ...common,
+    stdin: { contents: esm ? `export * from "${name}";` : `module.exports = require("${name}");`, resolveDir: importedFrom[name], loader: "js" },
+    outfile: `dist/${name}.cjs`,
+    format: "cjs",
+  });
+}
 
 // bin/multiarch.js reads the bundle as latin1, which equals UTF-8 for ASCII only (esbuild escapes strings;
 // the comments a debug build keeps may not be ASCII, and latin1 only garbles them)

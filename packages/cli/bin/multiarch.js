@@ -6,6 +6,7 @@
 // A cache V8 refuses (other flags) only costs the compile it would have saved.
 "use strict";
 const { readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { createRequire } = require("node:module");
 const { join } = require("node:path");
 const vm = require("node:vm");
 
@@ -28,7 +29,8 @@ function compileBundle() {
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, require, module, BUNDLE, join(BUNDLE, ".."));
+  // its require is the bundle's own: the libraries it loads on first use sit beside it (build.mjs)
+  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, join(BUNDLE, ".."));
   return { script, bundle: module.exports, cached: cachedData !== undefined };
 }
 
