@@ -1,8 +1,7 @@
 // The registry client's HTTP: node's http and https modules with kept-alive connections. Node's global
 // fetch costs about 150 ms of CPU to load (undici) and twice the CPU per request (measured: 400 manifest
 // reads, 0.2-0.3 s against 0.45-0.9 s), and an incremental apply reads one manifest per tag.
-import http from "node:http";
-import https from "node:https";
+import type * as Http from "node:http";
 import { Readable } from "node:stream";
 
 /** What a request sends: a fresh body per call (a stream cannot be sent twice). */
@@ -25,7 +24,17 @@ export interface TransportResponse {
 
 export type Transport = (url: string | URL, init: TransportRequest) => Promise<TransportResponse>;
 
-const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+type Scheme = { lib: Pick<typeof Http, "request">; agent: Http.Agent };
+let schemes: { "http:": Scheme; "https:": Scheme } | undefined;
+/** http and https with their kept-alive agents, loaded on the first request: plan and validate make none (tls alone costs start-up). */
+function scheme(protocol: string): Scheme {
+  if (!schemes) {
+    const http = process.getBuiltinModule("node:http");
+    const https = process.getBuiltinModule("node:https");
+    schemes = { "http:": { lib: http, agent: new http.Agent({ keepAlive: true }) }, "https:": { lib: https, agent: new https.Agent({ keepAlive: true }) } };
+  }
+  return protocol === "https:" ? schemes["https:"] : schemes["http:"];
+}
 const REDIRECTS = 5;
 /** A response body this large is dropped with its connection rather than read to the end. */
 const DRAIN_LIMIT = 1 << 20;
@@ -49,8 +58,8 @@ export const httpTransport: Transport = async (url, init) => {
   }
 };
 
-function once(url: URL, init: TransportRequest): Promise<http.IncomingMessage> {
-  const lib = url.protocol === "https:" ? https : http;
+function once(url: URL, init: TransportRequest): Promise<Http.IncomingMessage> {
+  const { lib, agent } = scheme(url.protocol);
   const headers: Record<string, string> = { ...init.headers };
   let body = init.body;
   if (body instanceof URLSearchParams) {
@@ -62,7 +71,7 @@ function once(url: URL, init: TransportRequest): Promise<http.IncomingMessage> {
     const req = lib.request(url, {
       method: init.method ?? "GET",
       headers,
-      agent: agents[url.protocol as keyof typeof agents],
+      agent,
       ...(init.signal ? { signal: init.signal } : {}),
     });
     req.on("response", resolve);
@@ -76,7 +85,7 @@ function once(url: URL, init: TransportRequest): Promise<http.IncomingMessage> {
   });
 }
 
-function response(res: http.IncomingMessage, method: string): TransportResponse {
+function response(res: Http.IncomingMessage, method: string): TransportResponse {
   const status = res.statusCode ?? 0;
   // a body nobody reads may still be aborted (a timeout): that must not end the process
   res.on("error", () => {});

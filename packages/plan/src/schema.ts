@@ -73,7 +73,6 @@ export const CommandSchema = z.strictObject({
 });
 export type Command = z.infer<typeof CommandSchema>;
 
-
 export const StepSchema = z.strictObject({
   id: z.string(),
   kind: z.enum(STEP_KINDS),
