@@ -133,6 +133,25 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(json.errors[0]).toMatchObject({ code: "path-outside-repo", line: 4, col: 14 });
   });
 
+  test("a context under a linked folder, and a linked Dockerfile, out of the repository are refused", async () => {
+    // the spec's file system resolves a path through its folder's real path: links anywhere on the way count
+    const outside = mkdtempSync(join(tmpdir(), "multiarch-outside-"));
+    mkdirSync(join(outside, "app"));
+    writeFileSync(join(outside, "app", "Dockerfile"), "FROM scratch\n");
+    const repo = mkdtempSync(join(tmpdir(), "multiarch-repo-"));
+    mkdirSync(join(repo, ".git"));
+    symlinkSync(outside, join(repo, "services"));
+    mkdirSync(join(repo, "web"));
+    symlinkSync(join(outside, "app", "Dockerfile"), join(repo, "web", "Dockerfile"));
+    writeFileSync(join(repo, "multiarch.yaml"), "version: 1\nimages:\n  app:\n    context: services/app\n  web:\n    context: web\n");
+    const { exit, json } = await validate(join(repo, "multiarch.yaml"));
+    expect(exit).toBe(1);
+    expect(json.errors.map((e) => [e.code, e.line])).toEqual([
+      ["path-outside-repo", 4],
+      ["path-outside-repo", 6],
+    ]);
+  });
+
   test("a missing file is reported, not thrown", async () => {
     const { exit, json } = await validate(join(FIXTURES, "nope.yaml"));
     expect(exit).toBe(1);

@@ -1,6 +1,6 @@
 // The package's only file system access: find, read, and answer SpecFs questions.
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, realpathSync, type Stats, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { diag } from "./diagnostics.ts";
 import { parseSpec, type SpecResult } from "./parse.ts";
 import type { SpecFs } from "./rules/context.ts";
@@ -8,23 +8,45 @@ import { MAX_SPEC_BYTES, tooLarge } from "./source-map.ts";
 
 export const SPEC_FILE_NAME = "multiarch.yaml";
 
-export const nodeFs: SpecFs = {
-  realpath(path) {
+/**
+ * The file system as one load of a spec sees it. A path's real path is its folder's (asked once per
+ * folder) and its name, unless it is a link: one lstat per context and Dockerfile, which also says its
+ * kind, where realpath would read every component and a stat follow.
+ */
+export function nodeFs(): SpecFs {
+  const real = new Map<string, string | undefined>();
+  const kinds = new Map<string, "dir" | "file" | undefined>();
+  const kindOf = (st: Stats) => (st.isDirectory() ? "dir" : st.isFile() ? "file" : undefined);
+  const realpath = (path: string): string | undefined => {
+    if (real.has(path)) return real.get(path);
+    let result: string | undefined;
     try {
-      return realpathSync.native(path);
+      const parent = dirname(path);
+      const st = parent === path ? undefined : lstatSync(path);
+      if (!st || st.isSymbolicLink()) result = realpathSync.native(path);
+      else {
+        const folder = realpath(parent);
+        result = folder === undefined ? undefined : join(folder, basename(path));
+        if (result !== undefined) kinds.set(result, kindOf(st));
+      }
     } catch {
-      return undefined;
+      result = undefined;
     }
-  },
-  kind(path) {
-    try {
-      const st = statSync(path);
-      return st.isDirectory() ? "dir" : st.isFile() ? "file" : undefined;
-    } catch {
-      return undefined;
-    }
-  },
-};
+    real.set(path, result);
+    return result;
+  };
+  return {
+    realpath,
+    kind(path) {
+      if (kinds.has(path)) return kinds.get(path);
+      try {
+        return kindOf(statSync(path));
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
 
 /** multiarch.yaml in cwd or the nearest folder above it. */
 export function findSpec(cwd: string): string | undefined {
@@ -51,7 +73,7 @@ export function loadSpec(file: string, opts: { env?: Readonly<Record<string, str
     const error = "bytes" in read ? tooLarge(abs, read.bytes) : diag("spec-not-found", { file: abs, line: 0, col: 0 }, read.message, { hint: read.hint });
     return { ok: false, errors: [error], warnings: [] };
   }
-  return parseSpec(read.text, { file: abs, root: findRoot(abs), fs: nodeFs, ...opts });
+  return parseSpec(read.text, { file: abs, root: findRoot(abs), fs: nodeFs(), ...opts });
 }
 
 /**
