@@ -1,16 +1,17 @@
 // What code needs of the plan format at run time besides its schemas (schema.ts): the versions, the
 // step kinds, and the helpers that name references. Apart from schema.ts so that compiling a plan never builds the zod
 // schemas, which only reading a plan file back needs (read.ts: apply --plan, shards).
-import type { PlannedRef, ValueRef } from "./schema.ts";
+// The two helpers below spell their types out: schema.ts imports this module, so this one imports nothing of it.
 
 export const PLAN_VERSION = 2;
 export const SHARD_VERSION = 1;
 
 /** A spec's credential (an env variable or a file, one of them) as a reference. */
-export const valueRef = (c: { env?: string; file?: string }): ValueRef => (c.env ? { env: c.env } : { file: c.file ?? "" });
+export const valueRef = (c: { env?: string; file?: string }): { env: string } | { file: string } => (c.env ? { env: c.env } : { file: c.file ?? "" });
 
 /** How step ids and reports name a ref: its registry, and the repository when the image has several there. */
-export const refLabel = (ref: Pick<PlannedRef, "registry" | "repository">): string => (ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry);
+export const refLabel = (ref: { registry: string; repository?: string | undefined }): string =>
+  ref.repository ? `${ref.registry}/${ref.repository}` : ref.registry;
 
 /**
  * Every kind of step, each with whether a command of it that failed on what looks like a registry
