@@ -447,7 +447,7 @@ function benchIncremental() {
   };
   results.incremental = row;
   console.log(`\nincremental: ${n} images x 3 platforms (a base every 10 images, 9 dependents each)`);
-  console.log(`(the first apply's local staging images were removed in the background for another ${fmt(cleanupMs)})`);
+  console.log(`(what the first apply's smoke tests pulled left the engine in the background, for another ${fmt(cleanupMs)})`);
   console.log("first apply  no-op re-apply  first / no-op  one changed  by hand  by hand + checks  changed / (by hand + checks)  CPU share (no-op)");
   console.log(
     `${fmt(row.firstMs).padEnd(13)}${fmt(row.noopMs).padEnd(16)}${(row.speedup.toFixed(1) + "x").padEnd(15)}${fmt(row.oneChangedMs).padEnd(13)}${fmt(row.aloneMs).padEnd(9)}${fmt(row.aloneCheckedMs).padEnd(18)}${(row.ratioChecked.toFixed(2) + "x").padEnd(29)}${(row.noopCpuShare * 100).toFixed(0)}%`,
