@@ -395,7 +395,7 @@ function benchIncremental() {
   const counter = dockerCounter();
   const first = run("node", [BIN, "apply", "-f", spec], { env: counter.env });
   const firstDocker = counter.take();
-  // the first apply leaves its local staging images to be removed in the background: let that finish
+  // the engine removes what the first apply's smoke tests pulled, in the background: let that finish
   const cleanupStart = performance.now();
   while (spawnSync("pgrep", ["-f", "docker image rm"]).status === 0) spawnSync("sleep", ["1"]);
   const cleanupMs = performance.now() - cleanupStart;
