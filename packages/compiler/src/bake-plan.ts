@@ -52,7 +52,12 @@ export function bakeBatches<T extends { name: string; dependsOn: readonly string
   };
   for (const i of images) for (const d of i.dependsOn) if (parent.has(d)) parent.set(find(i.name), find(d));
   const groups = new Map<string, T[]>();
-  for (const i of images) groups.set(find(i.name), [...(groups.get(find(i.name)) ?? []), i]);
+  for (const i of images) {
+    const root = find(i.name);
+    const group = groups.get(root);
+    if (group) group.push(i);
+    else groups.set(root, [i]);
+  }
   const batches: T[][] = [];
   for (const group of groups.values()) {
     const last = batches.at(-1);

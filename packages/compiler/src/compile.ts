@@ -121,6 +121,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
   // Images whose tags already hold their inputs' result run nothing; reused ones are only verified and published.
   const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned).filter((p) => !p.upToDate);
   const built = run.filter((p) => !p.reuse);
+  const running = new Set(run.map((p) => p.name));
   const publish = layout ? {} : publishTargets(built, Boolean(facts.git?.time));
   const paths: BakePaths = {
     bakeFile: `${outDir}/docker-bake.json`,
@@ -133,7 +134,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
       ? bakeStages(spec, run, paths, layout)
       : manifestStages(
           spec,
-          rendered.filter((r) => run.some((p) => p.name === r.image.name)),
+          rendered.filter((r) => running.has(r.image.name)),
           run,
           legacy,
           planned,

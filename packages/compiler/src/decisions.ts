@@ -28,11 +28,21 @@ export function publishDecisions(
 ): Map<string, string> {
   const out = new Map<string, string>();
   const full = new Map(spec.images.map((i) => [i.name, i.platforms]));
+  // the selected images that build on each image, in images' order
+  const usersOf = new Map<string, string[]>();
+  for (const i of images) {
+    if (!selected.has(i.name)) continue;
+    for (const d of new Set(i.dependsOn)) {
+      const users = usersOf.get(d);
+      if (users) users.push(i.name);
+      else usersOf.set(d, [i.name]);
+    }
+  }
   for (const img of images) {
     if (img.registries.length === 0) continue; // an OCI archive is written, never published
     const planned = full.get(img.name)!;
     const built = img.platforms;
-    const users = images.filter((i) => selected.has(i.name) && i.dependsOn.includes(img.name)).map((i) => i.name);
+    const users = usersOf.get(img.name) ?? [];
     if (!img.publish) {
       out.set(img.name, `internal image (publish: false)${users.length ? `: built for ${users.join(", ")}` : ""}`);
     } else if (!selected.has(img.name)) {

@@ -22,6 +22,8 @@ export interface DockerConfig {
   credsStore?: string;
   credHelpers?: Record<string, string>;
   experimental?: string;
+  /** the context `docker context use` chose */
+  currentContext?: string;
 }
 
 /** A password (or a token used as one), or an identity token: a refresh token for the registry's token service. */

@@ -7,7 +7,7 @@ export { gatherInputs } from "./input-facts.ts";
 export { type Inspected, inspectRef } from "./inspect.ts";
 export { acquireLock, type Lock } from "./lock.ts";
 export { preflight } from "./preflight.ts";
-export { type EngineFacts, inspectPlatforms, probeEngine, probeGit } from "./probe.ts";
+export { type EngineFacts, engineInfoOverSocket, inspectPlatforms, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
 export { kindTimings, type Report } from "./report.ts";
 export { RegistryClient } from "./registry.ts";

@@ -62,23 +62,33 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   const timings: Timing[] = [];
   const since = (phase: string, t0: number) => timings.push({ phase, ms: performance.now() - t0 });
   let t0 = performance.now();
+  const { acquireLock, engineInfoOverSocket, probeEngine } = await import("@multiarch/executor");
+  // The engine is asked while the spec is read, unless no strategy but auto could need it; a spec that
+  // names its strategy withdraws the question.
+  const withdraw = new AbortController();
+  const early = mode !== "plan" || (values.strategy ?? "auto") === "auto" ? engineInfoOverSocket(io.env, withdraw.signal) : undefined;
   const loaded = loadSpecOf(values, io);
-  if (!loaded.ok) return { ok: false, outcome: { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings } };
+  const leave = (outcome: Outcome): Prepared => {
+    withdraw.abort();
+    return { ok: false, outcome };
+  };
+  if (!loaded.ok) return leave({ exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings });
   const spec = loaded.spec;
   const requested = requestedStrategy(values, spec);
-  if (typeof requested === "object") return { ok: false, outcome: { exit: EXIT.usage, message: requested.error, warnings: loaded.warnings } };
-  const { acquireLock, probeEngine } = await import("@multiarch/executor");
+  if (typeof requested === "object") return leave({ exit: EXIT.usage, message: requested.error, warnings: loaded.warnings });
   const lock = acquireLock(spec.file);
-  if (!lock.ok) return { ok: false, outcome: lockedOutcome(lock, io) };
+  if (!lock.ok) return leave(lockedOutcome(lock, io));
   const fail = (outcome: Outcome): Prepared => {
     lock.release();
-    return { ok: false, outcome };
+    return leave(outcome);
   };
   const dryRun = job.dryRun === true;
   void gitFacts(spec, io); // started now, beside the engine probe; compileWith reads it
   since("read the spec", t0);
   t0 = performance.now();
-  const engine = mode !== "plan" || requested === "auto" ? await probeEngine(spec.dir, io.env, spec.build.builder) : undefined;
+  const askEngine = mode !== "plan" || requested === "auto";
+  if (!askEngine) withdraw.abort();
+  const engine = askEngine ? await probeEngine(spec.dir, io.env, spec.build.builder, early) : undefined;
   since("ask the engine, git", t0);
   if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) {
     const builder = engine.builderMissing && spec.build.nodes ? builderOf(spec) : undefined;

@@ -10,7 +10,6 @@ import { inside, type RuleContext, report, resolveInSpec, specRelative } from ".
 const CONTEXT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]*(:[A-Za-z0-9_.-]+)?$/;
 
 export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip: Path): { contexts: NamedContext[]; dependsOn: string[] } {
-  const imageNames = Object.keys(ctx.input.images);
   const contexts: NamedContext[] = [];
   const dependsOn: string[] = [];
   for (const [cname, value] of Object.entries(img.contexts ?? {})) {
@@ -23,7 +22,8 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
     }
     if (value.startsWith("image:")) {
       const target = value.slice("image:".length);
-      if (!imageNames.includes(target)) {
+      if (!ctx.imageKeys.has(target)) {
+        const imageNames = [...ctx.imageKeys];
         const hint = didYouMean(target, imageNames) ?? `images: ${imageNames.join(", ")}`;
         report(ctx, "context-unknown-image", cp, `context ${cname}: "${target}" is not an image of this spec`, hint);
       } else if (target === name) {

@@ -47,6 +47,7 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
     tags: d.tags ? tagTemplates(ctx, d.tags, ["defaults", "tags"]) : undefined,
   };
   const images: Image[] = [];
+  const names = new Set<string>();
   if (Object.keys(ctx.input.images).length === 0) report(ctx, "invalid-value", ["images"], "no images: list at least one under images:");
   for (const [key, input] of Object.entries(ctx.input.images)) {
     const ip = ["images", key];
@@ -66,19 +67,20 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
           input.name === undefined,
         );
       }
-      if (images.some((i) => i.name === name)) report(ctx, "invalid-value", ip, `two images are named ${name}`, "make name: differ per combination", true);
+      if (names.has(name)) report(ctx, "invalid-value", ip, `two images are named ${name}`, "make name: differ per combination", true);
       const image = imageRule(ctx, shared, name, img, ip);
       if (combo) image.matrix = { of: key, values: combo };
       images.push(image);
+      names.add(name);
     }
   }
   unusedInternal(ctx, images);
   for (const o of ctx.overrides) {
-    if (o.image === "*" || images.some((i) => i.name === o.image)) continue;
-    const names = images.map((i) => i.name);
+    if (o.image === "*" || names.has(o.image)) continue;
+    const all = [...names];
     ctx.diagnostics.push(
       diag("set-invalid", { file: ctx.map.file, line: 0, col: 0 }, `--set ${o.text}: no image ${o.image}`, {
-        hint: didYouMean(o.image, names) ?? `images: ${names.join(", ")}, or * for all`,
+        hint: didYouMean(o.image, all) ?? `images: ${all.join(", ")}, or * for all`,
       }),
     );
   }

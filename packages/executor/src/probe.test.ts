@@ -1,0 +1,21 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, test } from "vitest";
+import { localEngineSocket } from "./probe.ts";
+
+test("the local engine's socket is asked directly only where the docker CLI would use it", () => {
+  const config = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
+  const none = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
+  writeFileSync(join(config, "config.json"), JSON.stringify({ currentContext: "remote" }));
+  expect(localEngineSocket({ DOCKER_CONFIG: none })).toBe("/var/run/docker.sock");
+  expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_CONTEXT: "default" })).toBe("/var/run/docker.sock");
+  expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_HOST: "unix:///run/user/1000/docker.sock" })).toBe("/run/user/1000/docker.sock");
+  // remote hosts, TLS and ssh are the CLI's
+  expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_HOST: "tcp://10.0.0.2:2376" })).toBeUndefined();
+  expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_HOST: "ssh://builder@arm-box" })).toBeUndefined();
+  // a chosen context may name any engine; DOCKER_HOST wins over it, as in the CLI
+  expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_CONTEXT: "colima" })).toBeUndefined();
+  expect(localEngineSocket({ DOCKER_CONFIG: config })).toBeUndefined();
+  expect(localEngineSocket({ DOCKER_CONFIG: config, DOCKER_HOST: "unix:///var/run/docker.sock" })).toBe("/var/run/docker.sock");
+});

@@ -1,0 +1,41 @@
+// How `plan` (strategy auto) asks the engine what it can build: straight from the engine's API over the
+// local socket, or through the docker CLI when a context or a remote host is chosen. The two must say the
+// same of one engine, and the socket must not need the CLI at all.
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { cli, docker, env, example } from "./helpers.ts";
+
+const strategyOf = async (spec: string, e: Record<string, string>) => {
+  const r = await cli(["plan", "-f", spec, "--json"], { env: e });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return JSON.parse(r.stdout).plan.strategy;
+};
+
+describe.skipIf(!env)("the engine probe of plan", () => {
+  test("the local socket and a docker context naming it give the same facts; the socket needs no docker CLI", async () => {
+    const spec = join(example("quickstart"), "multiarch.yaml");
+    const bySocket = await strategyOf(spec, {});
+    expect(bySocket.engine).toMatchObject({ reachable: true, driver: "docker" });
+
+    // a docker config of its own with a context that names the same engine: the CLI answers then
+    const config = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
+    const made = await docker(["context", "create", "same-engine", "--docker", "host=unix:///var/run/docker.sock"], { env: { DOCKER_CONFIG: config } });
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect(await strategyOf(spec, { DOCKER_CONFIG: config, DOCKER_CONTEXT: "same-engine" })).toEqual(bySocket);
+
+    // a docker CLI that always fails: the socket's answer cannot have come from it
+    const bin = mkdtempSync(join(tmpdir(), "multiarch-probe-bin-"));
+    writeFileSync(join(bin, "docker"), "#!/bin/sh\necho 'this docker always fails' >&2\nexit 1\n");
+    chmodSync(join(bin, "docker"), 0o755);
+    expect(await strategyOf(spec, { PATH: `${bin}:${process.env.PATH}` })).toEqual(bySocket);
+  });
+
+  test("a socket nobody listens on is worded by the docker CLI", async () => {
+    const spec = join(example("quickstart"), "multiarch.yaml");
+    const missing = join(mkdtempSync(join(tmpdir(), "multiarch-probe-")), "docker.sock");
+    const strategy = await strategyOf(spec, { DOCKER_HOST: `unix://${missing}` });
+    expect(strategy.reason).toContain(`the docker engine at unix://${missing} is not reachable: Cannot connect to the Docker daemon`);
+  });
+});
