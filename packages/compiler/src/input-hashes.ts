@@ -3,17 +3,13 @@
 // rendered args, labels, annotations, platforms, secret ids, strategy, who signs), the digests its external FROM
 // images resolve to, and the input hashes of the images it builds FROM (a Merkle chain). Pure: the
 // facts are gathered elsewhere (executor/input-facts.ts, the registry); this only hashes and compares.
-import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { type ImageInputFacts, PLAN_VERSION, type PlannedImage, type PublishedTag, type Strategy } from "@multiarch/plan";
+import { type ImageInputFacts, PLAN_VERSION, type PlannedImage, type PublishedTag, type Strategy, sha256 } from "@multiarch/plan";
 import { type Diagnostic, diag, type Image } from "@multiarch/spec";
 import { buildOptions } from "./build-options.ts";
 import type { RenderedImage } from "./render.ts";
 
-const sha = (v: unknown): string =>
-  createHash("sha256")
-    .update(typeof v === "string" ? v : JSON.stringify(v))
-    .digest("hex");
+const sha = (v: unknown): string => sha256(typeof v === "string" ? v : JSON.stringify(v));
 
 export interface ImageHash {
   hash: string;

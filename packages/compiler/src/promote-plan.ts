@@ -2,7 +2,6 @@
 // building. In place (a roll back: `latest`, `1`, `1.4` back to 1.4.2), or from one registry to another
 // (staging to production): the index is copied by digest, checked to be the very same index, signed
 // there, then tagged. Every tag moves as apply moves it: to the verified digest, one at a time, latest last.
-import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import {
   didYouMean,
@@ -15,12 +14,13 @@ import {
   repositoryRef,
   type Stage,
   type Step,
+  sha256,
 } from "@multiarch/plan";
 import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import { publishedNames } from "./bake.ts";
+import { publishStages } from "./publish-stages.ts";
 import { type Facts, renderImages } from "./render.ts";
 import { secretSources } from "./secret-sources.ts";
-import { publishStages } from "./publish-stages.ts";
 import { indexCheckStep, loginSteps, publishOrder, publishStep, signatureCheck, signingOf } from "./steps.ts";
 
 export interface PromoteOptions {
@@ -37,7 +37,7 @@ export type PromoteResult = { ok: true; plan: Plan; sources: Record<string, stri
 const STRATEGY: Plan["strategy"] = { requested: "manifest", chosen: "manifest", reason: "promote builds nothing: indexes are copied and tagged by digest" };
 
 /** The key a copy is recorded under between the copy (by digest, no tag) and its verification. */
-const promoteTag = (source: string): string => `multiarch-promote-${createHash("sha256").update(source).digest("hex").slice(0, 12)}`;
+const promoteTag = (source: string): string => `multiarch-promote-${sha256(source).slice(0, 12)}`;
 
 /**
  * `spec` with the version variable already set to the version promoted (the caller does that). The

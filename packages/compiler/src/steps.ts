@@ -1,6 +1,5 @@
 // Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
 // the names of things (staging tags, per-arch tags, step ids).
-import { createHash } from "node:crypto";
 import {
   type Arg,
   type Built,
@@ -13,6 +12,7 @@ import {
   perArchTag,
   refStepId,
   type Step,
+  sha256,
   testStepId,
   valueRef,
 } from "@multiarch/plan";
@@ -32,9 +32,7 @@ export const docker = (args: Command["args"], extra: Omit<Command, "program" | "
  */
 export function stagingTag(target: BakeTarget | undefined, image: Image, rendered: RenderedImage, gitSha: string | undefined): string {
   // Key order of a target is fixed by buildBakeFile, so plain JSON is a stable input.
-  const h = createHash("sha256")
-    .update(JSON.stringify([target ?? null, image.name, rendered.tags, gitSha ?? ""]))
-    .digest("hex");
+  const h = sha256(JSON.stringify([target ?? null, image.name, rendered.tags, gitSha ?? ""]));
   return `multiarch-staging-${h.slice(0, 12)}`;
 }
 

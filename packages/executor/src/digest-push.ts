@@ -2,10 +2,9 @@
 // build wrote into the run's folder (blobs first, each once: HEAD, else mounted from another repository
 // of this run on the same registry, else uploaded streamed from disk, several at once; then the
 // manifests, an index's images before the index), and an index made of images already pushed.
-import { createHash } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ImageRef, OCI_REF_NAME, parseImageRef, referenceName, type Step } from "@multiarch/plan";
+import { type ImageRef, OCI_REF_NAME, parseImageRef, referenceName, type Step, sha256 } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
 import type { RegistryClient } from "./registry.ts";
 
@@ -175,7 +174,7 @@ export async function pushIndex(client: RegistryClient, target: ImageRef, source
     ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
   };
   const bytes = new TextEncoder().encode(JSON.stringify(index));
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const digest = `sha256:${sha256(bytes)}`;
   await client.putManifest(target, digest, OCI_INDEX, bytes);
   return digest;
 }

@@ -1,11 +1,10 @@
 // What an image is built from, read before any build: the Dockerfile, the files of its context after
 // .dockerignore (contents, not timestamps, so an untouched checkout hashes the same), its named local
 // contexts, and the digest each external FROM image resolves to now (a moved tag changes the hash).
-import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import ignoreModule from "@balena/dockerignore";
-import { descriptorPlatform, type ImageInputFacts, parseImageRef } from "@multiarch/plan";
+import { descriptorPlatform, type ImageInputFacts, parseImageRef, sha256 } from "@multiarch/plan";
 import { fromLines, type Image, type Spec } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient } from "./registry.ts";
@@ -35,17 +34,12 @@ export function contextDigest(dir: string, ignoreFile?: string): string {
         walk(path);
       } else if (!ignored) {
         if (st.isSymbolicLink()) entries.push(`${path}\0link\0${readlinkSync(join(dir, path))}`);
-        else if (st.isFile())
-          entries.push(
-            `${path}\0${st.mode & 0o111 ? "x" : "-"}\0${createHash("sha256")
-              .update(readFileSync(join(dir, path)))
-              .digest("hex")}`,
-          );
+        else if (st.isFile()) entries.push(`${path}\0${st.mode & 0o111 ? "x" : "-"}\0${sha256(readFileSync(join(dir, path)))}`);
       }
     }
   };
   walk("");
-  return createHash("sha256").update(entries.join("\n")).digest("hex");
+  return sha256(entries.join("\n"));
 }
 
 /** BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile first, then the context's .dockerignore. */
@@ -102,7 +96,7 @@ export async function gatherInputs(
       }),
     );
     out[img.name] = {
-      dockerfile: createHash("sha256").update(dockerfileText).digest("hex"),
+      dockerfile: sha256(dockerfileText),
       context: contextDigest(contextAbs, ignoreFileOf(contextAbs, dockerfileAbs)),
       contexts,
       bases,

@@ -6,7 +6,6 @@
 // or whose PID now belongs to another process (same PID, other start time), is taken over, by one
 // racer at a time (see takeOver).
 
-import { createHash } from "node:crypto";
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -62,7 +61,10 @@ export function lockFileOf(specFile: string): string {
   } catch {
     const fallback = join(tmpdir(), "multiarch-locks");
     mkdirSync(fallback, { recursive: true });
-    return join(fallback, `${createHash("sha256").update(real).digest("hex").slice(0, 16)}.lock`);
+    // node:crypto on this rare path only (plan's start-up), and not through @multiarch/plan's sha256:
+    // this file runs alone in its race test
+    const hash = process.getBuiltinModule("node:crypto").createHash("sha256").update(real).digest("hex");
+    return join(fallback, `${hash.slice(0, 16)}.lock`);
   }
 }
 

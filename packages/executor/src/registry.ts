@@ -5,8 +5,8 @@
 // long as a 429's Retry-After asks. Plain HTTP only for loopback hosts and registries the spec marks
 // insecure. Every request names its scope (repository:NAME:ACTIONS) and method, so pushing blobs and
 // manifests by digest (with cross-repository mounts) is one more caller of `send`.
-import { createHash } from "node:crypto";
 import type { ImageRef } from "@multiarch/plan";
+import { sha256 } from "@multiarch/plan";
 import { type Credential, type CredentialLookup, lookupCredentials } from "./docker-config.ts";
 import { httpTransport, type Transport, type TransportResponse } from "./http-transport.ts";
 
@@ -94,7 +94,7 @@ export class RegistryClient {
     });
     const bytes = new Uint8Array(await res.arrayBuffer());
     const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-    const digest = res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const digest = res.headers.get("docker-content-digest") ?? `sha256:${sha256(bytes)}`;
     return { digest, mediaType: String(json.mediaType ?? res.headers.get("content-type") ?? ""), size: bytes.length, json, bytes };
   }
 

@@ -1,3 +1,4 @@
+export { mayRetry, PLAN_VERSION, refLabel, SHARD_VERSION, type StepKind, valueRef } from "./format.ts";
 export {
   attestedDigest,
   INPUT_HASH_LABEL,
@@ -10,6 +11,7 @@ export {
   parsePartsText,
   partsText,
 } from "./labels.ts";
+export { asPlan, planIdentity } from "./plan-views.ts";
 export {
   archSuffix,
   descriptorPlatform,
@@ -24,7 +26,6 @@ export {
   platformSlug,
   qemuHandler,
 } from "./platform.ts";
-export { asPlan, planIdentity } from "./plan-views.ts";
 // parsePlanFile and parseShard: from "@multiarch/plan/read" (they build the zod schemas; compiling needs none)
 export {
   byDigest,
@@ -39,7 +40,6 @@ export {
   referenceName,
   repositoryRef,
 } from "./reference.ts";
-export { mayRetry, PLAN_VERSION, refLabel, SHARD_VERSION, type StepKind, valueRef } from "./format.ts";
 export type {
   ArchPlan,
   Arg,
@@ -61,6 +61,7 @@ export type {
   Verified,
   Yield,
 } from "./schema.ts";
+export { sha256 } from "./sha256.ts";
 export {
   bakeStepId,
   buildStepId,

@@ -1,6 +1,6 @@
 // A plan seen another way: a per-arch plan as a plan to run, and what makes shards parts of one plan.
-import { createHash } from "node:crypto";
 import type { ArchPlan, Plan } from "./schema.ts";
+import { sha256 } from "./sha256.ts";
 
 /**
  * A per-arch plan runs as a plan whose stages are its steps grouped by kind, with the full plan's
@@ -31,5 +31,5 @@ export function planIdentity(plan: Pick<Plan, "images">): string {
   const images = plan.images
     .filter((i) => !i.notPublished && !i.archive)
     .map((i) => ({ name: i.name, platforms: [...i.platforms].sort(), refs: i.refs.map((r) => ({ name: r.name, tags: r.tags })) }));
-  return createHash("sha256").update(JSON.stringify(images)).digest("hex").slice(0, 16);
+  return sha256(JSON.stringify(images)).slice(0, 16);
 }

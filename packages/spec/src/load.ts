@@ -1,5 +1,18 @@
 // The package's only file system access: find, read, and answer SpecFs questions.
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  type Dirent,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { diag } from "./diagnostics.ts";
 import { parseSpec, type SpecResult } from "./parse.ts";
@@ -10,19 +23,44 @@ export const SPEC_FILE_NAME = "multiarch.yaml";
 
 /**
  * The file system as one load of a spec sees it. A path's real path is its folder's (asked once per
- * folder) and its name, unless it is a link: one lstat per context and Dockerfile, which also says its
- * kind, where realpath would read every component and a stat follow.
+ * folder) and its name, unless it is a link. Its kind comes from one lstat, or, from a folder's second
+ * child on, from one listing of the folder (a monorepo's services/*: one read, not one lstat each);
+ * realpath would read every component and a stat follow.
  */
 export function nodeFs(): SpecFs {
   const real = new Map<string, string | undefined>();
   const kinds = new Map<string, "dir" | "file" | undefined>();
-  const kindOf = (st: Stats) => (st.isDirectory() ? "dir" : st.isFile() ? "file" : undefined);
+  const asked = new Set<string>();
+  const listings = new Map<string, Map<string, Dirent> | undefined>();
+  const kindOf = (st: Stats | Dirent) => (st.isDirectory() ? "dir" : st.isFile() ? "file" : undefined);
+  /**
+   * The entry of path from its folder's listing; undefined where a listing cannot say, lstat then: a
+   * file system that gives no types, or a name not listed as written (a case-insensitive one finds it).
+   */
+  const listed = (parent: string, name: string): Dirent | undefined => {
+    if (!asked.has(parent)) {
+      asked.add(parent);
+      return undefined;
+    }
+    if (!listings.has(parent)) {
+      let entries: Map<string, Dirent> | undefined;
+      try {
+        entries = new Map(readdirSync(parent, { withFileTypes: true }).map((e) => [e.name, e]));
+      } catch {
+        entries = undefined;
+      }
+      listings.set(parent, entries);
+    }
+    const entries = listings.get(parent);
+    const entry = entries?.get(name);
+    return entry && (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink()) ? entry : undefined;
+  };
   const realpath = (path: string): string | undefined => {
     if (real.has(path)) return real.get(path);
     let result: string | undefined;
     try {
       const parent = dirname(path);
-      const st = parent === path ? undefined : lstatSync(path);
+      const st = parent === path ? undefined : (listed(parent, basename(path)) ?? lstatSync(path));
       if (!st || st.isSymbolicLink()) result = realpathSync.native(path);
       else {
         const folder = realpath(parent);

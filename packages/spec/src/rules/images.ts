@@ -35,6 +35,8 @@ interface Shared {
   registries: readonly Registry[];
   platforms: Platform[];
   tags: (Template | undefined)[] | undefined;
+  /** defaults' args, labels and annotations, each entry read (and reported) once, not once per image */
+  defaults: Record<MergedField, Map<string, KeyedTemplate | undefined>>;
 }
 
 export function imageRules(ctx: RuleContext, registries: readonly Registry[]): Image[] {
@@ -45,6 +47,7 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
     registries,
     platforms: ctx.input.platforms ? platformsOf(ctx, ctx.input.platforms, ["platforms"]) : [...DEFAULT_PLATFORMS],
     tags: d.tags ? tagTemplates(ctx, d.tags, ["defaults", "tags"]) : undefined,
+    defaults: { args: new Map(), labels: new Map(), annotations: new Map() },
   };
   const images: Image[] = [];
   const names = new Set<string>();
@@ -222,9 +225,9 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
         : shared.platforms,
     registries: regs.filter((r) => ctx.registryNames.includes(r)),
     contexts,
-    args: merged(ctx, "args", d.args, img.args, ip, ARG_NAME_RE),
-    labels: merged(ctx, "labels", d.labels, img.labels, ip),
-    annotations: merged(ctx, "annotations", d.annotations, img.annotations, ip),
+    args: merged(ctx, shared, "args", d.args, img.args, ip, ARG_NAME_RE),
+    labels: merged(ctx, shared, "labels", d.labels, img.labels, ip),
+    annotations: merged(ctx, shared, "annotations", d.annotations, img.annotations, ip),
     secrets: (img.secrets ?? []).map((s) => ({ id: s.id, ...(s.env ? { env: s.env } : {}), ...(s.file ? { file: s.file } : {}) })),
     tags: tags.filter((t): t is Template => t !== undefined),
     attest,
@@ -247,17 +250,27 @@ function checkAnnotationKeys(ctx: RuleContext, annotations: Record<string, strin
   }
 }
 
+type MergedField = "args" | "labels" | "annotations";
+
 /** Defaults' entries, then the image's: the image's keys win, each entry keeps the position it came from. */
 function merged(
   ctx: RuleContext,
-  field: "args" | "labels" | "annotations",
+  shared: Shared,
+  field: MergedField,
   defaults: Record<string, string> | undefined,
   own: Record<string, string> | undefined,
   ip: Path,
   keyRe?: RegExp,
 ): KeyedTemplate[] {
-  const fromDefaults = Object.fromEntries(Object.entries(defaults ?? {}).filter(([k]) => !own || !Object.hasOwn(own, k)));
-  return [...keyedTemplates(ctx, fromDefaults, ["defaults", field], keyRe), ...keyedTemplates(ctx, own, [...ip, field], keyRe)];
+  const read = shared.defaults[field];
+  const fromDefaults: KeyedTemplate[] = [];
+  for (const key of Object.keys(defaults ?? {})) {
+    if (own && Object.hasOwn(own, key)) continue;
+    if (!read.has(key)) read.set(key, keyedTemplates(ctx, { [key]: defaults![key]! }, ["defaults", field], keyRe)[0]);
+    const t = read.get(key);
+    if (t) fromDefaults.push(t);
+  }
+  return [...fromDefaults, ...keyedTemplates(ctx, own, [...ip, field], keyRe)];
 }
 
 /** Tag templates, and { each: VAR } entries: one tag per item of a list variable. */
