@@ -1,4 +1,5 @@
 import { run } from "./cli.ts";
+import { fdWriter } from "./fd-writer.ts";
 
 /**
  * Runs the CLI as this process: its exit code becomes the process's.
@@ -16,6 +17,8 @@ export async function runAsProcess(argv: string[], cwd: string): Promise<number>
       controller.abort();
     });
   }
-  process.exitCode = await run(argv, { stdout: process.stdout, stderr: process.stderr, cwd, env: process.env }, controller.signal);
+  const stdout = fdWriter(1, () => process.stdout);
+  const stderr = fdWriter(2, () => process.stderr);
+  process.exitCode = await run(argv, { stdout, stderr, cwd, env: process.env }, controller.signal);
   return process.exitCode;
 }
