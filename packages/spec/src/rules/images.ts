@@ -131,7 +131,11 @@ function checkNoMatrix(ctx: RuleContext, v: unknown, path: Path, keys: readonly 
       report(ctx, "template-unknown-variable", path, `"${m[0]}" names no matrix key of this image`, hint);
     }
   } else if (v && typeof v === "object") {
-    for (const [k, x] of Object.entries(v)) checkNoMatrix(ctx, x, [...path, Array.isArray(v) ? Number(k) : k], keys);
+    for (const [k, x] of Object.entries(v)) {
+      // most values are strings without a template: no path to build for them
+      if (typeof x === "string" && !x.includes("matrix")) continue;
+      checkNoMatrix(ctx, x, [...path, Array.isArray(v) ? Number(k) : k], keys);
+    }
   }
 }
 
