@@ -1,6 +1,6 @@
 // How `plan` (strategy auto) asks the engine what it can build: straight from the engine's API over the
 // local socket, or through the docker CLI when a context or a remote host is chosen. The two must say the
-// same of one engine, and the socket must not need the CLI at all.
+// same of one engine; a CLI that is missing altogether is the probe's to say (doctor.test.ts).
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ const strategyOf = async (spec: string, e: Record<string, string>) => {
 };
 
 describe.skipIf(!env)("the engine probe of plan", () => {
-  test("the local socket and a docker context naming it give the same facts; the socket needs no docker CLI", async () => {
+  test("the local socket and a docker context naming it give the same facts; the socket's come without running the CLI", async () => {
     const spec = join(example("quickstart"), "multiarch.yaml");
     const bySocket = await strategyOf(spec, {});
     expect(bySocket.engine).toMatchObject({ reachable: true, driver: "docker" });

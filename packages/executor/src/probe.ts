@@ -1,6 +1,6 @@
 // Facts about the world the compiler needs injected: git values and what the engine can build.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import type { EngineFacts, GitFacts } from "@multiarch/plan";
 import { dockerConfigDir, readDockerConfig } from "./docker-config.ts";
 import { readGitFiles } from "./git-files.ts";
@@ -150,13 +150,30 @@ export function engineInfoOverSocket(env: Env, signal?: AbortSignal): Promise<Ru
   });
 }
 
+/** Whether program is an executable file in one of PATH's folders, where a spawn would find it. */
+function onPath(program: string, env: Env): boolean {
+  return (env.PATH ?? "").split(delimiter).some((dir) => {
+    const file = join(dir || ".", program);
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** early: engineInfoOverSocket's answer, when the caller started it before it knew the engine was needed. */
 export async function probeEngine(cwd: string, env: Env, builder?: string, early?: Promise<RunResult | undefined>): Promise<EngineFacts> {
   // The engine and the builder are asked at once: each docker CLI call costs a hundred ms or more.
   const docker = defaultDockerBuilder(env, builder);
   const [info, inspect] = await Promise.all([
-    (early ?? engineInfoOverSocket(env)).then(
-      (bySocket) => bySocket ?? runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: 15_000 }),
+    // The socket answers without the docker CLI, but everything after the probe runs it: a missing CLI
+    // is the probe's to say, as the CLI's spawn failure.
+    (early ?? engineInfoOverSocket(env)).then((bySocket) =>
+      bySocket && onPath("docker", env)
+        ? bySocket
+        : runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: 15_000 }),
     ),
     docker
       ? Promise.resolve({ ok: true as const, stdout: "Driver: docker\n", stderr: "", durationMs: 0 })
