@@ -60,7 +60,7 @@ export function check(spec: Spec, facts: Facts, options: CompileOptions): { erro
   return { errors: checked.ok ? [] : checked.errors, warnings: checked.warnings };
 }
 
-/** compile's first half: the selection, the rendered images and the bake file, and every diagnostic. */
+/** compile's first half: the selection, the rendered images and every diagnostic (the bake file is compile's: validate needs none). */
 function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
   const spec = options.noPush ? localOnly(asWritten) : asWritten;
   const outDir = options.outDir ?? ".multiarch";
@@ -83,11 +83,6 @@ function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
     reproducible(r, facts, options.ociLabels !== false);
   }
   const decisions = incrementalDecisions(spec, rendered, hashes, facts.published, (name) => !options.rebuild && selected.has(name) && !notPublished.has(name));
-  // Layer timestamps clamped to SOURCE_DATE_EPOCH where the builder allows it: buildx's docker driver
-  // refuses the option for image outputs ("conflicts with unpack"), so only other drivers get it.
-  const driver = options.strategy.engine?.driver;
-  const rewriteTimestamp = Boolean(driver && driver !== "docker" && facts.git?.time);
-  const bake = buildBakeFile(spec, rendered, outDir, selected, externalBases(spec, rendered, decisions), rewriteTimestamp);
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const { errors, warnings } = splitDiagnostics([
     ...diagnostics,
@@ -101,13 +96,18 @@ function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
       : []),
   ]);
   if (errors.length > 0) return { ok: false as const, errors, warnings };
-  return { ok: true as const, warnings, spec, outDir, chosen, images, selected, notPublished, rendered, hashes, decisions, indexAnnotations, bake, legacy };
+  return { ok: true as const, warnings, spec, outDir, chosen, images, selected, notPublished, rendered, hashes, decisions, indexAnnotations, legacy };
 }
 
 export function compile(asWritten: Spec, facts: Facts, options: CompileOptions): CompileResult {
   const checked = diagnose(asWritten, facts, options);
   if (!checked.ok) return checked;
-  const { warnings, spec, outDir, chosen, images, selected, notPublished, rendered, hashes, decisions, indexAnnotations, bake, legacy } = checked;
+  const { warnings, spec, outDir, chosen, images, selected, notPublished, rendered, hashes, decisions, indexAnnotations, legacy } = checked;
+  // Layer timestamps clamped to SOURCE_DATE_EPOCH where the builder allows it: buildx's docker driver
+  // refuses the option for image outputs ("conflicts with unpack"), so only other drivers get it.
+  const driver = options.strategy.engine?.driver;
+  const rewriteTimestamp = Boolean(driver && driver !== "docker" && facts.git?.time);
+  const bake = buildBakeFile(spec, rendered, outDir, selected, externalBases(spec, rendered, decisions), rewriteTimestamp);
 
   const planned: PlannedImage[] = rendered.map((r) =>
     plannedImage(spec, r, bake, outDir, facts.git?.sha, { indexAnnotations, notPublished, hashes, decisions }),
