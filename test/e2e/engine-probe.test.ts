@@ -1,11 +1,13 @@
 // How `plan` (strategy auto) asks the engine what it can build: straight from the engine's API over the
 // local socket, or through the docker CLI when a context or a remote host is chosen. The two must say the
 // same of one engine; a CLI that is missing altogether is the probe's to say (doctor.test.ts).
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { cli, docker, env, example } from "./helpers.ts";
+import { BIN, cli, docker, env, example } from "./helpers.ts";
 
 const strategyOf = async (spec: string, e: Record<string, string>) => {
   const r = await cli(["plan", "-f", spec, "--json"], { env: e });
@@ -38,4 +40,27 @@ describe.skipIf(!env)("the engine probe of plan", () => {
     const strategy = await strategyOf(spec, { DOCKER_HOST: `unix://${missing}` });
     expect(strategy.reason).toContain(`the docker engine at unix://${missing} is not reachable: Cannot connect to the Docker daemon`);
   });
+});
+
+test("Ctrl-C while the engine does not answer and stderr's reader is gone: no crash, a second one exits 130", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
+  // an engine that takes the connection and never answers
+  const socket = join(dir, "engine.sock");
+  const engine = createServer((c) => c.on("error", () => {}));
+  await new Promise<void>((ready) => engine.listen(socket, ready));
+  const child = spawn(process.execPath, [BIN, "plan", "-f", join(example("quickstart"), "multiarch.yaml")], {
+    env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  child.stderr.destroy();
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await wait(1_500);
+  child.kill("SIGINT");
+  await wait(500);
+  // the first signal's "stopping..." met the closed stderr: quiet, the run goes on stopping
+  expect(child.exitCode).toBeNull();
+  child.kill("SIGINT");
+  expect(await exited).toBe(130);
+  engine.close();
 });

@@ -38,3 +38,25 @@ test("fdWriter: a reader that goes away is no error", () => {
   expect(r.status).toBe(0);
   expect(r.stderr).toBe("finished\n");
 });
+
+// A pipe whose writing end another process made non-blocking (node's fallback stream takes over on
+// EAGAIN), and a reader that goes away after its first bytes. python3 sets the flag: node has no fcntl.
+const python = spawnSync("python3", ["--version"]).status === 0;
+test.skipIf(!python)("fdWriter: a reader of a non-blocking pipe that goes away is no error either", () => {
+  const script = `import { fdWriter } from ${JSON.stringify(join(dir, "fd-writer.mjs"))};
+    const out = fdWriter(1, () => process.stdout);
+    for (let i = 0; i < 20000; i++) out.write("line " + i + " " + "x".repeat(200) + "\\n");
+    process.stderr.write("finished\\n");`;
+  const parent = `import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+child = subprocess.Popen(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)
+os.close(w)
+time.sleep(0.5)
+os.read(r, 100)
+os.close(r)
+err = child.stderr.read().decode()
+sys.stdout.write(str(child.wait()) + "\\n" + err)`;
+  const r = spawnSync("python3", ["-c", parent, process.execPath, "--input-type=module", "-e", script], { encoding: "utf8" });
+  expect(r.stdout).toBe("0\nfinished\n");
+});

@@ -35,6 +35,11 @@ export function fdWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream): FdWriter 
         }
         if (code !== "EAGAIN") throw e;
         direct = false;
+        // the stream says that its reader went away with an 'error' event: as quiet as the EPIPE above
+        stream().on("error", (error: NodeJS.ErrnoException) => {
+          if (error.code !== "EPIPE") throw error;
+          closed = true;
+        });
         return stream().write(bytes.subarray(done));
       }
     },

@@ -10,15 +10,16 @@ import { fdWriter } from "./fd-writer.ts";
  */
 export async function runAsProcess(argv: string[], cwd: string): Promise<number> {
   const controller = new AbortController();
+  const stdout = fdWriter(1, () => process.stdout);
+  const stderr = fdWriter(2, () => process.stderr);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
       if (controller.signal.aborted) process.exit(130);
-      process.stderr.write(`\nmultiarch: ${sig}, stopping...\n`);
+      // through the run's writer: a reader gone with the signal (`| head`, Ctrl-C) costs no crash
+      stderr.write(`\nmultiarch: ${sig}, stopping...\n`);
       controller.abort();
     });
   }
-  const stdout = fdWriter(1, () => process.stdout);
-  const stderr = fdWriter(2, () => process.stderr);
   process.exitCode = await run(argv, { stdout, stderr, cwd, env: process.env }, controller.signal);
   return process.exitCode;
 }

@@ -43,7 +43,9 @@ export const dockerConfigFile = (env: Env): string => join(dockerConfigDir(env),
 /** The parsed config.json; empty when there is none (docker's defaults). */
 export function readDockerConfig(env: Env): DockerConfig {
   try {
-    return JSON.parse(readFileSync(dockerConfigFile(env), "utf8")) as DockerConfig;
+    const config: unknown = JSON.parse(readFileSync(dockerConfigFile(env), "utf8"));
+    // null (or any other non-object) reads as no settings, as in the docker CLI
+    return config && typeof config === "object" ? (config as DockerConfig) : {};
   } catch {
     return {};
   }

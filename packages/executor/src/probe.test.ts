@@ -19,3 +19,9 @@ test("the local engine's socket is asked directly only where the docker CLI woul
   expect(localEngineSocket({ DOCKER_CONFIG: config })).toBeUndefined();
   expect(localEngineSocket({ DOCKER_CONFIG: config, DOCKER_HOST: "unix:///var/run/docker.sock" })).toBe("/var/run/docker.sock");
 });
+
+test("a docker config.json that holds null is an empty config, as the docker CLI reads it", () => {
+  const config = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
+  writeFileSync(join(config, "config.json"), "null\n");
+  expect(localEngineSocket({ DOCKER_CONFIG: config })).toBe("/var/run/docker.sock");
+});
