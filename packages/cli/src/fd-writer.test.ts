@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ts from "typescript";
@@ -15,7 +15,7 @@ writeFileSync(
 
 const child = (body: string, opts: { shell?: string } = {}) => {
   const script = `import { fdWriter } from ${JSON.stringify(join(dir, "fd-writer.mjs"))};
-    const out = fdWriter(1, () => process.stdout); const err = fdWriter(2, () => process.stderr);
+    const out = fdWriter(1, () => process.stdout, (e) => err.write("lost " + e.code + "\\n")); const err = fdWriter(2, () => process.stderr);
     ${body}`;
   const args = ["--input-type=module", "-e", script];
   return opts.shell
@@ -59,4 +59,10 @@ err = child.stderr.read().decode()
 sys.stdout.write(str(child.wait()) + "\\n" + err)`;
   const r = spawnSync("python3", ["-c", parent, process.execPath, "--input-type=module", "-e", script], { encoding: "utf8" });
   expect(r.stdout).toBe("0\nfinished\n");
+});
+
+test.skipIf(!existsSync("/dev/full"))("fdWriter: a write that fails (a full disk) drops the rest and is told once, no throw", () => {
+  const r = child(`for (let i = 0; i < 3; i++) out.write("line " + i + "\\n"); err.write("finished\\n");`, { shell: ">/dev/full" });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stderr).toBe("lost ENOSPC\nfinished\n");
 });

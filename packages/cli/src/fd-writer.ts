@@ -12,12 +12,18 @@ export interface FdWriter {
 /**
  * Writes straight to fd until it would block (a non-blocking pipe that another process set up), then
  * leaves the rest, and everything after it, to node's own stream, which waits for the reader. A reader
- * that went away (`| head`) is not an error: the rest is dropped.
+ * that went away (`| head`) is not an error: the rest is dropped. Any other failure (a full disk) drops
+ * the rest too, and is handed to lost once: the output is incomplete, which the caller says.
  */
-export function fdWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream): FdWriter {
+export function fdWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream, lost: (e: NodeJS.ErrnoException) => void = () => {}): FdWriter {
   let direct = true;
   let closed = false;
   let tty: boolean | undefined;
+  const fail = (e: NodeJS.ErrnoException) => {
+    if (closed) return;
+    closed = true;
+    if (e.code !== "EPIPE") lost(e);
+  };
   return {
     write(s) {
       if (closed) return false;
@@ -28,18 +34,13 @@ export function fdWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream): FdWriter 
         while (done < bytes.length) done += writeSync(fd, bytes, done);
         return true;
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "EPIPE") {
-          closed = true;
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") {
+          fail(e as NodeJS.ErrnoException);
           return false;
         }
-        if (code !== "EAGAIN") throw e;
         direct = false;
-        // the stream says that its reader went away with an 'error' event: as quiet as the EPIPE above
-        stream().on("error", (error: NodeJS.ErrnoException) => {
-          if (error.code !== "EPIPE") throw error;
-          closed = true;
-        });
+        // the stream's failures come as 'error' events: handled as the direct writes' above
+        stream().on("error", fail);
         return stream().write(bytes.subarray(done));
       }
     },

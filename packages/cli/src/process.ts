@@ -1,4 +1,5 @@
 import { run } from "./cli.ts";
+import { EXIT } from "./context.ts";
 import { fdWriter } from "./fd-writer.ts";
 
 /**
@@ -10,7 +11,12 @@ import { fdWriter } from "./fd-writer.ts";
  */
 export async function runAsProcess(argv: string[], cwd: string): Promise<number> {
   const controller = new AbortController();
-  const stdout = fdWriter(1, () => process.stdout);
+  let lost: string | undefined;
+  const stdout = fdWriter(
+    1,
+    () => process.stdout,
+    (e) => (lost = e.code ?? e.message),
+  );
   const stderr = fdWriter(2, () => process.stderr);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
@@ -20,6 +26,9 @@ export async function runAsProcess(argv: string[], cwd: string): Promise<number>
       controller.abort();
     });
   }
-  process.exitCode = await run(argv, { stdout, stderr, cwd, env: process.env }, controller.signal);
+  const code = await run(argv, { stdout, stderr, cwd, env: process.env }, controller.signal);
+  // output that could not be written whole (a full disk) is no success, whatever the command did
+  if (lost !== undefined) stderr.write(`multiarch: the output could not be written whole (${lost})\n`);
+  process.exitCode = lost !== undefined && code === EXIT.ok ? EXIT.environment : code;
   return process.exitCode;
 }

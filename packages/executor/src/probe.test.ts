@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, test } from "vitest";
-import { localEngineSocket } from "./probe.ts";
+import { expect, test, vi } from "vitest";
+import { localEngineSocket, probeEngine } from "./probe.ts";
 
 test("the local engine's socket is asked directly only where the docker CLI would use it", () => {
   const config = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
@@ -24,4 +25,21 @@ test("a docker config.json that holds null is an empty config, as the docker CLI
   const config = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
   writeFileSync(join(config, "config.json"), "null\n");
   expect(localEngineSocket({ DOCKER_CONFIG: config })).toBe("/var/run/docker.sock");
+});
+
+test("an engine that takes the request and never answers: the probe ends after 15 s, without asking the CLI again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
+  const socket = join(dir, "engine.sock");
+  const engine = createServer((c) => c.on("error", () => {}));
+  await new Promise<void>((ready) => engine.listen(socket, ready));
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  try {
+    const env = { DOCKER_CONFIG: dir, DOCKER_HOST: `unix://${socket}`, PATH: process.env.PATH };
+    const probed = probeEngine(dir, env);
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(await probed).toMatchObject({ reachable: false, reason: `the docker engine at unix://${socket} did not answer within 15 s` });
+  } finally {
+    vi.useRealTimers();
+    engine.close();
+  }
 });

@@ -114,9 +114,11 @@ export function localEngineSocket(env: Env): string | undefined {
  * What `docker info --format '{{json .DriverStatus}}'` prints, asked of the engine's API when it listens
  * on the local socket: the CLI takes about 100 ms to say it (it asks every CLI plugin for its metadata).
  * undefined when there is no local socket or no plain answer; the CLI then asks, and words what went
- * wrong. Started before the spec is read, the engine's 30 ms overlap the reading. One HTTP/1.0 GET on a
+ * wrong. An engine that accepts and never answers times out here, as the CLI would. Started before the spec is read, the engine's 30 ms overlap the reading. One HTTP/1.0 GET on a
  * socket: node's http module costs 20 ms of start-up to load and set up, this 5.
  */
+const ENGINE_TIMEOUT_MS = 15_000;
+
 export function engineInfoOverSocket(env: Env, signal?: AbortSignal): Promise<RunResult | undefined> {
   const path = localEngineSocket(env);
   if (!path) return Promise.resolve(undefined);
@@ -131,7 +133,21 @@ export function engineInfoOverSocket(env: Env, signal?: AbortSignal): Promise<Ru
       resolve(result);
     };
     const withdraw = () => give(undefined);
-    const timer = setTimeout(withdraw, 5_000);
+    // An engine that took the request and says nothing would say nothing to the CLI either: the probe
+    // ends here, as the CLI's would, instead of asking again for another 15 s.
+    const timer = setTimeout(
+      () =>
+        give({
+          ok: false,
+          reason: "timeout",
+          command: `GET /info on ${path}`,
+          stdout: "",
+          stderr: "",
+          durationMs: performance.now() - t0,
+          message: "no answer",
+        }),
+      ENGINE_TIMEOUT_MS,
+    );
     signal?.addEventListener("abort", withdraw);
     socket.on("connect", () => socket.write("GET /info HTTP/1.0\r\nHost: docker\r\n\r\n"));
     socket.on("data", (c: Buffer) => chunks.push(c));
@@ -164,26 +180,26 @@ function onPath(program: string, env: Env): boolean {
 }
 
 /** early: engineInfoOverSocket's answer, when the caller started it before it knew the engine was needed. */
-export async function probeEngine(cwd: string, env: Env, builder?: string, early?: Promise<RunResult | undefined>): Promise<EngineFacts> {
+export async function probeEngine(cwd: string, env: Env, builder?: string, early?: Promise<RunResult | undefined>, signal?: AbortSignal): Promise<EngineFacts> {
   // The engine and the builder are asked at once: each docker CLI call costs a hundred ms or more.
   const docker = defaultDockerBuilder(env, builder);
   const [info, inspect] = await Promise.all([
     // The socket answers without the docker CLI, but everything after the probe runs it: a missing CLI
     // is the probe's to say, as the CLI's spawn failure.
-    (early ?? engineInfoOverSocket(env)).then((bySocket) =>
-      bySocket && onPath("docker", env)
+    (early ?? engineInfoOverSocket(env, signal)).then((bySocket) =>
+      bySocket && (!bySocket.ok || onPath("docker", env))
         ? bySocket
-        : runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: 15_000 }),
+        : runCommand({ program: "docker", args: ["info", "--format", "{{json .DriverStatus}}"] }, { cwd, env, timeoutMs: ENGINE_TIMEOUT_MS, signal }),
     ),
     docker
       ? Promise.resolve({ ok: true as const, stdout: "Driver: docker\n", stderr: "", durationMs: 0 })
-      : runCommand({ program: "docker", args: ["buildx", "inspect", ...(builder ? [builder] : [])] }, { cwd, env, timeoutMs: 15_000 }),
+      : runCommand({ program: "docker", args: ["buildx", "inspect", ...(builder ? [builder] : [])] }, { cwd, env, timeoutMs: ENGINE_TIMEOUT_MS, signal }),
   ]);
   if (!info.ok) {
     const where = env.DOCKER_HOST ? `at ${env.DOCKER_HOST}` : env.DOCKER_CONTEXT ? `of context ${env.DOCKER_CONTEXT}` : "";
     const why =
       info.reason === "timeout"
-        ? "did not answer within 15 s"
+        ? `did not answer within ${ENGINE_TIMEOUT_MS / 1000} s`
         : info.reason === "spawn"
           ? "cannot be asked: the docker CLI is not installed or not on PATH"
           : `is not reachable: ${info.stderr.trim().split("\n").pop() || info.message}`;
@@ -191,7 +207,7 @@ export async function probeEngine(cwd: string, env: Env, builder?: string, early
   }
   if (!inspect.ok) {
     // buildx missing, or only the builder the spec names?
-    const version = await runCommand({ program: "docker", args: ["buildx", "version"] }, { cwd, env, timeoutMs: 15_000 });
+    const version = await runCommand({ program: "docker", args: ["buildx", "version"] }, { cwd, env, timeoutMs: ENGINE_TIMEOUT_MS, signal });
     if (!version.ok) return { reachable: true, buildx: false, multiPlatform: false, reason: "docker buildx is not available" };
     const name = builder ?? "(the current builder)";
     return {

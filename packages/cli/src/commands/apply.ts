@@ -10,7 +10,7 @@ import { style } from "../format.ts";
 const FIXED_BY_PLAN = planShaping(OPTIONS.apply);
 
 export default async function apply(ctx: CommandContext<"apply">): Promise<Outcome> {
-  const { values, io } = ctx;
+  const { values, io, signal } = ctx;
   const concurrency = concurrencyOf(values);
   if (concurrency === undefined) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
   if (values.plan !== undefined) {
@@ -36,7 +36,7 @@ export default async function apply(ctx: CommandContext<"apply">): Promise<Outco
       saved.lock.release();
     }
   }
-  const prepared = await compileAndWrite(values, io, { command: "apply", dryRun: values["dry-run"] });
+  const prepared = await compileAndWrite(values, io, { command: "apply", dryRun: values["dry-run"], signal });
   if (!prepared.ok) return prepared.outcome;
   try {
     const err = style(io, "stderr");

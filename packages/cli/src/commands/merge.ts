@@ -10,10 +10,10 @@ import { concurrencyOf, runPlan } from "../run/run-plan.ts";
 import { findShards } from "../run/shard-files.ts";
 
 export default async function merge(ctx: CommandContext<"merge">): Promise<Outcome> {
-  const { values, io } = ctx;
+  const { values, io, signal } = ctx;
   const concurrency = concurrencyOf(values);
   if (concurrency === undefined) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
-  const prepared = await compileAndWrite(values, io, { command: "merge", dryRun: values["dry-run"] });
+  const prepared = await compileAndWrite(values, io, { command: "merge", dryRun: values["dry-run"], signal });
   if (!prepared.ok) return prepared.outcome;
   try {
     const from = (values.from ?? [join(prepared.outAbs, "shards")]).map((p) => resolve(io.cwd, p));

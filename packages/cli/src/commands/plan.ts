@@ -5,8 +5,8 @@ import { builderHowTo } from "../run/builder-help.ts";
 import { summary } from "../run/plan-summary.ts";
 import { compileAndWrite } from "../run/prepare.ts";
 
-export default async function plan({ values, io, json }: CommandContext<"plan">): Promise<Outcome> {
-  const prepared = await compileAndWrite(values, io, { command: "plan" });
+export default async function plan({ values, io, json, signal }: CommandContext<"plan">): Promise<Outcome> {
+  const prepared = await compileAndWrite(values, io, { command: "plan", signal });
   if (!prepared.ok) return prepared.outcome;
   prepared.lock.release();
   const builder = prepared.plan.builder ? `\n${await builderHowTo(prepared.plan.builder)}` : "";

@@ -48,6 +48,8 @@ type HeldLock = Extract<Lock, { ok: true }>;
 export interface PrepareJob {
   command: "plan" | "apply" | "merge";
   dryRun?: boolean;
+  /** the run's Ctrl-C: it stops the engine probe too (a hung engine is asked for up to 15 s) */
+  signal?: AbortSignal;
 }
 
 /**
@@ -66,7 +68,8 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   // The engine is asked while the spec is read, unless no strategy but auto could need it; a spec that
   // names its strategy withdraws the question.
   const withdraw = new AbortController();
-  const early = mode !== "plan" || (values.strategy ?? "auto") === "auto" ? engineInfoOverSocket(io.env, withdraw.signal) : undefined;
+  const asking = job.signal ? AbortSignal.any([withdraw.signal, job.signal]) : withdraw.signal;
+  const early = mode !== "plan" || (values.strategy ?? "auto") === "auto" ? engineInfoOverSocket(io.env, asking) : undefined;
   const loaded = loadSpecOf(values, io);
   const leave = (outcome: Outcome): Prepared => {
     withdraw.abort();
@@ -88,7 +91,8 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   t0 = performance.now();
   const askEngine = mode !== "plan" || requested === "auto";
   if (!askEngine) withdraw.abort();
-  const engine = askEngine ? await probeEngine(spec.dir, io.env, spec.build.builder, early) : undefined;
+  const engine = askEngine ? await probeEngine(spec.dir, io.env, spec.build.builder, early, job.signal) : undefined;
+  if (job.signal?.aborted) return fail({ exit: EXIT.interrupted, message: "stopped while asking the engine: nothing was built or written" });
   since("ask the engine, git", t0);
   if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) {
     const builder = engine.builderMissing && spec.build.nodes ? builderOf(spec) : undefined;

@@ -25,14 +25,14 @@ type StepReport = { id: string; status: string; check?: { manifests: Record<stri
 
 /** apply --shard P...: `shards` are the platforms asked for, as typed. */
 export async function runShards(ctx: CommandContext<"apply">, shards: readonly string[], concurrency: number): Promise<Outcome> {
-  const { values, io } = ctx;
+  const { values, io, signal } = ctx;
   const wanted: Platform[] = [];
   for (const p of shards) {
     const parsed = parsePlatform(p);
     if (!parsed.ok) return { exit: EXIT.usage, message: `--shard ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
     wanted.push(parsed.platform);
   }
-  const prepared = await compileAndWrite(values, io, { command: "apply", dryRun: values["dry-run"] });
+  const prepared = await compileAndWrite(values, io, { command: "apply", dryRun: values["dry-run"], signal });
   if (!prepared.ok) return prepared.outcome;
   try {
     const { git } = await gitFacts(prepared.spec, io);
