@@ -67,9 +67,11 @@ describe("lock", () => {
     // Half the rounds start from a lock left by a dead process, which every racer sees as stale.
     const dir = mkdtempSync(join(tmpdir(), "multiarch-lock-race-"));
     const lockJs = join(dir, "lock.mjs");
-    const source = readFileSync(new URL("./lock.ts", import.meta.url), "utf8");
     const options = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 };
-    writeFileSync(lockJs, ts.transpileModule(source, { compilerOptions: options }).outputText);
+    const transpiled = (url: URL) => ts.transpileModule(readFileSync(url, "utf8"), { compilerOptions: options }).outputText;
+    // lock.ts with the one module it imports beside it
+    writeFileSync(join(dir, "sha256.mjs"), transpiled(new URL("../../plan/src/sha256.ts", import.meta.url)));
+    writeFileSync(lockJs, transpiled(new URL("./lock.ts", import.meta.url)).replace(/from "@multiarch\/plan"/, 'from "./sha256.mjs"'));
     const racer = join(dir, "racer.mjs");
     writeFileSync(
       racer,

@@ -9,6 +9,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { sha256 } from "@multiarch/plan";
 
 export interface LockHolder {
   pid: number;
@@ -61,10 +62,7 @@ export function lockFileOf(specFile: string): string {
   } catch {
     const fallback = join(tmpdir(), "multiarch-locks");
     mkdirSync(fallback, { recursive: true });
-    // node:crypto on this rare path only (plan's start-up), and not through @multiarch/plan's sha256:
-    // this file runs alone in its race test
-    const hash = process.getBuiltinModule("node:crypto").createHash("sha256").update(real).digest("hex");
-    return join(fallback, `${hash.slice(0, 16)}.lock`);
+    return join(fallback, `${sha256(real).slice(0, 16)}.lock`);
   }
 }
 

@@ -110,15 +110,17 @@ export function localEngineSocket(env: Env): string | undefined {
   return context && context !== "default" ? undefined : "/var/run/docker.sock";
 }
 
+/** How long the engine is given to answer, over its socket or through the CLI. */
+const ENGINE_TIMEOUT_MS = 15_000;
+
 /**
  * What `docker info --format '{{json .DriverStatus}}'` prints, asked of the engine's API when it listens
  * on the local socket: the CLI takes about 100 ms to say it (it asks every CLI plugin for its metadata).
- * undefined when there is no local socket or no plain answer; the CLI then asks, and words what went
- * wrong. An engine that accepts and never answers times out here, as the CLI would. Started before the spec is read, the engine's 30 ms overlap the reading. One HTTP/1.0 GET on a
- * socket: node's http module costs 20 ms of start-up to load and set up, this 5.
+ * One HTTP/1.0 GET on the socket: node's http module costs 20 ms of start-up to load and set up, this 5.
+ * Started before the spec is read, the engine's 20-30 ms overlap the reading. undefined when there is no
+ * local socket or no plain answer: the CLI then asks, and words what went wrong. An engine that accepts
+ * and never answers times out here, as it would for the CLI.
  */
-const ENGINE_TIMEOUT_MS = 15_000;
-
 export function engineInfoOverSocket(env: Env, signal?: AbortSignal): Promise<RunResult | undefined> {
   const path = localEngineSocket(env);
   if (!path) return Promise.resolve(undefined);

@@ -25,7 +25,7 @@ export interface RuleContext {
   rootReal: string;
   diagnostics: Diagnostic[];
   registryNames: string[];
-  /** The keys under images: (what image: contexts name), asked once per context. */
+  /** The keys under images: (what image: contexts name). */
   imageKeys: ReadonlySet<string>;
   /** Filled by the variables rules; templates check names against it. */
   variableNames: Set<string>;
