@@ -1,7 +1,9 @@
 // The CLI's stdout as shells use it: a reader that goes away early (`| head`) is no failure and no stack
-// trace; output that cannot be written (a full disk) is a non-zero exit and one sentence. Needs no engine.
+// trace; output that cannot be written (a full disk) is a non-zero exit and one sentence; colour only on
+// a terminal. Needs no engine.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { BIN, example } from "./helpers.ts";
@@ -24,4 +26,31 @@ test.skipIf(!existsSync("/dev/full"))("plan --json > /dev/full: exit 4 and one s
   expect(r.status).toBe(4);
   expect(r.stderr).toContain("multiarch: the output could not be written whole (ENOSPC)");
   expect(r.stderr).not.toMatch(/\n\s+at /);
+});
+
+/** validate of the monorepo example as `wrap` runs it; node:tty's loading recorded by a preload. */
+const validate = (wrap: (cmd: string) => string[]) => {
+  const spec = join(example("monorepo"), "multiarch.yaml");
+  const preload = `process.on("exit", () => require("node:fs").writeSync(2, process.moduleLoadList.includes("NativeModule tty") ? "tty loaded\\n" : "no tty\\n"))`;
+  const cmd = `"${process.execPath}" -r ./tty-probe.cjs "${BIN}" validate -f "${spec}"`;
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-tty-"));
+  writeFileSync(join(dir, "tty-probe.cjs"), preload);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NO_COLOR" && k !== "FORCE_COLOR"));
+  const [program, ...args] = wrap(cmd);
+  return spawnSync(program!, args, { encoding: "utf8", cwd: dir, env });
+};
+
+test("output to a pipe is not coloured and does not load node:tty (its 4 ms of start-up)", () => {
+  const r = validate((cmd) => ["/bin/bash", "-c", `${cmd} | cat`]);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^valid: /);
+  expect(r.stderr).toBe("no tty\n");
+});
+
+test.skipIf(!existsSync("/usr/bin/script"))("output to a terminal is coloured", () => {
+  // script(1) gives the command a pseudo-terminal
+  const r = validate((cmd) => ["/usr/bin/script", "-qec", cmd, "/dev/null"]);
+  expect(r.status, r.stdout).toBe(0);
+  expect(r.stdout).toContain("\u001b[32mvalid\u001b[39m");
+  expect(r.stdout).toContain("tty loaded");
 });

@@ -13,9 +13,10 @@ import {
   type Stats,
   statSync,
 } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { diag } from "./diagnostics.ts";
 import { parseSpec, type SpecResult } from "./parse.ts";
+import { joinName, splitPath } from "./posix-path.ts";
 import type { SpecFs } from "./rules/context.ts";
 import { MAX_SPEC_BYTES, tooLarge } from "./source-map.ts";
 
@@ -59,12 +60,12 @@ export function nodeFs(): SpecFs {
     if (real.has(path)) return real.get(path);
     let result: string | undefined;
     try {
-      const parent = dirname(path);
-      const st = parent === path ? undefined : (listed(parent, basename(path)) ?? lstatSync(path));
+      const [parent, name] = splitPath(path);
+      const st = parent === path ? undefined : (listed(parent, name) ?? lstatSync(path));
       if (!st || st.isSymbolicLink()) result = realpathSync.native(path);
       else {
         const folder = realpath(parent);
-        result = folder === undefined ? undefined : join(folder, basename(path));
+        result = folder === undefined ? undefined : joinName(folder, name);
         if (result !== undefined) kinds.set(result, kindOf(st));
       }
     } catch {

@@ -8,6 +8,7 @@ import type { Override } from "../overrides.ts";
 import type { SpecInput } from "../schema.ts";
 import type { Path, SourceMap } from "../source-map.ts";
 import { checkTemplate } from "../template.ts";
+import { relativeUnder, resolveUnder } from "../posix-path.ts";
 
 /** The file system questions normalisation asks; injected so the rules stay testable and pure. */
 export interface SpecFs {
@@ -202,6 +203,6 @@ export function inside(ctx: RuleContext, abs: string, want: "file" | "dir", path
 }
 
 /** A path relative to the spec's folder, with forward slashes; "." for the folder itself. */
-export const specRelative = (ctx: RuleContext, abs: string): string => relative(ctx.dir, abs).split(sep).join(posix.sep) || ".";
+export const specRelative = (ctx: RuleContext, abs: string): string => relativeUnder(ctx.dir, abs).split(sep).join(posix.sep) || ".";
 
-export const resolveInSpec = (ctx: RuleContext, path: string): string => resolve(ctx.dir, path);
+export const resolveInSpec = (ctx: RuleContext, path: string): string => resolveUnder(ctx.dir, path);
