@@ -63,3 +63,19 @@ test("Ctrl-C while the engine does not answer and stderr's reader is gone: the p
   expect(performance.now() - t0).toBeLessThan(3_000);
   engine.close();
 });
+
+test("a selection that names nothing is reported at once, not after the engine's silence", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
+  const socket = join(dir, "engine.sock");
+  const engine = createServer((c) => c.on("error", () => {}));
+  await new Promise<void>((ready) => engine.listen(socket, ready));
+  try {
+    const t0 = performance.now();
+    const r = await cli(["plan", "-f", join(example("quickstart"), "multiarch.yaml"), "--image", "nope"], { env: { DOCKER_HOST: `unix://${socket}` } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("--image nope: no such image");
+    expect(performance.now() - t0).toBeLessThan(5_000); // the engine would have been given 15 s
+  } finally {
+    engine.close();
+  }
+});

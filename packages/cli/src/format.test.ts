@@ -10,6 +10,17 @@ describe("output", () => {
     expect(style(memoryIo("/"), "stderr").red("x")).toBe("x");
   });
 
+  test("FORCE_COLOR and TERM=dumb as node and chalk read them", () => {
+    const tty = (env: Record<string, string>) => ({ ...memoryIo("/", env), stderr: { write: () => true, isTTY: true } });
+    expect(style(memoryIo("/", { FORCE_COLOR: "1" }), "stderr").red("x")).toBe("\u001b[31mx\u001b[39m");
+    expect(style(memoryIo("/", { FORCE_COLOR: "" }), "stderr").red("x")).toBe("\u001b[31mx\u001b[39m");
+    expect(style(tty({ FORCE_COLOR: "0" }), "stderr").red("x")).toBe("x");
+    expect(style(tty({ FORCE_COLOR: "false" }), "stderr").red("x")).toBe("x");
+    expect(style(tty({ TERM: "dumb" }), "stderr").red("x")).toBe("x");
+    expect(style(tty({ TERM: "dumb", FORCE_COLOR: "1" }), "stderr").red("x")).toBe("\u001b[31mx\u001b[39m");
+    expect(style(tty({ NO_COLOR: "1", FORCE_COLOR: "1" }), "stderr").red("x")).toBe("x");
+  });
+
   test("a diagnostic without a place in the file has no frame", () => {
     const d = {
       code: "spec-not-found" as const,

@@ -19,8 +19,13 @@ export interface Style {
   bold(s: string): string;
 }
 
+/**
+ * Colour: never with NO_COLOR (no-color.org); FORCE_COLOR forces it on unless it is 0 or false, as node
+ * and chalk read it; else on a terminal that is not TERM=dumb.
+ */
 export function style(io: Io, stream: "stdout" | "stderr"): Style {
-  const on = !io.env.NO_COLOR && (io.env.FORCE_COLOR ? io.env.FORCE_COLOR !== "0" : Boolean(io[stream].isTTY));
+  const force = io.env.FORCE_COLOR;
+  const on = !io.env.NO_COLOR && (force !== undefined ? force !== "0" && force !== "false" : io.env.TERM !== "dumb" && Boolean(io[stream].isTTY));
   const wrap = (open: number, close: number) => (s: string) => (on ? `\u001b[${open}m${s}\u001b[${close}m` : s);
   return { red: wrap(31, 39), yellow: wrap(33, 39), green: wrap(32, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }

@@ -16,7 +16,7 @@ export interface SelectOptions {
 /** --image / --group as plan reads them (for graph): the selected images and what they build FROM. */
 export function selectImages(
   spec: Spec,
-  options: Pick<SelectOptions, "images" | "groups">,
+  options: Pick<SelectOptions, "images" | "groups" | "platforms">,
 ): { ok: true; images: Image[] } | { ok: false; errors: Diagnostic[] } {
   const s = select(spec, options);
   return s.ok ? { ok: true, images: withDependencies(spec, s.images) } : s;

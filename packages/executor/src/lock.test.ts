@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -29,6 +29,23 @@ describe("lock", () => {
   test("keyed by the spec, beside it, whatever the output folder", () => {
     const file = spec();
     expect(lockFileOf(file)).toBe(join(file, "..", ".multiarch", "multiarch.yaml.lock"));
+  });
+
+  // Root writes any folder, so the test takes another user's identity (seteuid) for the check. A spec's
+  // existing .multiarch/ that the user cannot write (a read-only checkout) was a stack trace (EACCES).
+  test.skipIf(process.getuid?.() !== 0)("a .multiarch/ this user cannot write: the lock is taken in the user's temporary folder", () => {
+    const file = spec();
+    chmodSync(join(file, ".."), 0o755);
+    mkdirSync(join(file, "..", ".multiarch"));
+    process.seteuid?.(65534);
+    try {
+      const l = acquireLock(file);
+      // node ignores TMPDIR while the effective user differs from the real one: /tmp here
+      expect(l).toMatchObject({ ok: true, file: expect.stringMatching(new RegExp(`^${tmpdir()}/multiarch-locks-65534/[0-9a-f]{16}\\.lock$`)) });
+      if (l.ok) l.release();
+    } finally {
+      process.seteuid?.(0);
+    }
   });
 
   test("a lock whose process is gone is taken over", async () => {

@@ -46,7 +46,9 @@ export function holderAlive(h: LockHolder): boolean {
 
 /**
  * The lock file of a spec: beside it in .multiarch/ when that folder can be written, else in the
- * system's temporary folder, named after a hash of the spec's real path.
+ * system's temporary folder, named after a hash of the spec's real path. That folder is this user's
+ * (another user's would not be writable): users who cannot write the spec's folder do not see each
+ * other's runs.
  */
 export function lockFileOf(specFile: string): string {
   let real = specFile;
@@ -58,9 +60,14 @@ export function lockFileOf(specFile: string): string {
   const dir = join(dirname(real), ".multiarch");
   try {
     mkdirSync(dir, { recursive: true });
+    // mkdir succeeds on a folder that exists but is not ours to write (a read-only checkout or mount):
+    // a file is tried (access(2) would answer for the real user, not the effective one)
+    const probe = join(dir, `.probe.${process.pid}`);
+    closeSync(openSync(probe, "w"));
+    rmSync(probe, { force: true });
     return join(dir, `${basename(real)}.lock`);
   } catch {
-    const fallback = join(tmpdir(), "multiarch-locks");
+    const fallback = join(tmpdir(), `multiarch-locks-${process.geteuid?.() ?? "user"}`);
     mkdirSync(fallback, { recursive: true });
     return join(fallback, `${sha256(real).slice(0, 16)}.lock`);
   }

@@ -15,6 +15,8 @@ test("the local engine's socket is asked directly only where the docker CLI woul
   // remote hosts, TLS and ssh are the CLI's
   expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_HOST: "tcp://10.0.0.2:2376" })).toBeUndefined();
   expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_HOST: "ssh://builder@arm-box" })).toBeUndefined();
+  // a relative socket path is the folder's the CLI runs in (the spec's), not this process's
+  expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_HOST: "unix://var/run/docker.sock" })).toBeUndefined();
   // a chosen context may name any engine; DOCKER_HOST wins over it, as in the CLI
   expect(localEngineSocket({ DOCKER_CONFIG: none, DOCKER_CONTEXT: "colima" })).toBeUndefined();
   expect(localEngineSocket({ DOCKER_CONFIG: config })).toBeUndefined();

@@ -102,10 +102,10 @@ export const inspectPlatforms = (stdout: string): string[] =>
 /**
  * The engine's socket when the docker CLI would talk to the local one: DOCKER_HOST unset or unix://, and
  * no context chosen (DOCKER_HOST wins over contexts, as in the CLI). Contexts, TCP, TLS and ssh are left
- * to the CLI.
+ * to the CLI, and so is a relative socket path: the CLI resolves it in the folder it runs in, the spec's.
  */
 export function localEngineSocket(env: Env): string | undefined {
-  if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith("unix://") ? env.DOCKER_HOST.slice("unix://".length) : undefined;
+  if (env.DOCKER_HOST) return /^unix:\/\/\//.test(env.DOCKER_HOST) ? env.DOCKER_HOST.slice("unix://".length) : undefined;
   const context = env.DOCKER_CONTEXT || readDockerConfig(env).currentContext;
   return context && context !== "default" ? undefined : "/var/run/docker.sock";
 }

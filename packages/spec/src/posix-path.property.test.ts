@@ -1,9 +1,9 @@
 // Differential: every helper answers exactly what node:path answers, for paths in normal form (sliced)
 // and for everything else (handed to node:path).
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { joinName, relativeUnder, resolveUnder, splitPath } from "./posix-path.ts";
+import { isWithin, joinName, relativeUnder, resolveUnder, splitPath } from "./posix-path.ts";
 
 const segment = fc.constantFrom("a", "b", ".", "..", "", ".git", "..x", "x..", "a b", "\\", "...");
 const path = fc.array(segment, { maxLength: 5 }).map((s) => s.join("/"));
@@ -45,3 +45,11 @@ test("splitPath is path.dirname and path.basename", () =>
   ));
 
 test("joinName is path.join", () => agrees(anyPath, segment, joinName, join));
+
+test("isWithin is what path.relative says: no way up", () => {
+  const normal = absolute.map((p) => resolve(p));
+  agrees(normal, normal, isWithin, (folder, p) => {
+    const r = relative(folder, p);
+    return r !== ".." && !r.startsWith("../") && !isAbsolute(r);
+  });
+});

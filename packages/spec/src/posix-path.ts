@@ -40,4 +40,9 @@ export function joinName(dir: string, name: string): string {
   return POSIX && isNormal(dir) && PLAIN.test(name) && !name.includes("/") ? (dir === "/" ? `/${name}` : `${dir}/${name}`) : join(dir, name);
 }
 
+/** path is folder or inside it (both absolute, in normal form; "/" holds every absolute path). */
+export function isWithin(folder: string, path: string): boolean {
+  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+}
+
 const isNormal = (dir: string): boolean => dir === "/" || (dir.startsWith("/") && PLAIN.test(dir.slice(1)));

@@ -1,6 +1,6 @@
 // plan, apply and merge: load the spec, take its lock, ask the engine and git, pick the strategy, compile
 // (twice for apply: again with each image's input facts), check secret sources, write the artifacts.
-import { builderOf, resolveStrategy } from "@multiarch/compiler";
+import { builderOf, resolveStrategy, selectImages } from "@multiarch/compiler";
 import type { Lock } from "@multiarch/executor";
 import type { ArchPlan, EngineFacts, Plan } from "@multiarch/plan";
 import type { Diagnostic, Spec } from "@multiarch/spec";
@@ -79,6 +79,9 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   const spec = loaded.spec;
   const requested = requestedStrategy(values, spec);
   if (typeof requested === "object") return leave({ exit: EXIT.usage, message: requested.error, warnings: loaded.warnings });
+  // a selection that names nothing is the user's mistake whatever the engine says: not kept waiting for it
+  const selection = selectImages(spec, { images: values.image, groups: values.group, platforms: values.platform });
+  if (!selection.ok) return leave({ exit: EXIT.usage, errors: selection.errors, warnings: loaded.warnings });
   const lock = acquireLock(spec.file);
   if (!lock.ok) return leave(lockedOutcome(lock, io));
   const fail = (outcome: Outcome): Prepared => {

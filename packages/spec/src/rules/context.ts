@@ -8,7 +8,7 @@ import type { Override } from "../overrides.ts";
 import type { SpecInput } from "../schema.ts";
 import type { Path, SourceMap } from "../source-map.ts";
 import { checkTemplate } from "../template.ts";
-import { relativeUnder, resolveUnder } from "../posix-path.ts";
+import { isWithin, relativeUnder, resolveUnder } from "../posix-path.ts";
 
 /** The file system questions normalisation asks; injected so the rules stay testable and pure. */
 export interface SpecFs {
@@ -191,10 +191,14 @@ export function inside(ctx: RuleContext, abs: string, want: "file" | "dir", path
   const real = ctx.fs.realpath(abs);
   if (real === undefined || ctx.fs.kind(real) !== want) {
     const why = real === undefined ? "does not exist" : `is not a ${want === "dir" ? "folder" : "file"}`;
-    report(ctx, "path-missing", path, `${what} ${relative(ctx.dir, abs) || "."} ${why}`);
+    const hint =
+      want === "file"
+        ? "the Dockerfile is looked for in the context folder; name another with dockerfile: (relative to the context)"
+        : `paths are relative to the spec's folder, ${ctx.dir}`;
+    report(ctx, "path-missing", path, `${what} ${relative(ctx.dir, abs) || "."} ${why}`, hint);
     return undefined;
   }
-  if (real !== ctx.rootReal && !real.startsWith(ctx.rootReal + sep)) {
+  if (!isWithin(ctx.rootReal, real)) {
     const hint = "keep build inputs inside the repository; a context outside it leaks files into builds";
     report(ctx, "path-outside-repo", path, `${what} ${relative(ctx.dir, abs)} is outside the repository (${ctx.rootReal})`, hint);
     return undefined;

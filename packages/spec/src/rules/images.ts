@@ -8,6 +8,7 @@ import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { applyOverrides } from "../overrides.ts";
+import { isWithin } from "../posix-path.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
 import {
@@ -159,7 +160,7 @@ function unusedInternal(ctx: RuleContext, images: readonly Image[]): void {
  * write when the file is in the repository.
  */
 function absoluteDockerfile(ctx: RuleContext, dockerfile: string, contextAbs: string, path: Path): void {
-  const inRepo = dockerfile === ctx.rootReal || dockerfile.startsWith(ctx.rootReal + sep);
+  const inRepo = isWithin(ctx.rootReal, dockerfile);
   const hint = inRepo
     ? `write it relative to the context: dockerfile: ${relative(contextAbs, dockerfile).split(sep).join(posix.sep)}`
     : "put the Dockerfile in the repository and write its path relative to the context";
@@ -188,7 +189,16 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
 
   const contextAbs = resolveInSpec(ctx, img.context);
   const dockerfile = img.dockerfile ?? "Dockerfile";
-  if (isAbsolute(dockerfile)) absoluteDockerfile(ctx, dockerfile, contextAbs, [...ip, "dockerfile"]);
+  // a trailing / is dropped when the path is resolved here, but docker build -f takes it as written
+  if (dockerfile.endsWith("/"))
+    report(
+      ctx,
+      "invalid-value",
+      [...ip, "dockerfile"],
+      `dockerfile ${dockerfile} ends with /: it names a file`,
+      `write dockerfile: ${dockerfile.replace(/\/+$/, "")}`,
+    );
+  else if (isAbsolute(dockerfile)) absoluteDockerfile(ctx, dockerfile, contextAbs, [...ip, "dockerfile"]);
   else if (inside(ctx, contextAbs, "dir", [...ip, "context"], "context")) {
     inside(ctx, resolveInSpec(ctx, posix.join(img.context, dockerfile)), "file", img.dockerfile ? [...ip, "dockerfile"] : [...ip, "context"], "Dockerfile");
   }

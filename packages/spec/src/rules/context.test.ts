@@ -1,0 +1,38 @@
+// Paths the spec names stay inside the repository, whatever folder the repository is: also / (a spec at
+// the root of a container or a chroot); a Dockerfile is named as docker build reads it.
+import { expect, test } from "vitest";
+import { parseSpec } from "../parse.ts";
+import type { SpecFs } from "./context.ts";
+
+/** A file system of these folders and files, no links. */
+const fsOf = (dirs: string[], files: string[]): SpecFs => ({
+  realpath: (p) => (dirs.includes(p) || files.includes(p) ? p : undefined),
+  kind: (p) => (dirs.includes(p) ? "dir" : files.includes(p) ? "file" : undefined),
+});
+const problems = (text: string, root: string, fs: SpecFs) => {
+  const r = parseSpec(text, { file: `${root === "/" ? "" : root}/multiarch.yaml`, root, fs });
+  return r.ok ? [] : r.errors.map((e) => [e.code, e.message, e.hint]);
+};
+
+test("a repository at / holds the contexts and Dockerfiles in it", () => {
+  const fs = fsOf(["/", "/app"], ["/app/Dockerfile"]);
+  expect(problems("version: 1\nimages:\n  app:\n    context: app\n", "/", fs)).toEqual([]);
+  // an absolute Dockerfile is refused, with the relative path to write, as in any repository
+  expect(problems("version: 1\nimages:\n  app:\n    context: app\n    dockerfile: /app/Dockerfile\n", "/", fs)).toEqual([
+    ["path-absolute", expect.stringContaining("absolute path"), "write it relative to the context: dockerfile: Dockerfile"],
+  ]);
+});
+
+test("a context outside the repository is refused", () => {
+  const fs = fsOf(["/", "/repo", "/other"], ["/other/Dockerfile"]);
+  expect(problems("version: 1\nimages:\n  app:\n    context: ../other\n", "/repo", fs)).toEqual([
+    ["path-outside-repo", "context ../other is outside the repository (/repo)", expect.any(String)],
+  ]);
+});
+
+test("a Dockerfile path with a trailing / is refused: docker build -f would take it for a folder", () => {
+  const fs = fsOf(["/repo", "/repo/app"], ["/repo/app/Dockerfile"]);
+  expect(problems("version: 1\nimages:\n  app:\n    context: app\n    dockerfile: Dockerfile/\n", "/repo", fs)).toEqual([
+    ["invalid-value", "dockerfile Dockerfile/ ends with /: it names a file", "write dockerfile: Dockerfile"],
+  ]);
+});
