@@ -35,6 +35,27 @@ describe.skipIf(!env)("partial runs", () => {
     expect(after.platforms).toHaveLength(3);
   });
 
+  // Without attestations one platform is one manifest, not an index: buildx refused the index
+  // annotations that carry the input hash ("index annotations not supported for single platform export").
+  test("provenance off: a --platform subset is built and verified, and an image of one platform is published, up to date after", async () => {
+    const dir = project(
+      env!.registry,
+      namespace("single-manifest"),
+      "FROM 127.0.0.1:5000/base/busybox:1\nRUN echo one\n",
+      "    attest: { provenance: false }\n",
+    );
+    const spec = join(dir, "multiarch.yaml");
+    const sub = await cli(["apply", "-f", spec, "--strategy", "bake", "--platform", "linux/amd64", "--json"]);
+    expect(sub.exitCode, sub.stderr).toBe(0);
+    expect(json(sub.stdout).report.images[0]).toMatchObject({ status: "verified" });
+    const one = ["apply", "-f", spec, "--strategy", "bake", "--set", "app.platforms=linux/amd64", "--json"];
+    const full = await cli(one);
+    expect(full.exitCode, full.stderr).toBe(0);
+    expect(json(full.stdout).report.images[0]).toMatchObject({ status: "published" });
+    const again = await cli(one);
+    expect(json(again.stdout).report.images[0]).toMatchObject({ status: "up-to-date" });
+  });
+
   test("--image of an image that builds FROM another builds the base too, publishing only the selection (item 2)", async () => {
     const dir = example("monorepo");
     const version = `2.0.${Date.now()}`;

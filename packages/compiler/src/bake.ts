@@ -97,10 +97,11 @@ export function buildBakeFile(
     if (Object.keys(r.args).length) t.args = r.args;
     if (Object.keys(r.labels).length) t.labels = r.labels;
     // none for the image manifests, index: for the index; never the combined index,manifest: form, which
-    // buildx 0.13 writes onto the manifests as a literal key (measured) and not on the index
+    // buildx 0.13 writes onto the manifests as a literal key (measured) and not on the index. A single
+    // manifest has no index to annotate: buildx refuses the build (the input hash is on its config too).
     const annotations = [
       ...Object.entries(r.annotations).map(([k, v]) => `${k}=${v}`),
-      ...Object.entries(r.indexAnnotations ?? {}).map(([k, v]) => `index:${k}=${v}`),
+      ...(exportsIndex(img, platforms) ? Object.entries(r.indexAnnotations ?? {}).map(([k, v]) => `index:${k}=${v}`) : []),
     ];
     if (annotations.length) t.annotations = annotations;
     if (img.secrets.length) t.secret = img.secrets.map(secretFlag);
@@ -148,6 +149,10 @@ export function buildBakeFile(
   }
   return { group: { default: { targets: rendered.map((r) => r.image.name).filter((n) => !selected || selected.has(n)) } }, target: targets };
 }
+
+/** Whether bake exports an index for the image: more than one platform, or attestation manifests beside one. */
+export const exportsIndex = (img: Image, platforms: readonly Platform[] = img.platforms): boolean =>
+  platforms.length > 1 || img.attest.provenance !== false || img.attest.sbom;
 
 /** Stable, reviewable JSON: sorted keys, 2-space indent, every literal `${` / `%{` escaped for bake. */
 export function serializeBakeFile(bake: unknown): string {

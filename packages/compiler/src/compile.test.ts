@@ -223,6 +223,24 @@ images:
     const m = compile(load(file), facts, { strategy: manifest });
     expect(m.ok).toBe(false);
     expect(JSON.stringify(!m.ok && m.errors)).toContain("annotations on the index need the bake strategy");
+    // one platform without attestations is one manifest: no index to annotate (buildx refuses the build)
+    const single = compile(
+      load(
+        repo(`version: 1
+registries: { r: { url: "reg.example/team" } }
+platforms: [linux/amd64]
+defaults:
+  attest: { provenance: false }
+  annotations: { "index:org.opencontainers.image.vendor": Acme }
+images:
+  app:
+    context: app
+`),
+      ),
+      facts,
+      { strategy: bake },
+    );
+    expect(JSON.stringify(!single.ok && single.errors)).toContain("need an index, and this image is one manifest");
     // a level multiarch does not write is refused where it is written
     const bad = loadSpec(repo(`version: 1\nimages:\n  app:\n    context: app\n    annotations: { "manifest-descriptor:a.b": x }\n`));
     expect(bad.ok).toBe(false);

@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "@multiarch/plan";
 import { type Diagnostic, diag, type Spec, splitDiagnostics } from "@multiarch/spec";
 import { archPlanFile, archPlans } from "./arch-plans.ts";
-import { type BakeFile, buildBakeFile, serializeBakeFile } from "./bake.ts";
+import { type BakeFile, buildBakeFile, exportsIndex, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeStages, type LayoutOutputs, publishTargets } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
 import { externalBases, incrementalDecisions, localOnly, publishDecisions, signer } from "./decisions.ts";
@@ -76,7 +76,9 @@ function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
   const { rendered, diagnostics } = renderImages(spec, images, facts);
   const hashes = facts.inputs ? inputHashes(rendered, facts.inputs, options.strategy, signer(spec)) : new Map<string, ImageHash>();
   // the spec's own index annotations, before the input hash joins them: what verify checks
-  const indexAnnotations = new Map(rendered.flatMap((r) => (r.indexAnnotations ? [[r.image.name, r.indexAnnotations] as const] : [])));
+  const ownIndexAnnotations = new Map(rendered.flatMap((r) => (r.indexAnnotations ? [[r.image.name, r.indexAnnotations] as const] : [])));
+  // a run of one platform of such an image exports a single manifest: nothing to check there (nor published)
+  const indexAnnotations = new Map([...ownIndexAnnotations].filter(([name]) => exportsIndex(rendered.find((r) => r.image.name === name)!.image)));
   for (const r of rendered) {
     const h = hashes.get(r.image.name);
     if (h) decorate(r, h, chosen === "bake");
@@ -87,6 +89,7 @@ function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
   const { errors, warnings } = splitDiagnostics([
     ...diagnostics,
     ...strategyProblems(spec, rendered, options.strategy, legacy),
+    ...(chosen === "bake" ? singleManifestProblems(spec, ownIndexAnnotations) : []),
     // what is built here must find each platform in its bases (images whose tags hold them build nothing)
     ...(facts.inputs
       ? basePlatformProblems(
@@ -170,6 +173,25 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
 }
 
 /** What the chosen strategy cannot do with this spec on this engine. */
+/** index: annotations on an image that is one manifest (one platform, no attestations): there is no index. */
+function singleManifestProblems(spec: Spec, own: ReadonlyMap<string, Record<string, string>>): Diagnostic[] {
+  return [...own].flatMap(([name, annotations]) => {
+    const img = spec.images.find((i) => i.name === name)!;
+    if (exportsIndex(img)) return [];
+    const keys = Object.keys(annotations).join(", ");
+    return [
+      diag(
+        "invalid-value",
+        img.at,
+        `image ${name}: index annotations (${keys}) need an index, and this image is one manifest (one platform, no attestations)`,
+        {
+          hint: "annotate the image manifest (drop index:), or build a second platform or attestations (attest: { provenance: min })",
+        },
+      ),
+    ];
+  });
+}
+
 function strategyProblems(spec: Spec, rendered: readonly RenderedImage[], strategy: Plan["strategy"], legacy: boolean): Diagnostic[] {
   return [
     ...(strategy.chosen === "manifest" ? manifestRules(rendered, legacy, strategy.engine) : []),
