@@ -81,6 +81,21 @@ describe.skipIf(!env)("partial runs", () => {
     expect(run.stdout.trim()).toBe("loaded");
   });
 
+  test("a failing smoke test is reported with its own output, not the pull's", async () => {
+    const dir = project(
+      env!.registry,
+      namespace("test-output"),
+      `FROM ${env!.baseImage}\n`,
+      '    test: { run: [/bin/sh, -c, "echo arch=$(uname -m); exit 3"] }\n',
+    );
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--platform", "linux/amd64", "--json"]);
+    expect(r.exitCode).toBe(2);
+    const test = json(r.stdout).report.steps.find((s) => s.id.startsWith("test:"))!;
+    expect(test).toMatchObject({ status: "failed" });
+    expect(test.stderrTail).toContain("arch=x86_64");
+    expect(test.stderrTail).not.toMatch(/Pulling from|Downloaded newer image/);
+  });
+
   test("one failing image leaves the others verified, and nothing is published (item 4)", async () => {
     const ns = namespace("status");
     const dir = repo({

@@ -53,6 +53,16 @@ describe("input hashes", () => {
     expect([build(), build(", target: final")]).toEqual(["f88bb6b7b8f5", "c3e58b2ab38d"]);
   });
 
+  test("attestations are inputs: turning provenance off or an SBOM on changes the hash; the default leaves it as it was", () => {
+    const before = hashes(plan(facts()));
+    expect(hashes(plan(facts(), undefined, ", attest: { provenance: min }"))).toEqual(before);
+    for (const attest of [", attest: { provenance: false }", ", attest: { sbom: true }", ", attest: { provenance: max }"]) {
+      const after = hashes(plan(facts(), undefined, attest));
+      expect(after.other, attest).not.toBe(before.other);
+      expect(after.base).toBe(before.base);
+    }
+  });
+
   test("a Merkle chain: a base's change changes it and its dependents, nothing else", () => {
     const before = hashes(plan(facts()));
     const after = hashes(plan(facts({ base: { context: "ctx-base-2" } })));

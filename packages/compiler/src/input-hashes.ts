@@ -1,6 +1,6 @@
 // Input hashes and what they decide. An image's input hash covers everything its build reads: the
 // Dockerfile, the context's files (after .dockerignore), named contexts, the build definition (target,
-// rendered args, labels, annotations, platforms, secret ids, strategy, who signs), the digests its external FROM
+// rendered args, labels, annotations, platforms, attestations, secret ids, strategy, who signs), the digests its external FROM
 // images resolve to, and the input hashes of the images it builds FROM (a Merkle chain). Pure: the
 // facts are gathered elsewhere (executor/input-facts.ts, the registry); this only hashes and compares.
 import { posix } from "node:path";
@@ -51,6 +51,8 @@ export function inputHashes(
       // only when set, so the hashes of images without them stay what they were
       ...(r.indexAnnotations ? { indexAnnotations: r.indexAnnotations } : {}),
       platforms: img.platforms,
+      // the attestations published beside the image; only when not the default (provenance min, no SBOM)
+      ...(img.attest.provenance !== "min" || img.attest.sbom ? { attest: [img.attest.provenance, img.attest.sbom] } : {}),
       secrets: img.secrets.map((s) => s.id),
       strategy: [strategy.chosen, strategy.legacyBuilder ? "legacy" : ""],
       ...(signing ? { signing } : {}),

@@ -155,7 +155,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
         kind: "test",
         image: img.name,
         platform: p,
-        commands: [docker(["load", "--input", archive]), docker(["run", "--rm", "--pull", "never", "--platform", p, archiveName, ...test])],
+        commands: [docker(["load", "--input", archive]), docker(["run", "--rm", "--quiet", "--pull", "never", "--platform", p, archiveName, ...test])],
         inputs: [archive],
         produces: [],
       }));
@@ -166,7 +166,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
       kind: "test",
       image: img.name,
       platform: p,
-      commands: [docker(["run", "--rm", "--pull", "always", "--platform", p, { built: ref.staging }, ...img.test!])],
+      commands: [docker(["run", "--rm", "--quiet", "--pull", "always", "--platform", p, { built: ref.staging }, ...img.test!])],
       inputs: [ref.staging],
       produces: [],
     }));
@@ -282,7 +282,7 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
               kind: "test",
               image: img.name,
               platform: p,
-              commands: [docker(["run", "--rm", "--pull", "always", "--platform", p, { built: perArchTag(first.staging, platform) }, ...img.test])],
+              commands: [docker(["run", "--rm", "--quiet", "--pull", "always", "--platform", p, { built: perArchTag(first.staging, platform) }, ...img.test])],
               inputs: [perArchTag(first.staging, platform)],
               produces: [],
             },

@@ -414,7 +414,9 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
         step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileLine(run.cwd, step.inputs[0])) } : {};
       const said = step.kind === "build" && step.image ? readBakeLog(last.stderr, [step.image])[0]?.error : undefined;
       const quoted = said?.startsWith(" > [") ? said : undefined;
-      return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: quoted ?? lastLines(last.stderr || last.stdout), ...targets });
+      // a test's own words may be on either stream (docker run --quiet keeps the pull's off them)
+      const output = step.kind === "test" ? [last.stdout, last.stderr].filter((s) => s.trim()).join("\n") : last.stderr || last.stdout;
+      return done({ status: "failed", attempts, error: failure(cmd, last), stderrTail: quoted ?? lastLines(output), ...targets });
     }
     if (cmd.moves && last.ok) ctx.moved.set(cmd.moves, movedTo(step, i, ctx));
   }
