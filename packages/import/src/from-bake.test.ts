@@ -93,3 +93,76 @@ describe("specFromBake", () => {
     expect(warnings).toContain("target base: output type=cacheonly: an internal image (publish: false), its tags are not carried");
   });
 });
+
+describe("specFromBake, as migrating monorepos write bake files", () => {
+  test("targets that make one image name get names of their own, links and groups follow them", () => {
+    const { text, warnings } = specFromBake(
+      {
+        group: { all: { targets: ["App-Server", "app-server", "_base"] } },
+        target: {
+          "App-Server": { context: "a", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/app-server:1"], contexts: { base: "target:_base" } },
+          "app-server": { context: "b", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/app-server-legacy:1"] },
+          _base: { context: "base", platforms: ["linux/amd64"], output: ["type=cacheonly"] },
+          base: { context: "other", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/other:1"] },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(Object.keys(spec.images).sort()).toEqual(["app-server", "app-server-2", "base", "base-2"]);
+    expect(spec.images["app-server"]).toMatchObject({ context: "a", contexts: { base: "image:base" } });
+    expect(spec.images["app-server-2"]).toMatchObject({ context: "b", repository: "app-server-legacy" });
+    expect(spec.images.base).toMatchObject({ context: "base", publish: false });
+    expect(spec.images["base-2"]).toMatchObject({ context: "other", repository: "other" });
+    expect(spec.groups).toEqual({ all: ["app-server", "app-server-2", "base"] });
+    expect(warnings).toContain("target app-server: image name app-server is another target's; it is image app-server-2");
+    expect(text).toContain("# bake target app-server\n  app-server-2:");
+  });
+
+  test("an image tagged in two registries under other folders publishes to exactly those refs", () => {
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          img: { context: "app", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/img:dev", "docker.io/acme/img:dev"] },
+          app: { context: "app", platforms: ["linux/amd64"], tags: ["myapp:debug"] },
+          other: { context: "app", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/other:1", "docker.io/acme/renamed:1"] },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    const refs = (name: string) =>
+      (spec.images[name].registries ?? Object.keys(spec.registries)).flatMap((r: string) =>
+        [spec.images[name].repository ?? name].flat().map((repo: string) => `${spec.registries[r].url}/${repo}`),
+      );
+    expect(refs("img").sort()).toEqual(["docker.io/acme/img", "ghcr.io/acme/img"]);
+    expect(refs("app")).toEqual(["docker.io/library/myapp"]);
+    // two names for one image cannot be said: the first is kept, the other named in a warning
+    expect(refs("other")).toEqual(["ghcr.io/acme/other"]);
+    expect(warnings).toContain("target other: docker.io/acme/renamed:1 left out: an image has one repository name in every registry it names");
+  });
+
+  test("values are carried as bake took them: {{ stays text, remote and OCI layout contexts stay what they name", () => {
+    const { text } = specFromBake(
+      {
+        target: {
+          app: {
+            context: "app",
+            platforms: ["linux/amd64", "linux/arm64", "linux/arm64/v8"],
+            args: { LDFLAGS: "-X main.version={{.Version}}" },
+            labels: { "com.example.fmt": "{{json .}}" },
+            contexts: { tools: "https://github.com/docker/buildx.git#v0.13.0", layout: "oci-layout://./layout:latest" },
+          },
+          remote: { context: "https://example.com/ctx.tar.gz", platforms: ["linux/amd64"] },
+        },
+      },
+      { ...opts, specDir: "/repo/deploy" },
+    );
+    const spec = parse(text);
+    expect(spec.images.app.args).toEqual({ LDFLAGS: "-X main.version=\\{{.Version}}" });
+    expect(spec.images.app.labels).toEqual({ "com.example.fmt": "\\{{json .}}" });
+    expect(spec.images.app.contexts).toEqual({ tools: "https://github.com/docker/buildx.git#v0.13.0", layout: "oci-layout://../layout:latest" });
+    expect(spec.images.app.platforms ?? spec.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(spec.images.remote.context).toBe("https://example.com/ctx.tar.gz");
+  });
+});

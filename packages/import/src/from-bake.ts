@@ -96,10 +96,24 @@ const mostCommon = (lists: string[][]): string[] | undefined => {
 export function specFromBake(print: BakePrint, opts: ImportOptions): { text: string; warnings: string[] } {
   const warnings: string[] = [];
   const rel = (p: string) => {
+    // a remote context (a git or https URL) is not a path: kept as written, for validate to say so
+    if (REMOTE.test(p)) return p;
     const abs = posix.resolve(opts.bakeDir, p);
     return posix.relative(opts.specDir, abs) || ".";
   };
   const names = Object.keys(print.target).sort();
+  // Image names are unique: targets that make one name (App-Server and app-server, _base and base) get -2, -3…
+  const imageNames = new Map<string, string>();
+  const usedNames = new Set<string>();
+  for (const n of names) {
+    const base = imageName(n) || "image";
+    let name = base;
+    for (let k = 2; usedNames.has(name); k++) name = `${base}-${k}`;
+    if (name !== base) warnings.push(`target ${n}: image name ${base} is another target's; it is image ${name}`);
+    usedNames.add(name);
+    imageNames.set(n, name);
+  }
+  const nameOf = (target: string) => imageNames.get(target) ?? imageName(target);
   const used = new Set(
     Object.values(print.target).flatMap((t) =>
       Object.values(t.contexts ?? {})
@@ -133,6 +147,16 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     registries.set(host, { name: registryName(host, taken), url: [host, ...ns].join("/"), insecure: /^(localhost|127\.)/.test(host) });
   }
   const nsOf = (host: string) => namespaces.get(host)!.length;
+  /** The registry of a host and folder, beside the per-host ones: for images those cannot express. */
+  const extraRegistries = new Map<string, { name: string; url: string; insecure: boolean }>();
+  const registryAt = (host: string, dir: readonly string[]) => {
+    const url = [host, ...dir].join("/");
+    const known = [...registries.values(), ...extraRegistries.values()].find((r) => r.url === url);
+    if (known) return known;
+    const r = { name: registryName(host, taken), url, insecure: /^(localhost|127\.)/.test(host) };
+    extraRegistries.set(url, r);
+    return r;
+  };
 
   interface Img {
     bake: string;
@@ -158,7 +182,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const p of t.platforms ?? []) {
       const parsed = parsePlatform(p);
       if (!parsed.ok) warnings.push(`${where}: platform ${p} is not one multiarch builds (${parsed.message}); left out`);
-      else platforms.push(parsed.platform);
+      else if (!platforms.includes(parsed.platform)) platforms.push(parsed.platform);
     }
     if (t.platforms?.length && platforms.length === 0) {
       warnings.push(`${where}: none of its platforms can be carried; left out`);
@@ -176,7 +200,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     } else if (t.dockerfile && t.dockerfile !== "Dockerfile") json.dockerfile = t.dockerfile;
     if (t.target) json.target = t.target;
 
-    const mine = refs.get(n)!;
+    let mine = refs.get(n)!;
     const outputs = (t.output ?? []).map(csv);
     const cacheOnly = outputs.some((o) => o.type === "cacheonly");
     for (const o of outputs) {
@@ -188,35 +212,53 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       json.registries = [];
       warnings.push(`${where}: no tags; it becomes an OCI archive under .multiarch/oci`);
     }
-    // one repository per image: the first registry's; the same tags in each registry
-    const repos = [...new Set(mine.map((r) => r.path.split("/").slice(nsOf(r.host)).join("/")))];
-    const regs = [...new Set(mine.map((r) => registries.get(r.host)!.name))];
-    const repoOf = (r: Ref) => r.path.split("/").slice(nsOf(r.host)).join("/");
+    // multiarch pushes every repository of an image to every registry it names, each with every tag.
+    // Refs that are not such a cross product (ghcr.io/acme/img and docker.io/acme/img when docker.io's
+    // shared namespace is empty) get registries of their own folders, when they share one name.
+    let repoOf = (r: Ref) => r.path.split("/").slice(nsOf(r.host)).join("/");
+    let registryOf = (r: Ref) => registries.get(r.host)!;
+    const pairs = (list: readonly Ref[]) => new Set(list.map((r) => `${registryOf(r).name} ${repoOf(r)}`));
+    const count = (f: (r: Ref) => string) => new Set(mine.map(f)).size;
+    if (pairs(mine).size < count((r) => registryOf(r).name) * count(repoOf)) {
+      const leaf = (r: Ref) => r.path.split("/").at(-1)!;
+      if (count(leaf) === 1) {
+        repoOf = leaf;
+        registryOf = (r) => registryAt(r.host, r.path.split("/").slice(0, -1));
+      } else {
+        const first = `${mine[0]!.host} ${repoOf(mine[0]!)}`;
+        const dropped = mine.filter((r) => `${r.host} ${repoOf(r)}` !== first);
+        mine = mine.filter((r) => `${r.host} ${repoOf(r)}` === first);
+        warnings.push(
+          `${where}: ${dropped.map((r) => `${r.host}/${r.path}:${r.tag}`).join(", ")} left out: an image has one repository name in every registry it names`,
+        );
+      }
+    }
+    const repos = [...new Set(mine.map(repoOf))];
+    const regs = [...new Set(mine.map((r) => registryOf(r).name))];
     // an internal image is never tagged: a cacheonly target's tags name where bake would not push either
     if (json.publish === false && mine.length) warnings.push(`${where}: output type=cacheonly: an internal image (publish: false), its tags are not carried`);
-    const tags = json.publish === false ? [] : [...new Set(mine.filter((r) => repoOf(r) === repos[0]).map((r) => r.tag))];
-    // multiarch pushes every tag to every repository of every registry the image names
+    const tags = json.publish === false ? [] : [...new Set(mine.map((r) => r.tag))];
     const sets = new Set(
-      [...new Set(mine.map((r) => `${r.host} ${repoOf(r)}`))].map((k) =>
+      [...pairs(mine)].map((k) =>
         JSON.stringify(
           mine
-            .filter((r) => `${r.host} ${repoOf(r)}` === k)
+            .filter((r) => `${registryOf(r).name} ${repoOf(r)}` === k)
             .map((r) => r.tag)
             .sort(),
         ),
       ),
     );
-    if (json.publish !== false && (sets.size > 1 || mine.length !== tags.length * repos.length * regs.length))
+    if (json.publish !== false && sets.size > 1)
       warnings.push(`${where}: its tags differ between repositories or registries; every repository gets ${tags.join(", ")}`);
     if (repos.length > 1) json.repository = repos;
-    else if (repos[0] !== undefined && repos[0] !== imageName(n)) json.repository = repos[0];
-    if (regs.length && regs.length < registries.size) json.registries = regs;
+    else if (repos[0] !== undefined && repos[0] !== nameOf(n)) json.repository = repos[0];
+    if (regs.length && regs.length < registries.size + extraRegistries.size) json.registries = regs;
 
     if (t.contexts) {
       const contexts: Record<string, string> = {};
       for (const [k, v] of Object.entries(t.contexts)) {
-        if (v.startsWith("target:")) contexts[k] = `image:${imageName(v.slice(7))}`;
-        else if (/^[a-z][a-z0-9+.-]*:\/\//.test(v) || v.startsWith("git@")) contexts[k] = v;
+        if (v.startsWith("target:")) contexts[k] = `image:${nameOf(v.slice(7))}`;
+        else if (v.startsWith("oci-layout://")) contexts[k] = ociLayout(v, rel);
         else contexts[k] = rel(v);
       }
       json.contexts = contexts;
@@ -225,7 +267,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       json.secrets = t.secret.flatMap((s): Json[] => {
         const f = csv(s);
         if (f.env || f.type === "env") return [{ id: f.id, env: f.env ?? f.id }];
-        if (f.src) return [{ id: f.id, file: rel(f.src) }];
+        if (f.src) return [{ id: f.id, file: posix.isAbsolute(f.src) ? f.src : rel(f.src) }];
         warnings.push(`${where}: secret "${s}" names neither env nor src; left out`);
         return [];
       });
@@ -237,7 +279,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       else if (!parseAnnotationKey(`${m[1] ?? "manifest"}:${m[2]}`))
         warnings.push(`${where}: annotation ${m[2]} is set on "${m[1]}"; multiarch writes the index and the image manifests only, so it is left out`);
       // the levels stay as bake wrote them (index:, index,manifest:); a plain or manifest: key is a plain key
-      else annotations[m[1] && m[1] !== "manifest" ? `${m[1]}:${m[2]}` : m[2]!] = m[3]!;
+      else annotations[m[1] && m[1] !== "manifest" ? `${m[1]}:${m[2]}` : m[2]!] = literal(m[3]!);
     }
     if (Object.keys(annotations).length) json.annotations = annotations;
     const cacheTo = (t["cache-to"] ?? []).map(csv)[0];
@@ -262,7 +304,11 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     }
     if (Object.keys(attest).length) json.attest = attest;
     const entries = (m: Record<string, string | null> | undefined) =>
-      Object.fromEntries(Object.entries(m ?? {}).filter((e): e is [string, string] => e[1] !== null && e[1] !== undefined));
+      Object.fromEntries(
+        Object.entries(m ?? {})
+          .filter((e): e is [string, string] => e[1] !== null && e[1] !== undefined)
+          .map(([k, v]) => [k, literal(v)]),
+      );
     images.push({ bake: n, json, platforms, unset: unset && opts.defaultPlatform !== undefined, tags, args: entries(t.args), labels: entries(t.labels) });
   }
 
@@ -281,8 +327,8 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
 
   const spec: Json = { version: 1 };
   if (platforms.length) spec.platforms = platforms;
-  if (registries.size)
-    spec.registries = Object.fromEntries([...registries.values()].map((r) => [r.name, { url: r.url, ...(r.insecure ? { insecure: true } : {}) }]));
+  const allRegistries = [...registries.values(), ...extraRegistries.values()];
+  if (allRegistries.length) spec.registries = Object.fromEntries(allRegistries.map((r) => [r.name, { url: r.url, ...(r.insecure ? { insecure: true } : {}) }]));
   const defaults: Json = {};
   if (sharedTags) defaults.tags = sharedTags;
   if (Object.keys(sharedArgs).length) defaults.args = sharedArgs;
@@ -294,7 +340,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   for (const g of Object.keys(print.group ?? {}).sort()) {
     if (g === "default") continue;
     const list = [...new Set(members(g))].filter((m) => images.some((i) => i.bake === m));
-    if (list.length) groups[imageName(g)] = list.map(imageName);
+    if (list.length) groups[imageName(g)] = list.map(nameOf);
   }
   if (Object.keys(groups).length) spec.groups = groups;
   const out: Json = {};
@@ -306,7 +352,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     const labels = without(i.labels, sharedLabels);
     if (Object.keys(args).length) json.args = args;
     if (Object.keys(labels).length) json.labels = labels;
-    out[imageName(i.bake)] = json;
+    out[nameOf(i.bake)] = json;
   }
   spec.images = out;
   // no OCI labels of its own: the imported images carry what the bake file gave them
@@ -314,7 +360,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
 
   const doc = new Document(spec);
   doc.commentBefore = [
-    ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "docker-bake.hcl"}, as \`docker buildx bake --print\` resolved it`,
+    ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "the bake files bake found in its folder"}, as \`docker buildx bake --print\` resolved it`,
     " (variables, functions, inherits and matrix already applied: make values that change into variables:).",
     ...(warnings.length ? [" Not carried or changed (see multiarch import's warnings):", ...warnings.map((w) => `   - ${w}`)] : []),
   ].join("\n");
@@ -336,7 +382,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const item of imagesNode.items as Pair[]) {
       if (isPair(item) && isScalar(item.key)) {
         const name = String(item.key.value);
-        const img = images.find((i) => imageName(i.bake) === name);
+        const img = images.find((i) => nameOf(i.bake) === name);
         if (img && img.bake !== name) item.key.commentBefore = ` bake target ${img.bake}`;
         const own = img?.unset && isMap(item.value) ? (item.value.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === "platforms") : undefined;
         if (own && isScalar(own.key)) own.key.commentBefore = builderNote(`Bake target ${img!.bake} sets`);
@@ -345,6 +391,22 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   }
   return { text: doc.toString({ lineWidth: 0 }), warnings };
 }
+
+/** A git or https URL (or git@host:repo): a remote build context. */
+const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
+
+/** oci-layout://PATH[:TAG][@DIGEST] with PATH as the spec's folder sees it. */
+function ociLayout(v: string, rel: (p: string) => string): string {
+  const rest = v.slice("oci-layout://".length);
+  const at = rest.indexOf("@");
+  const name = at === -1 ? rest : rest.slice(0, at);
+  const colon = name.lastIndexOf(":");
+  const path = colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
+  return `oci-layout://${rel(path)}${rest.slice(path.length)}`;
+}
+
+/** A value bake took as written: {{ in it is text to multiarch's templates too. */
+const literal = (v: string): string => v.replaceAll("{{", "\\{{");
 
 /** Image names are [a-z0-9][a-z0-9_-]*: bake target names may hold dots and capitals. */
 export const imageName = (target: string): string =>

@@ -1,10 +1,9 @@
-import { check, renderImages, resolveStrategy } from "@multiarch/compiler";
+import { renderImages } from "@multiarch/compiler";
 import { type Diagnostic, sortDiagnostics } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, style } from "../format.ts";
-import { compileRequest, requestedStrategy } from "../run/compile.ts";
-import { loadSpecOf, outDirOf } from "../run/load-spec.ts";
-import { secretDiagnostics } from "../run/secret-sources.ts";
+import { loadSpecOf } from "../run/load-spec.ts";
+import { specProblems } from "../run/spec-problems.ts";
 
 /** Everything plan checks, environment included, so a valid spec plans; --static reads the file alone. */
 export default async function validate({ values, io, json }: CommandContext<"validate">): Promise<Outcome> {
@@ -15,13 +14,7 @@ export default async function validate({ values, io, json }: CommandContext<"val
   if (values.static) {
     // Without the environment: values known only at plan time (env variables, git) are not rendered.
     found = renderImages(spec, spec.images, { git: undefined, env: {} }, true).diagnostics;
-  } else {
-    const requested = requestedStrategy({}, spec);
-    const strategy = resolveStrategy(typeof requested === "object" ? "auto" : requested, false, undefined);
-    // checked, not planned: validate needs compile's diagnostics only
-    const result = check(spec, ...(await compileRequest(spec, { set: values.set }, io, strategy, outDirOf({}, io, spec), "validate")));
-    found = [...result.errors, ...result.warnings, ...secretDiagnostics(spec, io.env, "error")];
-  }
+  } else found = await specProblems(spec, io, values.set);
   const errors = sortDiagnostics(found.filter((d) => d.severity === "error"));
   const warnings = sortDiagnostics([...loaded.warnings, ...found.filter((d) => d.severity === "warning")]);
   const valid = { file: spec.file, images: spec.images.length, static: values.static === true };

@@ -36,3 +36,10 @@ test("a Dockerfile path with a trailing / is refused: docker build -f would take
     ["invalid-value", "dockerfile Dockerfile/ ends with /: it names a file", "write dockerfile: Dockerfile"],
   ]);
 });
+
+test("a remote context (git or https URL) is refused as written, not read as a path", () => {
+  const fs = fsOf(["/repo"], []);
+  expect(problems("version: 1\nimages:\n  app:\n    context: https://github.com/docker/buildx.git#v0.13.0\n", "/repo", fs)).toEqual([
+    ["invalid-value", "context https://github.com/docker/buildx.git#v0.13.0 is remote: multiarch builds from a folder of the repository", expect.any(String)],
+  ]);
+});

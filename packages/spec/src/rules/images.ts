@@ -28,6 +28,8 @@ import { contextRules } from "./contexts.ts";
 import { NAME_RE } from "./registries.ts";
 
 const ARG_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A git or https URL, or git@host:repo: bake's remote contexts. */
+const REMOTE_CONTEXT_RE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
 // Names that usually carry secrets: *_TOKEN, *PASSWORD*, *SECRET*, API_KEY, GITHUB_AUTH_KEY, *_KEY, AUTH*…
 const SECRET_LIKE_RE = /(TOKEN|PASSWORD|PASSWD|PASSPHRASE|SECRET|CREDENTIAL|AUTH(?!OR)|(^|_)KEY$|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|_PAT$)/i;
 
@@ -189,8 +191,17 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
 
   const contextAbs = resolveInSpec(ctx, img.context);
   const dockerfile = img.dockerfile ?? "Dockerfile";
+  // what an image is built from is hashed and checked here, file by file: a folder of the repository
+  if (REMOTE_CONTEXT_RE.test(img.context))
+    report(
+      ctx,
+      "invalid-value",
+      [...ip, "context"],
+      `context ${img.context} is remote: multiarch builds from a folder of the repository`,
+      "clone or unpack it into the repository (a git submodule, a build step), or build FROM an image of it",
+    );
   // a trailing / is dropped when the path is resolved here, but docker build -f takes it as written
-  if (dockerfile.endsWith("/"))
+  else if (dockerfile.endsWith("/"))
     report(
       ctx,
       "invalid-value",
