@@ -54,3 +54,13 @@ test.skipIf(!existsSync("/usr/bin/script"))("output to a terminal is coloured", 
   expect(r.stdout).toContain("\u001b[32mvalid\u001b[39m");
   expect(r.stdout).toContain("tty loaded");
 });
+
+test("-o into a file: exit 4 and one sentence naming the path, no stack trace", () => {
+  const file = join(mkdtempSync(join(tmpdir(), "multiarch-out-")), "a-file");
+  writeFileSync(file, "");
+  const spec = join(example("monorepo"), "multiarch.yaml");
+  const r = spawnSync(process.execPath, [BIN, "plan", "-f", spec, "--strategy", "bake", "-o", join(file, "out")], { encoding: "utf8" });
+  expect(r.status).toBe(4);
+  expect(r.stderr).toContain(`multiarch plan: cannot mkdir ${join(file, "out", "plans")}: not a directory (ENOTDIR)`);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+});

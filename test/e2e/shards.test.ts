@@ -9,6 +9,20 @@ import { cli, docker, env, namespace, platformsOf, project, reportOf } from "./h
 
 const tagExists = async (ref: string) => (await docker(["buildx", "imagetools", "inspect", ref])).exitCode === 0;
 
+describe.skipIf(!env)("apply --shard --dry-run", () => {
+  // The generated CI runs apply --shard; its dry run was an internal error (exit 70) before.
+  test("prints the shard's commands and writes no shard file; a platform no image builds is said in --json too", async () => {
+    const dir = project(env!.registry, namespace("shard-dry"), `FROM ${env!.baseImage}\n`);
+    const spec = join(dir, "multiarch.yaml");
+    const dry = await cli(["apply", "-f", spec, "--shard", "linux/amd64", "--dry-run"]);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stderr).not.toContain("internal error");
+    const none = await cli(["apply", "-f", spec, "--shard", "linux/s390x", "--dry-run", "--json"]);
+    expect(none.exitCode).toBe(1);
+    expect(JSON.parse(none.stdout).message).toContain("--shard linux/s390x: no image of this run is built for it");
+  });
+});
+
 describe.skipIf(!env)("shards and merge", () => {
   const proxy = new FaultProxy({ host: "127.0.0.1", port: Number(env?.registry.split(":")[1] ?? 5000) });
   let via = "";

@@ -8,7 +8,7 @@ import { type Io, printDiagnostics } from "./format.ts";
 import { type CommandName, OPTIONS, type OptionSpec, type OptionTable, type Values } from "./options.ts";
 
 const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
-3 verification failed, 4 the engine cannot run the plan, 5 another run of this spec holds the lock,
+3 verification failed, 4 the engine cannot run the plan (or a file cannot be written), 5 another run of this spec holds the lock,
 70 internal error, 130 interrupted (children stopped; the report lists each tag that had already moved).`;
 
 export const COMMANDS: { [C in CommandName]: CommandDef<C> } = {
@@ -248,11 +248,25 @@ async function runCommand<C extends CommandName>(
     const mod = await COMMANDS[name].load();
     return finish(name, await mod.default({ command: name, ...parsed, io, signal, json }));
   } catch (e) {
+    const fsError = fileSystemError(e);
+    if (fsError) return finish(name, { exit: EXIT.environment, message: fsError });
     return finish(name, {
       exit: EXIT.internal,
       message: `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\nThis is a bug in multiarch; please report it with the command you ran.`,
     });
   }
+}
+
+/**
+ * A file or folder that could not be written or read where the user pointed (-o into a file, a
+ * read-only folder, a full disk): the machine's answer, not a bug. One sentence, exit 4.
+ */
+function fileSystemError(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string" || typeof err.path !== "string") return undefined;
+  if (!["ENOTDIR", "EISDIR", "EEXIST", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"].includes(err.code)) return undefined;
+  const what = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
+  return `cannot ${err.syscall} ${err.path}: ${what} (${err.code})`;
 }
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);

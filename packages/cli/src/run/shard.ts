@@ -41,11 +41,12 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
     const written: string[] = [];
     let exit: number = EXIT.ok;
     const reports: unknown[] = [];
+    const problems: string[] = [];
     for (const platform of wanted) {
       const arch = prepared.archPlans.find((a) => a.platform === platform);
       if (!arch) {
         exit = EXIT.usage;
-        io.stderr.write(`multiarch apply: --shard ${platform}: no image of this spec is built for it\n`);
+        problems.push(`--shard ${platform}: no image of this run is built for it (the spec's platforms, and --platform if given)`);
         continue;
       }
       io.stderr.write(`== shard ${platform}\n`);
@@ -56,6 +57,8 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
         exit = Math.max(exit, outcome.exit);
         continue;
       }
+      // a dry run built nothing: no shard file to write
+      if (values["dry-run"]) continue;
       const report = outcome.data!.report as { steps: StepReport[]; staged: { ref: string; digest: string; key: string }[] };
       const file: Shard = { version: SHARD_VERSION, identity, platform, images: {} };
       for (const img of arch.images) {
@@ -75,7 +78,12 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
       written.push(path);
       io.stderr.write(`wrote ${displayPath(path, io.cwd)}\n`);
     }
-    return { exit, warnings: prepared.warnings, data: { plan: prepared.plan, shards: written, reports } };
+    return {
+      exit,
+      ...(problems.length ? { message: problems.join("; ") } : {}),
+      warnings: prepared.warnings,
+      data: { plan: prepared.plan, shards: written, reports },
+    };
   } finally {
     prepared.lock.release();
   }
