@@ -20,7 +20,7 @@ const { validateWorkflow } = createRequire(join(ROOT, "packages/cli/package.json
 
 /**
  * A runner, as far as these workflows need one: `${{ }}` expressions of matrix, runner, github, secrets
- * and vars; the job-level `if` on the event; checkout, upload/download-artifact and setup-qemu (QEMU is
+ * and vars (and `|| 'default'`); the job-level `if` on the event; checkout, upload/download-artifact and setup-qemu (QEMU is
  * installed here); this repository's action; `run:` steps with bash -e.
  */
 class Runner {
@@ -37,6 +37,9 @@ class Runner {
   }
 
   evaluate(expr: string, ctx: Record<string, Record<string, unknown>>): unknown {
+    // vars.NAME || 'default': an unset repository variable is ""
+    const or = /^(.+?) \|\| '((?:[^']|'')*)'$/.exec(expr);
+    if (or) return this.evaluate(or[1]!, ctx) || or[2]!.replaceAll("''", "'");
     const cmp = /^(\S+) (==|!=) '([^']*)'$/.exec(expr);
     if (cmp) return (String(this.evaluate(cmp[1]!, ctx)) === cmp[3]) === (cmp[2] === "==");
     const [scope, ...path] = expr.split(".");

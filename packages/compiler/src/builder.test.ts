@@ -1,23 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadSpec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { builderOf } from "./builder.ts";
+import { specRepo } from "./testing/spec-repo.ts";
 
-function specOf(builder: string) {
-  const dir = mkdtempSync(join(tmpdir(), "multiarch-builder-"));
-  mkdirSync(join(dir, ".git"));
-  mkdirSync(join(dir, "app"));
-  writeFileSync(join(dir, "app/Dockerfile"), "FROM scratch\n");
-  writeFileSync(
-    join(dir, "multiarch.yaml"),
-    `version: 1\nplatforms: [linux/amd64, linux/arm64, linux/arm/v7]\nbuild:\n${builder}\nimages:\n  app: { context: app }\n`,
-  );
-  const r = loadSpec(join(dir, "multiarch.yaml"));
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec;
-}
+const specOf = (builder: string) =>
+  specRepo(`version: 1\nplatforms: [linux/amd64, linux/arm64, linux/arm/v7]\nbuild:\n${builder}\nimages:\n  app: { context: app }\n`);
 
 describe("multi-node builders as data", () => {
   test("remote: the first node creates the builder, each further node is appended, platforms as buildx writes them", () => {

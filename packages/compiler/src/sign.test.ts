@@ -1,12 +1,10 @@
 // sign: in the spec: each published index signed by digest after verification and before any tag moves.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type ImageInputFacts, type Plan, type Platform, planIdentity, type Shard } from "@multiarch/plan";
-import { loadSpec, type Spec } from "@multiarch/spec";
+import type { Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { type CompileOptions, compile } from "./compile.ts";
 import { mergePlan } from "./merge-plan.ts";
+import { specRepo } from "./testing/spec-repo.ts";
 
 const bake: CompileOptions["strategy"] = { requested: "bake", chosen: "bake", reason: "test" };
 const manifest: CompileOptions["strategy"] = { requested: "manifest", chosen: "manifest", reason: "test" };
@@ -14,19 +12,10 @@ const git = { sha: "a".repeat(40), shortSha: "aaaaaaa", branch: "main", tag: "" 
 const KEY = "sign:\n  key: { file: keys/cosign.key }\n  password: { env: COSIGN_PW }\n";
 const KEYLESS = 'sign:\n  keyless: { issuer: "https://token.actions.githubusercontent.com", identity: "^https://github.com/acme/app/" }\n';
 
-function spec(sign: string): Spec {
-  const dir = mkdtempSync(join(tmpdir(), "multiarch-sign-"));
-  mkdirSync(join(dir, ".git"));
-  mkdirSync(join(dir, "app"));
-  writeFileSync(join(dir, "app/Dockerfile"), "FROM scratch\n");
-  writeFileSync(
-    join(dir, "multiarch.yaml"),
+const spec = (sign: string): Spec =>
+  specRepo(
     `version: 1\nregistries: { r: { url: "127.0.0.1:5000/x", insecure: true } }\n${sign}images:\n  app: { context: app, tags: ["1.0", latest] }\n  base: { context: app, publish: false }\n`,
   );
-  const r = loadSpec(join(dir, "multiarch.yaml"));
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec;
-}
 function plan(s: Spec, strategy: CompileOptions["strategy"] = bake, images?: string[]): Plan {
   const r = compile(s, { git, env: {} }, { strategy, ...(images ? { images } : {}) });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));

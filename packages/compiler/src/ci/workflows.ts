@@ -32,6 +32,7 @@ const ACTIONS = {
   setupQemu: "docker/setup-qemu-action@v4",
   upload: "actions/upload-artifact@v6",
   download: "actions/download-artifact@v7",
+  cosign: "sigstore/cosign-installer@v3",
 } as const;
 
 /** Docker's images for a GitLab job: the CLI (with buildx) and the engine as a service. */
@@ -76,26 +77,38 @@ const expr = (e: string): string => `\${{ ${e} }}`;
  */
 function githubEnv(spec: Spec, pushes: boolean): Record<string, string> {
   const env: Record<string, string> = {};
+  // the spec's variables are the repository's variables (vars.NAME); an unset one keeps the spec's default
+  for (const v of spec.variables) {
+    if (v.env === undefined || v.map !== undefined || v.value !== undefined) continue;
+    env[v.env] = expr(v.default !== undefined ? `vars.${v.env} || '${v.default.replaceAll("'", "''")}'` : `vars.${v.env}`);
+  }
   if (pushes)
     for (const r of spec.registries) {
       const ghcr = r.host === GHCR;
       if (r.username?.env) env[r.username.env] = ghcr ? expr("github.actor") : expr(`vars.${r.username.env}`);
       if (r.password?.env) env[r.password.env] = ghcr ? expr("secrets.GITHUB_TOKEN") : expr(`secrets.${r.password.env}`);
     }
+  // a signing key and its password are secrets of the jobs that publish
+  if (pushes && spec.sign?.mode === "key")
+    for (const c of [spec.sign.key, spec.sign.password, spec.sign.publicKey]) if (c?.env) env[c.env] = expr(`secrets.${c.env}`);
   for (const s of spec.images.flatMap((i) => i.secrets)) if (s.env) env[s.env] = expr(`secrets.${s.env}`);
   return env;
 }
 
 /**
- * A job's permissions: reading the repository, writing packages where a registry is ghcr.io. Signing
- * (when the spec asks for it) adds `id-token: write` here, for the jobs that publish.
+ * A job's permissions: reading the repository, writing packages where a registry is ghcr.io. Keyless
+ * signing adds `id-token: write` (the OIDC token cosign signs with) to the job that signs, the merge.
  */
-function githubPermissions(spec: Spec, pushes: boolean): Record<string, string> {
+function githubPermissions(spec: Spec, pushes: boolean, signs = false): Record<string, string> {
   return {
     contents: "read",
     ...(pushes && spec.registries.some((r) => r.host === GHCR) ? { packages: "write" } : {}),
+    ...(signs && spec.sign?.mode === "keyless" ? { "id-token": "write" } : {}),
   };
 }
+
+/** A word of a shell command line, quoted when it holds anything but plain path characters. */
+const shellWord = (w: string): string => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);
 
 const uses = (action: string, pins: CiOptions["pins"]): string => {
   const name = action.slice(0, action.indexOf("@"));
@@ -126,7 +139,7 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
       ? { ...(id ? { id } : {}), uses: action, with: { command, file: opts.specPath, ...inputs, ...(args.length ? { args: args.join(" ") } : {}) } }
       : {
           ...(id ? { id } : {}),
-          run: [cli, command, "-f", opts.specPath, ...Object.entries(inputs).map(([k, v]) => `--${k} ${v}`), ...args].join(" "),
+          run: [cli, command, "-f", shellWord(opts.specPath), ...Object.entries(inputs).map(([k, v]) => `--${k} ${v}`), ...args].join(" "),
         };
   const checkout = { uses: pin(ACTIONS.checkout), with: { "persist-credentials": false } };
   const qemu = { uses: pin(ACTIONS.setupQemu), if: "matrix.qemu" };
@@ -180,7 +193,7 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
         needs: "shard",
         "runs-on": "ubuntu-24.04",
         "timeout-minutes": 30,
-        permissions: githubPermissions(spec, true),
+        permissions: githubPermissions(spec, true, true),
         ...(Object.keys(githubEnv(spec, true)).length ? { env: githubEnv(spec, true) } : {}),
         // what was published, for jobs that sign or attest it (bake's metadata keys)
         outputs: { metadata: expr("steps.merge.outputs.metadata") },
@@ -188,6 +201,8 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
           checkout,
           ...install,
           ...ghcrLogin,
+          // the merge signs what it publishes
+          ...(spec.sign ? [{ uses: pin(ACTIONS.cosign) }] : []),
           { uses: pin(ACTIONS.download), with: { pattern: "shard-*", path: `${expr("runner.temp")}/shards`, "merge-multiple": true } },
           multiarch("merge", "merge", opts.install === "action" ? [] : ["--metadata-file", `${expr("runner.temp")}/multiarch-metadata.json`], {
             from: `${expr("runner.temp")}/shards`,
@@ -225,7 +240,8 @@ export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
     { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_TAG' },
     { if: '$CI_PIPELINE_SOURCE != "merge_request_event" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
   ];
-  const shardDir = shardDirOf(opts.specPath);
+  const shardDir = shellWord(shardDirOf(opts.specPath));
+  const specPath = shellWord(opts.specPath);
   const pipeline = {
     workflow: { rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }, { if: "$CI_COMMIT_TAG" }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }] },
     stages: ["build", "merge"],
@@ -249,7 +265,7 @@ export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
       interruptible: true,
       parallel: { matrix },
       tags: ["$RUNNER"],
-      script: [`${cli} apply -f ${opts.specPath} --platform "$PLATFORM" --no-push`],
+      script: [`${cli} apply -f ${specPath} --platform "$PLATFORM" --no-push`],
     },
     shard: {
       extends: ".multiarch",
@@ -257,15 +273,20 @@ export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
       rules: publishing,
       parallel: { matrix },
       tags: ["$RUNNER"],
-      script: [`${cli} apply -f ${opts.specPath} --shard "$PLATFORM"`],
-      artifacts: { paths: [`${shardDir}/$SLUG.json`], expire_in: "1 day" },
+      script: [`${cli} apply -f ${specPath} --shard "$PLATFORM"`],
+      artifacts: { paths: [`${shardDirOf(opts.specPath)}/$SLUG.json`], expire_in: "1 day" },
     },
     merge: {
       extends: ".multiarch",
       stage: "merge",
       needs: ["shard"],
       rules: publishing,
-      script: [`${cli} merge -f ${opts.specPath} --from ${shardDir} --metadata-file multiarch-metadata.json`],
+      // the merge signs what it publishes: cosign from Alpine's packages, keyless with GitLab's OIDC token
+      ...(spec.sign?.mode === "keyless" ? { id_tokens: { SIGSTORE_ID_TOKEN: { aud: "sigstore" } } } : {}),
+      script: [
+        ...(spec.sign ? ["command -v cosign >/dev/null || apk add --no-cache cosign"] : []),
+        `${cli} merge -f ${specPath} --from ${shardDir} --metadata-file multiarch-metadata.json`,
+      ],
       artifacts: { paths: ["multiarch-metadata.json"] },
     },
   };
