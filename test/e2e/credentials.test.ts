@@ -56,6 +56,14 @@ images:
     expect(again.exitCode).toBe(0);
     expect(String(again.stderr)).toMatch(/login:private skipped/);
     expect(existsSync(join(dockerConfig, "config.json"))).toBe(true);
+
+    // a fresh CI runner: nothing in docker's config, the credentials only in the spec's variables. The
+    // tags are read with them (they were read anonymously: HTTP 401, and "a tag holds another index")
+    const fresh = { ...childEnv, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), "multiarch-dockercfg-")) };
+    const noop = await execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: fresh, reject: false, stdin: "ignore" });
+    expect(noop.exitCode, String(noop.stderr)).toBe(0);
+    expect(String(noop.stderr)).not.toContain("401");
+    expect(JSON.parse(String(noop.stdout)).report.images[0]).toMatchObject({ name: "app", status: "up-to-date" });
   });
 
   test("a wrong password fails at login, before anything is built (exit 2)", async () => {

@@ -9,12 +9,12 @@ import {
   probeEngine,
   RegistryClient,
   dockerConfigFile,
+  specCredentials,
   readDockerConfig,
   readHandler,
-  resolveRef,
   runCommand,
 } from "@multiarch/executor";
-import { nativeArchs, platformParts, qemuHandler, valueRef } from "@multiarch/plan";
+import { nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
 import type { DoctorFacts, FixAction } from "./facts.ts";
 
@@ -61,25 +61,7 @@ export async function gatherDoctorFacts(
   ];
   const binfmt = readBinfmt(dir, opts.confDir ?? "/usr/lib/binfmt.d", needed);
   const foreign = Object.keys(binfmt.handlers);
-  const credentials: Record<string, { username: string; password: string }> = {};
-  const credentialState: Record<string, "none" | "present" | "unset"> = {};
-  for (const r of spec.registries) {
-    if (!r.username || !r.password) {
-      credentialState[r.name] = "none";
-      continue;
-    }
-    const value = (ref: NonNullable<typeof r.username>) => {
-      try {
-        return resolveRef(valueRef(ref), { cwd: spec.dir, env });
-      } catch {
-        return undefined;
-      }
-    };
-    const user = value(r.username);
-    const pass = value(r.password);
-    credentialState[r.name] = user !== undefined && pass !== undefined ? "present" : "unset";
-    if (user !== undefined && pass !== undefined) credentials[r.host] = { username: user, password: pass };
-  }
+  const { byHost: credentials, state: credentialState } = specCredentials(spec, env);
   const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host), credentials, timeoutMs: 5_000 });
   const [info, engine, updateBinfmts, qemu, registries, inputs] = await Promise.all([
     // one CLI call for the client's and engine's versions and the buildx plugin's (each call costs ~0.2 s)

@@ -10,6 +10,6 @@ export { preflight } from "./preflight.ts";
 export { type EngineFacts, engineInfoOverSocket, inspectPlatforms, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
 export { kindTimings, type Report } from "./report.ts";
-export { RegistryClient } from "./registry.ts";
+export { RegistryClient, specCredentials } from "./registry.ts";
 export { type Runnable, resolveRef, runCommand, showCommand } from "./runner.ts";
 export { checkoutAt } from "./worktree.ts";

@@ -3,7 +3,7 @@
 // the label on its first image's config for indexes `docker manifest` made).
 import { descriptorPlatform, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, type PublishedTag, parseImageRef, parsePartsText } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
-import { RegistryClient, RegistryError } from "./registry.ts";
+import { RegistryClient, type RegistryClientOptions, RegistryError } from "./registry.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -64,8 +64,10 @@ export async function readPublished(
   refs: readonly string[],
   env: Env,
   insecureHosts: readonly string[],
+  credentials?: RegistryClientOptions["credentials"],
 ): Promise<{ tags: Record<string, PublishedTag | null>; problems: string[] }> {
-  const client = new RegistryClient({ env, insecureHosts });
+  // the spec's own credentials first: a CI runner may have nothing in docker's config before the login step
+  const client = new RegistryClient({ env, insecureHosts, ...(credentials ? { credentials } : {}) });
   const tags: Record<string, PublishedTag | null> = {};
   const problems: string[] = [];
   await mapLimit([...new Set(refs)], 16, async (ref) => {

@@ -6,9 +6,11 @@
 // insecure. Every request names its scope (repository:NAME:ACTIONS) and method, so pushing blobs and
 // manifests by digest (with cross-repository mounts) is one more caller of `send`.
 import type { ImageRef } from "@multiarch/plan";
-import { sha256 } from "@multiarch/plan";
+import { sha256, valueRef } from "@multiarch/plan";
+import type { Spec } from "@multiarch/spec";
 import { type Credential, type CredentialLookup, lookupCredentials } from "./docker-config.ts";
 import { httpTransport, type Transport, type TransportResponse } from "./http-transport.ts";
+import { resolveRef } from "./runner.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -319,4 +321,35 @@ export function retryDelayMs(retryAfter: string | null, attempt: number, now: nu
     if (!Number.isNaN(date)) return Math.max(0, date - now);
   }
   return 200 * attempt;
+}
+
+/**
+ * The credentials a spec names for its registries (username and password from env or file), by host,
+ * for the registries whose both values can be read here; the rest are "unset" (or "none" when the spec
+ * names none, and docker's own credentials apply).
+ */
+export function specCredentials(
+  spec: Pick<Spec, "registries" | "dir">,
+  env: Readonly<Record<string, string | undefined>>,
+): { byHost: Record<string, { username: string; password: string }>; state: Record<string, "none" | "present" | "unset"> } {
+  const byHost: Record<string, { username: string; password: string }> = {};
+  const state: Record<string, "none" | "present" | "unset"> = {};
+  const value = (ref: NonNullable<Spec["registries"][number]["username"]>) => {
+    try {
+      return resolveRef(valueRef(ref), { cwd: spec.dir, env });
+    } catch {
+      return undefined;
+    }
+  };
+  for (const r of spec.registries) {
+    if (!r.username || !r.password) {
+      state[r.name] = "none";
+      continue;
+    }
+    const user = value(r.username);
+    const pass = value(r.password);
+    state[r.name] = user !== undefined && pass !== undefined ? "present" : "unset";
+    if (user !== undefined && pass !== undefined) byHost[r.host] = { username: user, password: pass };
+  }
+  return { byHost, state };
 }

@@ -14,7 +14,7 @@ export async function incrementalFacts(
   rebuild: boolean,
   since: (phase: string, t0: number) => void,
 ): Promise<{ facts: Partial<Facts>; problems: string[] }> {
-  const { gatherInputs, readPublished } = await import("@multiarch/executor");
+  const { gatherInputs, readPublished, specCredentials } = await import("@multiarch/executor");
   const { git } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const args = new Map(rendered.map((r) => [r.image.name, r.args]));
@@ -25,7 +25,7 @@ export async function incrementalFacts(
   const refs = first.images.filter((i) => !i.notPublished).flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
   const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
   t0 = performance.now();
-  const published = await readPublished(refs, io.env, insecure);
+  const published = await readPublished(refs, io.env, insecure, specCredentials(spec, io.env).byHost);
   since("read what the tags hold (registry)", t0);
   return { facts: { inputs, published: published.tags }, problems: published.problems };
 }
