@@ -88,7 +88,10 @@ describe("multiarch ci github", () => {
       ].join("\n"),
     );
     const wf = parse(await generate(dir, ["github"]));
+    // the spec's variables (the quickstart's VERSION) are the repository's variables, in every job
+    const vars = { VERSION: "${{ vars.VERSION || '0.1.0' }}" };
     const env = {
+      ...vars,
       HUB_USER: "${{ vars.HUB_USER }}",
       HUB_TOKEN: "${{ secrets.HUB_TOKEN }}",
       GH_USER: "${{ github.actor }}",
@@ -96,7 +99,7 @@ describe("multiarch ci github", () => {
     };
     expect(wf.jobs.shard.env).toEqual(env);
     expect(wf.jobs.merge.env).toEqual(env);
-    expect(wf.jobs.check.env).toBeUndefined();
+    expect(wf.jobs.check.env).toEqual(vars);
     expect(wf.jobs.shard.permissions).toEqual({ contents: "read", packages: "write" });
     expect(wf.jobs.merge.permissions).toEqual({ contents: "read", packages: "write" });
     expect(wf.jobs.check.permissions).toEqual({ contents: "read" });

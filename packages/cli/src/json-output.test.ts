@@ -60,6 +60,8 @@ describe("--json: one document on every path", () => {
     });
     expect((await json(["inspect", "127.0.0.1:1/none:1"])).doc).toMatchObject({ ok: false, exitCode: 2 });
     expect((await json(["inspect"])).doc).toMatchObject({ ok: false, exitCode: 1 });
+    // a name that is no image reference is a usage error (it was exit 2, as if the registry had failed)
+    expect((await json(["inspect", "not a ref!!"])).doc).toMatchObject({ ok: false, exitCode: 1 });
     expect((await json(["inspect", "127.0.0.1:1/none:1", "--expect", "linux/arm46"])).doc).toMatchObject({
       ok: false,
       exitCode: 1,

@@ -142,6 +142,22 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
     expect(warnings).toContain("target other: docker.io/acme/renamed:1 left out: an image has one repository name in every registry it names");
   });
 
+  test("an output's name= is a tag; a cacheonly check nobody builds FROM is named as no longer run", () => {
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          named: { context: "a", platforms: ["linux/amd64"], output: ["type=image,name=ghcr.io/acme/named:from-output,push=true"] },
+          lint: { context: "a", platforms: ["linux/amd64"], target: "lint", output: ["type=cacheonly"] },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(spec.registries).toEqual({ ghcr: { url: "ghcr.io/acme" } });
+    expect(spec.images.named).toMatchObject({ tags: ["from-output"] });
+    expect(warnings).toContainEqual(expect.stringContaining("target lint: output type=cacheonly and no target builds FROM it"));
+  });
+
   test("values are carried as bake took them: {{ stays text, remote and OCI layout contexts stay what they name", () => {
     const { text } = specFromBake(
       {

@@ -126,7 +126,12 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   const refs = new Map<string, Ref[]>();
   for (const n of names) {
     const list: Ref[] = [];
-    for (const t of print.target[n]!.tags ?? []) {
+    // an image output's name= is where bake pushes too: a tag like the others
+    const named = (print.target[n]!.output ?? [])
+      .map(csv)
+      .filter((o) => (o.type === "image" || o.type === "registry") && o.name)
+      .flatMap((o) => o.name!.replace(/^"|"$/g, "").split(","));
+    for (const t of [...new Set([...(print.target[n]!.tags ?? []), ...named])]) {
       const r = parseImageRef(t);
       if (!r.ok || r.value.digest) warnings.push(`${n}: tag "${t}" is not a name:tag reference; left out`);
       else list.push({ host: r.value.host, path: r.value.path, tag: r.value.tag ?? "latest" });
@@ -207,6 +212,10 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       if (o.type && !["cacheonly", "image", "registry"].includes(o.type))
         warnings.push(`${where}: output type=${o.type} is not carried: multiarch pushes to registries (or writes an OCI archive)`);
     }
+    if (cacheOnly && !used.has(n))
+      warnings.push(
+        `${where}: output type=cacheonly and no target builds FROM it: a check bake runs (a lint or test stage), which multiarch builds only for images that use it; run it with docker buildx bake ${n}, or make it an image's test:`,
+      );
     if (cacheOnly || (mine.length === 0 && used.has(n))) json.publish = false;
     else if (mine.length === 0) {
       json.registries = [];

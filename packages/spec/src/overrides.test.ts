@@ -103,6 +103,13 @@ describe("--set IMAGE.KEY=VALUE", () => {
     ]);
   });
 
+  test("a key that could reach objects' prototypes is refused, as in the file (it was dropped)", () => {
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      const r = parseSets([`app.args.${key}=1`], "/x/multiarch.yaml");
+      expect(r.errors.map((e) => e.message)).toEqual([`--set app.args.${key}=1: ${key} may not be a key`]);
+    }
+  });
+
   test("cache.KEY on an image without a cache needs cache.type too", () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-set-"));
     mkdirSync(join(dir, "app"));

@@ -4,6 +4,7 @@
 
 import { didYouMean } from "@multiarch/plan";
 import { type Diagnostic, diag } from "./diagnostics.ts";
+import { FORBIDDEN_KEYS } from "./fast-yaml.ts";
 import type { ImageInput } from "./schema.ts";
 
 type Fields = Pick<ImageInput, "tags" | "platforms" | "args" | "labels" | "annotations" | "cache" | "attest">;
@@ -76,6 +77,8 @@ function overrideOf(image: string, key: string, value: string, text: string): Ov
     case "labels":
     case "annotations":
       if (!name) return `name the ${head.slice(0, -1)}: ${image}.${head}.NAME=VALUE`;
+      // as in the file: a key that could reach objects' prototypes is refused, not dropped
+      if (FORBIDDEN_KEYS.has(name)) return `${name} may not be a key`;
       return one(head, { [head]: { [name]: value } }, name);
     case "tags":
       if (rest.length) break;

@@ -1,6 +1,6 @@
 // multiarch inspect REF: the platforms, digests and sizes a pushed image holds (attestations apart), as a
 // table or --json; --expect P,Q makes it a CI check (exit 3 unless the platforms are exactly those).
-import { parsePlatform } from "@multiarch/plan";
+import { parseImageRef, parsePlatform } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { type Io, style, table } from "../format.ts";
 
@@ -9,6 +9,9 @@ const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` 
 export default async function inspect({ values, io, json, positionals }: CommandContext<"inspect">): Promise<Outcome> {
   if (positionals.length !== 1) return { exit: EXIT.usage, message: "name one image: multiarch inspect REF, e.g. ghcr.io/acme/app:1.2.0" };
   const ref = positionals[0]!;
+  // a name that is no image reference is the user's to fix (exit 1), not a registry's failure
+  const name = parseImageRef(ref);
+  if (!name.ok) return { exit: EXIT.usage, message: `${ref}: ${name.message}` };
   const expected: string[] = [];
   for (const p of values.expect?.split(",").filter(Boolean) ?? []) {
     const parsed = parsePlatform(p.trim());
