@@ -113,6 +113,16 @@ describe("multiarch ci github", () => {
     expect(JSON.stringify(wf.jobs.check)).not.toContain("docker login");
   });
 
+  test("a registry credential read from a file is a warning: the pipeline creates no file", async () => {
+    const dir = withRegistry(
+      checkout("quickstart", { "quay-user": "u" }),
+      "  quay: { url: quay.io/acme, username: { file: quay-user }, password: { env: QUAY_PW } }",
+    );
+    const io = memoryIo(dir, { QUAY_PW: "x" });
+    expect(await run(["ci", "github", "-o", join(mkdtempSync(join(tmpdir(), "multiarch-ci-out-")), "ci.yml")], io), io.err()).toBe(0);
+    expect(io.err()).toContain("registry quay reads a credential from quay-user, which the generated pipeline does not create");
+  });
+
   test("--install: workspace by default where package.json lists @multiarch/cli; npx; --pin by commit; --branch", async () => {
     const dir = checkout("quickstart", {
       "package.json": JSON.stringify({ devDependencies: { "@multiarch/cli": "^0.1.0" } }),

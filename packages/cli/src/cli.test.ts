@@ -48,6 +48,18 @@ describe("option values", () => {
     expect(existsSync(join(dir, "="))).toBe(false);
   });
 
+  test('-o "" and -f "" are refused: an empty path would be the current folder (plan wrote its files there)', async () => {
+    for (const args of [
+      ["plan", "-o", ""],
+      ["validate", "-f", ""],
+      ["plan", "--out="],
+    ]) {
+      const io = memoryIo("/nowhere");
+      expect(await run(args, io)).toBe(1);
+      expect(io.err()).toMatch(/--(out|file) needs a path, not an empty value/);
+    }
+  });
+
   test("--platform and --shard take comma lists, as docker's --platform does", () => {
     expect(parseCommandArgs("plan", ["--platform", "linux/amd64,linux/arm64", "--platform=linux/riscv64"]).values.platform).toEqual([
       "linux/amd64",

@@ -244,6 +244,10 @@ async function runCommand<C extends CommandName>(
     io.stdout.write(`${commandHelp(name)}\n`);
     return EXIT.ok;
   }
+  // an empty path (-o "", an unset shell variable) would be the current folder: never what was meant
+  const values = parsed.values as Record<string, unknown>;
+  const empty = ["out", "file"].find((k) => values[k] === "" || (Array.isArray(values[k]) && (values[k] as unknown[]).includes("")));
+  if (empty) return finish(name, { exit: EXIT.usage, message: `--${empty} needs a path, not an empty value` });
   try {
     const mod = await COMMANDS[name].load();
     return finish(name, await mod.default({ command: name, ...parsed, io, signal, json }));

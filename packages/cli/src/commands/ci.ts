@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { githubWorkflow, gitlabPipeline, INSTALLS, type Install } from "@multiarch/compiler";
+import { diag } from "@multiarch/spec";
 import pkg from "../../package.json" with { type: "json" };
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
@@ -60,5 +61,18 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, text);
   io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${text.split("\n").length} lines, multiarch installed by ${install})\n`);
-  return { exit: EXIT.ok, warnings: loaded.warnings, data: { files: [out] } };
+  // a credential read from a file: the pipeline passes variables and secrets, it creates no file
+  const fromFiles = spec.registries.flatMap((r) =>
+    [r.username, r.password].flatMap((c) =>
+      c?.file
+        ? [
+            diag("path-missing", r.at, `registry ${r.name} reads a credential from ${c.file}, which the generated pipeline does not create`, {
+              hint: "read it from an env variable (username: { env: NAME }), which the pipeline passes from CI's variables and secrets",
+              severity: "warning",
+            }),
+          ]
+        : [],
+    ),
+  );
+  return { exit: EXIT.ok, warnings: [...loaded.warnings, ...fromFiles], data: { files: [out] } };
 }
