@@ -35,7 +35,8 @@ function committed(dir: string): void {
   }
 }
 
-const SPEC_TAGS = { bake: ["1.0", "latest"], manifest: ["1.0", "1.0-amd64", "1.0-arm64", "latest"] };
+// the spec's tags and nothing else, with either strategy (the manifest strategy once wrote 1.0-amd64 too)
+const SPEC_TAGS = { bake: ["1.0", "latest"], manifest: ["1.0", "latest"] };
 
 describe.skipIf(!env)("no staging tags", () => {
   test.each(["bake", "manifest"] as const)("apply, strategy %s: only the spec's tags, nothing left in the engine", async (strategy) => {

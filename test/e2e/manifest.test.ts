@@ -30,7 +30,6 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
       const run = await docker(["run", "--rm", "--pull", "always", "--platform", platform!, ref]);
       expect(run.stdout.trim(), platform).toBe(uname);
     }
-    expect((await platformsOf(`${env!.registry}/fallback/tool:2.0.1-armv7`)).digest).toMatch(/^sha256:/);
   });
 
   test("attestations and a registry cache (issue 22): per-arch indexes merged with their provenance, this platform's cache written, verified, published whole", async () => {
@@ -53,8 +52,8 @@ describe.skipIf(!env)("apply with the manifest strategy", () => {
     const provenance = await docker(["buildx", "imagetools", "inspect", `${registry}/app:latest`, "--format", "{{json .Provenance}}"]);
     expect(Object.keys(JSON.parse(provenance.stdout)).sort()).toEqual(["linux/amd64", "linux/arm64"]);
     for (const p of ["linux-amd64", "linux-arm64"]) expect((await platformsOf(`${registry}/app:buildcache-${p}`)).digest, p).toMatch(/^sha256:/);
-    // the per-arch user tags are written as before
-    expect((await platformsOf(`${registry}/app:1.0-arm64`)).digest).toMatch(/^sha256:/);
+    // no tag of one platform: a user tag holds every planned platform
+    expect((await docker(["buildx", "imagetools", "inspect", `${registry}/app:1.0-arm64`])).exitCode).not.toBe(0);
   }, 180_000);
 
   test("a re-run with a stale local manifest list still works", async () => {

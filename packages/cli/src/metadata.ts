@@ -24,7 +24,7 @@ export function metadataOf(report: Report): Record<string, ImageMetadata> {
     const held =
       img.status === "up-to-date" && img.digest
         ? img.tags.map((ref) => ({ ref, digest: img.digest }))
-        : // the index's tags (the manifest strategy's per-arch tags hold one platform's image)
+        : // the tags moved to the index
           report.tags.filter((t) => t.image === img.name && t.status !== "not-moved" && t.digest && (!img.digest || t.digest === img.digest));
     const repositories: Record<string, string> = {};
     for (const t of held) repositories[repositoryOf(t.ref)] = t.digest!;

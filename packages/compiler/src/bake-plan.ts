@@ -145,7 +145,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
     { name: "push", steps: push },
     // Smoke tests read the staging index too, so they run beside its verification.
     { name: "verify", steps: [...verifySteps(all), ...testSteps(images)] },
-    ...publishStages({ images: all, sign: spec.sign, perArch: false, publish: (img, ref) => publishStep(img.name, ref, spec.sign !== undefined) }),
+    ...publishStages({ images: all, sign: spec.sign, publish: (img, ref) => publishStep(img.name, ref, spec.sign !== undefined) }),
   ].filter((s) => s.steps.length > 0);
 }
 

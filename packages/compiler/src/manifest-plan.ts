@@ -30,12 +30,10 @@ import { cacheRefs, secretFlag } from "./bake.ts";
 import { buildFlags, buildOptions } from "./build-options.ts";
 import type { RenderedImage } from "./render.ts";
 import { publishStages } from "./publish-stages.ts";
-import { copySigned, docker, layoutOutput, layoutPushStep, loginSteps, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { docker, layoutOutput, layoutPushStep, loginSteps, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
-/** The per-arch user tag, from the image's first tag: 1.2.0-arm64, 1.2.0-armv7. */
-const userArchRef = (ref: PlannedRef, p: Platform): string => `${ref.name}:${perArchTag(ref.tags[0] ?? "latest", p)}`;
 
 /** Attestations the spec asked for (attest: written): per-arch images are then indexes, merged by imagetools. */
 export const attests = (img: Image): boolean => img.attest.asked && (img.attest.provenance !== false || img.attest.sbom);
@@ -129,34 +127,13 @@ export function manifestCommands(ref: PlannedRef, target: string, platforms: rea
 }
 
 /**
- * The manifest strategy's publish of one repository: per-arch user tags (1.2.0-arm64) from the verified
- * per-arch digests, and the multi-arch tags. `local`: the legacy builder's own images of this
- * run (it has no imagetools); otherwise the per-arch images are read from the registry. `copy.signed`:
- * per-arch tags are cosign copies of the signed images (imagetools would wrap each in a new list).
+ * The manifest strategy's publish of one repository: its tags, each to the verified multi-arch index (a
+ * copy of it with imagetools), or to a list `docker manifest` makes again of the verified per-arch images
+ * (the legacy builder, which has no imagetools). Never a tag of one platform: a user tag moves only to an
+ * index of every planned platform.
  */
-export function manifestPublishStep(
-  image: string,
-  ref: PlannedRef,
-  platforms: readonly Platform[],
-  legacy: boolean,
-  local: boolean,
-  copy: { signed?: boolean } = {},
-): Step {
-  const { signed = false } = copy;
+export function manifestPublishStep(image: string, ref: PlannedRef, platforms: readonly Platform[], legacy: boolean, copy: { signed?: boolean } = {}): Step {
   const verified = (p: Platform): Arg => ({ verified: ref.staging, platform: p });
-  const source = (p: Platform): Arg => (local ? { built: archRef(ref, p) } : verified(p));
-  const perArch = platforms.flatMap((p) =>
-    legacy
-      ? [
-          ...(local ? [] : [docker(["pull", "--platform", p, source(p)])]),
-          docker(["tag", source(p), userArchRef(ref, p)]),
-          docker(["push", userArchRef(ref, p)], { moves: userArchRef(ref, p) }),
-        ]
-      : signed
-        ? // imagetools wraps a single image in a new list, which nobody signed; cosign copies the signed image as it is
-          [copySigned(source(p), userArchRef(ref, p), ref.insecure)]
-        : [docker(["buildx", "imagetools", "create", "--tag", userArchRef(ref, p), source(p)], { moves: userArchRef(ref, p) })],
-  );
   const targets = ref.tags.map((t) => `${ref.name}:${t}`);
   return {
     id: refStepId("publish", image, ref),
@@ -164,10 +141,10 @@ export function manifestPublishStep(
     image,
     registry: ref.registry,
     // the multi-arch tags: the verified index itself (buildx), or a list `docker manifest` makes again (legacy)
-    commands: [...perArch, ...(legacy ? targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true)) : tagCommands(ref))],
+    commands: legacy ? targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true)) : tagCommands(ref),
     ...(legacy ? {} : { unchangedIf: unchangedIf(ref, copy.signed) }),
     inputs: platforms.map((p) => archRef(ref, p)),
-    produces: [...platforms.map((p) => userArchRef(ref, p)), ...targets],
+    produces: targets,
   };
 }
 
@@ -295,11 +272,7 @@ export function manifestStages(
     ...publishStages({
       images,
       sign: spec.sign,
-      // per-arch user tags point at the per-arch images: those are signed too
-      perArch: true,
-      // Per-arch user tags straight from the verified per-arch digests, registry to registry (a local `docker
-      // tag` could be re-pointed by a concurrent run first); the legacy builder has no imagetools.
-      publish: (img, ref) => manifestPublishStep(img.name, ref, img.platforms, legacy, legacy && !img.reuse, { signed: spec.sign !== undefined }),
+      publish: (img, ref) => manifestPublishStep(img.name, ref, img.platforms, legacy, { signed: spec.sign !== undefined }),
     }),
   );
   return stages.filter((s) => s.steps.length > 0);

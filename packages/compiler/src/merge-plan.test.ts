@@ -71,7 +71,7 @@ describe("mergePlan", () => {
     );
   });
 
-  test("the manifest strategy indexes the same per-platform image manifests, and publishes per-arch tags too", () => {
+  test("the manifest strategy indexes the same per-platform image manifests, and publishes the spec's tags only", () => {
     const manifest = { ...plan, strategy: { requested: "manifest" as const, chosen: "manifest" as const, reason: "t" } };
     const shards = [shard("linux/amd64"), shard("linux/arm64")].map((s) => ({ ...s, identity: { plan: planIdentity(manifest), commit } }));
     const r = mergePlan(manifest, shards, commit);
@@ -80,7 +80,7 @@ describe("mergePlan", () => {
     const [merge, , publish] = r.plan.stages.map((s) => s.steps[0]!);
     expect(merge!.commands).toEqual([]);
     expect(merge!.index?.sources).toEqual(["reg/app@sha256:img-linux/amd64", "reg/app@sha256:img-linux/arm64"]);
-    expect(publish!.produces).toEqual(["reg/app:1.0-amd64", "reg/app:1.0-arm64", "reg/app:1.0", "reg/app:latest"]);
+    expect(publish!.produces).toEqual(["reg/app:1.0", "reg/app:latest"]);
   });
 
   test("the legacy builder merges with docker manifest, under the staging tag (it cannot push by digest)", () => {
@@ -95,7 +95,7 @@ describe("mergePlan", () => {
       "manifest push --insecure reg/app:multiarch-staging-x",
     ]);
     expect(merge!.yields).toEqual([{ ref: "reg/app:multiarch-staging-x", pushed: true, from: "output" }]);
-    expect(publish!.produces).toEqual(["reg/app:1.0-amd64", "reg/app:1.0-arm64", "reg/app:1.0", "reg/app:latest"]);
+    expect(publish!.produces).toEqual(["reg/app:1.0", "reg/app:latest"]);
   });
 });
 

@@ -102,7 +102,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
       images,
       // the per-arch images are in the registry, never in this engine: the manifest publish reads them there
       publish: (img, ref) =>
-        chosen === "manifest" ? manifestPublishStep(img.name, ref, img.platforms, legacy, false, { signed }) : publishStep(img.name, ref, signed),
+        chosen === "manifest" ? manifestPublishStep(img.name, ref, img.platforms, legacy, { signed }) : publishStep(img.name, ref, signed),
     }),
   ].filter((s) => s.steps.length > 0);
   return {

@@ -171,7 +171,7 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
     { name: "copy", steps: copies },
     { name: "verify-copy", steps: copyChecks },
     // the copy is signed where it now lives, before any tag there moves (in place: the source was signed)
-    ...publishStages({ images: planned, sign: from ? spec.sign : undefined, perArch: false, publish: (p, ref) => publishStep(p.name, ref, signed) }),
+    ...publishStages({ images: planned, sign: from ? spec.sign : undefined, publish: (p, ref) => publishStep(p.name, ref, signed) }),
   ].filter((s) => s.steps.length > 0);
   const signing = signingOf(spec.sign);
   const plan: Plan = {

@@ -11,15 +11,13 @@ export interface PublishPhase {
   images: readonly PlannedImage[];
   /** How indexes are signed here (undefined: not signed in this plan). */
   sign: Signing | undefined;
-  /** The per-arch images get user tags too (the manifest strategy): what acts on an index acts on them too. */
-  perArch: boolean;
   /** The step that moves one ref's user tags to the verified index: each strategy has its own. */
   publish: (image: PlannedImage, ref: PlannedRef) => Step;
 }
 
 /** The stages between verification and publishing, in order, each a stage name and what builds its steps. */
 const PUBLISH_PHASE: readonly { name: string; steps: (phase: PublishPhase) => Step[] }[] = [
-  { name: "sign", steps: ({ sign, images, perArch }) => (sign ? signSteps(sign, images, perArch) : []) },
+  { name: "sign", steps: ({ sign, images }) => (sign ? signSteps(sign, images) : []) },
 ];
 
 const publishStage = ({ images, publish }: Pick<PublishPhase, "images" | "publish">): Stage => ({

@@ -1,5 +1,5 @@
 // Steps both strategies share: registry login, verification of the pushed index, smoke tests, and
-// the names of things (staging tags, per-arch tags, step ids).
+// the names of things (staging tags, per-arch staging keys, step ids).
 import {
   type Arg,
   type Built,
@@ -201,10 +201,10 @@ export function signatureCheck(sign: Signing, ref: Arg, insecure: boolean): Comm
 /**
  * Signing each index about to be published, by the digest verification saw, before any user tag moves;
  * then the signature is checked. An index that already carries a signature the key verifies is left as
- * it is. `recursive`: the per-arch images too (the manifest strategy publishes per-arch tags). The key's
- * password reaches cosign alone, as COSIGN_PASSWORD (empty without one: cosign never prompts).
+ * it is. The key's password reaches cosign alone, as COSIGN_PASSWORD (empty without one: cosign never
+ * prompts).
  */
-export function signSteps(sign: Signing, images: readonly PlannedImage[], recursive: boolean): Step[] {
+export function signSteps(sign: Signing, images: readonly PlannedImage[]): Step[] {
   return images
     .filter((img) => !img.notPublished && !img.archive)
     .flatMap((img) =>
@@ -213,20 +213,10 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[], recurs
         const registry = ref.insecure ? ["--allow-insecure-registry"] : [];
         const signCommand =
           sign.mode === "keyless"
-            ? cosign(["sign", "--yes", ...(recursive ? ["--recursive"] : []), ...registry, index])
-            : cosign(
-                [
-                  "sign",
-                  "--yes",
-                  "--key",
-                  keyArg(sign.key),
-                  ...(sign.tlog ? [] : ["--tlog-upload=false"]),
-                  ...(recursive ? ["--recursive"] : []),
-                  ...registry,
-                  index,
-                ],
-                { setEnv: { COSIGN_PASSWORD: sign.password ? valueRef(sign.password) : "" } },
-              );
+            ? cosign(["sign", "--yes", ...registry, index])
+            : cosign(["sign", "--yes", "--key", keyArg(sign.key), ...(sign.tlog ? [] : ["--tlog-upload=false"]), ...registry, index], {
+                setEnv: { COSIGN_PASSWORD: sign.password ? valueRef(sign.password) : "" },
+              });
         const check = signatureCheck(sign, index, ref.insecure);
         return {
           id: refStepId("sign", img.name, ref),
@@ -241,13 +231,6 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[], recurs
       }),
     );
 }
-
-/**
- * A signed image copied as it is (manifest and signature, same digest) to a tag. cosign also leaves a tag
- * named after the digest (sha256-<hex>), as it does for every copy by digest.
- */
-export const copySigned = (source: Arg, tag: string, insecure: boolean): Command =>
-  cosign(["copy", "--force", ...(insecure ? ["--allow-insecure-registry"] : []), source, tag], { moves: tag });
 
 /** What a plan says about signing, for whoever runs it (a CI workflow needs an OIDC token for keyless). */
 export const signingOf = (sign: Signing | undefined) => (sign ? { mode: sign.mode, tlog: sign.mode === "keyless" || sign.tlog } : undefined);

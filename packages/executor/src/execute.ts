@@ -257,7 +257,7 @@ const DIGEST = /sha256:[0-9a-f]{64}/;
 
 /**
  * The digest a tag was moved to: its source's, when the command (or the `docker tag` before a legacy
- * push) copies one image by digest, e.g. a per-arch tag; else the verified index's.
+ * push) copies one image by digest; else the verified index's.
  */
 function movedTo(step: Step, i: number, ctx: StepContext): string {
   const cmd = step.commands[i]!;
