@@ -152,7 +152,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     exitCode,
     durationMs: performance.now() - started,
     steps,
-    images: summarize(plan, steps, built),
+    images: summarize(plan, steps, built, exitCode === 130),
     tags,
     staged: [...staged.values()],
   };

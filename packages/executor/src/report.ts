@@ -101,7 +101,8 @@ function ownFailure(image: string, mine: readonly StepOutcome[], bakes: readonly
 }
 
 /** Per image, from its own steps (and the shared bake step, which builds every image at once). */
-export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<string, string>): ImageSummary[] {
+/** `interrupted`: the run was stopped (SIGINT, SIGTERM): what failed then was cut off, not broken. */
+export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<string, string>, interrupted = false): ImageSummary[] {
   const shared = steps.filter((s) => s.kind === "bake" && !s.image && s.status !== "not-run");
   const failures = new Map(
     plan.images.flatMap((img) => {
@@ -143,7 +144,9 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
       : dependency
         ? "skipped"
         : failure
-          ? "failed"
+          ? interrupted
+            ? "cancelled"
+            : "failed"
           : target?.status === "cancelled"
             ? "cancelled"
             : unchanged
@@ -166,7 +169,9 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
         : status === "failed"
           ? failure
           : status === "cancelled"
-            ? `bake stopped when ${others.join(", ")} failed`
+            ? interrupted
+              ? "interrupted: the run was stopped before it finished"
+              : `bake stopped when ${others.join(", ")} failed`
             : status === "not-run" && others.length
               ? `the run stopped when ${others.join(", ")} failed (apply --continue builds and publishes the others)`
               : undefined;
