@@ -60,6 +60,17 @@ describe("option values", () => {
     }
   });
 
+  test("an option of one value given twice is refused (the last one won, silently); --json before the command is the command's", async () => {
+    const io = memoryIo("/nowhere");
+    expect(await run(["validate", "-f", "a.yaml", "--file", "b.yaml"], io)).toBe(1);
+    expect(io.err()).toContain("--file was given twice; it takes one value");
+    // repeatable options stay repeatable
+    expect(() => parseCommandArgs("plan", ["--platform", "linux/amd64", "--platform", "linux/arm64", "--image", "a", "--image", "b"])).not.toThrow();
+    const json = memoryIo("/nowhere");
+    expect(await run(["--json", "validate", "-f", "/nowhere/multiarch.yaml"], json)).toBe(1);
+    expect(JSON.parse(json.out())).toMatchObject({ command: "validate", ok: false });
+  });
+
   test("--platform and --shard take comma lists, as docker's --platform does", () => {
     expect(parseCommandArgs("plan", ["--platform", "linux/amd64,linux/arm64", "--platform=linux/riscv64"]).values.platform).toEqual([
       "linux/amd64",

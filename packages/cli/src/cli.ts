@@ -219,7 +219,15 @@ export function parseCommandArgs<C extends CommandName>(name: C, args: readonly 
     options: options as NonNullable<ParseArgsConfig["options"]>,
     strict: true,
     allowPositionals: COMMANDS[name].positionals !== undefined,
+    tokens: true,
   });
+  // an option of one value given twice (-f a.yaml -f b.yaml): parseArgs keeps the last, silently
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option" || table[t.name]?.multiple || table[t.name]?.type === "boolean") continue;
+    if (seen.has(t.name)) throw new Error(`--${t.name} was given twice; it takes one value`);
+    seen.add(t.name);
+  }
   // parseArgs typed each value from this very table (string, boolean, or a list when multiple)
   return { values: splitCommaLists(parsed.values, table) as Values<C>, positionals: parsed.positionals };
 }
@@ -275,7 +283,9 @@ function fileSystemError(e: unknown): string | undefined {
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
 
-export async function run(argv: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function run(given: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  // --json before the command (multiarch --json validate) is the command's --json
+  const argv = given[0] === "--json" && given[1] !== undefined ? [given[1], "--json", ...given.slice(2)] : given;
   const [first, ...rest] = argv;
   const json = argv.includes("--json");
   const name = first === "help" && rest[0] && !rest[0].startsWith("-") ? rest[0] : first;
