@@ -172,7 +172,6 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
   return { ok: true, compiled: { bake, plan, archPlans: perArch, files }, warnings };
 }
 
-/** What the chosen strategy cannot do with this spec on this engine. */
 /** index: annotations on an image that is one manifest (one platform, no attestations): there is no index. */
 function singleManifestProblems(spec: Spec, own: ReadonlyMap<string, Record<string, string>>): Diagnostic[] {
   return [...own].flatMap(([name, annotations]) => {
@@ -192,6 +191,7 @@ function singleManifestProblems(spec: Spec, own: ReadonlyMap<string, Record<stri
   });
 }
 
+/** What the chosen strategy cannot do with this spec on this engine. */
 function strategyProblems(spec: Spec, rendered: readonly RenderedImage[], strategy: Plan["strategy"], legacy: boolean): Diagnostic[] {
   return [
     ...(strategy.chosen === "manifest" ? manifestRules(rendered, legacy, strategy.engine) : []),
