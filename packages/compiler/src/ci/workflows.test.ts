@@ -13,7 +13,14 @@ const spec = (extra: string): Spec =>
   );
 const opts: CiOptions = { specPath: "multiarch.yaml", install: "npx", version: "1.2.3", actionRepo: "acme/multiarch" };
 type Step = { uses?: string; run?: string; with?: Record<string, string> };
-type Job = { env?: Record<string, string>; permissions: Record<string, string>; steps: Step[]; script?: string[]; before_script?: string[] };
+type Job = {
+  env?: Record<string, string>;
+  permissions: Record<string, string>;
+  steps: Step[];
+  script?: string[];
+  before_script?: string[];
+  resource_group?: string;
+};
 type Workflow = { jobs: Record<string, Job>; concurrency: { group: string; "cancel-in-progress": string } };
 const github = (s: Spec, o: Partial<CiOptions> = {}) => parse(githubWorkflow(s, { ...opts, ...o })) as Workflow;
 
@@ -78,6 +85,13 @@ test("GitHub: every publishing run of the repository in one group, never cancell
   expect(run("pull_request", "refs/pull/2/merge").group).not.toBe(pr.group);
   // another spec's generated workflow never cancels this one's check of the same pull request
   expect(run("pull_request", "refs/pull/1/merge", "images.yml").group).not.toBe(pr.group);
+});
+
+test("GitLab: merge jobs, which move tags, run one at a time across the project's pipelines; builds do not wait", () => {
+  const gitlab = parse(gitlabPipeline(spec(""), opts)) as Record<string, Job>;
+  expect(gitlab.merge!.resource_group).toBe("multiarch-publish");
+  expect(gitlab.shard!.resource_group).toBeUndefined();
+  expect(gitlab.check!.resource_group).toBeUndefined();
 });
 
 test("QEMU: GitHub and GitLab install one pinned binfmt release, never a floating tag", () => {

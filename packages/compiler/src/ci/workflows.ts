@@ -304,6 +304,9 @@ export function gitlabPipeline(spec: Spec, opts: CiOptions): string {
       stage: "merge",
       needs: ["shard"],
       rules: publishing,
+      // one merge at a time in the project: a tag's pipeline and the default branch's do not move shared
+      // tags (latest) at once; the shards before it still build in parallel
+      resource_group: "multiarch-publish",
       // the merge signs what it publishes: cosign from Alpine's packages, keyless with GitLab's OIDC token
       ...(spec.sign?.mode === "keyless" ? { id_tokens: { SIGSTORE_ID_TOKEN: { aud: "sigstore" } } } : {}),
       script: [
