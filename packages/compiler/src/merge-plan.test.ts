@@ -71,6 +71,20 @@ describe("mergePlan", () => {
     );
   });
 
+  test("shards that built an image from different inputs (one commit, another checkout) are refused, naming each", () => {
+    const hashed = (platform: Platform, inputHash: string): Shard => {
+      const s = shard(platform);
+      return { ...s, images: { app: { ...s.images.app!, inputHash } } };
+    };
+    expect(mergePlan(plan, [hashed("linux/amd64", "a".repeat(64)), hashed("linux/arm64", "a".repeat(64))], commit).ok).toBe(true);
+    expect(mergePlan(plan, [hashed("linux/amd64", "a".repeat(64)), hashed("linux/arm64", "b".repeat(64))], commit)).toEqual({
+      ok: false,
+      problems: [
+        "app: the shards built it from different inputs (linux/amd64 from aaaaaaaaaaaa; linux/arm64 from bbbbbbbbbbbb): a change not committed, or a base image that moved between the shard runs; run every shard again from one checkout",
+      ],
+    });
+  });
+
   test("the manifest strategy indexes the same per-platform image manifests, and publishes the spec's tags only", () => {
     const manifest = { ...plan, strategy: { requested: "manifest" as const, chosen: "manifest" as const, reason: "t" } };
     const shards = [shard("linux/amd64"), shard("linux/arm64")].map((s) => ({ ...s, identity: { plan: planIdentity(manifest), commit } }));

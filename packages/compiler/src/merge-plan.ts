@@ -32,6 +32,19 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         if (!entry?.refs[ref.name]) problems.push(`${img.name}: no ${p} image for ${ref.name} (missing the ${p} shard, or it did not build ${img.name})`);
       }
     }
+    // One commit is not one content: a shard built from a dirty checkout, or after a base image moved,
+    // hashed other inputs. Its platform would ship beside the others' in one index.
+    const hashes = new Map<string, Platform[]>();
+    for (const p of img.platforms) {
+      const hash = byPlatform.get(p)?.images[img.name]?.inputHash;
+      if (hash) hashes.set(hash, [...(hashes.get(hash) ?? []), p]);
+    }
+    if (hashes.size > 1) {
+      const each = [...hashes].map(([hash, ps]) => `${ps.join(", ")} from ${hash.slice(0, 12)}`).join("; ");
+      problems.push(
+        `${img.name}: the shards built it from different inputs (${each}): a change not committed, or a base image that moved between the shard runs; run every shard again from one checkout`,
+      );
+    }
   }
   if (problems.length) return { ok: false, problems };
 

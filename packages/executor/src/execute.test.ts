@@ -66,4 +66,30 @@ describe("executePlan", () => {
     const r = await executePlan(plan("build"), { planDir: fake.dir, env: fake.env, concurrency: 1, retry });
     expect(r.steps[0]).toMatchObject({ status: "failed", attempts: 1 });
   });
+
+  test("many steps at once on the run's one signal: no listener-leak warning on stderr (each child listens to it)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const steps = Array.from({ length: 12 }, (_, i) => ({
+        id: `t${i}`,
+        kind: "test" as const,
+        commands: [{ program: "docker" as const, args: ["run"] }],
+        inputs: [],
+        produces: [],
+      }));
+      const many: Plan = { ...plan("push"), stages: [{ name: "verify", steps }] };
+      const slow = mkdtempSync(join(tmpdir(), "multiarch-fake-"));
+      writeFileSync(join(slow, "docker"), "#!/bin/sh\nsleep 0.2\n");
+      chmodSync(join(slow, "docker"), 0o755);
+      const env = { PATH: `${slow}:/usr/bin:/bin` };
+      const r = await executePlan(many, { planDir: slow, env, concurrency: 1, signal: new AbortController().signal });
+      await new Promise((res) => setImmediate(res)); // warnings are emitted on the next tick
+      expect(r.exitCode).toBe(0);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
 });

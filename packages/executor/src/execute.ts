@@ -3,6 +3,7 @@
 // runs only when every build, verification and test before it passed. With `continueOnFailure` a
 // failure stops only its image and the images built FROM it: their later steps are skipped, the others
 // go on to be published.
+import { setMaxListeners } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -58,6 +59,9 @@ export function planRedactor(plan: Pick<Plan, "secrets">, cwd: string, env: Env)
 
 export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Report> {
   const started = performance.now();
+  // every step running at once, and each child of it, listens to the run's one signal: Node's leak
+  // warning (at 11) would print on stderr of any run with 6 smoke tests at once
+  if (opts.signal) setMaxListeners(0, opts.signal);
   const cwd = resolve(opts.planDir, plan.cwd);
   const outcomes = new Map<string, StepOutcome>();
   // What verification saw under each staging ref, for publish's "already there" check.
