@@ -49,4 +49,12 @@ describe("merge --from", () => {
     expect(io.err()).toContain("in/linux-amd64.json is not a shard file");
     expect(io.err()).toContain("written as shard version 7");
   });
+
+  test("a --from path that does not exist is refused, not read as no shards", async () => {
+    const dir = repoWithSpec("version: 1\nimages:\n  app: { context: app }\n");
+    mkdirSync(join(dir, "in"));
+    const io = memoryIo(dir);
+    expect(await run(["merge", "--from", "in", "--from", "typo", "--dry-run"], io)).toBe(1);
+    expect(io.err()).toContain("--from typo: no such file or folder");
+  });
 });

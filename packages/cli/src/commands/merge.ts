@@ -17,7 +17,13 @@ export default async function merge(ctx: CommandContext<"merge">): Promise<Outco
   if (!prepared.ok) return prepared.outcome;
   try {
     const from = (values.from ?? [join(prepared.outAbs, "shards")]).map((p) => resolve(io.cwd, p));
-    const { shards, skipped, broken } = findShards(from);
+    const { shards, skipped, broken, missing } = findShards(from);
+    // a folder of the default name may be absent (no shard yet: said below); one named with --from must be there
+    if (values.from && missing.length)
+      return {
+        exit: EXIT.usage,
+        message: `--from ${missing.map((p) => displayPath(p, io.cwd)).join(", ")}: no such file or folder; name the folder the shard jobs' artifacts were downloaded to`,
+      };
     if (broken)
       return { exit: EXIT.usage, message: `${displayPath(broken.file, io.cwd)} is not a shard file:\n${broken.problems.map((p) => `  ${p}`).join("\n")}` };
     if (skipped.length)

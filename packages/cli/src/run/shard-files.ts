@@ -23,6 +23,8 @@ interface Found {
   /** Files read that are not shards, skipped with a note. */
   skipped: string[];
   broken?: { file: string; problems: string[] };
+  /** Paths given that do not exist (a typo, an artifact download that wrote elsewhere). */
+  missing: string[];
 }
 
 /**
@@ -51,9 +53,12 @@ function shardsIn(dir: string, found: Found, sides: boolean): void {
 }
 
 export function findShards(paths: readonly string[]): Found {
-  const found: Found = { shards: [], skipped: [] };
+  const found: Found = { shards: [], skipped: [], missing: [] };
   for (const p of paths) {
-    if (!existsSync(p)) continue;
+    if (!existsSync(p)) {
+      found.missing.push(p);
+      continue;
+    }
     if (statSync(p).isDirectory()) shardsIn(p, found, true);
     else {
       const r = readShard(p);
