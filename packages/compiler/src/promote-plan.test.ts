@@ -44,8 +44,9 @@ describe("promotePlan", () => {
     expect(r.plan.images.map((i) => i.name)).toEqual(["app"]); // not the internal image
     const verify = steps(r.plan).filter((s) => s.kind === "verify");
     expect(verify.map((s) => s.expect)).toEqual([
-      { ref: "127.0.0.1:5000/staging/app:1.4.2", platforms: ["linux/amd64", "linux/arm64"] },
-      { ref: "ghcr.io/acme/app:1.4.2", platforms: ["linux/amd64", "linux/arm64"] },
+      // labels: built by multiarch, not an index pushed by hand under the version's tag
+      { ref: "127.0.0.1:5000/staging/app:1.4.2", platforms: ["linux/amd64", "linux/arm64"], labels: ["io.multiarch.input-hash"] },
+      { ref: "ghcr.io/acme/app:1.4.2", platforms: ["linux/amd64", "linux/arm64"], labels: ["io.multiarch.input-hash"] },
     ]);
     const publish = steps(r.plan).find((s) => s.id === "publish:app@prod")!;
     expect(publish.commands.map((c) => c.moves)).toEqual(["ghcr.io/acme/app:1.4.2", "ghcr.io/acme/app:1.4", "ghcr.io/acme/app:1", "ghcr.io/acme/app:latest"]);

@@ -5,6 +5,7 @@
 import { basename } from "node:path";
 import {
   didYouMean,
+  INPUT_HASH_LABEL,
   PLAN_VERSION,
   type Plan,
   type PlannedImage,
@@ -123,7 +124,15 @@ export function promotePlan(spec: Spec, facts: Facts, opts: PromoteOptions): Pro
       const ref: PlannedRef = { ...n, tags: publishOrder(r.tags), staging: from ? `${n.name}:${promoteTag(source)}` : source };
       refs.push(ref);
       if (from) sourceRefs.push({ registry: from.name, name: repositoryRef(from, repo), insecure: sourceInsecure, tags: [], staging: source });
-      verify.push(indexCheckStep(refStepId("verify", img.name, sourceOf), img.name, from?.name ?? n.registry, sourceInsecure, { ref: source, platforms }));
+      // built by multiarch (every platform's config has the input hash): a tag pushed by hand under the
+      // version's name is not promoted to latest
+      verify.push(
+        indexCheckStep(refStepId("verify", img.name, sourceOf), img.name, from?.name ?? n.registry, sourceInsecure, {
+          ref: source,
+          platforms,
+          labels: [INPUT_HASH_LABEL],
+        }),
+      );
       // the source must carry the spec's signature: promote never signs what the release did not
       if (spec.sign)
         signatures.push({

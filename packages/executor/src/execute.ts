@@ -17,7 +17,7 @@ import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
-import { checkArchive, checkInspect, indexAnnotationProblems, type PlatformCheck } from "./verify.ts";
+import { checkArchive, checkInspect, configLabelProblems, indexAnnotationProblems, type PlatformCheck } from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -460,6 +460,14 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     }
     const annotations = check.ok && step.expect.annotations ? indexAnnotationProblems(last.stdout, step.expect.annotations) : [];
     if (annotations.length) return done({ status: "failed", attempts, check, error: `the index of ${step.expect.ref}: annotation ${annotations.join(", ")}` });
+    const unlabeled = check.ok && step.expect.labels ? configLabelProblems(last.stdout, step.expect.labels) : [];
+    if (unlabeled.length)
+      return done({
+        status: "failed",
+        attempts,
+        check,
+        error: `${step.expect.ref} was not built by multiarch (${unlabeled.join("; ")}): only an index an apply published is promoted`,
+      });
     return done({ status: check.ok ? "ok" : "failed", attempts, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { checkArchive, checkInspect, indexAnnotationProblems } from "./verify.ts";
+import { checkArchive, checkInspect, configLabelProblems, indexAnnotationProblems } from "./verify.ts";
 
 const inspect = (
   platforms: { os: string; architecture: string; variant?: string }[],
@@ -101,5 +101,26 @@ describe("index annotations", () => {
     const out = JSON.stringify({ manifest: { digest: "sha256:i", manifests: [], annotations: { a: "1", b: "other" } } });
     expect(indexAnnotationProblems(out, { a: "1" })).toEqual([]);
     expect(indexAnnotationProblems(out, { a: "1", b: "2", c: "3" })).toEqual(["b differs", "c is missing"]);
+  });
+});
+
+describe("image config labels (promote: built by multiarch)", () => {
+  const label = "io.multiarch.input-hash";
+  test("every platform's config must carry each label; a single image's config too", () => {
+    const index = (labels: Record<string, Record<string, string> | null>) =>
+      JSON.stringify({
+        manifest: { digest: "sha256:i", manifests: [] },
+        image: Object.fromEntries(Object.entries(labels).map(([p, l]) => [p, { architecture: p.split("/")[1], config: { Labels: l } }])),
+      });
+    expect(configLabelProblems(index({ "linux/amd64": { [label]: "h" }, "linux/arm64": { [label]: "h" } }), [label])).toEqual([]);
+    // busybox's index pushed by hand under the version's tag: no label, or no labels at all
+    expect(configLabelProblems(index({ "linux/amd64": { other: "x" }, "linux/arm64": null }), [label])).toEqual([
+      `linux/amd64 has no ${label}`,
+      `linux/arm64 has no ${label}`,
+    ]);
+    const single = JSON.stringify({ manifest: { digest: "sha256:one" }, image: { architecture: "arm64", os: "linux", config: {} } });
+    expect(configLabelProblems(single, [label])).toEqual([`the image has no ${label}`]);
+    // without buildx (docker manifest inspect) there are no configs to read: refused, not passed
+    expect(configLabelProblems(JSON.stringify({ manifests: [] }), [label])).toEqual([`no image config to read ${label} from`]);
   });
 });

@@ -119,3 +119,16 @@ export function indexAnnotationProblems(json: string, want: Readonly<Record<stri
     .filter(([k, v]) => held[k] !== v)
     .map(([k]) => (k in held ? `${k} differs` : `${k} is missing`));
 }
+
+/** The platforms of an imagetools inspect output whose image config lacks one of `labels`, each with what it lacks. */
+export function configLabelProblems(json: string, labels: readonly string[]): string[] {
+  type Config = { architecture?: string; config?: { Labels?: Record<string, string> | null } };
+  const image = (JSON.parse(json) as { image?: Config | Record<string, Config> }).image ?? {};
+  // one image (not an index): its config itself; an index: one config per platform
+  const configs: [string, Config][] = "architecture" in image ? [["the image", image as Config]] : Object.entries(image as Record<string, Config>);
+  if (configs.length === 0) return [`no image config to read ${labels.join(", ")} from`];
+  return configs.flatMap(([platform, c]) => {
+    const lacking = labels.filter((l) => !c.config?.Labels?.[l]);
+    return lacking.length ? [`${platform} has no ${lacking.join(", ")}`] : [];
+  });
+}

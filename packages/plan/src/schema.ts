@@ -95,6 +95,8 @@ export const StepSchema = z.strictObject({
         sameAs: z.string().optional(),
         /** The annotations the index must carry (the spec's index: ones). */
         annotations: z.record(z.string(), z.string()).optional(),
+        /** promote: labels every platform's image config must carry (the input hash: multiarch built it). */
+        labels: z.array(z.string()).optional(),
       }),
       z.strictObject({ archive: z.string(), platforms: z.array(PlatformSchema) }),
     ])
