@@ -411,7 +411,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     if (!last.ok && !cmd.mayFail) {
       // a bake builds every target at once: its log says which one broke; a build's, where (its Dockerfile line)
       const targets =
-        step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileLine(run.cwd, step.inputs[0])) } : {};
+        step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileText(run.cwd, step.inputs[0])) } : {};
       const said = step.kind === "build" && step.image ? readBakeLog(last.stderr, [step.image])[0]?.error : undefined;
       const quoted = said?.startsWith(" > [") ? said : undefined;
       // a test's own words may be on either stream (docker run --quiet keeps the pull's off them)
@@ -461,20 +461,20 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });
 }
 
-/** Line `n` of a bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */
-function dockerfileLine(cwd: string, bakeFile: string | undefined): (target: string, n: number) => string | undefined {
-  const lines = new Map<string, string[] | undefined>();
-  return (target, n) => {
-    if (!lines.has(target)) {
+/** A bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */
+function dockerfileText(cwd: string, bakeFile: string | undefined): (target: string) => string | undefined {
+  const texts = new Map<string, string | undefined>();
+  return (target) => {
+    if (!texts.has(target)) {
       try {
         const file = JSON.parse(readFileSync(resolve(cwd, bakeFile ?? ""), "utf8")) as { target?: Record<string, { context?: string; dockerfile?: string }> };
         const t = file.target?.[target];
-        lines.set(target, t ? readFileSync(resolve(cwd, t.context ?? ".", t.dockerfile ?? "Dockerfile"), "utf8").split("\n") : undefined);
+        texts.set(target, t ? readFileSync(resolve(cwd, t.context ?? ".", t.dockerfile ?? "Dockerfile"), "utf8") : undefined);
       } catch {
-        lines.set(target, undefined); // unreadable: BuildKit's name stands
+        texts.set(target, undefined); // unreadable: BuildKit's name stands
       }
     }
-    return lines.get(target)?.[n - 1];
+    return texts.get(target);
   };
 }
 
