@@ -1,7 +1,8 @@
 // No staging tags, reproducible digests (issue 21, items 3 and 4), on buildx's docker driver: every
 // repository's tag list (registry API) holds only the spec's tags after apply and after a shard merge,
-// on both strategies; nothing of the run stays in the engine's image store; a run killed while pushing
-// leaves no tag; two cold builds on two engines publish one index digest.
+// on both strategies; nothing of the run stays in the engine's image store (after a failed or interrupted
+// smoke test too); a run killed while pushing leaves no tag; two cold builds on two engines publish one
+// index digest.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -66,6 +67,48 @@ describe.skipIf(!env)("no staging tags", () => {
     expect(merged.exitCode, merged.stderr).toBe(0);
     expect(await tagsOf(`${ns}/app`)).toEqual(SPEC_TAGS[strategy]);
     expect((await platformsOf(`${env!.registry}/${ns}/app:latest`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(await engineImages(ns)).toEqual([]);
+  });
+
+  // the smoke test pulls each platform of the pushed index into the engine; a failure stops the run, not the clean-up
+  test.each(["bake", "manifest"] as const)("a failed smoke test, strategy %s: exit 2, no tag, and the image it pulled leaves the engine", async (strategy) => {
+    const ns = namespace(`failtest-${strategy}`);
+    const dir = project(
+      env!.registry,
+      ns,
+      `FROM ${env!.baseImage}\nRUN echo ${ns} > /v\n`,
+      `    test: { run: [cat, /missing] }\nbuild: { strategy: ${strategy} }\n`,
+    );
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    const report = reportOf(r.stdout);
+    expect(report.images[0]).toMatchObject({ name: "app", status: "failed" });
+    expect(report.steps.filter((s: { kind: string }) => s.kind === "test").map((s: { status: string }) => s.status)).toContain("failed");
+    expect(report.steps.find((s: { kind: string }) => s.kind === "publish").status).toBe("not-run");
+    expect(await tagsOf(`${ns}/app`)).toEqual([]);
+    expect(await engineImages(ns)).toEqual([]);
+    expect(report.steps.find((s: { kind: string }) => s.kind === "cleanup").status).toBe("ok");
+  });
+
+  test("a run interrupted during its smoke test: exit 130, and the image the test pulled leaves the engine", async () => {
+    const ns = namespace("failtest-int");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} > /v\n`, `    test: { run: [sleep, "60"] }\n`);
+    const child = spawn(process.execPath, [BIN, "apply", "-f", join(dir, "multiarch.yaml")], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    // interrupted once the test's pull is in the engine (its container then sleeps)
+    for (let i = 0; i < 600 && (await docker(["image", "ls", "--format", "{{.Repository}}"])).stdout.split("\n").every((l) => !l.includes(`/${ns}/`)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGINT");
+    expect(await exited, out).toBe(130);
+    expect(out).toContain("test:app/");
+    expect(out).not.toContain("publish:app");
+    expect(await tagsOf(`${ns}/app`)).toEqual([]);
     expect(await engineImages(ns)).toEqual([]);
   });
 

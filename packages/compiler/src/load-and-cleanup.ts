@@ -29,8 +29,8 @@ export function loadSteps(images: readonly PlannedImage[], hostPlatform: string 
 }
 
 /**
- * After publishing, the legacy builder's local staging images are removed, in the background: the engine
- * takes seconds per image, and nothing waits for it. (Every other path builds into OCI layouts in the
+ * After publishing (or a run that stopped before), the legacy builder's local staging images are removed,
+ * in the background: the engine takes seconds per image, and nothing waits for it. (Every other path builds into OCI layouts in the
  * run's folder and leaves nothing in the engine.)
  */
 export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean): Step[] {
@@ -49,7 +49,11 @@ export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean):
     : [];
 }
 
-/** The images smoke tests pulled (by digest) leave the engine again, in the background. */
+/**
+ * The images smoke tests pulled (by digest) leave the engine again, in the background, whatever the run's
+ * outcome. Forced, as a test an interrupt cut off may leave its container running (a PID 1 that ignores
+ * SIGTERM): still only this run's name@digest of the image goes, never another name of it.
+ */
 export function testCleanup(images: readonly PlannedImage[]): Step[] {
   const tested = images.filter((p) => p.test && !p.reuse && p.refs[0]).map((p) => p.refs[0]!.staging);
   return tested.length
@@ -57,7 +61,7 @@ export function testCleanup(images: readonly PlannedImage[]): Step[] {
         {
           id: CLEANUP_TESTED,
           kind: "cleanup",
-          commands: [docker(["image", "rm", ...tested.map((built) => ({ built }))], { mayFail: true, detach: true })],
+          commands: [docker(["image", "rm", "--force", ...tested.map((built) => ({ built }))], { mayFail: true, detach: true })],
           inputs: tested,
           produces: [],
         },

@@ -9,6 +9,11 @@ const LOG = readFileSync(new URL("./bake-log.fixture.txt", import.meta.url), "ut
 // platforms; the exports it cut short print their own ERROR lines ("… locked …: unavailable") between
 // the quotes and the Dockerfile excerpt.
 const OCI_LOG = readFileSync(new URL("./bake-log-oci.fixture.txt", import.meta.url), "utf8");
+// Real bakes of base (`RUN false` on line 3) and app FROM base (contexts: { base: "image:base" }): BuildKit
+// runs base's steps once for both targets and prints each under either name. In the first, amd64's
+// failure is quoted as app's and arm64's as base's; in the second, the one quote names app.
+const BASE_FAILED = readFileSync(new URL("./bake-log-base-failed.fixture.txt", import.meta.url), "utf8");
+const BASE_FAILED_AS_APP = readFileSync(new URL("./bake-log-base-failed-as-app.fixture.txt", import.meta.url), "utf8");
 
 /** How BuildKit ends the log of a bake whose `RUN false` (line 3) failed: the excerpt, then the error. */
 const RUN_FALSE_END = [
@@ -105,15 +110,65 @@ describe("readBakeLog", () => {
       "ERROR: failed to solve: exit code: 4",
     ].join("\n");
     const files: Record<string, string[]> = { base: ["FROM busybox", "RUN ./build.sh"], lib: ["FROM base", "RUN echo lib"] };
-    const lineOf = (t: string, n: number) => files[t]?.[n - 1];
+    const dockerfileOf = (t: string) => files[t]?.join("\n");
     const deps = new Map([["lib", ["base"]]]);
-    expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => [t.target, t.status])).toEqual([
+    expect(readBakeLog(log, ["base", "lib"], deps, dockerfileOf).map((t) => [t.target, t.status])).toEqual([
       ["base", "failed"],
       ["lib", "cancelled"],
     ]);
     // the quoted target's own line: its failure
     files.lib = ["FROM base", "RUN ./build.sh"];
-    expect(readBakeLog(log, ["base", "lib"], deps, lineOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
+    expect(readBakeLog(log, ["base", "lib"], deps, dockerfileOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
+  });
+
+  test("a failed base's step BuildKit quotes under a dependent's name is the base's, and says so; the dependent is cancelled, without it", () => {
+    const files: Record<string, string> = {
+      base: "FROM 127.0.0.1:5000/base/busybox:1\nRUN echo base > /base\nRUN false\n",
+      app: "FROM base\nRUN echo app > /app\n",
+    };
+    const deps = new Map([["app", ["base"]]]);
+    const [base, app] = readBakeLog(BASE_FAILED, ["base", "app"], deps, (t) => files[t]);
+    expect(app).toEqual({ target: "app", status: "cancelled" });
+    expect(base).toMatchObject({ status: "failed", platforms: ["linux/amd64", "linux/arm64"] });
+    expect(base!.error).toContain(' > [base linux/amd64 3/3] RUN false:\nERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1');
+    expect(base!.error).toContain(" > [base linux/arm64 3/3] RUN false:");
+    expect(base!.error).toContain("3 | >>> RUN false");
+    expect(base!.error).not.toContain("[app ");
+    const [onlyBase, onlyApp] = readBakeLog(BASE_FAILED_AS_APP, ["base", "app"], deps, (t) => files[t]);
+    expect(onlyApp).toEqual({ target: "app", status: "cancelled" });
+    expect(onlyBase).toMatchObject({ status: "failed", platforms: ["linux/amd64"] });
+    expect(onlyBase!.error).toMatch(/^ > \[base linux\/amd64 3\/3\] RUN false:\n/);
+    expect(onlyBase!.error).toContain("3 | >>> RUN false\n");
+    expect(onlyBase!.error).not.toContain("[app ");
+    // quoted before another target's failure, without the Dockerfile excerpt: the instruction says whose it is
+    const log = [
+      "#12 [app linux/amd64 3/3] RUN false",
+      '#12 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      "#14 [c linux/amd64 2/2] RUN exit 3",
+      '#14 ERROR: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+      "------",
+      " > [app linux/amd64 3/3] RUN false:",
+      "------",
+      "------",
+      " > [c linux/amd64 2/2] RUN exit 3:",
+      "------",
+      "Dockerfile:2",
+      "--------------------",
+      "   2 | >>> RUN exit 3",
+      "--------------------",
+      'ERROR: failed to solve: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+    ].join("\n");
+    files.c = "FROM busybox\nRUN exit 3\n";
+    expect(readBakeLog(log, ["base", "app", "c"], deps, (t) => files[t])).toEqual([
+      {
+        target: "base",
+        status: "failed",
+        platforms: ["linux/amd64"],
+        error: ' > [base linux/amd64 3/3] RUN false:\nERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      },
+      { target: "app", status: "cancelled" },
+      expect.objectContaining({ target: "c", status: "failed" }),
+    ]);
   });
 
   test("an export cut short by another target's failure is cancelled, not failed (apply --continue builds it again)", () => {
@@ -144,8 +199,8 @@ describe("readBakeLog", () => {
       ["d", ["b"]],
     ]);
     const files: Record<string, string[]> = { b: ["FROM lib", "RUN echo b > /b", "RUN false"], d: ["FROM b", "RUN echo d > /d"] };
-    const lineOf = (t: string, n: number) => files[t]?.[n - 1];
-    const r = readBakeLog(OCI_LOG, targets, deps, lineOf);
+    const dockerfileOf = (t: string) => files[t]?.join("\n");
+    const r = readBakeLog(OCI_LOG, targets, deps, dockerfileOf);
     expect(r.map((t) => [t.target, t.status])).toEqual([
       ["base", "built"],
       ["lib", "cancelled"],
@@ -160,7 +215,10 @@ describe("readBakeLog", () => {
     expect(b.error).not.toContain("locked");
     // BuildKit quoting b's step under d's name (seen in one run in five): the excerpt says it is b's
     const asD = OCI_LOG.replaceAll("[b linux/", "[d linux/");
-    expect(readBakeLog(asD, targets, deps, lineOf).map((t) => t.status)).toEqual(["built", "cancelled", "cancelled", "failed", "built", "cancelled"]);
+    const asRead = readBakeLog(asD, targets, deps, dockerfileOf);
+    expect(asRead.map((t) => t.status)).toEqual(["built", "cancelled", "cancelled", "failed", "built", "cancelled"]);
+    expect(asRead[3]!.error).toContain(" > [b linux/");
+    expect(asRead[3]!.error).not.toContain("[d ");
   });
 
   test("an export quoted after the failed step (seen in CI) leaves the excerpt and the final error to that step", () => {

@@ -2,6 +2,7 @@
 // bake builds every target in one solve and cancels the others when one fails, and writes no metadata
 // file then: this log is the only account of which target broke (and where), which were finished, and
 // which were cancelled. The one reader of it (the report, the HTML page and --continue use its result).
+import { hasInstruction } from "@multiarch/spec";
 
 export interface BakeTargetResult {
   target: string;
@@ -30,16 +31,18 @@ function bracket(inner: string, targets: ReadonlySet<string>): { target?: string
  * Per target of a failed bake run: failed (with the error BuildKit quotes for it), built, or cancelled.
  * Quotes BuildKit names no target in (a one-target bake, an error outside any step) fall on every
  * target that did not finish, as does an error with no quote at all. BuildKit runs a step that several
- * targets share once, under one of their names: a quoted target built FROM another failed one (its
- * `dependsOn`, through image: links) is taken as stopped by that one, not failed itself; and when the
- * quoted Dockerfile line ("Dockerfile:3", ">>> RUN false") is not the quoted target's own but one of
- * its dependencies' (`lineOf` reads a target's Dockerfile), the failure is that dependency's.
+ * targets share once, and prints it under any of their names: a dependency's step (`dependsOn`, through
+ * image: links) may be quoted as a dependent's. A quoted step is the named target's when its Dockerfile
+ * (`dockerfileOf`) holds it, else the nearest dependency's whose Dockerfile does (the quoted line,
+ * "Dockerfile:3" ">>> RUN false", for the step that ended the solve; the quoted instruction for the
+ * others), and its quote then names that owner. A target built FROM another failed one is taken as
+ * stopped by that one, not failed itself.
  */
 export function readBakeLog(
   log: string,
   targets: readonly string[],
   dependsOn: ReadonlyMap<string, readonly string[]> = new Map(),
-  lineOf?: (target: string, line: number) => string | undefined,
+  dockerfileOf?: (target: string) => string | undefined,
 ): BakeTargetResult[] {
   const names = new Set(targets);
   const lines = log.split("\n");
@@ -65,12 +68,16 @@ export function readBakeLog(
   const unnamed: string[] = [];
   const ancestors = (t: string, seen = new Set<string>()): string[] =>
     (dependsOn.get(t) ?? []).filter((d) => names.has(d) && !seen.has(d) && seen.add(d)).flatMap((d) => [d, ...ancestors(d, seen)]);
-  // whose Dockerfile holds the quoted line: the target BuildKit named, else the dependency nearest to it
-  const ownerOf = (target: string, block: string): string => {
-    const at = /^[^\s:]+:(\d+)$/m.exec(block);
-    const text = /^\s*\d+ \| >>> (.*)$/m.exec(block)?.[1]?.trim();
-    if (!lineOf || !at || !text) return target;
-    const owns = (t: string) => lineOf(t, Number(at[1]))?.trim() === text;
+  // whose Dockerfile holds the quoted step: the target BuildKit named, else the dependency nearest to it
+  const ownerOf = (target: string, label: string, excerpt: string): string => {
+    const at = /^[^\s:]+:(\d+)$/m.exec(excerpt);
+    const line = /^\s*\d+ \| >>> (.*)$/m.exec(excerpt)?.[1]?.trim();
+    const instruction = label.slice(label.indexOf("] ") + 2);
+    const owns = (t: string) => {
+      const text = dockerfileOf?.(t);
+      if (text === undefined) return false;
+      return at && line ? text.split("\n")[Number(at[1]) - 1]?.trim() === line : hasInstruction(text, instruction);
+    };
     return owns(target) ? target : (ancestors(target).find(owns) ?? target);
   };
   // When a build step failed, bake cancels the rest, and exports cut short say so (" > [c] exporting to
@@ -97,8 +104,13 @@ export function readBakeLog(
       .trimEnd();
     // the final ERROR line is the last quoted step's; the others' are their steps' own
     const error = `${block}\n${last ? finalError : (stepError(q.label) ?? "")}`.trimEnd();
-    if (q.target) fail(last ? ownerOf(q.target, block) : q.target, q.platform, error);
-    else unnamed.push(error);
+    if (!q.target) {
+      unnamed.push(error);
+      continue;
+    }
+    // the quote names the step's owner, not the target BuildKit happened to print it under
+    const owner = ownerOf(q.target, q.label, last ? excerpt.join("\n") : "");
+    fail(owner, q.platform, owner === q.target ? error : error.replace(`[${q.target} `, `[${owner} `));
   }
   // Each target's export ("#31 [c] exporting to image"): DONE means built; ERROR (a push) means failed.
   const vertexState = new Map<string, string>();

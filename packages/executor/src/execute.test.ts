@@ -1,8 +1,8 @@
 // Rare error paths with a fake `docker` on PATH (the real engine is exercised in test/e2e).
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Plan } from "@multiarch/plan";
+import type { Plan, Stage } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { executePlan } from "./execute.ts";
 
@@ -91,5 +91,110 @@ describe("executePlan", () => {
     } finally {
       process.off("warning", onWarning);
     }
+  });
+});
+
+/** A docker that logs every call, fails one that names "broken", sleeps in one that names "slow", and prints a pushed digest. */
+function loggingDocker() {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-fake-"));
+  writeFileSync(
+    join(dir, "docker"),
+    `#!/bin/sh\necho "$@" >> "${dir}/calls"\ncase "$*" in *broken*) echo "no such image" >&2; exit 1;; *slow*) sleep 10;; esac\necho "digest: sha256:${"a".repeat(64)} size: 1"\n`,
+  );
+  chmodSync(join(dir, "docker"), 0o755);
+  const calls = () => (existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8").trim().split("\n") : []);
+  /** The calls once one matching `re` was made (clean-up is detached: nothing waits for it). */
+  const callsOnce = async (re: RegExp) => {
+    for (let i = 0; i < 100 && !calls().some((c) => re.test(c)); i++) await new Promise((r) => setTimeout(r, 20));
+    return calls();
+  };
+  return { env: { PATH: `${dir}:/usr/bin:/bin` }, dir, calls, callsOnce };
+}
+
+const DIGEST = `sha256:${"a".repeat(64)}`;
+/** Pushes a (ok) and b (broken), then the stages given, then the smoke tests' clean-up of both. */
+const stopped = (...middle: Stage[]): Plan => ({
+  ...plan("push"),
+  stages: [
+    {
+      name: "push",
+      steps: ["a", "b"].map((n) => ({
+        id: `push:${n}`,
+        kind: "push" as const,
+        image: n,
+        commands: [{ program: "docker" as const, args: ["push", n === "b" ? "broken/b" : "r/a"] }],
+        inputs: [],
+        produces: [],
+        yields: [{ ref: `r/${n}`, pushed: true, from: "output" as const }],
+      })),
+    },
+    ...middle,
+    {
+      name: "cleanup",
+      steps: [
+        {
+          id: "cleanup:tested",
+          kind: "cleanup",
+          commands: [{ program: "docker", args: ["image", "rm", "--force", { built: "r/a" }, { built: "r/b" }], mayFail: true, detach: true }],
+          inputs: [],
+          produces: [],
+        },
+      ],
+    },
+  ],
+});
+const publish: Stage = {
+  name: "publish",
+  steps: [{ id: "publish", kind: "publish", commands: [{ program: "docker", args: ["tag", "x", "y"] }], inputs: [], produces: [] }],
+};
+
+describe("clean-up after the run stopped", () => {
+  test("a failure stops the run before publishing; clean-up still runs, without the image it did not build", async () => {
+    const fake = loggingDocker();
+    const r = await executePlan(stopped(publish), { planDir: fake.dir, env: fake.env, concurrency: 2, retry });
+    expect(r.exitCode).toBe(2);
+    expect(r.steps.map((s) => [s.id, s.status])).toEqual([
+      ["push:a", "ok"],
+      ["push:b", "failed"],
+      ["publish", "not-run"],
+      ["cleanup:tested", "ok"],
+    ]);
+    const calls = await fake.callsOnce(/^image rm/);
+    expect(calls).toContain(`image rm --force r/a@${DIGEST}`);
+    expect(calls.join("\n")).not.toContain("tag x y");
+  });
+
+  test("an interrupt: exit 130, and clean-up runs", async () => {
+    const fake = loggingDocker();
+    const stop = new AbortController();
+    const slow: Stage = {
+      name: "test",
+      steps: [{ id: "test:a", kind: "test", commands: [{ program: "docker", args: ["run", "slow"] }], inputs: [], produces: [] }],
+    };
+    const run = stopped(slow, publish);
+    run.stages[0]!.steps.pop(); // b is not pushed: only the interrupt stops this run
+    setTimeout(() => stop.abort(), 300);
+    const r = await executePlan(run, { planDir: fake.dir, env: fake.env, concurrency: 2, retry, signal: stop.signal });
+    expect(r.exitCode).toBe(130);
+    expect(r.steps.map((s) => [s.id, s.status])).toEqual([
+      ["push:a", "ok"],
+      ["test:a", "failed"],
+      ["publish", "not-run"],
+      ["cleanup:tested", "ok"],
+    ]);
+    expect(await fake.callsOnce(/^image rm/)).toContain(`image rm --force r/a@${DIGEST}`);
+  });
+
+  test("a clean-up with nothing this run built runs no command", async () => {
+    const fake = loggingDocker();
+    const run = stopped();
+    run.stages[0]!.steps.shift(); // only b, which fails
+    const r = await executePlan(run, { planDir: fake.dir, env: fake.env, concurrency: 2, retry });
+    expect(r.steps.map((s) => [s.id, s.status])).toEqual([
+      ["push:b", "failed"],
+      ["cleanup:tested", "ok"],
+    ]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.calls()).toEqual(["push broken/b"]);
   });
 });

@@ -1,13 +1,14 @@
 // Runs a plan: stages in order, the steps of a stage in parallel (bounded), the commands of a step in
 // order. A failed stage stops the run before the next stage starts, so the publish stage (user tags)
-// runs only when every build, verification and test before it passed. With `continueOnFailure` a
+// runs only when every build, verification and test before it passed; clean-up still runs then (and
+// after an interrupt), so a failed run leaves the engine as a good one does. With `continueOnFailure` a
 // failure stops only its image and the images built FROM it: their later steps are skipped, the others
 // go on to be published.
 import { setMaxListeners } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { byDigest, type Command, type Plan, type Step, type Yield } from "@multiarch/plan";
+import { type Arg, type Built, byDigest, type Command, type Plan, runsAfterStop, type Step, type Yield } from "@multiarch/plan";
 import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
 import { BlobLocations, copyImage, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
@@ -78,7 +79,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   // Files only this run reads and writes (bake's metadata): concurrent runs never share them.
   const runDir = mkdtempSync(join(tmpdir(), "multiarch-run-"));
   const manifestEnv = privateManifestStore(runDir, opts.env);
-  const runOpts = (step: Step): RunOptions => ({
+  const runOpts = (step: Step, signal = opts.signal): RunOptions => ({
     cwd,
     env: opts.env,
     runDir,
@@ -92,7 +93,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       const digest = built.get(ref);
       return digest ? byDigest(ref, digest) : undefined;
     },
-    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(signal ? { signal } : {}),
     onLine: (line) => opts.onEvent?.({ type: "line", step, line }),
   });
   // one client for the run's pushes by digest: tokens and known blobs are shared between its steps
@@ -114,11 +115,14 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
 
   try {
     for (const stage of plan.stages) {
-      if (exitCode !== 0 && (!opts.continueOnFailure || stop || exitCode === 130)) break;
-      opts.onEvent?.({ type: "stage", name: stage.name, steps: stage.steps.length });
+      // stopped (a failure, an interrupt): only the steps that run whatever happened (clean-up), to their end
+      const stopped: boolean = exitCode !== 0 && (!opts.continueOnFailure || stop || exitCode === 130);
+      const steps: readonly Step[] = stopped ? stage.steps.filter((s) => runsAfterStop(s.kind)) : stage.steps;
+      if (!steps.length) continue;
+      opts.onEvent?.({ type: "stage", name: stage.name, steps: steps.length });
       // --concurrency bounds builds; pushes, reading indexes, smoke tests and tagging wait on the network and run wider.
-      const heavy = stage.steps.some((s) => s.kind === "build" || s.kind === "bake");
-      const results = await mapLimit(stage.steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
+      const heavy = steps.some((s) => s.kind === "build" || s.kind === "bake");
+      const results = await mapLimit(steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
         const held = step.image ? heldBy(step.image, failedImages, dependsOn) : undefined;
         let outcome: StepOutcome;
         if (held) {
@@ -128,7 +132,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
           opts.onEvent?.({ type: "step-start", step });
           outcome = await (step.kind === "bake" && opts.continueOnFailure
             ? runBake(step, runOpts(step), opts, ctx, dependents)
-            : runStep(step, runOpts(step), opts, ctx));
+            : runStep(step, runOpts(step, stopped ? undefined : opts.signal), opts, ctx));
         }
         if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
         outcomes.set(step.id, outcome);
@@ -398,7 +402,9 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
 
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;
-  for (const [i, cmd] of step.commands.entries()) {
+  for (const [i, written] of step.commands.entries()) {
+    const cmd = step.kind === "cleanup" ? leftByThisRun(written, run) : written;
+    if (!cmd) continue;
     const keep = cmd.moves ? held.get(cmd.moves) : undefined;
     if (keep) {
       ctx.kept.set(cmd.moves!, keep);
@@ -415,7 +421,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     if (!last.ok && !cmd.mayFail) {
       // a bake builds every target at once: its log says which one broke; a build's, where (its Dockerfile line)
       const targets =
-        step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileLine(run.cwd, step.inputs[0])) } : {};
+        step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileText(run.cwd, step.inputs[0])) } : {};
       const said = step.kind === "build" && step.image ? readBakeLog(last.stderr, [step.image])[0]?.error : undefined;
       const quoted = said?.startsWith(" > [") ? said : undefined;
       // a test's own words may be on either stream (docker run --quiet keeps the pull's off them)
@@ -473,20 +479,32 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   return done({ status: "ok", attempts, ...(step.kind === "test" && last?.ok ? { output: last.stdout.trim().slice(0, 400) } : {}) });
 }
 
-/** Line `n` of a bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */
-function dockerfileLine(cwd: string, bakeFile: string | undefined): (target: string, n: number) => string | undefined {
-  const lines = new Map<string, string[] | undefined>();
-  return (target, n) => {
-    if (!lines.has(target)) {
+const isBuilt = (a: Arg): a is Built => typeof a === "object" && "built" in a;
+
+/**
+ * A clean-up command without the images this run did not build, which it never pulled either (a run
+ * stopped before, an image --continue held back): the others still leave the engine. None left: nothing runs.
+ */
+function leftByThisRun(cmd: Command, run: RunOptions): Command | undefined {
+  const args = cmd.args.filter((a) => !isBuilt(a) || run.built?.(a.built) !== undefined);
+  if (args.length === cmd.args.length) return cmd;
+  return args.some(isBuilt) ? { ...cmd, args } : undefined;
+}
+
+/** A bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */
+function dockerfileText(cwd: string, bakeFile: string | undefined): (target: string) => string | undefined {
+  const texts = new Map<string, string | undefined>();
+  return (target) => {
+    if (!texts.has(target)) {
       try {
         const file = JSON.parse(readFileSync(resolve(cwd, bakeFile ?? ""), "utf8")) as { target?: Record<string, { context?: string; dockerfile?: string }> };
         const t = file.target?.[target];
-        lines.set(target, t ? readFileSync(resolve(cwd, t.context ?? ".", t.dockerfile ?? "Dockerfile"), "utf8").split("\n") : undefined);
+        texts.set(target, t ? readFileSync(resolve(cwd, t.context ?? ".", t.dockerfile ?? "Dockerfile"), "utf8") : undefined);
       } catch {
-        lines.set(target, undefined); // unreadable: BuildKit's name stands
+        texts.set(target, undefined); // unreadable: BuildKit's name stands
       }
     }
-    return lines.get(target)?.[n - 1];
+    return texts.get(target);
   };
 }
 

@@ -15,25 +15,30 @@ export const refLabel = (ref: { registry: string; repository?: string | undefine
 
 /**
  * Every kind of step, each with whether a command of it that failed on what looks like a registry
- * hiccup runs again (the executor's retry.ts judges the output): a new kind says so where it is named.
+ * hiccup runs again (the executor's retry.ts judges the output), and whether it still runs once the run
+ * has stopped (a failure, an interrupt): a new kind says so where it is named.
  */
 const STEP_KIND_TABLE = [
-  { kind: "login", retried: false },
+  { kind: "login", retried: false, afterStop: false },
   // bake pushes too: a registry error while it pushes (the build itself cached) is worth a retry
-  { kind: "bake", retried: true },
-  { kind: "build", retried: false },
-  { kind: "push", retried: true },
-  { kind: "manifest", retried: true },
-  { kind: "verify", retried: true },
-  { kind: "test", retried: false },
+  { kind: "bake", retried: true, afterStop: false },
+  { kind: "build", retried: false, afterStop: false },
+  { kind: "push", retried: true, afterStop: false },
+  { kind: "manifest", retried: true, afterStop: false },
+  { kind: "verify", retried: true, afterStop: false },
+  { kind: "test", retried: false, afterStop: false },
   // cosign writes a signature to the registry
-  { kind: "sign", retried: true },
-  { kind: "publish", retried: true },
-  { kind: "load", retried: false },
-  { kind: "cleanup", retried: false },
+  { kind: "sign", retried: true, afterStop: false },
+  { kind: "publish", retried: true, afterStop: false },
+  { kind: "load", retried: false, afterStop: false },
+  // what the run left in the engine (a failed smoke test's pull too) leaves it whatever happened
+  { kind: "cleanup", retried: false, afterStop: true },
 ] as const;
 export const STEP_KINDS = STEP_KIND_TABLE.map((k) => k.kind);
 export type StepKind = (typeof STEP_KINDS)[number];
 const RETRIED_KINDS: ReadonlySet<StepKind> = new Set(STEP_KIND_TABLE.filter((k) => k.retried).map((k) => k.kind));
 /** Whether a step of this kind may run a failed command again (STEP_KIND_TABLE says which). */
 export const mayRetry = (kind: StepKind): boolean => RETRIED_KINDS.has(kind);
+const AFTER_STOP_KINDS: ReadonlySet<StepKind> = new Set(STEP_KIND_TABLE.filter((k) => k.afterStop).map((k) => k.kind));
+/** Whether a step of this kind runs even after the run stopped on a failure or an interrupt (STEP_KIND_TABLE says which). */
+export const runsAfterStop = (kind: StepKind): boolean => AFTER_STOP_KINDS.has(kind);

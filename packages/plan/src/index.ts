@@ -1,4 +1,4 @@
-export { mayRetry, PLAN_VERSION, refLabel, SHARD_VERSION, type StepKind, valueRef } from "./format.ts";
+export { mayRetry, PLAN_VERSION, refLabel, runsAfterStop, SHARD_VERSION, type StepKind, valueRef } from "./format.ts";
 export {
   attestedDigest,
   INPUT_HASH_LABEL,

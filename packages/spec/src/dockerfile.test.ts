@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { fromLines } from "./dockerfile.ts";
+import { fromLines, hasInstruction } from "./dockerfile.ts";
 
 describe("fromLines", () => {
   test("images, stages, named contexts and scratch told apart", () => {
@@ -24,5 +24,34 @@ describe("fromLines", () => {
     const r = fromLines(text);
     expect(r[0]).toMatchObject({ line: 2, ref: "debian:12", kind: "image" });
     expect(r[1]).toMatchObject({ ref: "", unresolved: ["NOPE"] });
+  });
+});
+
+describe("hasInstruction", () => {
+  // each `shown` as BuildKit 0.13 named the step in a real build of `text`
+  const text = [
+    "from 127.0.0.1:5000/base/busybox:1 AS build",
+    "arg V=7",
+    `run echo \${V:-x} $V`,
+    "RUN echo \\",
+    "  two \\",
+    "  lines",
+    'RUN ["sh", "-c", "echo exec"]',
+    "RUN false",
+  ].join("\n");
+
+  test("the step's instruction: keyword in capitals, continuations joined, variables expanded, FROM with its digest", () => {
+    expect(hasInstruction(text, "RUN false")).toBe(true);
+    expect(hasInstruction(text, "RUN echo 7 7")).toBe(true);
+    expect(hasInstruction(text, "RUN echo   two   lines")).toBe(true);
+    expect(hasInstruction(text, 'RUN ["sh", "-c", "echo exec"]')).toBe(true);
+    expect(hasInstruction(text, `FROM 127.0.0.1:5000/base/busybox:1@sha256:${"0".repeat(64)}`)).toBe(true);
+  });
+
+  test("another instruction is not held", () => {
+    expect(hasInstruction(text, "RUN true")).toBe(false);
+    expect(hasInstruction(text, "RUN echo 7")).toBe(false);
+    expect(hasInstruction(text, "FROM busybox:1")).toBe(false);
+    expect(hasInstruction("FROM base\nRUN echo app > /app\n", "RUN false")).toBe(false);
   });
 });

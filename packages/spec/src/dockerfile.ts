@@ -1,6 +1,7 @@
 // The FROM lines of a Dockerfile, as BuildKit reads them: line continuations, global ARG defaults
 // substituted ($VAR, ${VAR}, ${VAR:-default}), build args from the spec winning over defaults, stage
-// names and named contexts told apart from images, scratch known. Pure: text in, references out.
+// names and named contexts told apart from images, scratch known; and whether a Dockerfile holds a step
+// as BuildKit names it in its log. Pure: text in, references out.
 
 export interface FromLine {
   /** 1-based line of the FROM instruction. */
@@ -93,4 +94,30 @@ export function fromLines(text: string, buildArgs: Readonly<Record<string, strin
     }
   }
   return out;
+}
+
+const words = (s: string) => s.trim().replace(/\s+/g, " ");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Whether the Dockerfile has the instruction BuildKit names a step by ("RUN make" in
+ * "#12 [linux/amd64 3/4] RUN make"): BuildKit joins continuation lines, writes the keyword in capitals,
+ * expands variables (each $VAR, ${VAR…} here stands for whatever it became) and names a FROM by its
+ * image with the digest it resolved, without the stage name.
+ */
+export function hasInstruction(text: string, shown: string): boolean {
+  const want = words(shown).replace(/^FROM (.*?)@sha256:[0-9a-f]{64}$/i, "FROM $1");
+  return instructions(text).some((ins) => {
+    const [keyword = "", ...rest] = words(ins.text).split(" ");
+    const upper = keyword.toUpperCase();
+    const as = upper === "FROM" ? rest.findIndex((w) => w.toUpperCase() === "AS") : -1;
+    const written = [upper, ...(as < 0 ? rest : rest.slice(0, as))].join(" ");
+    let pattern = "";
+    let at = 0;
+    for (const m of written.matchAll(VAR)) {
+      pattern += `${escapeRegExp(written.slice(at, m.index))}.*`;
+      at = m.index + m[0].length;
+    }
+    return new RegExp(`^${pattern}${escapeRegExp(written.slice(at))}$`, "s").test(want);
+  });
 }
