@@ -222,8 +222,21 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     expect(reportOf(partial.stdout).tags.every((t: { status: string }) => t.status === "not-moved")).toBe(true);
     expect(await digestOf(`${staging}:latest`)).toBe(good);
 
-    // with every platform but no signature by the spec's key: refused too
-    expect((await docker(["buildx", "imagetools", "create", "--tag", `${staging}:1.2.0`, byArch("amd64"), byArch("arm64")])).exitCode).toBe(0);
+    // every platform, but not built by multiarch (busybox pushed by hand under the version's tag): refused
+    expect((await docker(["buildx", "imagetools", "create", "--tag", `${staging}:1.1.0`, byArch("amd64"), byArch("arm64")])).exitCode).toBe(0);
+    const foreign = await run(dir, ["promote", "1.1.0"]);
+    expect(foreign.exitCode).toBe(3);
+    expect(foreign.stderr).toContain(`${staging}:1.1.0 was not built by multiarch (linux/amd64 has no io.multiarch.input-hash`);
+    expect(reportOf(foreign.stdout).tags.every((t: { status: string }) => t.status === "not-moved")).toBe(true);
+    expect(await digestOf(`${staging}:latest`)).toBe(good);
+
+    // the images of 1.4.2 (built by multiarch) in a new index, which the spec's key never signed: refused too
+    const goodIndex = JSON.parse((await docker(["buildx", "imagetools", "inspect", `${staging}:1.4.2`, "--format", "{{json .Manifest}}"])).stdout);
+    const images = goodIndex.manifests
+      .filter((m: { platform?: { os: string } }) => m.platform?.os === "linux")
+      .map((m: { digest: string }) => `${staging}@${m.digest}`);
+    expect(images).toHaveLength(2);
+    expect((await docker(["buildx", "imagetools", "create", "--tag", `${staging}:1.2.0`, ...images])).exitCode).toBe(0);
     const unsigned = await run(dir, ["promote", "1.2.0", "--from", "staging", "--to", "prod"]);
     expect(unsigned.exitCode).toBe(3);
     expect(stepsBy(reportOf(unsigned.stdout), "verify").map((s) => s.status)).toEqual(["ok", "failed", "not-run"]);
