@@ -69,7 +69,7 @@ const copy = (name: string) => {
 };
 
 describe.skipIf(!env)("multiarch import", () => {
-  test("a Java bakery: function tags, inherits, a two-key matrix in one repository, a cache-only base, groups", async () => {
+  test("a Java bakery: function tags, inherits, a two-key matrix in one repository, a cache-only base with a registry cache, groups", async () => {
     const { spec } = await roundTrip(copy("bakery"));
     expect(spec).toContain("    publish: false");
     expect(spec).toMatch(/groups:\n {2}servers:\n {4}- server-debian-jdk17/);

@@ -92,6 +92,49 @@ describe("specFromBake", () => {
     expect(spec.images.app).toMatchObject({ tags: ["1.0"], contexts: { base: "image:base" } });
     expect(warnings).toContain("target base: output type=cacheonly: an internal image (publish: false), its tags are not carried");
   });
+
+  test("an internal image keeps its cache sources: its cache goes to the registry they name", () => {
+    const cache = { "cache-from": ["type=registry,ref=docker.io/acme/base:cache"], "cache-to": ["type=registry,ref=docker.io/acme/base:cache,mode=max"] };
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          base: { context: "base", platforms: ["linux/amd64"], ...cache },
+          check: { context: "base", platforms: ["linux/amd64"], output: ["type=cacheonly"], "cache-from": ["type=gha,scope=check"] },
+          app: {
+            context: "app",
+            platforms: ["linux/amd64"],
+            contexts: { base: "target:base", check: "target:check" },
+            tags: ["ghcr.io/acme/app:1", "docker.io/acme/app:1"],
+          },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(spec.images.base).toEqual({
+      context: "base",
+      publish: false,
+      cache: { type: "registry", registry: "dockerhub", from: ["type=registry,ref=docker.io/acme/base:cache"] },
+    });
+    expect(spec.images.check.cache).toEqual({ type: "gha", from: ["type=gha,scope=check"] });
+    expect(warnings).not.toContainEqual(expect.stringContaining("cache left out"));
+  });
+
+  test("a registry cache with no registry in the spec to hold it is left out, named with its target", () => {
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          base: { context: "base", platforms: ["linux/amd64"], "cache-from": ["type=registry,ref=docker.io/acme/base:cache"] },
+          app: { context: "app", platforms: ["linux/amd64"], contexts: { base: "target:base" } },
+        },
+      },
+      opts,
+    );
+    expect(parse(text).images.base.cache).toBeUndefined();
+    expect(warnings).toContain(
+      "target base: a registry cache needs a registry and no target is tagged in one; cache left out (cache-from type=registry,ref=docker.io/acme/base:cache)",
+    );
+  });
 });
 
 describe("specFromBake, as migrating monorepos write bake files", () => {

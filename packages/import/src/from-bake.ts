@@ -292,15 +292,24 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     }
     if (Object.keys(annotations).length) json.annotations = annotations;
     const cacheTo = (t["cache-to"] ?? []).map(csv)[0];
-    if (cacheTo || t["cache-from"]?.length) {
-      const type = cacheTo?.type ?? csv(t["cache-from"]![0]!).type;
+    const cacheFrom = t["cache-from"] ?? [];
+    if (cacheTo || cacheFrom.length) {
+      const type = cacheTo?.type ?? csv(cacheFrom[0]!).type;
       const cache: Json = { type: type === "gha" || type === "local" ? type : "registry" };
-      if (cacheTo?.mode === "min") cache.mode = "min";
-      if (cacheTo?.["ignore-error"] === "true") cache.ignoreError = true;
-      if (t["cache-from"]?.length) cache.from = t["cache-from"];
       if (type !== "gha" && type !== "local" && type !== "registry") warnings.push(`${where}: cache type ${type} becomes a registry cache`);
       if (cache.type === "registry" && regs.length === 0) {
-        warnings.push(`${where}: a registry cache needs a registry; cache left out`);
+        // pushed nowhere (an internal image, an OCI archive): its cache goes to a registry of the spec,
+        // the one its cache refs name, else the first
+        const named = [...(t["cache-to"] ?? []), ...cacheFrom].map((c) => registries.get(refHost(csv(c).ref))).find((r) => r);
+        const home = named ?? [...registries.values()][0];
+        if (home) cache.registry = home.name;
+      }
+      if (cacheTo?.mode === "min") cache.mode = "min";
+      if (cacheTo?.["ignore-error"] === "true") cache.ignoreError = true;
+      if (cacheFrom.length) cache.from = cacheFrom;
+      if (cache.type === "registry" && regs.length === 0 && !cache.registry) {
+        const from = cacheFrom.length ? ` (cache-from ${cacheFrom.join(", ")})` : "";
+        warnings.push(`${where}: a registry cache needs a registry and no target is tagged in one; cache left out${from}`);
       } else {
         json.cache = cache;
         warnings.push(`${where}: multiarch writes its own cache (one per image and platform); the bake file's cache-from entries are kept as extra sources`);
@@ -400,6 +409,12 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   }
   return { text: doc.toString({ lineWidth: 0 }), warnings };
 }
+
+/** The registry host of a cache ref (type=registry,ref=HOST/REPO:TAG), when it is one. */
+const refHost = (ref: string | undefined): string => {
+  const r = ref ? parseImageRef(ref) : undefined;
+  return r?.ok ? r.value.host : "";
+};
 
 /** A git or https URL (or git@host:repo): a remote build context. */
 const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
