@@ -3,7 +3,7 @@
 // runs only when every build, verification and test before it passed. With `continueOnFailure` a
 // failure stops only its image and the images built FROM it: their later steps are skipped, the others
 // go on to be published.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { byDigest, type Command, type Plan, type Step, type Yield } from "@multiarch/plan";
@@ -11,6 +11,7 @@ import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
 import { BlobLocations, copyImage, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
+import { makeDir } from "./make-dir.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
@@ -70,7 +71,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   let exitCode: Report["exitCode"] = 0;
   const redact = planRedactor(plan, cwd, opts.env);
   // buildx writes archives but does not create their folders.
-  for (const img of plan.images) if (img.archive) mkdirSync(dirname(resolve(cwd, img.archive)), { recursive: true });
+  for (const img of plan.images) if (img.archive) makeDir(dirname(resolve(cwd, img.archive)));
   // Files only this run reads and writes (bake's metadata): concurrent runs never share them.
   const runDir = mkdtempSync(join(tmpdir(), "multiarch-run-"));
   const manifestEnv = privateManifestStore(runDir, opts.env);
@@ -247,7 +248,7 @@ interface StepContext {
  */
 function privateManifestStore(runDir: string, env: Env): Env {
   const dir = join(runDir, "docker-config");
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const config = dockerConfigFile(env);
   if (existsSync(config)) symlinkSync(config, join(dir, "config.json"));
   return { ...env, DOCKER_CONFIG: dir };
