@@ -69,7 +69,7 @@ const copy = (name: string) => {
 };
 
 describe.skipIf(!env)("multiarch import", () => {
-  test("a Java bakery: function tags, inherits, a two-key matrix in one repository, a cache-only base, groups", async () => {
+  test("a Java bakery: function tags, inherits, a two-key matrix in one repository, a cache-only base with a registry cache, groups", async () => {
     const { spec } = await roundTrip(copy("bakery"));
     expect(spec).toContain("    publish: false");
     expect(spec).toMatch(/groups:\n {2}servers:\n {4}- server-debian-jdk17/);
@@ -118,6 +118,38 @@ describe.skipIf(!env)("multiarch import", () => {
     const again = await print(dir, ["--file", ".multiarch/docker-bake.json"]);
     expect(again.target.app!.platforms).toEqual([own]);
     expect(resolve(dir, String(again.target.app!.context), String(again.target.app!.dockerfile))).toBe(join(dir, "other/Dockerfile.abs"));
+  });
+
+  test("a dockerfile-inline target leaves its groups, and so does a target built FROM it; the spec plans as it is", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-import-inline-"));
+    mkdirSync(join(dir, ".git"));
+    mkdirSync(join(dir, "web"));
+    writeFileSync(join(dir, "web/Dockerfile"), "FROM scratch\n");
+    const target = (name: string, body: string) => `target "${name}" {\n  platforms = ["linux/amd64"]\n  ${body}\n}\n`;
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      [
+        'group "default" { targets = ["all"] }',
+        'group "all" { targets = ["web", "tools"] }',
+        'group "tools" { targets = ["gen", "lint"] }\n',
+        target("web", 'context = "web"\n  tags = ["127.0.0.1:5000/import-inline/web:1"]'),
+        target("gen", 'dockerfile-inline = "FROM scratch"'),
+        target("lint", 'context = "web"\n  contexts = { gen = "target:gen" }\n  tags = ["127.0.0.1:5000/import-inline/lint:1"]'),
+      ].join("\n"),
+    );
+    const imported = await cli(["import", "-o", "multiarch.yaml", "--json"], { cwd: dir });
+    expect(imported.exitCode, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout).notCarried).toEqual(
+      expect.arrayContaining([
+        "target gen: dockerfile-inline cannot be carried; write it to a file; left out, and out of groups all, tools",
+        "target lint: it builds FROM target:gen, which is left out; left out, and out of groups all, tools",
+        "group tools: every target in it is left out (gen, lint); left out too",
+      ]),
+    );
+    const spec = readFileSync(join(dir, "multiarch.yaml"), "utf8");
+    expect(spec).toContain("groups:\n  all:\n    - web\nimages:");
+    const planned = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake", "--group", "all", "-o", join(dir, ".multiarch")]);
+    expect(planned.exitCode, planned.stderr).toBe(0);
   });
 
   test("refuses to overwrite; a bake error is exit 4 with bake's message", async () => {

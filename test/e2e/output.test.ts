@@ -64,3 +64,18 @@ test("-o into a file: exit 4 and one sentence naming the path, no stack trace", 
   expect(r.stderr).toContain(`multiarch plan: cannot mkdir ${join(file, "out", "plans")}: not a directory (ENOTDIR)`);
   expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
 });
+
+// node's own recursive mkdir retried /proc/x forever (procfs answers ENOENT under a folder that exists)
+test.skipIf(!existsSync("/proc/self"))("-o under /proc: exit 4 at once and one sentence, no spin", () => {
+  const spec = join(example("monorepo"), "multiarch.yaml");
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [BIN, "plan", "-f", spec, "--strategy", "bake", "-o", "/proc/multiarch-out"], {
+    encoding: "utf8",
+    timeout: 20_000,
+    killSignal: "SIGKILL",
+  });
+  expect(r.signal, "plan spun until killed").toBeNull();
+  expect(r.status).toBe(4);
+  expect(r.stderr).toBe("multiarch plan: cannot mkdir /proc/multiarch-out: /proc exists but takes no new folder (ENOENT)\n");
+  expect(Date.now() - started).toBeLessThan(10_000);
+});

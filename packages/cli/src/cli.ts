@@ -271,12 +271,15 @@ async function runCommand<C extends CommandName>(
 
 /**
  * A file or folder that could not be written or read where the user pointed (-o into a file, a
- * read-only folder, a full disk): the machine's answer, not a bug. One sentence, exit 4.
+ * read-only folder, a full disk, a folder under /proc): the machine's answer, not a bug. One sentence, exit 4.
  */
 function fileSystemError(e: unknown): string | undefined {
   const err = e as NodeJS.ErrnoException;
   if (!(e instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string" || typeof err.path !== "string") return undefined;
-  if (!["ENOTDIR", "EISDIR", "EEXIST", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"].includes(err.code)) return undefined;
+  // makeDir's ENOENT: the folder above exists, the file system takes no new one there
+  const refusedFolder = err.code === "ENOENT" && err.syscall === "mkdir";
+  if (!refusedFolder && !["ENOTDIR", "EISDIR", "EEXIST", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"].includes(err.code))
+    return undefined;
   const what = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
   return `cannot ${err.syscall} ${err.path}: ${what} (${err.code})`;
 }

@@ -91,7 +91,13 @@ export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, str
   if (d.line > 0) {
     if (!sources.has(d.file)) {
       try {
-        sources.set(d.file, readFileSync(d.file, "utf8").split("\n"));
+        // a CRLF file's lines end in \r: not part of what the frame shows
+        sources.set(
+          d.file,
+          readFileSync(d.file, "utf8")
+            .split("\n")
+            .map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l)),
+        );
       } catch {
         sources.set(d.file, undefined);
       }

@@ -96,6 +96,20 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(io.err()).toContain("> 4 |   - linux/arm46");
   });
 
+  test("a spec with CRLF line endings gets a clean frame: no \\r shown, the caret under the value", async () => {
+    const repo = mkdtempSync(join(tmpdir(), "multiarch-crlf-"));
+    mkdirSync(join(repo, ".git"));
+    mkdirSync(join(repo, "app"));
+    writeFileSync(join(repo, "app/Dockerfile"), "FROM scratch\r\n");
+    const lines = ["version: 1", "images:", "  app:", "    context: app", "    platforms: [linux/amd65]", ""];
+    writeFileSync(join(repo, "multiarch.yaml"), lines.join("\r\n"));
+    const io = memoryIo(repo);
+    expect(await run(["validate", "-f", "multiarch.yaml"], io)).toBe(1);
+    expect(io.err()).toContain("multiarch.yaml:5:17: error[platform-unknown]");
+    expect(io.err()).not.toMatch(/\r|\\u000d/);
+    expect(io.err()).toContain("    4 |     context: app\n  > 5 |     platforms: [linux/amd65]\n      |                 ^\n");
+  });
+
   // issue 24, item 4: one run reports every problem, not the first kind only
   test("a file with three unrelated mistakes: all three in one run", async () => {
     const repo = mkdtempSync(join(tmpdir(), "multiarch-three-"));

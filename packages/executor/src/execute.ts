@@ -5,7 +5,7 @@
 // failure stops only its image and the images built FROM it: their later steps are skipped, the others
 // go on to be published.
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type Arg, type Built, byDigest, type Command, type Plan, runsAfterStop, type Step, type Yield } from "@multiarch/plan";
@@ -13,6 +13,7 @@ import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
 import { BlobLocations, copyImage, pushIndex, pushLayout, repositoryOf } from "./digest-push.ts";
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
+import { makeDir } from "./make-dir.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
@@ -75,7 +76,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   let exitCode: Report["exitCode"] = 0;
   const redact = planRedactor(plan, cwd, opts.env);
   // buildx writes archives but does not create their folders.
-  for (const img of plan.images) if (img.archive) mkdirSync(dirname(resolve(cwd, img.archive)), { recursive: true });
+  for (const img of plan.images) if (img.archive) makeDir(dirname(resolve(cwd, img.archive)));
   // Files only this run reads and writes (bake's metadata): concurrent runs never share them.
   const runDir = mkdtempSync(join(tmpdir(), "multiarch-run-"));
   const manifestEnv = privateManifestStore(runDir, opts.env);
@@ -255,7 +256,7 @@ interface StepContext {
  */
 function privateManifestStore(runDir: string, env: Env): Env {
   const dir = join(runDir, "docker-config");
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const config = dockerConfigFile(env);
   if (existsSync(config)) symlinkSync(config, join(dir, "config.json"));
   return { ...env, DOCKER_CONFIG: dir };

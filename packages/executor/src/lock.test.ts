@@ -86,9 +86,15 @@ describe("lock", () => {
     const lockJs = join(dir, "lock.mjs");
     const options = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 };
     const transpiled = (url: URL) => ts.transpileModule(readFileSync(url, "utf8"), { compilerOptions: options }).outputText;
-    // lock.ts with the one module it imports beside it
+    // lock.ts with the modules it imports beside it
     writeFileSync(join(dir, "sha256.mjs"), transpiled(new URL("../../plan/src/sha256.ts", import.meta.url)));
-    writeFileSync(lockJs, transpiled(new URL("./lock.ts", import.meta.url)).replace(/from "@multiarch\/plan"/, 'from "./sha256.mjs"'));
+    writeFileSync(join(dir, "make-dir.mjs"), transpiled(new URL("./make-dir.ts", import.meta.url)));
+    writeFileSync(
+      lockJs,
+      transpiled(new URL("./lock.ts", import.meta.url))
+        .replace(/from "@multiarch\/plan"/, 'from "./sha256.mjs"')
+        .replace(/from "\.\/make-dir\.ts"/, 'from "./make-dir.mjs"'),
+    );
     const racer = join(dir, "racer.mjs");
     writeFileSync(
       racer,

@@ -6,10 +6,11 @@
 // or whose PID now belongs to another process (same PID, other start time), is taken over, by one
 // racer at a time (see takeOver).
 
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { sha256 } from "@multiarch/plan";
+import { makeDir } from "./make-dir.ts";
 
 export interface LockHolder {
   pid: number;
@@ -59,7 +60,7 @@ export function lockFileOf(specFile: string): string {
   }
   const dir = join(dirname(real), ".multiarch");
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     // mkdir succeeds on a folder that exists but is not ours to write (a read-only checkout or mount):
     // a file is tried (access(2) would answer for the real user, not the effective one)
     const probe = join(dir, `.probe.${process.pid}`);
@@ -68,7 +69,7 @@ export function lockFileOf(specFile: string): string {
     return join(dir, `${basename(real)}.lock`);
   } catch {
     const fallback = join(tmpdir(), `multiarch-locks-${process.geteuid?.() ?? "user"}`);
-    mkdirSync(fallback, { recursive: true });
+    makeDir(fallback);
     return join(fallback, `${sha256(real).slice(0, 16)}.lock`);
   }
 }

@@ -26,9 +26,10 @@ describe("specFromBake", () => {
     expect(warnings).toEqual([
       "target App.Server: network is not carried (multiarch has no equivalent)",
       'target App.Server: platform windows/amd64 is not one multiarch builds ("windows/amd64": only linux platforms can be built on a Linux engine); left out',
+      // a target left out is said first, with the groups it leaves
+      "target inline: dockerfile-inline cannot be carried; write it to a file; left out, and out of group all",
       "target App.Server: output type=docker is not carried: multiarch pushes to registries (or writes an OCI archive)",
       'target App.Server: annotation org.example.d is set on "manifest-descriptor"; multiarch writes the index and the image manifests only, so it is left out',
-      "target inline: dockerfile-inline cannot be carried; write it to a file; left out",
     ]);
     expect(text).toContain("#   - target inline: dockerfile-inline cannot be carried");
     const spec = parse(text);
@@ -92,6 +93,49 @@ describe("specFromBake", () => {
     expect(spec.images.app).toMatchObject({ tags: ["1.0"], contexts: { base: "image:base" } });
     expect(warnings).toContain("target base: output type=cacheonly: an internal image (publish: false), its tags are not carried");
   });
+
+  test("an internal image keeps its cache sources: its cache goes to the registry they name", () => {
+    const cache = { "cache-from": ["type=registry,ref=docker.io/acme/base:cache"], "cache-to": ["type=registry,ref=docker.io/acme/base:cache,mode=max"] };
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          base: { context: "base", platforms: ["linux/amd64"], ...cache },
+          check: { context: "base", platforms: ["linux/amd64"], output: ["type=cacheonly"], "cache-from": ["type=gha,scope=check"] },
+          app: {
+            context: "app",
+            platforms: ["linux/amd64"],
+            contexts: { base: "target:base", check: "target:check" },
+            tags: ["ghcr.io/acme/app:1", "docker.io/acme/app:1"],
+          },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(spec.images.base).toEqual({
+      context: "base",
+      publish: false,
+      cache: { type: "registry", registry: "dockerhub", from: ["type=registry,ref=docker.io/acme/base:cache"] },
+    });
+    expect(spec.images.check.cache).toEqual({ type: "gha", from: ["type=gha,scope=check"] });
+    expect(warnings).not.toContainEqual(expect.stringContaining("cache left out"));
+  });
+
+  test("a registry cache with no registry in the spec to hold it is left out, named with its target", () => {
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          base: { context: "base", platforms: ["linux/amd64"], "cache-from": ["type=registry,ref=docker.io/acme/base:cache"] },
+          app: { context: "app", platforms: ["linux/amd64"], contexts: { base: "target:base" } },
+        },
+      },
+      opts,
+    );
+    expect(parse(text).images.base.cache).toBeUndefined();
+    expect(warnings).toContain(
+      "target base: a registry cache needs a registry and no target is tagged in one; cache left out (cache-from type=registry,ref=docker.io/acme/base:cache)",
+    );
+  });
 });
 
 describe("specFromBake, as migrating monorepos write bake files", () => {
@@ -140,6 +184,40 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
     // two names for one image cannot be said: the first is kept, the other named in a warning
     expect(refs("other")).toEqual(["ghcr.io/acme/other"]);
     expect(warnings).toContain("target other: docker.io/acme/renamed:1 left out: an image has one repository name in every registry it names");
+  });
+
+  test("a target left out leaves its groups: the warning names them, a group left empty goes too, image names are the kept targets", () => {
+    const { text, warnings } = specFromBake(
+      {
+        group: {
+          default: { targets: ["all"] },
+          all: { targets: ["ci", "web"] },
+          ci: { targets: ["Web", "gen", "nested"] },
+          nested: { targets: ["Web"] },
+          arm: { targets: ["win"] },
+        },
+        target: {
+          Web: { "dockerfile-inline": "FROM scratch", platforms: ["linux/amd64"] },
+          web: { context: "web", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/web:1"] },
+          gen: { context: "gen", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/gen:1"] },
+          win: { context: "win", platforms: ["windows/amd64"], tags: ["ghcr.io/acme/win:1"] },
+          // built FROM a target left out: left out too, never linked to another image of that name
+          app: { context: "app", platforms: ["linux/amd64"], contexts: { base: "target:Web" }, tags: ["ghcr.io/acme/app:1"] },
+          cli: { context: "cli", platforms: ["linux/amd64"], contexts: { app: "target:app" }, tags: ["ghcr.io/acme/cli:1"] },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(Object.keys(spec.images).sort()).toEqual(["gen", "web"]);
+    expect(spec.groups).toEqual({ all: ["gen", "web"], ci: ["gen"] });
+    expect(warnings).toContain("target Web: dockerfile-inline cannot be carried; write it to a file; left out, and out of groups all, ci, nested");
+    expect(warnings).toContain("target win: none of its platforms can be carried; left out, and out of group arm");
+    expect(warnings).toContain("target app: it builds FROM target:Web, which is left out; left out");
+    expect(warnings).toContain("target cli: it builds FROM target:app, which is left out; left out");
+    expect(warnings).toContain("group arm: every target in it is left out (win); left out too");
+    expect(warnings).toContain("group nested: every target in it is left out (Web); left out too");
+    expect(warnings.join("\n")).not.toContain("another target's");
   });
 
   test("an output's name= is a tag; a cacheonly check nobody builds FROM is named as no longer run", () => {

@@ -101,7 +101,51 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     const abs = posix.resolve(opts.bakeDir, p);
     return posix.relative(opts.specDir, abs) || ".";
   };
-  const names = Object.keys(print.target).sort();
+  // Bake's groups, nested ones flattened: a group holds the targets of the groups in it.
+  const members = (g: string, seen = new Set<string>()): string[] =>
+    (print.group?.[g]?.targets ?? []).flatMap((m) => (print.group?.[m] && !seen.has(m) ? members(m, new Set([...seen, g])) : [m]));
+  const groupNames = Object.keys(print.group ?? {})
+    .filter((g) => g !== "default")
+    .sort();
+  // Targets multiarch cannot build are left out first, so that nothing (names, registries, groups) counts them.
+  const platformsOf = new Map<string, string[]>();
+  const leftOut = new Map<string, string>();
+  for (const n of Object.keys(print.target).sort()) {
+    const t = print.target[n]!;
+    const where = `target ${n}`;
+    for (const k of Object.keys(t))
+      if (!CARRIED.has(k) && k !== "dockerfile-inline") warnings.push(`${where}: ${k} is not carried (multiarch has no equivalent)`);
+    const platforms: string[] = [];
+    for (const p of t["dockerfile-inline"] === undefined ? (t.platforms ?? []) : []) {
+      const parsed = parsePlatform(p);
+      if (!parsed.ok) warnings.push(`${where}: platform ${p} is not one multiarch builds (${parsed.message}); left out`);
+      else if (!platforms.includes(parsed.platform)) platforms.push(parsed.platform);
+    }
+    const why =
+      t["dockerfile-inline"] !== undefined
+        ? "dockerfile-inline cannot be carried; write it to a file"
+        : t.platforms?.length && platforms.length === 0
+          ? "none of its platforms can be carried"
+          : undefined;
+    if (why === undefined) platformsOf.set(n, platforms);
+    else leftOut.set(n, why);
+  }
+  // a target built FROM one left out cannot be built either (its context would name no image, or another)
+  for (let more = true; more; ) {
+    more = false;
+    for (const n of platformsOf.keys()) {
+      const from = Object.values(print.target[n]!.contexts ?? {}).find((c) => c.startsWith("target:") && leftOut.has(c.slice(7)));
+      if (from === undefined) continue;
+      leftOut.set(n, `it builds FROM ${from}, which is left out`);
+      platformsOf.delete(n);
+      more = true;
+    }
+  }
+  for (const [n, why] of leftOut) {
+    const lost = groupNames.filter((g) => members(g).includes(n));
+    warnings.push(`target ${n}: ${why}; left out${lost.length ? `, and out of group${lost.length > 1 ? "s" : ""} ${lost.join(", ")}` : ""}`);
+  }
+  const names = [...platformsOf.keys()];
   // Image names are unique: targets that make one name (App-Server and app-server, _base and base) get -2, -3…
   const imageNames = new Map<string, string>();
   const usedNames = new Set<string>();
@@ -115,8 +159,8 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   }
   const nameOf = (target: string) => imageNames.get(target) ?? imageName(target);
   const used = new Set(
-    Object.values(print.target).flatMap((t) =>
-      Object.values(t.contexts ?? {})
+    names.flatMap((n) =>
+      Object.values(print.target[n]!.contexts ?? {})
         .filter((c) => c.startsWith("target:"))
         .map((c) => c.slice(7)),
     ),
@@ -177,22 +221,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   for (const n of names) {
     const t = print.target[n]!;
     const where = `target ${n}`;
-    for (const k of Object.keys(t))
-      if (!CARRIED.has(k) && k !== "dockerfile-inline") warnings.push(`${where}: ${k} is not carried (multiarch has no equivalent)`);
-    if (t["dockerfile-inline"] !== undefined) {
-      warnings.push(`${where}: dockerfile-inline cannot be carried; write it to a file; left out`);
-      continue;
-    }
-    const platforms: string[] = [];
-    for (const p of t.platforms ?? []) {
-      const parsed = parsePlatform(p);
-      if (!parsed.ok) warnings.push(`${where}: platform ${p} is not one multiarch builds (${parsed.message}); left out`);
-      else if (!platforms.includes(parsed.platform)) platforms.push(parsed.platform);
-    }
-    if (t.platforms?.length && platforms.length === 0) {
-      warnings.push(`${where}: none of its platforms can be carried; left out`);
-      continue;
-    }
+    const platforms = platformsOf.get(n)!;
     // bake builds a target without platforms for the builder's own: say so, or the spec's default (two) applies
     const unset = !t.platforms?.length;
     if (unset && opts.defaultPlatform) platforms.push(opts.defaultPlatform);
@@ -292,15 +321,24 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     }
     if (Object.keys(annotations).length) json.annotations = annotations;
     const cacheTo = (t["cache-to"] ?? []).map(csv)[0];
-    if (cacheTo || t["cache-from"]?.length) {
-      const type = cacheTo?.type ?? csv(t["cache-from"]![0]!).type;
+    const cacheFrom = t["cache-from"] ?? [];
+    if (cacheTo || cacheFrom.length) {
+      const type = cacheTo?.type ?? csv(cacheFrom[0]!).type;
       const cache: Json = { type: type === "gha" || type === "local" ? type : "registry" };
-      if (cacheTo?.mode === "min") cache.mode = "min";
-      if (cacheTo?.["ignore-error"] === "true") cache.ignoreError = true;
-      if (t["cache-from"]?.length) cache.from = t["cache-from"];
       if (type !== "gha" && type !== "local" && type !== "registry") warnings.push(`${where}: cache type ${type} becomes a registry cache`);
       if (cache.type === "registry" && regs.length === 0) {
-        warnings.push(`${where}: a registry cache needs a registry; cache left out`);
+        // pushed nowhere (an internal image, an OCI archive): its cache goes to a registry of the spec,
+        // the one its cache refs name, else the first
+        const named = [...(t["cache-to"] ?? []), ...cacheFrom].map((c) => registries.get(refHost(csv(c).ref))).find((r) => r);
+        const home = named ?? [...registries.values()][0];
+        if (home) cache.registry = home.name;
+      }
+      if (cacheTo?.mode === "min") cache.mode = "min";
+      if (cacheTo?.["ignore-error"] === "true") cache.ignoreError = true;
+      if (cacheFrom.length) cache.from = cacheFrom;
+      if (cache.type === "registry" && regs.length === 0 && !cache.registry) {
+        const from = cacheFrom.length ? ` (cache-from ${cacheFrom.join(", ")})` : "";
+        warnings.push(`${where}: a registry cache needs a registry and no target is tagged in one; cache left out${from}`);
       } else {
         json.cache = cache;
         warnings.push(`${where}: multiarch writes its own cache (one per image and platform); the bake file's cache-from entries are kept as extra sources`);
@@ -344,12 +382,12 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   if (Object.keys(sharedLabels).length) defaults.labels = sharedLabels;
   if (Object.keys(defaults).length) spec.defaults = defaults;
   const groups: Record<string, string[]> = {};
-  const members = (g: string, seen = new Set<string>()): string[] =>
-    (print.group?.[g]?.targets ?? []).flatMap((m) => (print.group?.[m] && !seen.has(m) ? members(m, new Set([...seen, g])) : [m]));
-  for (const g of Object.keys(print.group ?? {}).sort()) {
-    if (g === "default") continue;
-    const list = [...new Set(members(g))].filter((m) => images.some((i) => i.bake === m));
+  for (const g of groupNames) {
+    const all = [...new Set(members(g))];
+    const list = all.filter((m) => platformsOf.has(m));
+    const lost = all.filter((m) => leftOut.has(m));
     if (list.length) groups[imageName(g)] = list.map(nameOf);
+    else if (lost.length) warnings.push(`group ${g}: every target in it is left out (${lost.join(", ")}); left out too`);
   }
   if (Object.keys(groups).length) spec.groups = groups;
   const out: Json = {};
@@ -400,6 +438,12 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
   }
   return { text: doc.toString({ lineWidth: 0 }), warnings };
 }
+
+/** The registry host of a cache ref (type=registry,ref=HOST/REPO:TAG), when it is one. */
+const refHost = (ref: string | undefined): string => {
+  const r = ref ? parseImageRef(ref) : undefined;
+  return r?.ok ? r.value.host : "";
+};
 
 /** A git or https URL (or git@host:repo): a remote build context. */
 const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;

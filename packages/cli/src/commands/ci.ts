@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { githubWorkflow, gitlabPipeline, INSTALLS, type Install } from "@multiarch/compiler";
+import { makeDir } from "@multiarch/executor";
 import { diag } from "@multiarch/spec";
 import pkg from "../../package.json" with { type: "json" };
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
@@ -58,7 +59,7 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
   const text = provider === "github" ? githubWorkflow(spec, opts) : gitlabPipeline(spec, opts);
   const out = values.out !== undefined ? resolve(io.cwd, values.out) : join(spec.root, PROVIDERS[provider]);
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
-  mkdirSync(dirname(out), { recursive: true });
+  makeDir(dirname(out));
   writeFileSync(out, text);
   io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${text.split("\n").length} lines, multiarch installed by ${install})\n`);
   // a credential read from a file: the pipeline passes variables and secrets, it creates no file

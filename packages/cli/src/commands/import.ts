@@ -1,7 +1,8 @@
 // multiarch import: bake's arguments in (files, targets, --set), an equivalent multiarch.yaml out. buildx
 // itself resolves the bake file (--print); the spec it becomes is checked like any other before it is kept.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { makeDir } from "@multiarch/executor";
 import { type BakePrint, bakeDefaultPlatform, bakePrint, specFromBake } from "@multiarch/import";
 import { loadSpec, sortDiagnostics } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
@@ -23,7 +24,7 @@ export default async function importBake({ values, io, positionals }: CommandCon
   const { text, warnings } = specFromBake(print, { bakeDir: io.cwd, specDir: dirname(out), files, ...(defaultPlatform ? { defaultPlatform } : {}) });
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   try {
-    mkdirSync(dirname(out), { recursive: true });
+    makeDir(dirname(out));
     writeFileSync(out, text);
   } catch (e) {
     return { exit: EXIT.usage, message: `cannot write ${displayPath(out, io.cwd)}: ${(e as Error).message}`, data: { notCarried: warnings } };

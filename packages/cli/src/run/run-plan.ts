@@ -1,9 +1,9 @@
 // Running a compiled plan, for every command that runs one (apply, apply --shard, merge, promote):
 // preflight, the executor with progress, the closing summary, metadata and reports.
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import type { EngineFacts, ExecEvent, Report } from "@multiarch/executor";
+import { type EngineFacts, type ExecEvent, makeDir, type Report } from "@multiarch/executor";
 import type { Plan } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
@@ -149,7 +149,7 @@ function writeReports({ command, values, io }: RunContext, report: Report, plan:
   try {
     if (values.report !== undefined) {
       const file = resolve(io.cwd, values.report);
-      mkdirSync(dirname(file), { recursive: true });
+      makeDir(dirname(file));
       writeFileSync(file, htmlReport(report, plan, { title, hostPlatform: hostPlatform(), generatedAt: new Date().toISOString() }));
       io.stderr.write(`report: ${displayPath(file, io.cwd)}\n`);
     }
