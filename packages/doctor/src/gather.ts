@@ -16,7 +16,7 @@ import {
 } from "@multiarch/executor";
 import { nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
-import type { DoctorFacts, FixAction } from "./facts.ts";
+import type { DoctorFacts } from "./facts.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
