@@ -1,8 +1,8 @@
 // No staging tags, reproducible digests (issue 21, items 3 and 4), on buildx's docker driver: every
 // repository's tag list (registry API) holds only the spec's tags after apply and after a shard merge,
 // on both strategies; nothing of the run stays in the engine's image store (after a failed or interrupted
-// smoke test too); a run killed while pushing leaves no tag; two cold builds on two engines publish one
-// index digest.
+// smoke test too, and after each shard's); a run killed while pushing leaves no tag; two cold builds on
+// two engines publish one index digest.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,13 +54,17 @@ describe.skipIf(!env)("no staging tags", () => {
     expect((await platformsOf(`${env!.registry}/${ns}/app:1.0`)).digest).toBe(index.digest);
   });
 
-  test.each(["bake", "manifest"] as const)("shards and merge, strategy %s: shards write no tag, the merge only the spec's", async (strategy) => {
+  // each shard's smoke test pulls its platform's image by digest; the shard's cleanup stage removes it
+  test.each(["bake", "manifest"] as const)("shards and merge, strategy %s: shards move no tag, leave no image; the merge only the spec's", async (strategy) => {
     const ns = namespace(`notags-shard-${strategy}`);
-    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN uname -m > /arch\n`, `build: { strategy: ${strategy} }\n`);
+    const smoke = `    test: { run: [cat, /arch] }\n`;
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN uname -m > /arch\n`, `${smoke}build: { strategy: ${strategy} }\n`);
     const spec = join(dir, "multiarch.yaml");
     for (const p of ["linux/amd64", "linux/arm64"]) {
-      const r = await cli(["apply", "-f", spec, "--shard", p]);
+      const r = await cli(["apply", "-f", spec, "--shard", p, "--json"]);
       expect(r.exitCode, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).reports[0].steps.find((s: { kind: string }) => s.kind === "test").status).toBe("ok");
+      expect(await engineImages(ns)).toEqual([]);
     }
     expect(await tagsOf(`${ns}/app`)).toEqual([]);
     const merged = await cli(["merge", "-f", spec]);

@@ -5,6 +5,7 @@ import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage, platformSlug
 import type { Spec } from "@multiarch/spec";
 import type { BakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, type LayoutOutputs } from "./bake-plan.ts";
+import { testCleanup } from "./load-and-cleanup.ts";
 import { archCheckSteps } from "./steps.ts";
 
 export interface ArchPlanInputs {
@@ -33,13 +34,16 @@ export function archPlans(built: readonly PlannedImage[], a: ArchPlanInputs): Ar
     cwd: posix.join("..", plan.cwd),
     strategy: plan.strategy,
     ...(plan.sets?.length ? { sets: [...plan.sets] } : {}),
-    steps:
-      plan.strategy.chosen === "bake"
+    steps: [
+      ...(plan.strategy.chosen === "bake"
         ? bakeArchSteps(a.spec, built, a.bake, a.paths, platform, a.layout)
         : [
             ...a.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
             ...archCheckSteps(built, platform, legacy),
-          ],
+          ]),
+      // last: asPlan makes it the cleanup stage, which runs whatever happened before it
+      ...testCleanup(built, platform),
+    ],
     secrets: plan.secrets,
   }));
 }

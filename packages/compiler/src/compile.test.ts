@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { asPlan, perArchTag, type Step } from "@multiarch/plan";
 import { parsePlanFile } from "@multiarch/plan/read";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
@@ -320,6 +321,55 @@ images:
     expect(steps[0]!.commands[0]!.args).toContainEqual({ runFile: "oci-linux-arm64", prefix: "app.output=type=oci,tar=false,dest=" });
     expect(steps.find((s) => s.kind === "push")).toMatchObject({ commands: [], layout: { dir: "oci-linux-arm64" } });
     expect(docker.files["docker-bake.publish.json"]).toBeUndefined();
+  });
+
+  test.each([
+    ["bake", { ...bake, ociLayout: true }],
+    ["manifest", manifest],
+  ] as const)("per-arch plans, strategy %s: a last cleanup stage removes exactly the images their smoke tests pulled", (_name, strategy) => {
+    const file = repo(
+      `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries: { r: { url: "localhost:5000/x" } }
+images:
+  app:
+    context: app
+    test: { run: [app, --version] }
+  amd:
+    context: app
+    platforms: [linux/amd64]
+    test: { run: [amd, --version] }
+  quiet:
+    context: app
+`,
+    );
+    const c = compiled(load(file), { strategy });
+    const pulled = (steps: readonly Step[]) => steps.flatMap((s) => s.commands.flatMap((cmd) => cmd.args.filter((a) => typeof a === "object" && "built" in a)));
+    for (const arch of c.archPlans) {
+      const stages = asPlan(arch).stages;
+      const cleanup = stages.at(-1)!;
+      const tests = arch.steps.filter((s) => s.kind === "test");
+      const staging = (name: string) => perArchTag(c.plan.images.find((i) => i.name === name)!.refs[0]!.staging, arch.platform);
+      const tested = arch.platform === "linux/amd64" ? [staging("app"), staging("amd")] : [staging("app")];
+      expect(tests.flatMap((t) => t.inputs)).toEqual(tested);
+      expect(cleanup).toEqual({
+        name: "cleanup",
+        steps: [
+          {
+            id: "cleanup:tested",
+            kind: "cleanup",
+            commands: [{ program: "docker", args: ["image", "rm", "--force", ...tested.map((built) => ({ built }))], mayFail: true, detach: true }],
+            inputs: tested,
+            produces: [],
+          },
+        ],
+      });
+      // what the tests ran, by digest, and nothing else (quiet has no test; the full plan's index is not pulled here)
+      expect(pulled(cleanup.steps)).toEqual(pulled(tests));
+    }
+    // no smoke test, no clean-up
+    const untested = compiled(load(repo('version: 1\nregistries: { r: { url: "localhost:5000/x" } }\nimages:\n  app:\n    context: app\n')), { strategy });
+    expect(untested.archPlans.flatMap((a) => a.steps).filter((s) => s.kind === "cleanup")).toEqual([]);
   });
 
   test("layouts clamp layer times (rewrite-timestamp) only where the digest can repeat: SOURCE_DATE_EPOCH, provenance off", () => {

@@ -1,6 +1,6 @@
 // The steps after verification that are no part of either strategy: --load pulls (or loads) the images
 // into the engine, and clean-up removes what the run left in it.
-import { CLEANUP_LOCAL_STAGING, CLEANUP_TESTED, imageStepId, type PlannedImage, perArchTag, type Step } from "@multiarch/plan";
+import { CLEANUP_LOCAL_STAGING, CLEANUP_TESTED, imageStepId, type PlannedImage, type Platform, perArchTag, type Step } from "@multiarch/plan";
 import { docker } from "./steps.ts";
 
 /** --load with registries: pull the verified image of the engine's own platform and tag it like the first user tag. */
@@ -52,10 +52,13 @@ export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean):
 /**
  * The images smoke tests pulled (by digest) leave the engine again, in the background, whatever the run's
  * outcome. Forced, as a test an interrupt cut off may leave its container running (a PID 1 that ignores
- * SIGTERM): still only this run's name@digest of the image goes, never another name of it.
+ * SIGTERM): still only this run's name@digest of the image goes, never another name of it. With
+ * `platform`, a per-arch plan's: its tests pulled that platform's image, pushed under its per-arch key.
  */
-export function testCleanup(images: readonly PlannedImage[]): Step[] {
-  const tested = images.filter((p) => p.test && !p.reuse && p.refs[0]).map((p) => p.refs[0]!.staging);
+export function testCleanup(images: readonly PlannedImage[], platform?: Platform): Step[] {
+  const tested = images
+    .filter((p) => p.test && !p.reuse && p.refs[0] && (!platform || p.platforms.includes(platform)))
+    .map((p) => (platform ? perArchTag(p.refs[0]!.staging, platform) : p.refs[0]!.staging));
   return tested.length
     ? [
         {
