@@ -1,7 +1,7 @@
 // Releases users can trust (issue 22): every published index signed by digest with real cosign before
 // any tag moves, a broken key moving nothing; promote rolling tags back to an earlier version's index,
 // copying a verified, signed index between registries by digest, and refusing an incomplete one.
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -45,8 +45,17 @@ async function run(dir: string, args: string[], version?: string) {
 }
 
 const digestOf = async (ref: string) => (await platformsOf(ref)).digest;
-const stepsBy = (report: { steps: { id: string; kind: string; status: string; startMs: number; durationMs: number }[] }, kind: string) =>
+const stepsBy = (report: { steps: { id: string; kind: string; status: string; startMs: number; durationMs: number; error?: string }[] }, kind: string) =>
   report.steps.filter((s) => s.kind === kind);
+
+/** A signer refused before anything was built: exit 4 with its sentence, no step ran, the tag list as it was. */
+async function expectRefusedBeforeBuild(r: { exitCode: number; stdout: string; stderr: string }, said: RegExp, repository: string, tags: string[]) {
+  expect(r.exitCode, r.stderr).toBe(4);
+  expect(r.stderr).toMatch(said);
+  expect(JSON.parse(r.stdout).report).toBeUndefined(); // no bake, no push, no sign
+  expect(r.stderr).not.toContain("== build");
+  expect(await tagsOf(repository)).toEqual(tags);
+}
 
 describe.skipIf(!env)("releases: signing and promote", () => {
   test("each index is signed before any tag moves, inspect --key checks it, and a broken key moves nothing", async () => {
@@ -90,21 +99,68 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     expect(stepsBy(reportOf(again.stdout), "sign").map((s) => s.status)).toEqual(["unchanged"]);
     expect(await digestOf(`${name}:1.0.1`)).toBe(await digestOf(`${name}:1.0.0`));
 
-    // a broken key: the new release is built, pushed and verified, and no tag moves
-    const before = await digestOf(`${name}:latest`);
+    // a broken key: found before anything is built (exit 4, as with no cosign); no tag moves, nothing is pushed
+    const tags = await tagsOf(`${ns}/app`);
     writeFileSync(join(dir, "app/v"), "2\n");
     writeFileSync(join(dir, "cosign.key"), key.replace(/\n[A-Za-z0-9+/]{8}/, "\nAAAAAAAA"));
     const broken = await run(dir, ["apply"], "2.0.0");
-    expect(broken.exitCode).toBe(2);
-    const failed = reportOf(broken.stdout);
-    expect(stepsBy(failed, "sign").map((s) => s.status)).toEqual(["failed"]);
+    await expectRefusedBeforeBuild(broken, /cannot open the signing key cosign\.key/, `${ns}/app`, tags);
+    expect(broken.stdout + broken.stderr).not.toContain(PASSWORD);
+  });
+
+  test("a public key of another pair, or a wrong password: exit 4 before anything is built, the tag list as it was", async () => {
+    const ns = namespace("sign-pair");
+    const dir = await signedProject(`  local: { url: "${env!.registry}/${ns}", insecure: true }`);
+    expect((await run(dir, ["apply"], "1.0.0")).exitCode).toBe(0);
+    const tags = await tagsOf(`${ns}/app`);
+    expect(tags.filter((t) => t.endsWith(".sig"))).toHaveLength(1);
+    writeFileSync(join(dir, "app/v"), "2\n");
+
+    // publicKey: the public half of another pair (cosign would sign, and its check would fail)
+    mkdirSync(join(dir, "other"));
+    const gen = await execa("cosign", ["generate-key-pair"], { cwd: join(dir, "other"), env: { COSIGN_PASSWORD: "other" }, reject: false, stdin: "ignore" });
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const specFile = join(dir, "multiarch.yaml");
+    const spec = readFileSync(specFile, "utf8");
+    writeFileSync(specFile, spec.replace("  password:", "  publicKey: { file: other/cosign.pub }\n  password:"));
+    const mismatched = await run(dir, ["apply"], "2.0.0");
+    await expectRefusedBeforeBuild(mismatched, /signing key cosign\.key and the public key other\/cosign\.pub are not one pair/, `${ns}/app`, tags);
+
+    // the right pair, a wrong password
+    writeFileSync(specFile, spec);
+    const WRONG = "not-the-password-7Qx";
+    const wrong = await cli(["apply", "-f", specFile, "--json"], { env: { SIGN_PASSWORD: WRONG, VERSION: "2.0.0" } });
+    await expectRefusedBeforeBuild(wrong, /cannot open the signing key cosign\.key with the password from \$SIGN_PASSWORD/, `${ns}/app`, tags);
+    expect(wrong.stdout + wrong.stderr).not.toContain(WRONG);
+  });
+
+  test("a signature cosign cannot verify at the sign stage: no tag moves, and the signature tag it pushed is deleted", async () => {
+    const ns = namespace("sign-stray");
+    const dir = await signedProject(`  local: { url: "${env!.registry}/${ns}", insecure: true }`);
+    const name = `${env!.registry}/${ns}/app`;
+    // a rare failure after the signature is pushed: real cosign signs, and every cosign verify says no
+    const real = (process.env.PATH ?? "").split(":").find((d) => existsSync(join(d, "cosign")));
+    const bin = mkdtempSync(join(tmpdir(), "multiarch-cosign-"));
+    writeFileSync(
+      join(bin, "cosign"),
+      `#!/bin/sh\nif [ "$1" = verify ]; then echo "Error: no matching signatures (test)" >&2; exit 1; fi\nexec ${join(real!, "cosign")} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], {
+      env: { PATH: `${bin}:${process.env.PATH}`, SIGN_PASSWORD: PASSWORD, VERSION: "1.0.0" },
+    });
+    expect(r.exitCode, r.stderr).toBe(2);
+    const failed = reportOf(r.stdout);
+    const [sign] = stepsBy(failed, "sign");
+    expect(sign).toMatchObject({ status: "failed" });
+    expect(sign!.error).toMatch(/deleted the signature tag \S+:sha256-[0-9a-f]{64}\.sig this step pushed/);
     expect(stepsBy(failed, "publish").map((s) => s.status)).toEqual(["not-run"]);
     expect(failed.tags.every((t: { status: string }) => t.status === "not-moved")).toBe(true);
-    expect(broken.stderr).toContain("no user tag was moved");
-    expect(await digestOf(`${name}:latest`)).toBe(before);
-    expect(await digestOf(`${name}:1`)).toBe(before);
-    expect((await docker(["buildx", "imagetools", "inspect", `${name}:2.0.0`])).exitCode).not.toBe(0);
-    expect(broken.stdout + broken.stderr).not.toContain(PASSWORD);
+    expect(r.stderr).toContain("no user tag was moved");
+    // the index stays by digest only: no user tag, no signature tag
+    expect(failed.staged.map((s: { ref: string }) => s.ref)).toEqual([expect.stringMatching(new RegExp(`^${name}@sha256:`))]);
+    expect(await tagsOf(`${ns}/app`)).toEqual([]);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
   });
 
   test("no cosign on this machine: exit 4 before anything is built", async () => {

@@ -8,7 +8,7 @@ import { type Io, printDiagnostics } from "./format.ts";
 import { type CommandName, OPTIONS, type OptionSpec, type OptionTable, type Values } from "./options.ts";
 
 const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
-3 verification failed, 4 the engine cannot run the plan (or a file cannot be written), 5 another run of this spec holds the lock,
+3 verification failed, 4 the engine cannot run the plan or cannot sign it (or a file cannot be written), 5 another run of this spec holds the lock,
 70 internal error, 130 interrupted (children stopped; the report lists each tag that had already moved).`;
 
 export const COMMANDS: { [C in CommandName]: CommandDef<C> } = {

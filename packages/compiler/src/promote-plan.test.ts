@@ -98,7 +98,7 @@ describe("promotePlan", () => {
     // only the destination's tags move; key and password are redacted sources
     expect(all.filter((s) => s.kind === "publish").map((s) => s.registry)).toEqual(["prod"]);
     expect(r.plan.secrets).toEqual([{ env: "COSIGN_KEY" }, { env: "COSIGN_PW" }]);
-    expect(r.plan.signing).toEqual({ mode: "key", tlog: false });
+    expect(r.plan.signing).toMatchObject({ mode: "key", tlog: false, keyPair: { publicKeyOf: { args: ["public-key", "--key", "env://COSIGN_KEY"] } } });
   });
 
   test("bad selections are errors, not plans", () => {

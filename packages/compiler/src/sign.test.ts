@@ -39,7 +39,17 @@ describe("signing in the plan", () => {
     expect(stepsOf(p).find((s) => s.kind === "publish")!.unchangedIf?.signed).toBe(true);
     // the key file and the password are redacted wherever they could appear; the plan names only sources
     expect(p.secrets).toEqual([{ file: "keys/cosign.key" }, { env: "COSIGN_PW" }]);
-    expect(p.signing).toEqual({ mode: "key", tlog: false });
+    // checked before anything is built: the key opens with its password and is the public key's pair
+    expect(p.signing).toEqual({
+      mode: "key",
+      tlog: false,
+      keyPair: {
+        publicKeyOf: { program: "cosign", args: ["public-key", "--key", "keys/cosign.key"], setEnv: { COSIGN_PASSWORD: { env: "COSIGN_PW" } } },
+        publicKey: { file: "keys/cosign.pub" },
+      },
+    });
+    // a signature tag the step pushed before failing is found by the index it signs
+    expect(sign.signs).toBe(index.verified);
     expect(JSON.stringify(p)).not.toMatch(/PRIVATE KEY/);
   });
 

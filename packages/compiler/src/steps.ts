@@ -6,6 +6,7 @@ import {
   type Command,
   imageStepId,
   loginStepId,
+  type Plan,
   type PlannedImage,
   type PlannedRef,
   type Platform,
@@ -189,6 +190,10 @@ export const unchangedIf = (ref: PlannedRef, signed = false): NonNullable<Step["
 // cosign names a key as a path, or env://NAME for a key held in a variable: never the key itself.
 const keyArg = (c: Credential): string => (c.env ? `env://${c.env}` : c.file!);
 const cosign = (args: Command["args"], extra: Omit<Command, "program" | "args"> = {}): Command => ({ program: "cosign", args, ...extra });
+/** The key's password reaches cosign alone, in its environment; without one an empty one, so cosign never prompts. */
+const passwordOf = (sign: Extract<Signing, { mode: "key" }>): NonNullable<Command["setEnv"]> => ({
+  COSIGN_PASSWORD: sign.password ? valueRef(sign.password) : "",
+});
 
 /** cosign verify of an index by digest: the spec's public key (or keyless identity) signed it. */
 export function signatureCheck(sign: Signing, ref: Arg, insecure: boolean): Command {
@@ -215,7 +220,7 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[]): Step[
           sign.mode === "keyless"
             ? cosign(["sign", "--yes", ...registry, index])
             : cosign(["sign", "--yes", "--key", keyArg(sign.key), ...(sign.tlog ? [] : ["--tlog-upload=false"]), ...registry, index], {
-                setEnv: { COSIGN_PASSWORD: sign.password ? valueRef(sign.password) : "" },
+                setEnv: passwordOf(sign),
               });
         const check = signatureCheck(sign, index, ref.insecure);
         return {
@@ -225,6 +230,7 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[]): Step[
           registry: ref.registry,
           commands: [signCommand, check],
           doneIf: check,
+          signs: ref.staging,
           inputs: [ref.staging],
           produces: [`${ref.name}:<signature of ${ref.staging}>`],
         };
@@ -232,8 +238,20 @@ export function signSteps(sign: Signing, images: readonly PlannedImage[]): Step[
     );
 }
 
-/** What a plan says about signing, for whoever runs it (a CI workflow needs an OIDC token for keyless). */
-export const signingOf = (sign: Signing | undefined) => (sign ? { mode: sign.mode, tlog: sign.mode === "keyless" || sign.tlog } : undefined);
+/**
+ * What a plan says about signing, for whoever runs it (a CI workflow needs an OIDC token for keyless); with
+ * a key, how to check before building that the key opens with its password and is the public key's pair.
+ */
+export const signingOf = (sign: Signing | undefined): Plan["signing"] =>
+  !sign
+    ? undefined
+    : sign.mode === "keyless"
+      ? { mode: "keyless", tlog: true }
+      : {
+          mode: "key",
+          tlog: sign.tlog,
+          keyPair: { publicKeyOf: cosign(["public-key", "--key", keyArg(sign.key)], { setEnv: passwordOf(sign) }), publicKey: valueRef(sign.publicKey) },
+        };
 
 /**
  * A shard's checks: each per-arch image it pushed must be that platform (by the digest it pushed), and

@@ -18,7 +18,8 @@ import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
-import { type RunOptions, type RunResult, redactor, resolveRef, runCommand, showCommand } from "./runner.ts";
+import { planRedactor, type RunOptions, type RunResult, runCommand, showCommand } from "./runner.ts";
+import { removeStraySignature, signatureTag, tagState } from "./signer.ts";
 import { checkArchive, checkInspect, configLabelProblems, indexAnnotationProblems, type PlatformCheck } from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -44,19 +45,6 @@ export interface ExecuteOptions {
    * are built, verified, tested and published (a failed bake runs again without the failed targets).
    */
   continueOnFailure?: boolean;
-}
-
-/** Every secret value the plan's commands may meet, resolved now; those not set simply cannot leak. */
-export function planRedactor(plan: Pick<Plan, "secrets">, cwd: string, env: Env): (s: string) => string {
-  const values: string[] = [];
-  for (const ref of plan.secrets) {
-    try {
-      values.push(resolveRef(ref, { cwd, env }));
-    } catch {
-      // unset or unreadable: the step that needs it fails and says so
-    }
-  }
-  return redactor(values);
 }
 
 export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Report> {
@@ -133,7 +121,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
           opts.onEvent?.({ type: "step-start", step });
           outcome = await (step.kind === "bake" && opts.continueOnFailure
             ? runBake(step, runOpts(step), opts, ctx, dependents)
-            : runStep(step, runOpts(step, stopped ? undefined : opts.signal), opts, ctx));
+            : step.signs
+              ? runSign(step, runOpts(step, stopped ? undefined : opts.signal), opts, ctx)
+              : runStep(step, runOpts(step, stopped ? undefined : opts.signal), opts, ctx));
         }
         if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
         outcomes.set(step.id, outcome);
@@ -231,6 +221,20 @@ async function runBake(
     targets,
     ...(rounds.length > 1 ? { rounds, error: `${failed.join(", ")} failed; the others were baked again (${last.ok ? "ok" : "failed"})` } : {}),
   };
+}
+
+/**
+ * sign: when the step fails after cosign pushed a signature (its check refused it), the signature tag it
+ * pushed is deleted, so the failed run leaves no tag; what cannot be deleted is said in the step's error.
+ */
+async function runSign(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: StepContext): Promise<StepOutcome> {
+  const index = run.verified?.({ verified: step.signs! });
+  const tag = index ? signatureTag(index) : undefined;
+  const before = tag ? await tagState(ctx.registry.client, tag) : undefined;
+  const outcome = await runStep(step, run, opts, ctx);
+  if (outcome.status !== "failed" || !tag || !before) return outcome;
+  const left = await removeStraySignature(ctx.registry.client, tag, before);
+  return left ? { ...outcome, error: `${outcome.error}; ${left}` } : outcome;
 }
 
 interface StepContext {

@@ -13,4 +13,5 @@ export { readPublished } from "./published.ts";
 export { kindTimings, type Report } from "./report.ts";
 export { RegistryClient, specCredentials } from "./registry.ts";
 export { type Runnable, resolveRef, runCommand, showCommand } from "./runner.ts";
+export { type SignerProblem, signerProblem } from "./signer.ts";
 export { checkoutAt } from "./worktree.ts";

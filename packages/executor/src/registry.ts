@@ -163,6 +163,12 @@ export class RegistryClient {
     if (stored && stored !== digest) throw new RegistryError(`${ref.host}/${ref.path}: the registry stored ${digest} as ${stored}`);
   }
 
+  /** DELETEs a manifest by digest, and with it the tags that hold it; a registry may refuse (405: deletion is off). */
+  async deleteManifest(ref: ImageRef, digest: string): Promise<void> {
+    const res = await this.request(ref, { path: `manifests/${digest}`, scope: `repository:${ref.path}:delete`, method: "DELETE" });
+    await res.body?.cancel();
+  }
+
   /**
    * GET /v2/ (doctor): whether the registry answers, over which scheme, and whether it lets these
    * credentials in (a 401 after the challenge means they were refused, or none were given).

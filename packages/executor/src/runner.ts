@@ -4,7 +4,7 @@
 import type * as ChildProcess from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Arg, Built, Command, ValueRef, Verified } from "@multiarch/plan";
+import type { Arg, Built, Command, Plan, ValueRef, Verified } from "@multiarch/plan";
 
 /** node:child_process (and the net and dgram modules it loads) on the first command: plan runs none. */
 const childProcess = (): typeof ChildProcess => process.getBuiltinModule("node:child_process");
@@ -111,6 +111,19 @@ export function redactor(secrets: readonly string[]): (s: string) => string {
   const parts = secrets.flatMap((s) => [s, ...s.split(/\r?\n/).map((l) => l.trim())]);
   const values = [...new Set(parts.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
   return (s) => values.reduce((acc, v) => acc.split(v).join("***"), s).replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s@/]+@/gi, "$1***@");
+}
+
+/** Every secret value the plan's commands may meet, resolved now; those not set simply cannot leak. */
+export function planRedactor(plan: Pick<Plan, "secrets">, cwd: string, env: RunOptions["env"]): (s: string) => string {
+  const values: string[] = [];
+  for (const ref of plan.secrets) {
+    try {
+      values.push(resolveRef(ref, { cwd, env }));
+    } catch {
+      // unset or unreadable: the step that needs it fails and says so
+    }
+  }
+  return redactor(values);
 }
 
 export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunResult> {

@@ -123,6 +123,11 @@ export const StepSchema = z.strictObject({
    * signature this key verifies): the step is then "unchanged" and its commands do not run.
    */
   doneIf: CommandSchema.optional(),
+  /**
+   * sign: the staging ref whose verified index it signs. A signature tag (REPO:sha256-<digest>.sig) that
+   * the step pushed before it failed is deleted, or reported when the registry refuses.
+   */
+  signs: z.string().optional(),
   /** The digests this step produced, recorded for { built } arguments and checked for consistency. */
   yields: z.array(YieldSchema).optional(),
   /** bake: the targets it builds, the last arguments of its command (apply --continue bakes again without the failed ones). */
@@ -265,7 +270,18 @@ export const PlanSchema = z.strictObject({
    * How published indexes are signed (cosign), when the spec signs: with a key pair, or keyless (a CI
    * workflow that runs this plan needs an OIDC token: id-token: write).
    */
-  signing: z.strictObject({ mode: z.enum(["key", "keyless"]), tlog: z.boolean() }).optional(),
+  signing: z
+    .strictObject({
+      mode: z.enum(["key", "keyless"]),
+      tlog: z.boolean(),
+      /**
+       * With a key: the command that prints the signing key's public half (opening the key with its
+       * password), and the public key signatures are checked with. Run before anything is built: a wrong
+       * password or a public key of another pair would otherwise be found only after the whole build.
+       */
+      keyPair: z.strictObject({ publicKeyOf: CommandSchema, publicKey: ValueRefSchema }).optional(),
+    })
+    .optional(),
   /** The --set IMAGE.KEY=VALUE overrides the spec was read with, as given (already in the steps). */
   sets: z.array(z.string()).optional(),
 });

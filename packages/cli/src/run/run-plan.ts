@@ -35,7 +35,7 @@ export async function runPlan(
   before: Timing[] = [],
 ): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
-  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, showDigestPush, probeEngine } = await import("@multiarch/executor");
+  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, showDigestPush, probeEngine, signerProblem } = await import("@multiarch/executor");
   if (values["dry-run"]) {
     const dryRun = plan.stages.flatMap((stage) =>
       stage.steps.flatMap((step) => {
@@ -64,7 +64,10 @@ export async function runPlan(
     engine.reachable && localKernel && runsImages
       ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {})
       : [];
-  const problem = preflight(plan, engine, emulation) ?? (await signerProblem(plan, planDir, io));
+  // a plan that signs: cosign runs here, and the key opens and is the public key's pair (before any build)
+  const engineProblem = preflight(plan, engine, emulation);
+  const signer = engineProblem ? undefined : await signerProblem(plan, { cwd: resolve(planDir, plan.cwd), env: io.env });
+  const problem = engineProblem ?? (signer && `${signer.message}; ${signer.hint}`);
   if (problem) return { exit: EXIT.environment, message: problem, warnings };
 
   const err = style(io, "stderr");
@@ -113,17 +116,6 @@ export async function runPlan(
     warnings,
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
   };
-}
-
-/** A plan that signs needs cosign here: found before anything is built, not when the first index is ready. */
-async function signerProblem(plan: Plan, planDir: string, io: Io): Promise<string | undefined> {
-  const signs = plan.stages.some((s) => s.steps.some((st) => st.kind === "sign" || st.commands.some((c) => c.program === "cosign")));
-  if (!signs) return undefined;
-  const { runCommand } = await import("@multiarch/executor");
-  const r = await runCommand({ program: "cosign", args: ["version"] }, { cwd: resolve(planDir, plan.cwd), env: io.env });
-  return r.ok
-    ? undefined
-    : `this plan signs with cosign (sign: in the spec), which cannot be run here (${r.message}); install it (Debian: apt-get install cosign) or put it on PATH`;
 }
 
 /**
