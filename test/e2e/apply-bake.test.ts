@@ -30,7 +30,8 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
   });
 
   test("monorepo: apps build FROM the base image of the same run, per platform", async () => {
-    const dir = example("monorepo");
+    const ns = namespace("monorepo");
+    const dir = example("monorepo", ns);
     const version = `1.0.${Date.now()}`;
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { VERSION: version } });
     expect(r.exitCode, r.stderr).toBe(0);
@@ -43,8 +44,8 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
     ]);
     const apiArm = report.steps.find((s: { id: string }) => s.id === "test:api/linux/arm64");
     expect(apiArm.output).toBe(`api ${version} (STABLE) built on aarch64\naarch64`);
-    expect((await platformsOf(`${env!.registry}/monorepo/acme-api:${version}`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
-    expect((await platformsOf(`${env!.registry}/monorepo/base:stable`)).platforms).toEqual(["linux/amd64", "linux/arm/v7", "linux/arm64"]);
+    expect((await platformsOf(`${env!.registry}/${ns}/acme-api:${version}`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect((await platformsOf(`${env!.registry}/${ns}/base:stable`)).platforms).toEqual(["linux/amd64", "linux/arm/v7", "linux/arm64"]);
   });
 
   test("no registries: an OCI archive with every platform, loadable with --load", async () => {
@@ -79,7 +80,7 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
   });
 
   test("a per-arch plan (a shard) builds and pushes only its platform, by digest", async () => {
-    const dir = example("monorepo");
+    const dir = example("monorepo", namespace("monorepo-shard"));
     expect((await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"])).exitCode).toBe(0);
     const r = await cli(["apply", "--plan", join(dir, ".multiarch/plans/linux-arm64.json"), "--json"]);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -91,19 +92,20 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
   });
 
   test("sharded: each platform's plan builds with its own registry cache, which a cold rebuild imports", async () => {
-    const dir = example("sharded");
+    const ns = namespace("sharded");
+    const dir = example("sharded", ns);
     const version = `1.0.${Date.now()}`;
     const spec = join(dir, "multiarch.yaml");
     expect((await cli(["plan", "-f", spec, "--strategy", "bake"], { env: { VERSION: version } })).exitCode).toBe(0);
     for (const p of ["linux-amd64", "linux-arm64"]) {
       const r = await cli(["apply", "--plan", join(dir, `.multiarch/plans/${p}.json`)]);
       expect(r.exitCode, r.stderr).toBe(0);
-      expect((await platformsOf(`${env!.registry}/sharded/worker:buildcache-${p}`)).digest).toMatch(/^sha256:/);
+      expect((await platformsOf(`${env!.registry}/${ns}/worker:buildcache-${p}`)).digest).toMatch(/^sha256:/);
     }
     await docker(["buildx", "prune", "--all", "--force"]);
     const again = await cli(["apply", "--plan", join(dir, ".multiarch/plans/linux-arm64.json"), "--verbose"]);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stderr).toContain(`importing cache manifest from ${env!.registry}/sharded/worker:buildcache-linux-arm64`);
+    expect(again.stderr).toContain(`importing cache manifest from ${env!.registry}/${ns}/worker:buildcache-linux-arm64`);
     expect(again.stderr).toMatch(/CACHED/);
   });
 

@@ -18,11 +18,12 @@ const json = (stdout: string) =>
 
 describe.skipIf(!env)("partial runs", () => {
   test("a --platform subset after a full publish leaves every tag on the 3-arch index (item 1)", async () => {
-    const dir = example("quickstart");
+    const ns = namespace("partial-quickstart");
+    const dir = example("quickstart", ns);
     const version = `0.9.${Date.now()}`;
     const full = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { VERSION: version } });
     expect(full.exitCode, full.stderr).toBe(0);
-    const before = await platformsOf(`${env!.registry}/quickstart/hello:${version}`);
+    const before = await platformsOf(`${env!.registry}/${ns}/hello:${version}`);
     const sub = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--platform", "linux/amd64", "--json"], { env: { VERSION: version } });
     expect(sub.exitCode, sub.stderr).toBe(0);
     const r = json(sub.stdout).report;
@@ -30,7 +31,7 @@ describe.skipIf(!env)("partial runs", () => {
     expect(r.images[0]!.notPublished).toContain("subset of the planned platforms");
     expect(r.tags).toEqual([]);
     expect(sub.stderr).toContain("nothing published");
-    const after = await platformsOf(`${env!.registry}/quickstart/hello:${version}`);
+    const after = await platformsOf(`${env!.registry}/${ns}/hello:${version}`);
     expect(after).toEqual(before);
     expect(after.platforms).toHaveLength(3);
   });
@@ -57,7 +58,8 @@ describe.skipIf(!env)("partial runs", () => {
   });
 
   test("--image of an image that builds FROM another builds the base too, publishing only the selection (item 2)", async () => {
-    const dir = example("monorepo");
+    const ns = namespace("partial-monorepo");
+    const dir = example("monorepo", ns);
     const version = `2.0.${Date.now()}`;
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--image", "api", "--json"], { env: { VERSION: version } });
     expect(r.exitCode, r.stderr).toBe(0);
@@ -66,8 +68,8 @@ describe.skipIf(!env)("partial runs", () => {
       ["base", "built"],
       ["api", "published"],
     ]);
-    expect((await platformsOf(`${env!.registry}/monorepo/acme-api:${version}`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
-    expect((await docker(["buildx", "imagetools", "inspect", `${env!.registry}/monorepo/base:${version}`])).exitCode).not.toBe(0);
+    expect((await platformsOf(`${env!.registry}/${ns}/acme-api:${version}`)).platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    expect((await docker(["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/base:${version}`])).exitCode).not.toBe(0);
   });
 
   test("--load with registries builds, verifies, tests, loads, and publishes nothing (item 3)", async () => {
