@@ -119,11 +119,13 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
           outcome = { ...identity(step), status: "skipped", reason, startMs: 0, durationMs: 0, attempts: 0 };
         } else {
           opts.onEvent?.({ type: "step-start", step });
+          // once stopped, what still runs (clean-up) is not cut short by the signal that stopped the run
+          const run = runOpts(step, stopped ? undefined : opts.signal);
           outcome = await (step.kind === "bake" && opts.continueOnFailure
-            ? runBake(step, runOpts(step), opts, ctx, dependents)
+            ? runBake(step, run, opts, ctx, dependents)
             : step.signs
-              ? runSign(step, runOpts(step, stopped ? undefined : opts.signal), opts, ctx)
-              : runStep(step, runOpts(step, stopped ? undefined : opts.signal), opts, ctx));
+              ? runSign(step, run, opts, ctx)
+              : runStep(step, run, opts, ctx));
         }
         if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
         outcomes.set(step.id, outcome);
