@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
 //   3 failed tests in 3 fresh-clone runs). Tests inside a file run in order. Images the tier leaves in
 //   the engine are removed after it: removing one slows as they pile up (15 s at 900 images, 1 s at 50).
 // A new e2e file is in the engine tier unless it is listed here.
-export const FAST = ["e2e/bake-print.test.ts", "e2e/import.test.ts", "e2e/output.test.ts"];
+export const FAST = ["e2e/bake-print.test.ts", "e2e/import.test.ts", "e2e/output.test.ts", "e2e/result-cache.test.ts"];
 
 export default defineConfig({
   test: {

@@ -6,6 +6,7 @@
 // sources (action.yml runs it; committed under action/dist by `pnpm --filter @multiarch/cli build:action`,
 // checked against a fresh build by the e2e suite).
 // Usage: node build.mjs [OUTDIR]
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -117,6 +118,19 @@ for (const name of LAZY_LIBRARIES) {
     format: "cjs",
   });
 }
+
+// The result cache bin/multiarch.js asks before it loads the bundle: small, and keyed to this build
+// (a hash of the bundle and its libraries), so an answer of another build is never given.
+const buildId = createHash("sha256");
+for (const name of ["multiarch", ...LAZY_LIBRARIES]) buildId.update(readFileSync(`dist/${name}.cjs`));
+await build({
+  ...common,
+  entryPoints: { "result-cache": "src/result-cache.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+  define: { MULTIARCH_BUILD_ID: JSON.stringify(buildId.digest("hex").slice(0, 16)) },
+});
 
 // bin/multiarch.js reads the bundle as latin1, which equals UTF-8 for ASCII only (esbuild escapes strings;
 // the comments a debug build keeps may not be ASCII, and latin1 only garbles them)

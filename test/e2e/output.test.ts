@@ -35,7 +35,8 @@ const validate = (wrap: (cmd: string) => string[]) => {
   const cmd = `"${process.execPath}" -r ./tty-probe.cjs "${BIN}" validate -f "${spec}"`;
   const dir = mkdtempSync(join(tmpdir(), "multiarch-tty-"));
   writeFileSync(join(dir, "tty-probe.cjs"), preload);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NO_COLOR" && k !== "FORCE_COLOR"));
+  // the run itself, not an answer from validate's result cache (which loads nothing either)
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NO_COLOR" && k !== "FORCE_COLOR")), MULTIARCH_NO_CACHE: "1" };
   const [program, ...args] = wrap(cmd);
   return spawnSync(program!, args, { encoding: "utf8", cwd: dir, env });
 };
@@ -44,6 +45,12 @@ test("output to a pipe is not coloured and does not load node:tty (its 4 ms of s
   const r = validate((cmd) => ["/bin/bash", "-c", `${cmd} | cat`]);
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/^valid: /);
+  expect(r.stderr).toBe("no tty\n");
+});
+
+test("output to /dev/null (a character device, no terminal) does not load node:tty either", () => {
+  const r = validate((cmd) => ["/bin/bash", "-c", `${cmd} >/dev/null`]);
+  expect(r.status, r.stderr).toBe(0);
   expect(r.stderr).toBe("no tty\n");
 });
 

@@ -4,6 +4,7 @@
 // Node 20 has no module compile cache, hence a script compiled here. The build writes the cache for its
 // Node (build.mjs runs validate and plan first); another Node writes its own on first use, if it may.
 // A cache V8 refuses (other flags) only costs the compile it would have saved.
+// validate asks dist/result-cache.cjs first: an unchanged spec's answer is given without the bundle.
 "use strict";
 const { readFileSync, renameSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
@@ -41,9 +42,11 @@ function writeCache(script) {
   renameSync(tmp, CACHE);
 }
 
-if (require.main === module) {
+/** The command line; validate's recorded for the result cache when it is loaded. */
+function runBundle(cache) {
   const { script, bundle, cached } = compileBundle();
-  bundle.main().then(() => {
+  const packageDir = join(__dirname, "..");
+  bundle.main(cache && ((argv, cwd, env) => cache.record(argv, cwd, env, packageDir))).then(() => {
     if (cached) return;
     try {
       writeCache(script);
@@ -51,6 +54,16 @@ if (require.main === module) {
       // a read-only installation: run without a cache
     }
   });
+}
+
+if (require.main === module) {
+  // validate's answer while nothing it read has changed (src/result-cache.ts): given without the bundle.
+  // Other commands are never cached; they skip loading it.
+  const argv = process.argv.slice(2);
+  const cache = argv.includes("validate") ? require("../dist/result-cache.cjs") : undefined;
+  const answered = cache?.replay(argv, process.cwd(), process.env);
+  if (answered === undefined) runBundle(cache);
+  else process.exitCode = answered;
 } else {
   module.exports = { compileBundle, writeCache, CACHE };
 }

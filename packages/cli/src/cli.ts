@@ -16,7 +16,8 @@ export const COMMANDS: { [C in CommandName]: CommandDef<C> } = {
     summary: "check multiarch.yaml and report every problem with its line",
     about: `Checks everything plan checks: YAML, schema, platforms, references, templates, paths, dependencies,
 and the environment (variables, git facts, rendered tags, secret sources). Runs no docker command.
-Prints FILE:LINE:COL: message with a hint and the lines around it.`,
+Prints FILE:LINE:COL: message with a hint and the lines around it. While nothing it read has changed,
+the same command in the same folder is answered from a cache (MULTIARCH_NO_CACHE=1: never).`,
     footer: "Exit codes: 0 valid (warnings may be printed), 1 invalid.",
     load: () => import("./commands/validate.ts"),
   },
@@ -286,12 +287,17 @@ function fileSystemError(e: unknown): string | undefined {
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
 
-export async function run(given: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
-  // --json before the command (multiarch --json validate) is the command's --json
+/** The command words, --json before the command (multiarch --json validate) moved after it, and the command's name. */
+export function commandOf(given: readonly string[]): { argv: readonly string[]; name: string | undefined } {
   const argv = given[0] === "--json" && given[1] !== undefined ? [given[1], "--json", ...given.slice(2)] : given;
+  const [first, second] = argv;
+  return { argv, name: first === "help" && second && !second.startsWith("-") ? second : first };
+}
+
+export async function run(given: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  const { argv, name } = commandOf(given);
   const [first, ...rest] = argv;
   const json = argv.includes("--json");
-  const name = first === "help" && rest[0] && !rest[0].startsWith("-") ? rest[0] : first;
   const finish = (command: string, o: Outcome): number => {
     if (json) {
       const doc = {

@@ -1,7 +1,7 @@
 // The CLI's stdout and stderr. process.stdout costs 5 ms to set up for a pipe or a file (it loads
 // node's stream and net modules): a fifth of what validate does with a small spec. On Linux node
 // writes both synchronously anyway, so writing to the descriptor keeps the order and the semantics.
-import { fstatSync, writeSync } from "node:fs";
+import { fstatSync, statSync, writeSync } from "node:fs";
 
 export interface FdWriter {
   write(s: string): boolean;
@@ -44,17 +44,18 @@ export function fdWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream, lost: (e: 
       }
     },
     get isTTY() {
-      // node:tty loads node's net and stream modules (4 ms): asked only of a character device, which a
-      // pipe or a file is not
-      tty ??= isCharacterDevice(fd) && process.getBuiltinModule("node:tty").isatty(fd);
+      // node:tty loads node's net and stream modules (4 ms): asked only of what may be a terminal
+      tty ??= mayBeTerminal(fd) && process.getBuiltinModule("node:tty").isatty(fd);
       return tty;
     },
   };
 }
 
-function isCharacterDevice(fd: number): boolean {
+/** A character device other than /dev/null: a pipe, a file or /dev/null is no terminal. */
+export function mayBeTerminal(fd: number): boolean {
   try {
-    return fstatSync(fd).isCharacterDevice();
+    const st = fstatSync(fd);
+    return st.isCharacterDevice() && st.rdev !== statSync("/dev/null").rdev;
   } catch {
     return false;
   }

@@ -2,7 +2,9 @@
 // `run` is what the build's warm-up calls to fill V8's code cache.
 import { run } from "./cli.ts";
 import { runAsProcess } from "./process.ts";
+import type { Recorder } from "./result-cache.ts";
 
 export { run };
 
-export const main = (): Promise<number> => runAsProcess(process.argv.slice(2), process.cwd());
+/** recorder: the result cache's (dist/result-cache.cjs), which bin/multiarch.js loaded first. */
+export const main = (recorder?: Recorder): Promise<number> => runAsProcess(process.argv.slice(2), process.cwd(), recorder);

@@ -1,6 +1,7 @@
-import { run } from "./cli.ts";
+import { commandOf, run } from "./cli.ts";
 import { EXIT } from "./context.ts";
 import { fdWriter } from "./fd-writer.ts";
+import type { Recorder } from "./result-cache.ts";
 
 /**
  * Runs the CLI as this process: its exit code becomes the process's.
@@ -8,16 +9,19 @@ import { fdWriter } from "./fd-writer.ts";
  * what was done, and the publish stage never starts half-way.
  * A second signal exits at once. The listeners stay registered: execa's clean-up hooks re-raise a
  * signal that no other listener handles, which would kill us before the report is written.
+ * validate's reads and output are recorded when bin/multiarch.js gives a recorder (result-cache.ts).
  */
-export async function runAsProcess(argv: string[], cwd: string): Promise<number> {
+export async function runAsProcess(argv: string[], cwd: string, recorder?: Recorder): Promise<number> {
   const controller = new AbortController();
   let lost: string | undefined;
-  const stdout = fdWriter(
+  const recording = commandOf(argv).name === "validate" ? recorder?.(argv, cwd, process.env) : undefined;
+  const fd1 = fdWriter(
     1,
     () => process.stdout,
     (e) => (lost = e.code ?? e.message),
   );
-  const stderr = fdWriter(2, () => process.stderr);
+  const fd2 = fdWriter(2, () => process.stderr);
+  const [stdout, stderr] = recording ? [recording.tee(fd1, "out"), recording.tee(fd2, "err")] : [fd1, fd2];
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
       if (controller.signal.aborted) process.exit(130);
@@ -26,7 +30,8 @@ export async function runAsProcess(argv: string[], cwd: string): Promise<number>
       controller.abort();
     });
   }
-  const code = await run(argv, { stdout, stderr, cwd, env: process.env }, controller.signal);
+  const code = await run(argv, { stdout, stderr, cwd, env: recording?.env ?? process.env }, controller.signal);
+  recording?.finish(code, lost === undefined && !controller.signal.aborted);
   // output that could not be written whole (a full disk) is no success, whatever the command did
   if (lost !== undefined) stderr.write(`multiarch: the output could not be written whole (${lost})\n`);
   process.exitCode = lost !== undefined && code === EXIT.ok ? EXIT.environment : code;

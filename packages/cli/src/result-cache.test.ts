@@ -1,0 +1,58 @@
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, expect, test } from "vitest";
+import { record, replay } from "./result-cache.ts";
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+const ARGV = ["validate", "-f", "x.yaml"];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "multiarch-result-cache-unit-"));
+  env = { MULTIARCH_CACHE_DIR: join(dir, "cache"), SPEC_VERSION: "1" };
+  writeFileSync(join(dir, "input"), "one");
+});
+
+const entries = () => {
+  try {
+    return readdirSync(join(dir, "cache", "validate"));
+  } catch {
+    return [];
+  }
+};
+
+/** A recorded run that reads the input file and SPEC_VERSION, then does `more`. */
+function recordRun(more: (r: NonNullable<ReturnType<typeof record>>) => void = () => {}) {
+  const r = record(ARGV, dir, env, "/nonexistent-package");
+  if (!r) throw new Error("this test's output is a terminal: nothing is recorded");
+  readFileSync(join(dir, "input"), "utf8");
+  void r.env.SPEC_VERSION;
+  more(r);
+  r.finish(0, true);
+}
+
+test("an answer is kept, given while its reads hold, and not once one changes", () => {
+  recordRun();
+  expect(entries()).toHaveLength(1);
+  expect(replay(ARGV, dir, env)).toBe(0);
+  expect(replay([...ARGV, "--json"], dir, env)).toBeUndefined();
+  expect(replay(ARGV, "/", env)).toBeUndefined();
+  expect(replay(ARGV, dir, { ...env, SPEC_VERSION: "2" })).toBeUndefined();
+  writeFileSync(join(dir, "input"), "two");
+  expect(replay(ARGV, dir, env)).toBeUndefined();
+});
+
+test("a run that writes, lists the environment, reads what it did not open, or stops with an error of the machine keeps nothing", () => {
+  recordRun(() => writeFileSync(join(dir, "side-effect"), ""));
+  recordRun((r) => Object.keys(r.env));
+  // a descriptor opened before recording (stdin is one): what it reads cannot be read again
+  const fd = openSync(join(dir, "input"), "r");
+  recordRun(() => readSync(fd, Buffer.alloc(3)));
+  closeSync(fd);
+  const r = record(ARGV, dir, env, "/nonexistent-package")!;
+  r.finish(4, true);
+  const incomplete = record(ARGV, dir, env, "/nonexistent-package")!;
+  incomplete.finish(0, false);
+  expect(entries()).toEqual([]);
+});

@@ -1,0 +1,117 @@
+// validate's result cache, as the installed CLI uses it: an unchanged spec is answered from the cache,
+// byte for byte what validate prints, and any change to what validate read (the spec's text, a
+// Dockerfile, a folder, an environment variable, the folder it runs in) runs validate again. Needs no engine.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, expect, test } from "vitest";
+import { BIN } from "./helpers.ts";
+
+let repo: string;
+let cacheDir: string;
+let probe: string;
+
+const SPEC = `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries:
+  local: { url: 127.0.0.1:5000/cache-test, insecure: true }
+variables:
+  version: { env: VERSION, default: 1.0.0 }
+defaults:
+  tags: ["{{version}}"]
+images:
+  base: { context: base }
+  app:
+    context: app
+    contexts: { base: "image:base" }
+`;
+
+beforeEach(() => {
+  repo = join(mkdtempSync(join(tmpdir(), "multiarch-result-cache-")), "repo");
+  mkdirSync(join(repo, ".git"), { recursive: true });
+  for (const name of ["base", "app"]) {
+    mkdirSync(join(repo, name));
+    writeFileSync(join(repo, name, "Dockerfile"), "FROM scratch\n");
+  }
+  writeFileSync(join(repo, "multiarch.yaml"), SPEC);
+  cacheDir = mkdtempSync(join(tmpdir(), "multiarch-cache-dir-"));
+  // says on stderr whether the bundle was read: an answer from the cache never reads it
+  probe = join(cacheDir, "..", `bundle-probe-${process.pid}.cjs`);
+  writeFileSync(
+    probe,
+    `const fs = require("node:fs"); const read = fs.readFileSync; let bundle = false;
+fs.readFileSync = function (p, ...a) { if (String(p).endsWith("multiarch.cjs")) bundle = true; return read.call(this, p, ...a); };
+process.on("exit", () => fs.writeSync(2, bundle ? "[ran]\\n" : "[cached]\\n"));`,
+  );
+});
+
+/** validate as a user runs it, with the cache in cacheDir; how it answered is taken off stderr. */
+function validate(args: string[] = [], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", MULTIARCH_CACHE_DIR: cacheDir, ...opts.env };
+  const r = spawnSync(process.execPath, ["-r", probe, BIN, "validate", ...args], { cwd: opts.cwd ?? repo, env, encoding: "utf8" });
+  const how = r.stderr.endsWith("[cached]\n") ? "cached" : r.stderr.endsWith("[ran]\n") ? "ran" : "?";
+  return { how, code: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\[(cached|ran)\]\n$/, "") };
+}
+
+test("an unchanged spec is answered from the cache with what validate printed, valid or not", () => {
+  const first = validate(["--json"]);
+  expect(first.how).toBe("ran");
+  expect(first.code, first.stderr).toBe(0);
+  const again = validate(["--json"]);
+  expect(again).toEqual({ ...first, how: "cached" });
+
+  writeFileSync(join(repo, "multiarch.yaml"), SPEC.replace("context: app", "context: nowhere"));
+  const invalid = validate(["--json"]);
+  expect(invalid).toMatchObject({ how: "ran", code: 1 });
+  expect(invalid.stderr).toContain("does not exist");
+  expect(validate(["--json"])).toEqual({ ...invalid, how: "cached" });
+});
+
+test("any change to what validate read runs it again", () => {
+  const fresh = () => {
+    expect(validate().how).toBe("ran");
+    expect(validate().how).toBe("cached");
+  };
+  fresh();
+  // a folder's times change with every file added to it (/tmp, a home folder): only what was read of
+  // its stat counts (its kind), so a file beside the repository leaves the answer cached
+  writeFileSync(join(repo, "..", "beside"), "");
+  expect(validate().how).toBe("cached");
+  // the spec's text, same size, its times put back: the contents decide, not the times
+  const spec = join(repo, "multiarch.yaml");
+  const { atime, mtime } = statSync(spec);
+  writeFileSync(spec, SPEC.replace("1.0.0", "2.0.0"));
+  utimesSync(spec, atime, mtime);
+  fresh();
+  // a Dockerfile gone: the spec's image has no Dockerfile now
+  rmSync(join(repo, "app", "Dockerfile"));
+  const missing = validate();
+  expect(missing).toMatchObject({ how: "ran", code: 1 });
+  expect(validate()).toMatchObject({ how: "cached", code: 1 });
+  writeFileSync(join(repo, "app", "Dockerfile"), "FROM scratch\n");
+  fresh();
+  // a context folder renamed away and back: a new folder, the same name
+  renameSync(join(repo, "base"), join(repo, "base-old"));
+  expect(validate()).toMatchObject({ how: "ran", code: 1 });
+  renameSync(join(repo, "base-old"), join(repo, "base"));
+  expect(validate()).toMatchObject({ how: "ran", code: 0 });
+  // an environment variable the spec reads; another folder; another command line
+  expect(validate([], { env: { VERSION: "3.0.0" } }).how).toBe("ran");
+  expect(validate([], { env: { VERSION: "3.0.0" } }).how).toBe("cached");
+  expect(validate([], { env: { VERSION: "3.0.1" } }).how).toBe("ran");
+  expect(validate(["-f", spec], { cwd: tmpdir() }).how).toBe("ran");
+  expect(validate(["--static"]).how).toBe("ran");
+});
+
+test("the cache holds no value of the environment, and MULTIARCH_NO_CACHE turns it off", () => {
+  const secret = "s3cr3t-value-4f9a1c";
+  expect(validate([], { env: { VERSION: secret } }).how).toBe("ran");
+  const stored = readdirSync(join(cacheDir, "validate")).map((f) => readFileSync(join(cacheDir, "validate", f), "utf8"));
+  expect(stored).toHaveLength(1);
+  expect(stored[0]).toContain('"VERSION"');
+  expect(stored[0]).not.toContain(secret);
+
+  expect(validate([], { env: { VERSION: secret, MULTIARCH_NO_CACHE: "1" } }).how).toBe("ran");
+  expect(validate([], { env: { VERSION: secret, MULTIARCH_NO_CACHE: "1" } }).how).toBe("ran");
+});
