@@ -268,8 +268,11 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
       },
     });
   };
-  const answered = (op: string, stored: unknown[], r: unknown): unknown =>
-    (op === "statSync" || op === "lstatSync") && r !== undefined ? watched(r as Stats, note(op, stored, "")) : (note(op, stored, IS[op]!(r, "")), r);
+  const answered = (op: string, stored: unknown[], r: unknown): unknown => {
+    if ((op === "statSync" || op === "lstatSync") && r !== undefined) return watched(r as Stats, note(op, stored, ""));
+    note(op, stored, IS[op]!(r, ""));
+    return r;
+  };
   /** Plain data only: a Buffer or URL path, or a function, cannot be stored and repeated. */
   const storable = (args: unknown[]): unknown[] | undefined => {
     let n = args.length;
