@@ -105,11 +105,24 @@ describe.skipIf(!env)("no staging tags", () => {
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr.on("data", (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-    // interrupted once the test's pull is in the engine (its container then sleeps)
-    for (let i = 0; i < 600 && (await docker(["image", "ls", "--format", "{{.Repository}}"])).stdout.split("\n").every((l) => !l.includes(`/${ns}/`)); i++)
-      await new Promise((r) => setTimeout(r, 100));
+    // interrupted once the test's container runs (it sleeps)
+    const running = async () => {
+      const lines = (await docker(["image", "ls", "--format", "{{.Repository}} {{.ID}}"])).stdout.split("\n").filter((l) => l.includes(`/${ns}/`));
+      const images = lines.map((l) => l.split(" ")[1]!);
+      const ids = await Promise.all(images.map(async (i) => (await docker(["ps", "-q", "--filter", `ancestor=${i}`])).stdout.split("\n").filter(Boolean)));
+      return ids.flat();
+    };
+    let containers: string[] = [];
+    for (let i = 0; i < 600 && containers.length === 0; i++) {
+      containers = await running();
+      if (containers.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(containers, out).not.toEqual([]);
     child.kill("SIGINT");
     expect(await exited, out).toBe(130);
+    // the test's own process as PID 1 ignored the stop; through docker's init (--init) it ends with it
+    const left = (await docker(["ps", "-q", ...containers.flatMap((c) => ["--filter", `id=${c}`])])).stdout.trim();
+    expect(left, "the smoke test's container still runs").toBe("");
     expect(out).toContain("test:app/");
     expect(out).not.toContain("publish:app");
     expect(await tagsOf(`${ns}/app`)).toEqual([]);

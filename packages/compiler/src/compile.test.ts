@@ -403,8 +403,8 @@ images:
     expect(steps.map((s) => s.kind)).not.toContain("login");
     expect(JSON.stringify(file)).not.toContain("docker.io");
     expect(steps.filter((s) => s.kind === "test").map((s) => s.commands.map((c) => c.args.join(" ")))).toEqual([
-      ["load --input .multiarch/oci/app.tar", "run --rm --quiet --pull never --platform linux/amd64 app:1.0 app --version"],
-      ["load --input .multiarch/oci/app.tar", "run --rm --quiet --pull never --platform linux/arm64 app:1.0 app --version"],
+      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/amd64 app:1.0 app --version"],
+      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/arm64 app:1.0 app --version"],
     ]);
   });
 

@@ -145,6 +145,8 @@ export function verifySteps(images: readonly PlannedImage[], legacy = false): St
 /**
  * Runs each image's test on every platform, from the first registry (what users will pull); an archive's
  * from the engine, where it is loaded first (never pulled: the name is the archive's, not a registry's).
+ * --init: a stopped run's SIGTERM reaches the test through docker's init, so its container ends (and
+ * --rm removes it); the test's own process as PID 1 would ignore it and run on.
  */
 export function testSteps(images: readonly PlannedImage[]): Step[] {
   return images.flatMap((img): Step[] => {
@@ -156,7 +158,10 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
         kind: "test",
         image: img.name,
         platform: p,
-        commands: [docker(["load", "--input", archive]), docker(["run", "--rm", "--quiet", "--pull", "never", "--platform", p, archiveName, ...test])],
+        commands: [
+          docker(["load", "--input", archive]),
+          docker(["run", "--rm", "--init", "--quiet", "--pull", "never", "--platform", p, archiveName, ...test]),
+        ],
         inputs: [archive],
         produces: [],
       }));
@@ -167,7 +172,7 @@ export function testSteps(images: readonly PlannedImage[]): Step[] {
       kind: "test",
       image: img.name,
       platform: p,
-      commands: [docker(["run", "--rm", "--quiet", "--pull", "always", "--platform", p, { built: ref.staging }, ...img.test!])],
+      commands: [docker(["run", "--rm", "--init", "--quiet", "--pull", "always", "--platform", p, { built: ref.staging }, ...img.test!])],
       inputs: [ref.staging],
       produces: [],
     }));
@@ -283,7 +288,9 @@ export function archCheckSteps(images: readonly PlannedImage[], platform: Platfo
               kind: "test",
               image: img.name,
               platform: p,
-              commands: [docker(["run", "--rm", "--quiet", "--pull", "always", "--platform", p, { built: perArchTag(first.staging, platform) }, ...img.test])],
+              commands: [
+                docker(["run", "--rm", "--init", "--quiet", "--pull", "always", "--platform", p, { built: perArchTag(first.staging, platform) }, ...img.test]),
+              ],
               inputs: [perArchTag(first.staging, platform)],
               produces: [],
             },
