@@ -5,7 +5,7 @@ import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage, platformSlug
 import type { Spec } from "@multiarch/spec";
 import type { BakeFile } from "./bake.ts";
 import { type BakePaths, bakeArchSteps, type LayoutOutputs } from "./bake-plan.ts";
-import { testCleanup } from "./load-and-cleanup.ts";
+import { legacyCleanup, testCleanup } from "./load-and-cleanup.ts";
 import { archCheckSteps } from "./steps.ts";
 
 export interface ArchPlanInputs {
@@ -41,7 +41,8 @@ export function archPlans(built: readonly PlannedImage[], a: ArchPlanInputs): Ar
             ...a.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
             ...archCheckSteps(built, platform, legacy),
           ]),
-      // last: asPlan makes it the cleanup stage, which runs whatever happened before it
+      // last: asPlan makes them the cleanup stage, which runs whatever happened before it
+      ...legacyCleanup(built, legacy, platform),
       ...testCleanup(built, platform),
     ],
     secrets: plan.secrets,

@@ -182,6 +182,10 @@ describe("compile", () => {
     expect(build.slice(-3)).toEqual(["--tag", `${staging}-amd64`, "tool"]);
     expect(c.plan.stages.find((s) => s.name === "push")!.steps[0]!.commands[0]!.args).toEqual(["push", `${staging}-amd64`]);
     expect(c.plan.stages.at(-1)!.steps.map((s) => s.id)).toEqual(["cleanup:local-staging", "cleanup:tested"]);
+    // a shard removes what it built too: the merge reads it from the registry
+    const arm = c.archPlans.find((p) => p.platform === "linux/arm64")!;
+    const local = arm.steps.find((s) => s.id === "cleanup:local-staging")!;
+    expect(local.commands[0]!.args).toEqual(["image", "rm", `${staging}-arm64`]);
     const publish = c.plan.stages.find((s) => s.name === "publish")!.steps[0]!;
     expect(publish.commands.map((cmd) => cmd.args.slice(0, 3).join(" "))).toContain("manifest annotate 127.0.0.1:5000/fallback/tool:2.0.0");
   });

@@ -31,11 +31,14 @@ export function loadSteps(images: readonly PlannedImage[], hostPlatform: string 
 /**
  * After publishing (or a run that stopped before), the legacy builder's local staging images are removed,
  * in the background: the engine takes seconds per image, and nothing waits for it. (Every other path builds into OCI layouts in the
- * run's folder and leaves nothing in the engine.)
+ * run's folder and leaves nothing in the engine.) With `platform`, a per-arch plan's: what it built of that
+ * platform, pushed for the merge, which reads it from the registry.
  */
-export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean): Step[] {
+export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean, platform?: Platform): Step[] {
   if (!legacy) return [];
-  const refs = images.filter((p) => !p.notPublished).flatMap((p) => p.refs.flatMap((r) => p.platforms.map((pl) => perArchTag(r.staging, pl))));
+  const refs = images
+    .filter((p) => !p.notPublished && (!platform || p.platforms.includes(platform)))
+    .flatMap((p) => p.refs.flatMap((r) => (platform ? [platform] : p.platforms).map((pl) => perArchTag(r.staging, pl))));
   return refs.length
     ? [
         {
@@ -51,8 +54,8 @@ export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean):
 
 /**
  * The images smoke tests pulled (by digest) leave the engine again, in the background, whatever the run's
- * outcome. Forced, as a test an interrupt cut off may leave its container running (a PID 1 that ignores
- * SIGTERM): still only this run's name@digest of the image goes, never another name of it. With
+ * outcome. Forced, as a container of a test an interrupt cut off may still be ending: still only this
+ * run's name@digest of the image goes, never another name of it. With
  * `platform`, a per-arch plan's: its tests pulled that platform's image, pushed under its per-arch key.
  */
 export function testCleanup(images: readonly PlannedImage[], platform?: Platform): Step[] {
