@@ -1,12 +1,12 @@
 // validate's answer, kept per command line and folder, and given again while everything it read is
-// unchanged. A run records each input as it reads it: every file system call (the path, what the call
-// returned), every environment variable (present, and a hash of its value), and what it printed. A later
-// run with the same command line, folder and build repeats each call; one different answer and it runs
-// validate instead. Any read the recorder cannot repeat (a child process, the network, an asynchronous
-// or writing call, the environment listed whole) leaves nothing cached.
-// Built twice: into dist/result-cache.cjs, which bin/multiarch.js loads before the bundle (an answer
-// given from the cache never loads the bundle), and into the bundle, which records through that same
-// module (main's argument), so one copy runs.
+// unchanged. A run records each input as it reads it: every file system call with what it returned (of
+// a stat, the fields the command read; of contents, a hash), every environment variable it looked at (a
+// hash of its value), and what it printed. A later run with the same command line, folder and build
+// repeats each call; one different answer and validate runs instead. A run that reached beyond what can
+// be repeated (a child process, the network, an asynchronous or writing call, the environment listed
+// whole) leaves nothing cached.
+// Built on its own into dist/result-cache.cjs: bin/multiarch.js asks it before loading the bundle (an
+// answer from the cache never loads it), and hands it to the bundle, which records through it.
 import type { BigIntStats, Dirent, Stats } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "./context.ts";
