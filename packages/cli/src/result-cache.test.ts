@@ -3,7 +3,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, expect, test } from "vitest";
-import { record, replay } from "./result-cache.ts";
+import { envSet } from "./env-set.ts";
+import { hash, record, replay } from "./result-cache.ts";
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -86,4 +87,14 @@ test("an entry that is no regular file (a FIFO, a link to /dev/zero) is no answe
   rmSync(entry);
   expect(spawnSync("mkfifo", [entry]).status).toBe(0);
   expect(replay(ARGV, dir, env)).toBeUndefined();
+});
+
+test("a variable asked only whether it is set (a secret source) is kept as that alone, never by its value", () => {
+  env.PASSWORD = "hunter2";
+  recordRun((r) => expect(envSet(r.env, "PASSWORD")).toBe(true));
+  const [name] = entries();
+  expect(readFileSync(join(dir, "cache", "validate", name!), "utf8")).not.toContain(hash("hunter2"));
+  expect(replay(ARGV, dir, { ...env, PASSWORD: "another" })).toBe(0);
+  expect(replay(ARGV, dir, { ...env, PASSWORD: "" })).toBeUndefined();
+  expect(replay(ARGV, dir, { ...env, PASSWORD: undefined })).toBeUndefined();
 });

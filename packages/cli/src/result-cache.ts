@@ -10,6 +10,7 @@
 import type { BigIntStats, Dirent, Stats } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "./context.ts";
+import { ASK_SET, setOf } from "./env-set.ts";
 import { fdWriter, mayBeTerminal } from "./fd-writer.ts";
 import type { FdWriter } from "./fd-writer.ts";
 
@@ -152,6 +153,8 @@ function holds(facts: readonly Fact[], env: NodeJS.ProcessEnv): boolean {
         if (f.op === "env") {
           const v = env[f.args[0] as string];
           is = v === undefined ? "!" : `=${hash(v)}`;
+        } else if (f.op === "envSet") {
+          is = setOf(env[f.args[0] as string]);
         } else if (f.op === "openSync" || f.op === "readSync" || f.op === "fstatSync") {
           const [path, flags] = f.args as [string, string | number];
           if (!readOnly(flags)) return false;
@@ -417,6 +420,12 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
     });
   const envProxy = new Proxy(env, {
     get(target, name) {
+      if (name === ASK_SET)
+        return (variable: string) => {
+          const set = setOf(target[variable]);
+          note("envSet", [variable], set);
+          return set;
+        };
       const v = Reflect.get(target, name);
       if (typeof name === "string") note("env", [name], v === undefined ? "!" : `=${hash(String(v))}`);
       return v;
