@@ -98,3 +98,9 @@ test("a variable asked only whether it is set (a secret source) is kept as that 
   expect(replay(ARGV, dir, { ...env, PASSWORD: "" })).toBeUndefined();
   expect(replay(ARGV, dir, { ...env, PASSWORD: undefined })).toBeUndefined();
 });
+
+test("a cache folder that cannot be made, where mkdir says ENOENT below a folder that exists (/proc), costs only the entry", () => {
+  env.MULTIARCH_CACHE_DIR = "/proc/self/multiarch-cache";
+  recordRun();
+  expect(replay(ARGV, dir, env)).toBeUndefined();
+});

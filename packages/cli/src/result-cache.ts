@@ -8,7 +8,7 @@
 // given from the cache never loads the bundle), and into the bundle, which records through that same
 // module (main's argument), so one copy runs.
 import type { BigIntStats, Dirent, Stats } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { EXIT } from "./context.ts";
 import { ASK_SET, setOf } from "./env-set.ts";
 import { fdWriter, mayBeTerminal } from "./fd-writer.ts";
@@ -483,11 +483,27 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
   };
 }
 
+/**
+ * dir and the folders above it that are missing. Not mkdirSync's recursive: where mkdir says ENOENT
+ * below a folder that exists (/proc, /sys) it tries again forever.
+ */
+function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || dirname(dir) === dir) throw e;
+    makeDir(dirname(dir));
+    fs.mkdirSync(dir, { mode: 0o700 });
+  }
+}
+
 /** Written whole (a concurrent reader sees the old entry or the new); the oldest go beyond MAX_ENTRIES. */
 function store(dir: string, entry: Entry): void {
   try {
     // a cache that cannot be written (read-only home) only costs the time it would have saved
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDir(dir);
     const file = join(dir, `${hash(entry.key)}.json`);
     const tmp = `${file}.${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
