@@ -115,3 +115,17 @@ test("the cache holds no value of the environment, and MULTIARCH_NO_CACHE turns 
   expect(validate([], { env: { VERSION: secret, MULTIARCH_NO_CACHE: "1" } }).how).toBe("ran");
   expect(validate([], { env: { VERSION: secret, MULTIARCH_NO_CACHE: "1" } }).how).toBe("ran");
 });
+
+test("a secret source validate checks is set (a registry's password) is kept as set or not, not even by a hash of its value", () => {
+  writeFileSync(
+    join(repo, "multiarch.yaml"),
+    SPEC.replace("insecure: true }", "insecure: true, username: { env: REG_USER }, password: { env: REG_PASSWORD } }"),
+  );
+  const password = { REG_USER: "me", REG_PASSWORD: "hunter2" };
+  expect(validate([], { env: password })).toMatchObject({ how: "ran", code: 0 });
+  const [file] = readdirSync(join(cacheDir, "validate"));
+  const facts = (JSON.parse(readFileSync(join(cacheDir, "validate", file!), "utf8")) as { facts: { args: unknown[]; is: string }[] }).facts;
+  expect(facts.filter((f) => f.args[0] === "REG_PASSWORD").map((f) => f.is)).toEqual(["true"]);
+  expect(validate([], { env: { ...password, REG_PASSWORD: "changed" } })).toMatchObject({ how: "cached", code: 0 });
+  expect(validate([], { env: { ...password, REG_PASSWORD: "" } })).toMatchObject({ how: "ran", code: 1 });
+});

@@ -1,8 +1,10 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, expect, test } from "vitest";
-import { record, replay } from "./result-cache.ts";
+import { envSet } from "./env-set.ts";
+import { hash, record, replay } from "./result-cache.ts";
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -55,4 +57,50 @@ test("a run that writes, lists the environment, reads what it did not open, or s
   const incomplete = record(ARGV, dir, env, "/nonexistent-package")!;
   incomplete.finish(0, false);
   expect(entries()).toEqual([]);
+});
+
+test("output written past the recorder's writers (console, process.stdout) keeps nothing: the entry would lack it", () => {
+  recordRun(() => writeSync(2, ""));
+  expect(entries()).toEqual([]);
+});
+
+test("a read that failed is repeated: it holds only while it fails the same way", () => {
+  mkdirSync(join(dir, "spec"));
+  recordRun(() => {
+    const fd = openSync(join(dir, "spec"), "r");
+    try {
+      expect(() => readSync(fd, Buffer.alloc(8), 0, 8, 0)).toThrow(/EISDIR/);
+    } finally {
+      closeSync(fd);
+    }
+  });
+  expect(replay(ARGV, dir, env)).toBe(0);
+  rmSync(join(dir, "spec"), { recursive: true });
+  writeFileSync(join(dir, "spec"), "readable now");
+  expect(replay(ARGV, dir, env)).toBeUndefined();
+});
+
+test("an entry that is no regular file (a FIFO, a link to /dev/zero) is no answer, and blocks nothing", () => {
+  recordRun();
+  const [name] = entries();
+  const entry = join(dir, "cache", "validate", name!);
+  rmSync(entry);
+  expect(spawnSync("mkfifo", [entry]).status).toBe(0);
+  expect(replay(ARGV, dir, env)).toBeUndefined();
+});
+
+test("a variable asked only whether it is set (a secret source) is kept as that alone, never by its value", () => {
+  env.PASSWORD = "hunter2";
+  recordRun((r) => expect(envSet(r.env, "PASSWORD")).toBe(true));
+  const [name] = entries();
+  expect(readFileSync(join(dir, "cache", "validate", name!), "utf8")).not.toContain(hash("hunter2"));
+  expect(replay(ARGV, dir, { ...env, PASSWORD: "another" })).toBe(0);
+  expect(replay(ARGV, dir, { ...env, PASSWORD: "" })).toBeUndefined();
+  expect(replay(ARGV, dir, { ...env, PASSWORD: undefined })).toBeUndefined();
+});
+
+test("a cache folder that cannot be made, where mkdir says ENOENT below a folder that exists (/proc), costs only the entry", () => {
+  env.MULTIARCH_CACHE_DIR = "/proc/self/multiarch-cache";
+  recordRun();
+  expect(replay(ARGV, dir, env)).toBeUndefined();
 });

@@ -8,8 +8,9 @@
 // Built on its own into dist/result-cache.cjs: bin/multiarch.js asks it before loading the bundle (an
 // answer from the cache never loads it), and hands it to the bundle, which records through it.
 import type { BigIntStats, Dirent, Stats } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { EXIT } from "./context.ts";
+import { ASK_SET, setOf } from "./env-set.ts";
 import { fdWriter, mayBeTerminal } from "./fd-writer.ts";
 import type { FdWriter } from "./fd-writer.ts";
 
@@ -123,6 +124,17 @@ const readOnly = (flags: unknown): boolean => flags === "r" || (typeof flags ===
 /** Opened to repeat a read: a path that has become a FIFO since fails the read instead of blocking it. */
 const openNonBlocking = (path: string): number => fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
 
+/** A regular file's contents; anything else (a FIFO, a device such as /dev/zero) is an EINVAL, never read. */
+function readRegular(path: string, encoding?: BufferEncoding | null): string | Buffer {
+  const fd = openNonBlocking(path);
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "EINVAL" });
+    return fs.readFileSync(fd, encoding);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Answers one read of an opened file as the recorder recorded it: bytes read, and their hash. */
 function readIs(fd: number, length: number, position: number): string {
   const buf = Buffer.alloc(length);
@@ -141,6 +153,8 @@ function holds(facts: readonly Fact[], env: NodeJS.ProcessEnv): boolean {
         if (f.op === "env") {
           const v = env[f.args[0] as string];
           is = v === undefined ? "!" : `=${hash(v)}`;
+        } else if (f.op === "envSet") {
+          is = setOf(env[f.args[0] as string]);
         } else if (f.op === "openSync" || f.op === "readSync" || f.op === "fstatSync") {
           const [path, flags] = f.args as [string, string | number];
           if (!readOnly(flags)) return false;
@@ -153,12 +167,7 @@ function holds(facts: readonly Fact[], env: NodeJS.ProcessEnv): boolean {
           is =
             f.op === "openSync" ? "ok" : f.op === "fstatSync" ? statIs(fs.fstatSync(fd), fieldsOf(f.is)) : readIs(fd, f.args[2] as number, f.args[3] as number);
         } else if (f.op === "readFileSync") {
-          const fd = openNonBlocking(f.args[0] as string);
-          try {
-            is = fs.fstatSync(fd).isFile() ? IS.readFileSync!(fs.readFileSync(fd, f.args[1] as BufferEncoding | null | undefined), f.is) : "!EINVAL";
-          } finally {
-            fs.closeSync(fd);
-          }
+          is = IS.readFileSync!(readRegular(f.args[0] as string, f.args[1] as BufferEncoding | null | undefined), f.is);
         } else {
           const answer = IS[f.op];
           if (!answer) return false;
@@ -191,7 +200,8 @@ export function replay(argv: readonly string[], cwd: string, env: NodeJS.Process
   const key = keyOf(argv, cwd);
   let entry: Entry;
   try {
-    entry = JSON.parse(fs.readFileSync(join(dir, `${hash(key)}.json`), "utf8")) as Entry;
+    // an entry another hand put there (a FIFO) could block the command it stands for
+    entry = JSON.parse(readRegular(join(dir, `${hash(key)}.json`), "utf8") as string) as Entry;
   } catch {
     return undefined;
   }
@@ -282,6 +292,8 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
     if (rest.some((a) => a !== null && typeof a !== "string" && typeof a !== "number" && (typeof a !== "object" || Array.isArray(a)))) return undefined;
     return [args[0], ...rest.map((a) => (a !== null && typeof a === "object" ? JSON.parse(JSON.stringify(a)) : a))];
   };
+  /** Set while tee writes: the only writes to stdout and stderr the entry holds. */
+  let teeing = false;
   /** Calls made by a wrapped call (readFileSync opens and reads) are part of it: not recorded again. */
   let depth = 0;
   const wrap = (name: string, at: Record<string, unknown>, fn: (orig: (...a: unknown[]) => unknown, args: unknown[]) => unknown) => {
@@ -347,11 +359,10 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
   });
   wrap("readSync", fsTable, (orig, args) => {
     const file = fds.get(args[0] as number);
-    const got = orig.apply(fs, args) as number;
     // stdin, or a descriptor opened before recording: not repeatable
     if (!file) {
       tainted = true;
-      return got;
+      return orig.apply(fs, args);
     }
     // (fd, buffer, offset, length, position) or (fd, buffer, { offset, length, position })
     const o = (typeof args[2] === "object" && args[2] !== null ? args[2] : { offset: args[2], length: args[3], position: args[4] }) as {
@@ -363,6 +374,14 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
     const offset = o.offset ?? 0;
     const length = o.length ?? buf.byteLength - offset;
     const position = typeof o.position === "number" && o.position >= 0 ? o.position : typeof o.position === "bigint" ? Number(o.position) : file.at;
+    let got: number;
+    try {
+      got = orig.apply(fs, args) as number;
+    } catch (e) {
+      // what the command did next depends on the failure (EISDIR, EIO): it must fail so again
+      note("readSync", [file.path, file.flags, length, position], errorIs(e));
+      throw e;
+    }
     if (!(typeof o.position === "number" && o.position >= 0) && typeof o.position !== "bigint") file.at += got;
     note("readSync", [file.path, file.flags, length, position], `${got}:${hash(buf.subarray(offset, offset + got))}`);
     return got;
@@ -379,8 +398,9 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
     return orig.apply(fs, args);
   });
   wrap("writeSync", fsTable, (orig, args) => {
-    // the command's output is kept by tee; anything else written is a side effect
-    if (args[0] !== 1 && args[0] !== 2) tainted = true;
+    // the command's output is kept by tee; anything else written (console, process.stdout, another
+    // file) is missing from the entry, or a side effect
+    if (!teeing || (args[0] !== 1 && args[0] !== 2)) tainted = true;
     return orig.apply(fs, args);
   });
   // any other call reads or changes what is not recorded (accessors such as fs.promises and the stream
@@ -400,6 +420,12 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
     });
   const envProxy = new Proxy(env, {
     get(target, name) {
+      if (name === ASK_SET)
+        return (variable: string) => {
+          const set = setOf(target[variable]);
+          note("envSet", [variable], set);
+          return set;
+        };
       const v = Reflect.get(target, name);
       if (typeof name === "string") note("env", [name], v === undefined ? "!" : `=${hash(String(v))}`);
       return v;
@@ -433,7 +459,12 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
       return {
         write(s) {
           output[into] += s;
-          return w.write(s);
+          teeing = true;
+          try {
+            return w.write(s);
+          } finally {
+            teeing = false;
+          }
         },
         get isTTY() {
           return w.isTTY;
@@ -452,11 +483,27 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
   };
 }
 
+/**
+ * dir and the folders above it that are missing. Not mkdirSync's recursive: where mkdir says ENOENT
+ * below a folder that exists (/proc, /sys) it tries again forever.
+ */
+function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || dirname(dir) === dir) throw e;
+    makeDir(dirname(dir));
+    fs.mkdirSync(dir, { mode: 0o700 });
+  }
+}
+
 /** Written whole (a concurrent reader sees the old entry or the new); the oldest go beyond MAX_ENTRIES. */
 function store(dir: string, entry: Entry): void {
   try {
     // a cache that cannot be written (read-only home) only costs the time it would have saved
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDir(dir);
     const file = join(dir, `${hash(entry.key)}.json`);
     const tmp = `${file}.${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });

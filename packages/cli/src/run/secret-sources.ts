@@ -4,6 +4,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import type { Io } from "../format.ts";
+import { envSet } from "../env-set.ts";
 
 /** Secret sources an apply will read: an unset variable or a missing file fails here, not mid-build. */
 export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnostic["severity"]): Diagnostic[] {
@@ -13,7 +14,8 @@ export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnost
       ["username", r.username],
       ["password", r.password],
     ] as const) {
-      if (c?.env && !env[c.env])
+      // whether it is set, never its value: validate's result cache keeps what validate read
+      if (c?.env && !envSet(env, c.env))
         out.push(diag("env-unset", r.at, `registry ${r.name}: ${what} reads $${c.env}, which is not set`, { hint: `export ${c.env}`, severity }));
       if (c?.file && !isFile(resolve(spec.dir, c.file)))
         out.push(diag("path-missing", r.at, `registry ${r.name}: ${what} file ${c.file} does not exist`, { severity }));
@@ -27,7 +29,8 @@ export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnost
         ["publicKey", sign.publicKey],
       ] as const)
     : []) {
-    if (c?.env && !env[c.env]) out.push(diag("env-unset", sign!.at, `sign: ${what} reads $${c.env}, which is not set`, { hint: `export ${c.env}`, severity }));
+    if (c?.env && !envSet(env, c.env))
+      out.push(diag("env-unset", sign!.at, `sign: ${what} reads $${c.env}, which is not set`, { hint: `export ${c.env}`, severity }));
     if (c?.file && !isFile(resolve(spec.dir, c.file)))
       out.push(
         diag("path-missing", sign!.at, `sign: ${what} file ${c.file} does not exist`, {
@@ -38,7 +41,7 @@ export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnost
   }
   for (const img of spec.images) {
     for (const s of img.secrets) {
-      if (s.env && env[s.env] === undefined)
+      if (s.env && envSet(env, s.env) === undefined)
         out.push(diag("env-unset", img.at, `image ${img.name}: secret ${s.id} reads $${s.env}, which is not set`, { hint: `export ${s.env}`, severity }));
       if (s.file && !isFile(resolve(spec.dir, s.file)))
         out.push(
