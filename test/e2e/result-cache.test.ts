@@ -104,6 +104,25 @@ test("any change to what validate read runs it again", () => {
   expect(validate(["--static"]).how).toBe("ran");
 });
 
+test("in a git repository: a tag of the commit's sha is answered from the cache until the next commit", () => {
+  const git = (...args: string[]) => {
+    const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+  };
+  rmSync(join(repo, ".git"), { recursive: true });
+  writeFileSync(join(repo, "multiarch.yaml"), SPEC.replace('tags: ["{{version}}"]', 'tags: ["{{version}}", "sha-{{git.shortSha}}"]'));
+  git("init", "-q");
+  // as a clone has: without one, git itself is asked (its global config may name one), which is not cached
+  git("remote", "add", "origin", "https://example.com/team/app.git");
+  git("add", "-A");
+  git("commit", "-qm", "one");
+  expect(validate(["--json"]).how).toBe("ran");
+  expect(validate(["--json"]).how).toBe("cached");
+  git("commit", "-qm", "two", "--allow-empty");
+  expect(validate(["--json"]).how).toBe("ran");
+  expect(validate(["--json"]).how).toBe("cached");
+});
+
 test("the cache holds no value of the environment, and MULTIARCH_NO_CACHE turns it off", () => {
   const secret = "s3cr3t-value-4f9a1c";
   expect(validate([], { env: { VERSION: secret } }).how).toBe("ran");

@@ -45,9 +45,15 @@ test("an answer is kept, given while its reads hold, and not once one changes", 
   expect(replay(ARGV, dir, env)).toBeUndefined();
 });
 
-test("a run that writes, lists the environment, reads what it did not open, or stops with an error of the machine keeps nothing", () => {
-  recordRun(() => writeFileSync(join(dir, "side-effect"), ""));
+test("a listing of the environment is kept as its names: a new name runs validate, a new value of a name not read does not", () => {
+  env.UNREAD = "a";
   recordRun((r) => Object.keys(r.env));
+  expect(replay(ARGV, dir, { ...env, OTHER: "x" })).toBeUndefined();
+  expect(replay(ARGV, dir, { ...env, UNREAD: "b" })).toBe(0);
+});
+
+test("a run that writes, reads what it did not open, or stops with an error of the machine keeps nothing", () => {
+  recordRun(() => writeFileSync(join(dir, "side-effect"), ""));
   // a descriptor opened before recording (stdin is one): what it reads cannot be read again
   const fd = openSync(join(dir, "input"), "r");
   recordRun(() => readSync(fd, Buffer.alloc(3)));

@@ -1,10 +1,10 @@
 // validate's answer, kept per command line and folder, and given again while everything it read is
 // unchanged. A run records each input as it reads it: every file system call with what it returned (of
 // a stat, the fields the command read; of contents, a hash), every environment variable it looked at (a
-// hash of its value), and what it printed. A later run with the same command line, folder and build
-// repeats each call; one different answer and validate runs instead. A run that reached beyond what can
-// be repeated (a child process, the network, an asynchronous or writing call, the environment listed
-// whole) leaves nothing cached.
+// hash of its value; of a secret's, whether it is set; of a listing, the names), and what it printed. A
+// later run with the same command line, folder and build repeats each call; one different answer and
+// validate runs instead. A run that reached beyond what can be repeated (a child process, the network,
+// an asynchronous or writing call) leaves nothing cached.
 // Built on its own into dist/result-cache.cjs: bin/multiarch.js asks it before loading the bundle (an
 // answer from the cache never loads it), and hands it to the bundle, which records through it.
 import type { BigIntStats, Dirent, Stats } from "node:fs";
@@ -142,6 +142,9 @@ function readIs(fd: number, length: number, position: number): string {
   return `${got}:${hash(buf.subarray(0, got))}`;
 }
 
+/** The environment's variable names, as a listing of it is recorded. */
+const namesIs = (env: NodeJS.ProcessEnv): string => hash(Object.keys(env).sort().join("\n"));
+
 /** Repeats every fact; true when each gives the answer recorded (a fact of another shape never does). */
 function holds(facts: readonly Fact[], env: NodeJS.ProcessEnv): boolean {
   const opened = new Map<string, number>();
@@ -155,6 +158,8 @@ function holds(facts: readonly Fact[], env: NodeJS.ProcessEnv): boolean {
           is = v === undefined ? "!" : `=${hash(v)}`;
         } else if (f.op === "envSet") {
           is = setOf(env[f.args[0] as string]);
+        } else if (f.op === "envNames") {
+          is = namesIs(env);
         } else if (f.op === "openSync" || f.op === "readSync" || f.op === "fstatSync") {
           const [path, flags] = f.args as [string, string | number];
           if (!readOnly(flags)) return false;
@@ -435,8 +440,9 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
       if (typeof name === "string") note("env", [name], v === undefined ? "!" : `=${hash(v)}`);
       return Reflect.has(target, name);
     },
+    // the names listed (git's discovery looks for GIT_ variables): the names, never the values
     ownKeys(target) {
-      tainted = true;
+      note("envNames", [], namesIs(target));
       return Reflect.ownKeys(target);
     },
     set(target, name, value) {
