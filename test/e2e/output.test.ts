@@ -2,7 +2,7 @@
 // trace; output that cannot be written (a full disk) is a non-zero exit and one sentence; colour only on
 // a terminal. Needs no engine.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
@@ -60,6 +60,16 @@ test.skipIf(!existsSync("/usr/bin/script"))("output to a terminal is coloured", 
   expect(r.status, r.stdout).toBe(0);
   expect(r.stdout).toContain("\u001b[32mvalid\u001b[39m");
   expect(r.stdout).toContain("tty loaded");
+});
+
+test("run from a folder that was removed: exit 4 and one sentence, no stack trace", () => {
+  const gone = mkdtempSync(join(tmpdir(), "multiarch-gone-"));
+  for (const command of ["plan", "validate"]) {
+    const r = spawnSync("/bin/bash", ["-c", 'cd "$1" && rmdir "$1" && exec "$0" "$2" "$3"', process.execPath, gone, BIN, command], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(4);
+    expect(r.stderr).toBe("multiarch: the current folder cannot be read (ENOENT); it may have been removed: cd to one that exists\n");
+    mkdirSync(gone);
+  }
 });
 
 test("-o into a file: exit 4 and one sentence naming the path, no stack trace", () => {

@@ -56,12 +56,23 @@ function runBundle(cache) {
   });
 }
 
+/** The working folder, or exit 4 with one sentence: a folder removed under a shell (node throws). */
+function workingFolder() {
+  try {
+    return process.cwd();
+  } catch (e) {
+    process.stderr.write(`multiarch: the current folder cannot be read (${e.code ?? e.message}); it may have been removed: cd to one that exists\n`);
+    process.exit(4);
+  }
+}
+
 if (require.main === module) {
+  const cwd = workingFolder();
   // validate's answer while nothing it read has changed (src/result-cache.ts): given without the bundle.
   // Other commands are never cached; they skip loading it.
   const argv = process.argv.slice(2);
   const cache = argv.includes("validate") ? require("../dist/result-cache.cjs") : undefined;
-  const answered = cache?.replay(argv, process.cwd(), process.env);
+  const answered = cache?.replay(argv, cwd, process.env);
   if (answered === undefined) runBundle(cache);
   else process.exitCode = answered;
 } else {
