@@ -69,9 +69,10 @@ function workingFolder() {
 if (require.main === module) {
   const cwd = workingFolder();
   // validate's answer while nothing it read has changed (src/result-cache.ts): given without the bundle.
-  // Other commands are never cached; they skip loading it.
+  // Other commands are never cached; they skip loading it. So does validate --static, the editor's check,
+  // which runs after every edit: the cache could never answer it, and recording costs a few ms.
   const argv = process.argv.slice(2);
-  const cache = argv.includes("validate") ? require("../dist/result-cache.cjs") : undefined;
+  const cache = argv.includes("validate") && !argv.includes("--static") ? require("../dist/result-cache.cjs") : undefined;
   const answered = cache?.replay(argv, cwd, process.env);
   if (answered === undefined) runBundle(cache);
   else process.exitCode = answered;
