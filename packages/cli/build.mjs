@@ -7,7 +7,7 @@
 // checked against a fresh build by the e2e suite).
 // Usage: node build.mjs [OUTDIR]
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -134,17 +134,20 @@ await build({
 
 // bin/multiarch.js reads the bundle as latin1, which equals UTF-8 for ASCII only (esbuild escapes strings;
 // the comments a debug build keeps may not be ASCII, and latin1 only garbles them)
-if (!process.env.MULTIARCH_BUILD_DEBUG && /[^\x00-\x7f]/.test(readFileSync("dist/multiarch.cjs", "latin1"))) throw new Error("dist/multiarch.cjs is not ASCII");
+for (const file of ["dist/multiarch.cjs", "dist/result-cache.cjs"])
+  if (!process.env.MULTIARCH_BUILD_DEBUG && /[^\x00-\x7f]/.test(readFileSync(file, "latin1"))) throw new Error(`${file} is not ASCII`);
 
 await warmUp();
 
 /**
  * Runs what editors and CI run on every save and push (validate, plan) in this process, then saves the
- * code V8 compiled for them as the bundle's cache.
+ * code V8 compiled for them as the bundle's cache; validate once more as the result cache records it, and
+ * its replay after an edit, for the result cache's.
  */
 async function warmUp() {
-  const { compileBundle, writeCache } = createRequire(import.meta.url)("./bin/multiarch.js");
-  const { script, bundle } = compileBundle();
+  const { compileScript, writeCache } = createRequire(import.meta.url)("./bin/multiarch.js");
+  const { script, exports: bundle } = compileScript("multiarch");
+  const resultCache = compileScript("result-cache");
   const dir = mkdtempSync(join(tmpdir(), "multiarch-warm-up-"));
   try {
     const spec = join(dir, "multiarch.yaml");
@@ -179,8 +182,18 @@ async function warmUp() {
       const code = await bundle.run(argv, io);
       if (code !== 0) throw new Error(`warm-up: multiarch ${argv.join(" ")} exited ${code}`);
     }
+    // recorded only when this build's output is no terminal (as the CLI would); the replay finds the edit
+    // and prints nothing
+    const argv = ["validate", "-f", spec];
+    const env = { ...io.env, MULTIARCH_CACHE_DIR: join(dir, "cache") };
+    const recording = resultCache.exports.record(argv, dir, env, process.cwd());
+    const recorded = recording ? { ...io, stdout: recording.tee(sink, "out"), stderr: recording.tee(sink, "err"), env: recording.env } : io;
+    recording?.finish(await bundle.run(argv, recorded), true);
+    appendFileSync(spec, "# edited\n");
+    if (resultCache.exports.replay(argv, dir, env) !== undefined) throw new Error("warm-up: the result cache answered an edited spec");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  writeCache(script);
+  writeCache("multiarch", script);
+  writeCache("result-cache", resultCache.script);
 }

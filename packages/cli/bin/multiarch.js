@@ -1,59 +1,69 @@
 #!/usr/bin/env node
 // Starts the bundle (dist/multiarch.cjs) from V8's code cache: with the cache, V8 neither parses nor
 // compiles what the cache holds (validate and plan spend a third of their start-up there otherwise).
-// Node 20 has no module compile cache, hence a script compiled here. The build writes the cache for its
+// Node 20 has no module compile cache, hence scripts compiled here. The build writes the cache for its
 // Node (build.mjs runs validate and plan first); another Node writes its own on first use, if it may.
 // A cache V8 refuses (other flags) only costs the compile it would have saved.
-// validate asks dist/result-cache.cjs first: an unchanged spec's answer is given without the bundle.
+// validate asks dist/result-cache.cjs first (from its own code cache, the same way): an unchanged spec's
+// answer is given without the bundle.
 "use strict";
 const { readFileSync, renameSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { join } = require("node:path");
 const vm = require("node:vm");
 
-const BUNDLE = join(__dirname, "..", "dist", "multiarch.cjs");
-const CACHE = join(__dirname, "..", "dist", `multiarch-${process.version}-${process.arch}.cache`);
+const DIST = join(__dirname, "..", "dist");
+const cacheOf = (name) => join(DIST, `${name}-${process.version}-${process.arch}.cache`);
 
-/** The bundle compiled as a CommonJS module would be, with the cache when there is one. */
-function compileBundle() {
+/** dist/NAME.cjs compiled as a CommonJS module would be, with its code cache when there is one. */
+function compileScript(name) {
+  const file = join(DIST, `${name}.cjs`);
   let cachedData;
   try {
-    cachedData = readFileSync(CACHE);
+    cachedData = readFileSync(cacheOf(name));
   } catch {
     // no cache for this Node yet
   }
-  // the bundle is ASCII (esbuild escapes the rest; the build checks): latin1 reads it without decoding
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(BUNDLE, "latin1")}\n})`;
+  // the scripts are ASCII (esbuild escapes the rest; the build checks): latin1 reads them without decoding
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, "latin1")}\n})`;
   const script = new vm.Script(source, {
-    filename: BUNDLE,
+    filename: file,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
-  // its require is the bundle's own: the libraries it loads on first use sit beside it (build.mjs)
-  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, join(BUNDLE, ".."));
-  return { script, bundle: module.exports, cached: cachedData !== undefined };
+  // its require is the script's own: the libraries the bundle loads on first use sit beside it (build.mjs)
+  script.runInThisContext()(module.exports, createRequire(file), module, file, DIST);
+  return { script, exports: module.exports, cached: cachedData !== undefined };
 }
 
 /** Written whole or not at all: a concurrent run reads either no cache or a complete one. */
-function writeCache(script) {
-  const tmp = `${CACHE}.${process.pid}`;
+function writeCache(name, script) {
+  const tmp = `${cacheOf(name)}.${process.pid}`;
   writeFileSync(tmp, script.createCachedData());
-  renameSync(tmp, CACHE);
+  renameSync(tmp, cacheOf(name));
 }
 
-/** The command line; validate's recorded for the result cache when it is loaded. */
-function runBundle(cache) {
-  const { script, bundle, cached } = compileBundle();
-  const packageDir = join(__dirname, "..");
-  bundle.main(cache && ((argv, cwd, env) => cache.record(argv, cwd, env, packageDir))).then(() => {
-    if (cached) return;
+/** After a run: the code caches this Node has none of yet, with the functions the run compiled. */
+function keepCaches(compiled) {
+  for (const [name, c] of Object.entries(compiled)) {
+    if (!c || c.cached) continue;
     try {
-      writeCache(script);
+      writeCache(name, c.script);
     } catch {
       // a read-only installation: run without a cache
     }
-  });
+  }
+}
+
+/** The command line; validate's recorded for the result cache when it is loaded. */
+function runBundle(resultCache) {
+  const bundle = compileScript("multiarch");
+  const packageDir = join(__dirname, "..");
+  const cache = resultCache?.exports;
+  bundle.exports
+    .main(cache && ((argv, cwd, env) => cache.record(argv, cwd, env, packageDir)))
+    .then(() => keepCaches({ multiarch: bundle, "result-cache": resultCache }));
 }
 
 /** The working folder, or exit 4 with one sentence: a folder removed under a shell (node throws). */
@@ -72,10 +82,13 @@ if (require.main === module) {
   // Other commands are never cached; they skip loading it. So does validate --static, the editor's check,
   // which runs after every edit: the cache could never answer it, and recording costs a few ms.
   const argv = process.argv.slice(2);
-  const cache = argv.includes("validate") && !argv.includes("--static") ? require("../dist/result-cache.cjs") : undefined;
-  const answered = cache?.replay(argv, cwd, process.env);
-  if (answered === undefined) runBundle(cache);
-  else process.exitCode = answered;
+  const resultCache = argv.includes("validate") && !argv.includes("--static") ? compileScript("result-cache") : undefined;
+  const answered = resultCache?.exports.replay(argv, cwd, process.env);
+  if (answered === undefined) runBundle(resultCache);
+  else {
+    process.exitCode = answered;
+    keepCaches({ "result-cache": resultCache });
+  }
 } else {
-  module.exports = { compileBundle, writeCache, CACHE };
+  module.exports = { compileScript, writeCache };
 }
