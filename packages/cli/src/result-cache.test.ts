@@ -95,6 +95,23 @@ test("an entry that is no regular file (a FIFO, a link to /dev/zero) is no answe
   expect(replay(ARGV, dir, env)).toBeUndefined();
 });
 
+test("an entry of another shape (null, a list, facts that are not facts) is no answer, and no crash", () => {
+  recordRun();
+  const entry = join(dir, "cache", "validate", entries()[0]!);
+  const kept = JSON.parse(readFileSync(entry, "utf8"));
+  for (const text of [
+    "null",
+    "[]",
+    "7",
+    JSON.stringify({ ...kept, facts: [null] }),
+    JSON.stringify({ ...kept, facts: [{ op: "rmSync", args: [dir], is: "" }] }),
+  ]) {
+    writeFileSync(entry, text);
+    expect(replay(ARGV, dir, env)).toBeUndefined();
+  }
+  expect(readFileSync(join(dir, "input"), "utf8")).toBe("one");
+});
+
 test("a variable asked only whether it is set (a secret source) is kept as that alone, never by its value", () => {
   env.PASSWORD = "hunter2";
   recordRun((r) => expect(envSet(r.env, "PASSWORD")).toBe(true));

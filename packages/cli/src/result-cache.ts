@@ -210,7 +210,13 @@ export function replay(argv: readonly string[], cwd: string, env: NodeJS.Process
   } catch {
     return undefined;
   }
-  const shaped = typeof entry.out === "string" && typeof entry.err === "string" && Number.isInteger(entry.code) && Array.isArray(entry.facts);
+  const shaped =
+    typeof entry === "object" &&
+    entry !== null &&
+    typeof entry.out === "string" &&
+    typeof entry.err === "string" &&
+    Number.isInteger(entry.code) &&
+    Array.isArray(entry.facts);
   if (!shaped || entry.key !== key || !holds(entry.facts, env)) return undefined;
   let lost: string | undefined;
   const ok = writeAll(
