@@ -1,7 +1,7 @@
 // The CLI's stdout and stderr. process.stdout costs 5 ms to set up for a pipe or a file (it loads
 // node's stream and net modules): a fifth of what validate does with a small spec. On Linux node
 // writes both synchronously anyway, so writing to the descriptor keeps the order and the semantics.
-import { fstatSync, statSync, writeSync } from "node:fs";
+import { fstatSync, type Stats, statSync, writeSync } from "node:fs";
 
 export interface FdWriter {
   write(s: string): boolean;
@@ -53,10 +53,16 @@ export function fdWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream, lost: (e: 
 
 /** A character device other than /dev/null: a pipe, a file or /dev/null is no terminal. */
 export function mayBeTerminal(fd: number): boolean {
+  let device: Stats;
   try {
-    const st = fstatSync(fd);
-    return st.isCharacterDevice() && st.rdev !== statSync("/dev/null").rdev;
+    device = fstatSync(fd);
   } catch {
     return false;
+  }
+  if (!device.isCharacterDevice()) return false;
+  try {
+    return device.rdev !== statSync("/dev/null").rdev;
+  } catch {
+    return true; // no /dev/null to tell it from: isatty decides
   }
 }

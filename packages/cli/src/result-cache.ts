@@ -8,7 +8,8 @@
 // Built on its own into dist/result-cache.cjs: bin/multiarch.js asks it before loading the bundle (an
 // answer from the cache never loads it), and hands it to the bundle, which records through it.
 import type { BigIntStats, Dirent, Stats } from "node:fs";
-import { dirname, join } from "node:path";
+import { makeDir } from "@multiarch/executor";
+import { join } from "node:path";
 import { EXIT } from "./context.ts";
 import { ASK_SET, setOf } from "./env-set.ts";
 import { fdWriter, mayBeTerminal } from "./fd-writer.ts";
@@ -495,27 +496,11 @@ export function record(argv: readonly string[], cwd: string, env: NodeJS.Process
   };
 }
 
-/**
- * dir and the folders above it that are missing. Not mkdirSync's recursive: where mkdir says ENOENT
- * below a folder that exists (/proc, /sys) it tries again forever.
- */
-function makeDir(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return;
-    if (code !== "ENOENT" || dirname(dir) === dir) throw e;
-    makeDir(dirname(dir));
-    fs.mkdirSync(dir, { mode: 0o700 });
-  }
-}
-
 /** Written whole (a concurrent reader sees the old entry or the new); the oldest go beyond MAX_ENTRIES. */
 function store(dir: string, entry: Entry): void {
   try {
     // a cache that cannot be written (read-only home) only costs the time it would have saved
-    makeDir(dir);
+    makeDir(dir, 0o700);
     const file = join(dir, `${hash(entry.key)}.json`);
     const tmp = `${file}.${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });

@@ -15,12 +15,15 @@ const isDir = (path: string): boolean => {
   }
 };
 
-/** Creates `dir` and the folders above it that are missing; a folder that exists already is fine. */
-export function makeDir(dir: string): void {
+/**
+ * Creates `dir` and the folders above it that are missing, each with `mode` when given (a private cache:
+ * 0o700); a folder that exists already is fine.
+ */
+export function makeDir(dir: string, mode?: number): void {
   const abs = resolve(dir);
   const once = () => {
     try {
-      mkdirSync(abs);
+      mkdirSync(abs, { mode });
     } catch (e) {
       if (codeOf(e) !== "EEXIST" || !isDir(abs)) throw e;
     }
@@ -30,7 +33,7 @@ export function makeDir(dir: string): void {
   } catch (e) {
     const parent = dirname(abs);
     if (codeOf(e) !== "ENOENT" || parent === abs) throw e;
-    makeDir(parent);
+    makeDir(parent, mode);
     try {
       once();
     } catch (again) {
