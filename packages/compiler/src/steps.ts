@@ -93,10 +93,13 @@ export function loginSteps(spec: Spec, images: readonly PlannedImage[]): Step[] 
   );
 }
 
-/** How a pushed index is read: buildx imagetools (digest, configs), or docker manifest without buildx. */
+/**
+ * How a pushed index is read: buildx imagetools (digest, configs), or docker manifest without buildx,
+ * verbose: only then does a single image (a shard's) say its platform, from its config.
+ */
 export const inspectCommand = (ref: string | Built, insecure: boolean, legacy: boolean): Command =>
   legacy
-    ? docker(["manifest", "inspect", ...(insecure ? ["--insecure"] : []), ref])
+    ? docker(["manifest", "inspect", "--verbose", ...(insecure ? ["--insecure"] : []), ref])
     : docker(["buildx", "imagetools", "inspect", ref, "--format", "{{json .}}"]);
 
 /**

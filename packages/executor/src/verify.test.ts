@@ -96,6 +96,26 @@ test("a single image (not an index) is checked by its config's platform", () => 
   expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, missing: ["linux/amd64"], extra: ["linux/arm64"] });
 });
 
+// `docker manifest inspect --verbose` (no buildx): one image's platform comes from its config, which the
+// plain output (the manifest alone) does not carry; a legacy-builder shard's check saw no platform.
+describe("docker manifest inspect --verbose", () => {
+  const entry = (digest: string, platform: { os: string; architecture: string; variant?: string }) => ({
+    Ref: `r/x@${digest}`,
+    Descriptor: { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest, size: 698, platform },
+    SchemaV2Manifest: { schemaVersion: 2, config: { digest: "sha256:cfg" }, layers: [] },
+  });
+  test("one image: the platform of its config", () => {
+    const json = JSON.stringify(entry("sha256:one", { os: "linux", architecture: "arm", variant: "v7" }));
+    expect(checkInspect(json, ["linux/arm/v7"])).toMatchObject({ ok: true, digest: "sha256:one", manifests: { "linux/arm/v7": "sha256:one" } });
+    expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, missing: ["linux/amd64"], extra: ["linux/arm/v7"] });
+  });
+  test("a list: one entry per platform", () => {
+    const json = JSON.stringify([entry("sha256:a", { os: "linux", architecture: "amd64" }), entry("sha256:b", { os: "linux", architecture: "arm64" })]);
+    expect(checkInspect(json, ["linux/amd64", "linux/arm64"])).toMatchObject({ ok: true, manifests: { "linux/amd64": "sha256:a", "linux/arm64": "sha256:b" } });
+    expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, extra: ["linux/arm64"] });
+  });
+});
+
 describe("index annotations", () => {
   test("each wanted annotation must be on the index with its value", () => {
     const out = JSON.stringify({ manifest: { digest: "sha256:i", manifests: [], annotations: { a: "1", b: "other" } } });
@@ -120,7 +140,8 @@ describe("image config labels (promote: built by multiarch)", () => {
     ]);
     const single = JSON.stringify({ manifest: { digest: "sha256:one" }, image: { architecture: "arm64", os: "linux", config: {} } });
     expect(configLabelProblems(single, [label])).toEqual([`the image has no ${label}`]);
-    // without buildx (docker manifest inspect) there are no configs to read: refused, not passed
-    expect(configLabelProblems(JSON.stringify({ manifests: [] }), [label])).toEqual([`no image config to read ${label} from`]);
+    // without buildx (docker manifest inspect --verbose) there are no configs to read: refused, not passed
+    const verbose = [{ Descriptor: { digest: "sha256:one", platform: { os: "linux", architecture: "amd64" } } }];
+    expect(configLabelProblems(JSON.stringify(verbose), [label])).toEqual([`no image config to read ${label} from`]);
   });
 });

@@ -43,12 +43,24 @@ function compare(expected: readonly string[], descriptors: Descriptor[], mismatc
   };
 }
 
+/** One entry of `docker manifest inspect --verbose`: for one image, the platform its config names. */
+interface VerboseEntry {
+  Descriptor: Descriptor;
+}
+
 /**
  * Output of `docker buildx imagetools inspect REF --format '{{json .}}'` (index digest, descriptors and
- * each platform's image config), or of `docker manifest inspect REF` (the list alone) without buildx.
+ * each platform's image config), or of `docker manifest inspect --verbose REF` without buildx (an entry
+ * per image of a list, or one for a single image).
  */
 export function checkInspect(json: string, expected: readonly string[]): PlatformCheck {
-  const parsed = JSON.parse(json) as {
+  const raw = JSON.parse(json) as unknown;
+  if (Array.isArray(raw) || (raw as Partial<VerboseEntry>)?.Descriptor) {
+    const entries = (Array.isArray(raw) ? raw : [raw]) as VerboseEntry[];
+    const descriptors = entries.map((e) => e.Descriptor).filter((d) => d.platform && !notAnImage(d));
+    return compare(expected, descriptors, [], Array.isArray(raw) ? undefined : entries[0]!.Descriptor.digest);
+  }
+  const parsed = raw as {
     manifest?: { digest: string; manifests?: Descriptor[] };
     manifests?: Descriptor[];
     image?: Record<string, { architecture?: string; os?: string; variant?: string }> | { architecture?: string; os?: string; variant?: string };
