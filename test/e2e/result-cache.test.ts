@@ -2,7 +2,7 @@
 // byte for byte what validate prints, and any change to what validate read (the spec's text, a
 // Dockerfile, a folder, an environment variable, the folder it runs in) runs validate again. Needs no engine.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, expect, test } from "vitest";
@@ -150,3 +150,30 @@ test("a secret source validate checks is set (a registry's password) is kept as 
   expect(validate([], { env: { ...password, REG_PASSWORD: "changed" } })).toMatchObject({ how: "cached", code: 0 });
   expect(validate([], { env: { ...password, REG_PASSWORD: "" } })).toMatchObject({ how: "ran", code: 1 });
 });
+
+// Found by review: with a cache folder two accounts share, one account's answer was replayed to the other.
+// Here the other account's repository (git refuses it to root: "dubious ownership") validated for its
+// owner; root was told valid, while validate, run, says git.* is unavailable.
+test.skipIf(process.getuid?.() !== 0 || spawnSync("setpriv", ["--version"]).status !== 0)(
+  "an answer another account recorded in a shared cache folder is not this account's answer",
+  () => {
+    const shared = mkdtempSync(join(tmpdir(), "multiarch-shared-cache-"));
+    chmodSync(shared, 0o1777);
+    const git = (...a: string[]) => spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: repo, encoding: "utf8" });
+    rmSync(join(repo, ".git"), { recursive: true });
+    git("init", "-q", ".");
+    // an origin: without one, git itself is asked for it, and a run that starts a process is not recorded
+    git("remote", "add", "origin", "https://example.com/app.git");
+    writeFileSync(join(repo, "multiarch.yaml"), SPEC.replace('tags: ["{{version}}"]', 'tags: ["c-{{git.shortSha}}"]'));
+    git("add", "-A");
+    git("commit", "-qm", "one");
+    spawnSync("chown", ["-R", "65534:65534", join(repo, "..")]);
+    const env = { PATH: process.env.PATH ?? "", HOME: shared, MULTIARCH_CACHE_DIR: shared };
+    const as = (user: string[]) => spawnSync(user[0]!, [...user.slice(1), process.execPath, BIN, "validate"], { cwd: repo, env, encoding: "utf8" });
+    const nobody = as(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+    expect(nobody.status, nobody.stderr).toBe(0);
+    const root = as(["env"]);
+    expect(root.status).toBe(1);
+    expect(root.stderr).toContain("git.* values are not available");
+  },
+);

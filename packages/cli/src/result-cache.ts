@@ -125,11 +125,24 @@ const readOnly = (flags: unknown): boolean => flags === "r" || (typeof flags ===
 /** Opened to repeat a read: a path that has become a FIFO since fails the read instead of blocking it. */
 const openNonBlocking = (path: string): number => fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
 
-/** A regular file's contents; anything else (a FIFO, a device such as /dev/zero) is an EINVAL, never read. */
-function readRegular(path: string, encoding?: BufferEncoding | null): string | Buffer {
+/**
+ * This user's and writable by no one else (where there are users): what another account could have
+ * written, or swapped in, is no answer (a shared MULTIARCH_CACHE_DIR, XDG_CACHE_HOME or HOME).
+ */
+const ownAndPrivate = (st: Stats): boolean => {
+  const uid = process.getuid?.();
+  return uid === undefined || (st.uid === uid && (st.mode & 0o022) === 0);
+};
+
+/**
+ * A regular file's contents (and, if `trusted`, only when it passes); anything else (a FIFO, a device
+ * such as /dev/zero) is an EINVAL, never read.
+ */
+function readRegular(path: string, encoding?: BufferEncoding | null, trusted?: (st: Stats) => boolean): string | Buffer {
   const fd = openNonBlocking(path);
   try {
-    if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "EINVAL" });
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || (trusted && !trusted(st))) throw Object.assign(new Error(`${path} is not a regular file of this user`), { code: "EINVAL" });
     return fs.readFileSync(fd, encoding);
   } finally {
     fs.closeSync(fd);
@@ -207,7 +220,8 @@ export function replay(argv: readonly string[], cwd: string, env: NodeJS.Process
   let entry: Entry;
   try {
     // an entry another hand put there (a FIFO) could block the command it stands for
-    entry = JSON.parse(readRegular(join(dir, `${hash(key)}.json`), "utf8") as string) as Entry;
+    if (!ownAndPrivate(fs.statSync(dir))) return undefined;
+    entry = JSON.parse(readRegular(join(dir, `${hash(key)}.json`), "utf8", ownAndPrivate) as string) as Entry;
   } catch {
     return undefined;
   }
@@ -501,6 +515,7 @@ function store(dir: string, entry: Entry): void {
   try {
     // a cache that cannot be written (read-only home) only costs the time it would have saved
     makeDir(dir, 0o700);
+    if (!ownAndPrivate(fs.statSync(dir))) return;
     const file = join(dir, `${hash(entry.key)}.json`);
     const tmp = `${file}.${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
