@@ -2,9 +2,9 @@
 // byte for byte what validate prints, and any change to what validate read (the spec's text, a
 // Dockerfile, a folder, an environment variable, the folder it runs in) runs validate again. Needs no engine.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { beforeEach, expect, test } from "vitest";
 import { BIN } from "./helpers.ts";
 
@@ -168,8 +168,13 @@ test.skipIf(process.getuid?.() !== 0 || spawnSync("setpriv", ["--version"]).stat
     git("add", "-A");
     git("commit", "-qm", "one");
     spawnSync("chown", ["-R", "65534:65534", join(repo, "..")]);
+    // the CLI where the other account can read it too (a clone may sit in a folder only root can enter)
+    const installed = mkdtempSync(join(tmpdir(), "multiarch-cli-"));
+    chmodSync(installed, 0o755);
+    for (const part of ["bin", "dist", "package.json"]) cpSync(join(dirname(BIN), "..", part), join(installed, part), { recursive: true });
     const env = { PATH: process.env.PATH ?? "", HOME: shared, MULTIARCH_CACHE_DIR: shared };
-    const as = (user: string[]) => spawnSync(user[0]!, [...user.slice(1), process.execPath, BIN, "validate"], { cwd: repo, env, encoding: "utf8" });
+    const as = (user: string[]) =>
+      spawnSync(user[0]!, [...user.slice(1), process.execPath, join(installed, "bin", "multiarch.js"), "validate"], { cwd: repo, env, encoding: "utf8" });
     const nobody = as(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
     expect(nobody.status, nobody.stderr).toBe(0);
     const root = as(["env"]);
