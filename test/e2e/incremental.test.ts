@@ -46,6 +46,15 @@ const apply = async (dir: string, ...extra: string[]) => {
   expect(r.exitCode, r.stderr).toBe(0);
   return reportOf(r.stdout) as Report;
 };
+/** `tag` moved to a new index of the base image's amd64 and arm64 images: a new digest under the same tag. */
+async function moveToNewIndex(tag: string) {
+  const raw = JSON.parse((await docker(["buildx", "imagetools", "inspect", "--raw", env!.baseImage])).stdout) as {
+    manifests: { digest: string; platform: { architecture: string } }[];
+  };
+  const repoName = env!.baseImage.slice(0, env!.baseImage.lastIndexOf(":"));
+  const sources = raw.manifests.filter((m) => ["amd64", "arm64"].includes(m.platform.architecture)).map((m) => `${repoName}@${m.digest}`);
+  expect((await docker(["buildx", "imagetools", "create", "--tag", tag, ...sources])).exitCode).toBe(0);
+}
 const statuses = (r: Report) => Object.fromEntries(r.images.map((i) => [i.name, i.status]));
 
 describe.skipIf(!env)("incremental applies", () => {
@@ -95,17 +104,37 @@ describe.skipIf(!env)("incremental applies", () => {
 
     // an external base whose tag moved: its dependents rebuild
     // the same images in a new index (two platforms only): a new digest under the same tag
-    const raw = JSON.parse((await docker(["buildx", "imagetools", "inspect", "--raw", env!.baseImage])).stdout) as {
-      manifests: { digest: string; platform: { architecture: string } }[];
-    };
-    const repoName = env!.baseImage.slice(0, env!.baseImage.lastIndexOf(":"));
-    const sources = raw.manifests.filter((m) => ["amd64", "arm64"].includes(m.platform.architecture)).map((m) => `${repoName}@${m.digest}`);
-    expect((await docker(["buildx", "imagetools", "create", "--tag", external, ...sources])).exitCode).toBe(0);
+    await moveToNewIndex(external);
     const moved = await apply(dir);
     expect(statuses(moved)).toEqual({ base: "up-to-date", app: "up-to-date", other: "published" });
     expect(moved.plan.images.find((i) => i.name === "other")!.changed).toEqual(["bases"]);
 
     // --rebuild ignores what the tags hold
     expect(statuses(await apply(dir, "--rebuild"))).toEqual({ base: "unchanged", app: "unchanged", other: "unchanged" });
+  }, 300_000);
+  // Found by review: an image read by COPY --from or a docker-image:// context was hashed as written (or
+  // not at all), so its moved tag left the image "up to date" with the old content.
+  test("an image read besides FROM (COPY --from, a docker-image:// context): its moved tag rebuilds what reads it", async () => {
+    const ns = namespace("incr-read");
+    const external = `${env!.registry}/${ns}/tool:1`;
+    expect((await docker(["buildx", "imagetools", "create", "--tag", external, env!.baseImage])).exitCode).toBe(0);
+    const dir = repo({
+      "multiarch.yaml": `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries: { local: { url: "${env!.registry}/${ns}", insecure: true } }
+defaults: { tags: ["1.0"] }
+images:
+  copier: { context: copier }
+  reader: { context: reader, contexts: { tool: "docker-image://${external}" } }
+`,
+      "copier/Dockerfile": `FROM ${env!.baseImage}\nCOPY --from=${external} /bin/busybox /tool\n`,
+      "reader/Dockerfile": `FROM ${env!.baseImage}\nCOPY --from=tool /bin/busybox /tool\n`,
+    });
+    expect(statuses(await apply(dir))).toEqual({ copier: "published", reader: "published" });
+    expect(statuses(await apply(dir))).toEqual({ copier: "up-to-date", reader: "up-to-date" });
+    await moveToNewIndex(external);
+    const moved = await apply(dir);
+    expect(statuses(moved)).toEqual({ copier: "published", reader: "published" });
+    for (const image of ["copier", "reader"]) expect(moved.plan.images.find((i) => i.name === image)!.changed).toEqual(["bases"]);
   }, 300_000);
 });

@@ -53,6 +53,21 @@ describe("input hashes", () => {
     expect([build(), build(", target: final")]).toEqual(["f88bb6b7b8f5", "c3e58b2ab38d"]);
   });
 
+  // A changed smoke test left the image "up to date": the new test never ran against the published index.
+  test("the smoke test is an input: adding or changing one changes the hash; images without one keep theirs", () => {
+    const build = (other = "") => plan(facts(), undefined, other).plan.images.find((i) => i.name === "other")!.inputParts!.build;
+    const none = build();
+    expect(none).toBe("f88bb6b7b8f5");
+    const one = build(', test: { run: ["true"] }');
+    expect(one).not.toBe(none);
+    expect(build(', test: { run: ["false"] }')).not.toBe(one);
+  });
+
+  test("an image a step reads besides FROM (COPY --from, a docker-image:// context) is a base: a new digest changes the hash", () => {
+    const copied = (digest: string) => facts({ other: { bases: [{ ref: "reg.example/tools:1", line: 3, digest }] } });
+    expect(hashes(plan(copied("sha256:1"))).other).not.toBe(hashes(plan(copied("sha256:2"))).other);
+  });
+
   test("attestations are inputs: turning provenance off or an SBOM on changes the hash; the default leaves it as it was", () => {
     const before = hashes(plan(facts()));
     expect(hashes(plan(facts(), undefined, ", attest: { provenance: min }"))).toEqual(before);

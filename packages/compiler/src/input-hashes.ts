@@ -56,6 +56,8 @@ export function inputHashes(
       secrets: img.secrets.map((s) => s.id),
       strategy: [strategy.chosen, strategy.legacyBuilder ? "legacy" : ""],
       ...(signing ? { signing } : {}),
+      // the smoke test the published index passed: a new or changed one runs again (only when set, as above)
+      ...(img.test ? { test: img.test.run } : {}),
     };
     const parts: Record<string, string> = {
       dockerfile: facts.dockerfile,
@@ -67,7 +69,7 @@ export function inputHashes(
     const failed = facts.bases.find((b) => !b.digest);
     const depUnknown = img.dependsOn.find((d) => out.get(d)?.unknown);
     const unknown = failed
-      ? `base ${failed.ref || "(empty)"} (Dockerfile line ${failed.line}) could not be read: ${failed.error ?? "no digest"}`
+      ? `base ${failed.ref || "(empty)"} (${failed.line ? `Dockerfile line ${failed.line}` : "a docker-image:// context"}) could not be read: ${failed.error ?? "no digest"}`
       : depUnknown
         ? `it builds FROM ${depUnknown}, whose inputs are unknown`
         : undefined;

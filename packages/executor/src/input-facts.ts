@@ -5,7 +5,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "
 import { join, posix, resolve } from "node:path";
 import ignoreModule from "@balena/dockerignore";
 import { descriptorPlatform, type ImageInputFacts, parseImageRef, sha256 } from "@multiarch/plan";
-import { fromLines, type Image, type Spec } from "@multiarch/spec";
+import { fromLines, type Image, imageReferences, type Spec } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient } from "./registry.ts";
 
@@ -84,17 +84,24 @@ export async function gatherInputs(
     const contexts: Record<string, string> = {};
     for (const c of img.contexts)
       if (c.kind === "local") contexts[c.name] = contextDigest(resolve(spec.dir, c.path), join(resolve(spec.dir, c.path), ".dockerignore"));
-    const froms = fromLines(
-      dockerfileText,
-      args.get(img.name) ?? {},
-      img.contexts.map((c) => c.name),
-    ).filter((f) => f.kind === "image");
+    const contextNames = img.contexts.map((c) => c.name);
+    const froms = fromLines(dockerfileText, args.get(img.name) ?? {}, contextNames).filter((f) => f.kind === "image");
     const bases = await Promise.all(
       froms.map(async (f) => {
         if (f.unresolved?.length) return { ref: f.ref, line: f.line, error: `FROM uses ${f.unresolved.join(", ")}, which has no value` };
         return { ref: f.ref, line: f.line, ...(f.platform ? { pinned: true } : {}), ...(await digestOf(f.ref)) };
       }),
     );
+    // Images read besides the FROMs: COPY --from, RUN --mount from=, docker-image:// contexts (line 0). A
+    // moved tag of one is a changed input as much as a moved FROM. Their platforms are not checked here.
+    const read = [
+      ...imageReferences(dockerfileText, args.get(img.name) ?? {}, contextNames),
+      ...img.contexts.flatMap((c) => (c.kind === "ref" && c.ref.startsWith(DOCKER_IMAGE) ? [{ line: 0, ref: c.ref.slice(DOCKER_IMAGE.length) }] : [])),
+    ].filter((r, i, all) => !froms.some((f) => f.ref === r.ref) && all.findIndex((o) => o.ref === r.ref) === i);
+    for (const r of read) {
+      const { platforms: _, ...found } = await digestOf(r.ref);
+      bases.push({ ref: r.ref, line: r.line, ...found });
+    }
     out[img.name] = {
       dockerfile: sha256(dockerfileText),
       context: contextDigest(contextAbs, ignoreFileOf(contextAbs, dockerfileAbs)),
@@ -104,6 +111,9 @@ export async function gatherInputs(
   });
   return out;
 }
+
+/** A named context that is an image (`contexts: { NAME: "docker-image://REF" }`). */
+const DOCKER_IMAGE = "docker-image://";
 
 /** The platforms an index offers (attestation entries aside); undefined for a single image manifest. */
 export function platformsOfIndex(json: Record<string, unknown>): string[] | undefined {

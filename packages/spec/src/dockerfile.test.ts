@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { fromLines, hasInstruction } from "./dockerfile.ts";
+import { fromLines, hasInstruction, imageReferences } from "./dockerfile.ts";
 
 describe("fromLines", () => {
   test("images, stages, named contexts and scratch told apart", () => {
@@ -24,6 +24,31 @@ describe("fromLines", () => {
     const r = fromLines(text);
     expect(r[0]).toMatchObject({ line: 2, ref: "debian:12", kind: "image" });
     expect(r[1]).toMatchObject({ ref: "", unresolved: ["NOPE"] });
+  });
+});
+
+// A moved tag behind COPY --from=IMAGE left an image "up to date" with the old content: only FROM was read.
+describe("imageReferences", () => {
+  test("COPY --from and RUN --mount from= images; stages (by name or index), named contexts and unset variables are not", () => {
+    const text = [
+      "ARG TOOLS=reg.example/tools:2",
+      "FROM golang:1.22 AS build",
+      "RUN --mount=type=bind,from=reg.example/src:1,target=/src --mount=type=cache,target=/c make",
+      "FROM alpine:3.20",
+      "COPY --from=build /out /out",
+      "COPY --from=0 /out /out0",
+      "COPY --from=assets /a /a",
+      "COPY --link --from=${TOOLS} /bin/t /bin/t",
+      "COPY --from=$LATER /x /x",
+      "COPY --from=reg.example/src:1 /y /y",
+      "RUN --mount=from=Build,source=/out,target=/o true",
+      "",
+    ].join("\n");
+    expect(imageReferences(text, {}, ["assets"])).toEqual([
+      { line: 3, ref: "reg.example/src:1" },
+      { line: 8, ref: "reg.example/tools:2" },
+    ]);
+    expect(imageReferences(text, { TOOLS: "reg.example/tools:3" }, ["assets"])[1]).toEqual({ line: 8, ref: "reg.example/tools:3" });
   });
 });
 

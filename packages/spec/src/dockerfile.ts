@@ -67,14 +67,8 @@ export function fromLines(text: string, buildArgs: Readonly<Record<string, strin
   for (const ins of instructions(text)) {
     const [keyword = "", ...rest] = ins.text.split(/\s+/);
     const word = keyword.toUpperCase();
-    if (word === "ARG" && !seenFrom) {
-      for (const decl of rest) {
-        const eq = decl.indexOf("=");
-        const name = eq === -1 ? decl : decl.slice(0, eq);
-        const dflt = eq === -1 ? undefined : decl.slice(eq + 1).replace(/^["']|["']$/g, "");
-        globals[name] = buildArgs[name] ?? (dflt === undefined ? undefined : substitute(dflt, globals));
-      }
-    } else if (word === "FROM") {
+    if (word === "ARG" && !seenFrom) declareArgs(rest, globals, buildArgs);
+    else if (word === "FROM") {
       seenFrom = true;
       const flags = rest.filter((r) => r.startsWith("--"));
       const args = rest.filter((r) => !r.startsWith("--"));
@@ -91,6 +85,62 @@ export function fromLines(text: string, buildArgs: Readonly<Record<string, strin
       if (unresolved.length) entry.unresolved = unresolved;
       out.push(entry);
       if (args[1]?.toUpperCase() === "AS" && args[2]) stages.add(args[2].toLowerCase());
+    }
+  }
+  return out;
+}
+
+/** Global ARG declarations (before the first FROM): build args win over defaults. */
+function declareArgs(decls: readonly string[], globals: Record<string, string | undefined>, buildArgs: Readonly<Record<string, string>>): void {
+  for (const decl of decls) {
+    const eq = decl.indexOf("=");
+    const name = eq === -1 ? decl : decl.slice(0, eq);
+    const dflt = eq === -1 ? undefined : decl.slice(eq + 1).replace(/^["']|["']$/g, "");
+    globals[name] = buildArgs[name] ?? (dflt === undefined ? undefined : substitute(dflt, globals));
+  }
+}
+
+/** An image a step reads besides its FROM: `COPY --from=IMAGE`, `RUN --mount=…,from=IMAGE`. */
+export interface ImageReference {
+  /** 1-based line of the instruction. */
+  line: number;
+  ref: string;
+}
+
+/**
+ * The images COPY --from and RUN --mount from= pull: not an earlier stage (by name or index), not a
+ * named context, with global ARGs substituted. One whose variables have no value here is left out
+ * (a stage's own ARG may give it one). Their content is the image's input as much as a FROM's is.
+ */
+export function imageReferences(text: string, buildArgs: Readonly<Record<string, string>> = {}, contexts: readonly string[] = []): ImageReference[] {
+  const globals: Record<string, string | undefined> = {};
+  const stages = new Set<string>();
+  let stageCount = 0;
+  const out: ImageReference[] = [];
+  const add = (line: number, written: string) => {
+    const unresolved: string[] = [];
+    const ref = substitute(written, globals, unresolved);
+    if (unresolved.length || ref === "" || /^\d+$/.test(ref) || stages.has(ref.toLowerCase()) || contexts.includes(ref)) return;
+    if (!out.some((r) => r.ref === ref)) out.push({ line, ref });
+  };
+  for (const ins of instructions(text)) {
+    const [keyword = "", ...rest] = ins.text.split(/\s+/);
+    const word = keyword.toUpperCase();
+    if (word === "ARG" && stageCount === 0) declareArgs(rest, globals, buildArgs);
+    else if (word === "FROM") {
+      const args = rest.filter((r) => !r.startsWith("--"));
+      if (args[1]?.toUpperCase() === "AS" && args[2]) stages.add(args[2].toLowerCase());
+      stageCount++;
+    } else if (word === "COPY") {
+      for (const flag of rest.filter((r) => r.startsWith("--from="))) add(ins.line, flag.slice("--from=".length));
+    } else if (word === "RUN") {
+      for (const flag of rest.filter((r) => r.startsWith("--mount="))) {
+        const from = flag
+          .slice("--mount=".length)
+          .split(",")
+          .find((o) => o.startsWith("from="));
+        if (from) add(ins.line, from.slice("from=".length));
+      }
     }
   }
   return out;
