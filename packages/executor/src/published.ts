@@ -13,7 +13,10 @@ interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-export async function readTag(client: RegistryClient, ref: string): Promise<PublishedTag | null> {
+type Labelled = { blob?: Record<string, unknown>; labels: Record<string, string> };
+
+/** `configs`: what each image manifest's config said, by digest, shared by the tags read in one run. */
+export async function readTag(client: RegistryClient, ref: string, configs = new Map<string, Promise<Labelled>>()): Promise<PublishedTag | null> {
   const parsed = parseImageRef(ref);
   if (!parsed.ok) return null;
   let m: Awaited<ReturnType<RegistryClient["manifest"]>>;
@@ -31,26 +34,39 @@ export async function readTag(client: RegistryClient, ref: string): Promise<Publ
   let hash = annotations[INPUT_HASH_LABEL];
   let parts = annotations[INPUT_PARTS_LABEL];
   if (!hash) {
-    // an index without our annotation (docker manifest), or a single image: read the config's labels
-    const first = images[0]?.digest ?? (manifests.length === 0 ? m.digest : undefined);
-    if (first) {
-      const manifest = first === m.digest ? m : await client.manifest({ ...parsed.value, digest: first });
+    // An index without our annotation (docker manifest), or a single image: the labels of its images'
+    // configs, every one of them. A list someone made of one build's amd64 and another's arm64 holds two
+    // hashes: it is none of them (the first alone was trusted, and such a list reused onto a new tag).
+    const read = async (digest: string): Promise<Labelled> => {
+      const manifest = digest === m.digest ? m : await client.manifest({ ...parsed.value, digest });
       const config = (manifest.json.config as { digest?: string } | undefined)?.digest;
-      if (config) {
-        const blob = await client.blob(parsed.value, config);
-        const labels = ((blob.config as { Labels?: Record<string, string> } | undefined)?.Labels ?? {}) as Record<string, string>;
-        hash = labels[INPUT_HASH_LABEL];
-        parts = labels[INPUT_PARTS_LABEL];
-        if (manifests.length === 0)
-          platforms.push(
-            descriptorPlatform({
-              os: String(blob.os ?? ""),
-              architecture: String(blob.architecture ?? ""),
-              variant: blob.variant ? String(blob.variant) : undefined,
-            }),
-          );
-      }
+      const blob = config ? await client.blob(parsed.value, config) : undefined;
+      return { blob, labels: ((blob?.config as { Labels?: Record<string, string> } | undefined)?.Labels ?? {}) as Record<string, string> };
+    };
+    // an image's tags usually hold one index: its images are read once
+    const labelsOf = (digest: string) => {
+      const known = configs.get(digest);
+      if (known) return known;
+      const p = read(digest);
+      configs.set(digest, p);
+      return p;
+    };
+    const digests = manifests.length === 0 ? [m.digest] : images.map((d) => d.digest);
+    const found = await Promise.all(digests.map(labelsOf));
+    const hashes = new Set(found.map((r) => r.labels[INPUT_HASH_LABEL]));
+    if (found.length > 0 && hashes.size === 1) {
+      hash = found[0]!.labels[INPUT_HASH_LABEL];
+      parts = found[0]!.labels[INPUT_PARTS_LABEL];
     }
+    const single = manifests.length === 0 ? found[0]?.blob : undefined;
+    if (single)
+      platforms.push(
+        descriptorPlatform({
+          os: String(single.os ?? ""),
+          architecture: String(single.architecture ?? ""),
+          variant: single.variant ? String(single.variant) : undefined,
+        }),
+      );
   }
   const p = parsePartsText(parts);
   return { digest: m.digest, platforms, manifests: byPlatform, ...(hash ? { inputHash: hash } : {}), ...(p ? { inputParts: p } : {}) };
@@ -70,9 +86,10 @@ export async function readPublished(
   const client = new RegistryClient({ env, insecureHosts, ...(credentials ? { credentials } : {}) });
   const tags: Record<string, PublishedTag | null> = {};
   const problems: string[] = [];
+  const configs = new Map<string, Promise<Labelled>>();
   await mapLimit([...new Set(refs)], 16, async (ref) => {
     try {
-      tags[ref] = await readTag(client, ref);
+      tags[ref] = await readTag(client, ref, configs);
     } catch (e) {
       tags[ref] = null;
       problems.push(`${ref}: ${(e as Error).message}`);
