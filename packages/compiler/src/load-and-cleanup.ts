@@ -30,8 +30,9 @@ export function loadSteps(images: readonly PlannedImage[], hostPlatform: string 
 
 /**
  * After publishing (or a run that stopped before), the legacy builder's local staging images are removed,
- * in the background: the engine takes seconds per image, and nothing waits for it. (Every other path builds into OCI layouts in the
- * run's folder and leaves nothing in the engine.) With `platform`, a per-arch plan's: what it built of that
+ * and the run waits for it: removed in the background, the image was found by the next run's build of
+ * the same content (the builder's cache) and gone before it was tagged again, which failed that build.
+ * (Every other path builds into OCI layouts in the run's folder and leaves nothing in the engine.) With `platform`, a per-arch plan's: what it built of that
  * platform, pushed for the merge, which reads it from the registry.
  */
 export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean, platform?: Platform): Step[] {
@@ -44,7 +45,7 @@ export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean, 
         {
           id: CLEANUP_LOCAL_STAGING,
           kind: "cleanup",
-          commands: [docker(["image", "rm", ...refs], { mayFail: true, detach: true })],
+          commands: [docker(["image", "rm", ...refs], { mayFail: true })],
           inputs: refs,
           produces: [],
         },
