@@ -98,10 +98,13 @@ export async function gatherInputs(
       ...imageReferences(dockerfileText, args.get(img.name) ?? {}, contextNames),
       ...img.contexts.flatMap((c) => (c.kind === "ref" && c.ref.startsWith(DOCKER_IMAGE) ? [{ line: 0, ref: c.ref.slice(DOCKER_IMAGE.length) }] : [])),
     ].filter((r, i, all) => !froms.some((f) => f.ref === r.ref) && all.findIndex((o) => o.ref === r.ref) === i);
-    for (const r of read) {
-      const { platforms: _, ...found } = await digestOf(r.ref);
-      bases.push({ ref: r.ref, line: r.line, ...found });
-    }
+    const resolvedRead = await Promise.all(
+      read.map(async (r) => {
+        const { platforms: _, ...found } = await digestOf(r.ref);
+        return { ref: r.ref, line: r.line, ...found };
+      }),
+    );
+    bases.push(...resolvedRead);
     out[img.name] = {
       dockerfile: sha256(dockerfileText),
       context: contextDigest(contextAbs, ignoreFileOf(contextAbs, dockerfileAbs)),
