@@ -241,9 +241,6 @@ describe.skipIf(!env)("releases: signing and promote", () => {
       "sign",
       "sign",
       "publish",
-      "publish",
-      "publish",
-      "publish",
     ]);
     expect((await docker(["buildx", "imagetools", "inspect", `${prod}:1.5.0`])).exitCode).not.toBe(0);
 

@@ -105,7 +105,7 @@ describe.skipIf(!env || (!existsSync(CHROMIUM) && process.env.CI !== "true"))("t
       staged: [],
     };
     const plan = {
-      version: 2,
+      version: 3,
       spec: "multiarch.yaml",
       cwd: ".",
       strategy: { requested: "auto", chosen: "bake", reason: "t" },

@@ -41,7 +41,7 @@ const report: Report = {
   staged: [],
 };
 const plan = {
-  version: 2,
+  version: 3,
   spec: "multiarch.yaml",
   cwd: ".",
   strategy: { requested: "auto", chosen: "bake", reason: "t" },

@@ -72,7 +72,7 @@ describe("--json: one document on every path", () => {
 
   test("plan: written, spec error, engine unreachable with auto", async () => {
     const ok = await json(["plan", "--strategy", "bake"]);
-    expect(ok.doc).toMatchObject({ ok: true, plan: { version: 2 } });
+    expect(ok.doc).toMatchObject({ ok: true, plan: { version: 3 } });
     expect((ok.doc.files as string[]).some((f) => f.endsWith("plan.json"))).toBe(true);
     // auto with no engine: bake assumed, still one document
     expect((await json(["plan"])).doc).toMatchObject({ ok: true });
@@ -126,7 +126,7 @@ describe("--json: one document on every path", () => {
     expect(down.doc).toMatchObject({ ok: false, exitCode: 4 });
     expect(String(down.doc.message)).toContain("/nonexistent/docker.sock");
     const dry = await json(["apply", "--dry-run", "--strategy", "bake", "--rebuild"]);
-    expect(dry.doc).toMatchObject({ ok: true, plan: { version: 2 } });
+    expect(dry.doc).toMatchObject({ ok: true, plan: { version: 3 } });
     expect((dry.doc.dryRun as { command: string }[]).some((c) => c.command.startsWith("docker buildx bake"))).toBe(true);
     expect(dry.stderr).not.toContain("docker buildx bake"); // human text stays out of stdout, and JSON carries the commands
     expect((await json(["apply", "--plan", "/nonexistent/plan.json"])).doc).toMatchObject({ exitCode: 1 });

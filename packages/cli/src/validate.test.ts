@@ -349,14 +349,14 @@ images:
 describe("apply --plan reads plan files through a schema", () => {
   test("a malformed plan is a usage error naming what is wrong", async () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-plan-"));
-    writeFileSync(join(dir, "plan.json"), JSON.stringify({ version: 2, stages: [{ name: "x", steps: [{ id: 1 }] }] }));
+    writeFileSync(join(dir, "plan.json"), JSON.stringify({ version: 3, stages: [{ name: "x", steps: [{ id: 1 }] }] }));
     const io = memoryIo(dir);
     expect(await run(["apply", "--plan", "plan.json"], io)).toBe(1);
     expect(io.err()).toContain("stages.0.steps.0.id: Invalid input: expected string");
     writeFileSync(join(dir, "old.json"), JSON.stringify({ version: 1, stages: [] }));
     const old = memoryIo(dir);
     expect(await run(["apply", "--plan", "old.json"], old)).toBe(1);
-    expect(old.err()).toContain("written as plan version 1; this multiarch reads version 2");
+    expect(old.err()).toContain("written as plan version 1; this multiarch reads version 3");
   });
 });
 

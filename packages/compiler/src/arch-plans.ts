@@ -39,7 +39,7 @@ export function archPlans(built: readonly PlannedImage[], a: ArchPlanInputs): Ar
         ? bakeArchSteps(a.spec, built, a.bake, a.paths, platform, a.layout)
         : [
             ...a.stages.flatMap((s) => s.steps).filter((s) => s.kind === "login" || ((s.kind === "build" || s.kind === "push") && s.platform === platform)),
-            ...archCheckSteps(built, platform, legacy),
+            ...archCheckSteps(built, platform),
           ]),
       // last: asPlan makes them the cleanup stage, which runs whatever happened before it
       ...legacyCleanup(built, legacy, platform),

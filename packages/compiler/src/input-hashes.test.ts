@@ -5,6 +5,7 @@ import type { ImageInputFacts, PublishedTag } from "@multiarch/plan";
 import { INPUT_HASH_LABEL } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
+import type { BakeFile } from "./bake.ts";
 import { type CompileOptions, compile } from "./compile.ts";
 
 const bake: CompileOptions["strategy"] = { requested: "bake", chosen: "bake", reason: "test" };
@@ -122,6 +123,17 @@ describe("decisions", () => {
     expect(bakeArgs.slice(-1)).toEqual(["app"]);
     // app builds FROM the published base by digest, not by rebuilding it
     expect(c.bake.target.app!.contexts).toEqual({ base: "docker-image://localhost:5000/x/base@sha256:base" });
+    // the run's bake file holds app alone: buildx reads every target of its file, whichever it builds
+    const file = JSON.parse(c.files["docker-bake.json"]!) as BakeFile;
+    expect([Object.keys(file.target), file.group.default!.targets]).toEqual([["app"], ["app"]]);
+  });
+
+  test("the run's bake file keeps the targets its built images link (target:); plan's holds every target", () => {
+    const first = plan(facts());
+    expect(Object.keys((JSON.parse(first.files["docker-bake.json"]!) as BakeFile).target)).toEqual(["app", "base", "other"]);
+    const c = plan(facts({ base: { context: "ctx-base-2" } }), all(first));
+    const file = JSON.parse(c.files["docker-bake.json"]!) as BakeFile;
+    expect([Object.keys(file.target), file.target.app!.contexts]).toEqual([["app", "base"], { base: "target:base" }]);
   });
 
   test("a new tag on unchanged inputs publishes the existing index without building", () => {
@@ -132,7 +144,7 @@ describe("decisions", () => {
     expect(other.reuse).toEqual({ "localhost:5000/x/other": "sha256:other" });
     expect(c.plan.stages.map((s) => s.name)).toEqual(["verify", "publish"]);
     const verify = c.plan.stages[0]!.steps[0]!;
-    expect(verify.commands[0]!.args).toContain("localhost:5000/x/other@sha256:other");
+    expect(verify.read?.ref).toBe("localhost:5000/x/other@sha256:other");
   });
 
   test("an image holding another platform set, or no recorded inputs, is built and says why", () => {

@@ -30,12 +30,12 @@ import { cacheRefs, secretFlag } from "./bake.ts";
 import { buildFlags, buildOptions } from "./build-options.ts";
 import type { RenderedImage } from "./render.ts";
 import { publishStages } from "./publish-stages.ts";
-import { docker, layoutOutput, layoutPushStep, loginSteps, tagCommands, testSteps, unchangedIf, verifySteps } from "./steps.ts";
+import { docker, layoutOutput, layoutPushStep, loginSteps, moveTags, testSteps, verifySteps } from "./steps.ts";
 
 /** Per-arch staging reference: what this run pushes, merges, and what dependents build FROM. */
 const archRef = (ref: PlannedRef, p: Platform): string => perArchTag(ref.staging, p);
 
-/** Attestations the spec asked for (attest: written): per-arch images are then indexes, merged by imagetools. */
+/** Attestations the spec asked for (attest: written): per-arch images are then indexes, whose entries the run's index takes as they are. */
 export const attests = (img: Image): boolean => img.attest.asked && (img.attest.provenance !== false || img.attest.sbom);
 
 /** buildx flags for attestations and this platform's cache (the same cache a shard of this platform uses). */
@@ -127,8 +127,8 @@ export function manifestCommands(ref: PlannedRef, target: string, platforms: rea
 }
 
 /**
- * The manifest strategy's publish of one repository: its tags, each to the verified multi-arch index (a
- * copy of it with imagetools), or to a list `docker manifest` makes again of the verified per-arch images
+ * The manifest strategy's publish of one repository: its tags, each to the verified multi-arch index (its
+ * very bytes, in-process), or to a list `docker manifest` makes again of the verified per-arch images
  * (the legacy builder, which has no imagetools). Never a tag of one platform: a user tag moves only to an
  * index of every planned platform.
  */
@@ -141,8 +141,8 @@ export function manifestPublishStep(image: string, ref: PlannedRef, platforms: r
     image,
     registry: ref.registry,
     // the multi-arch tags: the verified index itself (buildx), or a list `docker manifest` makes again (legacy)
-    commands: legacy ? targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true)) : tagCommands(ref),
-    ...(legacy ? {} : { unchangedIf: unchangedIf(ref, copy.signed) }),
+    commands: legacy ? targets.flatMap((t) => manifestCommands(ref, t, platforms, platforms.map(verified), true)) : [],
+    ...(legacy ? {} : { moveTags: moveTags(ref, copy.signed) }),
     inputs: platforms.map((p) => archRef(ref, p)),
     produces: targets,
   };
@@ -268,7 +268,7 @@ export function manifestStages(
     );
   stages.push(
     { name: "manifest", steps: lists },
-    { name: "verify", steps: [...verifySteps(images, legacy), ...testSteps(images.filter((i) => !i.reuse))] },
+    { name: "verify", steps: [...verifySteps(images), ...testSteps(images.filter((i) => !i.reuse))] },
     ...publishStages({
       images,
       sign: spec.sign,

@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { mergePlan } from "./merge-plan.ts";
 
 const plan: Plan = {
-  version: 2,
+  version: 3,
   spec: "multiarch.yaml",
   cwd: ".",
   strategy: { requested: "bake", chosen: "bake", reason: "t" },
@@ -47,7 +47,7 @@ describe("mergePlan", () => {
       sources: ["reg/app@sha256:idx-linux/amd64", "reg/app@sha256:idx-linux/arm64"],
       insecure: true,
     });
-    expect(r.plan.stages[1]!.steps[0]!.commands[0]!.args[3]).toEqual({ built: "reg/app:multiarch-staging-x" });
+    expect(r.plan.stages[1]!.steps[0]!.read?.ref).toEqual({ built: "reg/app:multiarch-staging-x" });
     expect(r.plan.stages[1]!.steps[0]!.expect).toEqual({
       ref: "reg/app:multiarch-staging-x",
       platforms: ["linux/amd64", "linux/arm64"],

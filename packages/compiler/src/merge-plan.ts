@@ -5,7 +5,7 @@
 import { PLAN_VERSION, type Plan, type Platform, planIdentity, refStepId, type Shard, type Stage, type Step } from "@multiarch/plan";
 import { manifestCommands, manifestPublishStep } from "./manifest-plan.ts";
 import { carriedPublishStages } from "./publish-stages.ts";
-import { inspectCommand, publishStep } from "./steps.ts";
+import { publishStep, readIndex } from "./steps.ts";
 
 export type MergeResult = { ok: true; plan: Plan } | { ok: false; problems: string[] };
 
@@ -92,7 +92,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         kind: "verify",
         image: img.name,
         registry: ref.registry,
-        commands: [inspectCommand({ built: ref.staging }, ref.insecure, legacy)],
+        ...readIndex({ built: ref.staging }, ref.insecure),
         inputs: [ref.staging],
         produces: [],
         expect: {

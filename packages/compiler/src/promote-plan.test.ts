@@ -49,8 +49,10 @@ describe("promotePlan", () => {
       { ref: "ghcr.io/acme/app:1.4.2", platforms: ["linux/amd64", "linux/arm64"], labels: ["io.multiarch.input-hash"] },
     ]);
     const publish = steps(r.plan).find((s) => s.id === "publish:app@prod")!;
-    expect(publish.commands.map((c) => c.moves)).toEqual(["ghcr.io/acme/app:1.4.2", "ghcr.io/acme/app:1.4", "ghcr.io/acme/app:1", "ghcr.io/acme/app:latest"]);
-    expect(publish.commands[0]!.args.at(-1)).toEqual({ verified: "ghcr.io/acme/app:1.4.2" });
+    expect(publish.moveTags).toMatchObject({
+      staging: "ghcr.io/acme/app:1.4.2",
+      tags: ["ghcr.io/acme/app:1.4.2", "ghcr.io/acme/app:1.4", "ghcr.io/acme/app:1", "ghcr.io/acme/app:latest"],
+    });
     expect(r.sources).toEqual({ "app@staging": "127.0.0.1:5000/staging/app:1.4.2", "app@prod": "ghcr.io/acme/app:1.4.2" });
     expect(parsePlanFile(JSON.parse(JSON.stringify(r.plan))).ok).toBe(true);
   });
@@ -90,11 +92,11 @@ describe("promotePlan", () => {
     expect(copy.produces).toEqual([copy.copy!.ref]);
     const check = all.find((s) => s.id === "verify:app@prod")!;
     expect(check.expect).toMatchObject({ ref: copy.produces[0], sameAs: source });
-    expect(check.commands[0]!.args).toContainEqual({ built: copy.produces[0] });
+    expect(check.read?.ref).toEqual({ built: copy.produces[0] });
     const sign = all.find((s) => s.kind === "sign")!;
     expect(argsOf(sign)[0]).toBe(`cosign sign --yes --key env://COSIGN_KEY --tlog-upload=false {"verified":"${copy.produces[0]}"}`);
     expect(sign.commands[0]!.setEnv).toEqual({ COSIGN_PASSWORD: { env: "COSIGN_PW" } });
-    expect(all.find((s) => s.kind === "publish")!.unchangedIf).toMatchObject({ signed: true });
+    expect(all.find((s) => s.kind === "publish")!.moveTags).toMatchObject({ signed: true });
     // only the destination's tags move; key and password are redacted sources
     expect(all.filter((s) => s.kind === "publish").map((s) => s.registry)).toEqual(["prod"]);
     expect(r.plan.secrets).toEqual([{ env: "COSIGN_KEY" }, { env: "COSIGN_PW" }]);

@@ -37,12 +37,15 @@ export class BlobLocations {
   }
 }
 
-/** What an in-process push step does, for people (apply --dry-run); undefined for steps that run commands. */
-export function showDigestPush(step: Step): string | undefined {
+/** What an in-process step (a push by digest, a verification's read, publish's tags) does, for people (apply --dry-run); undefined for steps that run commands. */
+export function showInProcess(step: Step): string | undefined {
   const show = (s: string | { built: string }) => (typeof s === "string" ? s : `<${s.built} as built>`);
   if (step.layout) return `(in-process) push <run>/${step.layout.dir} to ${referenceName(step.layout.ref)} by digest, no tag`;
   if (step.copy) return `(in-process) copy <${step.copy.from} as verified> to ${referenceName(step.copy.ref)} by digest, no tag`;
   if (step.index) return `(in-process) push an index of ${step.index.sources.map(show).join(" ")} to ${referenceName(step.index.ref)} by digest, no tag`;
+  if (step.read && step.expect && "ref" in step.expect)
+    return `(in-process) read ${show(step.read.ref)}, its images' manifests and configs: ${step.expect.platforms.join(", ")} exactly`;
+  if (step.moveTags) return `(in-process) point ${step.moveTags.tags.join(", then ")} at <${step.moveTags.staging} as verified> (its very bytes)`;
   return undefined;
 }
 

@@ -18,7 +18,7 @@ function fakeDocker(failures: number, message: string) {
 }
 
 const plan = (kind: "push" | "build" | "bake"): Plan => ({
-  version: 2,
+  version: 3,
   spec: "multiarch.yaml",
   cwd: ".",
   strategy: { requested: "manifest", chosen: "manifest", reason: "test" },

@@ -1,6 +1,6 @@
 // What other packages use; everything else stays inside the package.
 export { dockerConfigFile, readDockerConfig } from "./docker-config.ts";
-export { showDigestPush } from "./digest-push.ts";
+export { showInProcess } from "./digest-push.ts";
 export { type BinfmtHandler, checkEmulation, readHandler } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
 export { gatherInputs } from "./input-facts.ts";

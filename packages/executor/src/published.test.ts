@@ -1,32 +1,15 @@
-import { createHash } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { INPUT_HASH_LABEL } from "@multiarch/plan";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { readTag } from "./published.ts";
 import { RegistryClient } from "./registry.ts";
+import { documentRegistry } from "./testing/document-registry.ts";
 
-// A registry of JSON documents by digest, and tags naming them.
-const docs = new Map<string, string>();
-const tags = new Map<string, string>();
-const put = (doc: unknown): string => {
-  const text = JSON.stringify(doc);
-  const digest = `sha256:${createHash("sha256").update(text).digest("hex")}`;
-  docs.set(digest, text);
-  return digest;
-};
+const registry = documentRegistry();
+const { tags } = registry;
 const image = (arch: string, hash: string | undefined) =>
-  put({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: {
-      mediaType: "application/vnd.oci.image.config.v1+json",
-      digest: put({ os: "linux", architecture: arch, config: { Labels: hash ? { [INPUT_HASH_LABEL]: hash } : {} } }),
-    },
-    layers: [],
-  });
+  registry.image({ os: "linux", architecture: arch, config: { Labels: hash ? { [INPUT_HASH_LABEL]: hash } : {} } });
 const list = (entries: [string, string][]) =>
-  put({
+  registry.put({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.index.v1+json",
     manifests: entries.map(([arch, digest]) => ({
@@ -37,29 +20,10 @@ const list = (entries: [string, string][]) =>
     })),
   });
 
-const server = http.createServer((req, res) => {
-  const m = /^\/v2\/r\/(manifests|blobs)\/(.+)$/.exec(req.url ?? "");
-  const digest = m && (m[2]!.startsWith("sha256:") ? m[2]! : tags.get(m[2]!));
-  const text = digest && docs.get(digest);
-  if (!text) return void res.writeHead(404).end();
-  const mediaType = (JSON.parse(text) as { mediaType?: string }).mediaType ?? "application/octet-stream";
-  res.writeHead(200, { "content-type": mediaType, "docker-content-digest": digest }).end(text);
-});
-let host = "";
-beforeAll(
-  () =>
-    new Promise<void>((r) =>
-      server.listen(0, "127.0.0.1", () => {
-        host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-        r();
-      }),
-    ),
-);
-afterAll(() => void server.close());
-
 // A list made by hand of one build's amd64 and another's arm64 (no annotation: docker manifest) was taken
 // for the first image's build, said up to date, and reused onto a new tag.
 test("an index without the annotation holds an input hash only if every image's config carries that one", async () => {
+  const { host } = registry;
   const client = new RegistryClient({ env: {}, insecureHosts: [host] });
   tags.set(
     "same",

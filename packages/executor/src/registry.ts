@@ -149,10 +149,10 @@ export class RegistryClient {
     return "uploaded";
   }
 
-  /** PUTs a manifest (or index) under its digest: no tag moves. */
-  async putManifest(ref: ImageRef, digest: string, mediaType: string, bytes: Uint8Array): Promise<void> {
+  /** PUTs a manifest (or index) under its digest (no tag moves), or under `tag`. */
+  async putManifest(ref: ImageRef, digest: string, mediaType: string, bytes: Uint8Array, tag?: string): Promise<void> {
     const res = await this.request(ref, {
-      path: `manifests/${digest}`,
+      path: `manifests/${tag ?? digest}`,
       scope: push(ref),
       method: "PUT",
       headers: { "content-type": mediaType },

@@ -5,7 +5,7 @@ import { kindTimings, summarize, tagOutcomes } from "./report.ts";
 
 const ref = (name: string) => ({ registry: "r", name: `reg/${name}`, insecure: true, tags: ["1.0", "latest"], staging: `reg/${name}:multiarch-staging-x` });
 const plan: Plan = {
-  version: 2,
+  version: 3,
   spec: "multiarch.yaml",
   cwd: ".",
   strategy: { requested: "bake", chosen: "bake", reason: "t" },

@@ -242,17 +242,14 @@ export function tagOutcomes(
       .filter((s) => s.kind === "publish")
       .flatMap((s) => {
         const o = outcomes.get(s.id);
-        return s.commands
-          .filter((c) => c.moves)
-          .map((c): TagOutcome => {
-            const ref = c.moves!;
-            const image = s.image ?? "";
-            if (o?.status === "unchanged") return { image, ref, status: "unchanged", ...(o.digest ? { digest: o.digest } : {}) };
-            const held = kept.get(ref);
-            if (held) return { image, ref, status: "unchanged", digest: held };
-            const d = moved.get(ref);
-            return d !== undefined ? { image, ref, status: "moved", ...(d ? { digest: d } : {}) } : { image, ref, status: "not-moved" };
-          });
+        return (s.moveTags?.tags ?? s.commands.flatMap((c) => (c.moves ? [c.moves] : []))).map((ref): TagOutcome => {
+          const image = s.image ?? "";
+          if (o?.status === "unchanged") return { image, ref, status: "unchanged", ...(o.digest ? { digest: o.digest } : {}) };
+          const held = kept.get(ref);
+          if (held) return { image, ref, status: "unchanged", digest: held };
+          const d = moved.get(ref);
+          return d !== undefined ? { image, ref, status: "moved", ...(d ? { digest: d } : {}) } : { image, ref, status: "not-moved" };
+        });
       }),
   );
 }

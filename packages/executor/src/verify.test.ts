@@ -1,29 +1,27 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { descriptorPlatform } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
-import { checkArchive, checkInspect, configLabelProblems, indexAnnotationProblems } from "./verify.ts";
+import { RegistryClient } from "./registry.ts";
+import { documentRegistry } from "./testing/document-registry.ts";
+import { checkArchive, checkImage, configLabelProblems, type Inspection, indexAnnotationProblems, inspectImage } from "./verify.ts";
 
-const inspect = (
-  platforms: { os: string; architecture: string; variant?: string }[],
-  configs: Record<string, { architecture: string; os: string; variant?: string }> = {},
-) =>
-  JSON.stringify({
-    name: "r/x:t",
-    manifest: {
-      digest: "sha256:abc",
-      manifests: [
-        ...platforms.map((platform, i) => ({ digest: `sha256:${i}`, platform })),
-        { digest: "sha256:att", platform: { os: "unknown", architecture: "unknown" }, annotations: { "vnd.docker.reference.type": "attestation-manifest" } },
-      ],
-    },
-    image: configs,
-  });
+type Platform = { os: string; architecture: string; variant?: string };
+const index = (platforms: Platform[], configs: Record<string, Platform> = {}): Inspection => ({
+  digest: "sha256:abc",
+  index: true,
+  annotations: {},
+  images: platforms.map((platform, i) => ({
+    descriptor: { digest: `sha256:${i}`, platform },
+    config: configs[descriptorPlatform(platform)] ?? platform,
+  })),
+});
 
-describe("checkInspect", () => {
-  test("exact platform set passes; attestations are not platforms", () => {
-    const r = checkInspect(
-      inspect([
+describe("checkImage", () => {
+  test("exact platform set passes", () => {
+    const r = checkImage(
+      index([
         { os: "linux", architecture: "amd64" },
         { os: "linux", architecture: "arm", variant: "v7" },
       ]),
@@ -32,8 +30,8 @@ describe("checkInspect", () => {
     expect(r).toMatchObject({ ok: true, digest: "sha256:abc", missing: [], extra: [] });
   });
   test("missing and extra platforms fail", () => {
-    const r = checkInspect(
-      inspect([
+    const r = checkImage(
+      index([
         { os: "linux", architecture: "amd64" },
         { os: "linux", architecture: "s390x" },
       ]),
@@ -42,7 +40,7 @@ describe("checkInspect", () => {
     expect(r).toMatchObject({ ok: false, missing: ["linux/arm64"], extra: ["linux/s390x"] });
   });
   test("an image config naming another architecture fails", () => {
-    const r = checkInspect(inspect([{ os: "linux", architecture: "arm64" }], { "linux/arm64": { os: "linux", architecture: "amd64" } }), ["linux/arm64"]);
+    const r = checkImage(index([{ os: "linux", architecture: "arm64" }], { "linux/arm64": { os: "linux", architecture: "amd64" } }), ["linux/arm64"]);
     expect(r).toMatchObject({ ok: false, mismatched: ["linux/arm64"] });
   });
 });
@@ -86,62 +84,91 @@ describe("checkArchive", () => {
   });
 });
 
-test("a single image (not an index) is checked by its config's platform", () => {
-  const json = JSON.stringify({
-    name: "r/x:t",
-    manifest: { digest: "sha256:one", mediaType: "application/vnd.oci.image.manifest.v1+json" },
-    image: { os: "linux", architecture: "arm64" },
-  });
-  expect(checkInspect(json, ["linux/arm64"])).toMatchObject({ ok: true, digest: "sha256:one", manifests: { "linux/arm64": "sha256:one" } });
-  expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, missing: ["linux/amd64"], extra: ["linux/arm64"] });
-});
+describe("inspectImage", () => {
+  const registry = documentRegistry();
+  const { tags } = registry;
+  const put = registry.put;
+  const image = registry.image;
+  const read = (tag: string) => inspectImage(new RegistryClient({ env: {} }), { host: registry.host, path: "r", tag });
 
-// `docker manifest inspect --verbose` (no buildx): one image's platform comes from its config, which the
-// plain output (the manifest alone) does not carry; a legacy-builder shard's check saw no platform.
-describe("docker manifest inspect --verbose", () => {
-  const entry = (digest: string, platform: { os: string; architecture: string; variant?: string }) => ({
-    Ref: `r/x@${digest}`,
-    Descriptor: { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest, size: 698, platform },
-    SchemaV2Manifest: { schemaVersion: 2, config: { digest: "sha256:cfg" }, layers: [] },
+  test("an index: its annotations, and each image's config; attestations are not images", async () => {
+    const amd = image({ os: "linux", architecture: "amd64", config: { Labels: { a: "1" } } });
+    const arm = image({ os: "linux", architecture: "arm", variant: "v7" });
+    const attestation = image({ architecture: "unknown", os: "unknown" });
+    tags.set(
+      "two",
+      put({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        annotations: { k: "v" },
+        manifests: [
+          { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: amd, size: 1, platform: { os: "linux", architecture: "amd64" } },
+          { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: arm, size: 1, platform: { os: "linux", architecture: "arm", variant: "v7" } },
+          {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: attestation,
+            size: 1,
+            platform: { os: "unknown", architecture: "unknown" },
+            annotations: { "vnd.docker.reference.type": "attestation-manifest" },
+          },
+        ],
+      }),
+    );
+    const seen = await read("two");
+    expect([seen.index, seen.annotations, seen.images.map((i) => [i.descriptor.digest, i.config.architecture])]).toEqual([
+      true,
+      { k: "v" },
+      [
+        [amd, "amd64"],
+        [arm, "arm"],
+      ],
+    ]);
+    expect(checkImage(seen, ["linux/amd64", "linux/arm/v7"])).toMatchObject({ ok: true, digest: tags.get("two"), manifests: { "linux/amd64": amd } });
+    expect(configLabelProblems(seen, ["a"])).toEqual(["linux/arm/v7 has no a"]);
   });
-  test("one image: the platform of its config", () => {
-    const json = JSON.stringify(entry("sha256:one", { os: "linux", architecture: "arm", variant: "v7" }));
-    expect(checkInspect(json, ["linux/arm/v7"])).toMatchObject({ ok: true, digest: "sha256:one", manifests: { "linux/arm/v7": "sha256:one" } });
-    expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, missing: ["linux/amd64"], extra: ["linux/arm/v7"] });
-  });
-  test("a list: one entry per platform", () => {
-    const json = JSON.stringify([entry("sha256:a", { os: "linux", architecture: "amd64" }), entry("sha256:b", { os: "linux", architecture: "arm64" })]);
-    expect(checkInspect(json, ["linux/amd64", "linux/arm64"])).toMatchObject({ ok: true, manifests: { "linux/amd64": "sha256:a", "linux/arm64": "sha256:b" } });
-    expect(checkInspect(json, ["linux/amd64"])).toMatchObject({ ok: false, extra: ["linux/arm64"] });
+
+  // one image (a shard's, of one platform): its platform is its config's, which the manifest alone does not say
+  test("one image: the platform of its config", async () => {
+    const one = image({ os: "linux", architecture: "arm", variant: "v7" });
+    tags.set("one", one);
+    const seen = await read("one");
+    expect(checkImage(seen, ["linux/arm/v7"])).toMatchObject({ ok: true, digest: one, manifests: { "linux/arm/v7": one } });
+    expect(checkImage(seen, ["linux/amd64"])).toMatchObject({ ok: false, missing: ["linux/amd64"], extra: ["linux/arm/v7"] });
   });
 });
 
 describe("index annotations", () => {
   test("each wanted annotation must be on the index with its value", () => {
-    const out = JSON.stringify({ manifest: { digest: "sha256:i", manifests: [], annotations: { a: "1", b: "other" } } });
-    expect(indexAnnotationProblems(out, { a: "1" })).toEqual([]);
-    expect(indexAnnotationProblems(out, { a: "1", b: "2", c: "3" })).toEqual(["b differs", "c is missing"]);
+    const seen = { ...index([]), annotations: { a: "1", b: "other" } };
+    expect(indexAnnotationProblems(seen, { a: "1" })).toEqual([]);
+    expect(indexAnnotationProblems(seen, { a: "1", b: "2", c: "3" })).toEqual(["b differs", "c is missing"]);
   });
 });
 
 describe("image config labels (promote: built by multiarch)", () => {
   const label = "io.multiarch.input-hash";
   test("every platform's config must carry each label; a single image's config too", () => {
-    const index = (labels: Record<string, Record<string, string> | null>) =>
-      JSON.stringify({
-        manifest: { digest: "sha256:i", manifests: [] },
-        image: Object.fromEntries(Object.entries(labels).map(([p, l]) => [p, { architecture: p.split("/")[1], config: { Labels: l } }])),
-      });
-    expect(configLabelProblems(index({ "linux/amd64": { [label]: "h" }, "linux/arm64": { [label]: "h" } }), [label])).toEqual([]);
+    const labelled = (labels: Record<string, Record<string, string> | null>): Inspection => ({
+      ...index([]),
+      images: Object.entries(labels).map(([p, l]) => ({
+        descriptor: { digest: "sha256:x", platform: { os: "linux", architecture: p.split("/")[1]! } },
+        config: { architecture: p.split("/")[1]!, config: { Labels: l } },
+      })),
+    });
+    expect(configLabelProblems(labelled({ "linux/amd64": { [label]: "h" }, "linux/arm64": { [label]: "h" } }), [label])).toEqual([]);
     // busybox's index pushed by hand under the version's tag: no label, or no labels at all
-    expect(configLabelProblems(index({ "linux/amd64": { other: "x" }, "linux/arm64": null }), [label])).toEqual([
+    expect(configLabelProblems(labelled({ "linux/amd64": { other: "x" }, "linux/arm64": null }), [label])).toEqual([
       `linux/amd64 has no ${label}`,
       `linux/arm64 has no ${label}`,
     ]);
-    const single = JSON.stringify({ manifest: { digest: "sha256:one" }, image: { architecture: "arm64", os: "linux", config: {} } });
+    const single: Inspection = {
+      digest: "sha256:one",
+      index: false,
+      annotations: {},
+      images: [{ descriptor: { digest: "sha256:one", platform: { os: "linux", architecture: "arm64" } }, config: { architecture: "arm64", config: {} } }],
+    };
     expect(configLabelProblems(single, [label])).toEqual([`the image has no ${label}`]);
-    // without buildx (docker manifest inspect --verbose) there are no configs to read: refused, not passed
-    const verbose = [{ Descriptor: { digest: "sha256:one", platform: { os: "linux", architecture: "amd64" } } }];
-    expect(configLabelProblems(JSON.stringify(verbose), [label])).toEqual([`no image config to read ${label} from`]);
+    // an index of no images has no config to read: refused, not passed
+    expect(configLabelProblems(index([]), [label])).toEqual([`no image config to read ${label} from`]);
   });
 });

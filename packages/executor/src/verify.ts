@@ -1,9 +1,10 @@
 // Verification of what was pushed or written: the set of platforms must equal the requested set exactly
 // (attestation entries, unknown/unknown, are not platforms), and each platform's image config must
-// name the architecture its descriptor claims.
+// name the architecture its descriptor claims. What a registry holds is read with the registry client.
 
 import { readFileSync } from "node:fs";
-import { descriptorPlatform, isAttestation } from "@multiarch/plan";
+import { descriptorPlatform, type ImageRef, isAttestation } from "@multiarch/plan";
+import type { ManifestResponse, RegistryClient } from "./registry.ts";
 
 export interface PlatformCheck {
   digest?: string;
@@ -43,47 +44,68 @@ function compare(expected: readonly string[], descriptors: Descriptor[], mismatc
   };
 }
 
-/** One entry of `docker manifest inspect --verbose`: for one image, the platform its config names. */
-interface VerboseEntry {
-  Descriptor: Descriptor;
+/** An image config, as far as verification reads it. */
+interface ImageConfig {
+  os?: string;
+  architecture?: string;
+  variant?: string;
+  config?: { Labels?: Record<string, string> | null };
 }
 
-/**
- * Output of `docker buildx imagetools inspect REF --format '{{json .}}'` (index digest, descriptors and
- * each platform's image config), or of `docker manifest inspect --verbose REF` without buildx (an entry
- * per image of a list, or one for a single image).
- */
-export function checkInspect(json: string, expected: readonly string[]): PlatformCheck {
-  const raw = JSON.parse(json) as unknown;
-  if (Array.isArray(raw) || (raw as Partial<VerboseEntry>)?.Descriptor) {
-    const entries = (Array.isArray(raw) ? raw : [raw]) as VerboseEntry[];
-    const descriptors = entries.map((e) => e.Descriptor).filter((d) => d.platform && !notAnImage(d));
-    return compare(expected, descriptors, [], Array.isArray(raw) ? undefined : entries[0]!.Descriptor.digest);
-  }
-  const parsed = raw as {
-    manifest?: { digest: string; manifests?: Descriptor[] };
-    manifests?: Descriptor[];
-    image?: Record<string, { architecture?: string; os?: string; variant?: string }> | { architecture?: string; os?: string; variant?: string };
+/** What a registry holds under a reference, as verification reads it over the registry API. */
+export interface Inspection {
+  digest: string;
+  /** An index (or list); otherwise one image manifest. */
+  index: boolean;
+  /** The index's annotations (none for one image). */
+  annotations: Record<string, string>;
+  /** Each image (attestations aside) with its config: for one image, its platform is its config's. */
+  images: { descriptor: Descriptor; config: ImageConfig }[];
+}
+
+/** Reads the index (or the one image) `ref` names, each image's manifest and config: 1 + 2 requests per platform. */
+export async function inspectImage(client: RegistryClient, ref: ImageRef): Promise<Inspection> {
+  const top = await client.manifest(ref);
+  const configOf = async (m: ManifestResponse): Promise<ImageConfig> => {
+    const digest = (m.json.config as { digest?: string } | undefined)?.digest;
+    return digest ? ((await client.blob(ref, digest)) as ImageConfig) : {};
   };
-  const data = { manifest: parsed.manifest ?? { digest: "", manifests: parsed.manifests ?? [] }, image: parsed.image };
-  const single = parsed.image as { architecture?: string; os?: string; variant?: string } | undefined;
-  if (!data.manifest.manifests && single?.architecture) {
-    // a single image, not an index (a per-arch image of the manifest strategy): its config says the platform
-    const platform = { os: single.os ?? "linux", architecture: single.architecture, ...(single.variant ? { variant: single.variant } : {}) };
-    return compare(expected, [{ digest: data.manifest.digest, platform }], [], data.manifest.digest || undefined);
+  const manifests = top.json.manifests as Descriptor[] | undefined;
+  if (!manifests) {
+    const config = await configOf(top);
+    const platform = { os: config.os ?? "linux", architecture: config.architecture ?? "", ...(config.variant ? { variant: config.variant } : {}) };
+    return { digest: top.digest, index: false, annotations: {}, images: [{ descriptor: { digest: top.digest, platform }, config }] };
   }
-  const descriptors = (data.manifest.manifests ?? []).filter((d) => d.platform && !notAnImage(d));
-  const found = descriptors.map((d) => descriptorPlatform(d.platform!));
-  const configs = (data.image ?? {}) as Record<string, { architecture?: string; os?: string; variant?: string }>;
-  const mismatched = found.filter((p) => {
-    const c = configs[p];
-    return (
-      c !== undefined &&
-      c.architecture !== undefined &&
-      descriptorPlatform({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p
-    );
-  });
-  return compare(expected, descriptors, mismatched, data.manifest.digest || undefined);
+  const images = await Promise.all(
+    manifests
+      .filter((d) => d.platform && !notAnImage(d))
+      .map(async (descriptor) => ({
+        descriptor,
+        config: await configOf(await client.manifest({ host: ref.host, path: ref.path, digest: descriptor.digest })),
+      })),
+  );
+  return { digest: top.digest, index: true, annotations: (top.json.annotations as Record<string, string> | undefined) ?? {}, images };
+}
+
+/** The platforms an inspection holds against `expected`, and each index entry whose config names another platform. */
+export function checkImage(seen: Inspection, expected: readonly string[]): PlatformCheck {
+  const mismatched = seen.index
+    ? seen.images
+        .filter(({ descriptor, config: c }) => {
+          const p = descriptorPlatform(descriptor.platform!);
+          return (
+            c.architecture !== undefined &&
+            descriptorPlatform({ os: c.os ?? "linux", architecture: c.architecture, variant: c.variant ?? p.split("/")[2] }) !== p
+          );
+        })
+        .map(({ descriptor }) => descriptorPlatform(descriptor.platform!))
+    : [];
+  return compare(
+    expected,
+    seen.images.map((i) => i.descriptor),
+    mismatched,
+    seen.digest,
+  );
 }
 
 /** A multi-platform OCI image layout archive (tar) as written by buildx's oci exporter. */
@@ -124,23 +146,19 @@ function readTar(buf: Buffer): Map<string, Buffer> {
   return files;
 }
 
-/** The annotations the index in an imagetools inspect output lacks or holds with another value. */
-export function indexAnnotationProblems(json: string, want: Readonly<Record<string, string>>): string[] {
-  const held = (JSON.parse(json) as { manifest?: { annotations?: Record<string, string> } }).manifest?.annotations ?? {};
+/** The annotations the index lacks or holds with another value. */
+export function indexAnnotationProblems(seen: Inspection, want: Readonly<Record<string, string>>): string[] {
   return Object.entries(want)
-    .filter(([k, v]) => held[k] !== v)
-    .map(([k]) => (k in held ? `${k} differs` : `${k} is missing`));
+    .filter(([k, v]) => seen.annotations[k] !== v)
+    .map(([k]) => (k in seen.annotations ? `${k} differs` : `${k} is missing`));
 }
 
-/** The platforms of an imagetools inspect output whose image config lacks one of `labels`, each with what it lacks. */
-export function configLabelProblems(json: string, labels: readonly string[]): string[] {
-  type Config = { architecture?: string; config?: { Labels?: Record<string, string> | null } };
-  const image = (JSON.parse(json) as { image?: Config | Record<string, Config> }).image ?? {};
-  // one image (not an index): its config itself; an index: one config per platform
-  const configs: [string, Config][] = "architecture" in image ? [["the image", image as Config]] : Object.entries(image as Record<string, Config>);
-  if (configs.length === 0) return [`no image config to read ${labels.join(", ")} from`];
-  return configs.flatMap(([platform, c]) => {
-    const lacking = labels.filter((l) => !c.config?.Labels?.[l]);
-    return lacking.length ? [`${platform} has no ${lacking.join(", ")}`] : [];
+/** The platforms whose image config lacks one of `labels`, each with what it lacks. */
+export function configLabelProblems(seen: Inspection, labels: readonly string[]): string[] {
+  if (seen.images.length === 0) return [`no image config to read ${labels.join(", ")} from`];
+  return seen.images.flatMap(({ descriptor, config }) => {
+    const lacking = labels.filter((l) => !config.config?.Labels?.[l]);
+    const who = seen.index ? descriptorPlatform(descriptor.platform!) : "the image";
+    return lacking.length ? [`${who} has no ${lacking.join(", ")}`] : [];
   });
 }

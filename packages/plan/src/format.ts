@@ -3,7 +3,7 @@
 // schemas, which only reading a plan file back needs (read.ts: apply --plan, shards).
 // The two helpers below spell their types out: schema.ts imports this module, so this one imports nothing of it.
 
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 export const SHARD_VERSION = 1;
 
 /** A spec's credential (an env variable or a file, one of them) as a reference. */

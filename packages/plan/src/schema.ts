@@ -101,16 +101,23 @@ export const StepSchema = z.strictObject({
       z.strictObject({ archive: z.string(), platforms: z.array(PlatformSchema) }),
     ])
     .optional(),
+  /**
+   * verify, in-process: the index (or image) checked against `expect`, read over the registry API with
+   * each platform's manifest and config: `ref` by tag or name@digest, or what this run pushed ({ built }).
+   */
+  read: z.strictObject({ ref: z.union([z.string(), BuiltSchema]), insecure: z.boolean() }).optional(),
   /** login: skipped when the docker config already holds credentials for this host. */
   skipIfLoggedIn: z.string().optional(),
   /**
-   * publish: commands that read what the user tags hold now; when every one already holds the verified
-   * images (same platform manifests), nothing is pushed and the step reports "unchanged".
+   * publish, in-process: each of `tags` (name:tag), in this order (latest last), made to hold the index
+   * verification saw under `staging`: those very bytes, one manifest PUT per tag, so the digest is the
+   * same. Tags that already hold the verified images (the same index, or unless `signed` the same image
+   * per platform) stay as they are; when all do, nothing is written and the step reports "unchanged".
    */
-  unchangedIf: z
+  moveTags: z
     .strictObject({
       staging: z.string(),
-      /** The user tags (name:tag), read over the registry API. */
+      /** The user tags (name:tag), read and written over the registry API. */
       tags: z.array(z.string()),
       /** Their registry is reached over plain HTTP. */
       insecure: z.boolean(),

@@ -35,11 +35,11 @@ export async function runPlan(
   before: Timing[] = [],
 ): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
-  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, showDigestPush, probeEngine, signerProblem } = await import("@multiarch/executor");
+  const { checkEmulation, executePlan, kindTimings, preflight, showCommand, showInProcess, probeEngine, signerProblem } = await import("@multiarch/executor");
   if (values["dry-run"]) {
     const dryRun = plan.stages.flatMap((stage) =>
       stage.steps.flatMap((step) => {
-        const inProcess = showDigestPush(step);
+        const inProcess = showInProcess(step);
         if (inProcess) return [{ stage: stage.name, step: step.id, command: inProcess }];
         return step.commands.map((c) => ({ stage: stage.name, step: step.id, command: `${showCommand(c)}${c.mayFail ? "   # may fail" : ""}` }));
       }),
