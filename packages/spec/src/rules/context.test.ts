@@ -1,18 +1,7 @@
 // Paths the spec names stay inside the repository, whatever folder the repository is: also / (a spec at
 // the root of a container or a chroot); a Dockerfile is named as docker build reads it.
 import { expect, test } from "vitest";
-import { parseSpec } from "../parse.ts";
-import type { SpecFs } from "./context.ts";
-
-/** A file system of these folders and files, no links. */
-const fsOf = (dirs: string[], files: string[]): SpecFs => ({
-  realpath: (p) => (dirs.includes(p) || files.includes(p) ? p : undefined),
-  kind: (p) => (dirs.includes(p) ? "dir" : files.includes(p) ? "file" : undefined),
-});
-const problems = (text: string, root: string, fs: SpecFs) => {
-  const r = parseSpec(text, { file: `${root === "/" ? "" : root}/multiarch.yaml`, root, fs });
-  return r.ok ? [] : r.errors.map((e) => [e.code, e.message, e.hint]);
-};
+import { fsOf, problems } from "../testing/problems.ts";
 
 test("a repository at / holds the contexts and Dockerfiles in it", () => {
   const fs = fsOf(["/", "/app"], ["/app/Dockerfile"]);

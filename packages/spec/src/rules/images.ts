@@ -81,6 +81,7 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
     }
   }
   unusedInternal(ctx, images);
+  sameRepositoryTwice(ctx, registries, images);
   for (const o of ctx.overrides) {
     if (o.image === "*" || names.has(o.image)) continue;
     const all = [...names];
@@ -153,6 +154,36 @@ function unusedInternal(ctx: RuleContext, images: readonly Image[]): void {
         path: ["images", img.name],
       }),
     );
+  }
+}
+
+/**
+ * Two registries of one image naming the same repository (one url written twice under two names): the
+ * image would be pushed, verified and tagged there twice, the same tags by two steps at once. Said once per
+ * pair, where the second registry's url is written.
+ */
+function sameRepositoryTwice(ctx: RuleContext, registries: readonly Registry[], images: readonly Image[]): void {
+  const said = new Set<string>();
+  for (const img of images) {
+    const byName = new Map<string, string>();
+    for (const rn of img.registries) {
+      const reg = registries.find((r) => r.name === rn);
+      if (!reg) continue;
+      for (const repo of img.repositories) {
+        const name = repositoryRef(reg, repo);
+        const first = byName.get(name);
+        byName.set(name, first ?? rn);
+        if (first === undefined || first === rn || said.has(`${first} ${rn}`)) continue;
+        said.add(`${first} ${rn}`);
+        report(
+          ctx,
+          "invalid-value",
+          ["registries", rn, "url"],
+          `registries ${first} and ${rn} both name ${name} (image ${img.name}): it would be pushed and tagged there twice, by two steps at once`,
+          `remove one of them, or give image ${img.name} only one of them (registries: [${first}])`,
+        );
+      }
+    }
   }
 }
 
