@@ -215,6 +215,11 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     const bad = await digestOf(`${staging}:1.5.0`);
     expect(await digestOf(`${staging}:latest`)).toBe(bad);
 
+    // a version never published: said as such, nothing moves
+    const never = await run(dir, ["promote", "9.9.9"]);
+    expect(never.exitCode).toBe(3);
+    expect(never.stdout + never.stderr).toContain(`${staging}:9.9.9: the registry has no such image (HTTP 404)`);
+
     // roll back: latest and 1 go back to 1.4.2's index; 1.4 and 1.4.2 already hold it and are left alone
     const back = await run(dir, ["promote", "1.4.2"]);
     expect(back.exitCode, back.stderr).toBe(0);

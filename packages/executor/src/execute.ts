@@ -91,7 +91,10 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       ...plan.images.flatMap((i) => i.refs.filter((r) => r.insecure).map((r) => repositoryOf(r.name).host)),
       ...plan.stages.flatMap((s) => s.steps.flatMap((st) => (st.copy?.fromInsecure ? [repositoryOf(st.copy.from).host] : []))),
       ...plan.stages.flatMap((s) =>
-        s.steps.flatMap((st) => (st.read?.insecure ? [repositoryOf(typeof st.read.ref === "string" ? st.read.ref : st.read.ref.built).host] : [])),
+        s.steps.flatMap((st) => [
+          ...(st.read?.insecure ? [repositoryOf(typeof st.read.ref === "string" ? st.read.ref : st.read.ref.built).host] : []),
+          ...(st.moveTags?.insecure ? st.moveTags.tags.map((t) => repositoryOf(t).host) : []),
+        ]),
       ),
     ]),
   ];
@@ -364,11 +367,18 @@ async function verifyRead(
   const parsed = parseImageRef(target);
   if (!parsed.ok) return { status: "failed", attempts: 1, error: `${target}: ${parsed.message}` };
   let seen: Inspection | undefined;
+  let missing = false;
   const r = await withRegistryRetry(run, opts, async () => {
-    seen = await inspectImage(ctx.registry.client, parsed.value);
+    try {
+      seen = await inspectImage(ctx.registry.client, parsed.value);
+    } catch (e) {
+      // a tag or digest the registry does not have (promote of a version never published) says so plainly
+      missing = e instanceof RegistryError && e.status === 404;
+      throw e;
+    }
     return undefined;
   });
-  if (!seen) return { ...r, error: `could not read the index of ${expect.ref}: ${r.error}` };
+  if (!seen) return { ...r, error: missing ? `${target}: the registry has no such image (HTTP 404)` : `could not read the index of ${expect.ref}: ${r.error}` };
   return { attempts: r.attempts, ...judge(expect, seen, ctx) };
 }
 
