@@ -4,7 +4,7 @@
 // manifests, an index's images before the index), and an index made of images already pushed.
 import { createReadStream, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ImageRef, OCI_REF_NAME, parseImageRef, referenceName, type Step, sha256 } from "@multiarch/plan";
+import { configPlatform, type ImageRef, OCI_REF_NAME, parseImageRef, referenceName, type Step, sha256 } from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
 import type { RegistryClient } from "./registry.ts";
 
@@ -162,12 +162,7 @@ export async function pushIndex(client: RegistryClient, target: ImageRef, source
       const m = await client.manifest(ref);
       if (isIndex(m.mediaType)) return m.json.manifests as Descriptor[];
       const config = await client.blob(ref, (m.json.config as Descriptor).digest);
-      const platform = {
-        os: String(config.os),
-        architecture: String(config.architecture),
-        ...(config.variant ? { variant: String(config.variant) } : {}),
-      };
-      return [{ mediaType: m.mediaType, digest: m.digest, size: m.size, platform }];
+      return [{ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: configPlatform(config) }];
     }),
   );
   const index = {

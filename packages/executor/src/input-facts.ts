@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import ignoreModule from "@balena/dockerignore";
-import { descriptorPlatform, type ImageInputFacts, parseImageRef, sha256 } from "@multiarch/plan";
+import { descriptorPlatform, type ImageInputFacts, isImageEntry, parseImageRef, sha256 } from "@multiarch/plan";
 import { fromLines, type Image, imageReferences, type Spec } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient } from "./registry.ts";
@@ -122,10 +122,7 @@ const DOCKER_IMAGE = "docker-image://";
 export function platformsOfIndex(json: Record<string, unknown>): string[] | undefined {
   const list = json.manifests as { platform?: { os: string; architecture: string; variant?: string } }[] | undefined;
   if (!Array.isArray(list)) return undefined;
-  return list
-    .map((d) => d.platform)
-    .filter((p): p is NonNullable<typeof p> => p !== undefined && p.os !== "unknown")
-    .map(descriptorPlatform);
+  return list.filter(isImageEntry).map((d) => descriptorPlatform(d.platform!));
 }
 
 export const dockerfilePath = (img: Image): string => posix.join(img.context, img.dockerfile);

@@ -1,7 +1,16 @@
 // What the user tags hold now, read over the registry API before the run: each tag's index digest,
 // its platforms (attestations aside) and the input hash it was built from (the index's annotation, or
 // the label on its first image's config for indexes `docker manifest` made).
-import { descriptorPlatform, INPUT_HASH_LABEL, INPUT_PARTS_LABEL, isAttestation, type PublishedTag, parseImageRef, parsePartsText } from "@multiarch/plan";
+import {
+  configPlatform,
+  descriptorPlatform,
+  INPUT_HASH_LABEL,
+  INPUT_PARTS_LABEL,
+  isImageEntry,
+  type PublishedTag,
+  parseImageRef,
+  parsePartsText,
+} from "@multiarch/plan";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient, type RegistryClientOptions, RegistryError } from "./registry.ts";
 
@@ -27,7 +36,7 @@ export async function readTag(client: RegistryClient, ref: string, configs = new
     throw e;
   }
   const manifests = (m.json.manifests as Descriptor[] | undefined) ?? [];
-  const images = manifests.filter((d) => d.platform && d.platform.os !== "unknown" && !isAttestation(d));
+  const images = manifests.filter(isImageEntry);
   const platforms = images.map((d) => descriptorPlatform(d.platform!));
   const byPlatform = Object.fromEntries(images.map((d, i) => [platforms[i]!, d.digest]));
   const annotations = (m.json.annotations as Record<string, string> | undefined) ?? {};
@@ -59,14 +68,7 @@ export async function readTag(client: RegistryClient, ref: string, configs = new
       parts = found[0]!.labels[INPUT_PARTS_LABEL];
     }
     const single = manifests.length === 0 ? found[0]?.blob : undefined;
-    if (single)
-      platforms.push(
-        descriptorPlatform({
-          os: String(single.os ?? ""),
-          architecture: String(single.architecture ?? ""),
-          variant: single.variant ? String(single.variant) : undefined,
-        }),
-      );
+    if (single) platforms.push(descriptorPlatform(configPlatform(single)));
   }
   const p = parsePartsText(parts);
   return { digest: m.digest, platforms, manifests: byPlatform, ...(hash ? { inputHash: hash } : {}), ...(p ? { inputParts: p } : {}) };

@@ -10,12 +10,15 @@ import { checkArchive, checkImage, configLabelProblems, type Inspection, indexAn
 type Platform = { os: string; architecture: string; variant?: string };
 const index = (platforms: Platform[], configs: Record<string, Platform> = {}): Inspection => ({
   digest: "sha256:abc",
+  mediaType: "application/vnd.oci.image.index.v1+json",
   index: true,
   annotations: {},
   images: platforms.map((platform, i) => ({
     descriptor: { digest: `sha256:${i}`, platform },
+    manifest: {},
     config: configs[descriptorPlatform(platform)] ?? platform,
   })),
+  others: [],
 });
 
 describe("checkImage", () => {
@@ -152,6 +155,7 @@ describe("image config labels (promote: built by multiarch)", () => {
       ...index([]),
       images: Object.entries(labels).map(([p, l]) => ({
         descriptor: { digest: "sha256:x", platform: { os: "linux", architecture: p.split("/")[1]! } },
+        manifest: {},
         config: { architecture: p.split("/")[1]!, config: { Labels: l } },
       })),
     });
@@ -163,9 +167,13 @@ describe("image config labels (promote: built by multiarch)", () => {
     ]);
     const single: Inspection = {
       digest: "sha256:one",
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
       index: false,
       annotations: {},
-      images: [{ descriptor: { digest: "sha256:one", platform: { os: "linux", architecture: "arm64" } }, config: { architecture: "arm64", config: {} } }],
+      images: [
+        { descriptor: { digest: "sha256:one", platform: { os: "linux", architecture: "arm64" } }, manifest: {}, config: { architecture: "arm64", config: {} } },
+      ],
+      others: [],
     };
     expect(configLabelProblems(single, [label])).toEqual([`the image has no ${label}`]);
     // an index of no images has no config to read: refused, not passed

@@ -3,7 +3,7 @@
 // name the architecture its descriptor claims. What a registry holds is read with the registry client.
 
 import { readFileSync } from "node:fs";
-import { descriptorPlatform, type ImageRef, isAttestation } from "@multiarch/plan";
+import { configPlatform, descriptorPlatform, type ImageRef, isImageEntry } from "@multiarch/plan";
 import type { ManifestResponse, RegistryClient } from "./registry.ts";
 
 export interface PlatformCheck {
@@ -18,15 +18,13 @@ export interface PlatformCheck {
   ok: boolean;
 }
 
-interface Descriptor {
+export interface Descriptor {
   mediaType?: string;
+  size?: number;
   digest: string;
   platform?: { os: string; architecture: string; variant?: string };
   annotations?: Record<string, string>;
 }
-
-/** An attestation entry: marked as one, or (written by other tools) of platform unknown/unknown. */
-const notAnImage = (d: Descriptor): boolean => isAttestation(d) || (d.platform?.os === "unknown" && d.platform.architecture === "unknown");
 
 function compare(expected: readonly string[], descriptors: Descriptor[], mismatched: string[], digest?: string): PlatformCheck {
   const found = descriptors.map((d) => descriptorPlatform(d.platform!));
@@ -55,15 +53,21 @@ interface ImageConfig {
 /** What a registry holds under a reference, as verification reads it over the registry API. */
 export interface Inspection {
   digest: string;
+  mediaType: string;
   /** An index (or list); otherwise one image manifest. */
   index: boolean;
   /** The index's annotations (none for one image). */
   annotations: Record<string, string>;
-  /** Each image (attestations aside) with its config: for one image, its platform is its config's. */
-  images: { descriptor: Descriptor; config: ImageConfig }[];
+  /** Each image (attestations aside) with its manifest and config: for one image, its platform is its config's. */
+  images: { descriptor: Descriptor; manifest: Record<string, unknown>; config: ImageConfig }[];
+  /** The index's other entries (attestation manifests), not read. */
+  others: Descriptor[];
 }
 
-/** Reads the index (or the one image) `ref` names, each image's manifest and config: 1 + 2 requests per platform. */
+/**
+ * Reads the index (or the one image) `ref` names, each image's manifest and config: 1 + 2 requests per
+ * platform. What verification checks, and what `multiarch inspect` shows.
+ */
 export async function inspectImage(client: RegistryClient, ref: ImageRef): Promise<Inspection> {
   const top = await client.manifest(ref);
   const configOf = async (m: ManifestResponse): Promise<ImageConfig> => {
@@ -73,18 +77,17 @@ export async function inspectImage(client: RegistryClient, ref: ImageRef): Promi
   const manifests = top.json.manifests as Descriptor[] | undefined;
   if (!manifests) {
     const config = await configOf(top);
-    const platform = { os: config.os ?? "linux", architecture: config.architecture ?? "", ...(config.variant ? { variant: config.variant } : {}) };
-    return { digest: top.digest, index: false, annotations: {}, images: [{ descriptor: { digest: top.digest, platform }, config }] };
+    const descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size, platform: configPlatform(config) };
+    return { digest: top.digest, mediaType: top.mediaType, index: false, annotations: {}, images: [{ descriptor, manifest: top.json, config }], others: [] };
   }
   const images = await Promise.all(
-    manifests
-      .filter((d) => d.platform && !notAnImage(d))
-      .map(async (descriptor) => ({
-        descriptor,
-        config: await configOf(await client.manifest({ host: ref.host, path: ref.path, digest: descriptor.digest })),
-      })),
+    manifests.filter(isImageEntry).map(async (descriptor) => {
+      const manifest = await client.manifest({ host: ref.host, path: ref.path, digest: descriptor.digest });
+      return { descriptor, manifest: manifest.json, config: await configOf(manifest) };
+    }),
   );
-  return { digest: top.digest, index: true, annotations: (top.json.annotations as Record<string, string> | undefined) ?? {}, images };
+  const annotations = (top.json.annotations as Record<string, string> | undefined) ?? {};
+  return { digest: top.digest, mediaType: top.mediaType, index: true, annotations, images, others: manifests.filter((d) => !isImageEntry(d)) };
 }
 
 /** The platforms an inspection holds against `expected`, and each index entry whose config names another platform. */
@@ -118,7 +121,7 @@ export function checkArchive(path: string, expected: readonly string[]): Platfor
   const walk = (ds: Descriptor[]) => {
     for (const d of ds) {
       if (d.mediaType?.includes("index") || d.mediaType?.includes("manifest.list")) walk((blob(d.digest) as { manifests: Descriptor[] }).manifests);
-      else if (d.platform && !notAnImage(d)) images.push(d);
+      else if (isImageEntry(d)) images.push(d);
     }
   };
   walk(top.manifests);

@@ -4,6 +4,7 @@ export {
   INPUT_HASH_LABEL,
   INPUT_PARTS_LABEL,
   isAttestation,
+  isImageEntry,
   OCI_CREATED,
   OCI_REF_NAME,
   OCI_REVISION,
@@ -14,6 +15,7 @@ export {
 export { asPlan, planIdentity } from "./plan-views.ts";
 export {
   archSuffix,
+  configPlatform,
   descriptorPlatform,
   isPlatform,
   KNOWN_PLATFORMS,

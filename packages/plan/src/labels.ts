@@ -29,5 +29,12 @@ const REFERENCE_DIGEST = "vnd.docker.reference.digest";
 /** Whether an index entry is an attestation manifest (buildx's provenance and SBOM), not a platform's image. */
 export const isAttestation = (d: { annotations?: Record<string, string> | undefined }): boolean => d.annotations?.[REFERENCE_TYPE] === "attestation-manifest";
 
+/**
+ * Whether an index entry is a platform's image: it names a platform that is no attestation (buildx marks
+ * them; other tools write them as unknown/unknown).
+ */
+export const isImageEntry = (d: { platform?: { os: string } | undefined; annotations?: Record<string, string> | undefined }): boolean =>
+  d.platform !== undefined && d.platform.os !== "unknown" && !isAttestation(d);
+
 /** The image an attestation manifest is about. */
 export const attestedDigest = (d: { annotations?: Record<string, string> | undefined }): string => d.annotations?.[REFERENCE_DIGEST] ?? "";

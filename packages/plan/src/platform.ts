@@ -69,6 +69,13 @@ export const perArchTag = (tag: string, p: Platform): string => `${tag}-${archSu
 export const descriptorPlatform = (p: { os: string; architecture: string; variant?: string | undefined }): string =>
   [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 
+/** The platform an image config names, as an index entry writes it (a config without an os is linux's). */
+export const configPlatform = (c: { os?: unknown; architecture?: unknown; variant?: unknown }): { os: string; architecture: string; variant?: string } => ({
+  os: c.os ? String(c.os) : "linux",
+  architecture: c.architecture ? String(c.architecture) : "unknown",
+  ...(c.variant ? { variant: String(c.variant) } : {}),
+});
+
 export function parsePlatform(input: string): PlatformResult {
   const raw = input.trim();
   const fail = (code: "platform-invalid" | "platform-unknown", message: string, hint?: string): PlatformResult =>
