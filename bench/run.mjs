@@ -13,7 +13,7 @@
 // Usage: node bench/run.mjs [compile|apply|strategy|incremental|shards]... (default: all). Needs test/env/up.sh
 // for everything but compile.
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -21,6 +21,17 @@ const ROOT = resolve(import.meta.dirname, "..");
 const BIN = join(ROOT, "packages/cli/bin/multiarch.js");
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 const results = {};
+
+/** A folder of this run under the temporary folder, removed when the bench ends (a 1,000-image spec is 1,000 folders). */
+const made = [];
+const tempDir = (name) => {
+  const dir = mkdtempSync(join(tmpdir(), `multiarch-bench-${name}-`));
+  made.push(dir);
+  return dir;
+};
+process.on("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function attempt(program, args, opts = {}) {
   const t0 = performance.now();
@@ -62,7 +73,7 @@ const interleaved = (n, fns) => {
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
 function specOf(n) {
-  const dir = mkdtempSync(join(tmpdir(), `multiarch-bench-${n}-`));
+  const dir = tempDir(n);
   mkdirSync(join(dir, ".git"));
   const lines = [
     "version: 1",
@@ -195,7 +206,7 @@ function bundleParse() {
 }
 
 const copyExample = (name) => {
-  const dir = mkdtempSync(join(tmpdir(), `multiarch-bench-${name}-`));
+  const dir = tempDir(name);
   cpSync(join(ROOT, "examples", name), dir, { recursive: true, filter: (s) => !s.includes(".multiarch") });
   mkdirSync(join(dir, ".git"));
   return dir;
@@ -345,7 +356,7 @@ function benchStrategy() {
 /** A git repository of n small images (FROM the test base, COPY one file; every tenth FROM the one before). */
 /** `tested`: images with a smoke test (cat of their file, per platform), as the changed-image comparison checks them by hand. */
 function monorepoOf(n, ns, tested = []) {
-  const dir = mkdtempSync(join(tmpdir(), `multiarch-bench-mono-${n}-`));
+  const dir = tempDir(`mono-${n}`);
   const lines = [
     "version: 1",
     "platforms: [linux/amd64, linux/arm64, linux/arm/v7]",
@@ -386,7 +397,7 @@ function cpuOf(args) {
  * processes an apply spawns (buildx and credential helpers are their own programs and not counted).
  */
 function dockerCounter() {
-  const dir = mkdtempSync(join(tmpdir(), "multiarch-bench-docker-"));
+  const dir = tempDir("docker");
   const real = spawnSync("bash", ["-c", "command -v docker"], { encoding: "utf8" }).stdout.trim();
   const file = join(dir, "count");
   writeFileSync(file, "");

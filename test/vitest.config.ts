@@ -8,7 +8,8 @@ import { defineConfig } from "vitest/config";
 //   garbage collection under another file's export, a build cache pruned under another file's build:
 //   3 failed tests in 3 fresh-clone runs). Tests inside a file run in order. Images the tier leaves in
 //   the engine are removed after it: removing one slows as they pile up (15 s at 900 images, 1 s at 50).
-// A new e2e file is in the engine tier unless it is listed here.
+// A new e2e file is in the engine tier unless it is listed here. Each run makes its files in a temporary
+// folder of its own, removed after it (../vitest.temp-folder.ts).
 export const FAST = ["e2e/bake-print.test.ts", "e2e/import.test.ts", "e2e/output.test.ts", "e2e/result-cache.test.ts"];
 
 export default defineConfig({
@@ -16,10 +17,16 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 600_000,
     projects: [
-      { extends: true, test: { name: "fast", include: FAST } },
+      { extends: true, test: { name: "fast", include: FAST, globalSetup: ["../vitest.temp-folder.ts"] } },
       {
         extends: true,
-        test: { name: "engine", include: ["e2e/**/*.test.ts"], exclude: FAST, fileParallelism: false, globalSetup: ["e2e/engine-leftovers.ts"] },
+        test: {
+          name: "engine",
+          include: ["e2e/**/*.test.ts"],
+          exclude: FAST,
+          fileParallelism: false,
+          globalSetup: ["../vitest.temp-folder.ts", "e2e/engine-leftovers.ts"],
+        },
       },
     ],
   },

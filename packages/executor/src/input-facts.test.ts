@@ -35,11 +35,22 @@ describe("contextDigest", () => {
     expect(contextDigest(keepChanged, join(keepChanged, ".dockerignore"))).not.toBe(d);
   });
 
-  test("the executable bit and symlink targets are inputs", () => {
+  test("permission bits and symlink targets are inputs", () => {
     const a = ctx({ "run.sh": "echo" });
+    chmodSync(join(a, "run.sh"), 0o644);
     const before = contextDigest(a);
     chmodSync(join(a, "run.sh"), 0o755);
     expect(contextDigest(a)).not.toBe(before);
+    // COPY keeps every permission bit: a file only its owner may read is another image
+    chmodSync(join(a, "run.sh"), 0o600);
+    const privateFile = contextDigest(a);
+    expect(privateFile).not.toBe(before);
+    chmodSync(join(a, "run.sh"), 0o644);
+    expect(contextDigest(a)).toBe(before);
+    mkdirSync(join(a, "conf"), { mode: 0o755 });
+    const withFolder = contextDigest(a);
+    chmodSync(join(a, "conf"), 0o700);
+    expect(contextDigest(a)).not.toBe(withFolder);
     const l = ctx({ "t.txt": "t" });
     symlinkSync("t.txt", join(l, "link"));
     const withLink = contextDigest(l);

@@ -28,13 +28,16 @@ export function contextDigest(dir: string, ignoreFile?: string): string {
       const path = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(dir, path));
       const ignored = ig.ignores(path);
+      // the permission bits, not only the executable ones: COPY keeps them, so a file made 0600 builds
+      // another image (a checkout under another umask too)
+      const mode = (st.mode & 0o7777).toString(8);
       if (st.isDirectory()) {
         if (ignored && prune) continue;
-        if (!ignored) entries.push(`${path}/\0dir`);
+        if (!ignored) entries.push(`${path}/\0dir\0${mode}`);
         walk(path);
       } else if (!ignored) {
         if (st.isSymbolicLink()) entries.push(`${path}\0link\0${readlinkSync(join(dir, path))}`);
-        else if (st.isFile()) entries.push(`${path}\0${st.mode & 0o111 ? "x" : "-"}\0${sha256(readFileSync(join(dir, path)))}`);
+        else if (st.isFile()) entries.push(`${path}\0${mode}\0${sha256(readFileSync(join(dir, path)))}`);
       }
     }
   };

@@ -38,6 +38,8 @@ function keyAt(text: string, offset: number, end: number): string | undefined {
   return m && offset + m[0].length <= end ? m[0] : undefined;
 }
 const MAX_BLOCK_DEPTH = 64;
+/** Where a plain scalar in a flow collection ends: scanned by one regex, not a loop over its characters. */
+const FLOW_PLAIN = /[^,[\]{}#\n]*/y;
 
 export function fastParse(text: string): FastParse | undefined {
   try {
@@ -229,8 +231,8 @@ class FastParser {
   private flowItem(start: number, end: number, path: string, close: "]" | "}", depth: number): [unknown, number] {
     const c = this.text[start];
     if (c === "[" || c === "{" || c === '"' || c === "'") return this.flow(start, end, path, depth + 1);
-    let p = start;
-    while (p < end && !",[]{}#".includes(this.text[p]!)) p++;
+    FLOW_PLAIN.lastIndex = start;
+    const p = Math.min(end, start + FLOW_PLAIN.exec(this.text)![0].length);
     const raw = this.text.slice(start, p).trimEnd();
     if (
       raw === "" ||

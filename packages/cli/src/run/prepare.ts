@@ -70,6 +70,9 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   const withdraw = new AbortController();
   const asking = job.signal ? AbortSignal.any([withdraw.signal, job.signal]) : withdraw.signal;
   const early = mode !== "plan" || (values.strategy ?? "auto") === "auto" ? engineInfoOverSocket(io.env, asking) : undefined;
+  // one turn of the event loop: the socket connects and the request goes out now, so the engine
+  // answers while the spec is read (reading it blocks the loop, and the request would wait for it)
+  if (early) await new Promise((resolve) => setImmediate(resolve));
   const loaded = loadSpecOf(values, io);
   const leave = (outcome: Outcome): Prepared => {
     withdraw.abort();

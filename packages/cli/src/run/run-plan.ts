@@ -156,7 +156,7 @@ function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expect
   const all = [...new Set([...expected, ...check.found])];
   return table(
     all.map((p) => [p, expected.includes(p) ? "yes" : "no", check.found.includes(p) ? "yes" : "no", check.mismatched.includes(p) ? "config arch differs" : ""]),
-    ["platform", "requested", "pushed", ""],
+    ["platform", "requested", "in the registry", ""],
   );
 }
 

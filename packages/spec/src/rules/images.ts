@@ -8,7 +8,7 @@ import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { applyOverrides } from "../overrides.ts";
-import { isWithin } from "../posix-path.ts";
+import { isWithin, resolveUnder } from "../posix-path.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
 import {
@@ -242,7 +242,8 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
     );
   else if (isAbsolute(dockerfile)) absoluteDockerfile(ctx, dockerfile, contextAbs, [...ip, "dockerfile"]);
   else if (inside(ctx, contextAbs, "dir", [...ip, "context"], "context")) {
-    inside(ctx, resolveInSpec(ctx, posix.join(img.context, dockerfile)), "file", img.dockerfile ? [...ip, "dockerfile"] : [...ip, "context"], "Dockerfile");
+    // resolved from the context's folder: what context/dockerfile resolves to from the spec's (no join)
+    inside(ctx, resolveUnder(contextAbs, dockerfile), "file", img.dockerfile ? [...ip, "dockerfile"] : [...ip, "context"], "Dockerfile");
   }
   const { contexts, dependsOn } = contextRules(ctx, name, img, ip);
 
