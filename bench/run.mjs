@@ -32,6 +32,12 @@ const tempDir = (name) => {
 process.on("exit", () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
+// Ctrl-C or a kill: the folders go too (a signal's default action would skip the exit handler)
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+])
+  process.on(signal, () => process.exit(code));
 
 function attempt(program, args, opts = {}) {
   const t0 = performance.now();
