@@ -63,7 +63,7 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--dry-run", "--rebuild"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      "docker buildx bake -f .multiarch/docker-bake.json --metadata-file <run>/bake-metadata.json --set hello.output=type=oci,tar=false,dest=<run>/oci hello",
+      `BUILDX_NO_DEFAULT_LOAD="1" docker buildx bake -f .multiarch/docker-bake.json --metadata-file <run>/bake-metadata.json --set hello.output=type=oci,tar=false,dest=<run>/oci hello`,
     );
     // the user tags, one at a time (latest last), by the registry client
     expect(r.stdout).toMatch(

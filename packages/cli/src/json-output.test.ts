@@ -127,7 +127,7 @@ describe("--json: one document on every path", () => {
     expect(String(down.doc.message)).toContain("/nonexistent/docker.sock");
     const dry = await json(["apply", "--dry-run", "--strategy", "bake", "--rebuild"]);
     expect(dry.doc).toMatchObject({ ok: true, plan: { version: 3 } });
-    expect((dry.doc.dryRun as { command: string }[]).some((c) => c.command.startsWith("docker buildx bake"))).toBe(true);
+    expect((dry.doc.dryRun as { command: string }[]).some((c) => c.command.startsWith(`BUILDX_NO_DEFAULT_LOAD="1" docker buildx bake`))).toBe(true);
     expect(dry.stderr).not.toContain("docker buildx bake"); // human text stays out of stdout, and JSON carries the commands
     expect((await json(["apply", "--plan", "/nonexistent/plan.json"])).doc).toMatchObject({ exitCode: 1 });
     expect((await json(["apply", "--concurrency", "zero"])).doc).toMatchObject({ exitCode: 1, message: "--concurrency takes a whole number >= 1" });

@@ -129,7 +129,7 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
               : []),
             ...batch.map((i) => i.name),
           ],
-          withEnv(secretEnv(spec, batch)),
+          bakeEnv(secretEnv(spec, batch)),
         ),
       ],
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],
@@ -149,7 +149,13 @@ export function bakeStages(spec: Spec, all: readonly PlannedImage[], paths: Bake
   ].filter((s) => s.steps.length > 0);
 }
 
-const withEnv = (names: string[]) => (names.length ? { env: names } : {});
+/**
+ * A bake's environment: the secrets' variables by name, and BUILDX_NO_DEFAULT_LOAD. bake builds a target
+ * another links (contexts: target:NAME) without its outputs, and buildx's docker driver loads an image built
+ * without outputs into the engine under the target's tags: a dependency nobody selected was named there
+ * under the user's tags, unverified. With it, such a build stays in the build cache, as on other drivers.
+ */
+const bakeEnv = (names: string[]) => ({ ...(names.length ? { env: names } : {}), setEnv: { BUILDX_NO_DEFAULT_LOAD: "1" } });
 
 /** Env variable names build secrets read; bake needs them set, the plan records only names. */
 export function secretEnv(spec: Spec, images: readonly PlannedImage[]): string[] {
@@ -198,7 +204,7 @@ export function bakeArchSteps(
               : []),
             ...mine.map((i) => i.name),
           ],
-          withEnv(secretEnv(spec, mine)),
+          bakeEnv(secretEnv(spec, mine)),
         ),
       ],
       inputs: [paths.bakeFile, ...(paths.publishFile ? [paths.publishFile] : [])],

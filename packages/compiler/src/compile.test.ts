@@ -454,7 +454,15 @@ images:
     expect(c.bake.group.default!.targets).toEqual(["app"]);
     const bakeArgs = c.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.args;
     expect(bakeArgs.at(-1)).toBe("app");
+    // bake builds the linked base without outputs, which buildx's docker driver loads under the base's
+    // tags (the user's) unless told not to
+    expect(c.plan.stages.find((s) => s.name === "build")!.steps[0]!.commands[0]!.setEnv).toEqual({ BUILDX_NO_DEFAULT_LOAD: "1" });
     expect(c.plan.images.find((i) => i.name === "base")!.notPublished).toMatch(/^dependency of app/);
+    // a shard builds its platform's share the same way
+    const shard = compiled(load(file), { strategy: bake, images: ["app"], platforms: ["linux/arm64"] });
+    const shardBakes = shard.archPlans.flatMap((a) => a.steps.filter((s) => s.kind === "bake"));
+    expect(shardBakes.length).toBe(1);
+    expect(shardBakes[0]!.commands[0]!.setEnv).toEqual({ BUILDX_NO_DEFAULT_LOAD: "1" });
     const publishes = c.plan.stages.find((s) => s.name === "publish")!.steps.map((s) => s.image);
     expect(publishes).toEqual(["app"]);
     // the manifest strategy builds and pushes the dependency (for app's platforms), never publishes it
