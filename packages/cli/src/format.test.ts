@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { formatDiagnostic, style, table } from "./format.ts";
+import { formatDiagnostic, maskUrlPassword, style, table } from "./format.ts";
 import { memoryIo } from "./testing/io.ts";
 
 describe("output", () => {
@@ -19,6 +22,40 @@ describe("output", () => {
     expect(style(tty({ TERM: "dumb" }), "stderr").red("x")).toBe("x");
     expect(style(tty({ TERM: "dumb", FORCE_COLOR: "1" }), "stderr").red("x")).toBe("\u001b[31mx\u001b[39m");
     expect(style(tty({ NO_COLOR: "1", FORCE_COLOR: "1" }), "stderr").red("x")).toBe("x");
+  });
+
+  test("user:password@ is masked as the regex it replaces masks it, in one pass", () => {
+    const regex = (text: string) => text.replace(/([\w.%~-]+:)[^\s@/'"]+@/g, "$1***@");
+    const alphabet = ["a", "b", "1", "_", ".", "%", "~", "-", ":", "@", "/", " ", "'", '"', "é", "\t", "#"];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let n = 0; n < 3000; n++) {
+      const text = Array.from({ length: next() % 24 }, () => alphabet[next() % alphabet.length]).join("");
+      expect(maskUrlPassword(text), JSON.stringify(text)).toBe(regex(text));
+    }
+    expect(maskUrlPassword("url: https://ci:s3cr:et@registry.example.com/x")).toBe("url: https://ci:***@registry.example.com/x");
+  });
+
+  // found by a review: an 80,000-character value next to an error took 10 s to show (200,000: 53 s), and the
+  // caret line was padded to the column
+  test("a very long line is shown in 160 characters around the column, at once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-format-"));
+    const file = join(dir, "multiarch.yaml");
+    const long = `      a: ${"x".repeat(200_000)}`;
+    writeFileSync(file, `version: 1\nimages:\n  base:\n    labels:\n${long}\n    platforms: [linux/arm46]\n`);
+    const at = (line: number, col: number) => ({ code: "invalid-value" as const, severity: "error" as const, message: "m", file, line, col });
+    const t0 = performance.now();
+    const next = formatDiagnostic(at(6, 17), memoryIo(dir), new Map());
+    const on = formatDiagnostic(at(5, long.length), memoryIo(dir), new Map());
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(Math.max(...next.split("\n").map((l) => l.length))).toBeLessThan(200);
+    const lines = on.split("\n");
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(200);
+    const shown = lines.find((l) => l.startsWith("  > 5 | "))!;
+    const caret = lines[lines.indexOf(shown) + 1]!;
+    expect(shown).toMatch(/^ {2}> 5 \| …x+$/);
+    // the caret under the line's last character
+    expect(caret.indexOf("^")).toBe(shown.length - 1);
   });
 
   test("a diagnostic without a place in the file has no frame", () => {

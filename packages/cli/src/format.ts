@@ -39,8 +39,42 @@ export const displayPath = (file: string, cwd: string): string => {
 export const sanitize = (s: string): string =>
   s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\n(?!$)/g, (c) => (c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
 
-/** user:password@ in a URL: only the password is hidden. */
-const maskUrlPassword = (text: string): string => text.replace(/([\w.%~-]+:)[^\s@/'"]+@/g, "$1***@");
+const USER_CHAR = /[\w.%~-]/;
+const SEGMENT_END = /[\s@/'"]/;
+
+/**
+ * user:password@ in a URL: only the password is hidden. What the regex /([\w.%~-]+:)[^\s@/'"]+@/g
+ * replaces with "$1***@", found in one pass: that regex backtracked quadratically on a long line (an
+ * 80,000-character value took 10 s to show). A match lies within a run of characters that are none of
+ * [\s@/'"] and ends at the "@" after it: from the run's first user:, the rest of the run is the password.
+ */
+export function maskUrlPassword(text: string): string {
+  if (!text.includes("@")) return text;
+  let out = "";
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && !SEGMENT_END.test(text[i]!)) continue;
+    const run = text.slice(start, i);
+    out += (text[i] === "@" ? maskedRun(run) : run) + (text[i] ?? "");
+    start = i + 1;
+  }
+  return out;
+}
+
+/** A run before an "@": from its first user: followed by a password, the password as ***. */
+function maskedRun(run: string): string {
+  for (let i = 0; i < run.length; ) {
+    if (!USER_CHAR.test(run[i]!)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < run.length && USER_CHAR.test(run[j]!)) j++;
+    if (run[j] === ":" && j + 1 < run.length) return `${run.slice(0, j + 1)}***`;
+    i = j;
+  }
+  return run;
+}
 
 const indentOf = (line: string): number => line.length - line.trimStart().length;
 
@@ -80,6 +114,9 @@ function maskFrame(source: readonly string[], d: Diagnostic, from: number, to: n
   return out;
 }
 
+/** How much of a line the frame shows. */
+const FRAME_WIDTH = 160;
+
 /** FILE:LINE:COL: severity[code]: message, a hint, and two lines of context around the spot. */
 export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, string[] | undefined>): string {
   const s = style(io, "stderr");
@@ -113,8 +150,12 @@ export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, str
       for (let n = from; n <= to; n++) {
         const mark = n === d.line ? ">" : " ";
         const text = sanitize((lines[n - from] ?? "").replaceAll("\t", "→"));
-        out.push(s.dim(`  ${mark} ${String(n).padStart(width)} | `) + (text.length > 160 ? `${text.slice(0, 160)}…` : text));
-        if (n === d.line) out.push(s.dim(`    ${" ".repeat(width)} | `) + " ".repeat(Math.max(0, d.col - 1)) + s.red("^"));
+        // a long line shows 160 characters: from its start, or around the column on the problem's line
+        const at = n === d.line && d.col > FRAME_WIDTH ? d.col - 1 - FRAME_WIDTH / 2 : 0;
+        const shown = `${at > 0 ? "…" : ""}${text.slice(at, at + FRAME_WIDTH)}${text.length > at + FRAME_WIDTH ? "…" : ""}`;
+        out.push(s.dim(`  ${mark} ${String(n).padStart(width)} | `) + shown);
+        const caret = Math.max(0, d.col - 1 - at + (at > 0 ? 1 : 0));
+        if (n === d.line) out.push(s.dim(`    ${" ".repeat(width)} | `) + " ".repeat(caret) + s.red("^"));
       }
     }
   }

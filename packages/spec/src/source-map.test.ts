@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { fastParse } from "./fast-yaml.ts";
-import { yamlTables } from "./source-map.ts";
+import { parseYaml, yamlTables } from "./source-map.ts";
 
 const pos = (offset: number) => ({ file: "x", line: 0, col: offset });
 const ROOT = resolve(import.meta.dirname, "../../..");
@@ -69,4 +69,16 @@ describe("fast YAML path", () => {
       lines.push(`  svc-${i}:`, `    context: services/svc-${i}`, `    args: { SERVICE: svc-${i}, V: "{{version}}" }`, "    tags: [latest, '1.0']");
     expect(agree(`${lines.join("\n")}\n`)).toBe("fast");
   });
+});
+
+// found by a review: after a UTF-8 byte order mark every column of line 1 was one too many
+test("a byte order mark takes no column", () => {
+  const withBom = parseYaml("\uFEFFversion: 1\nimages: {}\n", "x.yaml");
+  const without = parseYaml("version: 1\nimages: {}\n", "x.yaml");
+  if (!withBom.ok || !without.ok) throw new Error("not parsed");
+  for (const path of [["version"], ["images"]]) {
+    expect(withBom.map.keyAt(path)).toEqual(without.map.keyAt(path));
+    expect(withBom.map.valueAt(path)).toEqual(without.map.valueAt(path));
+  }
+  expect(withBom.map.keyAt(["version"])).toMatchObject({ line: 1, col: 1 });
 });

@@ -36,9 +36,9 @@ export const tooLarge = (file: string, bytes: number): Diagnostic =>
     { hint: "check that -f names the spec; split a generated one into several specs" },
   );
 
-/** 1-based line and column of an offset. */
+/** 1-based line and column of an offset; a byte order mark takes no column (editors do not show it). */
 function positions(text: string, file: string): (offset: number) => SourcePos {
-  const starts = [0];
+  const starts = [text.charCodeAt(0) === 0xfeff ? 1 : 0];
   for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
   return (offset) => {
     let lo = 0;
@@ -48,7 +48,7 @@ function positions(text: string, file: string): (offset: number) => SourcePos {
       if (starts[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return { file, line: lo + 1, col: offset - starts[lo]! + 1 };
+    return { file, line: lo + 1, col: Math.max(1, offset - starts[lo]! + 1) };
   };
 }
 
@@ -92,13 +92,19 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
         const code = YAML_CODES[e.code] ?? "yaml-syntax";
         // the library's own words for running out of stack ("Maximum call stack size exceeded") say nothing to a user
         if (code === "yaml-too-deep") return tooDeep(pos(e.pos[0]));
-        const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+        // the library's words, but for what it says to programmers ("please use YAML.parseAllDocuments()")
+        const message =
+          code === "yaml-multiple-documents"
+            ? "the file holds more than one YAML document"
+            : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
         const hint =
           e.code === "TAB_AS_INDENT"
             ? "indent with spaces, not tabs"
             : code === "yaml-multiple-documents"
               ? "keep one document per file (remove ---)"
-              : undefined;
+              : code === "yaml-duplicate-key"
+                ? "a key appears once in a mapping: remove one, or merge their values"
+                : undefined;
         return diag(code, pos(e.pos[0]), message, { hint });
       }),
     };

@@ -42,6 +42,12 @@ function valueAt(data: unknown, path: Path): unknown {
 
 const MERGE_HINT = "YAML merge keys (<<) are not supported: write the keys out, or put shared values under defaults:";
 
+/** A number or boolean where text was meant: unquoted, YAML reads 1.0 as the number 1 and yes/true as booleans. */
+const unquoted = (value: unknown): { got: string; hint: string } | undefined =>
+  typeof value === "number" || typeof value === "boolean"
+    ? { got: `the ${typeof value} ${String(value)}`, hint: `quote it ("…"): unquoted, YAML reads it as the ${typeof value} ${String(value)}` }
+    : undefined;
+
 export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data: unknown, map: SourceMap): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
@@ -78,12 +84,13 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
             }),
           );
         } else {
-          const hint = issue.expected === "array" && typeof value === "string" ? `write a list: [${value}]` : undefined;
+          const scalar = issue.expected === "string" ? unquoted(value) : undefined;
+          const hint = issue.expected === "array" && typeof value === "string" ? `write a list: [${value}]` : scalar?.hint;
           out.push(
             diag(
               "invalid-type",
               map.valueAt(path),
-              `${field}: expected ${issue.expected === "record" ? "a mapping" : issue.expected === "array" ? "a list" : issue.expected}, got ${describe(value)}`,
+              `${field}: expected ${issue.expected === "record" ? "a mapping" : issue.expected === "array" ? "a list" : issue.expected}, got ${scalar?.got ?? describe(value)}`,
               { hint, path },
             ),
           );
@@ -106,6 +113,14 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
           out.push(
             diag("template-not-string", map.valueAt(path), `${field}: a tag is a string (a template) or { each: LIST_VARIABLE }, not ${describe(value)}`, {
               hint: 'quote templates in YAML: "{{version}}" (unquoted {{…}} is a YAML mapping)',
+              path,
+            }),
+          );
+        } else if (path.some((s) => s === "tags") && unquoted(value)) {
+          // tags: [1.0] is the number 1
+          out.push(
+            diag("invalid-type", map.valueAt(path), `${field}: a tag is a string (a template) or { each: LIST_VARIABLE }, not ${unquoted(value)!.got}`, {
+              hint: unquoted(value)!.hint,
               path,
             }),
           );
