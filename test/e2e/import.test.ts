@@ -162,4 +162,23 @@ describe.skipIf(!env)("multiarch import", () => {
     expect(bad.exitCode).toBe(4);
     expect(bad.stderr).toContain("no-such-target");
   });
+
+  // found by a review: bake checks SSH_AUTH_SOCK even to print, and a CI runner has no SSH agent
+  test("ssh = [default] imports without an SSH agent (ssh is not carried, and said so)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-import-ssh-"));
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      'group "default" { targets = ["app"] }\ntarget "app" {\n  ssh = ["default"]\n  tags = ["example.com/acme/app:1"]\n}\n',
+    );
+    for (const [n, agent] of [
+      ["", ""],
+      ["gone", join(dir, "no-such-agent.sock")],
+    ] as const) {
+      const r = await cli(["import", "-o", `multiarch${n}.yaml`, "--json"], { cwd: dir, env: { SSH_AUTH_SOCK: agent } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain("ssh");
+      expect(readFileSync(join(dir, `multiarch${n}.yaml`), "utf8")).toContain("example.com");
+    }
+  });
 });
