@@ -114,7 +114,8 @@ describe.skipIf(!env)("apply with the bake strategy", () => {
   });
 
   test("no QEMU handler for a planned platform stops apply before anything runs (exit 4)", async () => {
-    const dir = example("quickstart");
+    // a repository of its own, never published: an up-to-date image builds nothing and needs no handler
+    const dir = example("quickstart", namespace("no-binfmt"));
     const empty = mkdtempSync(join(tmpdir(), "multiarch-nobinfmt-"));
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml")], { env: { MULTIARCH_BINFMT_DIR: empty } });
     expect(r.exitCode).toBe(4);

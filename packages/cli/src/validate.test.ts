@@ -20,6 +20,23 @@ async function validate(file: string, env: Record<string, string> = {}) {
   return { exit, json: JSON.parse(io.out()) as Json, stderr: io.err() };
 }
 
+/** A repository with the spec's lines and one image folder holding a Dockerfile; the spec's path. */
+function specRepo(lines: readonly string[], folder: string): string {
+  const repo = mkdtempSync(join(tmpdir(), "multiarch-spec-repo-"));
+  mkdirSync(join(repo, ".git"));
+  mkdirSync(join(repo, folder));
+  writeFileSync(join(repo, folder, "Dockerfile"), "FROM scratch\n");
+  writeFileSync(join(repo, "multiarch.yaml"), `${lines.join("\n")}\n`);
+  return join(repo, "multiarch.yaml");
+}
+
+/** validate's errors as [code, "LINE:COL"], after its exit 1. */
+async function errorsOf(file: string): Promise<string[][]> {
+  const { exit, json } = await validate(file);
+  expect(exit).toBe(1);
+  return json.errors.map((e) => [e.code, `${e.line}:${e.col}`]);
+}
+
 // fixture -> first diagnostic's code, line:col, and a piece of its hint (the bad inputs of issue #2).
 const ERRORS: [string, string, string, string?][] = [
   ["empty", "spec-empty", "1:1", "version: 1"],
@@ -114,10 +131,6 @@ describe("validate: bad inputs point at their line and column", () => {
 
   // issue 24, item 4: one run reports every problem, not the first kind only
   test("a file with three unrelated mistakes: all three in one run", async () => {
-    const repo = mkdtempSync(join(tmpdir(), "multiarch-three-"));
-    mkdirSync(join(repo, ".git"));
-    mkdirSync(join(repo, "app"));
-    writeFileSync(join(repo, "app/Dockerfile"), "FROM scratch\n");
     const spec = [
       "version: 1",
       "platforms: [linux/amd64, linux/arm46]",
@@ -127,15 +140,21 @@ describe("validate: bad inputs point at their line and column", () => {
       "    tagz: [v1]",
       "  web:",
       "    context: web",
-      "",
-    ].join("\n");
-    writeFileSync(join(repo, "multiarch.yaml"), spec);
-    const { exit, json } = await validate(join(repo, "multiarch.yaml"));
-    expect(exit).toBe(1);
-    expect(json.errors.map((e) => [e.code, `${e.line}:${e.col}`])).toEqual([
+    ];
+    expect(await errorsOf(specRepo(spec, "app"))).toEqual([
       ["platform-unknown", "2:26"],
       ["unknown-key", "6:5"],
       ["path-missing", "8:14"],
+    ]);
+  });
+
+  // found by a review: a required value of the wrong type (context: 5) hid every other problem
+  test("a required value of the wrong type hides nothing else", async () => {
+    const spec = ["version: 1", "platforms: linux/amd64", "images:", "  base:", "    context: 5", "  web:", "    context: web", "    platforms: [linux/arm46]"];
+    expect(await errorsOf(specRepo(spec, "web"))).toEqual([
+      ["invalid-type", "2:12"],
+      ["invalid-type", "5:14"],
+      ["platform-unknown", "8:17"],
     ]);
   });
 

@@ -74,7 +74,10 @@ export const pushOutput = (names: readonly { insecure: boolean }[], rewriteTimes
 
 export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oci/${image.name}.tar`;
 
-/** `selected`: the images the run asks for (group "default"); the others are dependencies, built through links. */
+/**
+ * `selected`: the images the run asks for (group "default"); the others are dependencies, built through links.
+ * `archiveHost`: the registry-like host the names of OCI archives start with (apply --no-push's CHECK_HOST).
+ */
 /**
  * `external`: images this run does not build (their tags already hold their inputs' result), linked by
  * digest (docker-image://name@sha256:…) instead of target:.
@@ -86,6 +89,7 @@ export function buildBakeFile(
   selected?: ReadonlySet<string>,
   external: ReadonlyMap<string, string> = new Map(),
   rewriteTimestamp = false,
+  archiveHost?: string,
 ): BakeFile {
   const renderedByName = new Map(rendered.map((r) => [r.image.name, r]));
   const byName = new Map(spec.images.map((i) => [i.name, renderedByName.get(i.name)?.image ?? i]));
@@ -135,7 +139,8 @@ export function buildBakeFile(
     const names = publishedNames(spec, img);
     // an internal image carries no tag (r.tags is empty) and, built on its own, pushes nothing: only
     // the plan's publish file gives it a staging tag and a push when a run builds it by name
-    const tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${img.repository}:${tag}`);
+    const archived = archiveHost ? `${archiveHost}/${img.repository}` : img.repository;
+    const tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${archived}:${tag}`);
     if (tags.length) t.tags = tags;
     const cache = cacheRefs(spec, img, "all");
     if (cache) {

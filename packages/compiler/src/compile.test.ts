@@ -395,14 +395,21 @@ images:
 `),
     );
     const { plan, bake: file } = compiled(spec, { strategy: bake, noPush: true });
-    expect(plan.images[0]).toMatchObject({ refs: [], archive: ".multiarch/oci/app.tar", archiveName: "app:1.0" });
+    // found by a review: loaded for its test as app:1.0 (docker.io/library/app), the archive took that name
+    // in the engine from whatever had it, and kept it: a name of its own now, removed after the tests
+    expect(plan.images[0]).toMatchObject({ refs: [], archive: ".multiarch/oci/app.tar", archiveName: "multiarch.local/app:1.0" });
     const steps = plan.stages.flatMap((s) => s.steps);
     expect(steps.map((s) => s.kind)).not.toContain("login");
     expect(JSON.stringify(file)).not.toContain("docker.io");
     expect(steps.filter((s) => s.kind === "test").map((s) => s.commands.map((c) => c.args.join(" ")))).toEqual([
-      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/amd64 app:1.0 app --version"],
-      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/arm64 app:1.0 app --version"],
+      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/amd64 multiarch.local/app:1.0 app --version"],
+      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/arm64 multiarch.local/app:1.0 app --version"],
     ]);
+    expect(plan.stages.at(-1)).toMatchObject({ name: "cleanup", steps: [{ commands: [{ args: ["image", "rm", "--force", "multiarch.local/app:1.0"] }] }] });
+    // --load loads the archives for the user: under the image's own names, and left there
+    const loaded = compiled(spec, { strategy: bake, noPush: true, load: true, hostPlatform: "linux/amd64" });
+    expect(loaded.plan.images[0]).toMatchObject({ archiveName: "app:1.0" });
+    expect(loaded.plan.stages.map((st) => st.name)).not.toContain("cleanup");
   });
 
   test("--image and --platform select; unknown names get a hint", () => {

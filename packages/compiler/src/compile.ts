@@ -11,10 +11,10 @@ import { archPlanFile, archPlans } from "./arch-plans.ts";
 import { type BakeFile, buildBakeFile, exportsIndex, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeStages, type LayoutOutputs, publishTargets } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
-import { externalBases, incrementalDecisions, localOnly, publishDecisions, signer } from "./decisions.ts";
+import { CHECK_HOST, externalBases, incrementalDecisions, localOnly, publishDecisions, signer } from "./decisions.ts";
 import { decorate, reproducible } from "./image-labels.ts";
 import { basePlatformProblems, type ImageHash, inputHashes } from "./input-hashes.ts";
-import { legacyCleanup, loadSteps, testCleanup } from "./load-and-cleanup.ts";
+import { checkArchiveNames, legacyCleanup, loadSteps, testCleanup } from "./load-and-cleanup.ts";
 import { manifestRules, manifestStages } from "./manifest-plan.ts";
 import { plannedImage } from "./planned-images.ts";
 import { type Facts, type RenderedImage, renderImages } from "./render.ts";
@@ -110,7 +110,16 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
   // refuses the option for image outputs ("conflicts with unpack"), so only other drivers get it.
   const driver = options.strategy.engine?.driver;
   const rewriteTimestamp = Boolean(driver && driver !== "docker" && facts.git?.time);
-  const bake = buildBakeFile(spec, rendered, outDir, selected, externalBases(spec, rendered, decisions), rewriteTimestamp);
+  const bake = buildBakeFile(
+    spec,
+    rendered,
+    outDir,
+    selected,
+    externalBases(spec, rendered, decisions),
+    rewriteTimestamp,
+    // --load keeps the names: the archives are loaded for the user
+    options.noPush && !options.load ? CHECK_HOST : undefined,
+  );
 
   const planned: PlannedImage[] = rendered.map((r) =>
     plannedImage(spec, r, bake, outDir, facts.git?.sha, { indexAnnotations, notPublished, hashes, decisions }),
@@ -145,7 +154,10 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
         );
   const load = options.load ? loadSteps(run, options.hostPlatform) : [];
   if (load.length) stages.push({ name: "load", steps: load });
-  const cleanup = [...(stages.some((s) => s.name === "publish") ? legacyCleanup(built, legacy) : []), ...(options.load ? [] : testCleanup(run))];
+  const cleanup = [
+    ...(stages.some((s) => s.name === "publish") ? legacyCleanup(built, legacy) : []),
+    ...(options.load ? [] : testCleanup(run, undefined, options.noPush ? checkArchiveNames(run, bake) : [])),
+  ];
   if (cleanup.length) stages.push({ name: "cleanup", steps: cleanup });
   const builder = builderOf(spec);
   const signing = signingOf(spec.sign);

@@ -12,6 +12,12 @@ export const signer = (spec: Spec): string | undefined =>
   spec.sign?.mode === "key" ? `key ${JSON.stringify(spec.sign.publicKey)}` : spec.sign ? `keyless ${spec.sign.issuer} ${spec.sign.identity}` : undefined;
 
 /** --no-push: each image an OCI archive (no registry, so no credentials); a registry cache is not read or written. */
+/**
+ * The host apply --no-push names its OCI archives under (multiarch.local/REPO:TAG): loaded for their tests,
+ * they never take a name the engine already had (app:latest, docker.io/library's), and they go after them.
+ */
+export const CHECK_HOST = "multiarch.local";
+
 export function localOnly(spec: Spec): Spec {
   return {
     ...spec,
@@ -48,7 +54,7 @@ export function publishDecisions(
     } else if (!selected.has(img.name)) {
       out.set(
         img.name,
-        `dependency of ${users.join(", ") || "a selected image"}: built for it, not published (select it with --image ${img.name} to publish it)`,
+        `dependency of ${users.join(", ") || "a selected image"}: built with it when it is built, never published (select it with --image ${img.name} to publish it)`,
       );
     } else if (built.length < planned.length) {
       out.set(

@@ -1,6 +1,7 @@
 // The steps after verification that are no part of either strategy: --load pulls (or loads) the images
 // into the engine, and clean-up removes what the run left in it.
 import { CLEANUP_LOCAL_STAGING, CLEANUP_TESTED, imageStepId, type PlannedImage, type Platform, perArchTag, type Step } from "@multiarch/plan";
+import type { BakeFile } from "./bake.ts";
 import { docker } from "./steps.ts";
 
 /** --load with registries: pull the verified image of the engine's own platform and tag it like the first user tag. */
@@ -59,19 +60,26 @@ export function legacyCleanup(images: readonly PlannedImage[], legacy: boolean, 
  * run's name@digest of the image goes, never another name of it. With
  * `platform`, a per-arch plan's: its tests pulled that platform's image, pushed under its per-arch key.
  */
-export function testCleanup(images: readonly PlannedImage[], platform?: Platform): Step[] {
+export function testCleanup(images: readonly PlannedImage[], platform?: Platform, loaded: readonly string[] = []): Step[] {
   const tested = images
     .filter((p) => p.test && !p.reuse && p.refs[0] && (!platform || p.platforms.includes(platform)))
     .map((p) => (platform ? perArchTag(p.refs[0]!.staging, platform) : p.refs[0]!.staging));
-  return tested.length
+  return tested.length || loaded.length
     ? [
         {
           id: CLEANUP_TESTED,
           kind: "cleanup",
-          commands: [docker(["image", "rm", "--force", ...tested.map((built) => ({ built }))], { mayFail: true, detach: true })],
+          commands: [docker(["image", "rm", "--force", ...tested.map((built) => ({ built })), ...loaded], { mayFail: true, detach: true })],
           inputs: tested,
           produces: [],
         },
       ]
     : [];
 }
+
+/**
+ * The names apply --no-push's archives load under for their tests (every tag of the archive): they are
+ * CHECK_HOST's, never a name the engine had before, and go again after the tests.
+ */
+export const checkArchiveNames = (images: readonly PlannedImage[], bake: BakeFile): string[] =>
+  images.filter((p) => p.archiveName && p.test && !p.reuse).flatMap((p) => bake.target[p.name]?.tags ?? []);

@@ -177,6 +177,27 @@ describe("doctor's checks (pure: facts in, checklist out)", () => {
     expect(lints.every((c) => c.status === "warning")).toBe(true);
   });
 
+  // found by a review: an image whose stage is FROM --platform=linux/amd64 passed verify as arm64 (each
+  // config names its platform) and said "x86_64" there
+  test("Dockerfile lints: the image's own stage pinned to one platform; build stages and $TARGETPLATFORM are fine", () => {
+    const lint = (dockerfile: string, target?: string) => {
+      const f = { ...healthy(), dockerfiles: { app: dockerfile } };
+      const s = spec("", dockerfile);
+      if (target) s.images[0]!.target = target;
+      return doctorChecks(s, f)
+        .filter((c) => c.id === "dockerfile-pinned-platform")
+        .map((c) => c.found.split(": ")[0]);
+    };
+    expect(lint("FROM --platform=linux/amd64 debian:12\n")).toEqual(["app/Dockerfile:1"]);
+    expect(lint("FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nRUN true\nFROM --platform=$BUILDPLATFORM debian:12\n")).toEqual(["app/Dockerfile:3"]);
+    expect(lint("FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nRUN true\nFROM debian:12\nCOPY --from=build /out /\n")).toEqual([]);
+    expect(lint("FROM --platform=$TARGETPLATFORM debian:12\n")).toEqual([]);
+    // the stage target: names, not the last one
+    const staged = "FROM --platform=linux/amd64 debian:12 AS runtime\nFROM debian:12 AS debug\n";
+    expect(lint(staged)).toEqual([]);
+    expect(lint(staged, "runtime")).toEqual(["app/Dockerfile:1"]);
+  });
+
   test("versions compare numerically", () => {
     expect(versionAtLeast("26.1.5+dfsg1", "19.03")).toBe(true);
     expect(versionAtLeast("19.3.0", "19.03")).toBe(true);

@@ -2,7 +2,7 @@
 // fix, and the safe local actions --fix may run). Pure, so every case is table-tested without an engine.
 import { basePlatformProblems, builderOf, resolveStrategy } from "@multiarch/compiler";
 import { nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
-import { fromLines, type Spec } from "@multiarch/spec";
+import { type FromLine, fromLines, type Spec } from "@multiarch/spec";
 import type { DoctorFacts, FixAction } from "./facts.ts";
 
 export interface Check {
@@ -240,6 +240,19 @@ const COMPILE_RE =
 const ARCH_URL_RE = /(?:curl|wget|ADD)\b[^\n]*https?:\/\/\S*(amd64|x86_64|aarch64|arm64|armv7|armhf)/i;
 
 /**
+ * The stage the image is made of (its target:, else the last) when FROM --platform fixes it to anything
+ * but the platform being built: verify sees each config name its platform, while the files are the pin's.
+ */
+function pinnedFinalStage(img: Spec["images"][number], froms: readonly FromLine[], lines: readonly string[]): FromLine | undefined {
+  const named = (f: FromLine) => /\sAS\s+(\S+)\s*$/i.exec(lines[f.line - 1] ?? "")?.[1]?.toLowerCase() === img.target?.toLowerCase();
+  const final = img.target ? froms.find(named) : froms.at(-1);
+  const platform = final?.platform;
+  if (!final || !platform || platform.includes("$TARGET")) return undefined;
+  // pinned to the one platform built: the same files either way
+  return img.platforms.length === 1 && img.platforms[0] === platform ? undefined : final;
+}
+
+/**
  * Dockerfiles that build slowly or wrongly for foreign platforms: a compiler run under emulation where
  * FROM --platform=$BUILDPLATFORM with TARGETARCH would cross-compile natively, and an architecture
  * written into a download URL (every platform would get that one's binary).
@@ -253,6 +266,15 @@ export function dockerfileLints(spec: Spec, f: Pick<DoctorFacts, "dockerfiles">,
     const file = `${img.context}/${img.dockerfile}`;
     const froms = fromLines(text);
     const lines = text.split("\n");
+    const pinned = pinnedFinalStage(img, froms, lines);
+    if (pinned)
+      out.push({
+        id: "dockerfile-pinned-platform",
+        title: `${img.name}: the image's stage is pinned to one platform`,
+        status: "warning",
+        found: `${file}:${pinned.line}: FROM --platform=${pinned.platform}: each of ${img.platforms.join(", ")} gets that platform's files under its own name (exec format error where they run)`,
+        fix: "drop --platform from the stage the image is made of (pin build stages to $BUILDPLATFORM and copy cross-compiled files from them)",
+      });
     lines.forEach((line, i) => {
       if (!/^\s*(RUN|ADD)\b/i.test(line)) return;
       // the stage this line is in: the last FROM above it

@@ -121,6 +121,43 @@ describe("readBakeLog", () => {
     expect(readBakeLog(log, ["base", "lib"], deps, dockerfileOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
   });
 
+  // found by a review: with two steps failing at once, the Dockerfile excerpt (the first failure's) went to
+  // the step quoted last, another image's
+  test("the Dockerfile excerpt goes to the step its >>> line is, not to the step quoted last", () => {
+    const log = [
+      "#10 [app linux/arm64 3/3] RUN false",
+      '#10 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      '#11 [tool linux/arm64 3/3] RUN [ "$(uname -m)" != aarch64 ]',
+      '#11 ERROR: process "/bin/sh -c [ \\"$(uname -m)\\" != aarch64 ]" did not complete successfully: exit code: 1',
+      "------",
+      " > [app linux/arm64 3/3] RUN false:",
+      "------",
+      "------",
+      ' > [tool linux/arm64 3/3] RUN [ "$(uname -m)" != aarch64 ]:',
+      "------",
+      "Dockerfile:3",
+      "--------------------",
+      "   1 |     FROM 127.0.0.1:5000/base/busybox:1",
+      "   2 |     RUN echo base2 > /base.txt",
+      "   3 | >>> RUN false",
+      "--------------------",
+      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+    ].join("\n");
+    const files: Record<string, string> = {
+      base: "FROM 127.0.0.1:5000/base/busybox:1\nRUN echo base2 > /base.txt\nRUN false\n",
+      app: "FROM base\nRUN echo app\n",
+      tool: 'FROM 127.0.0.1:5000/base/busybox:1\nRUN echo tool\nRUN [ "$(uname -m)" != aarch64 ]\n',
+    };
+    const deps = new Map([["app", ["base"]]]);
+    const [base, app, tool] = readBakeLog(log, ["base", "app", "tool"], deps, (t) => files[t]);
+    expect(base).toMatchObject({ status: "failed" });
+    expect(base!.error).toContain("3 | >>> RUN false");
+    expect(app).toEqual({ target: "app", status: "cancelled" });
+    expect(tool).toMatchObject({ status: "failed" });
+    expect(tool!.error).toContain("aarch64 ]");
+    expect(tool!.error).not.toContain(">>> RUN false");
+  });
+
   test("a failed base's step BuildKit quotes under a dependent's name is the base's, and says so; the dependent is cancelled, without it", () => {
     const files: Record<string, string> = {
       base: "FROM 127.0.0.1:5000/base/busybox:1\nRUN echo base > /base\nRUN false\n",

@@ -93,16 +93,21 @@ export function readBakeLog(
     (l, i) => i > (quotes.at(-1)?.at ?? -1) && (finalAt < 0 || i < finalAt) && /^[^\s:]+:\d+$/.test(l) && lines[i + 1]?.startsWith("-----"),
   );
   const excerpt = excerptAt < 0 ? [] : lines.slice(excerptAt, finalAt < 0 ? undefined : finalAt);
+  // ... unless its ">>>" line is the instruction of exactly one other quote: with two steps failing at once,
+  // BuildKit's final error and excerpt are the first failure's, and it may quote the other step last
+  const marked = /^\s*\d+ \| >>> (.*)$/m.exec(excerpt.join("\n"))?.[1]?.trim();
+  const quoting = marked === undefined ? [] : counted.filter((q) => q.label.slice(q.label.indexOf("] ") + 2).trim() === marked);
+  const excerptOwner = quoting.length === 1 ? quoting[0] : counted.at(-1);
   for (const q of counted) {
     const next = quotes.find((o) => o.at > q.at)?.at ?? Number.POSITIVE_INFINITY;
     const end = lines.findIndex((l, i) => i > q.at && (i >= next || i === excerptAt || l.startsWith("ERROR: ")));
     const own = lines.slice(q.at, end < 0 ? undefined : end);
-    const last = q === counted.at(-1);
+    const last = q === excerptOwner;
     const block = [...own, ...(last ? excerpt : [])]
       .join("\n")
       .replace(/(\n------)+\s*$/, "")
       .trimEnd();
-    // the final ERROR line is the last quoted step's; the others' are their steps' own
+    // the final ERROR line is the excerpt's step's; the others' are their steps' own
     const error = `${block}\n${last ? finalError : (stepError(q.label) ?? "")}`.trimEnd();
     if (!q.target) {
       unnamed.push(error);

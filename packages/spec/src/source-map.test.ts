@@ -82,3 +82,10 @@ test("a byte order mark takes no column", () => {
   }
   expect(withBom.map.keyAt(["version"])).toMatchObject({ line: 1, col: 1 });
 });
+
+// found by a review: a file whose lines end in CR alone gave YAML errors without a word on why
+test("lines ending in a carriage return alone: the errors say so", () => {
+  const r = parseYaml("version: 1\rimages:\r  app: { context: . }\r", "x.yaml");
+  expect(r.ok).toBe(false);
+  if (!r.ok) expect(r.errors[0]!.hint).toContain("carriage return alone");
+});

@@ -104,7 +104,9 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
               ? "keep one document per file (remove ---)"
               : code === "yaml-duplicate-key"
                 ? "a key appears once in a mapping: remove one, or merge their values"
-                : undefined;
+                : /\r(?!\n)/.test(text)
+                  ? "the file's lines end in a carriage return alone (old Mac OS): save it with LF line ends"
+                  : undefined;
         return diag(code, pos(e.pos[0]), message, { hint });
       }),
     };
