@@ -32,8 +32,8 @@ describe.skipIf(!env)("multiarch doctor", () => {
       expect.arrayContaining(["docker-engine", "buildx", "qemu-linux/arm64", "qemu-linux/arm/v7", "registry-local", "base-platforms"]),
     );
     console.log(`doctor on examples/quickstart: ${ms.toFixed(0)} ms (node start included)`);
-    // about a second alone; the tier runs another file beside it, whose builds share the 2 cores
-    expect(ms).toBeLessThan(10_000);
+    // 0.3 s alone; a registry ping that left its connection busy made every doctor wait 5 s for its timeout
+    expect(ms).toBeLessThan(4_000);
   });
 
   test.skipIf(!canTouchBinfmt)("an unregistered QEMU handler is named; --fix registers it again with the F flag", async () => {

@@ -76,7 +76,7 @@ export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oc
 
 /**
  * `selected`: the images the run asks for (group "default"); the others are dependencies, built through links.
- * `archiveHost`: the registry-like host the names of OCI archives start with (apply --no-push's CHECK_HOST).
+ * `archiveHost`: the registry-like host OCI archives are named under, as HOST/IMAGE:TAG (apply --no-push's CHECK_HOST).
  */
 /**
  * `external`: images this run does not build (their tags already hold their inputs' result), linked by
@@ -139,7 +139,8 @@ export function buildBakeFile(
     const names = publishedNames(spec, img);
     // an internal image carries no tag (r.tags is empty) and, built on its own, pushes nothing: only
     // the plan's publish file gives it a staging tag and a push when a run builds it by name
-    const archived = archiveHost ? `${archiveHost}/${img.repository}` : img.repository;
+    // under archiveHost, the image's name: unique in the spec, where two images may share a repository
+    const archived = archiveHost ? `${archiveHost}/${img.name}` : img.repository;
     const tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${archived}:${tag}`);
     if (tags.length) t.tags = tags;
     const cache = cacheRefs(spec, img, "all");

@@ -406,10 +406,23 @@ images:
       ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/arm64 multiarch.local/app:1.0 app --version"],
     ]);
     expect(plan.stages.at(-1)).toMatchObject({ name: "cleanup", steps: [{ commands: [{ args: ["image", "rm", "--force", "multiarch.local/app:1.0"] }] }] });
-    // --load loads the archives for the user: under the image's own names, and left there
+    // two images of one repository (in two registries) get names of their own: each test runs its image
+    const two = load(
+      repo(
+        'version: 1\nregistries:\n  r1: { url: "localhost:5000/one" }\n  r2: { url: "localhost:5000/two" }\ndefaults: { tags: ["1.0"] }\nimages:\n  a: { context: app, repository: app, registries: [r1], test: { run: [a] } }\n  b: { context: app, repository: app, registries: [r2], test: { run: [b] } }\n',
+      ),
+    );
+    expect(compiled(two, { strategy: bake, noPush: true }).plan.images.map((i) => i.archiveName)).toEqual(["multiarch.local/a:1.0", "multiarch.local/b:1.0"]);
+    // --load: tested under the check name too (a failed test leaves no app:1.0), then the image's own names
     const loaded = compiled(spec, { strategy: bake, noPush: true, load: true, hostPlatform: "linux/amd64" });
-    expect(loaded.plan.images[0]).toMatchObject({ archiveName: "app:1.0" });
+    expect(loaded.plan.images[0]).toMatchObject({ archiveName: "multiarch.local/app:1.0" });
     expect(loaded.plan.stages.map((st) => st.name)).not.toContain("cleanup");
+    const loadStep = loaded.plan.stages.find((st) => st.name === "load")!.steps[0]!;
+    expect(loadStep.commands.map((c) => c.args.join(" "))).toEqual([
+      "load --input .multiarch/oci/app.tar",
+      "tag multiarch.local/app:1.0 app:1.0",
+      "image rm multiarch.local/app:1.0",
+    ]);
   });
 
   test("--image and --platform select; unknown names get a hint", () => {

@@ -117,8 +117,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
     selected,
     externalBases(spec, rendered, decisions),
     rewriteTimestamp,
-    // --load keeps the names: the archives are loaded for the user
-    options.noPush && !options.load ? CHECK_HOST : undefined,
+    options.noPush ? CHECK_HOST : undefined,
   );
 
   const planned: PlannedImage[] = rendered.map((r) =>
@@ -152,7 +151,13 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
           planned,
           Boolean(facts.git?.time),
         );
-  const load = options.load ? loadSteps(run, options.hostPlatform) : [];
+  // --no-push --load: the archives (named under CHECK_HOST for their tests) take the image's own names
+  const renames = new Map(
+    options.noPush
+      ? rendered.map((r) => [r.image.name, r.tags.map((tag, i) => [bake.target[r.image.name]!.tags![i]!, `${r.image.repository}:${tag}`] as const)] as const)
+      : [],
+  );
+  const load = options.load ? loadSteps(run, options.hostPlatform, renames) : [];
   if (load.length) stages.push({ name: "load", steps: load });
   const cleanup = [
     ...(stages.some((s) => s.name === "publish") ? legacyCleanup(built, legacy) : []),

@@ -13,7 +13,7 @@ export const signer = (spec: Spec): string | undefined =>
 
 /** --no-push: each image an OCI archive (no registry, so no credentials); a registry cache is not read or written. */
 /**
- * The host apply --no-push names its OCI archives under (multiarch.local/REPO:TAG): loaded for their tests,
+ * The host apply --no-push names its OCI archives under (multiarch.local/IMAGE:TAG): loaded for their tests,
  * they never take a name the engine already had (app:latest, docker.io/library's), and they go after them.
  */
 export const CHECK_HOST = "multiarch.local";

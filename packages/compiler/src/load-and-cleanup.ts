@@ -4,13 +4,26 @@ import { CLEANUP_LOCAL_STAGING, CLEANUP_TESTED, imageStepId, type PlannedImage, 
 import type { BakeFile } from "./bake.ts";
 import { docker } from "./steps.ts";
 
-/** --load with registries: pull the verified image of the engine's own platform and tag it like the first user tag. */
-export function loadSteps(images: readonly PlannedImage[], hostPlatform: string | undefined): Step[] {
+/**
+ * --load with registries: pull the verified image of the engine's own platform and tag it like the first
+ * user tag. An archive is loaded; one named under CHECK_HOST (--no-push) takes its `renames` (check name,
+ * own name), after its tests passed, and its check names go.
+ */
+export function loadSteps(
+  images: readonly PlannedImage[],
+  hostPlatform: string | undefined,
+  renames: ReadonlyMap<string, readonly (readonly [string, string])[]> = new Map(),
+): Step[] {
   return images.flatMap((p): Step[] => {
-    if (p.archive)
-      return [
-        { id: imageStepId("load", p.name), kind: "load", image: p.name, commands: [docker(["load", "--input", p.archive])], inputs: [p.archive], produces: [] },
+    if (p.archive) {
+      const names = renames.get(p.name) ?? [];
+      const commands = [
+        docker(["load", "--input", p.archive]),
+        ...names.map(([check, own]) => docker(["tag", check, own])),
+        ...(names.length ? [docker(["image", "rm", ...names.map(([check]) => check)])] : []),
       ];
+      return [{ id: imageStepId("load", p.name), kind: "load", image: p.name, commands, inputs: [p.archive], produces: names.map(([, own]) => own) }];
+    }
     const ref = p.refs[0];
     const platform = p.platforms.find((x) => x === hostPlatform) ?? p.platforms[0];
     if (!ref || !platform) return [];

@@ -196,6 +196,18 @@ describe("doctor's checks (pure: facts in, checklist out)", () => {
     const staged = "FROM --platform=linux/amd64 debian:12 AS runtime\nFROM debian:12 AS debug\n";
     expect(lint(staged)).toEqual([]);
     expect(lint(staged, "runtime")).toEqual(["app/Dockerfile:1"]);
+    // a stage FROM a pinned one has its files: the pin is found through it
+    expect(lint("FROM --platform=$BUILDPLATFORM node:20 AS base\nRUN npm ci\nFROM base AS runtime\nRUN echo r\n")).toEqual(["app/Dockerfile:1"]);
+    expect(lint("FROM --platform=$BUILDPLATFORM node:20 AS base\nFROM base AS mid\nFROM mid\n")).toEqual(["app/Dockerfile:1"]);
+    // pinned to the one platform built, however it is written
+    const single = (pin: string, platform: Spec["images"][number]["platforms"][number]) => {
+      const f = { ...healthy(), dockerfiles: { app: `FROM --platform=${pin} debian:12\n` } };
+      const s = spec("", f.dockerfiles.app);
+      s.images[0]!.platforms = [platform];
+      return doctorChecks(s, f).filter((c) => c.id === "dockerfile-pinned-platform").length;
+    };
+    expect([single("linux/arm64/v8", "linux/arm64"), single("linux/aarch64", "linux/arm64"), single("LINUX/AMD64", "linux/amd64")]).toEqual([0, 0, 0]);
+    expect(single("linux/amd64", "linux/arm64")).toBe(1);
   });
 
   test("versions compare numerically", () => {

@@ -1,7 +1,7 @@
 // doctor's judgement: gathered facts in, a checklist out (ok / warning / failed, what was found, the
 // fix, and the safe local actions --fix may run). Pure, so every case is table-tested without an engine.
 import { basePlatformProblems, builderOf, resolveStrategy } from "@multiarch/compiler";
-import { nativeArchs, platformParts, qemuHandler } from "@multiarch/plan";
+import { nativeArchs, parsePlatform, platformParts, qemuHandler } from "@multiarch/plan";
 import { type FromLine, fromLines, type Spec } from "@multiarch/spec";
 import type { DoctorFacts, FixAction } from "./facts.ts";
 
@@ -240,16 +240,20 @@ const COMPILE_RE =
 const ARCH_URL_RE = /(?:curl|wget|ADD)\b[^\n]*https?:\/\/\S*(amd64|x86_64|aarch64|arm64|armv7|armhf)/i;
 
 /**
- * The stage the image is made of (its target:, else the last) when FROM --platform fixes it to anything
- * but the platform being built: verify sees each config name its platform, while the files are the pin's.
+ * The stage the image is made of (its target:, else the last; through FROM an earlier stage, that
+ * stage's) when FROM --platform fixes it to anything but the platform being built: verify sees each
+ * config name its platform, while the files are the pin's.
  */
 function pinnedFinalStage(img: Spec["images"][number], froms: readonly FromLine[], lines: readonly string[]): FromLine | undefined {
-  const named = (f: FromLine) => /\sAS\s+(\S+)\s*$/i.exec(lines[f.line - 1] ?? "")?.[1]?.toLowerCase() === img.target?.toLowerCase();
-  const final = img.target ? froms.find(named) : froms.at(-1);
-  const platform = final?.platform;
-  if (!final || !platform || platform.includes("$TARGET")) return undefined;
-  // pinned to the one platform built: the same files either way
-  return img.platforms.length === 1 && img.platforms[0] === platform ? undefined : final;
+  const nameOf = (f: FromLine) => /\sAS\s+(\S+)\s*$/i.exec(lines[f.line - 1] ?? "")?.[1]?.toLowerCase();
+  const byName = new Map(froms.flatMap((f) => (nameOf(f) ? [[nameOf(f)!, f] as const] : [])));
+  let stage = img.target ? byName.get(img.target.toLowerCase()) : froms.at(-1);
+  for (let hops = 0; stage && !stage.platform && stage.kind === "stage" && hops < froms.length; hops++) stage = byName.get(stage.ref.toLowerCase());
+  const platform = stage?.platform;
+  if (!stage || !platform || platform.includes("$TARGET")) return undefined;
+  // pinned to the one platform built (as the spec writes it: linux/aarch64 is linux/arm64): the same files
+  const pin = parsePlatform(platform);
+  return pin.ok && img.platforms.length === 1 && img.platforms[0] === pin.platform ? undefined : stage;
 }
 
 /**

@@ -178,6 +178,8 @@ export class RegistryClient {
     const scheme = this.base(ref).startsWith("http:") ? "http" : "https";
     try {
       const { res } = await this.send(ref, { path: "", scope: "" });
+      // the body is not read: cancelled, or the connection stays busy until the caller's timeout (5 s of doctor)
+      await res.body?.cancel();
       return { scheme, status: res.status };
     } catch (e) {
       return { scheme, error: (e as Error).message };

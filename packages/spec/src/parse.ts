@@ -28,15 +28,7 @@ export function parseSpec(
     const errors = zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map);
     // Every problem in one run: without the values found wrong, the rest of the file is checked as usual.
     const removed = shape.error.issues.flatMap((i) => (i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path])).map(upToList);
-    let rest = specInputSchema().safeParse(without(yaml.data, removed));
-    // a value removed may have been required (context: 5): what held it goes too, so the others are still
-    // checked (a few rounds: each removes at least one more value)
-    for (let round = 0; round < 4 && !rest.success; round++) {
-      const holders = rest.error.issues.map((i) => upToList(i.path.length > 1 ? i.path.slice(0, -1) : i.path));
-      if (holders.some((h) => h.length === 0)) break;
-      removed.push(...holders);
-      rest = specInputSchema().safeParse(without(yaml.data, removed));
-    }
+    const rest = specInputSchema().safeParse(without(yaml.data, removed));
     if (!rest.success) return { ok: false, errors: sortDiagnostics(errors), warnings: [] };
     // a problem at or above a removed value may be only its absence ("no images"): not reported
     const consequence = (d: Diagnostic) => d.path !== undefined && removed.some((r) => d.path!.every((seg, i) => r[i] === seg));
