@@ -58,6 +58,33 @@ describe("report", () => {
     ]);
   });
 
+  // found by a review: apply --image tool --image bad --continue built base for tool (through bake's link,
+  // no step of its own), and base said not-run, "the run stopped when bad failed (apply --continue …)"
+  test("a dependency built through its users' links is built when one of them was", () => {
+    const deps: Plan = {
+      ...plan,
+      images: [
+        { name: "base", platforms: ["linux/amd64"], dependsOn: [], refs: [], notPublished: "dependency of tool" },
+        { name: "tool", platforms: ["linux/amd64"], dependsOn: ["base"], refs: [ref("tool")] },
+        { name: "bad", platforms: ["linux/amd64"], dependsOn: [], refs: [ref("bad")] },
+      ],
+      stages: [
+        {
+          name: "verify",
+          steps: ["tool", "bad"].map((i) => ({ id: `verify:${i}@r`, kind: "verify" as const, image: i, commands: [], inputs: [], produces: [] })),
+        },
+      ],
+    };
+    const steps = [outcome("verify:tool@r", "verify", "ok", "tool"), outcome("verify:bad@r", "verify", "failed", "bad")];
+    expect(summarize(deps, steps, new Map()).map((i) => [i.name, i.status, i.reason])).toEqual([
+      ["base", "built", undefined],
+      ["tool", "verified", undefined],
+      ["bad", "failed", "verify:bad@r: failed"],
+    ]);
+    // nothing built FROM it: it was not built either
+    expect(summarize(deps, [outcome("verify:tool@r", "verify", "failed", "tool")], new Map())[0]!.status).toBe("not-run");
+  });
+
   test("a failed bake fails every image it built", () => {
     expect(summarize(plan, [outcome("bake", "bake", "failed")], new Map()).map((i) => i.status)).toEqual(["failed", "failed"]);
   });

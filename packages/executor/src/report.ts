@@ -128,7 +128,7 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
     return undefined;
   };
   const stoppedBy = [...failures.keys()];
-  return plan.images.map((img) => {
+  const summaries = plan.images.map((img) => {
     const mine = steps.filter((s) => s.image === img.name);
     const ran = (kind: Step["kind"]) => mine.filter((s) => s.kind === kind);
     const ok = (list: StepOutcome[]) => list.length > 0 && list.every((s) => s.status === "ok" || s.status === "unchanged");
@@ -199,6 +199,20 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
       ...(reason ? { reason } : {}),
     };
   });
+  return summaries.map((sum) => {
+    if (sum.status !== "not-run" || !builtThrough(sum.name, summaries, plan)) return sum;
+    const { reason: _, ...built } = sum;
+    return { ...built, status: "built" };
+  });
+}
+
+/** Images some image built in this run was built FROM: bake built them through its links, with no step of their own. */
+function builtThrough(name: string, summaries: readonly ImageSummary[], plan: Plan): boolean {
+  const done = new Set(["published", "unchanged", "written", "loaded", "verified", "built"]);
+  if (plan.stages.some((st) => st.steps.some((s) => s.image === name))) return false;
+  return plan.images.some(
+    (i) => i.dependsOn.includes(name) && (done.has(summaries.find((x) => x.name === i.name)?.status ?? "") || builtThrough(i.name, summaries, plan)),
+  );
 }
 
 /** Where the run's time went, per kind of step (build, push, verify, test, publish…), in the order they first ran. */
