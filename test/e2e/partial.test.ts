@@ -75,6 +75,32 @@ describe.skipIf(!env)("partial runs", () => {
     expect((await docker(["image", "inspect", `${env!.registry}/${ns}/base:${version}`])).exitCode).not.toBe(0);
   });
 
+  // the pull request check: archives tested under names of their own, which leave the engine after
+  test("--no-push tests each archive under multiarch.local/IMAGE:TAG, then removes it; nothing reaches the registry", async () => {
+    const ns = namespace("no-push");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo checked > /x\n`, "    test: { run: [cat, /x] }\n");
+    const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--no-push", "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(json(r.stdout).report.images[0]).toMatchObject({ name: "app", status: "written" });
+    const plan = JSON.parse(readFileSync(join(dir, ".multiarch/plan.json"), "utf8")) as {
+      stages: { steps: { kind: string; commands: { args: string[] }[] }[] }[];
+    };
+    const runs = plan.stages
+      .flatMap((s) => s.steps)
+      .filter((s) => s.kind === "test")
+      .map((s) => s.commands[1]!.args.join(" "));
+    expect(runs).toEqual(["linux/amd64", "linux/arm64"].map((p) => `run --rm --init --quiet --pull never --platform ${p} multiarch.local/app:1.0 cat /x`));
+    // removed in the background: given a few seconds
+    let left = 0;
+    for (let i = 0; i < 20; i++) {
+      left = (await docker(["image", "inspect", "multiarch.local/app:1.0"])).exitCode === 0 ? 1 : 0;
+      if (!left) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(left).toBe(0);
+    expect((await docker(["buildx", "imagetools", "inspect", `${env!.registry}/${ns}/app:1.0`])).exitCode).not.toBe(0);
+  });
+
   test("--load with registries builds, verifies, tests, loads, and publishes nothing (item 3)", async () => {
     const ns = namespace("load");
     const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo loaded > /x\n`, "    test: { run: [cat, /x] }\n");

@@ -11,13 +11,13 @@ import { plannedRefs } from "./steps.ts";
 export const signer = (spec: Spec): string | undefined =>
   spec.sign?.mode === "key" ? `key ${JSON.stringify(spec.sign.publicKey)}` : spec.sign ? `keyless ${spec.sign.issuer} ${spec.sign.identity}` : undefined;
 
-/** --no-push: each image an OCI archive (no registry, so no credentials); a registry cache is not read or written. */
 /**
  * The host apply --no-push names its OCI archives under (multiarch.local/IMAGE:TAG): loaded for their tests,
  * they never take a name the engine already had (app:latest, docker.io/library's), and they go after them.
  */
 export const CHECK_HOST = "multiarch.local";
 
+/** --no-push: each image an OCI archive (no registry, so no credentials); a registry cache is not read or written. */
 export function localOnly(spec: Spec): Spec {
   return {
     ...spec,

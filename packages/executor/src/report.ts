@@ -206,12 +206,14 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
   });
 }
 
+/** The statuses of an image this run built. */
+const BUILT: ReadonlySet<string> = new Set(["published", "unchanged", "written", "loaded", "verified", "built"]);
+
 /** Images some image built in this run was built FROM: bake built them through its links, with no step of their own. */
 function builtThrough(name: string, summaries: readonly ImageSummary[], plan: Plan): boolean {
-  const done = new Set(["published", "unchanged", "written", "loaded", "verified", "built"]);
   if (plan.stages.some((st) => st.steps.some((s) => s.image === name))) return false;
   return plan.images.some(
-    (i) => i.dependsOn.includes(name) && (done.has(summaries.find((x) => x.name === i.name)?.status ?? "") || builtThrough(i.name, summaries, plan)),
+    (i) => i.dependsOn.includes(name) && (BUILT.has(summaries.find((x) => x.name === i.name)?.status ?? "") || builtThrough(i.name, summaries, plan)),
   );
 }
 

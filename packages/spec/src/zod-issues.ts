@@ -99,6 +99,7 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
       }
       case "invalid_union": {
         const last = String(path[path.length - 1]);
+        const scalar = unquoted(value);
         const signing = path[0] === "sign" && (last === "key" || last === "publicKey");
         if ((last === "username" || last === "password" || signing) && typeof value !== "object") {
           const name = signing ? "COSIGN_KEY" : last === "password" ? (path[0] === "sign" ? "COSIGN_PASSWORD" : "REGISTRY_TOKEN") : "REGISTRY_USER";
@@ -116,11 +117,11 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
               path,
             }),
           );
-        } else if (path.some((s) => s === "tags") && unquoted(value)) {
+        } else if (path.some((s) => s === "tags") && scalar) {
           // tags: [1.0] is the number 1
           out.push(
-            diag("invalid-type", map.valueAt(path), `${field}: a tag is a string (a template) or { each: LIST_VARIABLE }, not ${unquoted(value)!.got}`, {
-              hint: unquoted(value)!.hint,
+            diag("invalid-type", map.valueAt(path), `${field}: a tag is a string (a template) or { each: LIST_VARIABLE }, not ${scalar.got}`, {
+              hint: scalar.hint,
               path,
             }),
           );
