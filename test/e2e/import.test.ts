@@ -2,7 +2,7 @@
 // examples compile to, imported and planned again; the real `docker buildx bake --print` of the result gives
 // the same targets as the original (platforms, tags, args, labels, annotations, contexts, dockerfile,
 // target, secrets, and the original cache sources).
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -171,14 +171,30 @@ describe.skipIf(!env)("multiarch import", () => {
       join(dir, "docker-bake.hcl"),
       'group "default" { targets = ["app"] }\ntarget "app" {\n  ssh = ["default"]\n  tags = ["example.com/acme/app:1"]\n}\n',
     );
+    mkdirSync(join(dir, "a-folder"));
+    writeFileSync(join(dir, "a-file"), "not a socket\n");
     for (const [n, agent] of [
       ["", ""],
       ["gone", join(dir, "no-such-agent.sock")],
+      ["folder", join(dir, "a-folder")],
+      ["file", join(dir, "a-file")],
     ] as const) {
       const r = await cli(["import", "-o", `multiarch${n}.yaml`, "--json"], { cwd: dir, env: { SSH_AUTH_SOCK: agent } });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toContain("ssh");
       expect(readFileSync(join(dir, `multiarch${n}.yaml`), "utf8")).toContain("example.com");
+    }
+  });
+
+  test("an ssh key or a secret file this machine lacks: bake cannot print, and the error says which file and why", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-import-key-"));
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
+    for (const line of ['ssh = ["github=/no/such/key"]', 'secret = ["id=npm,src=/no/such/key"]']) {
+      writeFileSync(join(dir, "docker-bake.hcl"), `target "default" {\n  ${line}\n  tags = ["example.com/acme/app:1"]\n}\n`);
+      const r = await cli(["import", "-o", "multiarch.yaml"], { cwd: dir });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toContain("/no/such/key is missing or not a key here: import on a machine that has it");
+      expect(existsSync(join(dir, "multiarch.yaml"))).toBe(false);
     }
   });
 });

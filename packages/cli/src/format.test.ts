@@ -58,6 +58,24 @@ describe("output", () => {
     expect(caret.indexOf("^")).toBe(shown.length - 1);
   });
 
+  // found by a review: the caret stood where the column is in the file, not in the line as shown
+  test("the caret stays under its value after a password is masked, a tab or a lone CR is shown", () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-format-"));
+    const file = join(dir, "multiarch.yaml");
+    const cases = [
+      ["    cache: { ref: https://dave:s3cret-pass@cache.example.com/x, mode: maxx }", "maxx"],
+      ["\tbad: x\rcontext: 5", "5"],
+    ] as const;
+    for (const [line, value] of cases) {
+      writeFileSync(file, `version: 1\n${line}\n`);
+      const d = { code: "invalid-value" as const, severity: "error" as const, message: "m", file, line: 2, col: line.indexOf(value) + 1 };
+      const lines = formatDiagnostic(d, memoryIo(dir), new Map()).split("\n");
+      const shown = lines.find((l) => l.startsWith("  > 2 | "))!;
+      const caret = lines[lines.indexOf(shown) + 1]!;
+      expect(shown.slice(caret.indexOf("^")), JSON.stringify(line)).toMatch(new RegExp(`^${value}`));
+    }
+  });
+
   test("a diagnostic without a place in the file has no frame", () => {
     const d = {
       code: "spec-not-found" as const,

@@ -147,14 +147,17 @@ export function formatDiagnostic(d: Diagnostic, io: Io, sources: Map<string, str
       const to = Math.min(last, d.line + 1);
       const lines = maskFrame(source, d, from, to);
       const width = String(to).length;
+      const shownText = (line: string) => sanitize(line.replaceAll("\t", "→"));
+      // the column as shown: what comes before it masked and escaped as the line is (a password as ***, a CR as \u000d)
+      const col = shownText(maskUrlPassword((source[d.line - 1] ?? "").slice(0, d.col - 1))).length + 1;
       for (let n = from; n <= to; n++) {
         const mark = n === d.line ? ">" : " ";
-        const text = sanitize((lines[n - from] ?? "").replaceAll("\t", "→"));
+        const text = shownText(lines[n - from] ?? "");
         // a long line shows 160 characters: from its start, or around the column on the problem's line
-        const at = n === d.line && d.col > FRAME_WIDTH ? d.col - 1 - FRAME_WIDTH / 2 : 0;
+        const at = n === d.line && col > FRAME_WIDTH ? col - 1 - FRAME_WIDTH / 2 : 0;
         const shown = `${at > 0 ? "…" : ""}${text.slice(at, at + FRAME_WIDTH)}${text.length > at + FRAME_WIDTH ? "…" : ""}`;
         out.push(s.dim(`  ${mark} ${String(n).padStart(width)} | `) + shown);
-        const caret = Math.max(0, d.col - 1 - at + (at > 0 ? 1 : 0));
+        const caret = Math.max(0, col - 1 - at + (at > 0 ? 1 : 0));
         if (n === d.line) out.push(s.dim(`    ${" ".repeat(width)} | `) + " ".repeat(caret) + s.red("^"));
       }
     }

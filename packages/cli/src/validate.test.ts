@@ -148,6 +148,55 @@ describe("validate: bad inputs point at their line and column", () => {
     ]);
   });
 
+  // a required value of the wrong type hid every other problem of the file
+  test("a required value of the wrong type (context: 5) hides no other image's problems, and its image stays nameable", async () => {
+    const spec = [
+      "version: 1",
+      "images:",
+      "  app:",
+      "    context: 5",
+      "    dockerfile: nope/Dockerfile",
+      "  web:",
+      "    context: nope",
+      "  api:",
+      "    context: api",
+      '    contexts: { base: "image:app" }',
+      "registries:",
+      "  r: { url: 5 }",
+    ];
+    const { json } = await validate(specRepo(spec, "api"));
+    expect(json.errors.map((e) => [e.code, `${e.line}:${e.col}`])).toEqual([
+      ["invalid-type", "4:14"],
+      ["path-missing", "7:14"],
+      ["invalid-type", "12:13"],
+    ]);
+    expect(json.errors[0]!.hint).toContain("quote it");
+  });
+
+  test("a missing or quoted version says what to write", async () => {
+    const missing = await validate(specRepo(["images:", "  app:", "    context: app"], "app"));
+    expect(missing.json.errors).toMatchObject([
+      { code: "missing-key", line: 1, col: 1, message: 'missing required key "version"', hint: "add version: 1 at the top of the file" },
+    ]);
+    const quoted = await validate(specRepo(['version: "1"', "images:", "  app:", "    context: nope"], "app"));
+    // the rest of the file is checked with the version it means
+    expect(quoted.json.errors.map((e) => [e.code, e.line])).toEqual([
+      ["invalid-value", 1],
+      ["path-missing", 4],
+    ]);
+    expect(quoted.json.errors[0]!.hint).toBe("write 1 unquoted: quoted, YAML reads it as a string");
+  });
+
+  test("a duplicate key is named, with the line of its first", async () => {
+    for (const lines of [
+      ["version: 1", "images:", "  app:", "    context: app", "    context: app"],
+      ["version: 1", 'images: {app: {context: app, "context": x}}'],
+    ]) {
+      const { json } = await validate(specRepo(lines, "app"));
+      expect(json.errors[0]).toMatchObject({ code: "yaml-duplicate-key", message: `duplicate key "context" (first at line ${lines.length === 5 ? 4 : 2})` });
+    }
+  });
+
   test("a context that is a symlink out of the repository is refused", async () => {
     const repo = mkdtempSync(join(tmpdir(), "multiarch-repo-"));
     mkdirSync(join(repo, ".git"));

@@ -161,7 +161,9 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
   if (load.length) stages.push({ name: "load", steps: load });
   const cleanup = [
     ...(stages.some((s) => s.name === "publish") ? legacyCleanup(built, legacy) : []),
-    ...(options.load ? [] : testCleanup(run, undefined, options.noPush ? checkArchiveNames(run, bake) : [])),
+    // with --load, what the tests pulled stays (the load step takes it); the check names go, as a
+    // failed test skips the load step that would have renamed them
+    ...testCleanup(options.load ? [] : run, undefined, options.noPush ? checkArchiveNames(run, bake) : []),
   ];
   if (cleanup.length) stages.push({ name: "cleanup", steps: cleanup });
   const builder = builderOf(spec);

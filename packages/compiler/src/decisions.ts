@@ -45,10 +45,18 @@ export function publishDecisions(
     }
   }
   for (const img of images) {
-    if (img.registries.length === 0) continue; // an OCI archive is written, never published
+    const users = usersOf.get(img.name) ?? [];
+    if (img.registries.length === 0) {
+      // an OCI archive is written, never published; bake builds an unselected one through its users' links only
+      if (!selected.has(img.name))
+        out.set(
+          img.name,
+          `dependency of ${users.join(", ") || "a selected image"}: built with it, no archive written (select it with --image ${img.name} to write one)`,
+        );
+      continue;
+    }
     const planned = full.get(img.name)!;
     const built = img.platforms;
-    const users = usersOf.get(img.name) ?? [];
     if (!img.publish) {
       out.set(img.name, `internal image (publish: false)${users.length ? `: built for ${users.join(", ")}` : ""}`);
     } else if (!selected.has(img.name)) {

@@ -24,7 +24,9 @@ export function plannedImage(spec: Spec, r: RenderedImage, bake: BakeFile, outDi
     dependsOn: r.image.dependsOn,
     refs: plannedRefs(spec, r, staging),
   };
-  if (p.refs.length === 0) {
+  const why = facts.notPublished.get(r.image.name);
+  // an archive not written (a dependency built through its users' links) is no archive of the run
+  if (p.refs.length === 0 && !why) {
     p.archive = archiveOf(outDir, r.image);
     // what its test runs after loading it
     const name = bake.target[r.image.name]?.tags?.[0];
@@ -34,7 +36,6 @@ export function plannedImage(spec: Spec, r: RenderedImage, bake: BakeFile, outDi
   if (r.dropped.length) p.droppedTags = r.dropped;
   const annotations = facts.indexAnnotations.get(r.image.name);
   if (annotations) p.indexAnnotations = annotations;
-  const why = facts.notPublished.get(r.image.name);
   if (why) p.notPublished = why;
   const h = facts.hashes.get(r.image.name);
   if (h) {

@@ -13,11 +13,25 @@ export async function bakePrint(args: readonly string[], cwd: string, env: Env):
   let r = await print(env);
   // ssh = ["default"] makes bake check SSH_AUTH_SOCK even to print, and a CI runner has no agent: the
   // spec carries no ssh (import warns), so a socket file nobody answers on lets bake print the rest
-  const noAgent = r.stderr.includes("invalid empty ssh agent socket") || (env.SSH_AUTH_SOCK !== undefined && r.stderr.includes(`stat ${env.SSH_AUTH_SOCK}:`));
+  // (SSH_AUTH_SOCK gone, a folder, or a file that is no socket: stat, read and parse fail on it)
+  const sock = env.SSH_AUTH_SOCK;
+  const noAgent =
+    r.stderr.includes("invalid empty ssh agent socket") ||
+    (sock !== undefined && [`stat ${sock}:`, `read ${sock}:`, `parse ${sock}:`].some((s) => r.stderr.includes(s)));
   if (!r.ok && noAgent) r = await withPlaceholderAgent((socket) => print({ ...env, SSH_AUTH_SOCK: socket }));
   if (!r.ok) {
-    const why = r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : r.stderr.trim().split("\n").slice(-3).join("\n") || r.message;
-    return { ok: false, message: `docker buildx bake --print failed: ${why}` };
+    // bake's progress lines ("#1 reading docker-bake.hcl") say nothing of the failure
+    const said = r.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !/^#\d+ /.test(l));
+    const why = r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : said.slice(-3).join("\n") || r.message;
+    // an ssh key or a secret's src= that only another machine has (a CI runner's): bake stats them to print
+    const missing = /(?:stat|parse) (\/[^:\s]+): (?:stat [^:]+: )?(?:no such file or directory|ssh: no key found)/.exec(r.stderr)?.[1];
+    const hint = missing
+      ? `\nbake reads every ssh key and secret file (src=) even to print, and ${missing} is missing or not a key here: import on a machine that has it, or create it first`
+      : "";
+    return { ok: false, message: `docker buildx bake --print failed: ${why}${hint}` };
   }
   try {
     return { ok: true, json: JSON.parse(r.stdout) };

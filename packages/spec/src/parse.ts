@@ -5,7 +5,8 @@ import { normalize, type SpecFs } from "./normalize.ts";
 import { fastShape } from "./fast-shape.ts";
 import { parseSets } from "./overrides.ts";
 import { type SpecInput, specInputSchema } from "./schema.ts";
-import { parseYaml } from "./source-map.ts";
+import { standInAt } from "./schema-paths.ts";
+import { type Path, parseYaml } from "./source-map.ts";
 import { zodIssuesToDiagnostics } from "./zod-issues.ts";
 
 export type SpecResult = { ok: true; spec: Spec; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
@@ -28,10 +29,20 @@ export function parseSpec(
     const errors = zodIssuesToDiagnostics(shape.error.issues, yaml.data, yaml.map);
     // Every problem in one run: without the values found wrong, the rest of the file is checked as usual.
     const removed = shape.error.issues.flatMap((i) => (i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path])).map(upToList);
-    const rest = specInputSchema().safeParse(without(yaml.data, removed));
+    const data = without(yaml.data, removed);
+    let rest = specInputSchema().safeParse(data);
+    // A required value removed (context: 5) stands in as one the schema accepts, so other images are
+    // checked, and the image stays one that others may name. What the stand-in leads to is not reported:
+    // anything in the object holding it (its image), or anything under it at the top level.
+    const standIns = rest.success ? [] : rest.error.issues.map((i) => i.path);
+    if (!rest.success && standIns.every((p) => removed.some((r) => samePath(r, p)) && setAt(data, p, standInAt(p as Path))))
+      rest = specInputSchema().safeParse(data);
     if (!rest.success) return { ok: false, errors: sortDiagnostics(errors), warnings: [] };
+    const scopes = standIns.map((p) => (p.length > 1 ? p.slice(0, -1) : p));
+    const under = (path: readonly Segment[], scope: readonly Segment[]) => scope.every((seg, i) => path[i] === seg);
     // a problem at or above a removed value may be only its absence ("no images"): not reported
-    const consequence = (d: Diagnostic) => d.path !== undefined && removed.some((r) => d.path!.every((seg, i) => r[i] === seg));
+    const consequence = (d: Diagnostic) =>
+      d.path !== undefined && (removed.some((r) => d.path!.every((seg, i) => r[i] === seg)) || scopes.some((s) => under(d.path!, s)));
     const more = normalize(rest.data, yaml.map, opts).diagnostics.filter((d) => !consequence(d));
     return { ok: false, ...splitDiagnostics([...errors, ...more]) };
   }
@@ -47,6 +58,17 @@ const upToList = (path: readonly Segment[]): Segment[] => {
   const i = path.findIndex((s) => typeof s === "number");
   return [...(i === -1 ? path : path.slice(0, i))];
 };
+
+const samePath = (a: readonly Segment[], b: readonly Segment[]) => a.length === b.length && a.every((seg, i) => b[i] === seg);
+
+/** Sets the value at path in data, whose parent mapping must exist; false when it does not, or value is undefined. */
+function setAt(data: unknown, path: readonly Segment[], value: unknown): boolean {
+  let node: unknown = data;
+  for (const seg of path.slice(0, -1)) node = node !== null && typeof node === "object" ? (node as Record<Segment, unknown>)[seg] : undefined;
+  if (value === undefined || node === null || typeof node !== "object" || Array.isArray(node)) return false;
+  (node as Record<Segment, unknown>)[path.at(-1)!] = value;
+  return true;
+}
 
 /** A copy of the parsed YAML without the values at these paths (mappings only: see upToList). */
 function without(data: unknown, paths: readonly Segment[][]): unknown {

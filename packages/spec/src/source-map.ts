@@ -78,13 +78,33 @@ export function parseYaml(text: string, file: string, opts: { fast?: boolean } =
  * validate's start-up. require(): synchronous, and the bundle inlines it.
  */
 export function yamlTables(text: string, pos: (offset: number) => SourcePos): YamlTables {
-  const { isAlias, isMap, isScalar, isSeq, parseDocument } = require("yaml") as typeof Yaml;
+  const { isAlias, isMap, isScalar, isSeq, parseDocument, visit } = require("yaml") as typeof Yaml;
   let doc: Yaml.Document.Parsed;
   try {
     doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
   } catch (e) {
     return { ok: false, errors: [unexpected(e, pos(0))] };
   }
+  /** The duplicate key starting at offset, and where the mapping first has it; the library says neither. */
+  const duplicateAt = (offset: number): { key: string; first: number } | undefined => {
+    let found: { key: string; first: number } | undefined;
+    visit(doc, {
+      Map(_, map) {
+        const seen = new Map<unknown, number>();
+        for (const pair of map.items) {
+          const k = pair.key as Yaml.Node | null;
+          if (!isScalar(k) || !k.range) continue;
+          if (k.range[0] === offset && seen.has(k.value)) {
+            found = { key: String(k.value), first: seen.get(k.value)! };
+            return visit.BREAK;
+          }
+          if (!seen.has(k.value)) seen.set(k.value, k.range[0]);
+        }
+        return undefined;
+      },
+    });
+    return found;
+  };
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -93,10 +113,13 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
         // the library's own words for running out of stack ("Maximum call stack size exceeded") say nothing to a user
         if (code === "yaml-too-deep") return tooDeep(pos(e.pos[0]));
         // the library's words, but for what it says to programmers ("please use YAML.parseAllDocuments()")
+        const duplicate = code === "yaml-duplicate-key" ? duplicateAt(e.pos[0]) : undefined;
         const message =
           code === "yaml-multiple-documents"
             ? "the file holds more than one YAML document"
-            : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+            : duplicate
+              ? `duplicate key "${duplicate.key}" (first at line ${pos(duplicate.first).line})`
+              : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
         const hint =
           e.code === "TAB_AS_INDENT"
             ? "indent with spaces, not tabs"

@@ -3,33 +3,8 @@
 import { didYouMean } from "@multiarch/plan";
 import type { z } from "zod";
 import { type Diagnostic, diag } from "./diagnostics.ts";
-import { specInputSchema } from "./schema.ts";
+import { allowedKeysAt } from "./schema-paths.ts";
 import type { Path, SourceMap } from "./source-map.ts";
-
-type Def = {
-  type: string;
-  shape?: Record<string, { _zod: { def: Def } }>;
-  innerType?: { _zod: { def: Def } };
-  valueType?: { _zod: { def: Def } };
-  element?: { _zod: { def: Def } };
-  options?: { _zod: { def: Def } }[];
-};
-
-/** Keys the schema allows for the object at path (for "did you mean" on unknown keys). */
-function allowedKeysAt(path: Path): string[] {
-  let defs: Def[] = [(specInputSchema() as unknown as { _zod: { def: Def } })._zod.def];
-  const unwrap = (d: Def): Def[] =>
-    d.type === "optional" || d.type === "default" ? unwrap(d.innerType!._zod.def) : d.type === "union" ? d.options!.flatMap((o) => unwrap(o._zod.def)) : [d];
-  for (const seg of path) {
-    defs = defs.flatMap(unwrap).flatMap((d): Def[] => {
-      if (d.type === "object" && typeof seg === "string" && d.shape?.[seg]) return [d.shape[seg]._zod.def];
-      if (d.type === "record") return [d.valueType!._zod.def];
-      if (d.type === "array") return [d.element!._zod.def];
-      return [];
-    });
-  }
-  return defs.flatMap(unwrap).flatMap((d) => (d.type === "object" ? Object.keys(d.shape ?? {}) : []));
-}
 
 const TEMPLATE_PARENTS = new Set(["tags", "args", "labels", "annotations"]);
 const describe = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : typeof v);
@@ -138,9 +113,28 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
       }
       case "invalid_value": {
         const options = issue.values.map(String);
+        if (value === undefined) {
+          const key = String(path.at(-1));
+          out.push(
+            diag("missing-key", map.keyAt(path.slice(0, -1)), `missing required key "${key}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`, {
+              hint:
+                options.length === 1
+                  ? `add ${key}: ${options[0]}${path.length === 1 ? " at the top of the file" : ""}`
+                  : `add ${key}: one of ${options.join(", ")}`,
+              path,
+            }),
+          );
+          break;
+        }
         out.push(
           diag("invalid-value", map.valueAt(path), `${field}: ${JSON.stringify(value)} is not one of ${options.join(", ")}`, {
-            hint: typeof value === "string" ? didYouMean(value, options) : undefined,
+            // version: "1" is the string "1", not the number
+            hint:
+              typeof value === "string"
+                ? options.includes(value)
+                  ? `write ${value} unquoted: quoted, YAML reads it as a string`
+                  : didYouMean(value, options)
+                : undefined,
             path,
           }),
         );
