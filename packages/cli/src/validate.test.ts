@@ -173,6 +173,88 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(json.errors[0]!.hint).toContain("quote it");
   });
 
+  // found by a review: an error anywhere hid every problem found when tags render (a bad tag in another image)
+  test("errors in some images do not hide the render and compile problems of the others", async () => {
+    const spec = [
+      "version: 1",
+      "images:",
+      "  a:",
+      "    context: app",
+      "    tagz: [latest]",
+      "  b:",
+      '    tags: ["{{nope}}"]',
+      "    context: app",
+      "    platforms: [linux/arm46]",
+      "  c:",
+      "    context: app",
+      '    tags: ["Bad!"]',
+      "  d:",
+      "    context: app",
+      '    contexts: { base: "image:b" }',
+      '    tags: ["Worse!"]',
+    ];
+    // d builds FROM b, which has errors: what d's tags render to is not checked until b is fixed
+    expect(await errorsOf(specRepo(spec, "app"))).toEqual([
+      ["unknown-key", "5:5"],
+      ["template-unknown-variable", "7:12"],
+      ["platform-unknown", "9:17"],
+      ["tag-invalid", "12:12"],
+    ]);
+    // an error outside images (a variable every image may use): the file's errors alone
+    const top = ["version: 1", "variables: { v: { env: 5 } }", "images:", "  c:", "    context: app", '    tags: ["Bad!"]'];
+    expect(await errorsOf(specRepo(top, "app"))).toEqual([["invalid-type", "2:24"]]);
+  });
+
+  test("a matrix name with a key the matrix lacks is one error, with the key it meant", async () => {
+    const spec = [
+      "version: 1",
+      "images:",
+      "  m:",
+      "    context: app",
+      "    matrix: { v: [a, b] }",
+      '    name: "m-{{matrix.x}}"',
+      '    tags: ["t-{{matrix.w}}"]',
+    ];
+    const { json } = await validate(specRepo(spec, "app"));
+    expect(json.errors.map((e) => [e.code, `${e.line}:${e.col}`, e.hint])).toEqual([
+      ["template-unknown-variable", "6:11", "did you mean v?"],
+      ["template-unknown-variable", "7:12", "did you mean v?"],
+    ]);
+  });
+
+  // found by a review: zod's own words ("Invalid input", "Too small: expected array to have >=1 items")
+  test("a value of the wrong shape says what the field takes, and what to write", async () => {
+    const spec = [
+      "version: 1",
+      "platforms: ~",
+      "variables:",
+      "  version: { env: VERSION, default: 1.10 }",
+      "registries:",
+      "  r: { url: 127.0.0.1:5000/x, insecure: yes }",
+      "images:",
+      "  app:",
+      "    context: app",
+      "    attest: { provenance: yes }",
+      "    test: { run: uname -m }",
+      '    publish: "no"',
+      "    matrix: { w: [] }",
+    ];
+    const { json } = await validate(specRepo(spec, "app"));
+    expect(json.errors.map((e) => [`${e.line}:${e.col}`, e.message, e.hint])).toEqual([
+      ["2:12", "platforms: expected a list or a string, got null", undefined],
+      ["4:37", "variables.version.default: expected a string, got the number 1.1", 'quote it ("…"): unquoted, YAML reads it as the number 1.1'],
+      ["6:41", 'registries.r.insecure: expected true or false, got "yes"', "YAML 1.2 reads yes as text: write true for a yes/no value"],
+      ["10:27", 'images.app.attest.provenance: expected false, "min" or "max", got "yes"', "YAML 1.2 reads yes as text, not as a boolean"],
+      [
+        "11:18",
+        'images.app.test.run: expected a list, got "uname -m"',
+        `write a list of the command's words: [uname, -m], or [/bin/sh, -c, "uname -m"] for shell syntax`,
+      ],
+      ["12:14", 'images.app.publish: expected true or false, got "no"', "YAML 1.2 reads no as text: write false for a yes/no value"],
+      ["13:18", "images.app.matrix.w: list at least 1 item", undefined],
+    ]);
+  });
+
   test("a missing or quoted version says what to write", async () => {
     const missing = await validate(specRepo(["images:", "  app:", "    context: app"], "app"));
     expect(missing.json.errors).toMatchObject([

@@ -9,7 +9,10 @@ import { standInAt } from "./schema-paths.ts";
 import { type Path, parseYaml } from "./source-map.ts";
 import { zodIssuesToDiagnostics } from "./zod-issues.ts";
 
-export type SpecResult = { ok: true; spec: Spec; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
+export type SpecResult =
+  | { ok: true; spec: Spec; warnings: Diagnostic[] }
+  /** `unaffected`: the spec without the images its errors are in, when they are all in images (see unaffectedBy). */
+  | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[]; unaffected?: Spec };
 
 /**
  * `env`: where variables are read from for the fields that shape the plan; without it, defaults only
@@ -43,12 +46,37 @@ export function parseSpec(
     // a problem at or above a removed value may be only its absence ("no images"): not reported
     const consequence = (d: Diagnostic) =>
       d.path !== undefined && (removed.some((r) => d.path!.every((seg, i) => r[i] === seg)) || scopes.some((s) => under(d.path!, s)));
-    const more = normalize(rest.data, yaml.map, opts).diagnostics.filter((d) => !consequence(d));
-    return { ok: false, ...splitDiagnostics([...errors, ...more]) };
+    const checked = normalize(rest.data, yaml.map, opts);
+    const found = splitDiagnostics([...errors, ...checked.diagnostics.filter((d) => !consequence(d))]);
+    return { ok: false, ...found, ...unaffectedBy(checked.spec, found.errors) };
   }
   const { spec, diagnostics } = normalize(shape.data, yaml.map, { ...opts, overrides: sets.overrides });
   const { errors, warnings } = splitDiagnostics(diagnostics);
-  return !spec || hasErrors(errors) ? { ok: false, errors, warnings } : { ok: true, spec, warnings };
+  return !spec || hasErrors(errors) ? { ok: false, errors, warnings, ...unaffectedBy(spec, errors) } : { ok: true, spec, warnings };
+}
+
+/**
+ * The spec without the images an error is in, nor those built FROM them: what can still be rendered and
+ * compiled, so one run reports those images' problems too (a bad tag in one image, an unknown platform in
+ * another). None when an error is outside images (variables, registries, defaults): every image may
+ * depend on it.
+ */
+function unaffectedBy(spec: Spec | undefined, errors: readonly Diagnostic[]): { unaffected?: Spec } {
+  if (!spec || errors.some((d) => d.path?.[0] !== "images" || d.path.length < 2)) return {};
+  const keys = new Set(errors.map((d) => String(d.path![1])));
+  const out = new Set(spec.images.filter((i) => keys.has(i.matrix?.of ?? i.name)).map((i) => i.name));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const i of spec.images)
+      if (!out.has(i.name) && i.dependsOn.some((d) => out.has(d) || !spec.images.some((o) => o.name === d))) {
+        out.add(i.name);
+        grew = true;
+      }
+  }
+  const images = spec.images.filter((i) => !out.has(i.name));
+  if (images.length === 0) return {};
+  const groups = spec.groups.map((g) => ({ ...g, images: g.images.filter((n) => !out.has(n)) }));
+  return { unaffected: { ...spec, images, groups } };
 }
 
 type Segment = PropertyKey;

@@ -346,7 +346,9 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
       const hint =
         root === "platform"
           ? "platform values differ per platform: use the TARGETPLATFORM / TARGETARCH build args inside the Dockerfile"
-          : didYouMean(p.original, [...variables, ...Object.entries(BUILTINS).flatMap(([r, fs]) => fs.map((f) => `${r}.${f}`))]);
+          : root === "matrix"
+            ? "a matrix value is filled in as {{matrix.KEY}} on its own, before templates run: list the values in the form the tag needs"
+            : didYouMean(p.original, [...variables, ...Object.entries(BUILTINS).flatMap(([r, fs]) => fs.map((f) => `${r}.${f}`))]);
       problems.push({
         code: "template-unknown-variable",
         message: `template "${source}": unknown variable "${p.original}"`,

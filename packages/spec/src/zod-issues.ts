@@ -23,6 +23,48 @@ const unquoted = (value: unknown): { got: string; hint: string } | undefined =>
     ? { got: `the ${typeof value} ${String(value)}`, hint: `quote it ("…"): unquoted, YAML reads it as the ${typeof value} ${String(value)}` }
     : undefined;
 
+const expectedOf = (t: string): string =>
+  t === "record" || t === "object"
+    ? "a mapping"
+    : t === "array"
+      ? "a list"
+      : t === "string"
+        ? "a string"
+        : t === "number"
+          ? "a number"
+          : t === "boolean"
+            ? "true or false"
+            : t;
+
+/**
+ * yes, no, on, off: words YAML 1.1 read as booleans, and YAML 1.2 (this file's) reads as text; `allows`
+ * says whether the boolean they meant may be written here.
+ */
+function yamlWord(value: unknown, allows: (b: boolean) => boolean = () => true): string | undefined {
+  if (typeof value !== "string" || !/^(y|yes|n|no|on|off)$/i.test(value)) return undefined;
+  const meant = /^(y|yes|on)$/i.test(value);
+  return `YAML 1.2 reads ${value} as text${allows(meant) ? `: write ${meant} for a yes/no value` : ", not as a boolean"}`;
+}
+
+/** What to write instead, for a value of the wrong type. */
+function typeHint(expected: string, value: unknown, path: Path): string | undefined {
+  if (expected === "boolean" && typeof value === "string")
+    return yamlWord(value) ?? (/^(true|false)$/i.test(value) ? `write ${value.toLowerCase()} unquoted: quoted, YAML reads it as text` : undefined);
+  if (expected === "number" && typeof value === "string" && /^\d+$/.test(value)) return `write ${value} unquoted: quoted, YAML reads it as text`;
+  if (expected === "array" && typeof value === "string") {
+    // a command's words are a list of their own: run: uname -m is [uname, -m]
+    const words = value.trim().split(/\s+/);
+    return path.at(-1) === "run" && words.length > 1
+      ? `write a list of the command's words: [${words.join(", ")}], or [/bin/sh, -c, "${value}"] for shell syntax`
+      : `write a list: [${value}]`;
+  }
+  if (expected === "object" && typeof value !== "object") {
+    const keys = allowedKeysAt(path);
+    return keys.length ? `a mapping with the keys ${keys.join(", ")}` : undefined;
+  }
+  return undefined;
+}
+
 export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data: unknown, map: SourceMap): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
@@ -60,23 +102,34 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
           );
         } else {
           const scalar = issue.expected === "string" ? unquoted(value) : undefined;
-          const hint = issue.expected === "array" && typeof value === "string" ? `write a list: [${value}]` : scalar?.hint;
           out.push(
             diag(
               "invalid-type",
               map.valueAt(path),
-              `${field}: expected ${issue.expected === "record" ? "a mapping" : issue.expected === "array" ? "a list" : issue.expected}, got ${scalar?.got ?? describe(value)}`,
-              { hint, path },
+              `${field}: expected ${expectedOf(issue.expected)}, got ${scalar?.got ?? unquoted(value)?.got ?? (typeof value === "string" ? `"${value}"` : describe(value))}`,
+              {
+                hint: scalar?.hint ?? typeHint(issue.expected, value, path),
+                path,
+              },
             ),
           );
         }
+        break;
+      }
+      case "too_small": {
+        const at = issue.origin === "array" ? `list at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? "" : "s"}` : issue.message;
+        out.push(diag("invalid-value", map.valueAt(path), `${field}: ${at}`, { path }));
         break;
       }
       case "invalid_union": {
         const last = String(path[path.length - 1]);
         const scalar = unquoted(value);
         const signing = path[0] === "sign" && (last === "key" || last === "publicKey");
-        if ((last === "username" || last === "password" || signing) && typeof value !== "object") {
+        // one shape the value has (a mapping with env:), wrong inside: said there ({ env: 5 }: env, a number)
+        const inside = issue.errors.filter((errs) => errs.length > 0 && errs.every((e) => e.path.length > 0));
+        if (inside.length === 1) {
+          out.push(...zodIssuesToDiagnostics(inside[0]!.map((e) => ({ ...e, path: [...path, ...e.path] })) as z.core.$ZodIssue[], data, map));
+        } else if ((last === "username" || last === "password" || signing) && typeof value !== "object") {
           const name = signing ? "COSIGN_KEY" : last === "password" ? (path[0] === "sign" ? "COSIGN_PASSWORD" : "REGISTRY_TOKEN") : "REGISTRY_USER";
           out.push(
             diag("credential-literal", map.valueAt(path), `${field}: credentials are references, never literal values`, {
@@ -107,7 +160,22 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
             }),
           );
         } else {
-          out.push(diag("invalid-type", map.valueAt(path), `${field}: ${issue.message}`, { path }));
+          // each shape the value may have, as the options' own first complaints say it
+          const shapes = [
+            ...new Set(
+              issue.errors.flatMap((errs) =>
+                errs
+                  .filter((e) => e.path.length === 0)
+                  .flatMap((e) =>
+                    e.code === "invalid_type" ? [expectedOf(e.expected)] : e.code === "invalid_value" ? e.values.map((v) => JSON.stringify(v)) : [],
+                  ),
+              ),
+            ),
+          ];
+          const expected = shapes.length ? `expected ${shapes.slice(0, -1).join(", ")}${shapes.length > 1 ? " or " : ""}${shapes.at(-1)}` : issue.message;
+          const got = scalar?.got ?? (typeof value === "string" ? `"${value}"` : describe(value));
+          const allows = (b: boolean) => shapes.includes("true or false") || shapes.includes(String(b));
+          out.push(diag("invalid-type", map.valueAt(path), `${field}: ${expected}, got ${got}`, { hint: yamlWord(value, allows), path }));
         }
         break;
       }

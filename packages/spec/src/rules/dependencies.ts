@@ -4,12 +4,17 @@ import { diag, type SourcePos } from "../diagnostics.ts";
 import type { Image } from "../model.ts";
 import type { RuleContext } from "./context.ts";
 
+/** Where an image is written: its key under images: (a matrix image's, for each of its combinations). */
+const pathOf = (img: Image): string[] => ["images", img.matrix?.of ?? img.name];
+
 export function contextPlatformRules(ctx: RuleContext, images: readonly Image[]): void {
+  // a base whose platforms were refused is built for none: what its users miss follows from that error
+  const refused = (dep: Image) => ctx.diagnostics.some((d) => d.severity === "error" && d.path?.[1] === pathOf(dep)[1] && d.path?.[2] === "platforms");
   for (const img of images) {
     for (const c of img.contexts) {
       if (c.kind !== "image") continue;
       const dep = images.find((i) => i.name === c.image);
-      if (!dep) continue;
+      if (!dep || refused(dep)) continue;
       const depPlatforms = new Set(dep.platforms);
       const missing = img.platforms.filter((p) => !depPlatforms.has(p));
       if (missing.length === 0) continue;
@@ -17,6 +22,7 @@ export function contextPlatformRules(ctx: RuleContext, images: readonly Image[])
       ctx.diagnostics.push(
         diag("context-platforms", c.at, `image ${img.name} builds FROM ${dep.name} for ${missing.join(", ")}, but ${dep.name} is not built for ${those}`, {
           hint: `add ${missing.join(", ")} to ${dep.name}'s platforms`,
+          path: [...pathOf(img), "contexts"],
         }),
       );
     }
@@ -35,7 +41,10 @@ export function dependencyOrder(ctx: RuleContext, images: readonly Image[]): Ima
       const cycle = [...trail.slice(trail.indexOf(img.name)), img.name];
       const at: SourcePos = img.contexts.find((c) => c.kind === "image")?.at ?? img.at;
       ctx.diagnostics.push(
-        diag("dependency-cycle", at, `dependency cycle: ${cycle.join(" -> ")}`, { hint: "an image cannot be built FROM an image that builds FROM it" }),
+        diag("dependency-cycle", at, `dependency cycle: ${cycle.join(" -> ")}`, {
+          hint: "an image cannot be built FROM an image that builds FROM it",
+          path: pathOf(img),
+        }),
       );
       return;
     }

@@ -107,12 +107,17 @@ function expandMatrix(ctx: RuleContext, key: string, img: ImageInput, ip: Path):
   const keys = Object.keys(img.matrix);
   let combos: Record<string, string>[] = [{}];
   for (const k of keys) combos = combos.flatMap((c) => img.matrix![k]!.map((v) => ({ ...c, [k]: v })));
-  const { matrix: _, name, ...rest } = img;
+  const { matrix: _, name: written, ...rest } = img;
   checkNoMatrix(ctx, rest, ip, keys);
+  const before = ctx.diagnostics.length;
+  if (written !== undefined) checkNoMatrix(ctx, written, [...ip, "name"], keys);
+  // a name with a key the matrix lacks is reported there: the default names keep the image's other checks apart from it
+  const name = ctx.diagnostics.length === before ? written : undefined;
   return combos.map((combo) => {
     const fill = (v: unknown): unknown =>
       typeof v === "string"
-        ? v.replace(MATRIX_RE, (m, k: string) => combo[k] ?? m)
+        ? // a key the matrix lacks is reported by checkNoMatrix, once: not again as a template's unknown variable
+          v.replace(MATRIX_RE, (_, k: string) => combo[k] ?? "")
         : Array.isArray(v)
           ? v.map(fill)
           : v && typeof v === "object"
