@@ -73,6 +73,21 @@ describe.skipIf(!env)("partial runs", () => {
     // nor named under its tags in the engine: bake builds a linked target without outputs, which the docker
     // driver loaded under the target's tags until the run set BUILDX_NO_DEFAULT_LOAD
     expect((await docker(["image", "inspect", `${env!.registry}/${ns}/base:${version}`])).exitCode).not.toBe(0);
+    // a full run after it: api's hash is the one the --image run gave it (base hashed as the spec plans it,
+    // not for api's platforms only), so api is up to date; an --image run after that builds nothing either,
+    // base FROM'd by digest
+    const all = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--json"], { env: { VERSION: version } });
+    expect(all.exitCode, all.stderr).toBe(0);
+    expect(json(all.stdout).report.images.map((i) => [i.name, i.status])).toEqual([
+      ["base", "published"],
+      ["api", "up-to-date"],
+      ["web", "published"],
+    ]);
+    const again = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--image", "api", "--json"], { env: { VERSION: version } });
+    expect(json(again.stdout).report.images.map((i) => [i.name, i.status])).toEqual([
+      ["base", "up-to-date"],
+      ["api", "up-to-date"],
+    ]);
   });
 
   // the pull request check: archives tested under names of their own, which leave the engine after

@@ -1,7 +1,7 @@
 // What a run decides per image before any step exists: why its user tags stay where they are (a subset,
 // a dependency, --no-publish, --load), and, from its input hash and what its tags hold now, whether it
 // is up to date, can reuse a published index, or builds.
-import type { PlannedRef } from "@multiarch/plan";
+import type { Platform, PlannedRef } from "@multiarch/plan";
 import type { Image, Spec } from "@multiarch/spec";
 import { type Decision, decide, type ImageHash } from "./input-hashes.ts";
 import type { Facts, RenderedImage } from "./render.ts";
@@ -84,14 +84,16 @@ export function incrementalDecisions(
   rendered: readonly RenderedImage[],
   hashes: ReadonlyMap<string, ImageHash>,
   published: Facts["published"],
-  publishes: (name: string) => boolean,
+  /** The platforms an image's tags must hold to be up to date; undefined: no decision, it is built. */
+  platformsFor: (r: RenderedImage) => readonly Platform[] | undefined,
 ): Map<string, Decision> {
   const decisions = new Map<string, Decision>();
   for (const r of rendered) {
     const h = hashes.get(r.image.name);
-    if (h && published && publishes(r.image.name)) {
+    const platforms = platformsFor(r);
+    if (h && published && platforms) {
       const refs: PlannedRef[] = plannedRefs(spec, r, "");
-      decisions.set(r.image.name, decide({ name: r.image.name, platforms: [...r.image.platforms], dependsOn: [], refs }, h, published));
+      decisions.set(r.image.name, decide({ name: r.image.name, platforms: [...platforms], dependsOn: [], refs }, h, published));
     }
   }
   return decisions;

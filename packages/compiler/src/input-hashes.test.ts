@@ -11,8 +11,8 @@ import { type CompileOptions, compile } from "./compile.ts";
 const bake: CompileOptions["strategy"] = { requested: "bake", chosen: "bake", reason: "test" };
 const git = { sha: "a".repeat(40), shortSha: "aaaaaaa", branch: "main", tag: "", time: "1700000000" };
 
-/** `other`: more fields of image other, e.g. ", target: final". */
-function spec(other = ""): Spec {
+/** `other`, `base`: more fields of images other and base, e.g. ", target: final". */
+function spec(other = "", base = ""): Spec {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-inputs-"));
   mkdirSync(join(dir, ".git"));
   for (const f of ["base", "app", "other"]) {
@@ -21,7 +21,7 @@ function spec(other = ""): Spec {
   }
   writeFileSync(
     join(dir, "multiarch.yaml"),
-    `version: 1\nregistries: { r: { url: "localhost:5000/x" } }\ndefaults: { tags: ["2.0", latest] }\nimages:\n  base: { context: base }\n  app: { context: app, contexts: { base: "image:base" } }\n  other: { context: other${other} }\n`,
+    `version: 1\nregistries: { r: { url: "localhost:5000/x" } }\ndefaults: { tags: ["2.0", latest] }\nimages:\n  base: { context: base${base} }\n  app: { context: app, contexts: { base: "image:base" } }\n  other: { context: other${other} }\n`,
   );
   const r = loadSpec(join(dir, "multiarch.yaml"));
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
@@ -126,6 +126,37 @@ describe("decisions", () => {
     // the run's bake file holds app alone: buildx reads every target of its file, whichever it builds
     const file = JSON.parse(c.files["docker-bake.json"]!) as BakeFile;
     expect([Object.keys(file.target), file.group.default!.targets]).toEqual([["app"], ["app"]]);
+  });
+
+  // found by a review: apply --image app built and pushed base again though its tags held its inputs' result;
+  // and, base built for app's platforms only, hashed so, app's hash was not the full run's: each rebuilt it
+  test("--image: a dependency whose tags hold its inputs is FROM'd by digest, not built; a changed one is built", () => {
+    const wide = ", platforms: [linux/amd64, linux/arm64, linux/arm/v7]";
+    const full = compile(spec("", wide), { git, env: {}, inputs: facts() }, { strategy: bake });
+    if (!full.ok) throw new Error(JSON.stringify(full.errors));
+    const first = full.compiled;
+    const only = (inputs: Record<string, ImageInputFacts>) => {
+      const r = compile(spec("", wide), { git, env: {}, inputs, published: all(first) }, { strategy: bake, images: ["app"] });
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      return r.compiled;
+    };
+    // nothing changed: the hashes are the full run's, so everything is up to date
+    expect(only(facts()).plan.images.map((i) => [i.name, i.platforms.length, i.upToDate?.digest])).toEqual([
+      ["base", 2, "sha256:base"],
+      ["app", 2, "sha256:app"],
+    ]);
+    const c = only(facts({ app: { context: "ctx-app-2" } }));
+    expect(c.plan.images.map((i) => [i.name, i.upToDate?.digest, i.changed])).toEqual([
+      ["base", "sha256:base", undefined],
+      ["app", undefined, ["context"]],
+    ]);
+    expect(c.bake.target.app!.contexts).toEqual({ base: "docker-image://localhost:5000/x/base@sha256:base" });
+    const changed = only(facts({ base: { context: "ctx-base-2" } }));
+    expect(changed.plan.images.map((i) => [i.name, i.upToDate, i.reuse])).toEqual([
+      ["base", undefined, undefined],
+      ["app", undefined, undefined],
+    ]);
+    expect(changed.bake.target.app!.contexts).toEqual({ base: "target:base" });
   });
 
   test("the run's bake file keeps the targets its built images link (target:); plan's holds every target", () => {

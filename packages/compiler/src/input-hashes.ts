@@ -28,6 +28,8 @@ export function inputHashes(
   inputs: Readonly<Record<string, ImageInputFacts>>,
   strategy: Strategy,
   signing?: string,
+  /** The platforms an image is hashed with, when not the ones it is built for here (see compile). */
+  platformsOf: (img: RenderedImage["image"]) => readonly string[] = (img) => img.platforms,
 ): Map<string, ImageHash> {
   const out = new Map<string, ImageHash>();
   for (const r of rendered) {
@@ -50,7 +52,7 @@ export function inputHashes(
       annotations: r.annotations,
       // only when set, so the hashes of images without them stay what they were
       ...(r.indexAnnotations ? { indexAnnotations: r.indexAnnotations } : {}),
-      platforms: img.platforms,
+      platforms: platformsOf(img),
       // the attestations published beside the image; only when not the default (provenance min, no SBOM)
       ...(img.attest.provenance !== "min" || img.attest.sbom ? { attest: [img.attest.provenance, img.attest.sbom] } : {}),
       secrets: img.secrets.map((s) => s.id),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Plan, Stage } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { executePlan } from "./execute.ts";
+import { documentRegistry } from "./testing/document-registry.ts";
 
 /** A docker that fails `failures` times with `message`, then succeeds; it logs every call. */
 function fakeDocker(failures: number, message: string) {
@@ -196,5 +197,40 @@ describe("clean-up after the run stopped", () => {
     ]);
     await new Promise((r) => setTimeout(r, 200));
     expect(fake.calls()).toEqual(["push broken/b"]);
+  });
+});
+
+// found by a review: Ctrl-C while a tag's manifest PUT was on its way; the registry applied it, and the
+// report said the tag had not moved
+describe("an interrupted publish", () => {
+  const registry = documentRegistry();
+  test("a tag the cut-off PUT moved is reported as moved", async () => {
+    const staging = `${registry.host}/r:staging`;
+    registry.tags.set("staging", registry.image({ os: "linux", architecture: "amd64" }));
+    const steps = (kind: "verify" | "publish"): Stage => ({
+      name: kind,
+      steps: [
+        {
+          id: `${kind}:a`,
+          kind,
+          image: "a",
+          commands: [],
+          inputs: [],
+          produces: [],
+          ...(kind === "verify"
+            ? { read: { ref: staging, insecure: true }, expect: { ref: staging, platforms: ["linux/amd64"] } }
+            : { moveTags: { staging, tags: [`${registry.host}/r:1`], insecure: true } }),
+        },
+      ],
+    });
+    const run: Plan = { ...plan("push"), stages: [steps("verify"), steps("publish")] };
+    registry.holdPuts = true;
+    const stop = new AbortController();
+    // the interrupt comes once the PUT is applied, before the registry answers it
+    const applied = setInterval(() => registry.tags.has("1") && stop.abort(), 5);
+    const r = await executePlan(run, { planDir: mkdtempSync(join(tmpdir(), "multiarch-interrupt-")), env: {}, concurrency: 1, retry, signal: stop.signal });
+    clearInterval(applied);
+    expect(r.exitCode).toBe(130);
+    expect(r.tags).toEqual([{ image: "a", ref: `${registry.host}/r:1`, status: "moved", digest: registry.tags.get("staging") }]);
   });
 });

@@ -99,7 +99,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
     ]),
   ];
   const client = new RegistryClient({ env: opts.env, insecureHosts, ...(opts.signal ? { signal: opts.signal } : {}) });
-  const registry = { client, blobs: new BlobLocations() };
+  // asks what a request the interrupt cut off did, after it: not stopped by that signal, and briefly
+  const settle = new RegistryClient({ env: opts.env, insecureHosts, timeoutMs: 5_000 });
+  const registry = { client, settle, blobs: new BlobLocations() };
   const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
   const ctx: StepContext = { verified, built, staged, moved, kept, runDir, started, manifestEnv, dependsOn, registry };
   // --continue: the images that failed, by their own steps
@@ -259,7 +261,7 @@ interface StepContext {
   manifestEnv: Env;
   /** What each image builds FROM (image: links). */
   dependsOn: ReadonlyMap<string, readonly string[]>;
-  registry: { client: RegistryClient; blobs: BlobLocations };
+  registry: { client: RegistryClient; settle: RegistryClient; blobs: BlobLocations };
 }
 
 /**
@@ -468,7 +470,13 @@ async function moveTags(m: NonNullable<Step["moveTags"]>, run: RunOptions, ctx: 
     if (index.digest !== digest) return `${m.staging}@${digest}: the registry answered ${index.digest}`;
     // another repository (promote between registries copied it by digest first): its images come along
     if (to.value.host !== from.host || to.value.path !== from.path) await copyImage(client, from, to.value, blobs);
-    await client.putManifest(to.value, digest, index.mediaType, index.bytes, to.value.tag);
+    try {
+      await client.putManifest(to.value, digest, index.mediaType, index.bytes, to.value.tag);
+    } catch (e) {
+      // a PUT cut off (Ctrl-C, a lost answer) may have been applied all the same: the report says what the tag holds
+      if ((await readTag(ctx.registry.settle, tag).catch(() => null))?.digest === digest) ctx.moved.set(tag, digest);
+      throw e;
+    }
     ctx.moved.set(tag, digest);
     run.onLine?.(`${tag} -> ${digest}`, "stdout");
   }

@@ -117,6 +117,37 @@ describe("report", () => {
     ]);
   });
 
+  // found by a review: after Ctrl-C, images were "skipped: needs base, which failed" and "not-run: … (apply
+  // --continue builds and publishes the others)", though nothing failed; a test's reason lost its exit code
+  test("an interrupt: what it cut off is cancelled, what finished says so, and nothing is called failed", () => {
+    const mono: Plan = {
+      ...plan,
+      images: [
+        { name: "base", platforms: ["linux/amd64"], dependsOn: [], refs: [ref("base")] },
+        { name: "lib", platforms: ["linux/amd64"], dependsOn: ["base"], refs: [ref("lib")] },
+        { name: "app", platforms: ["linux/amd64"], dependsOn: ["lib"], refs: [ref("app")] },
+      ],
+      stages: [
+        {
+          name: "verify",
+          steps: ["base", "lib", "app"].map((i) => ({ id: `verify:${i}@r`, kind: "verify" as const, image: i, commands: [], inputs: [], produces: [] })),
+        },
+      ],
+    };
+    const steps = [
+      outcome("verify:base@r", "verify", "failed", "base"),
+      outcome("verify:lib@r", "verify", "ok", "lib"),
+      outcome("verify:app@r", "verify", "not-run", "app"),
+    ];
+    expect(summarize(mono, steps, new Map(), true).map((i) => [i.name, i.status, i.reason])).toEqual([
+      ["base", "cancelled", "interrupted: the run was stopped before it finished"],
+      ["lib", "verified", undefined],
+      ["app", "not-run", "interrupted: the run was stopped before it got to it"],
+    ]);
+    const test = { ...outcome("test:lib/linux/arm64", "test", "failed", "lib"), error: "docker run …: exit code 1", stderrTail: "lib aarch64" };
+    expect(summarize(mono, [test], new Map()).find((i) => i.name === "lib")!.reason).toBe("test:lib/linux/arm64 failed (exit code 1):\nlib aarch64");
+  });
+
   test("time per kind of step: the wall time of overlapping steps once, and their sum", () => {
     const at = (id: string, kind: StepOutcome["kind"], startMs: number, durationMs: number): StepOutcome => ({
       ...outcome(id, kind, "ok"),

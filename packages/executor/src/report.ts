@@ -96,8 +96,9 @@ function ownFailure(image: string, mine: readonly StepOutcome[], bakes: readonly
   // a bake that says nothing per target (a plan written before it could) fails all it builds
   const failed = mine.find((s) => s.status === "failed") ?? bakes.find((s) => s.status === "failed" && !s.targets);
   if (!failed) return undefined;
-  // what the tool said beats the command line it ran
-  return failed.stderrTail ? `${failed.id} failed:\n${failed.stderrTail}` : `${failed.id}: ${failed.error ?? "failed"}`;
+  // what the tool said beats the command line it ran; its exit code stays (a test's output alone reads as a pass)
+  const exit = /exit code:? (\d+)\s*$/.exec(failed.error ?? "")?.[1];
+  return failed.stderrTail ? `${failed.id} failed${exit ? ` (exit code ${exit})` : ""}:\n${failed.stderrTail}` : `${failed.id}: ${failed.error ?? "failed"}`;
 }
 
 /** Per image, from its own steps (and the shared bake step, which builds every image at once). */
@@ -136,8 +137,9 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
     const unchanged = publishes.length > 0 && publishes.every((s) => s.status === "unchanged");
     const target = targetOf(shared, img.name);
     // A failed dependency comes first: what is built FROM a broken image cannot be right (and BuildKit
-    // may name a dependent for a step the two share).
-    const dependency = img.upToDate ? undefined : failedDependency(img.name);
+    // may name a dependent for a step the two share). One an interrupt cut off is not broken: what was
+    // built FROM it says what it got to.
+    const dependency = img.upToDate || interrupted ? undefined : failedDependency(img.name);
     const failure = failures.get(img.name);
     const status: ImageSummary["status"] = img.upToDate
       ? "up-to-date"
@@ -172,9 +174,11 @@ export function summarize(plan: Plan, steps: StepOutcome[], built: ReadonlyMap<s
             ? interrupted
               ? "interrupted: the run was stopped before it finished"
               : `bake stopped when ${others.join(", ")} failed`
-            : status === "not-run" && others.length
-              ? `the run stopped when ${others.join(", ")} failed (apply --continue builds and publishes the others)`
-              : undefined;
+            : status === "not-run" && interrupted
+              ? "interrupted: the run was stopped before it got to it"
+              : status === "not-run" && others.length
+                ? `the run stopped when ${others.join(", ")} failed (apply --continue builds and publishes the others)`
+                : undefined;
     const stagingDigest = img.refs.map((r) => built.get(r.staging)).find(Boolean);
     const digest =
       img.upToDate?.digest ??

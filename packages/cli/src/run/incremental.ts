@@ -22,7 +22,8 @@ export async function incrementalFacts(
   const inputs = await gatherInputs(spec, spec.images, args, io.env);
   since("hash inputs (files, base image digests)", t0);
   if (rebuild) return { facts: { inputs }, problems: [] };
-  const refs = first.images.filter((i) => !i.notPublished).flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
+  // a dependency --image brought along too: up to date, it is built FROM by digest
+  const refs = first.images.flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
   const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
   t0 = performance.now();
   const published = await readPublished(refs, io.env, insecure, specCredentials(spec, io.env).byHost);

@@ -210,7 +210,7 @@ export function finalSummary(report: Report, io: Io): string {
   const stopped =
     report.exitCode === 130
       ? "interrupted"
-      : `${images.length ? `${images.join(", ")}: ` : ""}${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${notRun} not run`;
+      : `${images.length ? `${images.join(", ")}: ` : ""}${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${plural(notRun, "step")} not run`;
   const tagsLine = published.length
     ? `; published the others: ${published.join(", ")}`
     : movedTags.length

@@ -1,5 +1,6 @@
 // For unit tests: a registry of JSON documents (manifests, configs) by digest, and tags naming them, on a
-// loopback port of its own, answering GETs of repository `r` as the distribution API does.
+// loopback port of its own, answering GETs of repository `r` as the distribution API does, and manifest
+// PUTs by tag (with `holdPuts`, applied but never answered: a request an interrupt cuts off).
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +12,18 @@ export function documentRegistry() {
   const tags = new Map<string, string>();
   const server = http.createServer((req, res) => {
     const m = /^\/v2\/r\/(manifests|blobs)\/(.+)$/.exec(req.url ?? "");
+    if (req.method === "PUT" && m?.[1] === "manifests") {
+      const body: Buffer[] = [];
+      req.on("data", (c: Buffer) => body.push(c));
+      req.on("end", () => {
+        const text = Buffer.concat(body).toString("utf8");
+        const digest = `sha256:${createHash("sha256").update(text).digest("hex")}`;
+        docs.set(digest, text);
+        tags.set(m[2]!, digest);
+        if (!registry.holdPuts) res.writeHead(201, { "docker-content-digest": digest }).end();
+      });
+      return;
+    }
     const digest = m && (m[2]!.startsWith("sha256:") ? m[2]! : tags.get(m[2]!));
     const text = digest && docs.get(digest);
     if (!text) return void res.writeHead(404).end();
@@ -20,6 +33,7 @@ export function documentRegistry() {
   const registry = {
     host: "",
     tags,
+    holdPuts: false,
     /** Stores a document; returns its digest. */
     put(doc: unknown): string {
       const text = JSON.stringify(doc);
@@ -46,6 +60,9 @@ export function documentRegistry() {
         }),
       ),
   );
-  afterAll(() => void server.close());
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   return registry;
 }
