@@ -255,6 +255,30 @@ describe("validate: bad inputs point at their line and column", () => {
     ]);
   });
 
+  // found by a review: these passed validate and plan, and failed at build time (or read outside the repository)
+  test("an OCI layout context is a folder inside the repository; docker-image:// names an image; imgae: is a typo", async () => {
+    const spec = [
+      "version: 1",
+      "images:",
+      "  app:",
+      "    context: app",
+      "    contexts:",
+      '      a: "oci-layout://../../nothing"',
+      '      b: "oci-layout:///etc"',
+      '      c: "docker-image://"',
+      '      d: "imgae:app"',
+      '      e: "oci-layout://app:v1@sha256:0000000000000000000000000000000000000000000000000000000000000000"',
+      '      f: "docker-image://alpine:3.20"',
+    ];
+    const { json } = await validate(specRepo(spec, "app"));
+    expect(json.errors.map((e) => [e.code, e.line, e.hint])).toEqual([
+      ["path-missing", 6, expect.stringContaining("relative to the spec's folder")],
+      ["path-outside-repo", 7, expect.stringContaining("inside the repository")],
+      ["invalid-value", 8, "write docker-image://NAME[:TAG][@sha256:…], e.g. docker-image://alpine:3.20"],
+      ["context-unknown-image", 9, "did you mean image:app?"],
+    ]);
+  });
+
   test("a missing or quoted version says what to write", async () => {
     const missing = await validate(specRepo(["images:", "  app:", "    context: app"], "app"));
     expect(missing.json.errors).toMatchObject([

@@ -37,9 +37,14 @@ export function inputHashes(
     const facts = inputs[img.name];
     if (!facts) continue;
     const contexts: Record<string, string> = {};
+    // an OCI layout's ref comes with what its folder holds (its facts), a URL's alone
     for (const c of img.contexts) {
       contexts[c.name] =
-        c.kind === "image" ? `image:${out.get(c.image)?.hash ?? "unknown"}` : c.kind === "local" ? `local:${facts.contexts[c.name] ?? ""}` : `ref:${c.ref}`;
+        c.kind === "image"
+          ? `image:${out.get(c.image)?.hash ?? "unknown"}`
+          : c.kind === "local"
+            ? `local:${facts.contexts[c.name] ?? ""}`
+            : `ref:${c.ref}${facts.contexts[c.name] ? `:${facts.contexts[c.name]}` : ""}`;
     }
     const build = {
       dockerfile: `${img.context}/${img.dockerfile}`,

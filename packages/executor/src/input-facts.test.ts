@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { contextDigest } from "./input-facts.ts";
+import { loadSpec } from "@multiarch/spec";
+import { contextDigest, gatherInputs } from "./input-facts.ts";
 
 function ctx(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-ctx-"));
@@ -58,4 +59,19 @@ describe("contextDigest", () => {
     symlinkSync("other", join(m, "link"));
     expect(contextDigest(m)).not.toBe(withLink);
   });
+});
+
+// found by a review: an oci-layout:// context counted by its ref alone, so a new image written into the
+// layout (under the same tag) rebuilt nothing
+test("an OCI layout context: what its folder holds is an input", async () => {
+  const repo = ctx({ "app/Dockerfile": "FROM scratch\n", "layout/index.json": '{"manifests":[]}', "layout/oci-layout": "{}" });
+  mkdirSync(join(repo, ".git"));
+  writeFileSync(join(repo, "multiarch.yaml"), 'version: 1\nimages:\n  app: { context: app, contexts: { l: "oci-layout://layout:v1" } }\n');
+  const loaded = loadSpec(join(repo, "multiarch.yaml"));
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  const facts = async () => (await gatherInputs(loaded.spec, loaded.spec.images, new Map(), {})).app!.contexts.l;
+  const before = await facts();
+  expect(before).toBeDefined();
+  writeFileSync(join(repo, "layout/index.json"), '{"manifests":[{"digest":"sha256:x"}]}');
+  expect(await facts()).not.toBe(before);
 });

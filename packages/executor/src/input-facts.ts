@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import ignoreModule from "@balena/dockerignore";
-import { descriptorPlatform, type ImageInputFacts, isImageEntry, parseImageRef, sha256 } from "@multiarch/plan";
+import { descriptorPlatform, type ImageInputFacts, isImageEntry, OCI_LAYOUT, ociLayoutFolder, parseImageRef, sha256 } from "@multiarch/plan";
 import { fromLines, type Image, imageReferences, type Spec } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient } from "./registry.ts";
@@ -87,6 +87,11 @@ export async function gatherInputs(
     const contexts: Record<string, string> = {};
     for (const c of img.contexts)
       if (c.kind === "local") contexts[c.name] = contextDigest(resolve(spec.dir, c.path), join(resolve(spec.dir, c.path), ".dockerignore"));
+      else if (c.kind === "ref" && c.ref.startsWith(OCI_LAYOUT)) {
+        // an OCI layout is a folder of the repository: what it holds now is the input (a tag in it can move)
+        const folder = resolve(spec.dir, ociLayoutFolder(c.ref));
+        contexts[c.name] = contextDigest(folder, join(folder, ".dockerignore"));
+      }
     const contextNames = img.contexts.map((c) => c.name);
     const froms = fromLines(dockerfileText, args.get(img.name) ?? {}, contextNames).filter((f) => f.kind === "image");
     const bases = await Promise.all(

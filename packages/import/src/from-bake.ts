@@ -2,7 +2,7 @@
 // already resolved by buildx) -> an equivalent multiarch.yaml. Pure: the printed JSON and where the files
 // are in, the spec text and what could not be carried (as warnings, never dropped silently) out.
 import { posix } from "node:path";
-import { parseImageRef, parsePlatform } from "@multiarch/plan";
+import { OCI_LAYOUT, ociLayoutFolder, parseImageRef, parsePlatform } from "@multiarch/plan";
 import { parseAnnotationKey } from "@multiarch/spec";
 import { Document, isMap, isPair, isScalar, type Pair, type YAMLMap } from "yaml";
 import type { BakeTarget } from "@multiarch/compiler";
@@ -450,12 +450,8 @@ const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
 
 /** oci-layout://PATH[:TAG][@DIGEST] with PATH as the spec's folder sees it. */
 function ociLayout(v: string, rel: (p: string) => string): string {
-  const rest = v.slice("oci-layout://".length);
-  const at = rest.indexOf("@");
-  const name = at === -1 ? rest : rest.slice(0, at);
-  const colon = name.lastIndexOf(":");
-  const path = colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
-  return `oci-layout://${rel(path)}${rest.slice(path.length)}`;
+  const path = ociLayoutFolder(v);
+  return `${OCI_LAYOUT}${rel(path)}${v.slice(OCI_LAYOUT.length + path.length)}`;
 }
 
 /** A value bake took as written: {{ in it is text to multiarch's templates too. */

@@ -39,6 +39,8 @@ export {
   parseImageRef,
   parseRegistryUrl,
   type RegistryUrl,
+  OCI_LAYOUT,
+  ociLayoutFolder,
   referenceName,
   repositoryRef,
 } from "./reference.ts";

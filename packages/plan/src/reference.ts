@@ -134,3 +134,12 @@ export function parseImageRef(ref: string): Checked<ImageRef> {
   if (tag !== undefined && !TAG_RE.test(tag)) return { ok: false, message: `"${ref}": invalid tag` };
   return { ok: true, value: { host, path, ...(digest ? { digest } : { tag: tag ?? "latest" }), ...(digest && tag ? { tag } : {}) } };
 }
+
+export const OCI_LAYOUT = "oci-layout://";
+
+/** The folder of an OCI layout context, oci-layout://PATH[:TAG][@DIGEST]: PATH (a colon in a folder's name stays). */
+export function ociLayoutFolder(ref: string): string {
+  const rest = ref.slice(OCI_LAYOUT.length).split("@")[0]!;
+  const colon = rest.lastIndexOf(":");
+  return colon > rest.lastIndexOf("/") ? rest.slice(0, colon) : rest;
+}

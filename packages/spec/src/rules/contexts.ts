@@ -1,7 +1,7 @@
 // contexts: named build contexts; image: links to other images of the spec (the dependency graph),
 // URLs, and folders inside the repository. bake's own target: links are refused with the right spelling.
 
-import { didYouMean } from "@multiarch/plan";
+import { didYouMean, OCI_LAYOUT, ociLayoutFolder, parseImageRef } from "@multiarch/plan";
 import type { NamedContext } from "../model.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
@@ -34,8 +34,27 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
       }
     } else if (value.startsWith("target:")) {
       report(ctx, "invalid-value", cp, `context ${cname}: "target:" links are bake's own; write image:${value.slice(7)}`);
+    } else if (value.startsWith(OCI_LAYOUT)) {
+      // a folder too (read where bake runs, the spec's folder): inside the repository
+      const folder = ociLayoutFolder(value);
+      if (folder === "") report(ctx, "invalid-value", cp, `context ${cname}: oci-layout:// names no folder`, "write oci-layout://PATH[:TAG][@sha256:…]");
+      else if (inside(ctx, resolveInSpec(ctx, folder), "dir", cp, `context ${cname}: OCI layout`)) contexts.push({ name: cname, kind: "ref", ref: value, at });
+    } else if (value.startsWith("docker-image://")) {
+      const ref = parseImageRef(value.slice("docker-image://".length));
+      if (!ref.ok)
+        report(ctx, "invalid-value", cp, `context ${cname}: ${ref.message}`, "write docker-image://NAME[:TAG][@sha256:…], e.g. docker-image://alpine:3.20");
+      else contexts.push({ name: cname, kind: "ref", ref: value, at });
     } else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value) || value.startsWith("git@")) {
       contexts.push({ name: cname, kind: "ref", ref: value, at });
+    } else if (/^[a-z]+:/i.test(value) && didYouMean(value.slice(0, value.indexOf(":")), ["image"])) {
+      // imgae:base is no folder anyone meant
+      report(
+        ctx,
+        "context-unknown-image",
+        cp,
+        `context ${cname}: "${value}" is neither an image: link nor a folder`,
+        `did you mean image:${value.slice(value.indexOf(":") + 1)}?`,
+      );
     } else {
       const abs = resolveInSpec(ctx, value);
       if (inside(ctx, abs, "dir", cp, `context ${cname}`)) contexts.push({ name: cname, kind: "local", path: specRelative(ctx, abs), at });
