@@ -186,6 +186,22 @@ describe.skipIf(!env)("multiarch import", () => {
     }
   });
 
+  // found by a review: bake --print (buildx 0.13) shows no network, so network = "host" was dropped without a word;
+  // compose's image: worker became a push to docker.io/library; a file bake refuses was exit 4 (the machine's)
+  test("what --print hides is named from the files bake read; a library/ push is warned of; a file bake refuses is exit 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-import-hidden-"));
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
+    writeFileSync(join(dir, "docker-bake.hcl"), 'target "default" {\n  network = "host"\n  tags = ["worker"]\n}\n');
+    const r = await cli(["import", "-o", "multiarch.yaml"], { cwd: dir });
+    expect(r.stderr).toContain("warning: docker-bake.hcl:2: network is set, which bake --print does not show: not carried");
+    expect(r.stderr).toContain('tag "worker" names docker.io/library/worker, Docker Hub\'s official images, where no one else can push');
+    expect(readFileSync(join(dir, "multiarch.yaml"), "utf8")).toContain("docker-bake.hcl:2: network is set");
+    writeFileSync(join(dir, "bad.json"), '{"target": {"App.Server": {"context": "."}}}');
+    const bad = await cli(["import", "-f", "bad.json", "-o", "other.yaml"], { cwd: dir });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).not.toMatch(/#\d+ reading/);
+  });
+
   test("an ssh key or a secret file this machine lacks: bake cannot print, and the error says which file and why", async () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-import-key-"));
     writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");

@@ -1,14 +1,41 @@
 // `docker buildx bake --print` with bake's own arguments: buildx resolves variables, functions, inherits
 // and matrix, and multiarch import reads the result.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { inspectPlatforms, runCommand } from "@multiarch/executor";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export async function bakePrint(args: readonly string[], cwd: string, env: Env): Promise<{ ok: true; json: unknown } | { ok: false; message: string }> {
+/**
+ * Settings bake reads but --print does not show (buildx 0.13 prints no network, entitlements, extra-hosts
+ * or call): import cannot see them, so it finds them in the files bake read, to say they are not carried.
+ */
+const UNPRINTED = /^\s*"?(network|entitlements|extra[-_]hosts|call)"?\s*[=:]/gm;
+
+/** FILE:LINE: KEY for each setting of UNPRINTED in the files bake said it read ("#1 reading FILE 215B / 215B done"). */
+function unprintedSettings(stderr: string, cwd: string): string[] {
+  const files = [...stderr.matchAll(/^#\d+ reading (.+?) \d+B \/ \d+B/gm)].map((m) => m[1]!);
+  return files.flatMap((f) => {
+    let text: string;
+    try {
+      text = readFileSync(resolve(cwd, f), "utf8");
+    } catch {
+      return [];
+    }
+    return [...text.matchAll(UNPRINTED)].map(
+      (m) =>
+        `${f}:${text.slice(0, m.index).split("\n").length}: ${m[1]} is set, which bake --print does not show: not carried (multiarch has no equivalent); a build that needs it must get it another way`,
+    );
+  });
+}
+
+export async function bakePrint(
+  args: readonly string[],
+  cwd: string,
+  env: Env,
+): Promise<{ ok: true; json: unknown; unprinted: string[] } | { ok: false; message: string; input: boolean }> {
   const print = (e: Env) => runCommand({ program: "docker", args: ["buildx", "bake", "--print", ...args] }, { cwd, env: e, timeoutMs: 60_000 });
   let r = await print(env);
   // ssh = ["default"] makes bake check SSH_AUTH_SOCK even to print, and a CI runner has no agent: the
@@ -31,12 +58,14 @@ export async function bakePrint(args: readonly string[], cwd: string, env: Env):
     const hint = missing
       ? `\nbake reads every ssh key and secret file (src=) even to print, and ${missing} is missing or not a key here: import on a machine that has it, or create it first`
       : "";
-    return { ok: false, message: `docker buildx bake --print failed: ${why}${hint}` };
+    // bake refusing a file (a position in it, or a file it cannot find) is the input's fault, not the machine's
+    const input = r.reason !== "spawn" && /ERROR: (?:.*\.(?:hcl|json|ya?ml):\d+|open .*: no such file)/.test(r.stderr);
+    return { ok: false, message: `docker buildx bake --print failed: ${why}${hint}`, input };
   }
   try {
-    return { ok: true, json: JSON.parse(r.stdout) };
+    return { ok: true, json: JSON.parse(r.stdout), unprinted: unprintedSettings(r.stderr, cwd) };
   } catch {
-    return { ok: false, message: "docker buildx bake --print did not print JSON" };
+    return { ok: false, message: "docker buildx bake --print did not print JSON", input: false };
   }
 }
 

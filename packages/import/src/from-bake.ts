@@ -29,6 +29,8 @@ export interface ImportOptions {
   files: string[];
   /** The platform bake builds a target without platforms for (the builder's own), when buildx said. */
   defaultPlatform?: string;
+  /** What the bake files set that --print does not show (bakePrint's `unprinted`): not carried either. */
+  unprinted?: readonly string[];
 }
 
 /** Keys multiarch carries; any other key a target sets is reported. */
@@ -94,7 +96,7 @@ const mostCommon = (lists: string[][]): string[] | undefined => {
 };
 
 export function specFromBake(print: BakePrint, opts: ImportOptions): { text: string; warnings: string[] } {
-  const warnings: string[] = [];
+  const warnings: string[] = [...(opts.unprinted ?? [])];
   const rel = (p: string) => {
     // a remote context (a git or https URL) is not a path: kept as written, for validate to say so
     if (REMOTE.test(p)) return p;
@@ -178,7 +180,14 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const t of [...new Set([...(print.target[n]!.tags ?? []), ...named])]) {
       const r = parseImageRef(t);
       if (!r.ok || r.value.digest) warnings.push(`${n}: tag "${t}" is not a name:tag reference; left out`);
-      else list.push({ host: r.value.host, path: r.value.path, tag: r.value.tag ?? "latest" });
+      else {
+        list.push({ host: r.value.host, path: r.value.path, tag: r.value.tag ?? "latest" });
+        // compose's image: worker names a local image; pushed, it is Docker Hub's official-images namespace
+        if (r.value.host === "docker.io" && r.value.path.startsWith("library/") && !/^(docker\.io|index\.docker\.io)\//.test(t))
+          warnings.push(
+            `${n}: tag "${t}" names docker.io/${r.value.path}, Docker Hub's official images, where no one else can push: give the spec a registry of yours (ghcr.io/OWNER, …)`,
+          );
+      }
     }
     refs.set(n, list);
   }

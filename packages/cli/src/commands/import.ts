@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { makeDir } from "@multiarch/executor";
 import { type BakePrint, bakeDefaultPlatform, bakePrint, specFromBake } from "@multiarch/import";
 import { loadSpec, sortDiagnostics } from "@multiarch/spec";
-import { type CommandContext, EXIT, type Outcome } from "../context.ts";
+import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath } from "../format.ts";
 import { specProblems } from "../run/spec-problems.ts";
 
@@ -15,13 +15,19 @@ export default async function importBake({ values, io, positionals }: CommandCon
   const files = values.file ?? [];
   const args = [...files.flatMap((f) => ["--file", f]), ...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals];
   const printed = await bakePrint(args, io.cwd, io.env);
-  if (!printed.ok) return { exit: EXIT.environment, message: printed.message };
+  if (!printed.ok) return { exit: printed.input ? EXIT.usage : EXIT.environment, message: printed.message };
   const print = printed.json as BakePrint;
   if (!print || typeof print !== "object" || !print.target || Object.keys(print.target).length === 0)
     return { exit: EXIT.usage, message: "bake printed no targets: name a target or group, or pass -f FILE" };
   const unset = Object.values(print.target).some((t) => !t.platforms?.length);
   const defaultPlatform = unset ? await bakeDefaultPlatform(io.cwd, io.env) : undefined;
-  const { text, warnings } = specFromBake(print, { bakeDir: io.cwd, specDir: dirname(out), files, ...(defaultPlatform ? { defaultPlatform } : {}) });
+  const { text, warnings } = specFromBake(print, {
+    bakeDir: io.cwd,
+    specDir: dirname(out),
+    files,
+    unprinted: printed.unprinted,
+    ...(defaultPlatform ? { defaultPlatform } : {}),
+  });
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   try {
     makeDir(dirname(out));
@@ -31,7 +37,7 @@ export default async function importBake({ values, io, positionals }: CommandCon
   }
   // what was written must pass what validate checks: plan takes it as it is
   const loaded = loadSpec(out, { env: io.env });
-  io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${Object.keys(print.target).length} bake targets)\n`);
+  io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${plural(Object.keys(print.target).length, "bake target")})\n`);
   const found = loaded.ok ? [...loaded.warnings, ...(await specProblems(loaded.spec, io, undefined, "warning"))] : loaded.errors;
   const errors = sortDiagnostics(found.filter((d) => d.severity === "error"));
   const problems = sortDiagnostics(found.filter((d) => d.severity === "warning"));
