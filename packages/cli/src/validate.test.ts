@@ -279,6 +279,19 @@ describe("validate: bad inputs point at their line and column", () => {
     ]);
   });
 
+  // found by a review: a bad tag from --set was shown at the spec's own tags line, without naming --set
+  test("a problem found when a --set value renders is said as the override's; a literal tag's hint is no template's", async () => {
+    const file = specRepo(["version: 1", "images:", "  app:", "    context: app", "    tags: [latest]"], "app");
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "-f", file, "--set", "app.tags=Bad!", "--json"], io)).toBe(1);
+    const [e] = (JSON.parse(io.out()) as Json).errors;
+    expect(e).toMatchObject({ code: "tag-invalid", line: 0, message: '--set app.tags=Bad!: tag template "Bad!" renders "Bad!": "Bad!" is not a valid tag' });
+    expect(e!.hint).toBe("tags may not contain !: write the tag without them");
+    const shell = memoryIo(FIXTURES);
+    await run(["validate", "-f", file, "--set", "app.tags=${VERSION}", "--json"], shell);
+    expect((JSON.parse(shell.out()) as Json).errors[0]!.hint).toContain("declare one under variables: (e.g. version: { env: VERSION }) and write {{version}}");
+  });
+
   test("a missing or quoted version says what to write", async () => {
     const missing = await validate(specRepo(["images:", "  app:", "    context: app"], "app"));
     expect(missing.json.errors).toMatchObject([

@@ -44,6 +44,18 @@ export interface RenderedImage {
  * (git outside a repository, an unset env variable without default) are skipped instead of failing:
  * those are errors at the point of use, i.e. plan and apply.
  */
+/** What to write instead of an invalid tag: the tag checker's words suit a value a template made (sanitize it). */
+function tagHint(t: Template, hint: string | undefined): string | undefined {
+  const shell = /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(t.source);
+  if (shell) return `variables are read as {{name}}: declare one under variables: (e.g. version: { env: ${shell[1]} }) and write {{version}}`;
+  if (!t.source.includes("{{") && hint?.includes("sanitize")) return hint.replace(/; the sanitize helper.*$/, ": write the tag without them");
+  return hint;
+}
+
+/** A problem of a template, where it is written; one --set gave has no line, and says so (as the spec's rules do). */
+const templateDiag = (code: Parameters<typeof diag>[0], t: Template, message: string, extra?: Parameters<typeof diag>[3]): Diagnostic =>
+  diag(code, t.at, t.from ? `--set ${t.from}: ${message}` : message, extra);
+
 export function renderImages(spec: Spec, images: readonly Image[], facts: Facts, lenient = false): { rendered: RenderedImage[]; diagnostics: Diagnostic[] } {
   const errors: Diagnostic[] = [];
   const vars: Record<string, string> = Object.create(null);
@@ -79,19 +91,19 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
           missing === "git"
             ? "run inside a git work tree with at least one commit, or stop using git.* here"
             : `export ${spec.variables.find((v) => v.name === missing)?.env} or give the variable a default:`;
-        errors.push(diag(code, t.at, `template "${t.source}": ${unavailable.get(missing)}`, { hint }));
+        errors.push(templateDiag(code, t, `template "${t.source}": ${unavailable.get(missing)}`, { hint }));
       }
       return undefined;
     }
     const checked = checkTemplate(t.source, known);
     if (!checked.ok) {
-      errors.push(diag(checked.problem.code, t.at, checked.problem.message, { hint: checked.problem.hint }));
+      errors.push(templateDiag(checked.problem.code, t, checked.problem.message, { hint: checked.problem.hint }));
       return undefined;
     }
     try {
       return checked.template.render(context, epoch, why);
     } catch (e) {
-      errors.push(diag("template-render", t.at, `template "${t.source}": ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`));
+      errors.push(templateDiag("template-render", t, `template "${t.source}": ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`));
       return undefined;
     }
   };
@@ -145,7 +157,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
             const other = owners.get(key);
             if (other && other !== image.name)
               errors.push(
-                diag("tag-duplicate", t.at, `images ${other} and ${image.name} both publish ${fullName(r)(repo)}:${value}`, {
+                templateDiag("tag-duplicate", t, `images ${other} and ${image.name} both publish ${fullName(r)(repo)}:${value}`, {
                   hint: "give their tags something that differs (e.g. {{image.name}}), or one of them another repository:",
                 }),
               );
@@ -159,9 +171,9 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       if (value === "") {
         // {{git.tag}} off a tag, an empty optional variable, a release-only tag of a prerelease: not wanted in this run
         errors.push(
-          diag(
+          templateDiag(
             "tag-empty",
-            t.at,
+            t,
             reason
               ? `tag template "${t.source}" gives no tag in this run: ${reason}`
               : `tag template "${t.source}" renders empty: the tag is dropped in this run`,
@@ -178,9 +190,12 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
         return;
       }
       const ok = checkTag(value);
-      if (!ok.ok) errors.push(diag("tag-invalid", t.at, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: ok.hint }));
+      if (!ok.ok)
+        errors.push(
+          templateDiag("tag-invalid", t, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: tagHint(t, ok.hint) }),
+        );
       else if (tags.includes(value))
-        errors.push(diag("tag-duplicate", t.at, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
+        errors.push(templateDiag("tag-duplicate", t, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));
       else tags.push(value);
     }
     if (image.publish && emptied > 0 && emptied === image.tags.length) {

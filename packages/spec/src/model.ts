@@ -7,7 +7,10 @@ import type { ImageInput, SpecInput } from "./schema.ts";
 
 export interface Template {
   source: string;
+  /** Where it is written; line 0 when --set gave it. */
   at: SourcePos;
+  /** The --set IMAGE.KEY=VALUE that gave it, as written. */
+  from?: string;
   /** Names the template reads: variable names, "git", "image". */
   uses: string[];
   /** A tag entry { each: VAR }: one tag per item of the list variable `source`. */

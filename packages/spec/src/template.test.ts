@@ -72,6 +72,24 @@ describe("templates", () => {
     expect(() => render("{{lookup version 'riscv64'}}", { version: arch })).toThrow('"riscv64" is not a key of version (keys: amd64)');
     expect(() => render("{{version}}", { version: arch })).toThrow("variable version is a map");
   });
+  // found by a review: {{truncate version}} rendered empty (the tag silently dropped), {{date}} was an "unknown
+  // variable", and every syntax error said "every {{ needs a matching }}"
+  test("a helper given too few or too many values, or named alone, and common foreign syntaxes, say what to write", () => {
+    const problem = (src: string) => {
+      const t = checkTemplate(src, vars);
+      return t.ok ? undefined : [t.problem.code, t.problem.message.replace(`template "${src}": `, ""), t.problem.hint];
+    };
+    expect(problem("{{truncate version}}")).toEqual(["template-syntax", "truncate takes 2 values, e.g. {{truncate git.sha 7}}", undefined]);
+    expect(problem("{{truncate version 'abc'}}")).toEqual(["template-syntax", "truncate takes a length, e.g. {{truncate git.sha 7}}", undefined]);
+    expect(problem("{{truncate version '3'}}")).toBeUndefined();
+    expect(problem("{{lower version channel}}")?.[1]).toBe("lower takes 1 value, e.g. {{lower git.branch}}");
+    expect(problem("{{lookup version}}")?.[1]).toBe("lookup takes 2 or 3 values, e.g. {{lookup NAME KEY}} or {{lookup NAME KEY FALLBACK}}");
+    expect(problem("{{date}}")?.[1]).toBe('date is a helper, not a variable: write {{date "YYYYMMDD"}}');
+    expect(problem("{{version | lower}}")?.[2]).toBe("a helper comes before its value: {{lower version}}, not {{version | lower}}");
+    expect(problem("{{ .Version }}")?.[2]).toBe("this is Go's template syntax: write {{version}} (a variable of the spec), not {{ .Version }}");
+    expect(problem("{{#if version}}x")?.[2]).toBe("close each {{#if …}} with {{/if}} (and {{#unless …}} with {{/unless}})");
+    expect(problem("{{version")?.[2]).toBe("every {{ needs a matching }}");
+  });
   test("date formats the commit's time in UTC, never the clock", () => {
     const t = checkTemplate("{{date 'YYYYMMDD-HHmm'}}", vars);
     if (!t.ok) throw new Error(t.problem.message);

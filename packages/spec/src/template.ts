@@ -314,10 +314,7 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
     const got = /got '([^']+)'/.exec(lines[lines.length - 1] ?? "")?.[1];
     const where = caret ? ` at character ${caret.length}` : "";
     const what = got ? `: unexpected ${got === "INVALID" ? "character" : got === "EOF" ? "end" : got}` : `: ${lines[0]}`;
-    return {
-      ok: false,
-      problem: { code: "template-syntax", message: `template "${source}": syntax error${where}${what}`, hint: "every {{ needs a matching }}" },
-    };
+    return { ok: false, problem: { code: "template-syntax", message: `template "${source}": syntax error${where}${what}`, hint: syntaxHint(source) } };
   }
   const uses = new Set<string>();
   const problems: TemplateProblem[] = [];
@@ -343,6 +340,12 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
         problems.push({ code: "template-unknown-variable", message: `template "${source}": unknown variable "${p.original}"`, hint });
       }
     } else if (!variables.has(root) || field !== undefined) {
+      const alone = field === undefined ? helperAlone(root) : undefined;
+      if (alone) {
+        problems.push({ code: "template-syntax", message: `template "${source}": ${alone}` });
+        uses.add(root);
+        return;
+      }
       const hint =
         root === "platform"
           ? "platform values differ per platform: use the TARGETPLATFORM / TARGETARCH build args inside the Dockerfile"
@@ -428,9 +431,39 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
   return { ok: true, template };
 }
 
+/** What a template that does not parse was probably written as. */
+function syntaxHint(source: string): string {
+  if (/{{[^}]*\|[^}]*}}/.test(source)) return "a helper comes before its value: {{lower version}}, not {{version | lower}}";
+  if (/{{-?\s*\./.test(source)) return "this is Go's template syntax: write {{version}} (a variable of the spec), not {{ .Version }}";
+  const open = (source.match(/{{#(if|unless)\b/g) ?? []).length;
+  if (open > (source.match(/{{\/(if|unless)\s*}}/g) ?? []).length) return "close each {{#if …}} with {{/if}} (and {{#unless …}} with {{/unless}})";
+  return "every {{ needs a matching }}";
+}
+
+/** How many values each helper takes, and how it is written (a wrong count rendered empty, or a wrong tag). */
+const ARITY: Record<string, [min: number, max: number, example: string]> = {
+  lower: [1, 1, "{{lower git.branch}}"],
+  upper: [1, 1, "{{upper git.branch}}"],
+  sanitize: [1, 1, "{{sanitize git.branch}}"],
+  isPrerelease: [1, 1, "{{#if (isPrerelease version)}}…{{/if}}"],
+  replace: [3, 3, '{{replace git.branch "/" "-"}}'],
+  truncate: [2, 2, "{{truncate git.sha 7}}"],
+  default: [2, 2, '{{default version "dev"}}'],
+  date: [1, 1, '{{date "YYYYMMDD"}}'],
+  lookup: [2, 3, "{{lookup NAME KEY}} or {{lookup NAME KEY FALLBACK}}"],
+};
+
+/** A helper named alone ({{date}}) reads as a variable: said as the helper it is. */
+const helperAlone = (name: string): string | undefined =>
+  Object.hasOwn(ARITY, name) ? `${name} is a helper, not a variable: write ${ARITY[name]![2]}` : undefined;
+
 /** What is wrong with a helper's literal arguments, checked before any value is known. */
 function literalProblem(name: string, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined): string | undefined {
   const literal = (e: hbs.AST.Expression | undefined) => (e?.type === "StringLiteral" ? (e as hbs.AST.StringLiteral).value : undefined);
+  const arity = Object.hasOwn(ARITY, name) ? ARITY[name] : undefined;
+  if (arity && (params.length < arity[0] || params.length > arity[1]))
+    return `${name} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]} or ${arity[1]}`} value${arity[1] === 1 ? "" : "s"}, e.g. ${arity[2]}`;
+  if (name === "truncate" && params[1]?.type === "StringLiteral" && !/^\d+$/.test(literal(params[1])!)) return `truncate takes a length, e.g. ${arity![2]}`;
   const keys = (hash?.pairs ?? []).map((p) => p.key);
   const allowed: Record<string, string[]> = { ref: ["prefix"], sha: ["prefix", "format"] };
   const extra = keys.find((k) => !(allowed[name] ?? []).includes(k));

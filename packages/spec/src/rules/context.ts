@@ -85,7 +85,11 @@ export function template(ctx: RuleContext, source: string, path: Path): Template
     report(ctx, "template-not-string", path, `"${list}" is a list (split:), and a single value is needed here`, `use tags: [{ each: ${list} }]`);
     return undefined;
   }
-  return { source, at: ctx.map.valueAt(path), uses: [...checked.template.uses] };
+  // one --set gave has no place in the file: its problems found later (rendering) are said as the override's
+  const set = ctx.overridden.find((o) => o.path.every((seg, i) => path[i] === seg));
+  return set
+    ? { source, at: { file: ctx.map.file, line: 0, col: 0 }, uses: [...checked.template.uses], from: set.text }
+    : { source, at: ctx.map.valueAt(path), uses: [...checked.template.uses] };
 }
 
 export function keyedTemplates(ctx: RuleContext, entries: Record<string, string> | undefined, path: Path, keyRe?: RegExp): KeyedTemplate[] {
