@@ -89,6 +89,9 @@ describe("templates", () => {
     expect(problem("{{ .Version }}")?.[2]).toBe("this is Go's template syntax: write {{version}} (a variable of the spec), not {{ .Version }}");
     expect(problem("{{#if version}}x")?.[2]).toBe("close each {{#if …}} with {{/if}} (and {{#unless …}} with {{/unless}})");
     expect(problem("{{version")?.[2]).toBe("every {{ needs a matching }}");
+    expect(problem("{{version.major}}")?.[1]).toBe("a variable has no fields: write {{major version}}");
+    expect(problem("{{git.commit}}")?.[2]).toBe("use git.sha, git.shortSha, git.branch, git.tag");
+    expect(problem("{{#each version}}x{{/each}}")?.[2]).toBe("one tag per item of a list variable is written tags: [{ each: NAME }]");
   });
   test("date formats the commit's time in UTC, never the clock", () => {
     const t = checkTemplate("{{date 'YYYYMMDD-HHmm'}}", vars);

@@ -331,16 +331,24 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
     const builtin = Object.hasOwn(BUILTINS, root) ? BUILTINS[root] : undefined;
     if (builtin) {
       if (field === undefined || !builtin.includes(field) || more.length > 0) {
+        const all = `use ${builtin.map((f) => `${root}.${f}`).join(", ")}`;
         const hint = field
-          ? didYouMean(
+          ? (didYouMean(
               `${root}.${field}`,
               builtin.map((f) => `${root}.${f}`),
-            )
-          : `use ${builtin.map((f) => `${root}.${f}`).join(", ")}`;
+            ) ?? all)
+          : all;
         problems.push({ code: "template-unknown-variable", message: `template "${source}": unknown variable "${p.original}"`, hint });
       }
     } else if (!variables.has(root) || field !== undefined) {
       const alone = field === undefined ? helperAlone(root) : undefined;
+      // {{version.major}}: a variable is text; its parts are helpers
+      const part = variables.has(root) && field !== undefined && (Object.hasOwn(releaseHelpers, field) || Object.hasOwn(HELPERS, field));
+      if (part) {
+        problems.push({ code: "template-unknown-variable", message: `template "${source}": a variable has no fields: write {{${field} ${root}}}` });
+        uses.add(root);
+        return;
+      }
       if (alone) {
         problems.push({ code: "template-syntax", message: `template "${source}": ${alone}` });
         uses.add(root);
@@ -369,7 +377,11 @@ function checkUncached(source: string, variables: ReadonlySet<string>): Template
       problems.push({
         code: "template-unknown-helper",
         message: `template "${source}": unknown helper "${helperName}"`,
-        hint: didYouMean(helperName, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}`,
+        // a tag per item of a list is the tag entry { each: LIST }, not a loop in one tag
+        hint:
+          helperName === "each"
+            ? "one tag per item of a list variable is written tags: [{ each: NAME }]"
+            : (didYouMean(helperName, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}`),
       });
     }
   };
