@@ -269,13 +269,23 @@ describe("validate: bad inputs point at their line and column", () => {
       '      d: "imgae:app"',
       '      e: "oci-layout://app:v1@sha256:0000000000000000000000000000000000000000000000000000000000000000"',
       '      f: "docker-image://alpine:3.20"',
+      '      g: "oci-layout://app:Bad Tag"',
+      '      h: "docker-image://alpine@sha256:zz"',
+      '      i: "oci-layout:/app"',
+      '      j: "oci-layout://.git"',
     ];
-    const { json } = await validate(specRepo(spec, "app"));
+    const file = specRepo(spec, "app");
+    writeFileSync(join(file, "..", "app", "index.json"), '{"schemaVersion":2,"manifests":[]}');
+    const { json } = await validate(file);
     expect(json.errors.map((e) => [e.code, e.line, e.hint])).toEqual([
       ["path-missing", 6, expect.stringContaining("relative to the spec's folder")],
       ["path-outside-repo", 7, expect.stringContaining("inside the repository")],
       ["invalid-value", 8, "write docker-image://NAME[:TAG][@sha256:…], e.g. docker-image://alpine:3.20"],
       ["context-unknown-image", 9, "did you mean image:app?"],
+      ["invalid-value", 12, "write oci-layout://PATH[:TAG][@sha256:…]"],
+      ["invalid-value", 13, "write docker-image://NAME[:TAG][@sha256:…], e.g. docker-image://alpine:3.20"],
+      ["invalid-value", 14, "write oci-layout://app"],
+      ["path-missing", 15, "point oci-layout:// at a folder an OCI image layout was written to"],
     ]);
   });
 
@@ -290,6 +300,32 @@ describe("validate: bad inputs point at their line and column", () => {
     const shell = memoryIo(FIXTURES);
     await run(["validate", "-f", file, "--set", "app.tags=${VERSION}", "--json"], shell);
     expect((JSON.parse(shell.out()) as Json).errors[0]!.hint).toContain("declare one under variables: (e.g. version: { env: VERSION }) and write {{version}}");
+  });
+
+  // found by a review: image:srv of a matrix image srv passed validate, and plan stopped with an internal error
+  test("an image: link names a matrix image's combination; the matrix image itself is no image", async () => {
+    const spec = [
+      "version: 1",
+      "images:",
+      "  srv:",
+      "    context: app",
+      "    matrix: { variant: [slim, full] }",
+      '    name: "srv-{{matrix.variant}}"',
+      "  tool:",
+      "    context: app",
+      '    contexts: { base: "image:srv" }',
+      "  tool2:",
+      "    context: app",
+      '    contexts: { base: "image:srv-slim" }',
+    ];
+    const file = specRepo(spec, "app");
+    const { json } = await validate(file);
+    expect(json.errors.map((e) => [e.code, `${e.line}:${e.col}`, e.message, e.hint])).toEqual([
+      ["context-unknown-image", "9:23", "context base: srv is a matrix image: name one of its images", "image:srv-slim, image:srv-full"],
+    ]);
+    const io = memoryIo(FIXTURES);
+    expect(await run(["plan", "-f", file, "--strategy", "bake"], io)).toBe(1);
+    expect(io.err()).not.toContain("internal error");
   });
 
   test("a missing or quoted version says what to write", async () => {

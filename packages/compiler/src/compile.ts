@@ -151,7 +151,11 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
     chosen === "bake" && options.strategy.ociLayout === true ? { rewriteTimestamp: Boolean(facts.git?.time), reproducible: stableDigests } : undefined;
   // With bake, dependencies nobody selected are built inside the bake run (target: links) and never leave it.
   // Images whose tags already hold their inputs' result run nothing; reused ones are only verified and published.
-  const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned).filter((p) => !p.upToDate);
+  // An image nobody selected (a dependency, an internal base) runs only for a running image built FROM it:
+  // an internal base whose users are all up to date builds nothing (with bake, links build them anyway).
+  const needed = new Set(planned.filter((p) => selected.has(p.name) && !p.upToDate).map((p) => p.name));
+  for (const p of [...planned].reverse()) if (needed.has(p.name) && !p.reuse) for (const d of p.dependsOn) needed.add(d);
+  const run = (chosen === "bake" ? planned.filter((p) => selected.has(p.name)) : planned.filter((p) => needed.has(p.name))).filter((p) => !p.upToDate);
   const built = run.filter((p) => !p.reuse);
   const running = new Set(run.map((p) => p.name));
   const publish = layout ? {} : publishTargets(built, Boolean(facts.git?.time));

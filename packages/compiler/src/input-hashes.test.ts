@@ -159,6 +159,25 @@ describe("decisions", () => {
     expect(changed.bake.target.app!.contexts).toEqual({ base: "target:base" });
   });
 
+  // found by a review: with the manifest strategy an internal base was built, pushed and verified on every apply
+  test("an internal base whose users are all up to date runs nothing, with either strategy", () => {
+    const manifest: CompileOptions["strategy"] = { requested: "manifest", chosen: "manifest", reason: "test" };
+    for (const strategy of [bake, manifest]) {
+      const at = (published?: Record<string, PublishedTag | null>) => {
+        const r = compile(spec("", ", publish: false"), { git, env: {}, inputs: facts(), ...(published ? { published } : {}) }, { strategy });
+        if (!r.ok) throw new Error(JSON.stringify(r.errors));
+        return r.compiled;
+      };
+      const first = at();
+      // bake builds it through app's link; the manifest strategy with steps of its own
+      expect(
+        first.plan.stages.flatMap((st) => st.steps).some((s) => s.image === "base"),
+        strategy.chosen,
+      ).toBe(strategy === manifest);
+      expect(at(all(first)).plan.stages, strategy.chosen).toEqual([]);
+    }
+  });
+
   test("the run's bake file keeps the targets its built images link (target:); plan's holds every target", () => {
     const first = plan(facts());
     expect(Object.keys((JSON.parse(first.files["docker-bake.json"]!) as BakeFile).target)).toEqual(["app", "base", "other"]);

@@ -473,14 +473,24 @@ async function moveTags(m: NonNullable<Step["moveTags"]>, run: RunOptions, ctx: 
     try {
       await client.putManifest(to.value, digest, index.mediaType, index.bytes, to.value.tag);
     } catch (e) {
-      // a PUT cut off (Ctrl-C, a lost answer) may have been applied all the same: the report says what the tag holds
-      if ((await readTag(ctx.registry.settle, tag).catch(() => null))?.digest === digest) ctx.moved.set(tag, digest);
+      // a PUT cut off (Ctrl-C, a lost answer) may have been applied all the same, or be a moment from it:
+      // the report says what the tag holds, asked for a while (a tag still elsewhere then is reported not moved)
+      if (await comesToHold(ctx.registry.settle, tag, digest, run.signal?.aborted ? 10 : 1)) ctx.moved.set(tag, digest);
       throw e;
     }
     ctx.moved.set(tag, digest);
     run.onLine?.(`${tag} -> ${digest}`, "stdout");
   }
   return undefined;
+}
+
+/** Whether the tag holds digest, asked `tries` times 200 ms apart (a registry may commit a PUT after the client stopped waiting). */
+async function comesToHold(client: RegistryClient, tag: string, digest: string, tries: number): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 200));
+    if ((await readTag(client, tag).catch(() => null))?.digest === digest) return true;
+  }
+  return false;
 }
 
 const identity = (s: Step) => ({

@@ -83,6 +83,20 @@ describe("report", () => {
     ]);
     // nothing built FROM it: it was not built either
     expect(summarize(deps, [outcome("verify:tool@r", "verify", "failed", "tool")], new Map())[0]!.status).toBe("not-run");
+    // found by a review: built FROM through an up-to-date image, which its users FROM by digest: not built
+    const chain: Plan = {
+      ...deps,
+      images: [
+        { name: "base", platforms: ["linux/amd64"], dependsOn: [], refs: [], notPublished: "internal image (publish: false)" },
+        { name: "mid", platforms: ["linux/amd64"], dependsOn: ["base"], refs: [ref("mid")], upToDate: { digest: "sha256:mid" } },
+        { name: "tool", platforms: ["linux/amd64"], dependsOn: ["mid"], refs: [ref("tool")] },
+      ],
+    };
+    expect(summarize(chain, [outcome("verify:tool@r", "verify", "ok", "tool")], new Map()).map((i) => [i.name, i.status])).toEqual([
+      ["base", "not-run"],
+      ["mid", "up-to-date"],
+      ["tool", "verified"],
+    ]);
   });
 
   test("a failed bake fails every image it built", () => {

@@ -216,8 +216,11 @@ const BUILT: ReadonlySet<string> = new Set(["published", "unchanged", "written",
 /** Images some image built in this run was built FROM: bake built them through its links, with no step of their own. */
 function builtThrough(name: string, summaries: readonly ImageSummary[], plan: Plan): boolean {
   if (plan.stages.some((st) => st.steps.some((s) => s.image === name))) return false;
+  // an up-to-date user is FROM'd by digest: nothing is built through it
   return plan.images.some(
-    (i) => i.dependsOn.includes(name) && (BUILT.has(summaries.find((x) => x.name === i.name)?.status ?? "") || builtThrough(i.name, summaries, plan)),
+    (i) =>
+      i.dependsOn.includes(name) &&
+      (BUILT.has(summaries.find((x) => x.name === i.name)?.status ?? "") || (!i.upToDate && builtThrough(i.name, summaries, plan))),
   );
 }
 

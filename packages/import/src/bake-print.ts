@@ -26,7 +26,7 @@ function unprintedSettings(stderr: string, cwd: string): string[] {
     }
     return [...text.matchAll(UNPRINTED)].map(
       (m) =>
-        `${f}:${text.slice(0, m.index).split("\n").length}: ${m[1]} is set, which bake --print does not show: not carried (multiarch has no equivalent); a build that needs it must get it another way`,
+        `${f}:${text.slice(0, m.index).split("\n").length}: ${m[1]} is set (in whichever target holds that line), which bake --print does not show: not carried (multiarch has no equivalent); a build that needs it must get it another way`,
     );
   });
 }
@@ -52,14 +52,19 @@ export async function bakePrint(
       .trim()
       .split("\n")
       .filter((l) => !/^#\d+ /.test(l));
-    const why = r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : said.slice(-3).join("\n") || r.message;
+    // bake's own words: from its code frame (a file position, then the lines) to its ERROR
+    const frame = said.findIndex((l) => /^\S+:\d+$/.test(l));
+    const why = r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : said.slice(frame === -1 ? -3 : frame).join("\n") || r.message;
     // an ssh key or a secret's src= that only another machine has (a CI runner's): bake stats them to print
-    const missing = /(?:stat|parse) (\/[^:\s]+): (?:stat [^:]+: )?(?:no such file or directory|ssh: no key found)/.exec(r.stderr)?.[1];
+    const missing = /(?:stat|parse|read) (\/[^:\s]+): (?:(?:stat|read) [^:]+: )?(no such file or directory|ssh: no key found|is a directory)/.exec(r.stderr);
+    const what = missing?.[2] === "no such file or directory" ? "is not on this machine" : "is not an ssh key";
     const hint = missing
-      ? `\nbake reads every ssh key and secret file (src=) even to print, and ${missing} is missing or not a key here: import on a machine that has it, or create it first`
+      ? `\nbake reads every ssh key and secret file (src=) even to print, and ${missing[1]} ${what}: import on a machine that has it, or create it first`
       : "";
     // bake refusing a file (a position in it, or a file it cannot find) is the input's fault, not the machine's
-    const input = r.reason !== "spawn" && /ERROR: (?:.*\.(?:hcl|json|ya?ml):\d+|open .*: no such file)/.test(r.stderr);
+    const input =
+      r.reason !== "spawn" &&
+      (missing !== null || /ERROR: (?:.*\.(?:hcl|json|ya?ml):\d+|open .*: no such file|failed to find target|unknown key|invalid )/.test(r.stderr));
     return { ok: false, message: `docker buildx bake --print failed: ${why}${hint}`, input };
   }
   try {

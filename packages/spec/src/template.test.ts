@@ -80,7 +80,15 @@ describe("templates", () => {
       return t.ok ? undefined : [t.problem.code, t.problem.message.replace(`template "${src}": `, ""), t.problem.hint];
     };
     expect(problem("{{truncate version}}")).toEqual(["template-syntax", "truncate takes 2 values, e.g. {{truncate git.sha 7}}", undefined]);
-    expect(problem("{{truncate version 'abc'}}")).toEqual(["template-syntax", "truncate takes a length, e.g. {{truncate git.sha 7}}", undefined]);
+    expect(problem("{{truncate version 'abc'}}")).toEqual([
+      "template-syntax",
+      "truncate takes a length (a whole number), e.g. {{truncate git.sha 7}}",
+      undefined,
+    ]);
+    expect(problem("{{truncate version -1}}")?.[1]).toBe("truncate takes a length (a whole number), e.g. {{truncate git.sha 7}}");
+    expect(problem("{{truncate version 1.5}}")?.[1]).toBe("truncate takes a length (a whole number), e.g. {{truncate git.sha 7}}");
+    expect(problem("{{major}}")?.[1]).toBe("major is a helper, not a variable: write {{major version}}");
+    expect(problem("{{semver}}")?.[1]).toBe("semver is a helper, not a variable: write {{semver version}}");
     expect(problem("{{truncate version '3'}}")).toBeUndefined();
     expect(problem("{{lower version channel}}")?.[1]).toBe("lower takes 1 value, e.g. {{lower git.branch}}");
     expect(problem("{{lookup version}}")?.[1]).toBe("lookup takes 2 or 3 values, e.g. {{lookup NAME KEY}} or {{lookup NAME KEY FALLBACK}}");

@@ -466,8 +466,16 @@ const ARITY: Record<string, [min: number, max: number, example: string]> = {
 };
 
 /** A helper named alone ({{date}}) reads as a variable: said as the helper it is. */
-const helperAlone = (name: string): string | undefined =>
-  Object.hasOwn(ARITY, name) ? `${name} is a helper, not a variable: write ${ARITY[name]![2]}` : undefined;
+const helperAlone = (name: string): string | undefined => {
+  const example = Object.hasOwn(ARITY, name)
+    ? ARITY[name]![2]
+    : name === "ref"
+      ? '{{ref "branch"}}'
+      : Object.hasOwn(releaseHelpers, name) && !NULLARY.has(name)
+        ? `{{${name} version}}`
+        : undefined;
+  return example ? `${name} is a helper, not a variable: write ${example}` : undefined;
+};
 
 /** What is wrong with a helper's literal arguments, checked before any value is known. */
 function literalProblem(name: string, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined): string | undefined {
@@ -475,7 +483,14 @@ function literalProblem(name: string, params: hbs.AST.Expression[], hash: hbs.AS
   const arity = Object.hasOwn(ARITY, name) ? ARITY[name] : undefined;
   if (arity && (params.length < arity[0] || params.length > arity[1]))
     return `${name} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]} or ${arity[1]}`} value${arity[1] === 1 ? "" : "s"}, e.g. ${arity[2]}`;
-  if (name === "truncate" && params[1]?.type === "StringLiteral" && !/^\d+$/.test(literal(params[1])!)) return `truncate takes a length, e.g. ${arity![2]}`;
+  // a length: a whole number, not negative (JavaScript's slice would count from the end)
+  const length =
+    params[1]?.type === "StringLiteral"
+      ? literal(params[1])
+      : params[1]?.type === "NumberLiteral"
+        ? String((params[1] as hbs.AST.NumberLiteral).value)
+        : undefined;
+  if (name === "truncate" && length !== undefined && !/^\d+$/.test(length)) return `truncate takes a length (a whole number), e.g. ${arity![2]}`;
   const keys = (hash?.pairs ?? []).map((p) => p.key);
   const allowed: Record<string, string[]> = { ref: ["prefix"], sha: ["prefix", "format"] };
   const extra = keys.find((k) => !(allowed[name] ?? []).includes(k));

@@ -51,6 +51,7 @@ function typeHint(expected: string, value: unknown, path: Path): string | undefi
   if (expected === "boolean" && typeof value === "string")
     return yamlWord(value) ?? (/^(true|false)$/i.test(value) ? `write ${value.toLowerCase()} unquoted: quoted, YAML reads it as text` : undefined);
   if (expected === "number" && typeof value === "string" && /^\d+$/.test(value)) return `write ${value} unquoted: quoted, YAML reads it as text`;
+  if (expected === "array" && (typeof value === "number" || typeof value === "boolean")) return `write a list: [${String(value)}]`;
   if (expected === "array" && typeof value === "string") {
     // a command's words are a list of their own: run: uname -m is [uname, -m]
     const words = value.trim().split(/\s+/);
@@ -194,8 +195,10 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
           );
           break;
         }
+        const said =
+          options.length === 1 ? `must be ${options[0]}, not ${JSON.stringify(value)}` : `expected one of ${options.join(", ")}, got ${JSON.stringify(value)}`;
         out.push(
-          diag("invalid-value", map.valueAt(path), `${field}: ${JSON.stringify(value)} is not one of ${options.join(", ")}`, {
+          diag("invalid-value", map.valueAt(path), `${field}: ${said}`, {
             // version: "1" is the string "1", not the number
             hint:
               typeof value === "string"

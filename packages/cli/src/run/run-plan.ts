@@ -86,11 +86,21 @@ export async function runPlan(
     else if (e.type === "note") io.stderr.write(`   ${e.step.id}: ${e.text}\n`);
     else if (e.type === "step-end") {
       const o = e.outcome;
-      const mark = o.status === "ok" ? err.green("ok") : o.status === "skipped" || o.status === "unchanged" ? err.dim(o.status) : err.red("FAILED");
+      // cut off by the interrupt: stopped, not broken
+      const cut = o.status === "failed" && signal.aborted;
+      const mark =
+        o.status === "ok"
+          ? err.green("ok")
+          : o.status === "skipped" || o.status === "unchanged"
+            ? err.dim(o.status)
+            : cut
+              ? err.yellow("stopped")
+              : err.red("FAILED");
       io.stderr.write(
         `   ${e.step.id} ${mark} ${err.dim(o.reason ? `(${o.reason})` : seconds(o.durationMs))}${o.attempts > 1 ? err.dim(` (${o.attempts} attempts)`) : ""}\n`,
       );
-      if (o.status === "failed") {
+      if (o.status === "failed" && cut) io.stderr.write(`     ${err.dim(o.error ?? "interrupted")}\n`);
+      else if (o.status === "failed") {
         io.stderr.write(`     ${err.red(o.error ?? "failed")}\n`);
         if (o.stderrTail) io.stderr.write(`${o.stderrTail.replace(/^/gm, "     | ")}\n`);
         if (o.check) io.stderr.write(`${checkTable(o.check, e.step.expect?.platforms ?? []).replace(/^/gm, "     ")}\n`);
@@ -211,11 +221,15 @@ export function finalSummary(report: Report, io: Io): string {
     report.exitCode === 130
       ? "interrupted"
       : `${images.length ? `${images.join(", ")}: ` : ""}${plural(failed.length, "step")} failed (${failed.map((f) => f.id).join(", ")}), ${plural(notRun, "step")} not run`;
-  const tagsLine = published.length
-    ? `; published the others: ${published.join(", ")}`
-    : movedTags.length
-      ? `; these tags had already moved to the new, verified images: ${movedTags.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
-      : "; no user tag was moved";
+  // every tag that moved is named: of the images published whole by name, of the others tag by tag
+  const partly = movedTags.filter((t) => !published.includes(t.image));
+  const said = [
+    published.length ? `${report.exitCode === 130 ? "published" : "published the others"}: ${published.join(", ")}` : "",
+    partly.length
+      ? `these tags had already moved to the new, verified images: ${partly.map((t) => t.ref).join(" ")}; a re-run moves the rest (${report.tags.filter((t) => t.status === "not-moved").length} left)`
+      : "",
+  ].filter(Boolean);
+  const tagsLine = said.length ? `; ${said.join("; ")}` : "; no user tag was moved";
   out.push("", s.red(`${stopped}${tagsLine}`));
   return out.join("\n");
 }

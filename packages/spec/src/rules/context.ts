@@ -26,8 +26,6 @@ export interface RuleContext {
   rootReal: string;
   diagnostics: Diagnostic[];
   registryNames: string[];
-  /** The keys under images: (what image: contexts name). */
-  imageKeys: ReadonlySet<string>;
   /** Filled by the variables rules; templates check names against it. */
   variableNames: Set<string>;
   /** Variables with split: (name -> separator): lists, for tags: [{ each: NAME }] and platforms: "{{NAME}}". */
@@ -54,7 +52,6 @@ export function createContext(
     rootReal: opts.fs.realpath(opts.root) ?? opts.root,
     diagnostics: [],
     registryNames: Object.keys(input.registries ?? {}),
-    imageKeys: new Set(Object.keys(input.images ?? {})),
     variableNames: new Set(),
     listVariables: new Map(),
     values: new Map(),

@@ -1,12 +1,14 @@
 // contexts: named build contexts; image: links to other images of the spec (the dependency graph),
 // URLs, and folders inside the repository. bake's own target: links are refused with the right spelling.
 
-import { didYouMean, OCI_LAYOUT, ociLayoutFolder, parseImageRef } from "@multiarch/plan";
+import { checkTag, didYouMean, OCI_LAYOUT, ociLayoutFolder, parseImageRef } from "@multiarch/plan";
 import type { NamedContext } from "../model.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
 import { inside, type RuleContext, report, resolveInSpec, specRelative } from "./context.ts";
 
+/** A content digest as OCI writes them: sha256 or sha512 in lowercase hex. */
+const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const CONTEXT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]*(:[A-Za-z0-9_.-]+)?$/;
 
 export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip: Path): { contexts: NamedContext[]; dependsOn: string[] } {
@@ -21,12 +23,9 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
       continue;
     }
     if (value.startsWith("image:")) {
+      // that it names an image is checked once every image is known (imageLinks): a matrix image's by their names
       const target = value.slice("image:".length);
-      if (!ctx.imageKeys.has(target)) {
-        const imageNames = [...ctx.imageKeys];
-        const hint = didYouMean(target, imageNames) ?? `images: ${imageNames.join(", ")}`;
-        report(ctx, "context-unknown-image", cp, `context ${cname}: "${target}" is not an image of this spec`, hint);
-      } else if (target === name) {
+      if (target === name) {
         report(ctx, "dependency-cycle", cp, `image ${name} cannot build FROM itself`);
       } else {
         contexts.push({ name: cname, kind: "image", image: target, at });
@@ -35,15 +34,45 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
     } else if (value.startsWith("target:")) {
       report(ctx, "invalid-value", cp, `context ${cname}: "target:" links are bake's own; write image:${value.slice(7)}`);
     } else if (value.startsWith(OCI_LAYOUT)) {
-      // a folder too (read where bake runs, the spec's folder): inside the repository
+      // a folder too (read where bake runs, the spec's folder): inside the repository, and a layout
       const folder = ociLayoutFolder(value);
-      if (folder === "") report(ctx, "invalid-value", cp, `context ${cname}: oci-layout:// names no folder`, "write oci-layout://PATH[:TAG][@sha256:…]");
-      else if (inside(ctx, resolveInSpec(ctx, folder), "dir", cp, `context ${cname}: OCI layout`)) contexts.push({ name: cname, kind: "ref", ref: value, at });
+      const [nameAndTag, digest] = value.slice(OCI_LAYOUT.length).split("@");
+      const tag = nameAndTag!.slice(folder.length + 1);
+      const written = "write oci-layout://PATH[:TAG][@sha256:…]";
+      if (folder === "") report(ctx, "invalid-value", cp, `context ${cname}: oci-layout:// names no folder`, written);
+      else if (tag && !checkTag(tag).ok) report(ctx, "invalid-value", cp, `context ${cname}: "${tag}" is not a valid tag`, written);
+      else if (digest !== undefined && !DIGEST_RE.test(digest)) report(ctx, "invalid-value", cp, `context ${cname}: "${digest}" is not a digest`, written);
+      else {
+        const real = inside(ctx, resolveInSpec(ctx, folder), "dir", cp, `context ${cname}: OCI layout`);
+        if (real && ctx.fs.kind(`${real}/index.json`) !== "file")
+          report(
+            ctx,
+            "path-missing",
+            cp,
+            `context ${cname}: ${folder} is no OCI layout (it has no index.json)`,
+            "point oci-layout:// at a folder an OCI image layout was written to",
+          );
+        else if (real) contexts.push({ name: cname, kind: "ref", ref: value, at });
+      }
     } else if (value.startsWith("docker-image://")) {
       const ref = parseImageRef(value.slice("docker-image://".length));
-      if (!ref.ok)
-        report(ctx, "invalid-value", cp, `context ${cname}: ${ref.message}`, "write docker-image://NAME[:TAG][@sha256:…], e.g. docker-image://alpine:3.20");
+      const problem = !ref.ok
+        ? ref.message
+        : ref.value.digest !== undefined && !DIGEST_RE.test(ref.value.digest)
+          ? `"${ref.value.digest}" is not a digest`
+          : undefined;
+      if (problem)
+        report(ctx, "invalid-value", cp, `context ${cname}: ${problem}`, "write docker-image://NAME[:TAG][@sha256:…], e.g. docker-image://alpine:3.20");
       else contexts.push({ name: cname, kind: "ref", ref: value, at });
+    } else if (/^(oci-layout|docker-image):\/?[^/]/.test(value)) {
+      const scheme = value.slice(0, value.indexOf(":"));
+      report(
+        ctx,
+        "invalid-value",
+        cp,
+        `context ${cname}: "${value}" reads as a folder`,
+        `write ${scheme}://${value.slice(scheme.length + 1).replace(/^\//, "")}`,
+      );
     } else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value) || value.startsWith("git@")) {
       contexts.push({ name: cname, kind: "ref", ref: value, at });
     } else if (/^[a-z]+:/i.test(value) && didYouMean(value.slice(0, value.indexOf(":")), ["image"])) {

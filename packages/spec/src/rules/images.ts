@@ -80,6 +80,7 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
       names.add(name);
     }
   }
+  imageLinks(ctx, images);
   unusedInternal(ctx, images);
   sameRepositoryTwice(ctx, registries, images);
   for (const o of ctx.overrides) {
@@ -144,6 +145,45 @@ function checkNoMatrix(ctx: RuleContext, v: unknown, path: Path, keys: readonly 
       // most values are strings without a template: no path to build for them
       if (typeof x === "string" && !x.includes("matrix")) continue;
       checkNoMatrix(ctx, x, [...path, Array.isArray(v) ? Number(k) : k], keys);
+    }
+  }
+}
+
+/**
+ * Every image: link names an image of the spec, a matrix image's combinations by their names (image:srv
+ * of a matrix image srv names none: which one?). A link that names none is reported and dropped, so
+ * nothing after (dependency order, the compiler) follows it.
+ */
+function imageLinks(ctx: RuleContext, images: Image[]): void {
+  const names = new Set(images.map((i) => i.name));
+  const ofMatrix = new Map<string, string[]>();
+  for (const i of images) if (i.matrix) ofMatrix.set(i.matrix.of, [...(ofMatrix.get(i.matrix.of) ?? []), i.name]);
+  for (const img of images) {
+    const broken = img.contexts.filter((c) => c.kind === "image" && !names.has(c.image));
+    for (const c of broken) {
+      if (c.kind !== "image") continue;
+      const path = ["images", img.matrix?.of ?? img.name, "contexts", c.name];
+      const combos = ofMatrix.get(c.image);
+      if (combos)
+        report(
+          ctx,
+          "context-unknown-image",
+          path,
+          `context ${c.name}: ${c.image} is a matrix image: name one of its images`,
+          combos.map((n) => `image:${n}`).join(", "),
+        );
+      else
+        report(
+          ctx,
+          "context-unknown-image",
+          path,
+          `context ${c.name}: "${c.image}" is not an image of this spec`,
+          didYouMean(c.image, [...names]) ?? `images: ${[...names].join(", ")}`,
+        );
+    }
+    if (broken.length) {
+      img.contexts = img.contexts.filter((c) => !broken.includes(c));
+      img.dependsOn = img.contexts.flatMap((c) => (c.kind === "image" ? [c.image] : []));
     }
   }
 }

@@ -1,0 +1,26 @@
+import type { Report } from "@multiarch/executor";
+import { expect, test } from "vitest";
+import { memoryIo } from "../testing/io.ts";
+import { finalSummary } from "./run-plan.ts";
+
+// found by a review: after Ctrl-C with one image published whole, the tags another image had already moved
+// were named nowhere ("interrupted; published the others: i2")
+test("an interrupted run names every tag that moved: images published whole, and the others' tags one by one", () => {
+  const image = (name: string, status: Report["images"][number]["status"]) => ({ name, platforms: ["linux/amd64"], tags: [], durationMs: 1, status });
+  const report: Report = {
+    ok: false,
+    exitCode: 130,
+    durationMs: 10,
+    steps: [],
+    images: [image("i1", "cancelled"), image("i2", "published")],
+    tags: [
+      { image: "i1", ref: "r/i1:1", status: "moved", digest: "sha256:a" },
+      { image: "i1", ref: "r/i1:latest", status: "not-moved" },
+      { image: "i2", ref: "r/i2:1", status: "moved", digest: "sha256:b" },
+    ],
+    staged: [],
+  };
+  expect(finalSummary(report, memoryIo("/")).split("\n").at(-1)).toBe(
+    "interrupted; published: i2; these tags had already moved to the new, verified images: r/i1:1; a re-run moves the rest (1 left)",
+  );
+});
