@@ -328,6 +328,31 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(io.err()).not.toContain("internal error");
   });
 
+  // found by a review: a malformed --set hid the others' problems; a variable or registry of the wrong shape
+  // also made every use of it "unknown"
+  test("a malformed --set is one error among the rest; a variable or registry of the wrong shape is one error", async () => {
+    const file = specRepo(["version: 1", "images:", "  app:", "    context: app"], "app");
+    const io = memoryIo(FIXTURES);
+    await run(["validate", "-f", file, "--set", "app.cache.mode=full", "--set", "*.args.A={{truncate x 7}}", "--json"], io);
+    expect((JSON.parse(io.out()) as Json).errors.map((e) => e.code)).toEqual(["set-invalid", "template-unknown-variable"]);
+    const shapes = [
+      "version: 1",
+      "variables:",
+      "  version: { env: VERSION, default: 1.10 }",
+      "registries:",
+      "  r: 5",
+      "images:",
+      "  app:",
+      "    context: app",
+      "    registries: [r]",
+      '    tags: ["{{version}}"]',
+    ];
+    expect(await errorsOf(specRepo(shapes, "app"))).toEqual([
+      ["invalid-type", "3:37"],
+      ["invalid-type", "5:6"],
+    ]);
+  });
+
   test("a missing or quoted version says what to write", async () => {
     const missing = await validate(specRepo(["images:", "  app:", "    context: app"], "app"));
     expect(missing.json.errors).toMatchObject([

@@ -22,10 +22,10 @@ export function parseSpec(
   text: string,
   opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; sets?: readonly string[] },
 ): SpecResult {
+  // a malformed --set is reported beside everything else: the well-formed ones still apply
   const sets = parseSets(opts.sets ?? [], opts.file);
-  if (sets.errors.length) return { ok: false, errors: sets.errors, warnings: [] };
   const yaml = parseYaml(text, opts.file);
-  if (!yaml.ok) return { ok: false, errors: yaml.errors, warnings: [] };
+  if (!yaml.ok) return { ok: false, errors: [...sets.errors, ...yaml.errors], warnings: [] };
   const fast = fastShape(yaml.data);
   const shape = fast ? { success: true as const, data: fast.value as SpecInput } : specInputSchema().safeParse(yaml.data);
   if (!shape.success) {
@@ -33,26 +33,32 @@ export function parseSpec(
     // Every problem in one run: without the values found wrong, the rest of the file is checked as usual.
     const removed = shape.error.issues.flatMap((i) => (i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path])).map(upToList);
     const data = without(yaml.data, removed);
+    // A variable or registry of the wrong shape stands in as one the schema accepts, so what names it is
+    // no error too (an unknown variable, an unknown registry).
+    const named = removed.filter((r) => r.length === 2 && (r[0] === "variables" || r[0] === "registries") && setAt(data, r, standInAt(r as Path)));
     let rest = specInputSchema().safeParse(data);
     // A required value removed (context: 5) stands in as one the schema accepts, so other images are
-    // checked, and the image stays one that others may name. What the stand-in leads to is not reported:
-    // anything in the object holding it (its image), or anything under it at the top level.
-    const standIns = rest.success ? [] : rest.error.issues.map((i) => i.path);
-    if (!rest.success && standIns.every((p) => removed.some((r) => samePath(r, p)) && setAt(data, p, standInAt(p as Path))))
+    // checked, and the image stays one that others may name. What a stand-in leads to is not reported:
+    // anything in the object holding it (its image), or anything under it when that is the spec or a
+    // collection of it (variables, registries).
+    const required = rest.success ? [] : rest.error.issues.map((i) => i.path);
+    if (!rest.success && required.every((p) => removed.some((r) => samePath(r, p)) && setAt(data, p, standInAt(p as Path))))
       rest = specInputSchema().safeParse(data);
-    if (!rest.success) return { ok: false, errors: sortDiagnostics(errors), warnings: [] };
-    const scopes = standIns.map((p) => (p.length > 1 ? p.slice(0, -1) : p));
+    if (!rest.success) return { ok: false, errors: sortDiagnostics([...sets.errors, ...errors]), warnings: [] };
+    const scopes = [...named, ...required].map((p) => (p.length > 2 ? p.slice(0, -1) : p));
     const under = (path: readonly Segment[], scope: readonly Segment[]) => scope.every((seg, i) => path[i] === seg);
     // a problem at or above a removed value may be only its absence ("no images"): not reported
     const consequence = (d: Diagnostic) =>
       d.path !== undefined && (removed.some((r) => d.path!.every((seg, i) => r[i] === seg)) || scopes.some((s) => under(d.path!, s)));
     const checked = normalize(rest.data, yaml.map, opts);
     const found = splitDiagnostics([...errors, ...checked.diagnostics.filter((d) => !consequence(d))]);
-    return { ok: false, ...found, ...unaffectedBy(checked.spec, found.errors) };
+    return { ok: false, ...found, errors: [...sets.errors, ...found.errors], ...unaffectedBy(checked.spec, found.errors) };
   }
   const { spec, diagnostics } = normalize(shape.data, yaml.map, { ...opts, overrides: sets.overrides });
   const { errors, warnings } = splitDiagnostics(diagnostics);
-  return !spec || hasErrors(errors) ? { ok: false, errors, warnings, ...unaffectedBy(spec, errors) } : { ok: true, spec, warnings };
+  return !spec || hasErrors(errors) || sets.errors.length
+    ? { ok: false, errors: [...sets.errors, ...errors], warnings, ...unaffectedBy(spec, errors) }
+    : { ok: true, spec, warnings };
 }
 
 /**
