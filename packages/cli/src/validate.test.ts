@@ -353,6 +353,15 @@ describe("validate: bad inputs point at their line and column", () => {
     ]);
   });
 
+  // found by a review: a platform refused in the spec's or the defaults' platforms also made the images
+  // built FROM an image using them "not built for that platform"
+  test("a refused platform of the spec or the defaults is one error, not one more per image built FROM it", async () => {
+    for (const where of ["platforms: [linux/amd64, linux/arm46]", "defaults: { platforms: [linux/amd64, linux/arm46] }"]) {
+      const spec = ["version: 1", where, "images:", "  a: { context: app }", '  b: { context: app, contexts: { base: "image:a" }, platforms: [linux/arm64] }'];
+      expect((await errorsOf(specRepo(spec, "app"))).map(([code]) => code), where).toEqual(["platform-unknown"]);
+    }
+  });
+
   test("a missing or quoted version says what to write", async () => {
     const missing = await validate(specRepo(["images:", "  app:", "    context: app"], "app"));
     expect(missing.json.errors).toMatchObject([

@@ -6,7 +6,7 @@
 
 import { posix } from "node:path";
 import { type ArchPlan, PLAN_VERSION, type Plan, type PlannedImage } from "@multiarch/plan";
-import { type Diagnostic, diag, type Spec, splitDiagnostics } from "@multiarch/spec";
+import { type Diagnostic, diag, type Image, type Spec, splitDiagnostics } from "@multiarch/spec";
 import { archPlanFile, archPlans } from "./arch-plans.ts";
 import { type BakeFile, buildBakeFile, exportsIndex, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeStages, type LayoutOutputs, publishTargets } from "./bake-plan.ts";
@@ -76,12 +76,9 @@ function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
   const { rendered, diagnostics } = renderImages(spec, images, facts);
   // A dependency --image brought along is built for its users' platforms only, but hashed as the spec plans
   // it: its hash (and so its users') is the full run's, whatever the selection, so neither rebuilds the other.
-  const planned = new Map(spec.images.map((i) => [i.name, i]));
-  const hashes = facts.inputs
-    ? inputHashes(rendered, facts.inputs, options.strategy, signer(spec), (img) =>
-        selected.has(img.name) ? img.platforms : (planned.get(img.name)?.platforms ?? img.platforms),
-      )
-    : new Map<string, ImageHash>();
+  const asPlanned = new Map(spec.images.map((i) => [i.name, i.platforms]));
+  const platformsOf = (img: Image) => (selected.has(img.name) ? img.platforms : (asPlanned.get(img.name) ?? img.platforms));
+  const hashes = facts.inputs ? inputHashes(rendered, facts.inputs, options.strategy, signer(spec), platformsOf) : new Map<string, ImageHash>();
   // the spec's own index annotations, before the input hash joins them: what verify checks
   const ownIndexAnnotations = new Map(rendered.flatMap((r) => (r.indexAnnotations ? [[r.image.name, r.indexAnnotations] as const] : [])));
   // a run of one platform of such an image exports a single manifest: nothing to check there (nor published)
@@ -94,17 +91,8 @@ function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
   // A dependency not selected (--image) whose tags hold its inputs' result (every platform the spec
   // plans for it, of which its users need some) is built FROM by digest, as in a full run, not built
   // again; anything else of it (reuse) would be a publish, which it never gets.
-  const decisions = incrementalDecisions(spec, rendered, hashes, facts.published, ({ image }) =>
-    options.rebuild
-      ? undefined
-      : selected.has(image.name)
-        ? notPublished.has(image.name)
-          ? undefined
-          : image.platforms
-        : image.publish
-          ? planned.get(image.name)?.platforms
-          : undefined,
-  );
+  const judged = (image: Image) => !options.rebuild && (selected.has(image.name) ? !notPublished.has(image.name) : image.publish);
+  const decisions = incrementalDecisions(spec, rendered, hashes, facts.published, ({ image }) => (judged(image) ? platformsOf(image) : undefined));
   for (const [name, d] of decisions) if (!selected.has(name) && d.kind !== "up-to-date") decisions.delete(name);
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const { errors, warnings } = splitDiagnostics([

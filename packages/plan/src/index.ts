@@ -39,6 +39,7 @@ export {
   parseImageRef,
   parseRegistryUrl,
   type RegistryUrl,
+  isContentDigest,
   OCI_LAYOUT,
   ociLayoutFolder,
   referenceName,

@@ -144,3 +144,6 @@ export function ociLayoutFolder(ref: string): string {
   const colon = rest.lastIndexOf(":");
   return colon > rest.lastIndexOf("/") ? rest.slice(0, colon) : rest;
 }
+
+/** A content digest as OCI writes them (sha256 or sha512, lowercase hex); parseImageRef takes any algorithm:encoded. */
+export const isContentDigest = (digest: string): boolean => /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(digest);

@@ -120,6 +120,9 @@ interface NormalisedImage {
  */
 export type Image = NormalisedImage & Omit<ImageInput, keyof NormalisedImage>;
 
+/** Where an image is written: its key under images: (a matrix image's, for each of its combinations). */
+export const imageKey = (img: Pick<Image, "name" | "matrix">): string => img.matrix?.of ?? img.name;
+
 /** How published indexes are signed (cosign): with a key pair, or keyless (Sigstore, from CI's OIDC token). */
 export type Signing =
   | { mode: "key"; key: Credential; publicKey: Credential; password?: Credential; tlog: boolean; at: SourcePos }

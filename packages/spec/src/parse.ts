@@ -1,6 +1,6 @@
 // parseSpec: text -> Spec | diagnostics. Pure: the file system is asked through SpecFs only.
 import { type Diagnostic, hasErrors, sortDiagnostics, splitDiagnostics } from "./diagnostics.ts";
-import type { Spec } from "./model.ts";
+import { imageKey, type Spec } from "./model.ts";
 import { normalize, type SpecFs } from "./normalize.ts";
 import { fastShape } from "./fast-shape.ts";
 import { parseSets } from "./overrides.ts";
@@ -70,7 +70,7 @@ export function parseSpec(
 function unaffectedBy(spec: Spec | undefined, errors: readonly Diagnostic[]): { unaffected?: Spec } {
   if (!spec || errors.some((d) => d.path?.[0] !== "images" || d.path.length < 2)) return {};
   const keys = new Set(errors.map((d) => String(d.path![1])));
-  const out = new Set(spec.images.filter((i) => keys.has(i.matrix?.of ?? i.name)).map((i) => i.name));
+  const out = new Set(spec.images.filter((i) => keys.has(imageKey(i))).map((i) => i.name));
   for (let grew = true; grew; ) {
     grew = false;
     for (const i of spec.images)

@@ -23,6 +23,21 @@ const unquoted = (value: unknown): { got: string; hint: string } | undefined =>
     ? { got: `the ${typeof value} ${String(value)}`, hint: `quote it ("…"): unquoted, YAML reads it as the ${typeof value} ${String(value)}` }
     : undefined;
 
+/** A value as a message shows it: a number or boolean by its type, text quoted, else its kind. */
+const shown = (value: unknown): string => unquoted(value)?.got ?? (typeof value === "string" ? `"${value}"` : describe(value));
+
+/** A required key that is not there, said at its parent's key. */
+const missingKey = (map: SourceMap, path: Path, hint?: string): Diagnostic =>
+  diag(
+    "missing-key",
+    map.keyAt(path.slice(0, -1)),
+    `missing required key "${String(path.at(-1))}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`,
+    {
+      ...(hint ? { hint } : {}),
+      path: [...path],
+    },
+  );
+
 const expectedOf = (t: string): string =>
   t === "record" || t === "object"
     ? "a mapping"
@@ -88,12 +103,7 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
         if (path.at(-1) === "<<") {
           out.push(diag("unknown-key", map.keyAt(path), `${path.slice(0, -1).join(".")}: YAML merge keys (<<) are not read`, { hint: MERGE_HINT, path }));
         } else if (value === undefined) {
-          const key = String(path[path.length - 1]);
-          out.push(
-            diag("missing-key", map.keyAt(path.slice(0, -1)), `missing required key "${key}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`, {
-              path,
-            }),
-          );
+          out.push(missingKey(map, path));
         } else if (issue.expected === "string" && value !== null && typeof value === "object" && path.some((s) => TEMPLATE_PARENTS.has(String(s)))) {
           out.push(
             diag("template-not-string", map.valueAt(path), `${field}: a template must be a string, not ${describe(value)}`, {
@@ -104,15 +114,10 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
         } else {
           const scalar = issue.expected === "string" ? unquoted(value) : undefined;
           out.push(
-            diag(
-              "invalid-type",
-              map.valueAt(path),
-              `${field}: expected ${expectedOf(issue.expected)}, got ${scalar?.got ?? unquoted(value)?.got ?? (typeof value === "string" ? `"${value}"` : describe(value))}`,
-              {
-                hint: scalar?.hint ?? typeHint(issue.expected, value, path),
-                path,
-              },
-            ),
+            diag("invalid-type", map.valueAt(path), `${field}: expected ${expectedOf(issue.expected)}, got ${scalar?.got ?? shown(value)}`, {
+              hint: scalar?.hint ?? typeHint(issue.expected, value, path),
+              path,
+            }),
           );
         }
         break;
@@ -174,9 +179,8 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
             ),
           ];
           const expected = shapes.length ? `expected ${shapes.slice(0, -1).join(", ")}${shapes.length > 1 ? " or " : ""}${shapes.at(-1)}` : issue.message;
-          const got = scalar?.got ?? (typeof value === "string" ? `"${value}"` : describe(value));
           const allows = (b: boolean) => shapes.includes("true or false") || shapes.includes(String(b));
-          out.push(diag("invalid-type", map.valueAt(path), `${field}: ${expected}, got ${got}`, { hint: yamlWord(value, allows), path }));
+          out.push(diag("invalid-type", map.valueAt(path), `${field}: ${expected}, got ${shown(value)}`, { hint: yamlWord(value, allows), path }));
         }
         break;
       }
@@ -184,15 +188,11 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
         const options = issue.values.map(String);
         if (value === undefined) {
           const key = String(path.at(-1));
-          out.push(
-            diag("missing-key", map.keyAt(path.slice(0, -1)), `missing required key "${key}"${path.length > 1 ? ` in ${path.slice(0, -1).join(".")}` : ""}`, {
-              hint:
-                options.length === 1
-                  ? `add ${key}: ${options[0]}${path.length === 1 ? " at the top of the file" : ""}`
-                  : `add ${key}: one of ${options.join(", ")}`,
-              path,
-            }),
-          );
+          const hint =
+            options.length === 1
+              ? `add ${key}: ${options[0]}${path.length === 1 ? " at the top of the file" : ""}`
+              : `add ${key}: one of ${options.join(", ")}`;
+          out.push(missingKey(map, path, hint));
           break;
         }
         const said =

@@ -1,14 +1,12 @@
 // contexts: named build contexts; image: links to other images of the spec (the dependency graph),
 // URLs, and folders inside the repository. bake's own target: links are refused with the right spelling.
 
-import { checkTag, didYouMean, OCI_LAYOUT, ociLayoutFolder, parseImageRef } from "@multiarch/plan";
+import { checkTag, didYouMean, isContentDigest, OCI_LAYOUT, ociLayoutFolder, parseImageRef } from "@multiarch/plan";
 import type { NamedContext } from "../model.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
 import { inside, type RuleContext, report, resolveInSpec, specRelative } from "./context.ts";
 
-/** A content digest as OCI writes them: sha256 or sha512 in lowercase hex. */
-const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const CONTEXT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]*(:[A-Za-z0-9_.-]+)?$/;
 
 export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip: Path): { contexts: NamedContext[]; dependsOn: string[] } {
@@ -41,7 +39,7 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
       const written = "write oci-layout://PATH[:TAG][@sha256:…]";
       if (folder === "") report(ctx, "invalid-value", cp, `context ${cname}: oci-layout:// names no folder`, written);
       else if (tag && !checkTag(tag).ok) report(ctx, "invalid-value", cp, `context ${cname}: "${tag}" is not a valid tag`, written);
-      else if (digest !== undefined && !DIGEST_RE.test(digest)) report(ctx, "invalid-value", cp, `context ${cname}: "${digest}" is not a digest`, written);
+      else if (digest !== undefined && !isContentDigest(digest)) report(ctx, "invalid-value", cp, `context ${cname}: "${digest}" is not a digest`, written);
       else {
         const real = inside(ctx, resolveInSpec(ctx, folder), "dir", cp, `context ${cname}: OCI layout`);
         if (real && ctx.fs.kind(`${real}/index.json`) !== "file")
@@ -58,7 +56,7 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
       const ref = parseImageRef(value.slice("docker-image://".length));
       const problem = !ref.ok
         ? ref.message
-        : ref.value.digest !== undefined && !DIGEST_RE.test(ref.value.digest)
+        : ref.value.digest !== undefined && !isContentDigest(ref.value.digest)
           ? `"${ref.value.digest}" is not a digest`
           : undefined;
       if (problem)

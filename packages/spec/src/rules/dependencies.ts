@@ -1,15 +1,17 @@
 // Across images: a dependent builds FROM its base's image of the same platform (so the base must have
 // every platform of its dependents), and images come in dependency order; a cycle is an error naming it.
 import { diag, type SourcePos } from "../diagnostics.ts";
-import type { Image } from "../model.ts";
+import { type Image, imageKey } from "../model.ts";
 import type { RuleContext } from "./context.ts";
 
-/** Where an image is written: its key under images: (a matrix image's, for each of its combinations). */
-const pathOf = (img: Image): string[] => ["images", img.matrix?.of ?? img.name];
+const pathOf = (img: Image): string[] => ["images", imageKey(img)];
 
 export function contextPlatformRules(ctx: RuleContext, images: readonly Image[]): void {
-  // a base whose platforms were refused is built for none: what its users miss follows from that error
-  const refused = (dep: Image) => ctx.diagnostics.some((d) => d.severity === "error" && d.path?.[1] === pathOf(dep)[1] && d.path?.[2] === "platforms");
+  // a base whose platforms were refused (its own, the spec's or the defaults') is built for fewer: what its
+  // users miss follows from that error
+  const refusedAt = (d: (typeof ctx.diagnostics)[number], key: string) =>
+    d.path?.[0] === "platforms" || (d.path?.[0] === "defaults" && d.path[1] === "platforms") || (d.path?.[1] === key && d.path[2] === "platforms");
+  const refused = (dep: Image) => ctx.diagnostics.some((d) => d.severity === "error" && refusedAt(d, imageKey(dep)));
   for (const img of images) {
     for (const c of img.contexts) {
       if (c.kind !== "image") continue;

@@ -6,7 +6,7 @@ import type { Platform } from "@multiarch/plan";
 import { checkFullName, checkRepositoryPath, didYouMean, repositoryRef } from "@multiarch/plan";
 import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
-import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, type KeyedTemplate, type Registry, type Template } from "../model.ts";
+import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, imageKey, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { applyOverrides } from "../overrides.ts";
 import { isWithin, resolveUnder } from "../posix-path.ts";
 import type { ImageInput } from "../schema.ts";
@@ -162,7 +162,7 @@ function imageLinks(ctx: RuleContext, images: Image[]): void {
     const broken = img.contexts.filter((c) => c.kind === "image" && !names.has(c.image));
     for (const c of broken) {
       if (c.kind !== "image") continue;
-      const path = ["images", img.matrix?.of ?? img.name, "contexts", c.name];
+      const path = ["images", imageKey(img), "contexts", c.name];
       const combos = ofMatrix.get(c.image);
       if (combos)
         report(
