@@ -358,7 +358,10 @@ describe("validate: bad inputs point at their line and column", () => {
   test("a refused platform of the spec or the defaults is one error, not one more per image built FROM it", async () => {
     for (const where of ["platforms: [linux/amd64, linux/arm46]", "defaults: { platforms: [linux/amd64, linux/arm46] }"]) {
       const spec = ["version: 1", where, "images:", "  a: { context: app }", '  b: { context: app, contexts: { base: "image:a" }, platforms: [linux/arm64] }'];
-      expect((await errorsOf(specRepo(spec, "app"))).map(([code]) => code), where).toEqual(["platform-unknown"]);
+      expect(
+        (await errorsOf(specRepo(spec, "app"))).map(([code]) => code),
+        where,
+      ).toEqual(["platform-unknown"]);
     }
   });
 
