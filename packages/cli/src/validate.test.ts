@@ -353,6 +353,25 @@ describe("validate: bad inputs point at their line and column", () => {
     ]);
   });
 
+  // found by a review: a whole collection of the wrong type, a matrix of the wrong type, a list variable of
+  // the wrong shape and a matrix value with a space each added errors that only followed from the first
+  test("a wrong collection, matrix or list variable, or a matrix value with a space, is one error", async () => {
+    const cases: [string[], string][] = [
+      [["registries: 5", "images:", "  app: { context: app, registries: [local], cache: { type: registry, registry: local } }"], "invalid-type"],
+      [["variables: 5", "defaults: { tags: ['{{version}}'] }", "images:", "  app: { context: app, args: { V: '{{version}}' } }"], "invalid-type"],
+      [["images:", "  app: { context: app, matrix: 5, name: 'app-{{matrix.v}}', tags: ['{{matrix.v}}'] }"], "invalid-type"],
+      [["variables:", "  list: { env: LIST, default: 'a,b', split: 5 }", "images:", "  app: { context: app, tags: [{ each: list }] }"], "invalid-type"],
+      [["images:", "  app: { context: app, matrix: { v: [a b, c] } }"], "invalid-value"],
+    ];
+    for (const [lines, code] of cases)
+      expect(
+        (await errorsOf(specRepo(["version: 1", ...lines], "app"))).map(([c]) => c),
+        lines.join("\n"),
+      ).toEqual([code]);
+    const spaced = await validate(specRepo(["version: 1", "images:", "  app: { context: app, matrix: { v: [a b] } }"], "app"));
+    expect(spaced.json.errors[0]!.hint).toContain("name the images with name:");
+  });
+
   // found by a review: a platform refused in the spec's or the defaults' platforms also made the images
   // built FROM an image using them "not built for that platform"
   test("a refused platform of the spec or the defaults is one error, not one more per image built FROM it", async () => {

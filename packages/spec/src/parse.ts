@@ -45,11 +45,14 @@ export function parseSpec(
     if (!rest.success && required.every((p) => removed.some((r) => samePath(r, p)) && setAt(data, p, standInAt(p as Path))))
       rest = specInputSchema().safeParse(data);
     if (!rest.success) return { ok: false, errors: sortDiagnostics([...sets.errors, ...errors]), warnings: [] };
-    const scopes = [...named, ...required].map((p) => (p.length > 2 ? p.slice(0, -1) : p));
+    // an image whose matrix is wrong is checked as one without: what its names and templates say of the matrix follows from it
+    const matrices = removed.filter((r) => r.length === 3 && r[0] === "images" && r[2] === "matrix");
+    const scopes = [...named, ...required, ...matrices].map((p) => (p.length > 2 ? p.slice(0, -1) : p));
     const under = (path: readonly Segment[], scope: readonly Segment[]) => scope.every((seg, i) => path[i] === seg);
     // a problem at or above a removed value may be only its absence ("no images"): not reported
     const consequence = (d: Diagnostic) =>
-      d.path !== undefined && (removed.some((r) => d.path!.every((seg, i) => r[i] === seg)) || scopes.some((s) => under(d.path!, s)));
+      (d.path !== undefined && (removed.some((r) => d.path!.every((seg, i) => r[i] === seg)) || scopes.some((s) => under(d.path!, s)))) ||
+      unknowable(d, removed, named);
     const checked = normalize(rest.data, yaml.map, opts);
     const found = splitDiagnostics([...errors, ...checked.diagnostics.filter((d) => !consequence(d))]);
     return { ok: false, ...found, errors: [...sets.errors, ...found.errors], ...unaffectedBy(checked.spec, found.errors) };
@@ -86,6 +89,18 @@ function unaffectedBy(spec: Spec | undefined, errors: readonly Diagnostic[]): { 
 }
 
 type Segment = PropertyKey;
+
+/**
+ * A name a collection found wrong would have declared (registries: 5, variables: 5), or a list variable
+ * that stands in as a plain one (split: 5): naming it is no error of its own.
+ */
+function unknowable(d: Diagnostic, removed: readonly Segment[][], standIns: readonly Segment[][]): boolean {
+  const gone = (key: string) => removed.some((r) => r.length === 1 && r[0] === key);
+  if (d.code === "registry-unknown") return gone("registries");
+  // of a variable: not of a matrix key, nor of a built-in used where only variables may be
+  if (d.code !== "template-unknown-variable" || !/ unknown variable "|is not a list variable/.test(d.message)) return false;
+  return gone("variables") || standIns.some((r) => r[0] === "variables" && d.message.includes(`"${String(r[1])}"`));
+}
 
 /** A path cut before its first list index: a list loses the whole list, so later items keep their index (and their position in the file). */
 const upToList = (path: readonly Segment[]): Segment[] => {

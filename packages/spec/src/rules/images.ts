@@ -69,7 +69,11 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
           "invalid-value",
           input.name !== undefined ? [...ip, "name"] : ip,
           `image name "${name}" must match [a-z0-9][a-z0-9_-]*`,
-          lower !== name && NAME_RE.test(lower) ? `write ${lower}` : undefined,
+          lower !== name && NAME_RE.test(lower)
+            ? `write ${lower}`
+            : combo && input.name === undefined
+              ? `a matrix image's names are its key and values joined by -: use values of a-z, 0-9, _ and -, or name the images with name:`
+              : undefined,
           input.name === undefined,
         );
       }
@@ -259,7 +263,9 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
   const repositories = written.map((r, i) => {
     const path = typeof img.repository === "object" ? [...ip, "repository", i] : [...ip, "repository"];
     const resolved = img.repository === undefined ? r : structural(ctx, r, path);
-    if (resolved !== undefined) repositoryRule(ctx, shared.registries, resolved, img.repository === undefined ? ip : path, !img.repository, regs);
+    // a name that is no valid name is reported as such (a matrix value with a space): not again as a repository
+    const named = img.repository !== undefined || NAME_RE.test(name);
+    if (resolved !== undefined && named) repositoryRule(ctx, shared.registries, resolved, img.repository === undefined ? ip : path, !img.repository, regs);
     return resolved ?? r;
   });
   if (new Set(repositories).size < repositories.length) report(ctx, "invalid-value", [...ip, "repository"], `image ${name} lists a repository twice`);
