@@ -1,6 +1,6 @@
 // Partial runs keep the promise (issue 8) and a run publishes only what it built (issue 9), against the
 // real engine and registry. Each test here failed before its fix.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
@@ -286,4 +286,21 @@ describe.skipIf(!env)("runs publish only what they built", () => {
     },
     240_000,
   );
+
+  // found by a review: --metadata-file in a folder that does not exist failed after the tags had moved,
+  // with exit 1 ("nothing was run")
+  test("--metadata-file and --report: their folders are made, and a path that cannot be written stops the run before it starts", async () => {
+    const ns = namespace("metadata-file");
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\n`);
+    const spec = join(dir, "multiarch.yaml");
+    writeFileSync(join(dir, "a-file"), "");
+    const refused = await cli(["apply", "-f", spec, "--metadata-file", join(dir, "a-file", "meta.json")]);
+    expect(refused.exitCode, refused.stderr).toBe(4);
+    expect(refused.stderr).toMatch(/--metadata-file \S*a-file\/meta.json cannot be written \([A-Z]+\): nothing was run/);
+    expect(refused.stderr).not.toContain("== build");
+    const r = await cli(["apply", "-f", spec, "--metadata-file", join(dir, "out/meta.json"), "--report", join(dir, "out/html/report.html")]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "out/meta.json"), "utf8"))).toBeTruthy();
+    expect(existsSync(join(dir, "out/html/report.html"))).toBe(true);
+  }, 240_000);
 });

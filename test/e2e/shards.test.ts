@@ -51,19 +51,34 @@ describe.skipIf(!env)("shards and merge", () => {
     const arm = readFileSync(join(shardDir, "linux-arm64.json"), "utf8");
     rmSync(join(shardDir, "linux-arm64.json"));
     let r = await cli(["merge", "-f", spec]);
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain("app: no linux/arm64 image");
     const foreign = JSON.parse(arm);
     foreign.identity.commit = "0".repeat(40);
     writeFileSync(join(shardDir, "linux-arm64.json"), JSON.stringify(foreign));
     r = await cli(["merge", "-f", spec]);
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain("shard is of another run");
     const gone = JSON.parse(arm);
     gone.images.app.refs[`${via}/${ns}/app`].digest = `sha256:${"0".repeat(64)}`;
     writeFileSync(join(shardDir, "linux-arm64.json"), JSON.stringify(gone));
     r = await cli(["merge", "-f", spec]);
     expect(r.exitCode).toBe(2);
+    expect(await tagExists(tag)).toBe(false);
+
+    // found by a review: shards that agree with each other but not with this checkout (a --set they were
+    // not given, a change not committed) were merged and published
+    writeFileSync(join(shardDir, "linux-arm64.json"), arm);
+    for (const [args, change] of [
+      [["--set", "app.args.X=1"], undefined],
+      [[], join(dir, "app", "uncommitted.txt")],
+    ] as const) {
+      if (change) writeFileSync(change, "x\n");
+      r = await cli(["merge", "-f", spec, ...args]);
+      if (change) rmSync(change);
+      expect(r.exitCode, r.stderr).toBe(3);
+      expect(r.stderr).toContain("app: the shards built it from other inputs than this checkout's");
+    }
     expect(await tagExists(tag)).toBe(false);
 
     // the registry drops every connection while merging (through the fault proxy): no tag moves

@@ -25,7 +25,7 @@ the same command in the same folder is answered from a cache (MULTIARCH_NO_CACHE
     summary: "write the bake file, plan.json and per-arch plans; print a summary",
     about: `Compiles the spec into exactly what apply will run, and writes into DIR:
   docker-bake.json          buildx bake file: one target per image, group "default"
-  docker-bake.publish.json  override that points pushes at staging tags (registry images)
+  docker-bake.publish.json  override for builders that push themselves: each image by digest, no tag
   plan.json                 stages of steps, each a program and an argument array
   plans/<os>-<arch>.json    each platform's share, for a native machine of that arch`,
     footer: "Exit codes: 0 written, 1 spec or usage error (nothing written), 5 an apply of this spec is running.",
@@ -35,10 +35,13 @@ the same command in the same folder is answered from a cache (MULTIARCH_NO_CACHE
     summary: "plan, then build, push, verify, test and publish",
     about: `Compiles the spec (or reads a saved plan) and runs it:
   login    docker login for registries with credentials (password through stdin)
-  build    docker buildx bake (or per-arch docker build), pushing staging refs only
-  verify   each index this run pushed (by digest) must hold exactly the requested platforms
+  build    docker buildx bake (or per-arch docker buildx build); no tag is written
+  push     each image by digest (no tag), over the registry API
+  verify   each index this run pushed must hold exactly the requested platforms
   test     the image's test.run on every platform, from the verified digest
+  sign     with sign: in the spec, cosign signs each verified index
   publish  user tags point at the verified index, one at a time, latest last
+  cleanup  what this run wrote (its layouts, images it loaded to test) is removed
 All or nothing by default: a failure stops the run before publish, and no image is published.
 --continue: a failed image holds back only itself and the images built FROM it (skipped); every other
 image is built, verified, tested and published, and the exit code still says what failed. A run
@@ -52,11 +55,12 @@ dependencies) and compared with what its tags hold: an image whose tags all hold
   merge: {
     summary: "put the shards of several machines (apply --shard) together and publish",
     about: `Reads the shard files that apply --shard wrote on each machine, checks they belong to this spec's
-plan at this commit and cover every planned platform of every image, then per image and registry:
-  merge    docker buildx imagetools create of the per-platform images, by digest, under the staging tag
-  verify   the index holds exactly the planned platforms, each the very image its shard pushed
+plan at this commit, cover every planned platform of every image and were built from this checkout's
+inputs (files, --set values, base image digests), then per image and registry:
+  merge    one index of the per-platform images, pushed by digest (no tag) over the registry API
+  verify   the index holds exactly the planned platforms, each the very image its shard pushed, built from those inputs
   publish  user tags point at the verified index, one at a time, latest last
-A missing or foreign shard moves no tag and names what is missing.`,
+A missing or foreign shard moves no tag and names what is missing (exit 3).`,
     footer: EXIT_CODES,
     load: () => import("./commands/merge.ts"),
   },
@@ -67,7 +71,7 @@ A missing or foreign shard moves no tag and names what is missing.`,
 they name a build) and, without building anything, per image and repository:
   verify     the index VERSION's tag holds (the first tag that is not latest) has exactly the planned platforms
   signature  with sign: in the spec, it carries a signature the spec's key verifies (an unsigned one is refused)
-  copy       --from/--to: docker buildx imagetools create of that index, by digest, into the --to registry;
+  copy       --from/--to: that index copied by digest over the registry API into the --to registry;
              verified there to be the very same index, then signed there
   publish    as apply: each tag to the verified digest, one at a time, latest last; tags that already
              hold it are left alone

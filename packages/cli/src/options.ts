@@ -89,7 +89,7 @@ const selection = {
     description: "build, verify and test, then load the images for this machine's platform into the engine; publish nothing",
     shapesPlan: true,
   },
-  "no-publish": { type: "boolean", description: "everything up to publish (build, push staging refs, verify, test); no user tag moves", shapesPlan: true },
+  "no-publish": { type: "boolean", description: "everything up to publish (build, push by digest, verify, test); no user tag moves", shapesPlan: true },
   "no-push": {
     type: "boolean",
     description: "build each image as an OCI archive (DIR/oci), verify and test it here; no registry, no credentials (pull requests)",

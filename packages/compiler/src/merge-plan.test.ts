@@ -13,6 +13,7 @@ const plan: Plan = {
       platforms: ["linux/amd64", "linux/arm64"],
       dependsOn: [],
       refs: [{ registry: "r", name: "reg/app", insecure: true, tags: ["1.0", "latest"], staging: "reg/app:multiarch-staging-x" }],
+      inputHash: "a".repeat(64),
     },
   ],
   stages: [],
@@ -25,6 +26,7 @@ const shard = (platform: Platform, over: Partial<Shard> = {}): Shard => ({
   platform,
   images: {
     app: {
+      inputHash: "a".repeat(64),
       tests: "passed",
       refs: {
         "reg/app": { staging: `reg/app:multiarch-staging-x-${platform.split("/")[1]}`, digest: `sha256:idx-${platform}`, manifest: `sha256:img-${platform}` },
@@ -52,6 +54,7 @@ describe("mergePlan", () => {
       ref: "reg/app:multiarch-staging-x",
       platforms: ["linux/amd64", "linux/arm64"],
       manifests: { "linux/amd64": "sha256:img-linux/amd64", "linux/arm64": "sha256:img-linux/arm64" },
+      inputHash: "a".repeat(64),
     });
     expect(r.plan.stages[2]!.steps[0]!.produces).toEqual(["reg/app:1.0", "reg/app:latest"]);
   });
@@ -71,17 +74,22 @@ describe("mergePlan", () => {
     );
   });
 
-  test("shards that built an image from different inputs (one commit, another checkout) are refused, naming each", () => {
+  // found by a review: shards that agreed with each other but not with the merging checkout (both run with a
+  // --set the merge was not given, or from a change not committed) were published
+  test("shards that built an image from other inputs than this checkout's are refused, naming each", () => {
     const hashed = (platform: Platform, inputHash: string): Shard => {
       const s = shard(platform);
       return { ...s, images: { app: { ...s.images.app!, inputHash } } };
     };
-    expect(mergePlan(plan, [hashed("linux/amd64", "a".repeat(64)), hashed("linux/arm64", "a".repeat(64))], commit).ok).toBe(true);
+    const why =
+      "A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set";
     expect(mergePlan(plan, [hashed("linux/amd64", "a".repeat(64)), hashed("linux/arm64", "b".repeat(64))], commit)).toEqual({
       ok: false,
-      problems: [
-        "app: the shards built it from different inputs (linux/amd64 from aaaaaaaaaaaa; linux/arm64 from bbbbbbbbbbbb): a change not committed, or a base image that moved between the shard runs; run every shard again from one checkout",
-      ],
+      problems: [`app: the shards built it from other inputs than this checkout's (aaaaaaaaaaaa): linux/arm64 from bbbbbbbbbbbb. ${why}`],
+    });
+    expect(mergePlan(plan, [hashed("linux/amd64", "b".repeat(64)), hashed("linux/arm64", "b".repeat(64))], commit)).toEqual({
+      ok: false,
+      problems: [`app: the shards built it from other inputs than this checkout's (aaaaaaaaaaaa): linux/amd64, linux/arm64 from bbbbbbbbbbbb. ${why}`],
     });
   });
 

@@ -32,17 +32,22 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
         if (!entry?.refs[ref.name]) problems.push(`${img.name}: no ${p} image for ${ref.name} (missing the ${p} shard, or it did not build ${img.name})`);
       }
     }
-    // One commit is not one content: a shard built from a dirty checkout, or after a base image moved,
-    // hashed other inputs. Its platform would ship beside the others' in one index.
+    // One commit is not one content: a shard built from a dirty checkout, with a --set this merge was not
+    // given (or the other way), or after a base image moved, hashed other inputs than this checkout has.
+    // Its platform would ship beside the others' in one index, under this commit's tags.
+    // (a plan compiled without input facts has no hash of its own: the shards are held to the first one's)
+    const built = img.platforms.flatMap((p) => {
+      const entry = byPlatform.get(p)?.images[img.name];
+      return entry ? [{ p, hash: entry.inputHash ?? "none" }] : [];
+    });
+    const want = img.inputHash ?? built[0]?.hash;
     const hashes = new Map<string, Platform[]>();
-    for (const p of img.platforms) {
-      const hash = byPlatform.get(p)?.images[img.name]?.inputHash;
-      if (hash) hashes.set(hash, [...(hashes.get(hash) ?? []), p]);
-    }
-    if (hashes.size > 1) {
+    for (const { p, hash } of built) if (hash !== want) hashes.set(hash, [...(hashes.get(hash) ?? []), p]);
+    if (hashes.size > 0) {
       const each = [...hashes].map(([hash, ps]) => `${ps.join(", ")} from ${hash.slice(0, 12)}`).join("; ");
+      const whose = img.inputHash ? "this checkout's" : `the ${built[0]!.p} shard's`;
       problems.push(
-        `${img.name}: the shards built it from different inputs (${each}): a change not committed, or a base image that moved between the shard runs; run every shard again from one checkout`,
+        `${img.name}: the shards built it from other inputs than ${whose} (${want!.slice(0, 12)}): ${each}. A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set`,
       );
     }
   }
@@ -99,6 +104,8 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
           ref: ref.staging,
           platforms: img.platforms,
           manifests: Object.fromEntries(parts.map((x) => [x.platform, x.manifest])),
+          // each platform's config says what it was built from: a shard file's digest edited to another build's image is refused
+          ...(img.inputHash ? { inputHash: img.inputHash } : {}),
           ...(img.indexAnnotations ? { annotations: img.indexAnnotations } : {}),
         },
       });

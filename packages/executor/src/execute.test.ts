@@ -18,18 +18,20 @@ function fakeDocker(failures: number, message: string) {
   return { env: { PATH: `${dir}:/usr/bin:/bin` }, calls: () => readFileSync(join(dir, "calls"), "utf8").trim().split("\n"), dir };
 }
 
-const plan = (kind: "push" | "build" | "bake"): Plan => ({
+const planOf = (stages: Stage[]): Plan => ({
   version: 3,
   spec: "multiarch.yaml",
   cwd: ".",
   strategy: { requested: "manifest", chosen: "manifest", reason: "test" },
   images: [],
   secrets: [],
-  stages: [
+  stages,
+});
+const plan = (kind: "push" | "build" | "bake"): Plan =>
+  planOf([
     { name: "one", steps: [{ id: "s1", kind, commands: [{ program: "docker", args: ["push", "r/x:1"] }], inputs: [], produces: [] }] },
     { name: "two", steps: [{ id: "s2", kind: "publish", commands: [{ program: "docker", args: ["manifest", "push", "r/x:1"] }], inputs: [], produces: [] }] },
-  ],
-});
+  ]);
 const retry = { attempts: 4, baseDelayMs: 1 };
 
 describe("executePlan", () => {
@@ -233,4 +235,27 @@ describe("an interrupted publish", () => {
     expect(r.exitCode).toBe(130);
     expect(r.tags).toEqual([{ image: "a", ref: `${registry.host}/r:1`, status: "moved", digest: registry.tags.get("staging") }]);
   });
+});
+
+// found by a review: two registries with credentials, on a fresh runner: both logins ran at once, each
+// read docker's config file, added its host and wrote it back, and the last writer dropped the other's
+test("logins run one at a time: each keeps the others' entries in docker's config file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-fake-login-"));
+  // docker login as it behaves: read the config, (slowly) add this host, write it back
+  writeFileSync(
+    join(dir, "docker"),
+    `#!/bin/sh\ncat > /dev/null\nold=$(cat "${dir}/config" 2>/dev/null)\nsleep 0.2\nprintf '%s\\n%s' "$old" "$2" > "${dir}/config"\n`,
+  );
+  chmodSync(join(dir, "docker"), 0o755);
+  const login = (host: string) => ({
+    id: `login:${host}`,
+    kind: "login" as const,
+    commands: [{ program: "docker" as const, args: ["login", host, "--username", "u", "--password-stdin"], stdin: { env: "PASS" } }],
+    inputs: [],
+    produces: [`credentials:${host}`],
+  });
+  const logins = planOf([{ name: "login", steps: [login("a.example"), login("b.example"), login("c.example")] }]);
+  const r = await executePlan(logins, { planDir: dir, env: { PATH: `${dir}:/usr/bin:/bin`, PASS: "p" }, concurrency: 4, retry });
+  expect(r.exitCode, JSON.stringify(r.steps)).toBe(0);
+  expect(readFileSync(join(dir, "config"), "utf8").trim().split("\n").sort()).toEqual(["a.example", "b.example", "c.example"]);
 });

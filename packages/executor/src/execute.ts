@@ -20,7 +20,16 @@ import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes }
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { planRedactor, type RunOptions, type RunResult, runCommand, showCommand } from "./runner.ts";
 import { removeStraySignature, signatureTag, tagState } from "./signer.ts";
-import { checkArchive, checkImage, configLabelProblems, type Inspection, indexAnnotationProblems, inspectImage, type PlatformCheck } from "./verify.ts";
+import {
+  checkArchive,
+  checkImage,
+  configLabelProblems,
+  type Inspection,
+  indexAnnotationProblems,
+  inputHashProblems,
+  inspectImage,
+  type PlatformCheck,
+} from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -119,7 +128,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       opts.onEvent?.({ type: "stage", name: stage.name, steps: steps.length });
       // --concurrency bounds builds; pushes, reading indexes, smoke tests and tagging wait on the network and run wider.
       const heavy = steps.some((s) => s.kind === "build" || s.kind === "bake");
-      const results = await mapLimit(steps, Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8)), async (step) => {
+      // docker login reads, changes and writes back the one config file: two at once lose one's entry
+      const width = steps.some((s) => s.kind === "login") ? 1 : Math.max(1, heavy ? opts.concurrency : Math.max(opts.concurrency, 8));
+      const results = await mapLimit(steps, width, async (step) => {
         const held = step.image ? heldBy(step.image, failedImages, dependsOn) : undefined;
         let outcome: StepOutcome;
         if (held) {
@@ -407,6 +418,11 @@ function judge(
   if (annotations.length) return failed(`the index of ${expect.ref}: annotation ${annotations.join(", ")}`);
   const unlabeled = expect.labels ? configLabelProblems(seen, expect.labels) : [];
   if (unlabeled.length) return failed(`${expect.ref} was not built by multiarch (${unlabeled.join("; ")}): only an index an apply published is promoted`);
+  const foreign = expect.inputHash ? inputHashProblems(seen, expect.inputHash) : [];
+  if (foreign.length)
+    return failed(
+      `${expect.ref}: ${foreign.join("; ")}, not from this checkout's inputs (${expect.inputHash!.slice(0, 12)}): a shard file names another build's image`,
+    );
   return { status: "ok", check };
 }
 

@@ -5,7 +5,7 @@ import { descriptorPlatform } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { RegistryClient } from "./registry.ts";
 import { documentRegistry } from "./testing/document-registry.ts";
-import { checkArchive, checkImage, configLabelProblems, type Inspection, indexAnnotationProblems, inspectImage } from "./verify.ts";
+import { checkArchive, checkImage, configLabelProblems, type Inspection, indexAnnotationProblems, inputHashProblems, inspectImage } from "./verify.ts";
 
 type Platform = { os: string; architecture: string; variant?: string };
 const index = (platforms: Platform[], configs: Record<string, Platform> = {}): Inspection => ({
@@ -178,5 +178,9 @@ describe("image config labels (promote: built by multiarch)", () => {
     expect(configLabelProblems(single, [label])).toEqual([`the image has no ${label}`]);
     // an index of no images has no config to read: refused, not passed
     expect(configLabelProblems(index([]), [label])).toEqual([`no image config to read ${label} from`]);
+    // merge: a shard file whose arm64 digest was edited to another build's image (found by a review)
+    const mixed = labelled({ "linux/amd64": { [label]: "a".repeat(64) }, "linux/arm64": { [label]: "b".repeat(64) }, "linux/386": null });
+    expect(inputHashProblems(mixed, "a".repeat(64))).toEqual(["linux/arm64 was built from bbbbbbbbbbbb", "linux/386 was built from no recorded inputs"]);
+    expect(inputHashProblems(index([]), "a")).toEqual(["no image config to read the input hash from"]);
   });
 });

@@ -3,7 +3,7 @@
 // name the architecture its descriptor claims. What a registry holds is read with the registry client.
 
 import { readFileSync } from "node:fs";
-import { configPlatform, descriptorPlatform, type ImageRef, isImageEntry } from "@multiarch/plan";
+import { configPlatform, descriptorPlatform, INPUT_HASH_LABEL, type ImageRef, isImageEntry } from "@multiarch/plan";
 import type { ManifestResponse, RegistryClient } from "./registry.ts";
 
 export interface PlatformCheck {
@@ -157,6 +157,16 @@ export function indexAnnotationProblems(seen: Inspection, want: Readonly<Record<
 }
 
 /** The platforms whose image config lacks one of `labels`, each with what it lacks. */
+/** Each platform whose image config carries another input hash than `hash` (or none), said as "P was built from H". */
+export function inputHashProblems(seen: Inspection, hash: string): string[] {
+  if (seen.images.length === 0) return ["no image config to read the input hash from"];
+  return seen.images.flatMap(({ descriptor, config }) => {
+    const has = config.config?.Labels?.[INPUT_HASH_LABEL];
+    const who = seen.index ? descriptorPlatform(descriptor.platform!) : "the image";
+    return has === hash ? [] : [`${who} was built from ${has ? has.slice(0, 12) : "no recorded inputs"}`];
+  });
+}
+
 export function configLabelProblems(seen: Inspection, labels: readonly string[]): string[] {
   if (seen.images.length === 0) return [`no image config to read ${labels.join(", ")} from`];
   return seen.images.flatMap(({ descriptor, config }) => {

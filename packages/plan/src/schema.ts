@@ -97,6 +97,8 @@ export const StepSchema = z.strictObject({
         annotations: z.record(z.string(), z.string()).optional(),
         /** promote: labels every platform's image config must carry (the input hash: multiarch built it). */
         labels: z.array(z.string()).optional(),
+        /** merge: the input hash every platform's image config must carry (the one this checkout and the shards have). */
+        inputHash: z.string().optional(),
       }),
       z.strictObject({ archive: z.string(), platforms: z.array(PlatformSchema) }),
     ])

@@ -16,7 +16,8 @@ describe("merge --from", () => {
     );
     const out = join(dir, "artifacts");
     const planned = memoryIo(dir);
-    expect(await run(["plan", "--strategy", "bake", "-o", out, "--json"], planned), planned.err()).toBe(0);
+    // apply's plan: its images carry their input hashes, which the shards must have built from
+    expect(await run(["apply", "--strategy", "bake", "-o", out, "--dry-run", "--json"], planned), planned.err()).toBe(0);
     const plan = JSON.parse(planned.out()).plan;
     const ref = plan.images[0].refs[0];
     mkdirSync(join(out, "shards"));
@@ -26,7 +27,7 @@ describe("merge --from", () => {
         version: 1,
         identity: { plan: planIdentity(plan), commit: "none" },
         platform,
-        images: { app: { tests: "none", refs: { [ref.name]: { staging: ref.staging, digest, manifest: digest } } } },
+        images: { app: { inputHash: plan.images[0].inputHash, tests: "none", refs: { [ref.name]: { staging: ref.staging, digest, manifest: digest } } } },
       };
       writeFileSync(join(out, "shards", `${platform.replace("/", "-")}.json`), JSON.stringify(shard));
     });

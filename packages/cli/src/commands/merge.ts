@@ -36,8 +36,9 @@ export default async function merge(ctx: CommandContext<"merge">): Promise<Outco
     const { git } = await gitFacts(prepared.spec, io);
     const merged = mergePlan(prepared.plan, shards, git?.sha ?? "none");
     if (!merged.ok) {
+      // the shards failed merge's check of them (missing, of another run, other inputs): nothing was run
       return {
-        exit: EXIT.failed,
+        exit: EXIT.verify,
         message: `cannot merge; no tag was moved:\n${merged.problems.map((p) => `  ${p}`).join("\n")}`,
         data: { problems: merged.problems },
       };

@@ -131,16 +131,18 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   let result = await compileWith(spec, values, io, strategy, outAbs, mode);
   since("compile", t0);
   const problems: string[] = [];
-  if (mode === "apply" && result.ok) {
+  if (mode !== "plan" && result.ok) {
     // Incremental: hash each image's inputs, read what its tags hold, and compile again with both. A
-    // shard builds every image of its platform: the merge needs all of them.
-    const incremental = await incrementalFacts(spec, result.compiled.plan, io, values.rebuild === true || values.shard !== undefined, since);
+    // shard builds every image of its platform: the merge needs all of them. merge: the hashes alone,
+    // which every shard must have built from.
+    const hashOnly = mode === "merge" || values.rebuild === true || values.shard !== undefined;
+    const incremental = await incrementalFacts(spec, result.compiled.plan, io, hashOnly, since);
     problems.push(...incremental.problems);
     t0 = performance.now();
     result = await compileWith(spec, values, io, strategy, outAbs, mode, incremental.facts);
     since("compile with input facts", t0);
   }
-  const secrets = mode !== "plan" && !dryRun ? secretDiagnostics(spec, io.env, "error") : [];
+  const secrets = mode !== "plan" && !dryRun && result.ok ? secretDiagnostics(spec, io.env, "error", result.compiled.plan) : [];
   const warnings = [...loaded.warnings, ...result.warnings];
   if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
   // What runs is on disk too: .multiarch/plan.json always matches the last apply.

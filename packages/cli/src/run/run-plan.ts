@@ -1,6 +1,6 @@
 // Running a compiled plan, for every command that runs one (apply, apply --shard, merge, promote):
 // preflight, the executor with progress, the closing summary, metadata and reports.
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, openSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { type EngineFacts, type ExecEvent, makeDir, type Report } from "@multiarch/executor";
@@ -67,7 +67,7 @@ export async function runPlan(
   // a plan that signs: cosign runs here, and the key opens and is the public key's pair (before any build)
   const engineProblem = preflight(plan, engine, emulation);
   const signer = engineProblem ? undefined : await signerProblem(plan, { cwd: resolve(planDir, plan.cwd), env: io.env });
-  const problem = engineProblem ?? (signer && `${signer.message}; ${signer.hint}`);
+  const problem = engineProblem ?? (signer && `${signer.message}; ${signer.hint}`) ?? unwritable(values, io);
   if (problem) return { exit: EXIT.environment, message: problem, warnings };
 
   const err = style(io, "stderr");
@@ -118,10 +118,13 @@ export async function runPlan(
   if (json) io.stderr.write(`${text}\n`);
   else io.stdout.write(`${text}\n`);
   // a shard's result is its shard file; merge writes the metadata and report of what it published
-  const unwritten = values.shard ? undefined : (writeMetadata(values, io, report) ?? writeReports(ctx, report, plan, planDir));
+  const failedWrite = values.shard ? undefined : (writeMetadata(values, io, report) ?? writeReports(ctx, report, plan, planDir));
+  // checked before the run, so this is rare (a full disk): the tags it moved stay moved, and it says so
+  const moved = report.tags.filter((t) => t.status === "moved").length;
+  const unwritten = failedWrite && `${failedWrite} (the run ${moved ? `moved ${plural(moved, "tag")}: see above` : "moved no tag"})`;
   const { steps, images, tags, staged, durationMs } = report;
   return {
-    exit: report.exitCode || (unwritten ? EXIT.usage : EXIT.ok),
+    exit: report.exitCode || (unwritten ? EXIT.environment : EXIT.ok),
     ...(unwritten ? { message: unwritten } : {}),
     warnings,
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
@@ -129,8 +132,29 @@ export async function runPlan(
 }
 
 /**
+ * --metadata-file and --report name files to write after the run: their folders are made and each is
+ * opened for writing now, so a path that cannot be written stops the run before anything moves.
+ */
+function unwritable(values: RunValues, io: Io): string | undefined {
+  for (const [flag, path] of [
+    ["--metadata-file", values["metadata-file"]],
+    ["--report", values.report],
+  ] as const) {
+    if (path === undefined) continue;
+    const file = resolve(io.cwd, path);
+    try {
+      makeDir(dirname(file));
+      closeSync(openSync(file, "a"));
+    } catch (e) {
+      return `${flag} ${displayPath(file, io.cwd)} cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): nothing was run`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * --metadata-file FILE, and under GitHub Actions $GITHUB_OUTPUT: what was published, for signing and
- * attesting. Written on failure too (statuses say what happened). A file that cannot be written is exit 1.
+ * attesting. Written on failure too (statuses say what happened). A file that cannot be written is exit 4.
  */
 function writeMetadata(values: RunValues, io: Io, report: Report): string | undefined {
   const meta = metadataOf(report);

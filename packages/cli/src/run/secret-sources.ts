@@ -2,14 +2,22 @@
 // variable or a missing file is found before anything runs, not mid-build.
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
+import type { Plan } from "@multiarch/plan";
 import { type Diagnostic, diag, type Spec } from "@multiarch/spec";
 import type { Io } from "../format.ts";
 import { envSet } from "../env-set.ts";
 
-/** Secret sources an apply will read: an unset variable or a missing file fails here, not mid-build. */
-export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnostic["severity"]): Diagnostic[] {
+/**
+ * Secret sources an apply will read: an unset variable or a missing file fails here, not mid-build. With
+ * the plan, only those its steps read: a run that logs in nowhere and signs nothing (--no-push, a pull
+ * request's check, which is given no registry secret) needs no registry or signing secret.
+ */
+export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnostic["severity"], plan?: Plan): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const r of spec.registries) {
+  const steps = plan?.stages.flatMap((s) => s.steps);
+  const logins = steps && new Set(steps.flatMap((s) => (s.kind === "login" && s.registry ? [s.registry] : [])));
+  const signs = !steps || steps.some((s) => s.kind === "sign");
+  for (const r of spec.registries.filter((r) => !logins || logins.has(r.name))) {
     for (const [what, c] of [
       ["username", r.username],
       ["password", r.password],
@@ -21,7 +29,7 @@ export function secretDiagnostics(spec: Spec, env: Io["env"], severity: Diagnost
         out.push(diag("path-missing", r.at, `registry ${r.name}: ${what} file ${c.file} does not exist`, { severity }));
     }
   }
-  const sign = spec.sign?.mode === "key" ? spec.sign : undefined;
+  const sign = spec.sign?.mode === "key" && signs ? spec.sign : undefined;
   for (const [what, c] of sign
     ? ([
         ["key", sign.key],
