@@ -467,6 +467,18 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(JSON.stringify(json) + stderr).not.toMatch(/call stack|RangeError/i);
   });
 
+  // found by a review: 20 unclosed [ printed the same error 20 times (500: several MB)
+  test("an unclosed [ nested many times is said once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-unclosed-"));
+    for (const n of [20, 500]) {
+      writeFileSync(join(dir, "multiarch.yaml"), `version: 1\nimages: ${"[".repeat(n)}\n`);
+      const { json } = await validate(join(dir, "multiarch.yaml"));
+      const said = json.errors.map((e) => `${e.code} ${e.line}:${e.col} ${e.message}`);
+      expect(new Set(said).size, said.join("\n")).toBe(said.length);
+      expect(said.length).toBeLessThan(4);
+    }
+  });
+
   test("a spec over the size limit is spec-too-large, naming the file and its size", async () => {
     const dir = mkdtempSync(join(tmpdir(), "multiarch-large-"));
     const file = join(dir, "multiarch.yaml");

@@ -218,7 +218,9 @@ function onlyTargetsOf(bake: BakeFile, built: readonly PlannedImage[]): BakeFile
     for (const c of Object.values(t.contexts ?? {})) if (c.startsWith("target:")) visit(c.slice("target:".length));
   };
   for (const p of built) visit(p.name);
-  if (keep.size === Object.keys(bake.target).length) return bake;
+  // a run that builds nothing (all up to date) reads no bake file: the whole one is written, which bake
+  // takes as it is (an empty group is no bake file to it)
+  if (keep.size === 0 || keep.size === Object.keys(bake.target).length) return bake;
   return {
     ...bake,
     group: { default: { targets: (bake.group.default?.targets ?? []).filter((n) => keep.has(n)) } },

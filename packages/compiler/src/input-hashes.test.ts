@@ -113,6 +113,8 @@ describe("decisions", () => {
       ["other", "sha256:other"],
     ]);
     expect(c.plan.stages).toEqual([]);
+    // found by a review: the run's bake file then held no target, which bake refuses ("Missing block label")
+    expect(Object.keys((JSON.parse(c.files["docker-bake.json"]!) as BakeFile).target)).toEqual(["app", "base", "other"]);
   });
 
   test("one leaf changed: only it is built; its base is up to date", () => {

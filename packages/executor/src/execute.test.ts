@@ -235,6 +235,60 @@ describe("an interrupted publish", () => {
     expect(r.exitCode).toBe(130);
     expect(r.tags).toEqual([{ image: "a", ref: `${registry.host}/r:1`, status: "moved", digest: registry.tags.get("staging") }]);
   });
+
+  // found by a review: Ctrl-C after cosign pushed a signature; whether the step left its signature tag was
+  // asked through the run's client, which the interrupt had aborted, so the tag stayed
+  test("a signature tag an interrupted sign step pushed is deleted, though the run's requests were aborted", async () => {
+    const staging = `${registry.host}/r:signed`;
+    const index = registry.image({ os: "linux", architecture: "arm64" });
+    registry.tags.set("signed", index);
+    const sig = `${index.replace(":", "-")}.sig`;
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-fake-cosign-"));
+    // cosign as far as the interrupt lets it: the signature is pushed, then it waits to be stopped
+    writeFileSync(
+      join(dir, "cosign"),
+      `#!/bin/sh\ncurl -s -X PUT --data '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}' "http://${registry.host}/v2/r/manifests/${sig}"\nsleep 20\n`,
+    );
+    chmodSync(join(dir, "cosign"), 0o755);
+    const run: Plan = planOf([
+      {
+        name: "verify",
+        steps: [
+          {
+            id: "verify:a",
+            kind: "verify",
+            image: "a",
+            commands: [],
+            inputs: [],
+            produces: [],
+            read: { ref: staging, insecure: true },
+            expect: { ref: staging, platforms: ["linux/arm64"] },
+          },
+        ],
+      },
+      {
+        name: "sign",
+        steps: [
+          {
+            id: "sign:a",
+            kind: "sign",
+            image: "a",
+            commands: [{ program: "cosign", args: ["sign", "--yes", { verified: staging }] }],
+            signs: staging,
+            inputs: [staging],
+            produces: [],
+          },
+        ],
+      },
+    ]);
+    const stop = new AbortController();
+    const pushed = setInterval(() => registry.tags.has(sig) && stop.abort(), 5);
+    const r = await executePlan(run, { planDir: dir, env: { PATH: `${dir}:/usr/bin:/bin` }, concurrency: 1, retry, signal: stop.signal });
+    clearInterval(pushed);
+    expect(r.exitCode).toBe(130);
+    expect(r.steps.find((s) => s.id === "sign:a")?.error).toContain(`deleted the signature tag ${registry.host}/r:${sig}`);
+    expect(registry.tags.has(sig)).toBe(false);
+  });
 });
 
 // found by a review: two registries with credentials, on a fresh runner: both logins ran at once, each

@@ -254,7 +254,8 @@ async function runSign(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   const before = tag ? await tagState(ctx.registry.client, tag) : undefined;
   const outcome = await runStep(step, run, opts, ctx);
   if (outcome.status !== "failed" || !tag || !before) return outcome;
-  const left = await removeStraySignature(ctx.registry.client, tag, before);
+  // outside the run's signal: after an interrupt the tag cosign pushed must still be read and deleted
+  const left = await removeStraySignature(ctx.registry.settle, tag, before);
   return left ? { ...outcome, error: `${outcome.error}; ${left}` } : outcome;
 }
 

@@ -106,32 +106,36 @@ export function yamlTables(text: string, pos: (offset: number) => SourcePos): Ya
     return found;
   };
   if (doc.errors.length > 0) {
+    // each problem once: the library says one unclosed [ again for every level it opened
+    const once = (ds: Diagnostic[]) => [...new Map(ds.map((d) => [`${d.code} ${d.line}:${d.col} ${d.message}`, d])).values()];
     return {
       ok: false,
-      errors: doc.errors.map((e) => {
-        const code = YAML_CODES[e.code] ?? "yaml-syntax";
-        // the library's own words for running out of stack ("Maximum call stack size exceeded") say nothing to a user
-        if (code === "yaml-too-deep") return tooDeep(pos(e.pos[0]));
-        // the library's words, but for what it says to programmers ("please use YAML.parseAllDocuments()")
-        const duplicate = code === "yaml-duplicate-key" ? duplicateAt(e.pos[0]) : undefined;
-        const message =
-          code === "yaml-multiple-documents"
-            ? "the file holds more than one YAML document"
-            : duplicate
-              ? `duplicate key "${duplicate.key}" (first at line ${pos(duplicate.first).line})`
-              : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-        const hint =
-          e.code === "TAB_AS_INDENT"
-            ? "indent with spaces, not tabs"
-            : code === "yaml-multiple-documents"
-              ? "keep one document per file (remove ---)"
-              : code === "yaml-duplicate-key"
-                ? "a key appears once in a mapping: remove one, or merge their values"
-                : /\r(?!\n)/.test(text)
-                  ? "the file's lines end in a carriage return alone (old Mac OS): save it with LF line ends"
-                  : undefined;
-        return diag(code, pos(e.pos[0]), message, { hint });
-      }),
+      errors: once(
+        doc.errors.map((e) => {
+          const code = YAML_CODES[e.code] ?? "yaml-syntax";
+          // the library's own words for running out of stack ("Maximum call stack size exceeded") say nothing to a user
+          if (code === "yaml-too-deep") return tooDeep(pos(e.pos[0]));
+          // the library's words, but for what it says to programmers ("please use YAML.parseAllDocuments()")
+          const duplicate = code === "yaml-duplicate-key" ? duplicateAt(e.pos[0]) : undefined;
+          const message =
+            code === "yaml-multiple-documents"
+              ? "the file holds more than one YAML document"
+              : duplicate
+                ? `duplicate key "${duplicate.key}" (first at line ${pos(duplicate.first).line})`
+                : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+          const hint =
+            e.code === "TAB_AS_INDENT"
+              ? "indent with spaces, not tabs"
+              : code === "yaml-multiple-documents"
+                ? "keep one document per file (remove ---)"
+                : code === "yaml-duplicate-key"
+                  ? "a key appears once in a mapping: remove one, or merge their values"
+                  : /\r(?!\n)/.test(text)
+                    ? "the file's lines end in a carriage return alone (old Mac OS): save it with LF line ends"
+                    : undefined;
+          return diag(code, pos(e.pos[0]), message, { hint });
+        }),
+      ),
     };
   }
   if (!isMap(doc.contents)) {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { githubWorkflow, gitlabPipeline, INSTALLS, type Install } from "@multiarch/compiler";
 import { makeDir } from "@multiarch/executor";
-import { diag } from "@multiarch/spec";
+import { type Diagnostic, diag } from "@multiarch/spec";
 import pkg from "../../package.json" with { type: "json" };
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { displayPath } from "../format.ts";
@@ -61,19 +61,37 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   makeDir(dirname(out));
   writeFileSync(out, text);
-  io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${text.split("\n").length} lines, multiarch installed by ${install})\n`);
-  // a credential read from a file: the pipeline passes variables and secrets, it creates no file
-  const fromFiles = spec.registries.flatMap((r) =>
-    [r.username, r.password].flatMap((c) =>
-      c?.file
-        ? [
-            diag("path-missing", r.at, `registry ${r.name} reads a credential from ${c.file}, which the generated pipeline does not create`, {
-              hint: "read it from an env variable (username: { env: NAME }), which the pipeline passes from CI's variables and secrets",
-              severity: "warning",
-            }),
-          ]
-        : [],
+  const lines = text.endsWith("\n") ? text.split("\n").length - 1 : text.split("\n").length;
+  io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${lines} lines, multiarch installed by ${install})\n`);
+  // a credential or signing key read from a file: the pipeline passes variables and secrets, it creates no file
+  const uncreated = (at: Diagnostic["line"] extends number ? Pick<Diagnostic, "file" | "line" | "col"> : never, what: string, file: string, hint: string) =>
+    diag("path-missing", at, `${what} from ${file}, which the generated pipeline does not create`, { hint, severity: "warning" });
+  const fromFiles = [
+    ...spec.registries.flatMap((r) =>
+      [r.username, r.password].flatMap((c) =>
+        c?.file
+          ? [
+              uncreated(
+                r.at,
+                `registry ${r.name} reads a credential`,
+                c.file,
+                "read it from an env variable (username: { env: NAME }), which the pipeline passes from CI's variables and secrets",
+              ),
+            ]
+          : [],
+      ),
     ),
-  );
+    // the private key signs in the merge job; committing it would give it to everyone who can read the repository
+    ...(spec.sign?.mode === "key" && spec.sign.key.file
+      ? [
+          uncreated(
+            spec.sign.at,
+            "sign: the merge job reads the private key",
+            spec.sign.key.file,
+            "read it from a secret: key: { env: COSIGN_KEY } (the key's PEM text), which the pipeline passes like COSIGN_PASSWORD",
+          ),
+        ]
+      : []),
+  ];
   return { exit: EXIT.ok, warnings: [...loaded.warnings, ...fromFiles], data: { files: [out] } };
 }

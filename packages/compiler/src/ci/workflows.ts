@@ -100,8 +100,8 @@ function githubEnv(spec: Spec, pushes: boolean): Record<string, string> {
       if (r.username?.env) env[r.username.env] = ghcr ? expr("github.actor") : expr(`vars.${r.username.env}`);
       if (r.password?.env) env[r.password.env] = ghcr ? expr("secrets.GITHUB_TOKEN") : expr(`secrets.${r.password.env}`);
     }
-  // a signing key and its password are secrets of the jobs that publish (apply --shard checks them before
-  // it builds, as apply does; the merge signs)
+  // a signing key and its password are secrets of the jobs that push (the merge signs; apply --shard
+  // signs nothing and reads neither)
   if (pushes && spec.sign?.mode === "key")
     for (const c of [spec.sign.key, spec.sign.password, spec.sign.publicKey]) if (c?.env) env[c.env] = expr(`secrets.${c.env}`);
   for (const s of spec.images.flatMap((i) => i.secrets)) if (s.env) env[s.env] = expr(`secrets.${s.env}`);

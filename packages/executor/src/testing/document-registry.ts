@@ -1,6 +1,7 @@
 // For unit tests: a registry of JSON documents (manifests, configs) by digest, and tags naming them, on a
 // loopback port of its own, answering GETs of repository `r` as the distribution API does, and manifest
-// PUTs by tag (with `holdPuts`, applied but never answered: a request an interrupt cuts off).
+// PUTs by tag (with `holdPuts`, applied but never answered: a request an interrupt cuts off), and
+// DELETEs of manifests by digest.
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -23,6 +24,11 @@ export function documentRegistry() {
         if (!registry.holdPuts) res.writeHead(201, { "docker-content-digest": digest }).end();
       });
       return;
+    }
+    // a manifest deleted by digest takes every tag naming it along
+    if (req.method === "DELETE" && m?.[1] === "manifests" && docs.delete(m[2]!)) {
+      for (const [tag, d] of tags) if (d === m[2]) tags.delete(tag);
+      return void res.writeHead(202).end();
     }
     const digest = m && (m[2]!.startsWith("sha256:") ? m[2]! : tags.get(m[2]!));
     const text = digest && docs.get(digest);

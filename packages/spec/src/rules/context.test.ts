@@ -12,6 +12,22 @@ test("a repository at / holds the contexts and Dockerfiles in it", () => {
   ]);
 });
 
+// found by a review: an absolute context validated, where an absolute Dockerfile was refused for naming one machine's files
+test("an absolute context, main or named, is refused as an absolute Dockerfile is, with the relative path to write", () => {
+  const fs = fsOf(["/repo", "/repo/app", "/repo/shared", "/elsewhere"], ["/repo/app/Dockerfile"]);
+  expect(problems("version: 1\nimages:\n  app:\n    context: /repo/app\n", "/repo", fs)).toEqual([
+    ["path-absolute", expect.stringContaining("context /repo/app is an absolute path"), "write it relative to the spec's folder: context: app"],
+  ]);
+  expect(problems("version: 1\nimages:\n  app:\n    context: app\n    contexts: { shared: /repo/shared, other: /elsewhere }\n", "/repo", fs)).toEqual([
+    ["path-absolute", expect.stringContaining("context shared: /repo/shared is an absolute path"), "write it relative to the spec's folder: shared: shared"],
+    [
+      "path-absolute",
+      expect.stringContaining("context other: /elsewhere is an absolute path"),
+      "put it in the repository and write its path relative to the spec's folder",
+    ],
+  ]);
+});
+
 test("a context outside the repository is refused", () => {
   const fs = fsOf(["/", "/repo", "/other"], ["/other/Dockerfile"]);
   expect(problems("version: 1\nimages:\n  app:\n    context: ../other\n", "/repo", fs)).toEqual([

@@ -207,6 +207,27 @@ export function inside(ctx: RuleContext, abs: string, want: "file" | "dir", path
   return real;
 }
 
+/**
+ * A path written absolute names one machine's files: a checked-in spec builds differently (or not at all)
+ * on every other checkout and in CI. Refused, with the relative path to write when it is in the repository.
+ */
+export function absolutePath(
+  ctx: RuleContext,
+  path: Path,
+  p: { what: string; key: string; abs: string; kind: "file" | "folder"; base: string; baseName: string },
+): void {
+  const hint = isWithin(ctx.rootReal, p.abs)
+    ? `write it relative to ${p.baseName}: ${p.key}: ${relative(p.base, p.abs).split(sep).join(posix.sep) || "."}`
+    : `put it in the repository and write its path relative to ${p.baseName}`;
+  report(
+    ctx,
+    "path-absolute",
+    path,
+    `${p.what} ${p.abs} is an absolute path: it names a ${p.kind} on this machine, which other checkouts and CI do not have`,
+    hint,
+  );
+}
+
 /** A path relative to the spec's folder, with forward slashes; "." for the folder itself. */
 export const specRelative = (ctx: RuleContext, abs: string): string => relativeUnder(ctx.dir, abs).split(sep).join(posix.sep) || ".";
 

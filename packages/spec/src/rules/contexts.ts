@@ -1,11 +1,11 @@
 // contexts: named build contexts; image: links to other images of the spec (the dependency graph),
 // URLs, and folders inside the repository. bake's own target: links are refused with the right spelling.
-
+import { isAbsolute } from "node:path";
 import { checkTag, didYouMean, isContentDigest, OCI_LAYOUT, ociLayoutFolder, parseImageRef } from "@multiarch/plan";
 import type { NamedContext } from "../model.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
-import { inside, type RuleContext, report, resolveInSpec, specRelative } from "./context.ts";
+import { absolutePath, inside, type RuleContext, report, resolveInSpec, specRelative } from "./context.ts";
 
 const CONTEXT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]*(:[A-Za-z0-9_.-]+)?$/;
 
@@ -82,6 +82,8 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
         `context ${cname}: "${value}" is neither an image: link nor a folder`,
         `did you mean image:${value.slice(value.indexOf(":") + 1)}?`,
       );
+    } else if (isAbsolute(value)) {
+      absolutePath(ctx, cp, { what: `context ${cname}:`, key: cname, abs: value, kind: "folder", base: ctx.dir, baseName: "the spec's folder" });
     } else {
       const abs = resolveInSpec(ctx, value);
       if (inside(ctx, abs, "dir", cp, `context ${cname}`)) contexts.push({ name: cname, kind: "local", path: specRelative(ctx, abs), at });

@@ -1,17 +1,18 @@
 // images: names (one per matrix combination), repositories (within length; several images may share one
 // when their tags differ, checked when tags are rendered), paths (context, Dockerfile), args
 // that look like secrets, secret sources, tags, cache and attestations; defaults fill what an image omits.
-import { isAbsolute, posix, relative, sep } from "node:path";
+import { isAbsolute, posix } from "node:path";
 import type { Platform } from "@multiarch/plan";
 import { checkFullName, checkRepositoryPath, didYouMean, repositoryRef } from "@multiarch/plan";
 import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, imageKey, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { applyOverrides } from "../overrides.ts";
-import { isWithin, resolveUnder } from "../posix-path.ts";
+import { resolveUnder } from "../posix-path.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
 import {
+  absolutePath,
   checkRegistryNames,
   inside,
   keyedTemplates,
@@ -236,25 +237,6 @@ function sameRepositoryTwice(ctx: RuleContext, registries: readonly Registry[], 
   }
 }
 
-/**
- * bake would read an absolute Dockerfile path as it is, but a checked-in spec that names one machine's
- * files builds differently (or not at all) on every other checkout: refused, with the relative path to
- * write when the file is in the repository.
- */
-function absoluteDockerfile(ctx: RuleContext, dockerfile: string, contextAbs: string, path: Path): void {
-  const inRepo = isWithin(ctx.rootReal, dockerfile);
-  const hint = inRepo
-    ? `write it relative to the context: dockerfile: ${relative(contextAbs, dockerfile).split(sep).join(posix.sep)}`
-    : "put the Dockerfile in the repository and write its path relative to the context";
-  report(
-    ctx,
-    "path-absolute",
-    path,
-    `dockerfile ${dockerfile} is an absolute path: it names a file on this machine, which other checkouts and CI do not have`,
-    hint,
-  );
-}
-
 function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInput, ip: Path): Image {
   const d = ctx.input.defaults ?? {};
   const regs = img.registries ?? d.registries ?? ctx.registryNames;
@@ -273,6 +255,7 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
 
   const contextAbs = resolveInSpec(ctx, img.context);
   const dockerfile = img.dockerfile ?? "Dockerfile";
+  const ofSpec = { base: ctx.dir, baseName: "the spec's folder" };
   // what an image is built from is hashed and checked here, file by file: a folder of the repository
   if (REMOTE_CONTEXT_RE.test(img.context))
     report(
@@ -291,7 +274,16 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
       `dockerfile ${dockerfile} ends with /: it names a file`,
       `write dockerfile: ${dockerfile.replace(/\/+$/, "")}`,
     );
-  else if (isAbsolute(dockerfile)) absoluteDockerfile(ctx, dockerfile, contextAbs, [...ip, "dockerfile"]);
+  else if (isAbsolute(img.context)) absolutePath(ctx, [...ip, "context"], { what: "context", key: "context", abs: img.context, kind: "folder", ...ofSpec });
+  else if (isAbsolute(dockerfile))
+    absolutePath(ctx, [...ip, "dockerfile"], {
+      what: "dockerfile",
+      key: "dockerfile",
+      abs: dockerfile,
+      kind: "file",
+      base: contextAbs,
+      baseName: "the context",
+    });
   else if (inside(ctx, contextAbs, "dir", [...ip, "context"], "context")) {
     // resolved from the context's folder: what context/dockerfile resolves to from the spec's (no join)
     inside(ctx, resolveUnder(contextAbs, dockerfile), "file", img.dockerfile ? [...ip, "dockerfile"] : [...ip, "context"], "Dockerfile");
