@@ -161,6 +161,11 @@ describe.skipIf(!env)("multiarch import", () => {
     const bad = await cli(["import", "no-such-target", "-o", "other.yaml"], { cwd: dir });
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain("no-such-target");
+    // found by a review: a folder without a bake file was exit 4 (the machine's), with no hint
+    const empty = mkdtempSync(join(tmpdir(), "multiarch-no-bake-"));
+    const none = await cli(["import"], { cwd: empty });
+    expect(none.exitCode, none.stderr).toBe(1);
+    expect(none.stderr).toContain("name it with -f FILE");
   });
 
   // found by a review: bake checks SSH_AUTH_SOCK even to print, and a CI runner has no SSH agent

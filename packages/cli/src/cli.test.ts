@@ -94,3 +94,24 @@ describe("option values", () => {
     expect(empty.err()).toContain("--platform");
   });
 });
+
+// found by a review: each of these said something untrue or unhelpful
+describe("usage mistakes say what was typed", () => {
+  test("--json alone, a value starting with -, an unknown CI, a bake file given as a plan", async () => {
+    const dir = repoWithSpec("version: 1\nimages:\n  app: { context: app }\n");
+    const said = async (args: string[]) => {
+      const io = memoryIo(dir);
+      const exit = await run(args, io);
+      return { exit, out: io.out(), err: io.err() };
+    };
+    const bare = await said(["--json"]);
+    expect(bare.exit).toBe(1);
+    expect(JSON.parse(bare.out)).toMatchObject({ command: "", message: expect.stringContaining("no command given") });
+    expect((await said(["apply", "--concurrency", "-1"])).err).toContain("--concurrency was given a value starting with -: write it --concurrency=VALUE");
+    expect((await said(["ci", "bitbucket"])).err).toContain("no generator for bitbucket: multiarch ci github, or multiarch ci gitlab");
+    expect(await run(["plan", "--strategy", "bake"], memoryIo(dir))).toBe(0);
+    const bake = await said(["apply", "--plan", join(dir, ".multiarch/docker-bake.json")]);
+    expect(bake.exit).toBe(1);
+    expect(bake.err).toContain("not a plan file (it has no version)");
+  });
+});

@@ -203,7 +203,13 @@ function usageMessage(e: unknown, options: OptionTable): string {
   const known = name ? Object.entries(options).find(([n, o]) => n === name || o.short === name) : undefined;
   if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && known) {
     const [n, o] = known;
-    return o.type === "string" ? `--${n} needs a value: ${flagOf(n, o).trim()}` : `--${n} takes no value`;
+    // parseArgs reads a value starting with - (--concurrency -1) as an option: say it is the value that is wrong
+    const dashed = o.type === "string" && /argument is ambiguous/.test(msg);
+    return o.type === "string"
+      ? dashed
+        ? `--${n} was given a value starting with -: write it --${n}=VALUE if that is what you meant (${flagOf(n, o).trim()})`
+        : `--${n} needs a value: ${flagOf(n, o).trim()}`
+      : `--${n} takes no value`;
   }
   if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && name) {
     const guess = closest(name, Object.keys(options));
@@ -317,7 +323,7 @@ export async function run(given: readonly string[], io: Io, signal: AbortSignal 
       io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     }
     printDiagnostics([...(o.errors ?? []), ...(o.warnings ?? [])], io);
-    if (o.message) io.stderr.write(`multiarch ${command}: ${o.message}\n`);
+    if (o.message) io.stderr.write(`multiarch${command ? ` ${command}` : ""}: ${o.message}\n`);
     return o.exit;
   };
   if (name === undefined || name === "-h" || name === "--help" || (name === "help" && first === name)) {
@@ -328,6 +334,8 @@ export async function run(given: readonly string[], io: Io, signal: AbortSignal 
     io.stdout.write(`${pkg.version}\n`);
     return EXIT.ok;
   }
+  // `multiarch --json` alone names no command: said as such, in the one JSON document
+  if (name === "--json") return finish("", { exit: EXIT.usage, message: `no command given; commands: ${Object.keys(COMMANDS).join(", ")}` });
   if (!isCommand(name)) {
     const guess = closest(name, Object.keys(COMMANDS));
     if (!json) io.stderr.write(`${HELP}\n\n`);

@@ -2,7 +2,7 @@
 // the index, each platform's image with its size (manifest + config + layers), attestations apart; read as
 // verification reads it (verify.ts).
 import { attestedDigest, descriptorPlatform, parseImageRef } from "@multiarch/plan";
-import { RegistryClient } from "./registry.ts";
+import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Descriptor, inspectImage } from "./verify.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -42,6 +42,11 @@ export async function inspectRef(
     );
     return { ok: true, value: { ref, digest: seen.digest, mediaType: seen.mediaType, images, attestations } };
   } catch (e) {
-    return { ok: false, message: (e as Error).message };
+    // a 404 of the ref itself: the tag (or digest) is not there, which the registry's path does not say plainly
+    const absent = e instanceof RegistryError && e.status === 404 && e.message.includes(`manifests ${parsed.value.digest ?? parsed.value.tag ?? "latest"}:`);
+    return {
+      ok: false,
+      message: absent ? `the registry has no such ${parsed.value.digest ? "digest" : "tag"} (${(e as Error).message})` : (e as Error).message,
+    };
   }
 }

@@ -83,4 +83,15 @@ describe("the registry client", () => {
       `reg.example/team/app: manifests 1: HTTP 401 (realm private-zone): no credentials found in ${env.DOCKER_CONFIG}/config.json (no auths entry, credHelpers entry or credsStore for reg.example)`,
     );
   });
+
+  // found by a review: the spec's credentials, refused by a token service, were called docker's
+  test("a token service's refusal names whose credentials it refused", async () => {
+    const challenge = 'Bearer realm="https://auth.example/token",service="reg"';
+    const { fetch } = scripted([() => new Response("", { status: 401, headers: { "www-authenticate": challenge } }), () => new Response("", { status: 401 })]);
+    const credentials = { "reg.example": { username: "u", password: "wrong" } };
+    const err = (await new RegistryClient({ env: configWith({}), fetch, credentials }).manifest(REF).catch((e: Error) => e)) as Error;
+    expect(err.message).toBe(
+      "reg.example: the token service https://auth.example/token refused the credentials from the spec's registry credentials for repository:team/app:pull: HTTP 401",
+    );
+  });
 });

@@ -285,11 +285,13 @@ export class RegistryClient {
     if (!/^bearer/i.test(header) || !realm) return undefined;
     const service = param(header, "service");
     const wanted = scope || param(header, "scope") || "";
-    const credential = (await this.lookup(host)).credential;
+    const lookup = await this.lookup(host);
+    const credential = lookup.credential;
     const res = await this.tokenRequest(realm, service, wanted, credential);
     if (!res.ok) {
       await res.body?.cancel();
-      const who = credential ? "the credentials docker holds" : "an anonymous request";
+      // whose: the spec's (given first) or docker's, as the lookup found them
+      const who = credential ? `the credentials from ${lookup.where}` : "an anonymous request";
       throw new RegistryError(`${host}: the token service ${realm} refused ${who} for ${wanted || "access"}: HTTP ${res.status}`, res.status);
     }
     const body = (await res.json()) as { token?: string; access_token?: string };

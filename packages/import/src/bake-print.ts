@@ -58,13 +58,17 @@ export async function bakePrint(
     // an ssh key or a secret's src= that only another machine has (a CI runner's): bake stats them to print
     const missing = /(?:stat|parse|read) (\/[^:\s]+): (?:(?:stat|read) [^:]+: )?(no such file or directory|ssh: no key found|is a directory)/.exec(r.stderr);
     const what = missing?.[2] === "no such file or directory" ? "is not on this machine" : "is not an ssh key";
+    // no file given, and none of bake's default names here
+    const none = r.stderr.includes("couldn't find a bake definition");
     const hint = missing
       ? `\nbake reads every ssh key and secret file (src=) even to print, and ${missing[1]} ${what}: import on a machine that has it, or create it first`
-      : "";
+      : none
+        ? "\nno docker-bake.hcl, docker-bake.json, docker-compose.yml or compose.yaml here: run import where one is, or name it with -f FILE"
+        : "";
     // bake refusing a file (a position in it, or a file it cannot find) is the input's fault, not the machine's
     const input =
       r.reason !== "spawn" &&
-      (missing !== null || /ERROR: (?:.*\.(?:hcl|json|ya?ml):\d+|open .*: no such file|failed to find target|unknown key|invalid )/.test(r.stderr));
+      (missing !== null || none || /ERROR: (?:.*\.(?:hcl|json|ya?ml):\d+|open .*: no such file|failed to find target|unknown key|invalid )/.test(r.stderr));
     return { ok: false, message: `docker buildx bake --print failed: ${why}${hint}`, input };
   }
   try {

@@ -7,6 +7,8 @@ import { type ArchPlan, ArchPlanSchema, type Plan, PlanSchema, type Shard, Shard
 /** A plan.json or plans/<platform>.json read back; problems as "path: message" lines. */
 export function parsePlanFile(json: unknown): { ok: true; plan: Plan | ArchPlan } | { ok: false; problems: string[] } {
   const version = json !== null && typeof json === "object" && "version" in json ? json.version : undefined;
+  // a bake file, a report, any other JSON: no plan of another version, no plan at all
+  if (version === undefined) return { ok: false, problems: ["not a plan file (it has no version): name the plan.json that multiarch plan wrote"] };
   if (version !== PLAN_VERSION)
     return { ok: false, problems: [`written as plan version ${JSON.stringify(version)}; this multiarch reads version ${PLAN_VERSION}`] };
   const schema = json !== null && typeof json === "object" && "platform" in json ? ArchPlanSchema : PlanSchema;

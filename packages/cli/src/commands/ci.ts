@@ -28,7 +28,10 @@ export function workspaceOf(root: string): "pnpm" | "npm" | undefined {
 export default async function ci({ values, io, positionals }: CommandContext<"ci">): Promise<Outcome> {
   const provider = positionals[0];
   if (positionals.length !== 1 || (provider !== "github" && provider !== "gitlab"))
-    return { exit: EXIT.usage, message: "say which CI: multiarch ci github, or multiarch ci gitlab" };
+    return {
+      exit: EXIT.usage,
+      message: `${provider === undefined ? "say which CI" : `no generator for ${positionals.join(" ")}`}: multiarch ci github, or multiarch ci gitlab`,
+    };
   const asked = values.install;
   if (asked !== undefined && !(INSTALLS as readonly unknown[]).includes(asked))
     return { exit: EXIT.usage, message: `--install must be one of ${INSTALLS.join(", ")}` };
