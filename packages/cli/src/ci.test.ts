@@ -123,6 +123,19 @@ describe("multiarch ci github", () => {
     expect(io.err()).toContain("registry quay reads a credential from quay-user, which the generated pipeline does not create");
   });
 
+  // found by a review: a key file signs in the merge job, which has none, and ci said nothing; the line count
+  // was one too many; a tag push published the variable's default (0.1.0), not the git tag, unsaid
+  test("a signing key read from a file is a warning too; the line count is the file's; tags not read from the git tag are noted", async () => {
+    const dir = checkout("quickstart", { "cosign.pub": "k" });
+    writeFileSync(join(dir, "multiarch.yaml"), `${readFileSync(join(dir, "multiarch.yaml"), "utf8")}sign:\n  key: { file: cosign.key }\n`);
+    const out = join(mkdtempSync(join(tmpdir(), "multiarch-ci-out-")), "ci.yml");
+    const io = memoryIo(dir);
+    expect(await run(["ci", "github", "-o", out], io), io.err()).toBe(0);
+    expect(io.err()).toContain("sign: the merge job reads the private key from cosign.key, which the generated pipeline does not create");
+    expect(io.err()).toContain(`(${readFileSync(out, "utf8").split("\n").length - 1} lines,`);
+    expect(io.err()).toContain("note: on a git tag's run the pipeline tags hello from the spec's variables");
+  });
+
   test("--install: workspace by default where package.json lists @multiarch/cli; npx; --pin by commit; --branch", async () => {
     const dir = checkout("quickstart", {
       "package.json": JSON.stringify({ devDependencies: { "@multiarch/cli": "^0.1.0" } }),

@@ -96,5 +96,13 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
         ]
       : []),
   ];
+  // the pipeline runs on git tags too; tags made from variables alone publish the variable's value there
+  const byVariables = spec.images.filter(
+    (i) => i.publish && i.tags.some((t) => !t.each && t.uses.length > 0) && !i.tags.some((t) => /\bgit\.tag\b/.test(t.source)),
+  );
+  if (byVariables.length)
+    io.stderr.write(
+      `note: on a git tag's run the pipeline tags ${byVariables.map((i) => i.name).join(", ")} from the spec's variables (CI variables, else their defaults), not from the git tag: to publish v2.0.0 as 2.0.0, write tags from it, e.g. "{{semver git.tag "{{version}}"}}" (README: Tag rules)\n`,
+    );
   return { exit: EXIT.ok, warnings: [...loaded.warnings, ...fromFiles], data: { files: [out] } };
 }
