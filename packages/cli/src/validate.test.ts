@@ -372,6 +372,23 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(spaced.json.errors[0]!.hint).toContain("name the images with name:");
   });
 
+  // found by a review: these said a second, derived error, or had no hint a newcomer could act on
+  test("a misspelt required key is one error; a key indented too little, or an image named like a registry, says what to do", async () => {
+    const hints = async (lines: string[]) => {
+      const { json } = await validate(specRepo(["version: 1", ...lines], "app"));
+      return json.errors.map((e) => [e.code, e.hint]);
+    };
+    expect(await hints(["imags:", "  app: { context: app }"])).toEqual([["unknown-key", "did you mean images?"]]);
+    expect(await hints(["images:", "  app:", "    contxt: app"])).toEqual([["unknown-key", "did you mean context?"]]);
+    expect(await hints(["images:", "  app:", "  context: app"])).toEqual([
+      ["invalid-type", "image app has nothing under it: indent its keys (context: …) below it"],
+      ["invalid-type", "context is read as an image here: it is a key of an image, so indent it under the image it belongs to"],
+    ]);
+    expect(await hints(["images:", "  127.0.0.1:5000/x/app:", "    context: app"])).toEqual([
+      ["invalid-value", "an image's key is its name (app): the registry goes under registries: (url: HOST/NAMESPACE), another repository under repository:"],
+    ]);
+  });
+
   // found by a review: a platform refused in the spec's or the defaults' platforms also made the images
   // built FROM an image using them "not built for that platform"
   test("a refused platform of the spec or the defaults is one error, not one more per image built FROM it", async () => {

@@ -70,7 +70,7 @@ describe("mergePlan", () => {
     const other = shard("linux/arm64", { identity: { plan: "ffff", commit: "d".repeat(40) } });
     const r = mergePlan(plan, [shard("linux/amd64"), other], commit);
     expect(!r.ok && r.problems[0]).toBe(
-      `the linux/arm64 shard is of another run: plan ffff at commit dddddddddddd, this one is plan ${planIdentity(plan)} at commit cccccccccccc`,
+      `the linux/arm64 shard is of another run: plan ffff at commit dddddddddddd, this one is plan ${planIdentity(plan)} at commit cccccccccccc (another commit, spec or --set, or a shard run with --image or --platform: merge puts every image of the spec together)`,
     );
   });
 

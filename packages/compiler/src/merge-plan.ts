@@ -15,7 +15,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
   for (const s of shards) {
     if (s.identity.plan !== identity.plan || s.identity.commit !== identity.commit) {
       problems.push(
-        `the ${s.platform} shard is of another run: plan ${s.identity.plan} at commit ${s.identity.commit.slice(0, 12)}, this one is plan ${identity.plan} at commit ${identity.commit.slice(0, 12)}`,
+        `the ${s.platform} shard is of another run: plan ${s.identity.plan} at commit ${s.identity.commit.slice(0, 12)}, this one is plan ${identity.plan} at commit ${identity.commit.slice(0, 12)} (another commit, spec or --set, or a shard run with --image or --platform: merge puts every image of the spec together)`,
       );
     }
   }

@@ -1,6 +1,6 @@
 // Turns zod issues into diagnostics at the YAML position of the offending value, with hints.
 
-import { didYouMean } from "@multiarch/plan";
+import { closest, didYouMean } from "@multiarch/plan";
 import type { z } from "zod";
 import { type Diagnostic, diag } from "./diagnostics.ts";
 import { allowedKeysAt } from "./schema-paths.ts";
@@ -81,6 +81,21 @@ function typeHint(expected: string, value: unknown, path: Path): string | undefi
   return undefined;
 }
 
+/** A required key that is missing because a key beside it is its misspelling (imags: for images:). */
+function misspelt(data: unknown, path: Path): boolean {
+  const parent = valueAt(data, path.slice(0, -1));
+  if (parent === null || typeof parent !== "object" || Array.isArray(parent)) return false;
+  const allowed = allowedKeysAt(path.slice(0, -1));
+  return Object.keys(parent).some((k) => !allowed.includes(k) && closest(k, allowed) === path.at(-1));
+}
+
+/** A key under images: that is an image's field, not an image: indented one level too little. */
+function imageField(path: Path): string | undefined {
+  if (path.length !== 2 || path[0] !== "images") return undefined;
+  const key = String(path[1]);
+  return allowedKeysAt(["images", key]).includes(key) ? key : undefined;
+}
+
 export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data: unknown, map: SourceMap): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
@@ -103,7 +118,8 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
         if (path.at(-1) === "<<") {
           out.push(diag("unknown-key", map.keyAt(path), `${path.slice(0, -1).join(".")}: YAML merge keys (<<) are not read`, { hint: MERGE_HINT, path }));
         } else if (value === undefined) {
-          out.push(missingKey(map, path));
+          // contxt: for context: one mistake, said once, as the unknown key with its "did you mean"
+          if (!misspelt(data, path)) out.push(missingKey(map, path));
         } else if (issue.expected === "string" && value !== null && typeof value === "object" && path.some((s) => TEMPLATE_PARENTS.has(String(s)))) {
           out.push(
             diag("template-not-string", map.valueAt(path), `${field}: a template must be a string, not ${describe(value)}`, {
@@ -113,9 +129,16 @@ export function zodIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], data
           );
         } else {
           const scalar = issue.expected === "string" ? unquoted(value) : undefined;
+          const misplaced = imageField(path);
+          // images: { api: (nothing), context: app }: api's keys were not indented under it
+          const empty = value === null && path.length === 2 && path[0] === "images";
           out.push(
             diag("invalid-type", map.valueAt(path), `${field}: expected ${expectedOf(issue.expected)}, got ${scalar?.got ?? shown(value)}`, {
-              hint: scalar?.hint ?? typeHint(issue.expected, value, path),
+              hint: misplaced
+                ? `${misplaced} is read as an image here: it is a key of an image, so indent it under the image it belongs to`
+                : empty
+                  ? `image ${String(path[1])} has nothing under it: indent its keys (context: …) below it`
+                  : (scalar?.hint ?? typeHint(issue.expected, value, path)),
               path,
             }),
           );

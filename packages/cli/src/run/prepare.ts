@@ -122,7 +122,12 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
     if ("error" in since) return fail({ exit: EXIT.usage, message: since.error });
     const asked = values.image;
     const images = since.images.filter((n) => !asked || asked.includes(n));
-    if (images.length === 0) return fail({ exit: EXIT.ok, message: `no image's inputs changed since ${values.since}: nothing to do`, data: { changed: [] } });
+    if (images.length === 0) {
+      // --image narrowed what changed to nothing: say which changed, not that none did
+      const others = asked && since.images.length ? `; changed, but not asked for with --image: ${since.images.join(", ")}` : "";
+      const which = asked ? `none of ${asked.join(", ")}` : "no image's inputs";
+      return fail({ exit: EXIT.ok, message: `${which} changed since ${values.since}: nothing to do${others}`, data: { changed: [] } });
+    }
     io.stderr.write(`changed since ${values.since}: ${images.join(", ")}\n`);
     values = { ...values, image: images };
   }

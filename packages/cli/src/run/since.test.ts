@@ -64,6 +64,15 @@ describe("--since", () => {
     expect(none.doc).toMatchObject({ changed: [], message: expect.stringContaining("nothing to do") });
   });
 
+  // found by a review: "no image's inputs changed" when some had, but none that --image named
+  test("--image naming none of what changed says which changed", async () => {
+    const r = repo();
+    r.commit({ "app/a": "2" });
+    const io = memoryIo(r.dir);
+    expect(await run(["plan", "--strategy", "bake", "--since", "HEAD~1", "--image", "other", "--json"], io)).toBe(0);
+    expect(JSON.parse(io.out()).message).toBe("none of other changed since HEAD~1: nothing to do; changed, but not asked for with --image: app");
+  });
+
   test("an unknown commit is a usage error", async () => {
     const r = repo();
     expect((await planSince(r.dir, "nope")).exit).toBe(1);

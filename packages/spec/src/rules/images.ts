@@ -72,9 +72,11 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
           `image name "${name}" must match [a-z0-9][a-z0-9_-]*`,
           lower !== name && NAME_RE.test(lower)
             ? `write ${lower}`
-            : combo && input.name === undefined
-              ? `a matrix image's names are its key and values joined by -: use values of a-z, 0-9, _ and -, or name the images with name:`
-              : undefined,
+            : /[/:]/.test(name)
+              ? `an image's key is its name (${name.split(/[/:]/).filter(Boolean).at(-1) ?? "app"}): the registry goes under registries: (url: HOST/NAMESPACE), another repository under repository:`
+              : combo && input.name === undefined
+                ? `a matrix image's names are its key and values joined by -: use values of a-z, 0-9, _ and -, or name the images with name:`
+                : undefined,
           input.name === undefined,
         );
       }
