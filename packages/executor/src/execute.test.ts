@@ -236,6 +236,59 @@ describe("an interrupted publish", () => {
     expect(r.tags).toEqual([{ image: "a", ref: `${registry.host}/r:1`, status: "moved", digest: registry.tags.get("staging") }]);
   });
 
+  // found by a review: a release's full-version tag (2.0.1) was moved to a new build without a word
+  test("moving a release version's tag that held another image is said", async () => {
+    registry.holdPuts = false;
+    const staging = `${registry.host}/r:new`;
+    registry.tags.set("new", registry.image({ os: "linux", architecture: "amd64", id: "new" }));
+    registry.tags.set("2.0.1", registry.image({ os: "linux", architecture: "amd64", id: "old" }));
+    registry.tags.set("latest", registry.image({ os: "linux", architecture: "amd64", id: "old" }));
+    const run = planOf([
+      {
+        name: "verify",
+        steps: [
+          {
+            id: "verify:a",
+            kind: "verify",
+            image: "a",
+            commands: [],
+            inputs: [],
+            produces: [],
+            read: { ref: staging, insecure: true },
+            expect: { ref: staging, platforms: ["linux/amd64"] },
+          },
+        ],
+      },
+      {
+        name: "publish",
+        steps: [
+          {
+            id: "publish:a",
+            kind: "publish",
+            image: "a",
+            commands: [],
+            inputs: [],
+            produces: [],
+            moveTags: { staging, tags: [`${registry.host}/r:2.0.1`, `${registry.host}/r:latest`], insecure: true },
+          },
+        ],
+      },
+    ]);
+    const notes: string[] = [];
+    const r = await executePlan(run, {
+      planDir: mkdtempSync(join(tmpdir(), "multiarch-release-")),
+      env: {},
+      concurrency: 1,
+      retry,
+      onEvent: (e) => e.type === "note" && notes.push(e.text),
+    });
+    expect(r.exitCode).toBe(0);
+    expect(registry.tags.get("2.0.1")).toBe(registry.tags.get("new"));
+    expect(notes).toEqual([
+      expect.stringMatching(/^127\.0\.0\.1:\d+\/r:2\.0\.1 held another image \(sha256:\w+\) before: this release version now names a new build$/),
+    ]);
+  });
+
   // found by a review: Ctrl-C after cosign pushed a signature; whether the step left its signature tag was
   // asked through the run's client, which the interrupt had aborted, so the tag stayed
   test("a signature tag an interrupted sign step pushed is deleted, though the run's requests were aborted", async () => {

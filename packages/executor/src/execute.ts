@@ -530,7 +530,9 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
 
   if (step.skipIfLoggedIn && loggedIn(step.skipIfLoggedIn, opts.env)) return done({ status: "skipped", attempts: 0 });
   // publish: tags that already hold the verified images stay untouched; all of them: nothing runs
-  const held = step.moveTags ? await alreadyPublished(step.moveTags, ctx.registry.client, ctx.verified) : new Map<string, string>();
+  const { held, before } = step.moveTags
+    ? await alreadyPublished(step.moveTags, ctx.registry.client, ctx.verified)
+    : { held: new Map<string, string>(), before: new Map<string, string>() };
   if (step.moveTags && held.size === step.moveTags.tags.length) return done({ status: "unchanged", attempts: 0, digest: [...held.values()][0]! });
   if (step.doneIf && (await runCommand(step.doneIf, run)).ok) return done({ status: "unchanged", attempts: 0 });
   if (step.expect && "archive" in step.expect) {
@@ -540,8 +542,14 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     return done({ status: check.ok ? "ok" : "failed", attempts: 1, check, ...(check.ok ? {} : { error: platformError(check) }) });
   }
   if (step.read && step.expect && "ref" in step.expect) return done(await verifyRead(step.read, step.expect, run, opts, ctx));
-  if (step.layout || step.index || step.copy || step.moveTags)
-    return done(await withRegistryRetry(run, opts, () => (step.moveTags ? moveTags(step.moveTags, run, ctx, held) : pushByDigest(step, run, ctx))));
+  if (step.layout || step.index || step.copy || step.moveTags) {
+    const outcome = done(await withRegistryRetry(run, opts, () => (step.moveTags ? moveTags(step.moveTags, run, ctx, held) : pushByDigest(step, run, ctx))));
+    // a release version (1.2.3) usually names one build for good: moving it is said
+    for (const [tag, was] of before)
+      if (ctx.moved.has(tag) && RELEASE_TAG.test(tag.slice(tag.lastIndexOf(":") + 1)))
+        opts.onEvent?.({ type: "note", step, text: `${tag} held another image (${was.slice(0, 19)}) before: this release version now names a new build` });
+    return outcome;
+  }
 
   let attempts = 0; // the most any one command needed
   let last: RunResult | undefined;
@@ -615,33 +623,39 @@ const platformError = (c: PlatformCheck) =>
     .filter(Boolean)
     .join("; ");
 
+/** A tag that names one release: 1.2.3 or v1.2.3, no prerelease or suffix. */
+const RELEASE_TAG = /^v?\d+\.\d+\.\d+$/;
+
 /**
  * The user tags that already hold exactly the verified images (the same index, or the same image
- * manifest per platform; only the very index when it was signed), with the digest each holds. Read
- * in-process over the registry API: a missing tag, an unreadable one, or any difference means publishing.
+ * manifest per platform; only the very index when it was signed), with the digest each holds (`held`),
+ * and those holding something else (`before`). Read in-process over the registry API: a missing tag, an
+ * unreadable one, or any difference means publishing.
  */
 async function alreadyPublished(
   u: NonNullable<Step["moveTags"]>,
   client: RegistryClient,
   verified: ReadonlyMap<string, PlatformCheck>,
-): Promise<Map<string, string>> {
+): Promise<{ held: Map<string, string>; before: Map<string, string> }> {
+  const held = new Map<string, string>();
+  const before = new Map<string, string>();
   const want = verified.get(u.staging);
-  if (!want) return new Map();
-  const held = await Promise.all(
+  if (!want) return { held, before };
+  await Promise.all(
     u.tags.map(async (t) => {
       try {
         const now = await readTag(client, t);
-        if (!now) return undefined;
+        if (!now) return;
         const same =
           now.digest === want.digest ||
           (!u.signed && want.found.length > 0 && JSON.stringify(sortKeys(now.manifests ?? {})) === JSON.stringify(sortKeys(want.manifests)));
-        return same ? ([t, now.digest] as const) : undefined;
+        (same ? held : before).set(t, now.digest);
       } catch {
-        return undefined;
+        // unreadable: published
       }
     }),
   );
-  return new Map(held.filter((h) => h !== undefined));
+  return { held, before };
 }
 
 const sortKeys = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
