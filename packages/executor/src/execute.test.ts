@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Plan, Stage } from "@multiarch/plan";
+import type { Plan, Platform, Stage } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { executePlan } from "./execute.ts";
 import { documentRegistry } from "./testing/document-registry.ts";
@@ -206,6 +206,22 @@ describe("clean-up after the run stopped", () => {
 // report said the tag had not moved
 describe("an interrupted publish", () => {
   const registry = documentRegistry();
+  /** A stage verifying what `staging` holds: one image of `platform`. */
+  const verifyOf = (staging: string, platform: Platform): Stage => ({
+    name: "verify",
+    steps: [
+      {
+        id: "verify:a",
+        kind: "verify",
+        image: "a",
+        commands: [],
+        inputs: [],
+        produces: [],
+        read: { ref: staging, insecure: true },
+        expect: { ref: staging, platforms: [platform] },
+      },
+    ],
+  });
   test("a tag the cut-off PUT moved is reported as moved", async () => {
     const staging = `${registry.host}/r:staging`;
     registry.tags.set("staging", registry.image({ os: "linux", architecture: "amd64" }));
@@ -244,21 +260,7 @@ describe("an interrupted publish", () => {
     registry.tags.set("2.0.1", registry.image({ os: "linux", architecture: "amd64", id: "old" }));
     registry.tags.set("latest", registry.image({ os: "linux", architecture: "amd64", id: "old" }));
     const run = planOf([
-      {
-        name: "verify",
-        steps: [
-          {
-            id: "verify:a",
-            kind: "verify",
-            image: "a",
-            commands: [],
-            inputs: [],
-            produces: [],
-            read: { ref: staging, insecure: true },
-            expect: { ref: staging, platforms: ["linux/amd64"] },
-          },
-        ],
-      },
+      verifyOf(staging, "linux/amd64"),
       {
         name: "publish",
         steps: [
@@ -304,21 +306,7 @@ describe("an interrupted publish", () => {
     );
     chmodSync(join(dir, "cosign"), 0o755);
     const run: Plan = planOf([
-      {
-        name: "verify",
-        steps: [
-          {
-            id: "verify:a",
-            kind: "verify",
-            image: "a",
-            commands: [],
-            inputs: [],
-            produces: [],
-            read: { ref: staging, insecure: true },
-            expect: { ref: staging, platforms: ["linux/arm64"] },
-          },
-        ],
-      },
+      verifyOf(staging, "linux/arm64"),
       {
         name: "sign",
         steps: [
