@@ -78,7 +78,7 @@ test("-o into a file: exit 4 and one sentence naming the path, no stack trace", 
   const spec = join(example("monorepo"), "multiarch.yaml");
   const r = spawnSync(process.execPath, [BIN, "plan", "-f", spec, "--strategy", "bake", "-o", join(file, "out")], { encoding: "utf8" });
   expect(r.status).toBe(4);
-  expect(r.stderr).toContain(`multiarch plan: cannot mkdir ${join(file, "out", "plans")}: not a directory (ENOTDIR)`);
+  expect(r.stderr).toContain(`multiarch plan: cannot mkdir ${join(file, "out")}: not a directory (ENOTDIR)`);
   expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
 });
 

@@ -123,6 +123,20 @@ describe("multiarch ci github", () => {
     expect(io.err()).toContain("registry quay reads a credential from quay-user, which the generated pipeline does not create");
   });
 
+  // found by a review: the spec's path went into run: lines, where GitHub expands ${{ }} before the shell
+  test("a spec path holding ${{ is refused for GitHub", async () => {
+    const dir = checkout("quickstart");
+    const nested = join(dir, "d${{ github.event.head_commit.message }}");
+    mkdirSync(nested);
+    cpSync(join(dir, "multiarch.yaml"), join(nested, "multiarch.yaml"));
+    cpSync(join(dir, "hello"), join(nested, "hello"), { recursive: true });
+    const io = memoryIo(dir);
+    expect(await run(["ci", "github", "-f", join(nested, "multiarch.yaml"), "-o", join(mkdtempSync(join(tmpdir(), "multiarch-ci-out-")), "ci.yml")], io)).toBe(
+      1,
+    );
+    expect(io.err()).toContain("which GitHub would run as an expression");
+  });
+
   // found by a review: a key file signs in the merge job, which has none, and ci said nothing; the line count
   // was one too many; a tag push published the variable's default (0.1.0), not the git tag, unsaid
   test("a signing key read from a file is a warning too; the line count is the file's; tags not read from the git tag are noted", async () => {

@@ -65,6 +65,15 @@ describe("the HTML report", () => {
     expect(md).toContain("| broken | ❌ failed | linux/amd64, linux/arm64 | – |  |");
     expect(md).toContain("| ok | ⏹️ cancelled | linux/amd64, linux/arm64 | – |  |");
     // the failed image's own error, not the bake command line
-    expect(md).toContain("- ❌ **broken**: > [broken linux/arm64 2/2] RUN make:");
+    expect(md).toContain("- ❌ **broken**: ` > [broken linux/arm64 2/2] RUN make: `");
+  });
+
+  // found by a review: a failing RUN that echoed Markdown put a link and an image on the run's page
+  test("build output in the job summary is text, never markup", () => {
+    const said = "RUN echo '![pwn](https://evil.example/t.png) [Approve](https://evil.example/login) <img src=x>' `x`";
+    const broken = { ...report.images[1]!, reason: said };
+    const md = stepSummary({ ...report, images: [report.images[0]!, broken] }, plan, "multiarch apply: [a](b)");
+    expect(md).toContain(`**broken**: \`\` ${said} \`\``);
+    expect(md).toContain("### multiarch apply: \\[a\\](b)");
   });
 });

@@ -112,7 +112,14 @@ ${changes.length ? `<h2>Inputs changed since the last publish</h2><table><thead>
 
 /** The markdown appended to $GITHUB_STEP_SUMMARY: the table users see on the run page. */
 export function stepSummary(report: Report, plan: Plan, title: string): string {
-  const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
+  // GitHub renders the summary as Markdown: text from the spec or a build is never markup (a RUN could
+  // print a link or an image onto the run's page). Plain text is escaped; build output is a code span.
+  const cell = (s: string) => s.replace(/[\\`*_[\]<>!|#~]/g, "\\$&").replaceAll("\n", " ");
+  const code = (s: string) => {
+    const text = s.replaceAll("\n", " ").replaceAll("|", "\\|");
+    const fence = "`".repeat(Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+    return `${fence} ${text} ${fence}`;
+  };
   const icon = (status: string) =>
     ["published", "written", "loaded", "verified", "built"].includes(status)
       ? "✅"
@@ -136,7 +143,7 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
   if (why.length || other.length) lines.push("");
   for (const i of why.slice(0, SHOWN)) {
     const [first, ...rest] = i.reason!.trim().split("\n");
-    lines.push(`- ${icon(i.status)} **${cell(i.name)}**: ${cell(first ?? "")}`);
+    lines.push(`- ${icon(i.status)} **${cell(i.name)}**: ${code(first ?? "")}`);
     if (rest.length) lines.push("  ```text", ...rest.slice(-12).map((l) => `  ${l.replaceAll("```", "'''")}`), "  ```");
   }
   if (why.length > SHOWN)
@@ -146,7 +153,7 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
         .map((i) => `${cell(i.name)} (${i.status})`)
         .join(", ")}`,
     );
-  lines.push(...other.map((s) => `- ❌ \`${s.id}\`: ${cell(s.error ?? "failed")}`));
+  lines.push(...other.map((s) => `- ❌ ${code(s.id)}: ${code(s.error ?? "failed")}`));
   lines.push("", `${plan.images.length} images, strategy ${plan.strategy.chosen}, ${secs(report.durationMs)}`, "");
   return `${lines.join("\n")}\n`;
 }

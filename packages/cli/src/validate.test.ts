@@ -389,6 +389,24 @@ describe("validate: bad inputs point at their line and column", () => {
     ]);
   });
 
+  // found by a review: env: took any text, which ci github pasted into ${{ vars.NAME }}: an expression could read any secret
+  test("env: is an environment variable's name, wherever the spec reads one", async () => {
+    const lines = [
+      "variables:",
+      '  chan: { env: "CHAN || secrets.DEPLOY_KEY", default: x }',
+      "registries:",
+      '  r: { url: 127.0.0.1:5000/x, username: { env: "REG_USER }} ${{ secrets.ALL" }, password: { env: REG_PASS } }',
+      "images:",
+      "  app: { context: app, secrets: [{ id: s, env: 1TOKEN }] }",
+    ];
+    const { json } = await validate(specRepo(["version: 1", ...lines], "app"));
+    expect(json.errors.map((e) => [e.code, e.line, e.hint])).toEqual([
+      ["invalid-value", 3, "write CHAN_secrets_DEPLOY_KEY"],
+      ["invalid-value", 5, "write REG_USER_secrets_ALL"],
+      ["invalid-value", 7, "write _1TOKEN"],
+    ]);
+  });
+
   // found by a review: a platform refused in the spec's or the defaults' platforms also made the images
   // built FROM an image using them "not built for that platform"
   test("a refused platform of the spec or the defaults is one error, not one more per image built FROM it", async () => {

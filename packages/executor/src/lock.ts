@@ -6,7 +6,7 @@
 // or whose PID now belongs to another process (same PID, other start time), is taken over, by one
 // racer at a time (see takeOver).
 
-import { closeSync, linkSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { sha256 } from "@multiarch/plan";
@@ -60,6 +60,8 @@ export function lockFileOf(specFile: string): string {
   }
   const dir = join(dirname(real), ".multiarch");
   try {
+    // a link there (a repository may commit one) is not followed: the lock goes to the fallback
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) throw new Error("a link");
     makeDir(dir);
     // mkdir succeeds on a folder that exists but is not ours to write (a read-only checkout or mount):
     // a file is tried (access(2) would answer for the real user, not the effective one)
@@ -69,7 +71,17 @@ export function lockFileOf(specFile: string): string {
     return join(dir, `${basename(real)}.lock`);
   } catch {
     const fallback = join(tmpdir(), `multiarch-locks-${process.geteuid?.() ?? "user"}`);
-    makeDir(fallback);
+    makeDir(fallback, 0o700);
+    // a shared temporary folder: one another account made (or a link it put there) could hold every run,
+    // or aim the lock's writes at this user's files
+    const st = lstatSync(fallback);
+    const uid = process.geteuid?.();
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0)
+      throw Object.assign(new Error(`EACCES: another user's folder, or one others may write, which multiarch keeps no lock in, open '${fallback}'`), {
+        code: "EACCES",
+        syscall: "open",
+        path: fallback,
+      });
     return join(fallback, `${sha256(real).slice(0, 16)}.lock`);
   }
 }

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test, vi } from "vitest";
-import { localEngineSocket, probeEngine } from "./probe.ts";
+import { localEngineSocket, probeEngine, publicUrl } from "./probe.ts";
 
 test("the local engine's socket is asked directly only where the docker CLI would use it", () => {
   const config = mkdtempSync(join(tmpdir(), "multiarch-probe-"));
@@ -44,4 +44,12 @@ test("an engine that takes the request and never answers: the probe ends after 1
     vi.useRealTimers();
     engine.close();
   }
+});
+
+// found by a review: a token in the origin URL's query reached the image's source label
+test("the source URL a label carries keeps no credentials: user part, query and fragment dropped", () => {
+  expect(publicUrl("https://user:pw@github.com/acme/app.git")).toBe("https://github.com/acme/app");
+  expect(publicUrl("https://github.com/acme/app.git?token=QUERYTOK5#frag")).toBe("https://github.com/acme/app");
+  expect(publicUrl("git@github.com:acme/app.git")).toBe("https://github.com/acme/app");
+  expect(publicUrl("file:///srv/app.git")).toBeUndefined();
 });

@@ -51,6 +51,9 @@ export function publicUrl(remote: string): string | undefined {
     if (!/^https?:$/.test(u.protocol)) return undefined;
     u.username = "";
     u.password = "";
+    // a token may ride in the query (?token=…) or the fragment as well as in the user part
+    u.search = "";
+    u.hash = "";
     return u.toString().replace(/\.git$/, "");
   } catch {
     return undefined;

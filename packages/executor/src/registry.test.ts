@@ -84,6 +84,31 @@ describe("the registry client", () => {
     );
   });
 
+  // found by a review: the registry's Basic credentials went to whatever host its upload Location named
+  test("an upload Location on another host is sent no credentials", async () => {
+    const auth = Buffer.from("u:pw").toString("base64");
+    const seen: [string, string | undefined][] = [];
+    const answers = [
+      new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } }),
+      new Response("", { status: 202, headers: { location: "http://127.0.0.2:5998/steal/upload" } }),
+      new Response("", { status: 201 }),
+    ];
+    // the upload's body is a stream, which a Request cannot hold without more options: the headers alone are kept
+    const fetch = (async (input: string | URL, init?: RequestInit) => {
+      seen.push([new URL(String(input)).host, (init?.headers as Record<string, string> | undefined)?.authorization]);
+      return answers.shift()!;
+    }) as typeof globalThis.fetch;
+    const client = new RegistryClient({ env: configWith({ auths: { "reg.example": { auth } } }), fetch });
+    await client.pushBlob(REF, "sha256:abc", 1, async function* () {
+      yield new Uint8Array([1]);
+    });
+    expect(seen).toEqual([
+      ["reg.example", undefined],
+      ["reg.example", `Basic ${auth}`],
+      ["127.0.0.2:5998", undefined],
+    ]);
+  });
+
   // found by a review: the spec's credentials, refused by a token service, were called docker's
   test("a token service's refusal names whose credentials it refused", async () => {
     const challenge = 'Bearer realm="https://auth.example/token",service="reg"';

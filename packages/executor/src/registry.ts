@@ -222,9 +222,11 @@ export class RegistryClient {
     const url = op.url ?? (op.path ? `${this.base(ref)}/${op.path}` : this.base(ref));
     let realm: string | undefined;
     let challenged = false;
+    // credentials go to the registry alone: an upload Location on another host (or scheme) gets none
+    const own = new URL(url).origin === new URL(this.base(ref)).origin;
     for (let attempt = 1; ; attempt++) {
       // no credentials before a challenge asks for them: public images never consult a helper
-      const auth = this.tokens.get(`${ref.host} ${op.scope}`) ?? this.tokens.get(`${ref.host} basic`);
+      const auth = own ? (this.tokens.get(`${ref.host} ${op.scope}`) ?? this.tokens.get(`${ref.host} basic`)) : undefined;
       let res: TransportResponse;
       try {
         res = await this.fetch(url, {
@@ -238,7 +240,7 @@ export class RegistryClient {
         if (attempt < ATTEMPTS && !this.opts.signal?.aborted) continue;
         throw new RegistryError(`${ref.host}: ${(e as Error).message}`);
       }
-      if (res.status === 401 && !challenged) {
+      if (res.status === 401 && !challenged && own) {
         challenged = true;
         const header = res.headers.get("www-authenticate") ?? "";
         realm = param(header, "realm");

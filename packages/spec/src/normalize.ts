@@ -6,6 +6,7 @@ import type { Spec } from "./model.ts";
 import { builderRules } from "./rules/builder.ts";
 import { createContext, type SpecFs } from "./rules/context.ts";
 import { contextPlatformRules, dependencyOrder } from "./rules/dependencies.ts";
+import { envNameRules } from "./rules/env-names.ts";
 import { groupRules } from "./rules/groups.ts";
 import { imageRules } from "./rules/images.ts";
 import { registryRules } from "./rules/registries.ts";
@@ -23,6 +24,7 @@ export function normalize(
   opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; overrides?: readonly Override[] },
 ): { spec?: Spec; diagnostics: Diagnostic[] } {
   const ctx = createContext(input, map, opts);
+  envNameRules(ctx);
   const variables = variableRules(ctx);
   const registries = registryRules(ctx);
   const images = imageRules(ctx, registries);

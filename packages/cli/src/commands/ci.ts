@@ -50,6 +50,9 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
   if (install === "workspace" && !workspace)
     return { exit: EXIT.usage, message: `--install workspace: ${displayPath(join(spec.root, "package.json"), io.cwd)} does not list @multiarch/cli` };
   const specPath = relative(spec.root, spec.file).split(sep).join("/");
+  // GitHub expands ${{ … }} in a run: line before any shell reads it, and no quoting escapes it
+  if (provider === "github" && specPath.includes("${{"))
+    return { exit: EXIT.usage, message: `the spec's path ${specPath} holds \${{, which GitHub would run as an expression: rename the folder` };
   const opts = {
     specPath,
     install,

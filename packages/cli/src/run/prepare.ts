@@ -64,7 +64,7 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   const timings: Timing[] = [];
   const since = (phase: string, t0: number) => timings.push({ phase, ms: performance.now() - t0 });
   let t0 = performance.now();
-  const { acquireLock, engineInfoOverSocket, probeEngine } = await import("@multiarch/executor");
+  const { acquireLock, defaultOutProblem, engineInfoOverSocket, probeEngine } = await import("@multiarch/executor");
   // The engine is asked while the spec is read, unless no strategy but auto could need it; a spec that
   // names its strategy withdraws the question.
   const withdraw = new AbortController();
@@ -132,6 +132,9 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
     values = { ...values, image: images };
   }
   const outAbs = outDirOf(values, io, spec);
+  // -o names a folder the user chose, link or not; the default one is the repository's, which may commit a link
+  const linked = values.out === undefined ? defaultOutProblem(outAbs) : undefined;
+  if (linked) return fail({ exit: EXIT.environment, message: linked });
   t0 = performance.now();
   let result = await compileWith(spec, values, io, strategy, outAbs, mode);
   since("compile", t0);

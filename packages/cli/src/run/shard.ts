@@ -1,9 +1,8 @@
 // apply --shard PLATFORM: this machine's share of a run, for `multiarch merge` to put together. Builds,
 // pushes and checks every image of that platform (its per-arch plan, the same strategy decisions), and
 // writes DIR/shards/<platform>.json: the run's identity and, per image and repository, what was pushed.
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeDir } from "@multiarch/executor";
+import { writeOwnFile } from "@multiarch/executor";
 import {
   asPlan,
   type Platform,
@@ -73,9 +72,8 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
         const tested = report.steps.some((s) => s.id === testStepId(img.name, platform) && s.status === "ok");
         file.images[img.name] = { ...(img.inputHash ? { inputHash: img.inputHash } : {}), tests: tested ? "passed" : "none", refs };
       }
-      makeDir(dir);
       const path = join(dir, `${platformSlug(platform)}.json`);
-      writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
+      writeOwnFile(prepared.outAbs, path, `${JSON.stringify(file, null, 2)}\n`);
       written.push(path);
       io.stderr.write(`wrote ${displayPath(path, io.cwd)}\n`);
     }

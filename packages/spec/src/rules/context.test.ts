@@ -28,6 +28,18 @@ test("an absolute context, main or named, is refused as an absolute Dockerfile i
   ]);
 });
 
+// found by a review: a local cache's folder, which buildx writes, was the one path allowed outside the repository
+test("a local cache's dir stays inside the repository, through links too; it need not exist yet", () => {
+  const fs = fsOf(["/repo", "/repo/app", "/outside"], ["/repo/app/Dockerfile"], { "/repo/link": "/outside" });
+  const cache = (dir: string) => problems(`version: 1\nimages:\n  app:\n    context: app\n    cache: { type: local, dir: "${dir}" }\n`, "/repo", fs);
+  expect(cache(".multiarch/cache")).toEqual([]);
+  expect(cache("../outside/c")).toEqual([
+    ["path-outside-repo", expect.stringContaining("cache dir ../outside/c is outside the repository"), expect.any(String)],
+  ]);
+  expect(cache("link/c")).toEqual([["path-outside-repo", expect.stringContaining("cache dir link/c is outside the repository"), expect.any(String)]]);
+  expect(cache("/etc/cachex")).toEqual([["path-absolute", expect.stringContaining("cache dir /etc/cachex is an absolute path"), expect.any(String)]]);
+});
+
 test("a context outside the repository is refused", () => {
   const fs = fsOf(["/", "/repo", "/other"], ["/other/Dockerfile"]);
   expect(problems("version: 1\nimages:\n  app:\n    context: ../other\n", "/repo", fs)).toEqual([

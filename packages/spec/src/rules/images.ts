@@ -8,7 +8,7 @@ import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, imageKey, type KeyedTemplate, type Registry, type Template } from "../model.ts";
 import { applyOverrides } from "../overrides.ts";
-import { resolveUnder } from "../posix-path.ts";
+import { isWithin, resolveUnder } from "../posix-path.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
 import {
@@ -413,6 +413,31 @@ function repositoryRule(ctx: RuleContext, registries: readonly Registry[], repos
   }
 }
 
+/**
+ * buildx writes a local cache's folder (index.json, blobs/): inside the repository, as every path the spec
+ * names, through links too (the folder may not exist yet: its nearest existing folder is asked).
+ */
+function localCacheInside(ctx: RuleContext, dir: string, path: Path): void {
+  if (isAbsolute(dir)) {
+    absolutePath(ctx, path, { what: "cache dir", key: "dir", abs: dir, kind: "folder", base: ctx.dir, baseName: "the spec's folder" });
+    return;
+  }
+  let at = resolveInSpec(ctx, dir);
+  let real = ctx.fs.realpath(at);
+  while (real === undefined && at !== posix.dirname(at)) {
+    at = posix.dirname(at);
+    real = ctx.fs.realpath(at);
+  }
+  if (real !== undefined && !isWithin(ctx.rootReal, real))
+    report(
+      ctx,
+      "path-outside-repo",
+      path,
+      `cache dir ${dir} is outside the repository (${ctx.rootReal}): buildx would write there`,
+      "keep it inside the repository (default .multiarch/cache), or use a registry cache",
+    );
+}
+
 function cacheRule(ctx: RuleContext, img: ImageInput, ip: Path, regs: readonly string[]): Cache | undefined {
   const cacheIn = img.cache ?? ctx.input.defaults?.cache;
   if (!cacheIn) return undefined;
@@ -435,6 +460,9 @@ function cacheRule(ctx: RuleContext, img: ImageInput, ip: Path, regs: readonly s
     else if (!ctx.registryNames.includes(rn))
       report(ctx, "registry-unknown", [...path, "registry"], `unknown registry "${rn}"`, didYouMean(rn, ctx.registryNames));
     else cache.registry = rn;
-  } else if (cacheIn.type === "local") cache.dir = posix.normalize(cacheIn.dir ?? ".multiarch/cache");
+  } else if (cacheIn.type === "local") {
+    cache.dir = posix.normalize(cacheIn.dir ?? ".multiarch/cache");
+    localCacheInside(ctx, cache.dir, cacheIn.dir !== undefined ? [...path, "dir"] : path);
+  }
   return cache;
 }

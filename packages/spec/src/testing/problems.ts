@@ -2,9 +2,9 @@
 import { parseSpec } from "../parse.ts";
 import type { SpecFs } from "../rules/context.ts";
 
-/** A file system of these folders and files, no links. */
-export const fsOf = (dirs: string[], files: string[]): SpecFs => ({
-  realpath: (p) => (dirs.includes(p) || files.includes(p) ? p : undefined),
+/** A file system of these folders and files, and links (path -> the real path it resolves to). */
+export const fsOf = (dirs: string[], files: string[], links: Record<string, string> = {}): SpecFs => ({
+  realpath: (p) => links[p] ?? (dirs.includes(p) || files.includes(p) ? p : undefined),
   kind: (p) => (dirs.includes(p) ? "dir" : files.includes(p) ? "file" : undefined),
 });
 
