@@ -91,9 +91,12 @@ function diagnose(asWritten: Spec, facts: Facts, options: CompileOptions) {
   // A dependency not selected (--image) whose tags hold its inputs' result (every platform the spec
   // plans for it, of which its users need some) is built FROM by digest, as in a full run, not built
   // again; anything else of it (reuse) would be a publish, which it never gets.
-  const judged = (image: Image) => !options.rebuild && (selected.has(image.name) ? !notPublished.has(image.name) : image.publish);
+  // --no-publish: an image whose tags hold its inputs' result needs no check either (up to date); it moves
+  // no tag, so nothing else of the judgement (reuse) applies
+  const checkOnly = (name: string) => notPublished.get(name) === "--no-publish";
+  const judged = (image: Image) => !options.rebuild && (selected.has(image.name) ? !notPublished.has(image.name) || checkOnly(image.name) : image.publish);
   const decisions = incrementalDecisions(spec, rendered, hashes, facts.published, ({ image }) => (judged(image) ? platformsOf(image) : undefined));
-  for (const [name, d] of decisions) if (!selected.has(name) && d.kind !== "up-to-date") decisions.delete(name);
+  for (const [name, d] of decisions) if ((!selected.has(name) || checkOnly(name)) && d.kind !== "up-to-date") decisions.delete(name);
   const legacy = chosen === "manifest" && options.strategy.legacyBuilder === true;
   const { errors, warnings } = splitDiagnostics([
     ...diagnostics,

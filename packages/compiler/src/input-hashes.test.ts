@@ -130,6 +130,21 @@ describe("decisions", () => {
     expect([Object.keys(file.target), file.group.default!.targets]).toEqual([["app"], ["app"]]);
   });
 
+  // found by a review: apply --no-publish built and pushed all twelve images of an unchanged monorepo again
+  test("--no-publish: images whose tags hold their inputs' result are up to date; a changed one is built, not published", () => {
+    const first = plan(facts());
+    const changed = facts({ app: { context: "ctx-app-2" } });
+    const r = compile(spec(), { git, env: {}, inputs: changed, published: all(first) }, { strategy: bake, noPublish: true });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const images = r.compiled.plan.images;
+    expect(images.map((i) => [i.name, i.upToDate?.digest, i.notPublished])).toEqual([
+      ["base", "sha256:base", "--no-publish"],
+      ["app", undefined, "--no-publish"],
+      ["other", "sha256:other", "--no-publish"],
+    ]);
+    expect(r.compiled.plan.stages.find((s) => s.name === "publish")).toBeUndefined();
+  });
+
   // found by a review: apply --image app built and pushed base again though its tags held its inputs' result;
   // and, base built for app's platforms only, hashed so, app's hash was not the full run's: each rebuilt it
   test("--image: a dependency whose tags hold its inputs is FROM'd by digest, not built; a changed one is built", () => {

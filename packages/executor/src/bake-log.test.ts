@@ -116,9 +116,36 @@ describe("readBakeLog", () => {
       ["base", "failed"],
       ["lib", "cancelled"],
     ]);
-    // the quoted target's own line: its failure
-    files.lib = ["FROM base", "RUN ./build.sh"];
+    // the quoted target's own lines: its failure (every quoted line is its Dockerfile's, as the dependency's)
+    files.lib = ["FROM busybox", "RUN ./build.sh"];
     expect(readBakeLog(log, ["base", "lib"], deps, dockerfileOf).map((t) => t.status)).toEqual(["cancelled", "failed"]);
+  });
+
+  // found by a review: a library's failing line was the same text, at the same line, as a line of its
+  // dependents' Dockerfiles (boilerplate): the dependent BuildKit named was blamed, the library cancelled
+  test("the lines around the failed one tell a library's step from its dependent's of the same text", () => {
+    const log = [
+      "------",
+      " > [app1 linux/amd64 2/3] RUN echo installing; exit 9:",
+      "------",
+      "Dockerfile:3",
+      "--------------------",
+      "   1 |     FROM base",
+      "   2 |     RUN echo lib-a > /lib.txt",
+      "   3 | >>> RUN echo installing; exit 9",
+      "--------------------",
+      "ERROR: failed to solve: exit code: 9",
+    ].join("\n");
+    const files: Record<string, string[]> = {
+      "lib-a": ["FROM base", "RUN echo lib-a > /lib.txt", "RUN echo installing; exit 9"],
+      app1: ["FROM lib", "COPY hello.txt /app.txt", "RUN echo installing; exit 9"],
+    };
+    const r = readBakeLog(log, ["lib-a", "app1"], new Map([["app1", ["lib-a"]]]), (t) => files[t]?.join("\n"));
+    expect(r.map((t) => [t.target, t.status])).toEqual([
+      ["lib-a", "failed"],
+      ["app1", "cancelled"],
+    ]);
+    expect(r[0]!.error).toContain(" > [lib-a linux/amd64 2/3] RUN echo installing; exit 9:");
   });
 
   // found by a review: with two steps failing at once, the Dockerfile excerpt (the first failure's) went to

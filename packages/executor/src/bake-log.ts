@@ -70,13 +70,15 @@ export function readBakeLog(
     (dependsOn.get(t) ?? []).filter((d) => names.has(d) && !seen.has(d) && seen.add(d)).flatMap((d) => [d, ...ancestors(d, seen)]);
   // whose Dockerfile holds the quoted step: the target BuildKit named, else the dependency nearest to it
   const ownerOf = (target: string, label: string, excerpt: string): string => {
-    const at = /^[^\s:]+:(\d+)$/m.exec(excerpt);
-    const line = /^\s*\d+ \| >>> (.*)$/m.exec(excerpt)?.[1]?.trim();
+    // every line the excerpt quotes, by number: a line such as RUN apk add … is in many Dockerfiles, the
+    // lines around it (FROM base, the step before) tell them apart
+    const quoted = [...excerpt.matchAll(/^\s*(\d+) \| (?:>>> | {4})?(.*)$/gm)].map((m) => [Number(m[1]), m[2]!.trim()] as const);
     const instruction = label.slice(label.indexOf("] ") + 2);
     const owns = (t: string) => {
       const text = dockerfileOf?.(t);
       if (text === undefined) return false;
-      return at && line ? text.split("\n")[Number(at[1]) - 1]?.trim() === line : hasInstruction(text, instruction);
+      const lines = text.split("\n");
+      return quoted.length ? quoted.every(([n, line]) => lines[n - 1]?.trim() === line) : hasInstruction(text, instruction);
     };
     return owns(target) ? target : (ancestors(target).find(owns) ?? target);
   };
