@@ -160,6 +160,11 @@ describe("report", () => {
     ]);
     const test = { ...outcome("test:lib/linux/arm64", "test", "failed", "lib"), error: "docker run …: exit code 1", stderrTail: "lib aarch64" };
     expect(summarize(mono, [test], new Map()).find((i) => i.name === "lib")!.reason).toBe("test:lib/linux/arm64 failed (exit code 1):\nlib aarch64");
+    // found by a review: a test failing on both platforms said the first one's output only
+    const amd = { ...outcome("test:lib/linux/amd64", "test", "failed", "lib"), error: "docker run …: exit code 2", stderrTail: "lib x86_64" };
+    expect(summarize(mono, [amd, test], new Map()).find((i) => i.name === "lib")!.reason).toBe(
+      "test:lib/linux/amd64 failed (exit code 2):\nlib x86_64\ntest:lib/linux/arm64 failed (exit code 1):\nlib aarch64",
+    );
   });
 
   test("time per kind of step: the wall time of overlapping steps once, and their sum", () => {

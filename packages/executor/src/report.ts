@@ -94,11 +94,17 @@ function ownFailure(image: string, mine: readonly StepOutcome[], bakes: readonly
   const target = targetOf(bakes, image);
   if (target?.status === "failed") return target.error ?? target.step.error ?? "bake failed";
   // a bake that says nothing per target (a plan written before it could) fails all it builds
-  const failed = mine.find((s) => s.status === "failed") ?? bakes.find((s) => s.status === "failed" && !s.targets);
-  if (!failed) return undefined;
-  // what the tool said beats the command line it ran; its exit code stays (a test's output alone reads as a pass)
-  const exit = /exit code:? (\d+)\s*$/.exec(failed.error ?? "")?.[1];
-  return failed.stderrTail ? `${failed.id} failed${exit ? ` (exit code ${exit})` : ""}:\n${failed.stderrTail}` : `${failed.id}: ${failed.error ?? "failed"}`;
+  const own = mine.filter((s) => s.status === "failed");
+  const failed = own.length ? own : bakes.filter((s) => s.status === "failed" && !s.targets).slice(0, 1);
+  if (!failed.length) return undefined;
+  // each failed step's own words (a test failing on two platforms says both); what the tool said beats
+  // the command line it ran, and its exit code stays (a test's output alone reads as a pass)
+  return failed
+    .map((f) => {
+      const exit = /exit code:? (\d+)\s*$/.exec(f.error ?? "")?.[1];
+      return f.stderrTail ? `${f.id} failed${exit ? ` (exit code ${exit})` : ""}:\n${f.stderrTail}` : `${f.id}: ${f.error ?? "failed"}`;
+    })
+    .join("\n");
 }
 
 /** Per image, from its own steps (and the shared bake step, which builds every image at once). */

@@ -17,6 +17,8 @@ export function summary(plan: Plan, io: Io): string {
     "",
     table(rows, ["image", ...platforms, "publishes"]),
     "",
-    `${plural(steps, "step")} in ${plural(plan.stages.length, "stage")}: ${plan.stages.map((st) => `${st.name} ${st.steps.length}`).join(", ")}`,
+    steps === 0
+      ? `nothing to run${plan.images.length && plan.images.every((i) => i.upToDate) ? ": every image is up to date" : ""}`
+      : `${plural(steps, "step")} in ${plural(plan.stages.length, "stage")}: ${plan.stages.map((st) => `${st.name} ${st.steps.length}`).join(", ")}`,
   ].join("\n");
 }

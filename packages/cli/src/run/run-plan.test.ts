@@ -1,6 +1,8 @@
 import type { Report } from "@multiarch/executor";
+import type { Plan } from "@multiarch/plan";
 import { expect, test } from "vitest";
 import { memoryIo } from "../testing/io.ts";
+import { summary } from "./plan-summary.ts";
 import { finalSummary } from "./run-plan.ts";
 
 // found by a review: after Ctrl-C with one image published whole, the tags another image had already moved
@@ -23,4 +25,23 @@ test("an interrupted run names every tag that moved: images published whole, and
   expect(finalSummary(report, memoryIo("/")).split("\n").at(-1)).toBe(
     "interrupted; published: i2; these tags had already moved to the new, verified images: r/i1:1; a re-run moves the rest (1 left)",
   );
+});
+
+// found by a review: --dry-run with nothing to do printed "0 steps in 0 stages: "
+test("a plan with no step says there is nothing to run", () => {
+  const image = { name: "a", platforms: ["linux/amd64" as const], dependsOn: [], refs: [], upToDate: { digest: "sha256:a" } };
+  const plan = {
+    version: 3,
+    spec: "multiarch.yaml",
+    cwd: ".",
+    strategy: { requested: "bake", chosen: "bake", reason: "t" },
+    images: [image],
+    stages: [],
+    secrets: [],
+  };
+  expect(
+    summary(plan as Plan, memoryIo("/"))
+      .split("\n")
+      .at(-1),
+  ).toBe("nothing to run: every image is up to date");
 });

@@ -196,7 +196,9 @@ function checkTable(check: NonNullable<Report["steps"][number]["check"]>, expect
 
 /** apply --timings: where the time went, phase by phase (steps of one kind overlap: wall time, and their sum). */
 function timingTable(timings: readonly Timing[], runMs: number): string {
-  const rows = timings.map((t) => [t.phase, seconds(t.ms), t.steps === undefined ? "" : String(t.steps), t.sumMs === undefined ? "" : seconds(t.sumMs)]);
+  // the phases before the steps take milliseconds: said in them, not as 0.0s
+  const took = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : seconds(ms));
+  const rows = timings.map((t) => [t.phase, took(t.ms), t.steps === undefined ? "" : String(t.steps), t.sumMs === undefined ? "" : took(t.sumMs)]);
   return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order)`;
 }
 
