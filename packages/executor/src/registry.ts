@@ -114,20 +114,11 @@ export class RegistryClient {
 
   /** Whether the repository holds the blob (HEAD; a 404 is no). */
   async hasBlob(ref: ImageRef, digest: string): Promise<boolean> {
-    return this.has(ref, `blobs/${digest}`, push(ref));
-  }
-
-  /** Whether the repository holds the manifest `digest` (a HEAD: nothing is read). */
-  async hasManifest(ref: ImageRef, digest: string): Promise<boolean> {
-    return this.has(ref, `manifests/${digest}`, pull(ref), { accept: INDEX_TYPES.join(", ") });
-  }
-
-  private async has(ref: ImageRef, path: string, scope: string, headers?: Record<string, string>): Promise<boolean> {
-    const { res } = await this.send(ref, { path, scope, method: "HEAD", ...(headers ? { headers } : {}) });
+    const { res } = await this.send(ref, { path: `blobs/${digest}`, scope: push(ref), method: "HEAD" });
     await res.body?.cancel();
     if (res.status === 404) return false;
     if (res.ok) return true;
-    return this.fail(ref, { path, scope }, res);
+    return this.fail(ref, { path: `blobs/${digest}`, scope: push(ref) }, res);
   }
 
   /**
