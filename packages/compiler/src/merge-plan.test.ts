@@ -82,7 +82,7 @@ describe("mergePlan", () => {
       return { ...s, images: { app: { ...s.images.app!, inputHash } } };
     };
     const why =
-      "A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set";
+      "A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set.";
     expect(mergePlan(plan, [hashed("linux/amd64", "a".repeat(64)), hashed("linux/arm64", "b".repeat(64))], commit)).toEqual({
       ok: false,
       problems: [`app: the shards built it from other inputs than this checkout's (aaaaaaaaaaaa): linux/arm64 from bbbbbbbbbbbb. ${why}`],
@@ -91,6 +91,10 @@ describe("mergePlan", () => {
       ok: false,
       problems: [`app: the shards built it from other inputs than this checkout's (aaaaaaaaaaaa): linux/amd64, linux/arm64 from bbbbbbbbbbbb. ${why}`],
     });
+    // a base the merge could not read (its job lacks the shards' registry access) is the likelier cause: said
+    const unread = { ...plan, images: [{ ...plan.images[0]!, inputsUnknown: "bases: reg/base:1 (HTTP 401)" }] };
+    const r = mergePlan(unread, [hashed("linux/amd64", "b".repeat(64)), hashed("linux/arm64", "b".repeat(64))], commit);
+    expect(!r.ok && r.problems[0]).toContain("This merge could not read bases: reg/base:1 (HTTP 401): give it the shards' registry access.");
   });
 
   test("the manifest strategy indexes the same per-platform image manifests, and publishes the spec's tags only", () => {

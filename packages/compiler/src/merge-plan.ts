@@ -46,8 +46,10 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
     if (hashes.size > 0) {
       const each = [...hashes].map(([hash, ps]) => `${ps.join(", ")} from ${hash.slice(0, 12)}`).join("; ");
       const whose = img.inputHash ? "this checkout's" : `the ${built[0]!.p} shard's`;
+      // a base this machine could not read hashes as unknown: said, as the likelier cause (the merge job's credentials)
+      const unread = img.inputsUnknown ? ` This merge could not read ${img.inputsUnknown}: give it the shards' registry access.` : "";
       problems.push(
-        `${img.name}: the shards built it from other inputs than ${whose} (${want!.slice(0, 12)}): ${each}. A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set`,
+        `${img.name}: the shards built it from other inputs than ${whose} (${want!.slice(0, 12)}): ${each}. A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set.${unread}`,
       );
     }
   }
