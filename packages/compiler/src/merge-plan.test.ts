@@ -82,7 +82,7 @@ describe("mergePlan", () => {
       return { ...s, images: { app: { ...s.images.app!, inputHash } } };
     };
     const why =
-      "A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set.";
+      "A change not committed, a --set or an environment variable the spec reads that the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set.";
     expect(mergePlan(plan, [hashed("linux/amd64", "a".repeat(64)), hashed("linux/arm64", "b".repeat(64))], commit)).toEqual({
       ok: false,
       problems: [`app: the shards built it from other inputs than this checkout's (aaaaaaaaaaaa): linux/arm64 from bbbbbbbbbbbb. ${why}`],

@@ -49,7 +49,7 @@ export function mergePlan(plan: Plan, shards: readonly Shard[], commit: string):
       // a base this machine could not read hashes as unknown: said, as the likelier cause (the merge job's credentials)
       const unread = img.inputsUnknown ? ` This merge could not read ${img.inputsUnknown}: give it the shards' registry access.` : "";
       problems.push(
-        `${img.name}: the shards built it from other inputs than ${whose} (${want!.slice(0, 12)}): ${each}. A change not committed, a --set the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set.${unread}`,
+        `${img.name}: the shards built it from other inputs than ${whose} (${want!.slice(0, 12)}): ${each}. A change not committed, a --set or an environment variable the spec reads that the shards had and this merge has not (or the other way), or a base image that moved since; run the shards again from this checkout, or merge with their --set.${unread}`,
       );
     }
   }

@@ -32,6 +32,8 @@ describe("the output folder follows no link", () => {
     expect(refused.exit).toBe(4);
     expect(refused.err).toContain(".multiarch/plans: a symbolic link, which multiarch follows nowhere in its own folder");
     expect(readFileSync(v.file, "utf8")).toBe("secret\n");
+    // found by the re-test: the refusal left the spec's lock behind
+    expect(existsSync(join(dir, ".multiarch/multiarch.yaml.lock"))).toBe(false);
 
     const w = victim();
     const other = repoWithSpec(SPEC);
@@ -45,6 +47,18 @@ describe("the output folder follows no link", () => {
     mkdirSync(join(oci, ".multiarch"));
     symlinkSync(w.dir, join(oci, ".multiarch/oci"));
     expect((await plan(oci, "--no-push")).exit).toBe(4);
+  });
+
+  // found by the re-test: a linked .multiarch/shards was refused only after the shard was built and pushed
+  test("apply --shard refuses a link for shards/ before anything runs", async () => {
+    const v = victim();
+    const dir = repoWithSpec(SPEC);
+    mkdirSync(join(dir, ".multiarch"));
+    symlinkSync(v.dir, join(dir, ".multiarch/shards"));
+    const io = memoryIo(dir);
+    expect(await run(["apply", "--strategy", "bake", "--shard", "linux/amd64", "--dry-run"], io)).toBe(4);
+    expect(io.err()).toContain(".multiarch/shards: a symbolic link");
+    expect(io.out()).not.toContain("docker buildx bake");
   });
 
   test("a link for .multiarch itself is refused; -o naming a link is the user's choice", async () => {

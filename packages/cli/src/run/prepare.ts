@@ -155,7 +155,14 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   if (!result.ok || secrets.length) return fail({ exit: EXIT.usage, errors: [...(result.ok ? [] : result.errors), ...secrets], warnings });
   // What runs is on disk too: .multiarch/plan.json always matches the last apply.
   t0 = performance.now();
-  const files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
+  let files: string[];
+  try {
+    files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
+  } catch (e) {
+    // a folder that cannot be written (a link refused, a read-only file system): said by the CLI, the lock released
+    lock.release();
+    throw e;
+  }
   since("write the plan", t0);
   return { ok: true, spec, plan: result.compiled.plan, archPlans: result.compiled.archPlans, files, outAbs, engine, lock, warnings, problems, timings };
 }

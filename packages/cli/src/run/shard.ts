@@ -2,7 +2,7 @@
 // pushes and checks every image of that platform (its per-arch plan, the same strategy decisions), and
 // writes DIR/shards/<platform>.json: the run's identity and, per image and repository, what was pushed.
 import { join } from "node:path";
-import { writeOwnFile } from "@multiarch/executor";
+import { ownDir, writeOwnFile } from "@multiarch/executor";
 import {
   asPlan,
   type Platform,
@@ -38,6 +38,8 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
     const { git } = await gitFacts(prepared.spec, io);
     const identity = { plan: planIdentity(prepared.plan), commit: git?.sha ?? "none" };
     const dir = join(prepared.outAbs, "shards");
+    // the folder the shard files go to, before anything is built (a link there is refused, not built for)
+    ownDir(prepared.outAbs, dir);
     const written: string[] = [];
     let exit: number = EXIT.ok;
     const reports: unknown[] = [];

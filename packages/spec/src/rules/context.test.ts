@@ -38,6 +38,8 @@ test("a local cache's dir stays inside the repository, through links too; it nee
   ]);
   expect(cache("link/c")).toEqual([["path-outside-repo", expect.stringContaining("cache dir link/c is outside the repository"), expect.any(String)]]);
   expect(cache("/etc/cachex")).toEqual([["path-absolute", expect.stringContaining("cache dir /etc/cachex is an absolute path"), expect.any(String)]]);
+  // found by the re-test: a template there is not rendered, and buildx made a folder named {{cd}}
+  expect(cache("{{cd}}")).toEqual([["invalid-value", "cache dir {{cd}}: a folder, not a template (it is not rendered)", expect.any(String)]]);
 });
 
 test("a context outside the repository is refused", () => {

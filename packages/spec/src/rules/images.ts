@@ -418,6 +418,11 @@ function repositoryRule(ctx: RuleContext, registries: readonly Registry[], repos
  * names, through links too (the folder may not exist yet: its nearest existing folder is asked).
  */
 function localCacheInside(ctx: RuleContext, dir: string, path: Path): void {
+  if (dir.includes("{{")) {
+    // not rendered: buildx would make a folder of that very name
+    report(ctx, "invalid-value", path, `cache dir ${dir}: a folder, not a template (it is not rendered)`, "write the folder's path, inside the repository");
+    return;
+  }
   if (isAbsolute(dir)) {
     absolutePath(ctx, path, { what: "cache dir", key: "dir", abs: dir, kind: "folder", base: ctx.dir, baseName: "the spec's folder" });
     return;
