@@ -1,5 +1,6 @@
 // Partial runs keep the promise (issue 8) and a run publishes only what it built (issue 9), against the
 // real engine and registry. Each test here failed before its fix.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -91,7 +92,7 @@ describe.skipIf(!env)("partial runs", () => {
   });
 
   // the pull request check: archives tested under names of their own, which leave the engine after
-  test("--no-push tests each archive under multiarch.local/IMAGE:TAG, then removes it; nothing reaches the registry", async () => {
+  test("--no-push tests each archive under multiarch.local/CHECKOUT/IMAGE:TAG, then removes it; nothing reaches the registry", async () => {
     const ns = namespace("no-push");
     const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo checked > /x\n`, "    test: { run: [cat, /x] }\n");
     const r = await cli(["apply", "-f", join(dir, "multiarch.yaml"), "--no-push", "--json"]);
@@ -104,11 +105,13 @@ describe.skipIf(!env)("partial runs", () => {
       .flatMap((s) => s.steps)
       .filter((s) => s.kind === "test")
       .map((s) => s.commands[1]!.args.join(" "));
-    expect(runs).toEqual(["linux/amd64", "linux/arm64"].map((p) => `run --rm --init --quiet --pull never --platform ${p} multiarch.local/app:1.0 cat /x`));
+    // the checkout's own namespace: another checkout's check on this engine names its images otherwise
+    const checked = `multiarch.local/${createHash("sha256").update(join(dir, "multiarch.yaml")).digest("hex").slice(0, 8)}/app:1.0`;
+    expect(runs).toEqual(["linux/amd64", "linux/arm64"].map((p) => `run --rm --init --quiet --pull never --platform ${p} ${checked} cat /x`));
     // removed in the background: given a few seconds
     let left = 0;
     for (let i = 0; i < 20; i++) {
-      left = (await docker(["image", "inspect", "multiarch.local/app:1.0"])).exitCode === 0 ? 1 : 0;
+      left = (await docker(["image", "inspect", checked])).exitCode === 0 ? 1 : 0;
       if (!left) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

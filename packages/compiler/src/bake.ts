@@ -76,7 +76,7 @@ export const archiveOf = (outDir: string, image: Image): string => `${outDir}/oc
 
 /**
  * `selected`: the images the run asks for (group "default"); the others are dependencies, built through links.
- * `archiveHost`: the registry-like host OCI archives are named under, as HOST/IMAGE:TAG (apply --no-push's CHECK_HOST).
+ * `archiveNamespace`: what OCI archives are named under, as NAMESPACE/IMAGE:TAG (apply --no-push's checkNamespace).
  */
 /**
  * `external`: images this run does not build (their tags already hold their inputs' result), linked by
@@ -89,7 +89,7 @@ export function buildBakeFile(
   selected?: ReadonlySet<string>,
   external: ReadonlyMap<string, string> = new Map(),
   rewriteTimestamp = false,
-  archiveHost?: string,
+  archiveNamespace?: string,
 ): BakeFile {
   const renderedByName = new Map(rendered.map((r) => [r.image.name, r]));
   const byName = new Map(spec.images.map((i) => [i.name, renderedByName.get(i.name)?.image ?? i]));
@@ -139,8 +139,8 @@ export function buildBakeFile(
     const names = publishedNames(spec, img);
     // an internal image carries no tag (r.tags is empty) and, built on its own, pushes nothing: only
     // the plan's publish file gives it a staging tag and a push when a run builds it by name
-    // under archiveHost, the image's name: unique in the spec, where two images may share a repository
-    const archived = archiveHost ? `${archiveHost}/${img.name}` : img.repository;
+    // under archiveNamespace, the image's name: unique in the spec, where two images may share a repository
+    const archived = archiveNamespace ? `${archiveNamespace}/${img.name}` : img.repository;
     const tags = names.length ? names.flatMap((n) => r.tags.map((tag) => `${n.name}:${tag}`)) : r.tags.map((tag) => `${archived}:${tag}`);
     if (tags.length) t.tags = tags;
     const cache = cacheRefs(spec, img, "all");

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { asPlan, perArchTag, type Step } from "@multiarch/plan";
+import { asPlan, perArchTag, type Step, sha256 } from "@multiarch/plan";
 import { parsePlanFile } from "@multiarch/plan/read";
 import { loadSpec, type Spec } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
@@ -395,37 +395,41 @@ images:
 `),
     );
     const { plan, bake: file } = compiled(spec, { strategy: bake, noPush: true });
+    // named under this checkout's namespace: another checkout on the engine (a second runner's job) has its own
+    const ns = `multiarch.local/${sha256(spec.file).slice(0, 8)}`;
     // found by a review: loaded for its test as app:1.0 (docker.io/library/app), the archive took that name
     // in the engine from whatever had it, and kept it: a name of its own now, removed after the tests
-    expect(plan.images[0]).toMatchObject({ refs: [], archive: ".multiarch/oci/app.tar", archiveName: "multiarch.local/app:1.0" });
+    expect(plan.images[0]).toMatchObject({ refs: [], archive: ".multiarch/oci/app.tar", archiveName: `${ns}/app:1.0` });
     const steps = plan.stages.flatMap((s) => s.steps);
     expect(steps.map((s) => s.kind)).not.toContain("login");
     expect(JSON.stringify(file)).not.toContain("docker.io");
     expect(steps.filter((s) => s.kind === "test").map((s) => s.commands.map((c) => c.args.join(" ")))).toEqual([
-      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/amd64 multiarch.local/app:1.0 app --version"],
-      ["load --input .multiarch/oci/app.tar", "run --rm --init --quiet --pull never --platform linux/arm64 multiarch.local/app:1.0 app --version"],
+      ["load --input .multiarch/oci/app.tar", `run --rm --init --quiet --pull never --platform linux/amd64 ${ns}/app:1.0 app --version`],
+      ["load --input .multiarch/oci/app.tar", `run --rm --init --quiet --pull never --platform linux/arm64 ${ns}/app:1.0 app --version`],
     ]);
-    expect(plan.stages.at(-1)).toMatchObject({ name: "cleanup", steps: [{ commands: [{ args: ["image", "rm", "--force", "multiarch.local/app:1.0"] }] }] });
+    expect(plan.stages.at(-1)).toMatchObject({ name: "cleanup", steps: [{ commands: [{ args: ["image", "rm", "--force", `${ns}/app:1.0`] }] }] });
     // two images of one repository (in two registries) get names of their own: each test runs its image
     const two = load(
       repo(
         'version: 1\nregistries:\n  r1: { url: "localhost:5000/one" }\n  r2: { url: "localhost:5000/two" }\ndefaults: { tags: ["1.0"] }\nimages:\n  a: { context: app, repository: app, registries: [r1], test: { run: [a] } }\n  b: { context: app, repository: app, registries: [r2], test: { run: [b] } }\n',
       ),
     );
-    expect(compiled(two, { strategy: bake, noPush: true }).plan.images.map((i) => i.archiveName)).toEqual(["multiarch.local/a:1.0", "multiarch.local/b:1.0"]);
+    const twoNs = `multiarch.local/${sha256(two.file).slice(0, 8)}`;
+    expect(compiled(two, { strategy: bake, noPush: true }).plan.images.map((i) => i.archiveName)).toEqual([`${twoNs}/a:1.0`, `${twoNs}/b:1.0`]);
+    expect(twoNs).not.toBe(ns);
     // --load: tested under the check name too (a failed test leaves no app:1.0), then the image's own names
     const loaded = compiled(spec, { strategy: bake, noPush: true, load: true, hostPlatform: "linux/amd64" });
-    expect(loaded.plan.images[0]).toMatchObject({ archiveName: "multiarch.local/app:1.0" });
+    expect(loaded.plan.images[0]).toMatchObject({ archiveName: `${ns}/app:1.0` });
     // a failed test skips the load step: the clean-up removes the check names whatever happened
     expect(loaded.plan.stages.at(-1)).toMatchObject({
       name: "cleanup",
-      steps: [{ commands: [{ args: ["image", "rm", "--force", "multiarch.local/app:1.0"] }] }],
+      steps: [{ commands: [{ args: ["image", "rm", "--force", `${ns}/app:1.0`] }] }],
     });
     const loadStep = loaded.plan.stages.find((st) => st.name === "load")!.steps[0]!;
     expect(loadStep.commands.map((c) => c.args.join(" "))).toEqual([
       "load --input .multiarch/oci/app.tar",
-      "tag multiarch.local/app:1.0 app:1.0",
-      "image rm multiarch.local/app:1.0",
+      `tag ${ns}/app:1.0 app:1.0`,
+      `image rm ${ns}/app:1.0`,
     ]);
   });
 

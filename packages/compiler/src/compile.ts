@@ -11,7 +11,7 @@ import { archPlanFile, archPlans } from "./arch-plans.ts";
 import { type BakeFile, buildBakeFile, exportsIndex, serializeBakeFile } from "./bake.ts";
 import { type BakePaths, bakeStages, type LayoutOutputs, publishTargets } from "./bake-plan.ts";
 import { builderOf } from "./builder.ts";
-import { CHECK_HOST, externalBases, incrementalDecisions, localOnly, publishDecisions, signer } from "./decisions.ts";
+import { checkNamespace, externalBases, incrementalDecisions, localOnly, publishDecisions, signer } from "./decisions.ts";
 import { decorate, reproducible } from "./image-labels.ts";
 import { basePlatformProblems, type ImageHash, inputHashes } from "./input-hashes.ts";
 import { checkArchiveNames, legacyCleanup, loadSteps, testCleanup } from "./load-and-cleanup.ts";
@@ -129,7 +129,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
     selected,
     externalBases(spec, rendered, decisions),
     rewriteTimestamp,
-    options.noPush ? CHECK_HOST : undefined,
+    options.noPush ? checkNamespace(spec) : undefined,
   );
 
   const planned: PlannedImage[] = rendered.map((r) =>
@@ -167,7 +167,7 @@ export function compile(asWritten: Spec, facts: Facts, options: CompileOptions):
           planned,
           Boolean(facts.git?.time),
         );
-  // --no-push --load: the archives (named under CHECK_HOST for their tests) take the image's own names
+  // --no-push --load: the archives (named under checkNamespace for their tests) take the image's own names
   const renames = new Map(
     options.noPush
       ? rendered.map((r) => [r.image.name, r.tags.map((tag, i) => [bake.target[r.image.name]!.tags![i]!, `${r.image.repository}:${tag}`] as const)] as const)

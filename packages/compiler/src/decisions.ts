@@ -1,7 +1,7 @@
 // What a run decides per image before any step exists: why its user tags stay where they are (a subset,
 // a dependency, --no-publish, --load), and, from its input hash and what its tags hold now, whether it
 // is up to date, can reuse a published index, or builds.
-import type { Platform, PlannedRef } from "@multiarch/plan";
+import { type Platform, type PlannedRef, sha256 } from "@multiarch/plan";
 import type { Image, Spec } from "@multiarch/spec";
 import { type Decision, decide, type ImageHash } from "./input-hashes.ts";
 import type { Facts, RenderedImage } from "./render.ts";
@@ -12,10 +12,12 @@ export const signer = (spec: Spec): string | undefined =>
   spec.sign?.mode === "key" ? `key ${JSON.stringify(spec.sign.publicKey)}` : spec.sign ? `keyless ${spec.sign.issuer} ${spec.sign.identity}` : undefined;
 
 /**
- * The host apply --no-push names its OCI archives under (multiarch.local/IMAGE:TAG): loaded for their tests,
+ * Where apply --no-push names its OCI archives (multiarch.local/CHECKOUT/IMAGE:TAG): loaded for their tests,
  * they never take a name the engine already had (app:latest, docker.io/library's), and they go after them.
+ * CHECKOUT is a hash of the spec's path: two checkouts sharing an engine (two jobs of one self-hosted
+ * runner's machine) test and remove their own images, not each other's; one checkout's runs take turns (the lock).
  */
-export const CHECK_HOST = "multiarch.local";
+export const checkNamespace = (spec: Spec): string => `multiarch.local/${sha256(spec.file).slice(0, 8)}`;
 
 /** --no-push: each image an OCI archive (no registry, so no credentials); a registry cache is not read or written. */
 export function localOnly(spec: Spec): Spec {

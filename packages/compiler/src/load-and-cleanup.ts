@@ -6,7 +6,7 @@ import { docker } from "./steps.ts";
 
 /**
  * --load with registries: pull the verified image of the engine's own platform and tag it like the first
- * user tag. An archive is loaded; one named under CHECK_HOST (--no-push) takes its `renames` (check name,
+ * user tag. An archive is loaded; one named under checkNamespace (--no-push) takes its `renames` (check name,
  * own name), after its tests passed, and its check names go.
  */
 export function loadSteps(
@@ -92,7 +92,7 @@ export function testCleanup(images: readonly PlannedImage[], platform?: Platform
 
 /**
  * The names apply --no-push's archives load under for their tests (every tag of the archive): they are
- * CHECK_HOST's, never a name the engine had before, and go again after the tests.
+ * checkNamespace's, never a name the engine had before, and go again after the tests.
  */
 export const checkArchiveNames = (images: readonly PlannedImage[], bake: BakeFile): string[] =>
   images.filter((p) => p.archiveName && p.test && !p.reuse).flatMap((p) => bake.target[p.name]?.tags ?? []);
