@@ -59,31 +59,34 @@ export function lockFileOf(specFile: string): string {
     // a plan whose spec is not here: the plan's own path stands for it
   }
   const dir = join(dirname(real), ".multiarch");
+  // a link there (a repository may commit one) is not followed: the lock goes to the fallback
+  const linked = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() === true;
   try {
-    // a link there (a repository may commit one) is not followed: the lock goes to the fallback
-    if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) throw new Error("a link");
-    makeDir(dir);
-    // mkdir succeeds on a folder that exists but is not ours to write (a read-only checkout or mount):
-    // a file is tried (access(2) would answer for the real user, not the effective one)
-    const probe = join(dir, `.probe.${process.pid}`);
-    closeSync(openSync(probe, "w"));
-    rmSync(probe, { force: true });
-    return join(dir, `${basename(real)}.lock`);
+    if (!linked) {
+      makeDir(dir);
+      // mkdir succeeds on a folder that exists but is not ours to write (a read-only checkout or mount):
+      // a file is tried (access(2) would answer for the real user, not the effective one)
+      const probe = join(dir, `.probe.${process.pid}`);
+      closeSync(openSync(probe, "w"));
+      rmSync(probe, { force: true });
+      return join(dir, `${basename(real)}.lock`);
+    }
   } catch {
-    const fallback = join(tmpdir(), `multiarch-locks-${process.geteuid?.() ?? "user"}`);
-    makeDir(fallback, 0o700);
-    // a shared temporary folder: one another account made (or a link it put there) could hold every run,
-    // or aim the lock's writes at this user's files
-    const st = lstatSync(fallback);
-    const uid = process.geteuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0)
-      throw Object.assign(new Error(`EACCES: another user's folder, or one others may write, which multiarch keeps no lock in, open '${fallback}'`), {
-        code: "EACCES",
-        syscall: "open",
-        path: fallback,
-      });
-    return join(fallback, `${sha256(real).slice(0, 16)}.lock`);
+    // not writable: the fallback below
   }
+  const fallback = join(tmpdir(), `multiarch-locks-${process.geteuid?.() ?? "user"}`);
+  makeDir(fallback, 0o700);
+  // a shared temporary folder: one another account made (or a link it put there) could hold every run,
+  // or aim the lock's writes at this user's files
+  const st = lstatSync(fallback);
+  const uid = process.geteuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0)
+    throw Object.assign(new Error(`EACCES: another user's folder, or one others may write, which multiarch keeps no lock in, open '${fallback}'`), {
+      code: "EACCES",
+      syscall: "open",
+      path: fallback,
+    });
+  return join(fallback, `${sha256(real).slice(0, 16)}.lock`);
 }
 
 /** A guard older than this was left by a process that died while taking over a stale lock. */

@@ -156,22 +156,24 @@ export function indexAnnotationProblems(seen: Inspection, want: Readonly<Record<
     .map(([k]) => (k in seen.annotations ? `${k} differs` : `${k} is missing`));
 }
 
+/** Each image read, by its platform ("the image" for a single one), with its config's labels. */
+const perConfig = (seen: Inspection, problems: (who: string, labels: Readonly<Record<string, string>>) => string[]): string[] =>
+  seen.images.flatMap(({ descriptor, config }) => problems(seen.index ? descriptorPlatform(descriptor.platform!) : "the image", config.config?.Labels ?? {}));
+
 /** The platforms whose image config lacks one of `labels`, each with what it lacks. */
-/** Each platform whose image config carries another input hash than `hash` (or none), said as "P was built from H". */
-export function inputHashProblems(seen: Inspection, hash: string): string[] {
-  if (seen.images.length === 0) return ["no image config to read the input hash from"];
-  return seen.images.flatMap(({ descriptor, config }) => {
-    const has = config.config?.Labels?.[INPUT_HASH_LABEL];
-    const who = seen.index ? descriptorPlatform(descriptor.platform!) : "the image";
-    return has === hash ? [] : [`${who} was built from ${has ? has.slice(0, 12) : "no recorded inputs"}`];
+export function configLabelProblems(seen: Inspection, labels: readonly string[]): string[] {
+  if (seen.images.length === 0) return [`no image config to read ${labels.join(", ")} from`];
+  return perConfig(seen, (who, has) => {
+    const lacking = labels.filter((l) => !has[l]);
+    return lacking.length ? [`${who} has no ${lacking.join(", ")}`] : [];
   });
 }
 
-export function configLabelProblems(seen: Inspection, labels: readonly string[]): string[] {
-  if (seen.images.length === 0) return [`no image config to read ${labels.join(", ")} from`];
-  return seen.images.flatMap(({ descriptor, config }) => {
-    const lacking = labels.filter((l) => !config.config?.Labels?.[l]);
-    const who = seen.index ? descriptorPlatform(descriptor.platform!) : "the image";
-    return lacking.length ? [`${who} has no ${lacking.join(", ")}`] : [];
+/** Each platform whose image config carries another input hash than `hash` (or none), said as "P was built from H". */
+export function inputHashProblems(seen: Inspection, hash: string): string[] {
+  if (seen.images.length === 0) return ["no image config to read the input hash from"];
+  return perConfig(seen, (who, has) => {
+    const built = has[INPUT_HASH_LABEL];
+    return built === hash ? [] : [`${who} was built from ${built ? built.slice(0, 12) : "no recorded inputs"}`];
   });
 }

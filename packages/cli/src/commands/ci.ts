@@ -70,7 +70,7 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
   const lines = text.endsWith("\n") ? text.split("\n").length - 1 : text.split("\n").length;
   io.stderr.write(`wrote ${displayPath(out, io.cwd)} (${lines} lines, multiarch installed by ${install})\n`);
   // a credential or signing key read from a file: the pipeline passes variables and secrets, it creates no file
-  const uncreated = (at: Diagnostic["line"] extends number ? Pick<Diagnostic, "file" | "line" | "col"> : never, what: string, file: string, hint: string) =>
+  const uncreated = (at: Pick<Diagnostic, "file" | "line" | "col">, what: string, file: string, hint: string) =>
     diag("path-missing", at, `${what} from ${file}, which the generated pipeline does not create`, { hint, severity: "warning" });
   const fromFiles = [
     ...spec.registries.flatMap((r) =>
