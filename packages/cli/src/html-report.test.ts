@@ -64,6 +64,9 @@ describe("the HTML report", () => {
     const md = stepSummary(report, plan, "multiarch apply");
     expect(md).toContain("| broken | ❌ failed | linux/amd64, linux/arm64 | – |  |");
     expect(md).toContain("| ok | ⏹️ cancelled | linux/amd64, linux/arm64 | – |  |");
+    // a failed image's tags are not said to hold it
+    const tagged = { ...report, images: report.images.map((i) => ({ ...i, tags: [`r/${i.name}:1`] })) };
+    expect(stepSummary(tagged, plan, "multiarch apply")).toContain("| broken | ❌ failed | linux/amd64, linux/arm64 | – | not moved: r/broken:1 |");
     // the failed image's own error, not the bake command line
     expect(md).toContain("- ❌ **broken**: ` > [broken linux/arm64 2/2] RUN make: `");
   });

@@ -2,7 +2,7 @@
 // same report object as --json: per image x platform what happened (and the tail of an error), a timeline of
 // the steps (emulated platforms marked), the digest each tag now holds, and what changed since the last
 // publish. Pure: report and plan in, HTML out.
-import type { Report } from "@multiarch/executor";
+import { type Report, tagsLeft } from "@multiarch/executor";
 import type { Plan } from "@multiarch/plan";
 
 type Step = Report["steps"][number];
@@ -124,6 +124,10 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
     ["published", "written", "loaded", "verified", "built"].includes(status)
       ? "✅"
       : (({ failed: "❌", cancelled: "⏹️", skipped: "⏭️" } as Record<string, string>)[status] ?? "⏸️");
+  const tagsCell = (i: Report["images"][number]) => {
+    const { hold, notMoved } = tagsLeft(report, i);
+    return [cell(hold.join(" ")), notMoved.length ? `not moved: ${cell(notMoved.join(" "))}` : ""].filter(Boolean).join(" ");
+  };
   const lines = [
     `### ${cell(title)}: ${report.exitCode === 0 ? "ok" : `failed (exit ${report.exitCode})`}`,
     "",
@@ -131,7 +135,7 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
     "|---|---|---|---|---|",
     ...report.images.map(
       (i) =>
-        `| ${cell(i.name)} | ${icon(i.status)} ${i.status} | ${i.platforms.join(", ")} | ${i.digest ? `\`${i.digest.slice(0, 19)}\`` : "–"} | ${cell(i.tags.join(" "))} |`,
+        `| ${cell(i.name)} | ${icon(i.status)} ${i.status} | ${i.platforms.join(", ")} | ${i.digest ? `\`${i.digest.slice(0, 19)}\`` : "–"} | ${tagsCell(i)} |`,
     ),
   ];
   // per image why: the failed ones' own errors (a Dockerfile line for a bake) first, then what they held back;

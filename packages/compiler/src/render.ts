@@ -11,6 +11,7 @@ import {
   parseSemver,
   type Spec,
   type Template,
+  tagHint,
 } from "@multiarch/spec";
 
 /** The world the compiler may look at, injected so compile() stays pure and repeatable. */
@@ -44,14 +45,6 @@ export interface RenderedImage {
  * (git outside a repository, an unset env variable without default) are skipped instead of failing:
  * those are errors at the point of use, i.e. plan and apply.
  */
-/** What to write instead of an invalid tag: the tag checker's words suit a value a template made (sanitize it). */
-function tagHint(t: Template, hint: string | undefined): string | undefined {
-  const shell = /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(t.source);
-  if (shell) return `variables are read as {{name}}: declare one under variables: (e.g. version: { env: ${shell[1]} }) and write {{version}}`;
-  if (!t.source.includes("{{") && hint?.includes("sanitize")) return hint.replace(/; the sanitize helper.*$/, ": write the tag without them");
-  return hint;
-}
-
 /** A problem of a template, where it is written; one --set gave has no line, and says so (as the spec's rules do). */
 const templateDiag = (code: Parameters<typeof diag>[0], t: Template, message: string, extra?: Parameters<typeof diag>[3]): Diagnostic =>
   diag(code, t.at, t.from ? `--set ${t.from}: ${message}` : message, extra);
@@ -192,7 +185,7 @@ export function renderImages(spec: Spec, images: readonly Image[], facts: Facts,
       const ok = checkTag(value);
       if (!ok.ok)
         errors.push(
-          templateDiag("tag-invalid", t, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: tagHint(t, ok.hint) }),
+          templateDiag("tag-invalid", t, `tag template "${t.source}" renders ${JSON.stringify(value)}: ${ok.message}`, { hint: tagHint(t.source, ok.hint) }),
         );
       else if (tags.includes(value))
         errors.push(templateDiag("tag-duplicate", t, `tag "${value}" (from "${t.source}") is listed twice for image ${image.name}`, { severity: "warning" }));

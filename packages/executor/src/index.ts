@@ -11,7 +11,7 @@ export { acquireLock, type Lock } from "./lock.ts";
 export { preflight } from "./preflight.ts";
 export { type EngineFacts, engineInfoOverSocket, inspectPlatforms, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
-export { kindTimings, type Report } from "./report.ts";
+export { kindTimings, type Report, tagsLeft } from "./report.ts";
 export { RegistryClient, specCredentials } from "./registry.ts";
 export { type Runnable, resolveRef, runCommand, showCommand } from "./runner.ts";
 export { type SignerProblem, signerProblem } from "./signer.ts";

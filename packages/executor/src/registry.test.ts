@@ -84,6 +84,16 @@ describe("the registry client", () => {
     );
   });
 
+  // found by a review: a refusal without a challenge (a 403, or a 401 with no realm) said "(realm not given)"
+  test("a 403 says the credentials do not allow it, and names no realm", async () => {
+    const env = configWith({ auths: { "reg.example": { auth: Buffer.from("u:pw").toString("base64") } } });
+    const { fetch } = scripted([() => new Response("", { status: 403 })]);
+    const err = (await new RegistryClient({ env, fetch }).manifest(REF).catch((e: Error) => e)) as Error;
+    expect(err.message).toBe(
+      `reg.example/team/app: manifests 1: HTTP 403: the credentials from auths["reg.example"] in ${env.DOCKER_CONFIG}/config.json do not allow this`,
+    );
+  });
+
   // found by a review: the registry's Basic credentials went to whatever host its upload Location named
   test("an upload Location on another host is sent no credentials", async () => {
     const auth = Buffer.from("u:pw").toString("base64");

@@ -192,7 +192,7 @@ export class RegistryClient {
     return `${plain ? "http" : "https"}://${host}/v2/${ref.path}`;
   }
 
-  /** send, and a RegistryError for any answer but 2xx: a 401 says the realm and where credentials were looked for. */
+  /** send, and a RegistryError for any answer but 2xx: a 401 or 403 says where credentials were looked for (and a 401 its realm). */
   private async request(ref: ImageRef, op: Operation): Promise<TransportResponse> {
     const { res, realm } = await this.send(ref, op);
     if (res.ok) return res;
@@ -204,8 +204,11 @@ export class RegistryClient {
     const what = `${ref.host}/${ref.path}: ${op.path.replace("/", " ")}: HTTP ${res.status}`;
     if (res.status !== 401 && res.status !== 403) throw new RegistryError(what, res.status);
     const lookup = await this.lookup(ref.host);
-    const creds = lookup.credential ? `the credentials from ${lookup.where} were refused` : `no credentials found in ${lookup.where}`;
-    throw new RegistryError(`${what} (realm ${realm ?? "not given"}): ${creds}`, res.status);
+    // a 403 is an identity known and not allowed this; a 401, one not accepted (a 403 names no realm)
+    const creds = !lookup.credential
+      ? `no credentials found in ${lookup.where}`
+      : `the credentials from ${lookup.where} ${res.status === 403 ? "do not allow this" : "were refused"}`;
+    throw new RegistryError(`${what}${realm ? ` (realm ${realm})` : ""}: ${creds}`, res.status);
   }
 
   /** One request with authentication: a 401's challenge is answered once, 5xx/429/network errors retried. */

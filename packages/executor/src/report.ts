@@ -259,6 +259,20 @@ export function kindTimings(steps: readonly StepOutcome[]): KindTiming[] {
   });
 }
 
+/**
+ * An image's tags as the run left them: those that hold it (moved, or already did) and those it meant to
+ * move and did not. An image that failed, or did not run, moved none but those its outcomes say moved.
+ */
+export function tagsLeft(report: Pick<Report, "tags">, image: Pick<ImageSummary, "name" | "status" | "tags">): { hold: string[]; notMoved: string[] } {
+  const outcomes = report.tags.filter((t) => t.image === image.name);
+  const stopped = ["failed", "skipped", "cancelled", "not-run"].includes(image.status);
+  const isLeft = (ref: string) => {
+    const o = outcomes.find((t) => t.ref === ref);
+    return o ? o.status === "not-moved" : stopped;
+  };
+  return { hold: image.tags.filter((r) => !isLeft(r)), notMoved: image.tags.filter(isLeft) };
+}
+
 /** Per user tag: moved (to which digest), unchanged (already held it: the whole step, or `kept` alone), or not moved. */
 export function tagOutcomes(
   plan: Plan,

@@ -6,4 +6,4 @@ export { type FromLine, fromLines, hasInstruction, type ImageReference, imageRef
 export { findSpec, loadSpec, SPEC_FILE_NAME } from "./load.ts";
 export type { Cache, Credential, Image, KeyedTemplate, Registry, Secret, Signing, Spec, Template } from "./model.ts";
 export type { SpecResult } from "./parse.ts";
-export { checkTemplate, MapValue, parseSemver, type SemVer } from "./template.ts";
+export { checkTemplate, MapValue, parseSemver, type SemVer, tagHint } from "./template.ts";

@@ -208,6 +208,14 @@ export const BUILTINS: Record<string, readonly string[]> = {
   ci: ["pr", "ref"],
 };
 
+/** What to write instead of an invalid tag: the tag checker's words suit a value a template made (sanitize it). */
+export function tagHint(source: string, hint: string | undefined): string | undefined {
+  const shell = /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(source);
+  if (shell) return `variables are read as {{name}}: declare one under variables: (e.g. version: { env: ${shell[1]} }) and write {{version}}`;
+  if (!source.includes("{{") && hint?.includes("sanitize")) return hint.replace(/; the sanitize helper.*$/, ": write the tag without them");
+  return hint;
+}
+
 export type TemplateProblem = { code: "template-syntax" | "template-unknown-variable" | "template-unknown-helper"; message: string; hint?: string };
 
 export interface CheckedTemplate {

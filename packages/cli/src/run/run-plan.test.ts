@@ -45,3 +45,37 @@ test("a plan with no step says there is nothing to run", () => {
       .at(-1),
   ).toBe("nothing to run: every image is up to date");
 });
+
+// found by a review: the table listed a failed image's tags as if they held it ("broken failed … r/broken:1")
+test("the summary table says which tags hold each image and which this run did not move", () => {
+  const image = (name: string, status: Report["images"][number]["status"], tags: string[]) => ({
+    name,
+    platforms: ["linux/amd64"],
+    tags,
+    durationMs: 1,
+    status,
+  });
+  const report: Report = {
+    ok: false,
+    exitCode: 2,
+    durationMs: 10,
+    steps: [],
+    images: [
+      image("ok", "published", ["r/ok:1"]),
+      image("broken", "failed", ["r/broken:1", "r/broken:latest"]),
+      image("half", "cancelled", ["r/half:1", "r/half:2"]),
+    ],
+    tags: [
+      { image: "ok", ref: "r/ok:1", status: "moved", digest: "sha256:a" },
+      { image: "broken", ref: "r/broken:1", status: "not-moved" },
+      { image: "half", ref: "r/half:1", status: "moved", digest: "sha256:b" },
+      { image: "half", ref: "r/half:2", status: "not-moved" },
+    ],
+    staged: [],
+  };
+  const rows = finalSummary(report, memoryIo("/")).split("\n");
+  expect(rows.find((r) => r.startsWith("ok "))).toMatch(/ r\/ok:1$/);
+  // r/broken:latest has no outcome (its publish step was not planned): a failed image moved none
+  expect(rows.find((r) => r.startsWith("broken "))).toMatch(/ not moved: r\/broken:1 r\/broken:latest$/);
+  expect(rows.find((r) => r.startsWith("half "))).toMatch(/ r\/half:1 not moved: r\/half:2$/);
+});

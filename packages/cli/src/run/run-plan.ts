@@ -3,7 +3,7 @@
 import { appendFileSync, closeSync, openSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type EngineFacts, type ExecEvent, makeDir, type Report } from "@multiarch/executor";
+import { type EngineFacts, type ExecEvent, makeDir, type Report, tagsLeft } from "@multiarch/executor";
 import type { Plan } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
@@ -202,6 +202,12 @@ function timingTable(timings: readonly Timing[], runMs: number): string {
   return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order)`;
 }
 
+/** The tags that hold an image, then, dimmed, those this run meant to move and did not. */
+function tagsCell(report: Report, image: Report["images"][number], dim: (text: string) => string): string {
+  const { hold, notMoved } = tagsLeft(report, image);
+  return [...hold, ...(notMoved.length ? [dim(`not moved: ${notMoved.join(" ")}`)] : [])].join(" ");
+}
+
 export function finalSummary(report: Report, io: Io): string {
   const s = style(io, "stdout");
   const good = new Set(["published", "written", "loaded", "verified", "built"]);
@@ -211,7 +217,7 @@ export function finalSummary(report: Report, io: Io): string {
     i.platforms.join(","),
     i.digest ? i.digest.slice(0, 19) : "-",
     seconds(i.durationMs),
-    i.tags.join(" "),
+    tagsCell(report, i, s.dim),
   ]);
   const out = ["", table(rows, ["image", "status", "platforms", "digest", "time", "tags"])];
   const held = report.images.filter((i) => i.notPublished);

@@ -3,7 +3,7 @@
 // that look like secrets, secret sources, tags, cache and attestations; defaults fill what an image omits.
 import { isAbsolute, posix } from "node:path";
 import type { Platform } from "@multiarch/plan";
-import { checkFullName, checkRepositoryPath, didYouMean, repositoryRef } from "@multiarch/plan";
+import { checkFullName, checkRepositoryPath, checkTag, didYouMean, repositoryRef } from "@multiarch/plan";
 import { parseAnnotationKey } from "../annotation.ts";
 import { diag } from "../diagnostics.ts";
 import { type Attest, type Cache, DEFAULT_PLATFORMS, DEFAULT_TAGS, type Image, imageKey, type KeyedTemplate, type Registry, type Template } from "../model.ts";
@@ -25,6 +25,7 @@ import {
   template,
   warn,
 } from "./context.ts";
+import { tagHint } from "../template.ts";
 import { contextRules } from "./contexts.ts";
 import { NAME_RE } from "./registries.ts";
 
@@ -308,7 +309,7 @@ function imageRule(ctx: RuleContext, shared: Shared, name: string, img: ImageInp
       report(ctx, "invalid-value", [...ip, "secrets", i], `secret ${s.id}: give exactly one of env or file`);
   });
 
-  const tags = img.tags ? tagTemplates(ctx, img.tags, [...ip, "tags"]) : (shared.tags ?? DEFAULT_TAGS.map((t) => template(ctx, t, ip)));
+  const tags = img.tags ? tagTemplates(ctx, img.tags, [...ip, "tags"], img.publish !== false) : (shared.tags ?? DEFAULT_TAGS.map((t) => template(ctx, t, ip)));
   if (img.publish === false && img.tags)
     warn(ctx, "tag-internal", [...ip, "tags"], `image ${name} is internal (publish: false): its tags are never applied`, "remove tags:, or publish: false");
   const attestIn = img.attest ?? d.attest ?? {};
@@ -375,15 +376,29 @@ function merged(
   return [...fromDefaults, ...keyedTemplates(ctx, own, [...ip, field], keyRe)];
 }
 
-/** Tag templates, and { each: VAR } entries: one tag per item of a list variable. */
+/**
+ * Tag templates, and { each: VAR } entries: one tag per item of a list variable. With `literal`, a tag with
+ * no template in it is checked here, beside the image's other errors (rendering, which checks the rest,
+ * runs only on a spec without errors); an empty one is rendering's to drop.
+ */
 function tagTemplates(
   ctx: RuleContext,
   tags: readonly (string | { each: string } | { tag: string; onPrerelease: boolean })[],
   path: Path,
+  literal = false,
 ): (Template | undefined)[] {
+  const literalRule = (text: string, at: Path) => {
+    if (!literal || text === "" || text.includes("{{")) return;
+    const ok = checkTag(text);
+    if (!ok.ok) report(ctx, "tag-invalid", at, ok.message, tagHint(text, ok.hint));
+  };
   return tags.map((t, i) => {
-    if (typeof t === "string") return template(ctx, t, [...path, i]);
+    if (typeof t === "string") {
+      literalRule(t, [...path, i]);
+      return template(ctx, t, [...path, i]);
+    }
     if ("tag" in t) {
+      literalRule(t.tag, [...path, i, "tag"]);
       const tt = template(ctx, t.tag, [...path, i, "tag"]);
       return tt && { ...tt, onPrerelease: t.onPrerelease };
     }
