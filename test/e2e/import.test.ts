@@ -219,5 +219,65 @@ describe.skipIf(!env)("multiarch import", () => {
       expect(r.stderr).toContain("/no/such/key is not on this machine: import on a machine that has it");
       expect(existsSync(join(dir, "multiarch.yaml"))).toBe(false);
     }
+    // found by a review: a secret with neither env= nor src= (buildx reads the variable of its id, else the
+    // file of that name) was left out, and a missing one failed with exit 4 and no hint
+    writeFileSync(join(dir, "docker-bake.hcl"), 'target "default" {\n  secret = ["id=GIT_CREDENTIALS"]\n  tags = ["example.com/acme/app:1"]\n}\n');
+    const none = await cli(["import", "-o", "multiarch.yaml"], { cwd: dir });
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain("GIT_CREDENTIALS is not on this machine (nor is environment variable GIT_CREDENTIALS set");
+    const set = await cli(["import", "-o", "multiarch.yaml"], { cwd: dir, env: { GIT_CREDENTIALS: "x" } });
+    expect(set.exitCode, set.stderr).toBe(0);
+    expect(readFileSync(join(dir, "multiarch.yaml"), "utf8")).toMatch(/- id: GIT_CREDENTIALS\n\s+env: GIT_CREDENTIALS/);
+  });
+
+  // found by a review of real projects' bake files (Alfresco's bakery, tonistiigi/xx, aptos-core, compose files)
+  test("real-world forms: a base built only as a context is internal; comma platforms, pinned contexts, bare cache refs, options not carried are said", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-import-real-"));
+    mkdirSync(join(dir, ".git"));
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
+    const pinned = `docker-image://127.0.0.1:5000/base/busybox:1@sha256:${"ab".repeat(32)}`;
+    const hcl = [
+      'variable "PLATFORMS" { default = "linux/amd64,linux/arm64" }',
+      'target "java_base" {',
+      '  tags = ["127.0.0.1:5000/acme/base-java:21"]',
+      '  output = ["type=cacheonly"]',
+      "}",
+      'target "app" {',
+      '  contexts = { java_base = "target:java_base", rust = "' + pinned + '" }',
+      "  platforms = [PLATFORMS]",
+      '  tags = ["127.0.0.1:5000/acme/app:1"]',
+      '  output = ["type=image,compression=zstd,force-compression=true"]',
+      '  cache-from = ["127.0.0.1:5000/acme/app:cache"]',
+      '  cache-to = ["type=registry,ref=127.0.0.1:5000/acme/app:cache"]',
+      '  attest = ["type=sbom,generator=docker/buildkit-syft-scanner:1.4.0"]',
+      "}",
+      'target "release" {',
+      '  output = ["./bin/release"]',
+      "}",
+      'group "default" { targets = ["app", "release"] }',
+    ].join("\n");
+    writeFileSync(join(dir, "docker-bake.hcl"), `${hcl}\n`);
+    const r = await cli(["import", "-o", "multiarch.yaml", "--json"], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const spec = readFileSync(join(dir, "multiarch.yaml"), "utf8");
+    // the base bake builds for app and pushes nowhere: not published, its tag not carried; it sets no
+    // platforms, and app's arm64 image is not built FROM an amd64 one
+    expect(r.stderr).toContain("target java_base: sets no platforms, and app builds FROM it");
+    expect(r.stderr).toContain("target java_base: bake builds it only as the context of app (it is not among the targets asked for) and pushes it nowhere");
+    expect(spec).toMatch(/java_base:\n(?: {4}.*\n)*? {4}publish: false/);
+    expect(spec).not.toContain("base-java:21");
+    // "linux/amd64,linux/arm64" is two platforms, as bake reads it
+    expect(spec).toMatch(/platforms:\n {2}- linux\/amd64\n {2}- linux\/arm64/);
+    // a pinned base keeps its tag and digest (the redactor took name:tag@ for a password)
+    expect(spec).toContain(pinned);
+    // buildx's cache-to is min when it does not say; the cache bake wrote is read; a bare ref is a registry cache
+    expect(spec).toMatch(/mode: min/);
+    expect(spec).toContain("type=registry,ref=127.0.0.1:5000/acme/app:cache");
+    expect(spec).not.toContain("undefined");
+    expect(r.stderr).toContain("target app: output compression=zstd,force-compression=true is not carried");
+    expect(r.stderr).toContain("target app: attest type=sbom: generator=docker/buildkit-syft-scanner:1.4.0 is not carried");
+    expect(r.stderr).toContain("target release: output type=local,dest=./bin/release is not carried");
+    const planned = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"], { cwd: dir });
+    expect(planned.exitCode, planned.stderr).toBe(0);
   });
 });

@@ -2,6 +2,7 @@
 // or when the stream is not a terminal).
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
+import { maskUrlPassword } from "@multiarch/executor";
 import type { Diagnostic } from "@multiarch/spec";
 
 export interface Io {
@@ -38,43 +39,6 @@ export const displayPath = (file: string, cwd: string): string => {
 /** Control characters (newlines, NUL, escapes) from the input are shown escaped, never printed raw. */
 export const sanitize = (s: string): string =>
   s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\n(?!$)/g, (c) => (c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
-
-const USER_CHAR = /[\w.%~-]/;
-const SEGMENT_END = /[\s@/'"]/;
-
-/**
- * user:password@ in a URL: only the password is hidden. What the regex /([\w.%~-]+:)[^\s@/'"]+@/g
- * replaces with "$1***@", found in one pass: that regex backtracked quadratically on a long line (an
- * 80,000-character value took 10 s to show). A match lies within a run of characters that are none of
- * [\s@/'"] and ends at the "@" after it: from the run's first user:, the rest of the run is the password.
- */
-export function maskUrlPassword(text: string): string {
-  if (!text.includes("@")) return text;
-  let out = "";
-  let start = 0;
-  for (let i = 0; i <= text.length; i++) {
-    if (i < text.length && !SEGMENT_END.test(text[i]!)) continue;
-    const run = text.slice(start, i);
-    out += (text[i] === "@" ? maskedRun(run) : run) + (text[i] ?? "");
-    start = i + 1;
-  }
-  return out;
-}
-
-/** A run before an "@": from its first user: followed by a password, the password as ***. */
-function maskedRun(run: string): string {
-  for (let i = 0; i < run.length; ) {
-    if (!USER_CHAR.test(run[i]!)) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < run.length && USER_CHAR.test(run[j]!)) j++;
-    if (run[j] === ":" && j + 1 < run.length) return `${run.slice(0, j + 1)}***`;
-    i = j;
-  }
-  return run;
-}
 
 const indentOf = (line: string): number => line.length - line.trimStart().length;
 

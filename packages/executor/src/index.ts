@@ -14,5 +14,6 @@ export { readPublished } from "./published.ts";
 export { kindTimings, type Report, tagsLeft } from "./report.ts";
 export { RegistryClient, specCredentials } from "./registry.ts";
 export { type Runnable, resolveRef, runCommand, showCommand } from "./runner.ts";
+export { maskUrlPassword } from "./url-password.ts";
 export { type SignerProblem, signerProblem } from "./signer.ts";
 export { checkoutAt } from "./worktree.ts";

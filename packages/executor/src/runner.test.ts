@@ -45,5 +45,8 @@ describe("redactor", () => {
     expect(r("got tok-123456 and line-two-secret")).toBe("got *** and ***");
     expect(r("abc stays: too short to hide safely")).toBe("abc stays: too short to hide safely");
     expect(r("pull https://bob:hunter22@example.com/x")).toBe("pull https://bob:***@example.com/x");
+    // the masking of URL passwords is maskUrlPassword's (url-password.test.ts): an image pinned by digest is none
+    const pinned = `docker-image://rust:1.91.0-trixie@sha256:${"a0".repeat(32)}`;
+    expect(r(`context ${pinned}`)).toBe(`context ${pinned}`);
   });
 });

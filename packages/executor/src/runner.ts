@@ -5,6 +5,7 @@ import type * as ChildProcess from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Arg, Built, Command, Plan, ValueRef, Verified } from "@multiarch/plan";
+import { maskUrlPassword } from "./url-password.ts";
 
 /** node:child_process (and the net and dgram modules it loads) on the first command: plan runs none. */
 const childProcess = (): typeof ChildProcess => process.getBuiltinModule("node:child_process");
@@ -110,7 +111,7 @@ export const showCommand = (cmd: Runnable): string =>
 export function redactor(secrets: readonly string[]): (s: string) => string {
   const parts = secrets.flatMap((s) => [s, ...s.split(/\r?\n/).map((l) => l.trim())]);
   const values = [...new Set(parts.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
-  return (s) => values.reduce((acc, v) => acc.split(v).join("***"), s).replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s@/]+@/gi, "$1***@");
+  return (s) => maskUrlPassword(values.reduce((acc, v) => acc.split(v).join("***"), s));
 }
 
 /** Every secret value the plan's commands may meet, resolved now; those not set simply cannot leak. */

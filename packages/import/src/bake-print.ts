@@ -56,8 +56,14 @@ export async function bakePrint(
     const frame = said.findIndex((l) => /^\S+:\d+$/.test(l));
     const why = r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : said.slice(frame === -1 ? -3 : frame).join("\n") || r.message;
     // an ssh key or a secret's src= that only another machine has (a CI runner's): bake stats them to print
-    const missing = /(?:stat|parse|read) (\/[^:\s]+): (?:(?:stat|read) [^:]+: )?(no such file or directory|ssh: no key found|is a directory)/.exec(r.stderr);
-    const what = missing?.[2] === "no such file or directory" ? "is not on this machine" : "is not an ssh key";
+    // (a relative name too: a secret with neither env= nor src= is its id's variable, else the file of that name)
+    const missing = /(?:stat|parse|read) ([^:\s]+): (?:(?:stat|read) [^:]+: )?(no such file or directory|ssh: no key found|is a directory)/.exec(r.stderr);
+    const what =
+      missing?.[2] !== "no such file or directory"
+        ? "is not an ssh key"
+        : missing[1]!.includes("/")
+          ? "is not on this machine"
+          : `is not on this machine (nor is environment variable ${missing[1]} set, which a secret id=${missing[1]} with neither env= nor src= reads first)`;
     // no file given, and none of bake's default names here
     const none = r.stderr.includes("couldn't find a bake definition");
     const hint = missing

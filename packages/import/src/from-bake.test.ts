@@ -259,4 +259,40 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
     expect(spec.images.app.platforms ?? spec.platforms).toEqual(["linux/amd64", "linux/arm64"]);
     expect(spec.images.remote.context).toBe("https://example.com/ctx.tar.gz");
   });
+
+  // found by a review of real projects' bake files
+  test("credentials bake resolved into values are never written; a secret of id alone reads the variable, else the file; platform local", () => {
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          app: {
+            context: "https://ghp_token123@github.com/acme/app.git",
+            contexts: { tools: "git://bot:***@git.example.com/tools" },
+            platforms: ["local"],
+            tags: ["ghcr.io/acme/app:1"],
+            args: { PIP_INDEX_URL: "https://ci:***@pypi.example.com/simple" },
+            secret: ["id=GIT_CREDENTIALS", "id=NPMRC"],
+          },
+        },
+      },
+      { ...opts, defaultPlatform: "linux/arm64", hasEnv: (name) => name === "GIT_CREDENTIALS" },
+    );
+    expect(text).not.toContain("ghp_token123");
+    expect(text).not.toContain("bot:");
+    const spec = parse(text);
+    expect(spec.images.app.context).toBe("https://github.com/acme/app.git");
+    expect(spec.images.app.contexts.tools).toBe("git://bot@git.example.com/tools");
+    expect(spec.platforms).toEqual(["linux/arm64"]);
+    expect(spec.images.app.secrets).toEqual([
+      { id: "GIT_CREDENTIALS", env: "GIT_CREDENTIALS" },
+      { id: "NPMRC", file: "NPMRC" },
+    ]);
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        "context https://github.com/acme/app.git: bake's URL held credentials, which are not written; give git its token another way (buildx's GIT_AUTH_TOKEN secret)",
+        "target app: args holds a URL with a password, written as ***: pass it to the build as a secret (secrets:), not in the spec",
+        "target app: platform local is written as this builder's, linux/arm64",
+      ]),
+    );
+  });
 });

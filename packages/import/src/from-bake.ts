@@ -31,6 +31,10 @@ export interface ImportOptions {
   defaultPlatform?: string;
   /** What the bake files set that --print does not show (bakePrint's `unprinted`): not carried either. */
   unprinted?: readonly string[];
+  /** bake's arguments past the files (targets, --set), for the header comment. */
+  args?: readonly string[];
+  /** Whether an environment variable is set where bake printed: a secret with neither env= nor src= reads it. */
+  hasEnv?: (name: string) => boolean;
 }
 
 /** Keys multiarch carries; any other key a target sets is reported. */
@@ -98,8 +102,14 @@ const mostCommon = (lists: string[][]): string[] | undefined => {
 export function specFromBake(print: BakePrint, opts: ImportOptions): { text: string; warnings: string[] } {
   const warnings: string[] = [...(opts.unprinted ?? [])];
   const rel = (p: string) => {
-    // a remote context (a git or https URL) is not a path: kept as written, for validate to say so
-    if (REMOTE.test(p)) return p;
+    // a remote context (a git or https URL) is not a path: kept as written, for validate to say so, but
+    // for credentials bake put into it from a variable: never written into a file that is checked in
+    if (REMOTE.test(p)) {
+      const bare = p.replace(/^(https?:\/\/)[^\s/@]+@/i, "$1").replace(/^((?:git|ssh):\/\/[^\s/@:]+):[^\s/@]+@/i, "$1@");
+      if (bare !== p)
+        warnings.push(`context ${bare}: bake's URL held credentials, which are not written; give git its token another way (buildx's GIT_AUTH_TOKEN secret)`);
+      return bare;
+    }
     const abs = posix.resolve(opts.bakeDir, p);
     return posix.relative(opts.specDir, abs) || ".";
   };
@@ -117,8 +127,21 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     const where = `target ${n}`;
     for (const k of Object.keys(t))
       if (!CARRIED.has(k) && k !== "dockerfile-inline") warnings.push(`${where}: ${k} is not carried (multiarch has no equivalent)`);
+    // bake's output reaches import with URL passwords masked (a value from the environment): written as ***
+    // (a context's URL is written without its credentials: rel says so)
+    for (const [k, v] of Object.entries(t)) {
+      if (k === "context" || k === "contexts") continue;
+      const texts = typeof v === "string" ? [v] : Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v) : [];
+      if (texts.some((x) => typeof x === "string" && x.includes(":***@")))
+        warnings.push(`${where}: ${k} holds a URL with a password, written as ***: pass it to the build as a secret (secrets:), not in the spec`);
+    }
     const platforms: string[] = [];
-    for (const p of t["dockerfile-inline"] === undefined ? (t.platforms ?? []) : []) {
+    // an entry may list several (bake splits "linux/amd64,linux/arm64" as buildx build --platform does)
+    const written = (t["dockerfile-inline"] === undefined ? (t.platforms ?? []) : []).flatMap((p) => p.split(",").map((x) => x.trim())).filter(Boolean);
+    for (const w of written) {
+      // "local" is the machine's own platform to buildx: the builder's, as for a target that names none
+      const p = w === "local" && opts.defaultPlatform ? opts.defaultPlatform : w;
+      if (p !== w) warnings.push(`${where}: platform local is written as this builder's, ${p}`);
       const parsed = parsePlatform(p);
       if (!parsed.ok) warnings.push(`${where}: platform ${p} is not one multiarch builds (${parsed.message}); left out`);
       else if (!platforms.includes(parsed.platform)) platforms.push(parsed.platform);
@@ -126,7 +149,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     const why =
       t["dockerfile-inline"] !== undefined
         ? "dockerfile-inline cannot be carried; write it to a file"
-        : t.platforms?.length && platforms.length === 0
+        : written.length && platforms.length === 0
           ? "none of its platforms can be carried"
           : undefined;
     if (why === undefined) platformsOf.set(n, platforms);
@@ -160,6 +183,9 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     imageNames.set(n, name);
   }
   const nameOf = (target: string) => imageNames.get(target) ?? imageName(target);
+  // the targets asked for (bake prints them as group default); one reached only through another's target:
+  // context is built for it and never output (bake gives it no output): an internal image
+  const asked = print.group?.default ? new Set(members("default")) : undefined;
   const used = new Set(
     names.flatMap((n) =>
       Object.values(print.target[n]!.contexts ?? {})
@@ -167,6 +193,25 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
         .map((c) => c.slice(7)),
     ),
   );
+  const consumersOf = (n: string) => names.filter((m) => Object.values(print.target[m]!.contexts ?? {}).includes(`target:${n}`));
+  // A target with no platforms that others build FROM: bake builds it once, for the builder's platform, and
+  // gives that image to each of them, whatever their platform (an arm64 image FROM an amd64 base). multiarch
+  // builds it for each platform they are built for (through chains of such targets too).
+  const inherited = new Map<string, string[]>();
+  for (let more = true; more; ) {
+    more = false;
+    for (const n of names) {
+      if (print.target[n]!.platforms?.length) continue;
+      const mine = inherited.get(n) ?? [];
+      for (const m of consumersOf(n))
+        for (const p of print.target[m]!.platforms?.length ? platformsOf.get(m)! : (inherited.get(m) ?? []))
+          if (!mine.includes(p)) {
+            mine.push(p);
+            more = true;
+          }
+      if (mine.length) inherited.set(n, mine);
+    }
+  }
 
   // Registries: per host, the namespace every tag on it shares; the rest of the path is the repository.
   const refs = new Map<string, Ref[]>();
@@ -232,8 +277,14 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     const where = `target ${n}`;
     const platforms = platformsOf.get(n)!;
     // bake builds a target without platforms for the builder's own: say so, or the spec's default (two) applies
-    const unset = !t.platforms?.length;
-    if (unset && opts.defaultPlatform) platforms.push(opts.defaultPlatform);
+    const fromConsumers = t.platforms?.length ? undefined : inherited.get(n);
+    const unset = !t.platforms?.length && fromConsumers === undefined;
+    if (fromConsumers) {
+      platforms.push(...fromConsumers);
+      warnings.push(
+        `${where}: sets no platforms, and ${consumersOf(n).join(", ")} build${consumersOf(n).length > 1 ? "" : "s"} FROM it: bake builds it for the builder's platform alone and gives that image to every platform; multiarch builds it for each, ${fromConsumers.join(", ")} (a tool image that only FROM --platform=$BUILDPLATFORM stages use needs the builder's alone)`,
+      );
+    } else if (unset && opts.defaultPlatform) platforms.push(opts.defaultPlatform);
     else if (unset) warnings.push(`${where}: sets no platforms and buildx did not say its builder's platform; it gets the spec's default platforms`);
     const json: Json = { context: rel(t.context ?? ".") };
     if (t.dockerfile && posix.isAbsolute(t.dockerfile)) {
@@ -244,17 +295,33 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     if (t.target) json.target = t.target;
 
     let mine = refs.get(n)!;
-    const outputs = (t.output ?? []).map(csv);
+    // a bare path is bake's type=local,dest=PATH
+    const outputs = (t.output ?? []).map((o) => (o.includes("=") ? csv(o) : { type: "local", dest: o }));
     const cacheOnly = outputs.some((o) => o.type === "cacheonly");
+    const linked = used.has(n) && asked !== undefined && !asked.has(n);
     for (const o of outputs) {
       if (o.type && !["cacheonly", "image", "registry"].includes(o.type))
-        warnings.push(`${where}: output type=${o.type} is not carried: multiarch pushes to registries (or writes an OCI archive)`);
+        warnings.push(
+          `${where}: output type=${o.type}${o.dest ? `,dest=${o.dest}` : ""} is not carried: multiarch pushes to registries (or writes an OCI archive)`,
+        );
+      else if (o.type !== "cacheonly") {
+        // what an image output sets besides where it goes: multiarch pushes with buildx's defaults
+        const extra = Object.entries(o).filter(([k]) => !["type", "name", "push"].includes(k));
+        if (extra.length)
+          warnings.push(
+            `${where}: output ${extra.map(([k, v]) => (v === "" ? k : `${k}=${v}`)).join(",")} is not carried: multiarch pushes with buildx's defaults`,
+          );
+      }
     }
     if (cacheOnly && !used.has(n))
       warnings.push(
         `${where}: output type=cacheonly and no target builds FROM it: a check bake runs (a lint or test stage), which multiarch builds only for images that use it; run it with docker buildx bake ${n}, or make it an image's test:`,
       );
-    if (cacheOnly || (mine.length === 0 && used.has(n))) json.publish = false;
+    if (linked)
+      warnings.push(
+        `${where}: bake builds it only as the context of ${consumersOf(n).join(", ")} (it is not among the targets asked for) and pushes it nowhere: an internal image (publish: false)${mine.length ? ", its tags not carried" : ""}`,
+      );
+    if (cacheOnly || linked || (mine.length === 0 && used.has(n))) json.publish = false;
     else if (mine.length === 0) {
       json.registries = [];
       warnings.push(`${where}: no tags; it becomes an OCI archive under .multiarch/oci`);
@@ -283,7 +350,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     const repos = [...new Set(mine.map(repoOf))];
     const regs = [...new Set(mine.map((r) => registryOf(r).name))];
     // an internal image is never tagged: a cacheonly target's tags name where bake would not push either
-    if (json.publish === false && mine.length) warnings.push(`${where}: output type=cacheonly: an internal image (publish: false), its tags are not carried`);
+    if (cacheOnly && mine.length) warnings.push(`${where}: output type=cacheonly: an internal image (publish: false), its tags are not carried`);
     const tags = json.publish === false ? [] : [...new Set(mine.map((r) => r.tag))];
     const sets = new Set(
       [...pairs(mine)].map((k) =>
@@ -315,7 +382,20 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
         const f = csv(s);
         if (f.env || f.type === "env") return [{ id: f.id, env: f.env ?? f.id }];
         if (f.src) return [{ id: f.id, file: posix.isAbsolute(f.src) ? f.src : rel(f.src) }];
-        warnings.push(`${where}: secret "${s}" names neither env nor src; left out`);
+        // neither: buildx reads the environment variable of its id when it is set, else the file of that name
+        if (f.id && opts.hasEnv?.(f.id)) {
+          warnings.push(
+            `${where}: secret id=${f.id} names neither env nor src: bake read environment variable ${f.id}, which is set here; written as env: ${f.id}`,
+          );
+          return [{ id: f.id, env: f.id }];
+        }
+        if (f.id) {
+          warnings.push(
+            `${where}: secret id=${f.id} names neither env nor src: bake read the file ${f.id}, as environment variable ${f.id} is not set here; written as file:`,
+          );
+          return [{ id: f.id, file: rel(f.id) }];
+        }
+        warnings.push(`${where}: secret "${s}" has no id; left out`);
         return [];
       });
     }
@@ -329,8 +409,10 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       else annotations[m[1] && m[1] !== "manifest" ? `${m[1]}:${m[2]}` : m[2]!] = literal(m[3]!);
     }
     if (Object.keys(annotations).length) json.annotations = annotations;
-    const cacheTo = (t["cache-to"] ?? []).map(csv)[0];
-    const cacheFrom = t["cache-from"] ?? [];
+    // a bare ref is a registry cache to buildx (compose's cache_from: [REF])
+    const cacheForm = (c: string) => (c.includes("=") ? c : `type=registry,ref=${c}`);
+    const cacheTo = (t["cache-to"] ?? []).map((c) => csv(cacheForm(c)))[0];
+    const cacheFrom = (t["cache-from"] ?? []).map(cacheForm);
     if (cacheTo || cacheFrom.length) {
       const type = cacheTo?.type ?? csv(cacheFrom[0]!).type;
       const cache: Json = { type: type === "gha" || type === "local" ? type : "registry" };
@@ -342,9 +424,13 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
         const home = named ?? [...registries.values()][0];
         if (home) cache.registry = home.name;
       }
-      if (cacheTo?.mode === "min") cache.mode = "min";
+      // buildx's cache-to is min unless it says max; multiarch's is max unless it says min
+      if (cacheTo && cacheTo.mode !== "max" && cacheTo.type !== "inline") cache.mode = "min";
       if (cacheTo?.["ignore-error"] === "true") cache.ignoreError = true;
-      if (cacheFrom.length) cache.from = cacheFrom;
+      // the cache bake wrote is read on the first run (multiarch writes its own, under other names)
+      const written = cacheTo?.type === "registry" && cacheTo.ref ? `type=registry,ref=${cacheTo.ref}` : undefined;
+      const from = [...new Set([...cacheFrom, ...(written ? [written] : [])])];
+      if (from.length) cache.from = from;
       if (cache.type === "registry" && regs.length === 0 && !cache.registry) {
         const from = cacheFrom.length ? ` (cache-from ${cacheFrom.join(", ")})` : "";
         warnings.push(`${where}: a registry cache needs a registry and no target is tagged in one; cache left out${from}`);
@@ -357,6 +443,10 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const a of (t.attest ?? []).map(csv)) {
       if (a.type === "provenance") attest.provenance = a.disabled === "true" ? false : a.mode === "max" ? "max" : "min";
       if (a.type === "sbom" && a.disabled !== "true") attest.sbom = true;
+      // a pinned SBOM generator, a builder id: multiarch asks for the attestation with BuildKit's defaults
+      const extra = Object.entries(a).filter(([k]) => !["type", "disabled", ...(a.type === "provenance" ? ["mode"] : [])].includes(k));
+      if (extra.length)
+        warnings.push(`${where}: attest type=${a.type}: ${extra.map(([k, v]) => `${k}=${v}`).join(",")} is not carried (BuildKit's defaults apply)`);
     }
     if (Object.keys(attest).length) json.attest = attest;
     const entries = (m: Record<string, string | null> | undefined) =>
@@ -416,7 +506,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
 
   const doc = new Document(spec);
   doc.commentBefore = [
-    ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "the bake files bake found in its folder"}, as \`docker buildx bake --print\` resolved it`,
+    ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "the bake files bake found in its folder"}, as \`docker buildx bake --print${opts.args?.length ? ` ${opts.args.join(" ")}` : ""}\` resolved it`,
     " (variables, functions, inherits and matrix already applied: make values that change into variables:).",
     ...(warnings.length ? [" Not carried or changed (see multiarch import's warnings):", ...warnings.map((w) => `   - ${w}`)] : []),
   ].join("\n");

@@ -26,6 +26,8 @@ export default async function importBake({ values, io, positionals }: CommandCon
     specDir: dirname(out),
     files,
     unprinted: printed.unprinted,
+    args: [...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals],
+    hasEnv: (name) => io.env[name] !== undefined,
     ...(defaultPlatform ? { defaultPlatform } : {}),
   });
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
