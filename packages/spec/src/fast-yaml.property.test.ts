@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { fastParse } from "./fast-yaml.ts";
-import { yamlTables } from "./source-map.ts";
+import { parseYaml, yamlTables } from "./source-map.ts";
 
 const pos = (offset: number) => ({ file: "x", line: 0, col: offset });
 
@@ -71,6 +71,15 @@ const SCALARS = [
   "127.0.0.1:5000/acme",
   "a\tb",
   "'a\tb'",
+  // white space to JavaScript, text to YAML (found by a differential fuzz: trimEnd dropped it)
+  "1\u00a0",
+  "b\u3000",
+  "b\f",
+  "\u00a0",
+  "x\u2028y",
+  "b\ufeff",
+  "a:\rb",
+  "x\r",
 ];
 const KEYS = ["a", "b", "image", "MODE", "x.y", "a-b", "1.0", "true", "yes", "null", "0x1", "__proto__", "$v", "k/v", "a b", "'q'", '"d"', "? c"];
 const SEP = [" ", "  ", "\t", " \t"];
@@ -175,5 +184,34 @@ describe("fast YAML reader against the yaml library, generated", () => {
     ["BOM", "\uFEFFa: 1\n"],
   ])("%s is handed to the library", (_name, text) => {
     expect(fastParse(text)).toBeUndefined();
+  });
+
+  // found by a differential fuzz of multiarch.yaml variants: each was read otherwise than the library reads it
+  test.each([
+    ["a no-break space after a value", "version: 1\u00a0\n"],
+    ["a value of white space YAML keeps", "a: \u00a0\nb: \f\n"],
+    ["an ideographic space before a comment", "x: a\u3000 #b\n"],
+    ["a list item of a no-break space", "x:\n- \u00a0\n"],
+    ["a lone CR before spaces", "context: hello\r \nx: 1\n"],
+    ["a lone CR after a key's colon", "a:\n- context:\rhello\n"],
+    ["a lone CR before #", "a: x\r#c\n"],
+    ["a key over 1024 characters", `${"a".repeat(1100)}: b\n`],
+    ["a list item's key over 1024 characters", `x:\n- ${"k".repeat(1100)}: b\n`],
+  ])("%s: read as the library reads it", (_name, text) => {
+    expect(agrees(text)).toBe(true);
+    // and, through the whole reader, the verdict is the library's
+    const fast = parseYaml(text, "x.yaml");
+    const slow = parseYaml(text, "x.yaml", { fast: false });
+    expect(fast.ok).toBe(slow.ok);
+    if (fast.ok && slow.ok) expect(fast.data).toStrictEqual(slow.data);
+  });
+
+  test.each([["\u00a0\n"], ["#x\n\u2028\n"], ["\u3000#c\n"]])("%j is a document, not an empty file", (text) => {
+    const r = parseYaml(text, "x.yaml");
+    expect(r.ok || r.errors[0]!.code).not.toBe("spec-empty");
+  });
+  test.each([["\ufeff\n"], ["  # only a comment\r\n\n"], [" \t\n"]])("%j is empty", (text) => {
+    const r = parseYaml(text, "x.yaml");
+    expect(r.ok ? "ok" : r.errors[0]!.code).toBe("spec-empty");
   });
 });

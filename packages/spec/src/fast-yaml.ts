@@ -57,11 +57,14 @@ class FastParser {
   readonly values = new Map<string, number>();
 
   constructor(private readonly text: string) {
-    // Tabs are separators in some places and content in others: never guess.
-    if (text.includes("\t") || text.charCodeAt(0) === 0xfeff) bail();
+    // Tabs are separators in some places and content in others, a lone \r breaks lines: never guess. Nor
+    // with other white space JavaScript trims and YAML keeps as text (a no-break space, \f, U+2028, a BOM):
+    // past this, space is the only white space in a line.
+    if (/[^\S \n]/.test(text)) bail();
     let offset = 0;
-    for (const raw of text.split("\n")) {
-      const line = raw.endsWith("\r") ? bail() : raw;
+    for (const line of text.split("\n")) {
+      // an implicit key ends within 1024 characters of its start, or YAML refuses it
+      if (line.length > 1024) bail();
       let indent = 0;
       while (line.charCodeAt(indent) === 32) indent++;
       const rest = line.slice(indent);
@@ -69,7 +72,7 @@ class FastParser {
         if (rest.startsWith("---") || rest.startsWith("...") || rest.startsWith("%")) bail();
         this.lines.push({ indent, start: offset + indent, end: offset + line.length });
       }
-      offset += raw.length + 1;
+      offset += line.length + 1;
     }
   }
 

@@ -52,10 +52,20 @@ function positions(text: string, file: string): (offset: number) => SourcePos {
   };
 }
 
+/**
+ * No document: nothing but YAML's white space (space and tab; \r and \n break lines), comments and a
+ * leading BOM. JavaScript's white space is wider (a no-break space is text to YAML).
+ */
+const emptyYaml = (text: string): boolean =>
+  text
+    .replace(/^\ufeff/, "")
+    .split(/\r\n?|\n/)
+    .every((l) => /^[ \t]*(?:#[^]*)?$/.test(l));
+
 export function parseYaml(text: string, file: string, opts: { fast?: boolean } = {}): ParsedYaml {
   const pos = positions(text, file);
   if (text.length > MAX_SPEC_BYTES) return { ok: false, errors: [tooLarge(file, text.length)] };
-  if (text.trim() === "" || text.split("\n").every((l) => /^\s*(#.*)?$/.test(l))) {
+  if (emptyYaml(text)) {
     return { ok: false, errors: [diag("spec-empty", pos(0), "spec is empty", { hint: "start with: version: 1" })] };
   }
   const fast = opts.fast === false ? undefined : fastParse(text);
