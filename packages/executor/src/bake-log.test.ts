@@ -97,6 +97,39 @@ describe("readBakeLog", () => {
     expect(r[0]!.error).toContain("3 | >>> RUN false\nERROR: failed to solve");
   });
 
+  // seen in a one-image run: the quote before the excerpt kept BuildKit's closing rule ("------") above "Dockerfile:2"
+  test("a one-target bake failing on two platforms: both quotes, the excerpt after the last, no rule between", () => {
+    const log = [
+      "#9 [linux/arm64 2/2] RUN false",
+      '#9 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      "------",
+      " > [linux/arm64 2/2] RUN false:",
+      "------",
+      "------",
+      " > [linux/amd64 2/2] RUN false:",
+      "------",
+      "Dockerfile:2",
+      "--------------------",
+      "   1 |     FROM busybox",
+      "   2 | >>> RUN false",
+      "--------------------",
+      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+    ].join("\n");
+    expect(readBakeLog(log, ["bad"])[0]!.error).toBe(
+      [
+        " > [linux/arm64 2/2] RUN false:",
+        'ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+        " > [linux/amd64 2/2] RUN false:",
+        "Dockerfile:2",
+        "--------------------",
+        "   1 |     FROM busybox",
+        "   2 | >>> RUN false",
+        "--------------------",
+        'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      ].join("\n"),
+    );
+  });
+
   test("a step BuildKit quotes under a dependent's name is the dependency's when the Dockerfile line is the dependency's", () => {
     const log = [
       "------",

@@ -105,10 +105,9 @@ export function readBakeLog(
     const end = lines.findIndex((l, i) => i > q.at && (i >= next || i === excerptAt || l.startsWith("ERROR: ")));
     const own = lines.slice(q.at, end < 0 ? undefined : end);
     const last = q === excerptOwner;
-    const block = [...own, ...(last ? excerpt : [])]
-      .join("\n")
-      .replace(/(\n------)+\s*$/, "")
-      .trimEnd();
+    // BuildKit's "------" rules close each quote: dropped at its end, before the excerpt too
+    const dashless = (text: string) => text.replace(/(\n------)+\s*$/, "").trimEnd();
+    const block = dashless([dashless(own.join("\n")), ...(last ? excerpt : [])].join("\n"));
     // the final ERROR line is the excerpt's step's; the others' are their steps' own
     const error = `${block}\n${last ? finalError : (stepError(q.label) ?? "")}`.trimEnd();
     if (!q.target) {
