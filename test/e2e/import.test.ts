@@ -254,7 +254,11 @@ describe.skipIf(!env)("multiarch import", () => {
       'target "release" {',
       '  output = ["./bin/release"]',
       "}",
-      'group "default" { targets = ["app", "release"] }',
+      'target "loc" {',
+      '  platforms = ["local"]',
+      '  tags = ["127.0.0.1:5000/acme/loc:1"]',
+      "}",
+      'group "default" { targets = ["app", "release", "loc"] }',
     ].join("\n");
     writeFileSync(join(dir, "docker-bake.hcl"), `${hcl}\n`);
     const r = await cli(["import", "-o", "multiarch.yaml", "--json"], { cwd: dir });
@@ -277,6 +281,8 @@ describe.skipIf(!env)("multiarch import", () => {
     expect(r.stderr).toContain("target app: output compression=zstd,force-compression=true is not carried");
     expect(r.stderr).toContain("target app: attest type=sbom: generator=docker/buildkit-syft-scanner:1.4.0 is not carried");
     expect(r.stderr).toContain("target release: output type=local,dest=./bin/release is not carried");
+    // "local" is the builder's platform, asked of buildx though every target names platforms (found by a re-test)
+    expect(r.stderr).toMatch(/target loc: platform local is written as this builder's, linux\/\w+/);
     const planned = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"], { cwd: dir });
     expect(planned.exitCode, planned.stderr).toBe(0);
   });

@@ -270,7 +270,8 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
             contexts: { tools: "git://bot:***@git.example.com/tools" },
             platforms: ["local"],
             tags: ["ghcr.io/acme/app:1"],
-            args: { PIP_INDEX_URL: "https://ci:***@pypi.example.com/simple" },
+            args: { PIP_INDEX_URL: "https://ci:***@pypi.example.com/simple", TOK_URL: "https://ghp_token456@github.com/org/x.git" },
+            output: ["type=image,registry.insecure=true"],
             secret: ["id=GIT_CREDENTIALS", "id=NPMRC"],
           },
         },
@@ -278,19 +279,25 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
       { ...opts, defaultPlatform: "linux/arm64", hasEnv: (name) => name === "GIT_CREDENTIALS" },
     );
     expect(text).not.toContain("ghp_token123");
+    // a token written as the URL's user, in an arg (found by a re-test)
+    expect(text).not.toContain("ghp_token456");
     expect(text).not.toContain("bot:");
     const spec = parse(text);
     expect(spec.images.app.context).toBe("https://github.com/acme/app.git");
     expect(spec.images.app.contexts.tools).toBe("git://bot@git.example.com/tools");
     expect(spec.platforms).toEqual(["linux/arm64"]);
+    expect(spec.images.app.args.TOK_URL).toBe("https://***@github.com/org/x.git");
+    // registry.insecure=true is carried as the registry's insecure:, not warned of
+    expect(spec.registries.ghcr).toEqual({ url: "ghcr.io/acme", insecure: true });
+    expect(warnings.join("\n")).not.toContain("registry.insecure");
     expect(spec.images.app.secrets).toEqual([
       { id: "GIT_CREDENTIALS", env: "GIT_CREDENTIALS" },
       { id: "NPMRC", file: "NPMRC" },
     ]);
     expect(warnings).toEqual(
       expect.arrayContaining([
-        "context https://github.com/acme/app.git: bake's URL held credentials, which are not written; give git its token another way (buildx's GIT_AUTH_TOKEN secret)",
-        "target app: args holds a URL with a password, written as ***: pass it to the build as a secret (secrets:), not in the spec",
+        "target app: context https://github.com/acme/app.git: bake's URL held credentials, which are not written; give git its token another way (buildx's GIT_AUTH_TOKEN secret)",
+        "target app: args holds a URL with credentials, written as ***: pass them to the build as a secret (secrets:), not in the spec",
         "target app: platform local is written as this builder's, linux/arm64",
       ]),
     );

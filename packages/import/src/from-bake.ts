@@ -101,13 +101,15 @@ const mostCommon = (lists: string[][]): string[] | undefined => {
 
 export function specFromBake(print: BakePrint, opts: ImportOptions): { text: string; warnings: string[] } {
   const warnings: string[] = [...(opts.unprinted ?? [])];
-  const rel = (p: string) => {
+  const rel = (p: string, where = "a target") => {
     // a remote context (a git or https URL) is not a path: kept as written, for validate to say so, but
     // for credentials bake put into it from a variable: never written into a file that is checked in
     if (REMOTE.test(p)) {
       const bare = p.replace(/^(https?:\/\/)[^\s/@]+@/i, "$1").replace(/^((?:git|ssh):\/\/[^\s/@:]+):[^\s/@]+@/i, "$1@");
       if (bare !== p)
-        warnings.push(`context ${bare}: bake's URL held credentials, which are not written; give git its token another way (buildx's GIT_AUTH_TOKEN secret)`);
+        warnings.push(
+          `${where}: context ${bare}: bake's URL held credentials, which are not written; give git its token another way (buildx's GIT_AUTH_TOKEN secret)`,
+        );
       return bare;
     }
     const abs = posix.resolve(opts.bakeDir, p);
@@ -132,8 +134,8 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const [k, v] of Object.entries(t)) {
       if (k === "context" || k === "contexts") continue;
       const texts = typeof v === "string" ? [v] : Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v) : [];
-      if (texts.some((x) => typeof x === "string" && x.includes(":***@")))
-        warnings.push(`${where}: ${k} holds a URL with a password, written as ***: pass it to the build as a secret (secrets:), not in the spec`);
+      if (texts.some((x) => typeof x === "string" && (x.includes(":***@") || TOKEN_USER.test(x))))
+        warnings.push(`${where}: ${k} holds a URL with credentials, written as ***: pass them to the build as a secret (secrets:), not in the spec`);
     }
     const platforms: string[] = [];
     // an entry may list several (bake splits "linux/amd64,linux/arm64" as buildx build --platform does)
@@ -286,7 +288,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       );
     } else if (unset && opts.defaultPlatform) platforms.push(opts.defaultPlatform);
     else if (unset) warnings.push(`${where}: sets no platforms and buildx did not say its builder's platform; it gets the spec's default platforms`);
-    const json: Json = { context: rel(t.context ?? ".") };
+    const json: Json = { context: rel(t.context ?? ".", where) };
     if (t.dockerfile && posix.isAbsolute(t.dockerfile)) {
       // bake reads it as it is; a spec names files relative to the context, on every checkout
       json.dockerfile = posix.relative(posix.resolve(opts.bakeDir, t.context ?? "."), t.dockerfile);
@@ -306,7 +308,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
         );
       else if (o.type !== "cacheonly") {
         // what an image output sets besides where it goes: multiarch pushes with buildx's defaults
-        const extra = Object.entries(o).filter(([k]) => !["type", "name", "push"].includes(k));
+        const extra = Object.entries(o).filter(([k]) => !["type", "name", "push", "registry.insecure"].includes(k));
         if (extra.length)
           warnings.push(
             `${where}: output ${extra.map(([k, v]) => (v === "" ? k : `${k}=${v}`)).join(",")} is not carried: multiarch pushes with buildx's defaults`,
@@ -349,6 +351,8 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     }
     const repos = [...new Set(mine.map(repoOf))];
     const regs = [...new Set(mine.map((r) => registryOf(r).name))];
+    // an image output's registry.insecure=true: its registries are plain HTTP
+    if (outputs.some((o) => o["registry.insecure"] === "true")) for (const r of mine) registryOf(r).insecure = true;
     // an internal image is never tagged: a cacheonly target's tags name where bake would not push either
     if (cacheOnly && mine.length) warnings.push(`${where}: output type=cacheonly: an internal image (publish: false), its tags are not carried`);
     const tags = json.publish === false ? [] : [...new Set(mine.map((r) => r.tag))];
@@ -373,7 +377,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       for (const [k, v] of Object.entries(t.contexts)) {
         if (v.startsWith("target:")) contexts[k] = `image:${nameOf(v.slice(7))}`;
         else if (v.startsWith("oci-layout://")) contexts[k] = ociLayout(v, rel);
-        else contexts[k] = rel(v);
+        else contexts[k] = rel(v, where);
       }
       json.contexts = contexts;
     }
@@ -453,7 +457,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       Object.fromEntries(
         Object.entries(m ?? {})
           .filter((e): e is [string, string] => e[1] !== null && e[1] !== undefined)
-          .map(([k, v]) => [k, literal(v)]),
+          .map(([k, v]) => [k, literal(v.replace(TOKEN_USERS, "$1***@"))]),
       );
     images.push({ bake: n, json, platforms, unset: unset && opts.defaultPlatform !== undefined, tags, args: entries(t.args), labels: entries(t.labels) });
   }
@@ -543,6 +547,13 @@ const refHost = (ref: string | undefined): string => {
   const r = ref ? parseImageRef(ref) : undefined;
   return r?.ok ? r.value.host : "";
 };
+
+/**
+ * An http(s) URL's user name, where a token goes (https://${TOKEN}@github.com/…): written as *** in a
+ * value (a user:password's password reaches import masked already). TOKEN_USERS replaces every one.
+ */
+const TOKEN_USER = /\bhttps?:\/\/[^\s/@:]+@/i;
+const TOKEN_USERS = /\b(https?:\/\/)[^\s/@:]+@/gi;
 
 /** A git or https URL (or git@host:repo): a remote build context. */
 const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;

@@ -19,7 +19,8 @@ export default async function importBake({ values, io, positionals }: CommandCon
   const print = printed.json as BakePrint;
   if (!print || typeof print !== "object" || !print.target || Object.keys(print.target).length === 0)
     return { exit: EXIT.usage, message: "bake printed no targets: name a target or group, or pass -f FILE" };
-  const unset = Object.values(print.target).some((t) => !t.platforms?.length);
+  // the builder's platform: for a target that names none, and for "local"
+  const unset = Object.values(print.target).some((t) => !t.platforms?.length || t.platforms.some((p) => p.split(",").some((x) => x.trim() === "local")));
   const defaultPlatform = unset ? await bakeDefaultPlatform(io.cwd, io.env) : undefined;
   const { text, warnings } = specFromBake(print, {
     bakeDir: io.cwd,
