@@ -71,6 +71,9 @@ describe.skipIf(!env)("one broken image in a monorepo", () => {
     expect(r.stderr).toMatch(/^b\s+failed\s/m);
     expect(r.stderr).toMatch(/^d\s+skipped\s/m);
     expect(r.stderr).toContain("1 image failed (b)");
+    // and the JSON document's message, said once on stderr (found by a review: it was empty)
+    expect(JSON.parse(r.stdout).message).toMatch(/^1 image failed \(b\), 1 skipped \(built FROM a failed image\)/);
+    expect(r.stderr.match(/1 image failed \(b\)/g)).toHaveLength(1);
     // the job summary and the HTML report: b is the only failure
     const md = readFileSync(summary, "utf8");
     expect(md).toContain("| b | ❌ failed |");

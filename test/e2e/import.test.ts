@@ -2,11 +2,12 @@
 // examples compile to, imported and planned again; the real `docker buildx bake --print` of the result gives
 // the same targets as the original (platforms, tags, args, labels, annotations, contexts, dockerfile,
 // target, secrets, and the original cache sources).
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
-import { cli, docker, env, example } from "./helpers.ts";
+import { BIN, cli, docker, env, example } from "./helpers.ts";
 
 const FIXTURES = resolve(import.meta.dirname, "../fixtures/bake");
 
@@ -286,4 +287,30 @@ describe.skipIf(!env)("multiarch import", () => {
     const planned = await cli(["plan", "-f", join(dir, "multiarch.yaml"), "--strategy", "bake"], { cwd: dir });
     expect(planned.exitCode, planned.stderr).toBe(0);
   });
+
+  // found by a review: bake --print reading a FIFO ignored Ctrl-C (and its own 60 s timeout): the docker CLI
+  // plugin ran on, orphaned, holding the pipes
+  test("Ctrl-C stops bake --print at once: exit 130, one JSON document, no bake left running", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiarch-import-fifo-"));
+    const fifo = join(dir, "fifo.hcl");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const child = spawn(process.execPath, [BIN, "import", "--json", "-f", fifo, "-o", join(dir, "multiarch.yaml")], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    // bake is reading the FIFO once its plugin runs
+    const bakeRuns = () => spawnSync("pgrep", ["-f", `bake --print --file ${fifo}`]).status === 0;
+    for (let i = 0; i < 100 && !bakeRuns(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(bakeRuns()).toBe(true);
+    const stopped = performance.now();
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(performance.now() - stopped).toBeLessThan(5000);
+    expect(JSON.parse(out)).toMatchObject({ command: "import", exitCode: 130 });
+    for (let i = 0; i < 50 && bakeRuns(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(bakeRuns()).toBe(false);
+  }, 30_000);
 });

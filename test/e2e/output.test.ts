@@ -70,6 +70,17 @@ test("run from a folder that was removed: exit 4 and one sentence, no stack trac
     expect(r.stderr).toBe("multiarch: the current folder cannot be read (ENOENT); it may have been removed: cd to one that exists\n");
     mkdirSync(gone);
   }
+  // found by a review: --json printed nothing there
+  const r = spawnSync("/bin/bash", ["-c", 'cd "$1" && rmdir "$1" && exec "$0" "$2" inspect --json x', process.execPath, gone, BIN], { encoding: "utf8" });
+  expect(r.status).toBe(4);
+  expect(JSON.parse(r.stdout)).toMatchObject({
+    version: 1,
+    command: "inspect",
+    ok: false,
+    exitCode: 4,
+    message: expect.stringContaining("cannot be read"),
+    errors: [],
+  });
 });
 
 test("-o into a file: exit 4 and one sentence naming the path, no stack trace", () => {

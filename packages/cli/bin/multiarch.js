@@ -66,22 +66,30 @@ function runBundle(resultCache) {
     .then(() => keepCaches({ multiarch: bundle, "result-cache": resultCache }));
 }
 
-/** The working folder, or exit 4 with one sentence: a folder removed under a shell (node throws). */
-function workingFolder() {
+/**
+ * The working folder, or exit 4 with one sentence: a folder removed under a shell (node throws). Before the
+ * bundle, so --json's document is written here, in the contract's shape (src/json-output.ts).
+ */
+function workingFolder(argv) {
   try {
     return process.cwd();
   } catch (e) {
-    process.stderr.write(`multiarch: the current folder cannot be read (${e.code ?? e.message}); it may have been removed: cd to one that exists\n`);
+    const message = `the current folder cannot be read (${e.code ?? e.message}); it may have been removed: cd to one that exists`;
+    process.stderr.write(`multiarch: ${message}\n`);
+    if (argv.some((a) => a === "--json" || a.startsWith("--json="))) {
+      const command = argv.find((a) => !a.startsWith("-")) ?? "";
+      process.stdout.write(`${JSON.stringify({ version: 1, command, ok: false, exitCode: 4, message, errors: [], warnings: [] }, null, 2)}\n`);
+    }
     process.exit(4);
   }
 }
 
 if (require.main === module) {
-  const cwd = workingFolder();
+  const argv = process.argv.slice(2);
+  const cwd = workingFolder(argv);
   // validate's answer while nothing it read has changed (src/result-cache.ts): given without the bundle.
   // Other commands are never cached; they skip loading it. So does validate --static, the editor's check,
   // which runs after every edit: the cache could never answer it, and recording costs a few ms.
-  const argv = process.argv.slice(2);
   const resultCache = argv.includes("validate") && !argv.includes("--static") ? compileScript("result-cache") : undefined;
   const answered = resultCache?.exports.replay(argv, cwd, process.env);
   if (answered === undefined) runBundle(resultCache);

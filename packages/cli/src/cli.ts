@@ -323,7 +323,7 @@ export async function run(given: readonly string[], io: Io, signal: AbortSignal 
       io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     }
     printDiagnostics([...(o.errors ?? []), ...(o.warnings ?? [])], io);
-    if (o.message) io.stderr.write(`multiarch${command ? ` ${command}` : ""}: ${o.message}\n`);
+    if (o.message && !o.messageShown) io.stderr.write(`multiarch${command ? ` ${command}` : ""}: ${o.message}\n`);
     return o.exit;
   };
   if (name === undefined || name === "-h" || name === "--help" || (name === "help" && first === name)) {

@@ -26,6 +26,8 @@ export interface Outcome {
   exit: number;
   /** One line for people: why the command stopped (errors are also in `errors`). */
   message?: string;
+  /** The message is a line the command printed already (a run's summary): the JSON document's alone. */
+  messageShown?: true;
   errors?: Diagnostic[];
   warnings?: Diagnostic[];
   /** The command's own result, merged into the JSON document. */

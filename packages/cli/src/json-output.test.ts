@@ -79,15 +79,25 @@ describe("--json: one document on every path", () => {
     expect((await json(["plan", "--platform", "linux/s390x"])).doc).toMatchObject({ ok: false, errors: [{ code: "selection-unknown" }] });
   });
 
-  test("promote: usage errors, a registry that does not exist, engine unreachable", async () => {
+  test("promote: usage errors, a registry that does not exist, a registry down (the engine is not needed)", async () => {
     expect((await json(["promote"])).doc).toMatchObject({ ok: false, exitCode: 1, message: expect.stringContaining("multiarch promote VERSION") });
     expect((await json(["promote", "1.0.0", "--variable", "release"])).doc).toMatchObject({ exitCode: 1, message: expect.stringContaining("--variable NAME") });
     expect((await json(["promote", "1.0.0", "--from", "lcoal", "--to", "local"])).doc).toMatchObject({
       exitCode: 1,
       errors: [{ code: "selection-unknown", message: "--from lcoal: no such registry", hint: "did you mean local?" }],
     });
-    const down = await json(["promote", "1.0.0"]);
-    expect(down.doc).toMatchObject({ ok: false, exitCode: 4, promoted: { version: "1.0.0" } });
+    // promote runs in-process: with the engine unreachable (DOCKER_HOST) it reads the registry, which is down
+    const dir = quickstart();
+    const spec = join(dir, "multiarch.yaml");
+    writeFileSync(spec, readFileSync(spec, "utf8").replace("127.0.0.1:5000/quickstart", "127.0.0.1:9/quickstart"));
+    const down = await json(["promote", "1.0.0"], {}, dir);
+    expect(down.doc).toMatchObject({
+      ok: false,
+      exitCode: 2,
+      promoted: { version: "1.0.0" },
+      report: { steps: expect.arrayContaining([expect.objectContaining({ kind: "verify", unreadable: true })]) },
+    });
+    expect(down.doc.message).toMatch(/step failed/);
   });
 
   test("--set on validate, plan and apply: applied, recorded in the plan, refused with a code and a hint, and not on a saved plan", async () => {

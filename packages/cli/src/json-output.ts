@@ -36,6 +36,7 @@ const step = z.object({
   error: z.string().optional(),
   stderrTail: z.string().optional().describe("last lines of the failing command's output, every secret value redacted"),
   check: z.record(z.string(), z.unknown()).optional(),
+  unreadable: z.literal(true).optional().describe("verify: the registry could not be read (network, HTTP 5xx, 401): the step failed, no check did"),
   output: z.string().optional(),
   targets: z
     .array(

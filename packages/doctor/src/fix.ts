@@ -4,7 +4,7 @@ import { runCommand } from "@multiarch/executor";
 import type { FixAction } from "./facts.ts";
 import { type Env, firstLine } from "./gather.ts";
 
-export async function runFix(fix: FixAction, cwd: string, env: Env): Promise<{ ok: boolean; message?: string }> {
+export async function runFix(fix: FixAction, cwd: string, env: Env, signal?: AbortSignal): Promise<{ ok: boolean; message?: string }> {
   if (fix.kind === "binfmt") {
     try {
       writeFileSync(fix.file, fix.line);
@@ -13,6 +13,6 @@ export async function runFix(fix: FixAction, cwd: string, env: Env): Promise<{ o
       return { ok: false, message: (e as Error).message };
     }
   }
-  const r = await runCommand({ program: fix.program, args: fix.args }, { cwd, env, timeoutMs: 60_000 });
+  const r = await runCommand({ program: fix.program, args: fix.args }, { cwd, env, timeoutMs: 60_000, ...(signal ? { signal } : {}) });
   return r.ok ? { ok: true } : { ok: false, message: firstLine(r.stderr) || r.message };
 }

@@ -40,10 +40,11 @@ export const firstLine = (s: string) => s.trim().split("\n")[0] ?? "";
 export async function gatherDoctorFacts(
   spec: Spec,
   env: Env,
-  opts: { binfmtDir?: string; confDir?: string; deep?: boolean; args?: ReadonlyMap<string, Record<string, string>> } = {},
+  opts: { binfmtDir?: string; confDir?: string; deep?: boolean; args?: ReadonlyMap<string, Record<string, string>>; signal?: AbortSignal } = {},
 ): Promise<DoctorFacts> {
   const cwd = spec.dir;
-  const run = (program: string, args: string[]) => runCommand({ program, args }, { cwd, env, timeoutMs: 15_000 });
+  const signal = opts.signal;
+  const run = (program: string, args: string[]) => runCommand({ program, args }, { cwd, env, timeoutMs: 15_000, ...(signal ? { signal } : {}) });
   const dir = opts.binfmtDir ?? env.MULTIARCH_BINFMT_DIR ?? "/proc/sys/fs/binfmt_misc";
   // only the handlers the spec's platforms need: each probe is a process
   const native = nativeArchs(process.arch);

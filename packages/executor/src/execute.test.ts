@@ -252,6 +252,22 @@ describe("an interrupted publish", () => {
     expect(r.tags).toEqual([{ image: "a", ref: `${registry.host}/r:1`, status: "moved", digest: registry.tags.get("staging") }]);
   });
 
+  // found by a review: promote against a registry that was down exited 3, "verification failed"
+  test("a check that cannot read the registry fails the run with 2; one that finds the image wrong, or missing, with 3", async () => {
+    registry.holdPuts = false;
+    registry.tags.set("arm", registry.image({ os: "linux", architecture: "arm64" }));
+    const run = (staging: string) =>
+      executePlan(
+        { ...plan("push"), stages: [verifyOf(staging, "linux/amd64")] },
+        { planDir: mkdtempSync(join(tmpdir(), "multiarch-verify-")), env: {}, concurrency: 1, retry },
+      );
+    const down = await run("127.0.0.1:9/r:1");
+    expect(down.exitCode).toBe(2);
+    expect(down.steps[0]).toMatchObject({ status: "failed", unreadable: true });
+    expect((await run(`${registry.host}/r:arm`)).exitCode).toBe(3);
+    expect((await run(`${registry.host}/r:never`)).exitCode).toBe(3);
+  });
+
   // found by a review: a release's full-version tag (2.0.1) was moved to a new build without a word
   test("moving a release version's tag that held another image is said", async () => {
     registry.holdPuts = false;

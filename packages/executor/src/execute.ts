@@ -158,7 +158,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       }
       if (opts.signal?.aborted) exitCode = 130;
       else if (exitCode === 0 && results.some((o) => o.status === "failed"))
-        exitCode = results.some((o) => o.status === "failed" && o.kind === "verify") ? 3 : 2;
+        // 3 when a check found the image wrong (or missing), not when the registry could not be read
+        exitCode = results.some((o) => o.status === "failed" && o.kind === "verify" && !o.unreadable) ? 3 : 2;
     }
   } finally {
     rmSync(runDir, { recursive: true, force: true });
@@ -392,7 +393,10 @@ async function verifyRead(
     }
     return undefined;
   });
-  if (!seen) return { ...r, error: missing ? `${target}: the registry has no such image (HTTP 404)` : `could not read the index of ${expect.ref}: ${r.error}` };
+  if (!seen)
+    return missing
+      ? { ...r, error: `${target}: the registry has no such image (HTTP 404)` }
+      : { ...r, unreadable: true, error: `could not read the index of ${expect.ref}: ${r.error}` };
   return { attempts: r.attempts, ...judge(expect, seen, ctx) };
 }
 

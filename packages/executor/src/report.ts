@@ -24,6 +24,8 @@ export interface StepOutcome {
   /** Last lines of the failing command's stderr, redacted. */
   stderrTail?: string;
   check?: PlatformCheck;
+  /** verify: the registry could not be read (network, HTTP 5xx, 401): the step failed, no check did. */
+  unreadable?: true;
   output?: string;
   /** bake: what it did to each target (from BuildKit's log when it failed). */
   targets?: BakeTargetResult[];

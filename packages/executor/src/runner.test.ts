@@ -33,6 +33,17 @@ describe("runner", () => {
     expect(streamed).toMatchObject({ ok: false, reason: "exit", exitCode: 3, stdout: "a\nb\n", stderr: "err", message: "exit code 3" });
     expect(lines).toContain("err");
   });
+  // found by a review: a timeout ended the direct child alone, and a grandchild holding the pipes (a docker
+  // CLI plugin) kept the run waiting: import's bake --print ran 10 minutes past its 60 s
+  test("a timeout ends the whole process group, grandchildren that ignore SIGTERM included", async () => {
+    const started = performance.now();
+    const r = await runCommand(
+      { program: "sh", args: ["-c", "sh -c 'trap \"\" TERM; sleep 30' & wait"] },
+      { cwd: "/", env: { PATH: process.env.PATH }, timeoutMs: 300 },
+    );
+    expect(r).toMatchObject({ ok: false, reason: "timeout" });
+    expect(performance.now() - started).toBeLessThan(10_000);
+  }, 15_000);
   test("a missing program is a spawn failure, not a throw", async () => {
     const r = await runCommand({ program: "docker", args: ["version"] }, { cwd: "/", env: { PATH: "/nonexistent" } });
     expect(r).toMatchObject({ ok: false, reason: "spawn" });

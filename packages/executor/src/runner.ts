@@ -206,7 +206,18 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     setTimeout(() => kill("SIGKILL"), 2000).unref();
   };
   opts.signal?.addEventListener("abort", endGroup, { once: true });
+  // a timeout ends the group too: execa's ends the docker CLI alone, and waits for the plugin it started,
+  // which holds the pipes (seen: bake --print reading a FIFO ran 10 minutes past a 60 s timeout)
+  let timedOut = false;
+  const timer =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          endGroup();
+        }, opts.timeoutMs);
   const result = await child;
+  clearTimeout(timer);
   opts.signal?.removeEventListener("abort", endGroup);
   const durationMs = performance.now() - started;
   const stdout = redact(String(result.stdout ?? ""));
@@ -214,7 +225,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
   if (!result.failed) return { ok: true, stdout, stderr, durationMs };
   const reason = result.isCanceled
     ? "canceled"
-    : result.timedOut
+    : result.timedOut || timedOut
       ? "timeout"
       : result.exitCode === undefined && !result.signal
         ? "spawn"

@@ -31,12 +31,15 @@ function unprintedSettings(stderr: string, cwd: string): string[] {
   });
 }
 
+/** `signal`: Ctrl-C ends bake (and its plugin process) at once; `interrupted` then says so. */
 export async function bakePrint(
   args: readonly string[],
   cwd: string,
   env: Env,
-): Promise<{ ok: true; json: unknown; unprinted: string[] } | { ok: false; message: string; input: boolean }> {
-  const print = (e: Env) => runCommand({ program: "docker", args: ["buildx", "bake", "--print", ...args] }, { cwd, env: e, timeoutMs: 60_000 });
+  signal?: AbortSignal,
+): Promise<{ ok: true; json: unknown; unprinted: string[] } | { ok: false; message: string; input: boolean; interrupted?: true }> {
+  const print = (e: Env) =>
+    runCommand({ program: "docker", args: ["buildx", "bake", "--print", ...args] }, { cwd, env: e, timeoutMs: 60_000, ...(signal ? { signal } : {}) });
   let r = await print(env);
   // ssh = ["default"] makes bake check SSH_AUTH_SOCK even to print, and a CI runner has no agent: the
   // spec carries no ssh (import warns), so a socket file nobody answers on lets bake print the rest
@@ -46,6 +49,7 @@ export async function bakePrint(
     r.stderr.includes("invalid empty ssh agent socket") ||
     (sock !== undefined && [`stat ${sock}:`, `read ${sock}:`, `parse ${sock}:`].some((s) => r.stderr.includes(s)));
   if (!r.ok && noAgent) r = await withPlaceholderAgent((socket) => print({ ...env, SSH_AUTH_SOCK: socket }));
+  if (!r.ok && r.reason === "canceled") return { ok: false, message: "interrupted: bake --print was stopped", input: false, interrupted: true };
   if (!r.ok) {
     // bake's progress lines ("#1 reading docker-bake.hcl") say nothing of the failure
     const said = r.stderr
@@ -102,7 +106,7 @@ async function withPlaceholderAgent<T>(fn: (socket: string) => Promise<T>): Prom
  * The platform bake builds a target that names none for: the current builder's own (its first node's
  * first platform). Undefined when buildx cannot say.
  */
-export async function bakeDefaultPlatform(cwd: string, env: Env): Promise<string | undefined> {
-  const r = await runCommand({ program: "docker", args: ["buildx", "inspect"] }, { cwd, env, timeoutMs: 15_000 });
+export async function bakeDefaultPlatform(cwd: string, env: Env, signal?: AbortSignal): Promise<string | undefined> {
+  const r = await runCommand({ program: "docker", args: ["buildx", "inspect"] }, { cwd, env, timeoutMs: 15_000, ...(signal ? { signal } : {}) });
   return r.ok ? inspectPlatforms(r.stdout)[0] : undefined;
 }

@@ -8,14 +8,16 @@ import { loadSpecOf } from "../run/load-spec.ts";
 
 const describe = (a: FixAction): string => (a.kind === "command" ? [a.program, ...a.args].join(" ") : `echo '${a.line}' > ${a.file}`);
 
-export default async function doctor({ values, io, json }: CommandContext<"doctor">): Promise<Outcome> {
+export default async function doctor({ values, io, json, signal }: CommandContext<"doctor">): Promise<Outcome> {
   const loaded = loadSpecOf(values, io);
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;
   const { doctorChecks, gatherDoctorFacts, runFix } = await import("@multiarch/doctor");
   const started = performance.now();
-  const gather = () => gatherDoctorFacts(spec, io.env);
+  const gather = () => gatherDoctorFacts(spec, io.env, { signal });
+  const interrupted: Outcome = { exit: EXIT.interrupted, message: "interrupted: doctor was stopped before it finished its checks" };
   let facts: DoctorFacts = await gather();
+  if (signal.aborted) return interrupted;
   let checks = doctorChecks(spec, facts);
   const fixes: { action: string; ok: boolean; message?: string }[] = [];
   if (values.fix) {
@@ -23,7 +25,8 @@ export default async function doctor({ values, io, json }: CommandContext<"docto
     for (const c of todo) {
       for (const a of c.actions!) {
         io.stderr.write(`fixing ${c.title}: ${describe(a)}\n`);
-        const r = await runFix(a, spec.dir, io.env);
+        if (signal.aborted) return interrupted;
+        const r = await runFix(a, spec.dir, io.env, signal);
         fixes.push({ action: describe(a), ok: r.ok, ...(r.message ? { message: r.message } : {}) });
         if (!r.ok) io.stderr.write(`  failed: ${r.message}\n`);
       }
@@ -31,6 +34,7 @@ export default async function doctor({ values, io, json }: CommandContext<"docto
     if (todo.length === 0) io.stderr.write("nothing doctor --fix can repair by itself\n");
     else {
       facts = await gather();
+      if (signal.aborted) return interrupted;
       checks = doctorChecks(spec, facts);
     }
   }

@@ -9,19 +9,20 @@ import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath } from "../format.ts";
 import { specProblems } from "../run/spec-problems.ts";
 
-export default async function importBake({ values, io, positionals }: CommandContext<"import">): Promise<Outcome> {
+export default async function importBake({ values, io, positionals, signal }: CommandContext<"import">): Promise<Outcome> {
   const out = resolve(io.cwd, values.out ?? "multiarch.yaml");
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   const files = values.file ?? [];
   const args = [...files.flatMap((f) => ["--file", f]), ...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals];
-  const printed = await bakePrint(args, io.cwd, io.env);
-  if (!printed.ok) return { exit: printed.input ? EXIT.usage : EXIT.environment, message: printed.message };
+  const printed = await bakePrint(args, io.cwd, io.env, signal);
+  if (!printed.ok) return { exit: printed.interrupted ? EXIT.interrupted : printed.input ? EXIT.usage : EXIT.environment, message: printed.message };
   const print = printed.json as BakePrint;
   if (!print || typeof print !== "object" || !print.target || Object.keys(print.target).length === 0)
     return { exit: EXIT.usage, message: "bake printed no targets: name a target or group, or pass -f FILE" };
   // the builder's platform: for a target that names none, and for "local"
   const unset = Object.values(print.target).some((t) => !t.platforms?.length || t.platforms.some((p) => p.split(",").some((x) => x.trim() === "local")));
-  const defaultPlatform = unset ? await bakeDefaultPlatform(io.cwd, io.env) : undefined;
+  const defaultPlatform = unset ? await bakeDefaultPlatform(io.cwd, io.env, signal) : undefined;
+  if (signal.aborted) return { exit: EXIT.interrupted, message: "interrupted: nothing was written" };
   const { text, warnings } = specFromBake(print, {
     bakeDir: io.cwd,
     specDir: dirname(out),

@@ -52,20 +52,23 @@ export async function runPlan(
     return { exit: EXIT.ok, warnings, data: { plan, dryRun } };
   }
 
-  // Preflight: nothing starts unless the engine can run what was planned.
-  const engine = probed ?? (await probeEngine(resolve(planDir, plan.cwd), io.env));
+  // Preflight: nothing starts unless the engine can run what was planned. A plan whose steps are all
+  // in-process (merge, promote) or docker login (the CLI logs in without the engine) needs none.
+  const needsEngine = plan.stages.some((s) => s.steps.some((st) => st.kind !== "login" && st.commands.some((c) => c.program === "docker")));
+  const engine = probed ?? (needsEngine ? await probeEngine(resolve(planDir, plan.cwd), io.env) : undefined);
   // A builder on this machine's kernel runs foreign RUN steps through binfmt_misc: check the QEMU
   // handlers now rather than fail halfway with "exec format error".
-  const localKernel = (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine.driver === "docker" || engine.driver === "docker-container");
+  const localKernel =
+    (!io.env.DOCKER_HOST || io.env.DOCKER_HOST.startsWith("unix://")) && (engine?.driver === "docker" || engine?.driver === "docker-container");
   const platforms = [...new Set(plan.images.flatMap((i) => i.platforms))];
   // merge and promote build and run nothing: no platform needs QEMU
   const runsImages = plan.stages.some((s) => s.steps.some((st) => st.kind === "bake" || st.kind === "build" || st.kind === "test"));
   const emulation =
-    engine.reachable && localKernel && runsImages
+    engine?.reachable && localKernel && runsImages
       ? checkEmulation(platforms, io.env.MULTIARCH_BINFMT_DIR ? { binfmtDir: io.env.MULTIARCH_BINFMT_DIR } : {})
       : [];
   // a plan that signs: cosign runs here, and the key opens and is the public key's pair (before any build)
-  const engineProblem = preflight(plan, engine, emulation);
+  const engineProblem = engine && preflight(plan, engine, emulation);
   const signer = engineProblem ? undefined : await signerProblem(plan, { cwd: resolve(planDir, plan.cwd), env: io.env });
   const problem = engineProblem ?? (signer && `${signer.message}; ${signer.hint}`) ?? unwritable(values, io);
   if (problem) return { exit: EXIT.environment, message: problem, warnings };
@@ -125,7 +128,8 @@ export async function runPlan(
   const { steps, images, tags, staged, durationMs } = report;
   return {
     exit: report.exitCode || (unwritten ? EXIT.environment : EXIT.ok),
-    ...(unwritten ? { message: unwritten } : {}),
+    // a failed run's message is its summary's last line (printed above), so --json says why too
+    ...(unwritten ? { message: unwritten } : report.exitCode ? { message: stopLine(report), messageShown: true } : {}),
     warnings,
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
   };
@@ -230,7 +234,6 @@ export function finalSummary(report: Report, io: Io): string {
   const heldBack = why.filter((x) => x.status !== "failed");
   for (const i of heldBack.slice(0, 20)) out.push(s.dim(`${i.name} ${i.status}: ${i.reason}`));
   if (heldBack.length > 20) out.push(s.dim(`… and ${heldBack.length - 20} more`));
-  const movedTags = report.tags.filter((t) => t.status === "moved");
   if (report.exitCode === 0) {
     if (report.images.length && report.images.every((i) => i.status === "unchanged" || i.status === "up-to-date"))
       out.push("", s.green(`nothing changed: every tag already held these images (${seconds(report.durationMs)})`));
@@ -238,10 +241,17 @@ export function finalSummary(report: Report, io: Io): string {
     else out.push("", s.green(`done in ${seconds(report.durationMs)}`));
     return out.join("\n");
   }
-  const failed = report.steps.filter((st) => st.status === "failed");
-  const notRun = report.steps.filter((st) => st.status === "not-run").length;
   // by digest: no tag names them (the key's tag part is the run's own bookkeeping)
   if (report.staged.length) out.push("", s.dim(`pushed by this run: ${report.staged.map((r) => r.ref).join(" ")}`));
+  out.push("", s.red(stopLine(report)));
+  return out.join("\n");
+}
+
+/** A run that did not succeed, in one line: what failed, what did not run, and every tag that moved. */
+function stopLine(report: Report): string {
+  const movedTags = report.tags.filter((t) => t.status === "moved");
+  const failed = report.steps.filter((st) => st.status === "failed");
+  const notRun = report.steps.filter((st) => st.status === "not-run").length;
   const count = (status: string) => report.images.filter((i) => i.status === status).map((i) => i.name);
   const [bad, skipped, cancelled, published] = [count("failed"), count("skipped"), count("cancelled"), count("published")];
   const images = [
@@ -262,8 +272,7 @@ export function finalSummary(report: Report, io: Io): string {
       : "",
   ].filter(Boolean);
   const tagsLine = said.length ? `; ${said.join("; ")}` : "; no user tag was moved";
-  out.push("", s.red(`${stopped}${tagsLine}`));
-  return out.join("\n");
+  return `${stopped}${tagsLine}`;
 }
 
 /** Per image: up to date, reused from another tag, or built, and why; and the tags this run does not give. */
