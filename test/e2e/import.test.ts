@@ -167,6 +167,16 @@ describe.skipIf(!env)("multiarch import", () => {
     const none = await cli(["import"], { cwd: empty });
     expect(none.exitCode, none.stderr).toBe(1);
     expect(none.stderr).toContain("name it with -f FILE");
+    // found by a review: -f naming a folder, a binary file or an empty one was exit 4, or the hint said to pass -f
+    mkdirSync(join(empty, "afolder"));
+    writeFileSync(join(empty, "binary.yaml"), Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x81]));
+    writeFileSync(join(empty, "empty.hcl"), "");
+    for (const f of ["afolder", "binary.yaml", "empty.hcl"]) {
+      const r = await cli(["import", "-f", f, "-o", "out.yaml"], { cwd: empty });
+      expect(r.exitCode, `${f}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).not.toContain("name it with -f FILE");
+      expect(r.stderr).not.toContain("ssh key");
+    }
   });
 
   // found by a review: bake checks SSH_AUTH_SOCK even to print, and a CI runner has no SSH agent

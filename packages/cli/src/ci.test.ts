@@ -167,6 +167,18 @@ describe("multiarch ci github", () => {
     expect(await run(["ci", "github", "--install", "workspace"], io)).toBe(1);
     expect(io.err()).toContain("does not list @multiarch/cli");
     expect(await run(["ci", "github", "--pin", "actions/checkout@v6"], memoryIo(dir))).toBe(1);
+    // found by a review: a pin of an action the workflow does not use, and GitHub's options on GitLab, did nothing
+    const typo = memoryIo(dir);
+    expect(await run(["ci", "github", "--pin", `actions/chekout@${sha}`, "-o", "w.yml"], typo)).toBe(1);
+    expect(typo.err()).toContain("--pin actions/chekout: the workflow uses no such action; it uses actions/checkout");
+    for (const flag of [
+      ["--branch", "trunk"],
+      ["--pin", `actions/checkout@${sha}`],
+    ]) {
+      const gl = memoryIo(dir);
+      expect(await run(["ci", "gitlab", ...flag, "-o", "g.yml"], gl)).toBe(1);
+      expect(gl.err()).toContain(`${flag[0]} `);
+    }
   });
 });
 

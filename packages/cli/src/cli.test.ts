@@ -1,9 +1,9 @@
 // issue 24, item 4: the conventions docker users type: --flag=value and -f=value for every option, comma lists
 // where docker's own flag takes one.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, expectTypeOf, test } from "vitest";
-import { parseCommandArgs, run } from "./cli.ts";
+import { fileSystemError, parseCommandArgs, run } from "./cli.ts";
 import { type CommandName, OPTIONS, type OptionTable, type PlanShape, type Values } from "./options.ts";
 import { memoryIo } from "./testing/io.ts";
 import { repoWithSpec } from "./testing/repo.ts";
@@ -114,4 +114,34 @@ describe("usage mistakes say what was typed", () => {
     expect(bake.exit).toBe(1);
     expect(bake.err).toContain("not a plan file (it has no version)");
   });
+});
+
+// found by a review: the README's synopses had drifted from --help (apply lacked --group and -o, merge -o,
+// --concurrency and -v, promote --concurrency and --verbose, ci --json)
+test("the README's synopses are the commands' --help usage lines", async () => {
+  const readme = readFileSync(join(import.meta.dirname, "../../../README.md"), "utf8");
+  const at = readme.indexOf("```\nmultiarch validate [");
+  const block = readme
+    .slice(at + 4, readme.indexOf("```", at + 4))
+    .trim()
+    .split("\n");
+  const usage = await Promise.all(
+    block.map(async (line) => {
+      const io = memoryIo("/");
+      await run([line.split(" ")[1]!, "--help"], io);
+      return io
+        .out()
+        .split("\n")[0]!
+        .replace(/^usage: /, "");
+    }),
+  );
+  expect(block).toEqual(usage);
+  expect(block.map((l) => l.split(" ")[1]).sort()).toEqual(Object.keys(OPTIONS).sort());
+});
+
+// found by a review: apply --dry-run in a read-only checkout failed on .multiarch with no way out named
+test("an output folder this user may not write names -o, when -o was not given", () => {
+  const denied = Object.assign(new Error("EACCES: permission denied, mkdir '/ro/.multiarch'"), { code: "EACCES", syscall: "mkdir", path: "/ro/.multiarch" });
+  expect(fileSystemError(denied, true)).toBe("cannot mkdir /ro/.multiarch: permission denied (EACCES); pass -o DIR to write the plan's files elsewhere");
+  expect(fileSystemError(denied, false)).toBe("cannot mkdir /ro/.multiarch: permission denied (EACCES)");
 });

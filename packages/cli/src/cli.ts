@@ -18,7 +18,7 @@ export const COMMANDS: { [C in CommandName]: CommandDef<C> } = {
 and the environment (variables, git facts, rendered tags, secret sources). Runs no docker command.
 Prints FILE:LINE:COL: message with a hint and the lines around it. While nothing it read has changed,
 the same command in the same folder is answered from a cache (MULTIARCH_NO_CACHE=1: never).`,
-    footer: "Exit codes: 0 valid (warnings may be printed), 1 invalid.",
+    footer: "Exit codes: 0 valid (warnings may be printed), 1 invalid, 4 the current folder cannot be read, 70 internal error.",
     load: () => import("./commands/validate.ts"),
   },
   plan: {
@@ -28,7 +28,8 @@ the same command in the same folder is answered from a cache (MULTIARCH_NO_CACHE
   docker-bake.publish.json  override for builders that push themselves: each image by digest, no tag
   plan.json                 stages of steps, each a program and an argument array
   plans/<os>-<arch>.json    each platform's share, for a native machine of that arch`,
-    footer: "Exit codes: 0 written, 1 spec or usage error (nothing written), 5 an apply of this spec is running.",
+    footer:
+      "Exit codes: 0 written, 1 spec or usage error (nothing written), 4 a file cannot be written (or the current folder read), 5 an apply of this spec is running, 70 internal error.",
     load: () => import("./commands/plan.ts"),
   },
   apply: {
@@ -83,7 +84,7 @@ After a bad 1.5.0, \`multiarch promote 1.4.2\` moves latest, 1 and 1.4 back to 1
     summary: "draw the images, their platforms and registries, and what builds FROM what",
     about: `Prints the spec's images as nodes (platforms, registries; internal images dashed, groups as boxes) and
 its image: links as edges. Mermaid renders in GitHub markdown as it is; dot for Graphviz; json for tools.`,
-    footer: "Exit codes: 0 printed, 1 spec or usage error.",
+    footer: "Exit codes: 0 printed, 1 spec or usage error, 4 the current folder cannot be read, 70 internal error.",
     load: () => import("./commands/graph.ts"),
   },
   doctor: {
@@ -97,7 +98,7 @@ base image (offers every platform its image asks for), cosign when the spec sign
 compile under emulation or write an architecture into a download URL.
 --fix makes the safe, local repairs and says each command first: mount binfmt_misc, register the
 installed QEMU handlers with the F flag, create the builder the spec defines. It never installs packages.`,
-    footer: "Exit codes: 0 the spec can be applied here (warnings may be printed), 1 a check failed (or a spec error).",
+    footer: "Exit codes: 0 the spec can be applied here (warnings may be printed), 1 a check failed (or a spec error), 70 internal error, 130 interrupted.",
     load: () => import("./commands/doctor.ts"),
   },
   inspect: {
@@ -107,7 +108,8 @@ installed QEMU handlers with the F flag, create the builder the spec defines. It
 each platform's image with its digest and size (manifest, config and layers), attestations apart.
 --expect linux/amd64,linux/arm64 exits 3 unless the image holds exactly those platforms; --key cosign.pub
 exits 3 unless cosign verifies REF's signature with that key (transparency log not required).`,
-    footer: "Exit codes: 0 read (and as expected), 1 usage error, 2 cannot be read, 3 not the expected platforms.",
+    footer:
+      "Exit codes: 0 read (and as expected), 1 usage error (a --key that cannot be read too), 2 cannot be read, 3 not the expected platforms, or no signature the key verifies, 70 internal error.",
     load: () => import("./commands/inspect.ts"),
   },
   import: {
@@ -118,7 +120,8 @@ and matrix resolved by buildx) and writes an equivalent multiarch.yaml: shared p
 lifted into defaults, target: contexts as image: links, untagged targets that others build FROM (or
 output=type=cacheonly) as internal images, registries and repositories factored out of the tags, groups
 kept. What it cannot carry is printed as a warning and listed at the top of the file.`,
-    footer: "Exit codes: 0 written, 1 usage error, 2 written but it does not validate yet (edit it), 4 bake --print failed.",
+    footer:
+      "Exit codes: 0 written, 1 usage error, or a bake file bake refuses, 2 written but it does not validate yet (edit it), 4 bake --print failed (or a file cannot be written), 70 internal error, 130 interrupted.",
     load: () => import("./commands/import.ts"),
   },
   ci: {
@@ -133,7 +136,7 @@ for ghcr.io) and a timeout; credentials come from CI secrets and variables of th
 (ghcr.io: the workflow's own token).
   github   .github/workflows/multiarch.yml
   gitlab   .gitlab-ci.yml (parallel: matrix, docker-in-docker)`,
-    footer: "Exit codes: 0 written, 1 spec or usage error (nothing written).",
+    footer: "Exit codes: 0 written, 1 spec or usage error (nothing written), 4 a file cannot be written, 70 internal error.",
     load: () => import("./commands/ci.ts"),
   },
 };
@@ -215,7 +218,12 @@ function usageMessage(e: unknown, options: OptionTable): string {
     const guess = closest(name, Object.keys(options));
     return `unknown option ${flag}${guess ? `; did you mean --${guess}?` : ""}`;
   }
-  if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(msg)?.[1] ?? ""}; options start with --`.trim();
+  if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const arg = /'([^']*)'/.exec(msg)?.[1] ?? "";
+    // a spec file named as an argument: -f names it
+    const hint = /\.ya?ml$/i.test(arg) && "file" in options ? `; to read that spec, write -f ${arg}` : "; options start with --";
+    return `unexpected argument ${arg}${hint}`;
+  }
   return msg.split("\n")[0]!;
 }
 
@@ -271,7 +279,7 @@ async function runCommand<C extends CommandName>(
     const mod = await COMMANDS[name].load();
     return finish(name, await mod.default({ command: name, ...parsed, io, signal, json }));
   } catch (e) {
-    const fsError = fileSystemError(e);
+    const fsError = fileSystemError(e, "out" in OPTIONS[name] && values.out === undefined);
     if (fsError) return finish(name, { exit: EXIT.environment, message: fsError });
     return finish(name, {
       exit: EXIT.internal,
@@ -284,7 +292,7 @@ async function runCommand<C extends CommandName>(
  * A file or folder that could not be written or read where the user pointed (-o into a file, a
  * read-only folder, a full disk, a folder under /proc): the machine's answer, not a bug. One sentence, exit 4.
  */
-function fileSystemError(e: unknown): string | undefined {
+export function fileSystemError(e: unknown, defaultOut = false): string | undefined {
   const err = e as NodeJS.ErrnoException;
   if (!(e instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string" || typeof err.path !== "string") return undefined;
   // makeDir's ENOENT: the folder above exists, the file system takes no new one there
@@ -292,7 +300,12 @@ function fileSystemError(e: unknown): string | undefined {
   if (!refusedFolder && !["ENOTDIR", "EISDIR", "EEXIST", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"].includes(err.code))
     return undefined;
   const what = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
-  return `cannot ${err.syscall} ${err.path}: ${what} (${err.code})`;
+  // the default output folder of a checkout this user may not write (a read-only one): -o says where else
+  const elsewhere =
+    defaultOut && ["EACCES", "EPERM", "EROFS"].includes(err.code) && /(^|[/\\])\.multiarch([/\\]|$)/.test(err.path)
+      ? "; pass -o DIR to write the plan's files elsewhere"
+      : "";
+  return `cannot ${err.syscall} ${err.path}: ${what} (${err.code})${elsewhere}`;
 }
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
@@ -307,7 +320,8 @@ export function commandOf(given: readonly string[]): { argv: readonly string[]; 
 export async function run(given: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
   const { argv, name } = commandOf(given);
   const [first, ...rest] = argv;
-  const json = argv.includes("--json");
+  // --json=1 is refused by the parser: as a usage error in JSON, not as text
+  const json = argv.some((a) => a === "--json" || a.startsWith("--json="));
   const finish = (command: string, o: Outcome): number => {
     if (json) {
       const doc = {

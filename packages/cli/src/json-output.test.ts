@@ -52,6 +52,9 @@ describe("--json: one document on every path", () => {
   test("graph, doctor (engine unreachable), inspect (nothing there), import (no bake file)", async () => {
     expect((await json(["graph"])).doc).toMatchObject({ ok: true, graph: { nodes: [{ id: "hello" }] } });
     expect((await json(["graph", "--format", "svg"])).doc).toMatchObject({ ok: false, exitCode: 1 });
+    // found by a review: --format dot was dropped without a word under --json
+    expect((await json(["graph", "--format", "dot"])).doc).toMatchObject({ ok: false, exitCode: 1, message: expect.stringContaining("drop one of them") });
+    expect((await json(["graph", "--format", "json"])).doc).toMatchObject({ ok: true });
     const doctor = await json(["doctor"]);
     expect(doctor.doc).toMatchObject({
       ok: false,
@@ -66,6 +69,15 @@ describe("--json: one document on every path", () => {
       ok: false,
       exitCode: 1,
       message: expect.stringContaining("did you mean linux/arm64?"),
+    });
+    // found by a review: a key path with a typo read as "no signature verifies" (exit 3, a tampered image)
+    expect((await json(["inspect", "127.0.0.1:1/none:1", "--key", "/nonexistent.pub"])).doc).toMatchObject({
+      exitCode: 1,
+      message: "--key /nonexistent.pub: cannot be read (ENOENT)",
+    });
+    expect((await json(["inspect", "127.0.0.1:1/none:1", "--key", "env://MULTIARCH_NO_SUCH_KEY"])).doc).toMatchObject({
+      exitCode: 1,
+      message: "--key env://MULTIARCH_NO_SUCH_KEY: environment variable MULTIARCH_NO_SUCH_KEY is not set",
     });
     expect((await json(["import", "-o", "imported.yaml"])).doc).toMatchObject({ ok: false });
   }, 30_000);

@@ -215,7 +215,7 @@ export const OPTIONS = {
         "how jobs get multiarch: workspace (the repository's devDependency), npx (the npm package), action (GitHub: this repository's action); default: workspace when package.json lists @multiarch/cli, else action on GitHub, npx on GitLab",
     },
     branch: { type: "string", value: "NAME", description: "GitHub: the default branch, which publishes (default: main)" },
-    pin: { type: "string", multiple: true, value: "ACTION@SHA", description: "use this commit of an action instead of its major version (repeatable)" },
+    pin: { type: "string", multiple: true, value: "ACTION@SHA", description: "GitHub: use this commit of an action instead of its major version (repeatable)" },
     force,
     json: common.json,
     help: common.help,

@@ -576,6 +576,8 @@ describe("validate: bad inputs point at their line and column", () => {
       expect(json.errors[0]).toMatchObject({ code: "spec-not-found" });
       expect(json.errors[0]!.message).toContain(what);
     }
+    // found by a review: a folder given with -f was told to "pass -f"; it is told the file to name in it
+    expect((await validate(dir)).json.errors[0]!.hint).toBe(`name the file in it: -f ${join(dir, "multiarch.yaml")}`);
   });
 });
 
@@ -710,12 +712,29 @@ describe("usage errors exit 1 with a hint, before anything runs", () => {
     // issue 8, item 9: node's parser messages never reach users; a saved plan is not re-narrowed silently
     [["plan", "-f"], "--file needs a value: -f, --file FILE"],
     [["plan", "stray"], "unexpected argument stray"],
+    // found by a review: a spec named as an argument was told options start with --
+    [["validate", "multiarch.yaml"], "unexpected argument multiarch.yaml; to read that spec, write -f multiarch.yaml"],
+    [["ci", "github", "gitlab"], "name one CI: multiarch ci github, or multiarch ci gitlab"],
     [["apply", "--plan", "x/plan.json", "--platform", "linux/amd64"], "--platform cannot change a saved plan"],
   ])("%j", async (argv, message) => {
     const io = memoryIo(FIXTURES);
     expect(await run(argv, io)).toBe(1);
     expect(io.err()).toContain(message);
     expect(io.out()).not.toContain("wrote");
+  });
+
+  // found by a review: --json=1 was refused as text, with nothing on stdout
+  test("--json=VALUE is a usage error in one JSON document", async () => {
+    const io = memoryIo(FIXTURES);
+    expect(await run(["validate", "--json=1"], io)).toBe(1);
+    expect(JSON.parse(io.out())).toMatchObject({ ok: false, exitCode: 1, command: "validate" });
+  });
+
+  // found by a review: "--platform ," said "platform is empty" twice
+  test("a comma list's empty items are one problem", async () => {
+    const io = memoryIo(FIXTURES);
+    expect(await run(["plan", "-f", quickstart, "--strategy", "bake", "--platform", ","], io)).toBe(1);
+    expect(io.err().match(/platform is empty/g)).toHaveLength(1);
   });
 });
 

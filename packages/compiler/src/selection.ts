@@ -40,7 +40,8 @@ export function select(spec: Spec, options: SelectOptions): { ok: true; images: 
       errors.push(diag("selection-unknown", at, `--image ${n}: no such image`, { hint: didYouMean(n, names) ?? `images: ${names.join(", ")}` }));
   }
   const wanted: Platform[] = [];
-  for (const p of options.platforms ?? []) {
+  // each written once: "--platform ," is two empty items, one problem
+  for (const p of new Set(options.platforms ?? [])) {
     const parsed = parsePlatform(p);
     if (!parsed.ok) errors.push(diag("selection-unknown", at, `--platform ${parsed.message}`, { hint: parsed.hint }));
     else wanted.push(parsed.platform);

@@ -61,7 +61,10 @@ export async function bakePrint(
     const why = r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : said.slice(frame === -1 ? -3 : frame).join("\n") || r.message;
     // an ssh key or a secret's src= that only another machine has (a CI runner's): bake stats them to print
     // (a relative name too: a secret with neither env= nor src= is its id's variable, else the file of that name)
-    const missing = /(?:stat|parse|read) ([^:\s]+): (?:(?:stat|read) [^:]+: )?(no such file or directory|ssh: no key found|is a directory)/.exec(r.stderr);
+    const files = args.filter((a, i) => args[i - 1] === "--file");
+    const found = /(?:stat|parse|read) ([^:\s]+): (?:(?:stat|read) [^:]+: )?(no such file or directory|ssh: no key found|is a directory)/.exec(r.stderr);
+    // (a bake file given with -f that is a folder is bake's own input, said in its words)
+    const missing = found && !files.includes(found[1]!) ? found : null;
     const what =
       missing?.[2] !== "no such file or directory"
         ? "is not an ssh key"
@@ -70,15 +73,22 @@ export async function bakePrint(
           : `is not on this machine (nor is environment variable ${missing[1]} set, which a secret id=${missing[1]} with neither env= nor src= reads first)`;
     // no file given, and none of bake's default names here
     const none = r.stderr.includes("couldn't find a bake definition");
+    const given = files.length > 0;
     const hint = missing
       ? `\nbake reads every ssh key and secret file (src=) even to print, and ${missing[1]} ${what}: import on a machine that has it, or create it first`
-      : none
-        ? "\nno docker-bake.hcl, docker-bake.json, docker-compose.yml or compose.yaml here: run import where one is, or name it with -f FILE"
-        : "";
+      : none && given
+        ? "\nthe files given with -f define no target (an empty file?): name a bake file with targets"
+        : none
+          ? "\nno docker-bake.hcl, docker-bake.json, docker-compose.yml or compose.yaml here: run import where one is, or name it with -f FILE"
+          : "";
     // bake refusing a file (a position in it, or a file it cannot find) is the input's fault, not the machine's
     const input =
       r.reason !== "spawn" &&
-      (missing !== null || none || /ERROR: (?:.*\.(?:hcl|json|ya?ml):\d+|open .*: no such file|failed to find target|unknown key|invalid )/.test(r.stderr));
+      (missing !== null ||
+        none ||
+        /ERROR: (?:.*\.(?:hcl|json|ya?ml):\d+|open .*: (?:no such file|permission denied)|read .*: is a directory|(?:yaml|json): |failed to find target|unknown key|invalid )/.test(
+          r.stderr,
+        ));
     return { ok: false, message: `docker buildx bake --print failed: ${why}${hint}`, input };
   }
   try {

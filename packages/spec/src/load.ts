@@ -126,7 +126,12 @@ export function readSpecFile(abs: string): { ok: true; text: string } | { ok: fa
   try {
     const st = statSync(abs);
     const refused = kindProblem(st);
-    if (refused) return { ok: false, message: `${abs} is ${refused}, not a spec file`, hint };
+    if (refused)
+      return {
+        ok: false,
+        message: `${abs} is ${refused}, not a spec file`,
+        hint: st.isDirectory() ? `name the file in it: -f ${join(abs, SPEC_FILE_NAME)}` : hint,
+      };
     if (st.size > MAX_SPEC_BYTES) return { ok: false, bytes: st.size };
     fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     const again = fstatSync(fd);
@@ -141,7 +146,13 @@ export function readSpecFile(abs: string): { ok: true; text: string } | { ok: fa
     return { ok: true, text: buf.subarray(0, n).toString("utf8") };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, message: code === "ENOENT" ? `spec not found: ${abs}` : `cannot read ${abs}: ${code ?? String(e)}`, hint };
+    // a file that is there and cannot be read: its permissions, not the path, are what to fix
+    const denied = code === "EACCES" || code === "EPERM";
+    return {
+      ok: false,
+      message: code === "ENOENT" ? `spec not found: ${abs}` : `cannot read ${abs}: ${code ?? String(e)}`,
+      hint: denied ? "this user may not read it: check its permissions (and its folders')" : hint,
+    };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

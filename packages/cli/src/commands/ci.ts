@@ -30,12 +30,16 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
   if (positionals.length !== 1 || (provider !== "github" && provider !== "gitlab"))
     return {
       exit: EXIT.usage,
-      message: `${provider === undefined ? "say which CI" : `no generator for ${positionals.join(" ")}`}: multiarch ci github, or multiarch ci gitlab`,
+      message: `${provider === undefined ? "say which CI" : positionals.length > 1 ? "name one CI" : `no generator for ${provider}`}: multiarch ci github, or multiarch ci gitlab`,
     };
   const asked = values.install;
   if (asked !== undefined && !(INSTALLS as readonly unknown[]).includes(asked))
     return { exit: EXIT.usage, message: `--install must be one of ${INSTALLS.join(", ")}` };
   if (asked === "action" && provider === "gitlab") return { exit: EXIT.usage, message: "--install action is GitHub's; on GitLab use npx or workspace" };
+  // GitHub's alone: GitLab's pipeline publishes from $CI_DEFAULT_BRANCH, and uses no actions
+  if (provider === "gitlab" && values.branch !== undefined)
+    return { exit: EXIT.usage, message: "--branch is GitHub's: GitLab's pipeline publishes from the project's default branch ($CI_DEFAULT_BRANCH)" };
+  if (provider === "gitlab" && values.pin?.length) return { exit: EXIT.usage, message: "--pin pins GitHub actions: GitLab's pipeline uses none" };
   const pins: Record<string, string> = {};
   for (const p of values.pin ?? []) {
     const m = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40})$/.exec(p);
@@ -63,6 +67,11 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
     pins,
   };
   const text = provider === "github" ? githubWorkflow(spec, opts) : gitlabPipeline(spec, opts);
+  // a pin of an action the workflow does not use (a typo: actions/chekout) would leave the real one unpinned
+  const used = new Set([...text.matchAll(/uses: ([\w.-]+\/[\w.-]+)@/g)].map((m) => m[1]!));
+  const unused = Object.keys(pins).filter((a) => !used.has(a));
+  if (unused.length)
+    return { exit: EXIT.usage, message: `--pin ${unused.join(", ")}: the workflow uses no such action; it uses ${[...used].sort().join(", ")}` };
   const out = values.out !== undefined ? resolve(io.cwd, values.out) : join(spec.root, PROVIDERS[provider]);
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   makeDir(dirname(out));

@@ -7,6 +7,9 @@ const FORMATS = ["mermaid", "dot", "json"] as const;
 export default async function graph({ values, io, json }: CommandContext<"graph">): Promise<Outcome> {
   const format = values.format ?? "mermaid";
   if (!(FORMATS as readonly string[]).includes(format)) return { exit: EXIT.usage, message: `--format must be one of ${FORMATS.join(", ")}` };
+  // --json's document holds the graph as data: a text format asked for as well would go nowhere
+  if (json && values.format !== undefined && format !== "json")
+    return { exit: EXIT.usage, message: `--format ${format} and --json: --json prints the graph as JSON (data.graph); drop one of them` };
   const loaded = loadSpecOf(values, io);
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const spec = loaded.spec;

@@ -1,5 +1,7 @@
 // multiarch inspect REF: the platforms, digests and sizes a pushed image holds (attestations apart), as a
 // table or --json; --expect P,Q makes it a CI check (exit 3 unless the platforms are exactly those).
+import { accessSync, constants, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseImageRef, parsePlatform } from "@multiarch/plan";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
 import { type Io, style, table } from "../format.ts";
@@ -18,6 +20,9 @@ export default async function inspect({ values, io, json, positionals }: Command
     if (!parsed.ok) return { exit: EXIT.usage, message: `--expect ${parsed.message}${parsed.hint ? `; ${parsed.hint}` : ""}` };
     expected.push(parsed.platform);
   }
+  // a key that cannot be read is the user's to fix, before cosign calls the image unsigned (exit 3)
+  const keyProblem = values.key === undefined ? undefined : unreadableKey(values.key, io);
+  if (keyProblem) return { exit: EXIT.usage, message: `--key ${values.key}: ${keyProblem}` };
   const { inspectRef } = await import("@multiarch/executor");
   const insecure = values.insecure ? [ref.split("/")[0]!] : [];
   const r = await inspectRef(ref, io.env, insecure);
@@ -60,6 +65,19 @@ export default async function inspect({ values, io, json, positionals }: Command
     ...(problems.length ? { message: `${ref}: ${problems.join("; ")}` } : {}),
     data: { inspected: v, ...(signature ? { signature } : {}) },
   };
+}
+
+/** Why a public key (a path, or env://NAME) cannot be read here; undefined when it can. */
+function unreadableKey(key: string, io: Io): string | undefined {
+  if (key.startsWith("env://")) return io.env[key.slice("env://".length)] ? undefined : `environment variable ${key.slice("env://".length)} is not set`;
+  try {
+    const file = resolve(io.cwd, key);
+    if (statSync(file).isDirectory()) return "is a folder, not a public key file";
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (e) {
+    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
 }
 
 /** cosign verify of the inspected index, by digest, with a public key (a path, or env://NAME). */
