@@ -60,7 +60,7 @@ const emptyYaml = (text: string): boolean =>
   text
     .replace(/^\ufeff/, "")
     .split(/\r\n?|\n/)
-    .every((l) => /^[ \t]*(?:#[^]*)?$/.test(l));
+    .every((l) => /^[ \t]*(?:#[\s\S]*)?$/.test(l));
 
 export function parseYaml(text: string, file: string, opts: { fast?: boolean } = {}): ParsedYaml {
   const pos = positions(text, file);
