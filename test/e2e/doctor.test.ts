@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { cli, env, example, namespace, project, repo } from "./helpers.ts";
+import { cli, docker, env, example, namespace, project, repo } from "./helpers.ts";
 
 const BINFMT = "/proc/sys/fs/binfmt_misc";
 const RISCV = join(BINFMT, "qemu-riscv64");
@@ -64,6 +64,24 @@ describe.skipIf(!env)("multiarch doctor", () => {
     expect(a.stderr).toContain("error[base-platform-missing]");
     expect(a.stderr).toContain("drop linux/s390x from the image's platforms, or pick a base that has it");
     expect(a.stderr).not.toContain("bake"); // nothing was built
+  });
+
+  // found by a review: a base that is one amd64 image (no index) built an "arm64" image of x86-64 binaries,
+  // published with exit 0; doctor said every base offers every platform
+  test("a base that is a single image offers its config's platform alone", async () => {
+    const ns = namespace("single-base");
+    const base = `${env!.registry}/${ns}/bb:1`;
+    const src = repo({ Dockerfile: `FROM ${env!.baseImage}\n` });
+    const pushed = await docker(["buildx", "build", "--platform", "linux/amd64", "--provenance=false", "--sbom=false", "--push", "-t", base, src]);
+    expect(pushed.exitCode, pushed.stderr).toBe(0);
+    const dir = project(env!.registry, ns, `FROM ${base}\nRUN true\n`);
+    const d = await cli(["doctor", "-f", join(dir, "multiarch.yaml")]);
+    expect(d.exitCode).toBe(1);
+    expect(d.stdout).toContain(`FROM ${base} has no linux/arm64 (it has linux/amd64)`);
+    const a = await cli(["apply", "-f", join(dir, "multiarch.yaml")]);
+    expect(a.exitCode).toBe(1);
+    expect(a.stderr).toContain("error[base-platform-missing]");
+    expect(a.stderr).not.toContain("bake");
   });
 
   test("docker missing from PATH: a clear sentence and a non-zero exit, never a spawn stack", async () => {

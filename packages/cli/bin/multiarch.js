@@ -77,7 +77,9 @@ function workingFolder(argv) {
     const message = `the current folder cannot be read (${e.code ?? e.message}); it may have been removed: cd to one that exists`;
     process.stderr.write(`multiarch: ${message}\n`);
     if (argv.some((a) => a === "--json" || a.startsWith("--json="))) {
-      const command = argv.find((a) => !a.startsWith("-")) ?? "";
+      // the command word as the CLI reads it: first, or second after a leading --json
+      const word = argv[0] === "--json" ? argv[1] : argv[0];
+      const command = word && !word.startsWith("-") ? word : "";
       process.stdout.write(`${JSON.stringify({ version: 1, command, ok: false, exitCode: 4, message, errors: [], warnings: [] }, null, 2)}\n`);
     }
     process.exit(4);

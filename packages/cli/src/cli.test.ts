@@ -145,3 +145,11 @@ test("an output folder this user may not write names -o, when -o was not given",
   expect(fileSystemError(denied, true)).toBe("cannot mkdir /ro/.multiarch: permission denied (EACCES); pass -o DIR to write the plan's files elsewhere");
   expect(fileSystemError(denied, false)).toBe("cannot mkdir /ro/.multiarch: permission denied (EACCES)");
 });
+
+// found by a review: a full disk during a write was an internal error with a stack trace (node's ENOSPC from
+// write() names no path)
+test("a full disk is exit 4's sentence, with or without a path", () => {
+  const full = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" });
+  expect(fileSystemError(full)).toBe("cannot write: no space left on device (ENOSPC)");
+  expect(fileSystemError(Object.assign(full, { path: "/o/docker-bake.json" }))).toBe("cannot write /o/docker-bake.json: no space left on device (ENOSPC)");
+});

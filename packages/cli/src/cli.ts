@@ -294,18 +294,20 @@ async function runCommand<C extends CommandName>(
  */
 export function fileSystemError(e: unknown, defaultOut = false): string | undefined {
   const err = e as NodeJS.ErrnoException;
-  if (!(e instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string" || typeof err.path !== "string") return undefined;
+  // (a write that found the disk full names no path: node's ENOSPC from write() has none)
+  if (!(e instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string") return undefined;
+  if (typeof err.path !== "string" && !["ENOSPC", "EDQUOT", "EIO"].includes(err.code)) return undefined;
   // makeDir's ENOENT: the folder above exists, the file system takes no new one there
   const refusedFolder = err.code === "ENOENT" && err.syscall === "mkdir";
   if (!refusedFolder && !["ENOTDIR", "EISDIR", "EEXIST", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"].includes(err.code))
     return undefined;
-  const what = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
+  const what = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+(?: '.*')?$/, "");
   // the default output folder of a checkout this user may not write (a read-only one): -o says where else
   const elsewhere =
-    defaultOut && ["EACCES", "EPERM", "EROFS"].includes(err.code) && /(^|[/\\])\.multiarch([/\\]|$)/.test(err.path)
+    defaultOut && err.path !== undefined && ["EACCES", "EPERM", "EROFS"].includes(err.code) && /(^|[/\\])\.multiarch([/\\]|$)/.test(err.path)
       ? "; pass -o DIR to write the plan's files elsewhere"
       : "";
-  return `cannot ${err.syscall} ${err.path}: ${what} (${err.code})${elsewhere}`;
+  return `cannot ${err.syscall}${err.path === undefined ? "" : ` ${err.path}`}: ${what} (${err.code})${elsewhere}`;
 }
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);

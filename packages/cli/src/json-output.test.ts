@@ -79,6 +79,8 @@ describe("--json: one document on every path", () => {
       exitCode: 1,
       message: "--key env://MULTIARCH_NO_SUCH_KEY: environment variable MULTIARCH_NO_SUCH_KEY is not set",
     });
+    // a KMS key is cosign's to read: not refused as a missing file (the registry, down here, answers first)
+    expect((await json(["inspect", "127.0.0.1:1/none:1", "--key", "awskms:///alias/release"])).doc).toMatchObject({ exitCode: 2 });
     expect((await json(["import", "-o", "imported.yaml"])).doc).toMatchObject({ ok: false });
   }, 30_000);
 

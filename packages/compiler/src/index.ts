@@ -1,7 +1,7 @@
 export { builderOf } from "./builder.ts";
 // What other packages use; everything else stays inside the package.
 export { type BakeTarget } from "./bake.ts";
-export { githubWorkflow, gitlabPipeline, INSTALLS, type Install } from "./ci/workflows.ts";
+export { githubWorkflow, gitlabPipeline, INSTALLS, type Install, PINNABLE_ACTIONS } from "./ci/workflows.ts";
 export { type CompileOptions, type CompileResult, check, compile } from "./compile.ts";
 export { dot, type Graph, graphOf, mermaid } from "./graph/image-graph.ts";
 export { mergePlan } from "./merge-plan.ts";

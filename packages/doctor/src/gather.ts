@@ -63,11 +63,17 @@ export async function gatherDoctorFacts(
   const binfmt = readBinfmt(dir, opts.confDir ?? "/usr/lib/binfmt.d", needed);
   const foreign = Object.keys(binfmt.handlers);
   const { byHost: credentials, state: credentialState } = specCredentials(spec, env);
-  const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host), credentials, timeoutMs: 5_000 });
+  const client = new RegistryClient({
+    env,
+    insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host),
+    credentials,
+    timeoutMs: 5_000,
+    ...(signal ? { signal } : {}),
+  });
   const [info, engine, updateBinfmts, qemu, registries, inputs] = await Promise.all([
     // one CLI call for the client's and engine's versions and the buildx plugin's (each call costs ~0.2 s)
     run("docker", ["info", "--format", "{{json .}}"]),
-    probeEngine(cwd, env, spec.build.builder),
+    probeEngine(cwd, env, spec.build.builder, undefined, signal),
     run("update-binfmts", ["--version"]),
     Promise.all(
       foreign.map(async (h) => {

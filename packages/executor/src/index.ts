@@ -7,7 +7,7 @@ export { gatherInputs } from "./input-facts.ts";
 export { type Inspected, inspectRef } from "./inspect.ts";
 export { makeDir } from "./make-dir.ts";
 export { defaultOutProblem, ownDir, ownFile, writeOwnFile } from "./own-folder.ts";
-export { acquireLock, type Lock } from "./lock.ts";
+export { acquireLock, acquireOutputLock, type Lock } from "./lock.ts";
 export { preflight } from "./preflight.ts";
 export { type EngineFacts, engineInfoOverSocket, inspectPlatforms, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";

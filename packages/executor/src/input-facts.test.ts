@@ -26,6 +26,19 @@ describe("contextDigest", () => {
     expect(contextDigest(changed, join(changed, ".dockerignore"))).not.toBe(d);
   });
 
+  // found by a re-test: with context: ., every run rewrote .multiarch inside the context: never up to date,
+  // and two shards of one checkout hashed differently (merge refused them)
+  test("multiarch's output folder in the context is no input", () => {
+    const files = { Dockerfile: "FROM scratch\n", "app.txt": "a" };
+    const before = ctx({ ...files, ".multiarch/plan.json": "{}" });
+    const d = contextDigest(before, join(before, ".dockerignore"), [join(before, ".multiarch")]);
+    const after = ctx({ ...files, ".multiarch/plan.json": '{"other": 1}', ".multiarch/plans/x.json": "{}" });
+    expect(contextDigest(after, join(after, ".dockerignore"), [join(after, ".multiarch")])).toBe(d);
+    // a folder of the same name deeper down is the image's, and counts
+    const nested = ctx({ ...files, "sub/.multiarch/x": "1" });
+    expect(contextDigest(nested, join(nested, ".dockerignore"), [join(nested, ".multiarch")])).not.toBe(d);
+  });
+
   test("exceptions re-include files inside ignored folders", () => {
     const files = { "docs/keep.md": "k", "docs/drop.md": "d", ".dockerignore": "docs\n!docs/keep.md\n" };
     const base = ctx(files);

@@ -2,9 +2,19 @@
 // .dockerignore (contents, not timestamps, so an untouched checkout hashes the same), its named local
 // contexts, and the digest each external FROM image resolves to now (a moved tag changes the hash).
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { join, posix, resolve } from "node:path";
+import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import ignoreModule from "@balena/dockerignore";
-import { descriptorPlatform, type ImageInputFacts, isImageEntry, OCI_LAYOUT, ociLayoutFolder, parseImageRef, sha256 } from "@multiarch/plan";
+import {
+  configPlatform,
+  descriptorPlatform,
+  type ImageInputFacts,
+  type ImageRef,
+  isImageEntry,
+  OCI_LAYOUT,
+  ociLayoutFolder,
+  parseImageRef,
+  sha256,
+} from "@multiarch/plan";
 import { fromLines, type Image, imageReferences, type Spec } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
 import { RegistryClient } from "./registry.ts";
@@ -17,8 +27,10 @@ const dockerignore = ((ignoreModule as unknown as { default?: unknown }).default
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The digest of a folder's files as BuildKit would send them: .dockerignore applied, paths sorted. */
-export function contextDigest(dir: string, ignoreFile?: string): string {
+export function contextDigest(dir: string, ignoreFile?: string, exclude: readonly string[] = []): string {
   const patterns = ignoreFile && existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8").split(/\r?\n/) : [];
+  // multiarch's own output folder in the context (context: .) is no input: each run rewrites it
+  const own = exclude.map((e) => relative(dir, e).split(sep).join("/")).filter((r) => r !== "" && !r.startsWith("..") && !isAbsolute(r));
   const ig = dockerignore().add(patterns);
   // With an exception (!pattern) an excluded folder may still hold included files: walk everything then.
   const prune = !patterns.some((p) => p.trim().startsWith("!"));
@@ -26,6 +38,7 @@ export function contextDigest(dir: string, ignoreFile?: string): string {
   const walk = (rel: string) => {
     for (const name of readdirSync(join(dir, rel)).sort()) {
       const path = rel ? `${rel}/${name}` : name;
+      if (own.includes(path)) continue;
       const st = lstatSync(join(dir, path));
       const ignored = ig.ignores(path);
       // the permission bits, not only the executable ones: COPY keeps them, so a file made 0600 builds
@@ -60,7 +73,10 @@ export async function gatherInputs(
   images: readonly Image[],
   args: ReadonlyMap<string, Record<string, string>>,
   env: Env,
+  outDir?: string,
 ): Promise<Record<string, ImageInputFacts>> {
+  // the output folders (the default one, and -o's) are multiarch's, never an image's input
+  const exclude = [join(spec.dir, ".multiarch"), ...(outDir ? [outDir] : [])];
   const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host) });
   const resolved = new Map<string, Promise<{ digest?: string; error?: string; platforms?: string[] }>>();
   const digestOf = (ref: string) => {
@@ -72,7 +88,10 @@ export async function gatherInputs(
         : parsed.value.digest
           ? Promise.resolve({ digest: parsed.value.digest })
           : client.manifest(parsed.value).then(
-              (m) => ({ digest: m.digest, ...(platformsOfIndex(m.json) ? { platforms: platformsOfIndex(m.json)! } : {}) }),
+              async (m) => {
+                const platforms = platformsOfIndex(m.json) ?? (await singlePlatform(client, parsed.value, m.json));
+                return { digest: m.digest, ...(platforms ? { platforms } : {}) };
+              },
               (e: Error) => ({ error: e.message }),
             );
       resolved.set(ref, p);
@@ -86,7 +105,7 @@ export async function gatherInputs(
     const dockerfileText = readFileSync(dockerfileAbs, "utf8");
     const contexts: Record<string, string> = {};
     for (const c of img.contexts)
-      if (c.kind === "local") contexts[c.name] = contextDigest(resolve(spec.dir, c.path), join(resolve(spec.dir, c.path), ".dockerignore"));
+      if (c.kind === "local") contexts[c.name] = contextDigest(resolve(spec.dir, c.path), join(resolve(spec.dir, c.path), ".dockerignore"), exclude);
       else if (c.kind === "ref" && c.ref.startsWith(OCI_LAYOUT)) {
         // an OCI layout is a folder of the repository: what it holds now is the input (a tag in it can move)
         const folder = resolve(spec.dir, ociLayoutFolder(c.ref));
@@ -115,7 +134,7 @@ export async function gatherInputs(
     bases.push(...resolvedRead);
     out[img.name] = {
       dockerfile: sha256(dockerfileText),
-      context: contextDigest(contextAbs, ignoreFileOf(contextAbs, dockerfileAbs)),
+      context: contextDigest(contextAbs, ignoreFileOf(contextAbs, dockerfileAbs), exclude),
       contexts,
       bases,
     };
@@ -131,6 +150,21 @@ export function platformsOfIndex(json: Record<string, unknown>): string[] | unde
   const list = json.manifests as { platform?: { os: string; architecture: string; variant?: string } }[] | undefined;
   if (!Array.isArray(list)) return undefined;
   return list.filter(isImageEntry).map((d) => descriptorPlatform(d.platform!));
+}
+
+/**
+ * A base that is one image, not an index, offers the platform its config names, and no other: BuildKit
+ * builds every platform FROM it (found by a review: an "arm64" image of x86-64 binaries, published).
+ */
+async function singlePlatform(client: RegistryClient, ref: ImageRef, manifest: Record<string, unknown>): Promise<string[] | undefined> {
+  const config = (manifest.config as { digest?: string } | undefined)?.digest;
+  if (!config) return undefined;
+  try {
+    return [descriptorPlatform(configPlatform(await client.blob(ref, config)))];
+  } catch {
+    // its config unread: its platforms unknown, as before this was asked (the build says what it finds)
+    return undefined;
+  }
 }
 
 export const dockerfilePath = (img: Image): string => posix.join(img.context, img.dockerfile);

@@ -138,7 +138,20 @@ function takeOver(file: string, stale: string): boolean {
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export function acquireLock(specFile: string, now: Date = new Date()): Lock {
-  const file = lockFileOf(specFile);
+  return acquireLockFile(lockFileOf(specFile), specFile, now);
+}
+
+/**
+ * The output folder's lock (OUT/.lock), taken beside the spec's: two specs of one folder write one
+ * .multiarch (and -o can name one folder for two specs), and one run's bake would read the other's bake
+ * file (found by a review: one image's content published under the other's name, exit 0).
+ */
+export function acquireOutputLock(outDir: string, specFile: string, now: Date = new Date()): Lock {
+  makeDir(outDir);
+  return acquireLockFile(join(outDir, ".lock"), specFile, now);
+}
+
+function acquireLockFile(file: string, specFile: string, now: Date): Lock {
   const me: LockHolder = { pid: process.pid, host: hostname(), since: now.toISOString(), spec: specFile };
   const started = processStart(process.pid);
   if (started) me.started = started;

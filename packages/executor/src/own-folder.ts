@@ -1,7 +1,7 @@
 // The output folder (.multiarch, or -o DIR) is the tool's own: nothing below it is followed through a
 // symbolic link. A link committed to a repository (.multiarch/plans -> ~/.ssh) would otherwise make
 // `plan` delete and overwrite files anywhere the user can write (a pull request's check runs it).
-import { lstatSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { makeDir } from "./make-dir.ts";
 
@@ -46,10 +46,22 @@ export function ownFile(root: string, file: string): void {
   if (isLink(file)) rmSync(file);
 }
 
-/** Writes `file` below `root`, as ownFile leaves it. */
+/**
+ * Writes `file` below `root`, as ownFile leaves it: whole or not at all (a full disk left an empty bake
+ * file), and an error that names the file (node's ENOSPC from write names none).
+ */
 export function writeOwnFile(root: string, file: string, content: string | Uint8Array): void {
   ownFile(root, file);
-  writeFileSync(file, content);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    if (err.path === undefined) err.path = file;
+    throw err;
+  }
 }
 
 /** The default output folder (.multiarch beside the spec) must not be a link: a repository could point it anywhere. */

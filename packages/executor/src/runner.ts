@@ -189,7 +189,6 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     // plugin runs on, holding the output pipes (seen: a SIGTERM in bake's first 100 ms waited for the build).
     detached: true,
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
-    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     forceKillAfterDelay: 2000,
   });
   const endGroup = () => {
@@ -206,16 +205,15 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     setTimeout(() => kill("SIGKILL"), 2000).unref();
   };
   opts.signal?.addEventListener("abort", endGroup, { once: true });
-  // a timeout ends the group too: execa's ends the docker CLI alone, and waits for the plugin it started,
-  // which holds the pipes (seen: bake --print reading a FIFO ran 10 minutes past a 60 s timeout)
+  // a timeout ends the whole group: execa's own ended the docker CLI alone, and waited for the plugin it
+  // started, which held the pipes (seen: bake --print reading a FIFO ran 10 minutes past a 60 s timeout)
   let timedOut = false;
-  const timer =
-    opts.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          endGroup();
-        }, opts.timeoutMs);
+  const timer = !opts.timeoutMs
+    ? undefined
+    : setTimeout(() => {
+        timedOut = true;
+        endGroup();
+      }, opts.timeoutMs);
   const result = await child;
   clearTimeout(timer);
   opts.signal?.removeEventListener("abort", endGroup);
@@ -225,7 +223,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
   if (!result.failed) return { ok: true, stdout, stderr, durationMs };
   const reason = result.isCanceled
     ? "canceled"
-    : result.timedOut || timedOut
+    : timedOut
       ? "timeout"
       : result.exitCode === undefined && !result.signal
         ? "spawn"

@@ -68,7 +68,7 @@ export async function bakePrint(
     const what =
       missing?.[2] !== "no such file or directory"
         ? "is not an ssh key"
-        : missing[1]!.includes("/")
+        : !/^[A-Za-z_][A-Za-z0-9_]*$/.test(missing[1]!)
           ? "is not on this machine"
           : `is not on this machine (nor is environment variable ${missing[1]} set, which a secret id=${missing[1]} with neither env= nor src= reads first)`;
     // no file given, and none of bake's default names here

@@ -272,6 +272,7 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
             tags: ["ghcr.io/acme/app:1"],
             args: { PIP_INDEX_URL: "https://ci:***@pypi.example.com/simple", TOK_URL: "https://ghp_token456@github.com/org/x.git" },
             output: ["type=image,registry.insecure=true"],
+            annotations: ["org.opencontainers.image.source=https://ghp_token789@github.com/a/app"],
             secret: ["id=GIT_CREDENTIALS", "id=NPMRC"],
           },
         },
@@ -281,6 +282,8 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
     expect(text).not.toContain("ghp_token123");
     // a token written as the URL's user, in an arg (found by a re-test)
     expect(text).not.toContain("ghp_token456");
+    // in an annotation too (found by a read-through: the warning said masked, the spec held it)
+    expect(text).not.toContain("ghp_token789");
     expect(text).not.toContain("bot:");
     const spec = parse(text);
     expect(spec.images.app.context).toBe("https://github.com/acme/app.git");
@@ -298,8 +301,58 @@ describe("specFromBake, as migrating monorepos write bake files", () => {
       expect.arrayContaining([
         "target app: context https://github.com/acme/app.git: bake's URL held credentials, which are not written; give git its token another way (buildx's GIT_AUTH_TOKEN secret)",
         "target app: args holds a URL with credentials, written as ***: pass them to the build as a secret (secrets:), not in the spec",
+        "target app: annotations holds a URL with credentials, written as ***: pass them to the build as a secret (secrets:), not in the spec",
         "target app: platform local is written as this builder's, linux/arm64",
       ]),
     );
+  });
+
+  // found by a review of Alfresco's bakery: a base bake builds only for another's target: context was
+  // published with its tags (buildx 0.13 prints it with no output; newer buildx with a cacheonly one)
+  test.each([[null], [["type=cacheonly"]]])("a target reached only through a target: context is internal (output %j)", (output) => {
+    const { text, warnings } = specFromBake(
+      {
+        group: { default: { targets: ["app"] } },
+        target: {
+          app: { context: ".", contexts: { base: "target:base" }, platforms: ["linux/amd64"], tags: ["ghcr.io/acme/app:1"] },
+          base: { context: "base", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/base:21"], output: output as unknown as string[] },
+        },
+      },
+      opts,
+    );
+    const spec = parse(text);
+    expect(spec.images.base.publish).toBe(false);
+    expect(spec.images.base.tags).toBeUndefined();
+    expect(warnings.filter((w) => w.startsWith("target base:"))).toEqual([
+      "target base: bake builds it only as the context of app (it is not among the targets asked for) and pushes it nowhere: an internal image (publish: false), its tags not carried",
+    ]);
+    // asked for by name, it is published as bake publishes it
+    const asked = specFromBake(
+      {
+        group: { default: { targets: ["app", "base"] } },
+        target: {
+          app: { context: ".", contexts: { base: "target:base" }, platforms: ["linux/amd64"], tags: ["ghcr.io/acme/app:1"] },
+          base: { context: "base", platforms: ["linux/amd64"], tags: ["ghcr.io/acme/base:21"] },
+        },
+      },
+      opts,
+    );
+    expect(parse(asked.text).images.base.publish).toBeUndefined();
+  });
+
+  // found by a read-through: newer buildx prints these entries as objects; import read them as strings (exit 70)
+  test("output, cache, secret and attest entries printed as objects read as their KEY=VALUE form", () => {
+    const target = (form: "string" | "object") => ({
+      context: ".",
+      platforms: ["linux/amd64"],
+      tags: ["ghcr.io/acme/app:1"],
+      output: [form === "string" ? "type=image,compression=zstd" : { type: "image", compression: "zstd" }],
+      "cache-from": [form === "string" ? "type=registry,ref=ghcr.io/acme/app:cache" : { type: "registry", ref: "ghcr.io/acme/app:cache" }],
+      secret: [form === "string" ? "id=npm,env=NPM_TOKEN" : { id: "npm", env: "NPM_TOKEN" }],
+      attest: [form === "string" ? "type=provenance,mode=max" : { type: "provenance", mode: "max" }],
+    });
+    const of = (form: "string" | "object") => specFromBake({ target: { app: target(form) as never } }, opts);
+    expect(of("object")).toEqual(of("string"));
+    expect(parse(of("object").text).images.app).toMatchObject({ secrets: [{ id: "npm", env: "NPM_TOKEN" }], attest: { provenance: "max" } });
   });
 });

@@ -3,6 +3,7 @@
 // are in, the spec text and what could not be carried (as warnings, never dropped silently) out.
 import { posix } from "node:path";
 import { OCI_LAYOUT, ociLayoutFolder, parseImageRef, parsePlatform } from "@multiarch/plan";
+import { maskUrlPassword } from "@multiarch/executor";
 import { parseAnnotationKey } from "@multiarch/spec";
 import { Document, isMap, isPair, isScalar, type Pair, type YAMLMap } from "yaml";
 import type { BakeTarget } from "@multiarch/compiler";
@@ -99,7 +100,36 @@ const mostCommon = (lists: string[][]): string[] | undefined => {
   return [...counts.values()].sort((a, b) => b.n - a.n)[0]?.list;
 };
 
-export function specFromBake(print: BakePrint, opts: ImportOptions): { text: string; warnings: string[] } {
+/** A target's platforms as bake reads them: an entry may list several ("linux/amd64,linux/arm64", as buildx build --platform). */
+const platformsWritten = (t: BakeTargetPrint): string[] => (t.platforms ?? []).flatMap((p) => p.split(",").map((x) => x.trim())).filter(Boolean);
+
+/** Whether import needs the builder's platform: a target names none, or names "local" (the machine's own). */
+export const needsBuilderPlatform = (print: BakePrint): boolean =>
+  Object.values(print.target).some((t) => {
+    const written = platformsWritten(t);
+    return written.length === 0 || written.includes("local");
+  });
+
+/** Entries newer buildx prints as objects ({"type": "registry", "ref": …}): the KEY=VALUE,… form buildx also takes. */
+const LISTS = ["output", "cache-from", "cache-to", "secret", "ssh", "attest"] as const;
+function plainTarget(t: BakeTargetPrint): BakeTargetPrint {
+  const out: Record<string, unknown> = { ...t };
+  for (const k of LISTS) {
+    const v = t[k];
+    if (Array.isArray(v))
+      out[k] = v.map((e: unknown) =>
+        typeof e === "string" || e === null || typeof e !== "object"
+          ? e
+          : Object.entries(e)
+              .map(([a, b]) => `${a}=${Array.isArray(b) ? b.join(";") : String(b)}`)
+              .join(","),
+      );
+  }
+  return out as BakeTargetPrint;
+}
+
+export function specFromBake(given: BakePrint, opts: ImportOptions): { text: string; warnings: string[] } {
+  const print: BakePrint = { ...given, target: Object.fromEntries(Object.entries(given.target).map(([n, t]) => [n, plainTarget(t)])) };
   const warnings: string[] = [...(opts.unprinted ?? [])];
   const rel = (p: string, where = "a target") => {
     // a remote context (a git or https URL) is not a path: kept as written, for validate to say so, but
@@ -134,12 +164,12 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     for (const [k, v] of Object.entries(t)) {
       if (k === "context" || k === "contexts") continue;
       const texts = typeof v === "string" ? [v] : Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v) : [];
-      if (texts.some((x) => typeof x === "string" && (x.includes(":***@") || TOKEN_USER.test(x))))
+      if (texts.some((x) => typeof x === "string" && (x.includes("***@") || maskUrlPassword(x) !== x)))
         warnings.push(`${where}: ${k} holds a URL with credentials, written as ***: pass them to the build as a secret (secrets:), not in the spec`);
     }
     const platforms: string[] = [];
     // an entry may list several (bake splits "linux/amd64,linux/arm64" as buildx build --platform does)
-    const written = (t["dockerfile-inline"] === undefined ? (t.platforms ?? []) : []).flatMap((p) => p.split(",").map((x) => x.trim())).filter(Boolean);
+    const written = t["dockerfile-inline"] === undefined ? platformsWritten(t) : [];
     for (const w of written) {
       // "local" is the machine's own platform to buildx: the builder's, as for a target that names none
       const p = w === "local" && opts.defaultPlatform ? opts.defaultPlatform : w;
@@ -354,7 +384,8 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
     // an image output's registry.insecure=true: its registries are plain HTTP
     if (outputs.some((o) => o["registry.insecure"] === "true")) for (const r of mine) registryOf(r).insecure = true;
     // an internal image is never tagged: a cacheonly target's tags name where bake would not push either
-    if (cacheOnly && mine.length) warnings.push(`${where}: output type=cacheonly: an internal image (publish: false), its tags are not carried`);
+    // (newer buildx gives a linked target a cacheonly output: said once, as linked)
+    if (cacheOnly && !linked && mine.length) warnings.push(`${where}: output type=cacheonly: an internal image (publish: false), its tags are not carried`);
     const tags = json.publish === false ? [] : [...new Set(mine.map((r) => r.tag))];
     const sets = new Set(
       [...pairs(mine)].map((k) =>
@@ -432,8 +463,8 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       if (cacheTo && cacheTo.mode !== "max" && cacheTo.type !== "inline") cache.mode = "min";
       if (cacheTo?.["ignore-error"] === "true") cache.ignoreError = true;
       // the cache bake wrote is read on the first run (multiarch writes its own, under other names)
-      const written = cacheTo?.type === "registry" && cacheTo.ref ? `type=registry,ref=${cacheTo.ref}` : undefined;
-      const from = [...new Set([...cacheFrom, ...(written ? [written] : [])])];
+      const bakes = cacheTo?.type === "registry" && cacheTo.ref ? `type=registry,ref=${cacheTo.ref}` : undefined;
+      const from = [...new Set([...cacheFrom, ...(bakes ? [bakes] : [])])];
       if (from.length) cache.from = from;
       if (cache.type === "registry" && regs.length === 0 && !cache.registry) {
         const from = cacheFrom.length ? ` (cache-from ${cacheFrom.join(", ")})` : "";
@@ -457,7 +488,7 @@ export function specFromBake(print: BakePrint, opts: ImportOptions): { text: str
       Object.fromEntries(
         Object.entries(m ?? {})
           .filter((e): e is [string, string] => e[1] !== null && e[1] !== undefined)
-          .map(([k, v]) => [k, literal(v.replace(TOKEN_USERS, "$1***@"))]),
+          .map(([k, v]) => [k, literal(v)]),
       );
     images.push({ bake: n, json, platforms, unset: unset && opts.defaultPlatform !== undefined, tags, args: entries(t.args), labels: entries(t.labels) });
   }
@@ -548,13 +579,6 @@ const refHost = (ref: string | undefined): string => {
   return r?.ok ? r.value.host : "";
 };
 
-/**
- * An http(s) URL's user name, where a token goes (https://${TOKEN}@github.com/…): written as *** in a
- * value (a user:password's password reaches import masked already). TOKEN_USERS replaces every one.
- */
-const TOKEN_USER = /\bhttps?:\/\/[^\s/@:]+@/i;
-const TOKEN_USERS = /\b(https?:\/\/)[^\s/@:]+@/gi;
-
 /** A git or https URL (or git@host:repo): a remote build context. */
 const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
 
@@ -564,8 +588,11 @@ function ociLayout(v: string, rel: (p: string) => string): string {
   return `${OCI_LAYOUT}${rel(path)}${v.slice(OCI_LAYOUT.length + path.length)}`;
 }
 
-/** A value bake took as written: {{ in it is text to multiarch's templates too. */
-const literal = (v: string): string => v.replaceAll("{{", "\\{{");
+/**
+ * A value bake took as written: {{ in it is text to multiarch's templates too; a URL's credentials (a
+ * variable bake resolved) are written as *** (the runner masks them in bake's output already).
+ */
+const literal = (v: string): string => maskUrlPassword(v).replaceAll("{{", "\\{{");
 
 /** Image names are [a-z0-9][a-z0-9_-]*: bake target names may hold dots and capitals. */
 export const imageName = (target: string): string =>

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { githubWorkflow, gitlabPipeline, INSTALLS, type Install } from "@multiarch/compiler";
+import { githubWorkflow, gitlabPipeline, INSTALLS, type Install, PINNABLE_ACTIONS } from "@multiarch/compiler";
 import { makeDir } from "@multiarch/executor";
 import { type Diagnostic, diag } from "@multiarch/spec";
 import pkg from "../../package.json" with { type: "json" };
@@ -44,6 +44,9 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
   for (const p of values.pin ?? []) {
     const m = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40})$/.exec(p);
     if (!m) return { exit: EXIT.usage, message: `--pin ${p}: write OWNER/ACTION@COMMIT, the full 40-character commit` };
+    // an action the workflow never uses (a typo: actions/chekout) would pin nothing, and leave the real one unpinned
+    if (!PINNABLE_ACTIONS.includes(m[1]!))
+      return { exit: EXIT.usage, message: `--pin ${m[1]}: the workflow uses no such action; it may use ${[...PINNABLE_ACTIONS].sort().join(", ")}` };
     pins[m[1]!] = m[2]!;
   }
   const loaded = loadSpecOf(values, io);
@@ -67,11 +70,7 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
     pins,
   };
   const text = provider === "github" ? githubWorkflow(spec, opts) : gitlabPipeline(spec, opts);
-  // a pin of an action the workflow does not use (a typo: actions/chekout) would leave the real one unpinned
-  const used = new Set([...text.matchAll(/uses: ([\w.-]+\/[\w.-]+)@/g)].map((m) => m[1]!));
-  const unused = Object.keys(pins).filter((a) => !used.has(a));
-  if (unused.length)
-    return { exit: EXIT.usage, message: `--pin ${unused.join(", ")}: the workflow uses no such action; it uses ${[...used].sort().join(", ")}` };
+
   const out = values.out !== undefined ? resolve(io.cwd, values.out) : join(spec.root, PROVIDERS[provider]);
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   makeDir(dirname(out));

@@ -24,8 +24,8 @@ export default async function doctor({ values, io, json, signal }: CommandContex
     const todo = checks.filter((c) => c.status !== "ok" && c.actions?.length);
     for (const c of todo) {
       for (const a of c.actions!) {
-        io.stderr.write(`fixing ${c.title}: ${describe(a)}\n`);
         if (signal.aborted) return interrupted;
+        io.stderr.write(`fixing ${c.title}: ${describe(a)}\n`);
         const r = await runFix(a, spec.dir, io.env, signal);
         fixes.push({ action: describe(a), ok: r.ok, ...(r.message ? { message: r.message } : {}) });
         if (!r.ok) io.stderr.write(`  failed: ${r.message}\n`);

@@ -3,7 +3,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { makeDir } from "@multiarch/executor";
-import { type BakePrint, bakeDefaultPlatform, bakePrint, specFromBake } from "@multiarch/import";
+import { type BakePrint, bakeDefaultPlatform, bakePrint, needsBuilderPlatform, specFromBake } from "@multiarch/import";
 import { loadSpec, sortDiagnostics } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath } from "../format.ts";
@@ -13,22 +13,21 @@ export default async function importBake({ values, io, positionals, signal }: Co
   const out = resolve(io.cwd, values.out ?? "multiarch.yaml");
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   const files = values.file ?? [];
-  const args = [...files.flatMap((f) => ["--file", f]), ...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals];
-  const printed = await bakePrint(args, io.cwd, io.env, signal);
+  // bake's arguments past the files: what the spec's header says it was imported with
+  const picked = [...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals];
+  const printed = await bakePrint([...files.flatMap((f) => ["--file", f]), ...picked], io.cwd, io.env, signal);
   if (!printed.ok) return { exit: printed.interrupted ? EXIT.interrupted : printed.input ? EXIT.usage : EXIT.environment, message: printed.message };
   const print = printed.json as BakePrint;
   if (!print || typeof print !== "object" || !print.target || Object.keys(print.target).length === 0)
     return { exit: EXIT.usage, message: "bake printed no targets: name a target or group, or pass -f FILE" };
-  // the builder's platform: for a target that names none, and for "local"
-  const unset = Object.values(print.target).some((t) => !t.platforms?.length || t.platforms.some((p) => p.split(",").some((x) => x.trim() === "local")));
-  const defaultPlatform = unset ? await bakeDefaultPlatform(io.cwd, io.env, signal) : undefined;
+  const defaultPlatform = needsBuilderPlatform(print) ? await bakeDefaultPlatform(io.cwd, io.env, signal) : undefined;
   if (signal.aborted) return { exit: EXIT.interrupted, message: "interrupted: nothing was written" };
   const { text, warnings } = specFromBake(print, {
     bakeDir: io.cwd,
     specDir: dirname(out),
     files,
     unprinted: printed.unprinted,
-    args: [...(values.set ?? []).flatMap((s) => ["--set", s]), ...positionals],
+    args: picked,
     hasEnv: (name) => io.env[name] !== undefined,
     ...(defaultPlatform ? { defaultPlatform } : {}),
   });

@@ -75,3 +75,24 @@ describe("the output folder follows no link", () => {
     expect(existsSync(join(out, "plan.json"))).toBe(true);
   });
 });
+
+// found by a review: two specs of one folder applied at once wrote one .multiarch, and one run's bake read
+// the other's bake file (one image's content published under the other's name, exit 0)
+test("a run whose output folder another run of another spec writes is refused with exit 5, naming both", async () => {
+  const spec = (ns: string) => `version: 1\nplatforms: [linux/amd64]\nregistries:\n  r: { url: 127.0.0.1:5000/${ns} }\nimages:\n  app: { context: app }\n`;
+  const dir = repoWithSpec(spec("one"));
+  writeFileSync(join(dir, "other.yaml"), spec("two"));
+  const { acquireOutputLock } = await import("@multiarch/executor");
+  const held = acquireOutputLock(join(dir, ".multiarch"), join(dir, "multiarch.yaml"));
+  expect(held.ok).toBe(true);
+  try {
+    const io = memoryIo(dir, { DOCKER_HOST: "unix:///nonexistent.sock" });
+    expect(await run(["plan", "-f", "other.yaml", "--strategy", "bake"], io)).toBe(5);
+    expect(io.err()).toContain("another run (of multiarch.yaml) writes .multiarch, this run's output folder (pid");
+    expect(io.err()).toContain("wait for it to finish, or give this run a folder of its own with -o DIR");
+    // with a folder of its own, it runs
+    expect(await run(["plan", "-f", "other.yaml", "--strategy", "bake", "-o", "out-other"], memoryIo(dir))).toBe(0);
+  } finally {
+    if (held.ok) held.release();
+  }
+});

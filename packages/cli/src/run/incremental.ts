@@ -13,13 +13,14 @@ export async function incrementalFacts(
   io: Io,
   rebuild: boolean,
   since: (phase: string, t0: number) => void,
+  outDir?: string,
 ): Promise<{ facts: Partial<Facts>; problems: string[] }> {
   const { gatherInputs, readPublished, specCredentials } = await import("@multiarch/executor");
   const { git } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const args = new Map(rendered.map((r) => [r.image.name, r.args]));
   let t0 = performance.now();
-  const inputs = await gatherInputs(spec, spec.images, args, io.env);
+  const inputs = await gatherInputs(spec, spec.images, args, io.env, outDir);
   since("hash inputs (files, base image digests)", t0);
   if (rebuild) return { facts: { inputs }, problems: [] };
   // a dependency --image brought along too: up to date, it is built FROM by digest

@@ -64,7 +64,7 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   const timings: Timing[] = [];
   const since = (phase: string, t0: number) => timings.push({ phase, ms: performance.now() - t0 });
   let t0 = performance.now();
-  const { acquireLock, defaultOutProblem, engineInfoOverSocket, probeEngine } = await import("@multiarch/executor");
+  const { acquireLock, acquireOutputLock, defaultOutProblem, engineInfoOverSocket, probeEngine } = await import("@multiarch/executor");
   // The engine is asked while the spec is read, unless no strategy but auto could need it; a spec that
   // names its strategy withdraws the question.
   const withdraw = new AbortController();
@@ -87,8 +87,10 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   if (!selection.ok) return leave({ exit: EXIT.usage, errors: selection.errors, warnings: loaded.warnings });
   const lock = acquireLock(spec.file);
   if (!lock.ok) return leave(lockedOutcome(lock, io));
+  // the spec's lock, and from when the output folder is known, that folder's too
+  let release = () => lock.release();
   const fail = (outcome: Outcome): Prepared => {
-    lock.release();
+    release();
     return leave(outcome);
   };
   const dryRun = job.dryRun === true;
@@ -100,7 +102,8 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   const engine = askEngine ? await probeEngine(spec.dir, io.env, spec.build.builder, early, job.signal) : undefined;
   if (job.signal?.aborted) return fail({ exit: EXIT.interrupted, message: "stopped while asking the engine: nothing was built or written" });
   since("ask the engine, git", t0);
-  if (mode !== "plan" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) {
+  // merge builds nothing: its steps run in-process (run-plan asks for an engine only if a step needs one)
+  if (mode !== "plan" && mode !== "merge" && !dryRun && engine && (!engine.reachable || engine.builderMissing)) {
     const builder = engine.builderMissing && spec.build.nodes ? builderOf(spec) : undefined;
     if (builder) return fail({ exit: EXIT.environment, message: `buildx builder ${builder.name} does not exist\n${await builderHowTo(builder)}` });
     return fail({ exit: EXIT.environment, message: engine.reason });
@@ -135,6 +138,20 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   // -o names a folder the user chose, link or not; the default one is the repository's, which may commit a link
   const linked = values.out === undefined ? defaultOutProblem(outAbs) : undefined;
   if (linked) return fail({ exit: EXIT.environment, message: linked });
+  let outLock: Lock;
+  try {
+    outLock = acquireOutputLock(outAbs, spec.file);
+  } catch (e) {
+    // a folder that cannot be made or written: said by the CLI
+    release();
+    throw e;
+  }
+  if (!outLock.ok) return fail(lockedOutcome(outLock, io, outAbs));
+  const held = outLock;
+  release = () => {
+    held.release();
+    lock.release();
+  };
   t0 = performance.now();
   let result = await compileWith(spec, values, io, strategy, outAbs, mode);
   since("compile", t0);
@@ -144,7 +161,7 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
     // shard builds every image of its platform: the merge needs all of them. merge: the hashes alone,
     // which every shard must have built from.
     const hashOnly = mode === "merge" || values.rebuild === true || values.shard !== undefined;
-    const incremental = await incrementalFacts(spec, result.compiled.plan, io, hashOnly, since);
+    const incremental = await incrementalFacts(spec, result.compiled.plan, io, hashOnly, since, outAbs);
     problems.push(...incremental.problems);
     t0 = performance.now();
     result = await compileWith(spec, values, io, strategy, outAbs, mode, incremental.facts);
@@ -159,10 +176,22 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   try {
     files = writeArtifacts(outAbs, result.compiled.files, archivesOf(result.compiled.plan, spec.dir));
   } catch (e) {
-    // a folder that cannot be written (a link refused, a read-only file system): said by the CLI, the lock released
-    lock.release();
+    // a folder that cannot be written (a link refused, a read-only file system): said by the CLI, the locks released
+    release();
     throw e;
   }
   since("write the plan", t0);
-  return { ok: true, spec, plan: result.compiled.plan, archPlans: result.compiled.archPlans, files, outAbs, engine, lock, warnings, problems, timings };
+  return {
+    ok: true,
+    spec,
+    plan: result.compiled.plan,
+    archPlans: result.compiled.archPlans,
+    files,
+    outAbs,
+    engine,
+    lock: { ...lock, release },
+    warnings,
+    problems,
+    timings,
+  };
 }

@@ -55,7 +55,7 @@ export async function runPlan(
   // Preflight: nothing starts unless the engine can run what was planned. A plan whose steps are all
   // in-process (merge, promote) or docker login (the CLI logs in without the engine) needs none.
   const needsEngine = plan.stages.some((s) => s.steps.some((st) => st.kind !== "login" && st.commands.some((c) => c.program === "docker")));
-  const engine = probed ?? (needsEngine ? await probeEngine(resolve(planDir, plan.cwd), io.env) : undefined);
+  const engine = needsEngine ? (probed ?? (await probeEngine(resolve(planDir, plan.cwd), io.env))) : undefined;
   // A builder on this machine's kernel runs foreign RUN steps through binfmt_misc: check the QEMU
   // handlers now rather than fail halfway with "exec format error".
   const localKernel =

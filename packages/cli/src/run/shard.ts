@@ -44,6 +44,8 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
     let exit: number = EXIT.ok;
     const reports: unknown[] = [];
     const problems: string[] = [];
+    // how many of them a run printed already (its summary line): the message is printed if any was not
+    let shown = 0;
     for (const platform of wanted) {
       const arch = prepared.archPlans.find((a) => a.platform === platform);
       if (!arch) {
@@ -57,6 +59,9 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
       reports.push(outcome.data?.report);
       if (outcome.exit !== EXIT.ok) {
         exit = Math.max(exit, outcome.exit);
+        // why it stopped (a preflight problem, the summary's last line), said per shard in --json's message
+        if (outcome.message) problems.push(`--shard ${platform}: ${outcome.message}`);
+        if (outcome.message && outcome.messageShown) shown++;
         continue;
       }
       // a dry run built nothing: no shard file to write
@@ -81,7 +86,7 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
     }
     return {
       exit,
-      ...(problems.length ? { message: problems.join("; ") } : {}),
+      ...(problems.length ? { message: problems.join("; "), ...(shown === problems.length ? { messageShown: true as const } : {}) } : {}),
       warnings: prepared.warnings,
       data: { plan: prepared.plan, shards: written, reports },
     };

@@ -37,6 +37,9 @@ const ACTIONS = {
   runtime: "crazy-max/ghaction-github-runtime@v4",
 } as const;
 
+/** The actions `--pin` may name (OWNER/ACTION): any other would pin nothing. */
+export const PINNABLE_ACTIONS: readonly string[] = Object.values(ACTIONS).map((a) => a.slice(0, a.indexOf("@")));
+
 /** Docker's images for a GitLab job: the CLI (with buildx) and the engine as a service. */
 const GITLAB_IMAGES = { cli: "docker:28-cli", engine: "docker:28-dind" } as const;
 

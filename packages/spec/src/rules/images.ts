@@ -11,6 +11,7 @@ import { applyOverrides } from "../overrides.ts";
 import { isWithin, resolveUnder } from "../posix-path.ts";
 import type { ImageInput } from "../schema.ts";
 import type { Path } from "../source-map.ts";
+import { tagHint } from "../template.ts";
 import {
   absolutePath,
   checkRegistryNames,
@@ -25,7 +26,6 @@ import {
   template,
   warn,
 } from "./context.ts";
-import { tagHint } from "../template.ts";
 import { contextRules } from "./contexts.ts";
 import { NAME_RE } from "./registries.ts";
 
