@@ -70,6 +70,11 @@ test("run from a folder that was removed: exit 4 and one sentence, no stack trac
     expect(r.stderr).toBe("multiarch: the current folder cannot be read (ENOENT); it may have been removed: cd to one that exists\n");
     mkdirSync(gone);
   }
+  // found by a re-test: --help and --version there exited 4 with nothing printed
+  const help = spawnSync("/bin/bash", ["-c", 'cd "$1" && rmdir "$1" && exec "$0" "$2" validate --help', process.execPath, gone, BIN], { encoding: "utf8" });
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^usage: multiarch validate/);
+  mkdirSync(gone);
   // found by a review: --json printed nothing there
   const r = spawnSync("/bin/bash", ["-c", 'cd "$1" && rmdir "$1" && exec "$0" "$2" inspect --json x', process.execPath, gone, BIN], { encoding: "utf8" });
   expect(r.status).toBe(4);

@@ -305,5 +305,12 @@ describe.skipIf(!env)("runs publish only what they built", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, "out/meta.json"), "utf8"))).toBeTruthy();
     expect(existsSync(join(dir, "out/html/report.html"))).toBe(true);
+    // found by a review: a full disk after the run named the metadata's failure alone, and left empty files
+    // (/dev/full: every write is ENOSPC)
+    const full = await cli(["apply", "-f", spec, "--metadata-file", "/dev/full", "--report", "/dev/full"]);
+    expect(full.exitCode, full.stderr).toBe(4);
+    expect(full.stderr).toContain("cannot write the metadata: ENOSPC");
+    expect(full.stderr).toContain("cannot write the report: ENOSPC");
+    expect(existsSync("/dev/full")).toBe(true);
   }, 240_000);
 });

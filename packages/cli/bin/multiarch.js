@@ -57,12 +57,12 @@ function keepCaches(compiled) {
 }
 
 /** The command line; validate's recorded for the result cache when it is loaded. */
-function runBundle(resultCache) {
+function runBundle(resultCache, cwd) {
   const bundle = compileScript("multiarch");
   const packageDir = join(__dirname, "..");
   const cache = resultCache?.exports;
   bundle.exports
-    .main(cache && ((argv, cwd, env) => cache.record(argv, cwd, env, packageDir)))
+    .main(cache && ((argv, at, env) => cache.record(argv, at, env, packageDir)), cwd)
     .then(() => keepCaches({ multiarch: bundle, "result-cache": resultCache }));
 }
 
@@ -74,6 +74,8 @@ function workingFolder(argv) {
   try {
     return process.cwd();
   } catch (e) {
+    // help and the version read no folder: printed as anywhere else
+    if (argv.length === 0 || argv[0] === "help" || argv.some((a) => ["-h", "--help", "-V", "--version"].includes(a))) return "/";
     const message = `the current folder cannot be read (${e.code ?? e.message}); it may have been removed: cd to one that exists`;
     process.stderr.write(`multiarch: ${message}\n`);
     if (argv.some((a) => a === "--json" || a.startsWith("--json="))) {
@@ -94,7 +96,7 @@ if (require.main === module) {
   // which runs after every edit: the cache could never answer it, and recording costs a few ms.
   const resultCache = argv.includes("validate") && !argv.includes("--static") ? compileScript("result-cache") : undefined;
   const answered = resultCache?.exports.replay(argv, cwd, process.env);
-  if (answered === undefined) runBundle(resultCache);
+  if (answered === undefined) runBundle(resultCache, cwd);
   else {
     process.exitCode = answered;
     keepCaches({ "result-cache": resultCache });

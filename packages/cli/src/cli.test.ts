@@ -153,3 +153,24 @@ test("a full disk is exit 4's sentence, with or without a path", () => {
   expect(fileSystemError(full)).toBe("cannot write: no space left on device (ENOSPC)");
   expect(fileSystemError(Object.assign(full, { path: "/o/docker-bake.json" }))).toBe("cannot write /o/docker-bake.json: no space left on device (ENOSPC)");
 });
+
+// found by a re-test: Ctrl-C during inspect of a registry that does not answer waited 44 s, then exit 2
+test("inspect stops on Ctrl-C: exit 130 at once", async () => {
+  const { createServer } = await import("node:net");
+  const sockets: import("node:net").Socket[] = [];
+  const server = createServer((s) => sockets.push(s)); // accepts, never answers
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as import("node:net").AddressInfo).port;
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 300);
+  const t0 = performance.now();
+  const io = memoryIo("/");
+  try {
+    expect(await run(["inspect", `127.0.0.1:${port}/x:1`, "--json"], io, stop.signal)).toBe(130);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(JSON.parse(io.out())).toMatchObject({ exitCode: 130 });
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
+});

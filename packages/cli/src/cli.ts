@@ -7,9 +7,10 @@ import { type CommandDef, EXIT, JSON_VERSION, type Outcome } from "./context.ts"
 import { type Io, printDiagnostics } from "./format.ts";
 import { type CommandName, OPTIONS, type OptionSpec, type OptionTable, type Values } from "./options.ts";
 
-const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed,
-3 verification failed, 4 the engine cannot run the plan or cannot sign it (or a file cannot be written), 5 another run of this spec holds the lock,
-70 internal error, 130 interrupted (children stopped; the report lists each tag that had already moved).`;
+const EXIT_CODES = `Exit codes: 0 success, 1 spec or usage error (nothing run), 2 a build, push, login or test failed (or the registry
+could not be read), 3 verification failed, 4 the engine cannot run the plan or cannot sign it (or a file cannot be written, or the
+current folder read), 5 another run holds this spec's lock or its output folder's, 70 internal error, 130 interrupted (children
+stopped; the report lists each tag that had already moved).`;
 
 export const COMMANDS: { [C in CommandName]: CommandDef<C> } = {
   validate: {
@@ -29,7 +30,7 @@ the same command in the same folder is answered from a cache (MULTIARCH_NO_CACHE
   plan.json                 stages of steps, each a program and an argument array
   plans/<os>-<arch>.json    each platform's share, for a native machine of that arch`,
     footer:
-      "Exit codes: 0 written, 1 spec or usage error (nothing written), 4 a file cannot be written (or the current folder read), 5 an apply of this spec is running, 70 internal error.",
+      "Exit codes: 0 written, 1 spec or usage error (nothing written), 4 a file cannot be written (or the current folder read), 5 another run holds this spec's lock or its output folder's, 70 internal error, 130 interrupted.",
     load: () => import("./commands/plan.ts"),
   },
   apply: {
@@ -98,7 +99,8 @@ base image (offers every platform its image asks for), cosign when the spec sign
 compile under emulation or write an architecture into a download URL.
 --fix makes the safe, local repairs and says each command first: mount binfmt_misc, register the
 installed QEMU handlers with the F flag, create the builder the spec defines. It never installs packages.`,
-    footer: "Exit codes: 0 the spec can be applied here (warnings may be printed), 1 a check failed (or a spec error), 70 internal error, 130 interrupted.",
+    footer:
+      "Exit codes: 0 the spec can be applied here (warnings may be printed), 1 a check failed (or a spec error), 4 the current folder cannot be read, 70 internal error, 130 interrupted.",
     load: () => import("./commands/doctor.ts"),
   },
   inspect: {
@@ -109,7 +111,7 @@ each platform's image with its digest and size (manifest, config and layers), at
 --expect linux/amd64,linux/arm64 exits 3 unless the image holds exactly those platforms; --key cosign.pub
 exits 3 unless cosign verifies REF's signature with that key (transparency log not required).`,
     footer:
-      "Exit codes: 0 read (and as expected), 1 usage error (a --key that cannot be read too), 2 cannot be read, 3 not the expected platforms, or no signature the key verifies, 70 internal error.",
+      "Exit codes: 0 read (and as expected), 1 usage error (a --key that cannot be read too), 2 cannot be read, 3 not the expected platforms, or no signature the key verifies, 4 the current folder cannot be read, 70 internal error, 130 interrupted.",
     load: () => import("./commands/inspect.ts"),
   },
   import: {

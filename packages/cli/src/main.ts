@@ -7,4 +7,5 @@ import type { Recorder } from "./result-cache.ts";
 export { run };
 
 /** recorder: the result cache's (dist/result-cache.cjs), which bin/multiarch.js loaded first. */
-export const main = (recorder?: Recorder): Promise<number> => runAsProcess(process.argv.slice(2), process.cwd(), recorder);
+/** `cwd`: the bin's, which stands in "/" for a folder removed under the shell when the command reads none (help). */
+export const main = (recorder?: Recorder, cwd: string = process.cwd()): Promise<number> => runAsProcess(process.argv.slice(2), cwd, recorder);

@@ -20,10 +20,11 @@ export async function inspectRef(
   ref: string,
   env: Env,
   insecureHosts: readonly string[] = [],
+  signal?: AbortSignal,
 ): Promise<{ ok: true; value: Inspected } | { ok: false; message: string }> {
   const parsed = parseImageRef(ref);
   if (!parsed.ok) return { ok: false, message: parsed.message };
-  const client = new RegistryClient({ env, insecureHosts });
+  const client = new RegistryClient({ env, insecureHosts, ...(signal ? { signal } : {}) });
   // manifest + config + layers, as the registry stores them
   const sizeOf = (m: Record<string, unknown>): number => {
     const layers = (m.layers as Descriptor[] | undefined) ?? [];

@@ -94,6 +94,14 @@ describe("the registry client", () => {
     );
   });
 
+  // found by a review: a registry that never answered was said as "The operation was aborted"
+  test("a request with no answer says it timed out, and which", async () => {
+    const hang = ((_: string | URL, init?: RequestInit) =>
+      new Promise((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)))) as typeof globalThis.fetch;
+    const err = (await new RegistryClient({ env: configWith({}), fetch: hang, timeoutMs: 20 }).manifest(REF).catch((e: Error) => e)) as Error;
+    expect(err.message).toBe("reg.example: GET manifests/1: no answer within 0.02 s (3 attempts)");
+  });
+
   // found by a review: the registry's Basic credentials went to whatever host its upload Location named
   test("an upload Location on another host is sent no credentials", async () => {
     const auth = Buffer.from("u:pw").toString("base64");

@@ -222,17 +222,23 @@ export class RegistryClient {
       // no credentials before a challenge asks for them: public images never consult a helper
       const auth = own ? (this.tokens.get(`${ref.host} ${op.scope}`) ?? this.tokens.get(`${ref.host} basic`)) : undefined;
       let res: TransportResponse;
+      const timeoutMs = op.timeoutMs ?? this.opts.timeoutMs ?? 15_000;
       try {
         res = await this.fetch(url, {
           method: op.method ?? "GET",
           headers: { ...op.headers, ...(auth ? { authorization: auth } : {}) },
-          signal: this.signal(op.timeoutMs ?? this.opts.timeoutMs ?? 15_000),
+          signal: this.signal(timeoutMs),
           // a fresh body per attempt
           ...(op.body ? { body: op.body() } : {}),
         });
       } catch (e) {
         if (attempt < ATTEMPTS && !this.opts.signal?.aborted) continue;
-        throw new RegistryError(`${ref.host}: ${(e as Error).message}`);
+        // a timeout said as one, with the request (node says "The operation was aborted")
+        const timedOut = !this.opts.signal?.aborted && ((e as Error).name === "TimeoutError" || (e as Error).name === "AbortError");
+        const what = timedOut
+          ? `${op.method ?? "GET"} ${op.path || "/v2/"}: no answer within ${timeoutMs / 1000} s (${ATTEMPTS} attempts)`
+          : (e as Error).message;
+        throw new RegistryError(`${ref.host}: ${what}`);
       }
       if (res.status === 401 && !challenged && own) {
         challenged = true;

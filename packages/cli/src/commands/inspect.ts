@@ -8,7 +8,7 @@ import { type Io, style, table } from "../format.ts";
 
 const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
-export default async function inspect({ values, io, json, positionals }: CommandContext<"inspect">): Promise<Outcome> {
+export default async function inspect({ values, io, json, positionals, signal }: CommandContext<"inspect">): Promise<Outcome> {
   if (positionals.length !== 1) return { exit: EXIT.usage, message: "name one image: multiarch inspect REF, e.g. ghcr.io/acme/app:1.2.0" };
   const ref = positionals[0]!;
   // a name that is no image reference is the user's to fix (exit 1), not a registry's failure
@@ -25,7 +25,8 @@ export default async function inspect({ values, io, json, positionals }: Command
   if (keyProblem) return { exit: EXIT.usage, message: `--key ${values.key}: ${keyProblem}` };
   const { inspectRef } = await import("@multiarch/executor");
   const insecure = values.insecure ? [ref.split("/")[0]!] : [];
-  const r = await inspectRef(ref, io.env, insecure);
+  const r = await inspectRef(ref, io.env, insecure, signal);
+  if (signal.aborted) return { exit: EXIT.interrupted, message: `interrupted while reading ${ref}` };
   if (!r.ok) return { exit: EXIT.failed, message: `cannot read ${ref}: ${r.message}` };
   const v = r.value;
   const found = v.images.map((i) => i.platform);

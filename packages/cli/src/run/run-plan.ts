@@ -1,6 +1,6 @@
 // Running a compiled plan, for every command that runs one (apply, apply --shard, merge, promote):
 // preflight, the executor with progress, the closing summary, metadata and reports.
-import { appendFileSync, closeSync, openSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, lstatSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { type EngineFacts, type ExecEvent, makeDir, type Report, tagsLeft } from "@multiarch/executor";
@@ -121,7 +121,9 @@ export async function runPlan(
   if (json) io.stderr.write(`${text}\n`);
   else io.stdout.write(`${text}\n`);
   // a shard's result is its shard file; merge writes the metadata and report of what it published
-  const failedWrite = values.shard ? undefined : (writeMetadata(values, io, report) ?? writeReports(ctx, report, plan, planDir));
+  // both written, whatever the other did, and each failure named
+  const failures = values.shard ? [] : [writeMetadata(values, io, report), writeReports(ctx, report, plan, planDir)].filter((f) => f !== undefined);
+  const failedWrite = failures.length ? failures.join("; ") : undefined;
   // checked before the run, so this is rare (a full disk): the tags it moved stay moved, and it says so
   const moved = report.tags.filter((t) => t.status === "moved").length;
   const unwritten = failedWrite && `${failedWrite} (the run ${moved ? `moved ${plural(moved, "tag")}: see above` : "moved no tag"})`;
@@ -157,6 +159,20 @@ function unwritable(values: RunValues, io: Io): string | undefined {
 }
 
 /**
+ * A file written whole, or removed: a full disk left an empty metadata file, which CI would read as one
+ * with nothing published (the file was opened, so made empty, before the run).
+ */
+function writeWhole(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    // (a device, /dev/full, is left alone)
+    if (lstatSync(file, { throwIfNoEntry: false })?.isFile()) rmSync(file, { force: true });
+    throw e;
+  }
+}
+
+/**
  * --metadata-file FILE, and under GitHub Actions $GITHUB_OUTPUT: what was published, for signing and
  * attesting. Written on failure too (statuses say what happened). A file that cannot be written is exit 4.
  */
@@ -165,7 +181,7 @@ function writeMetadata(values: RunValues, io: Io, report: Report): string | unde
   const file = values["metadata-file"] !== undefined ? resolve(io.cwd, values["metadata-file"]) : undefined;
   const github = io.env.GITHUB_ACTIONS === "true" ? io.env.GITHUB_OUTPUT : undefined;
   try {
-    if (file) writeFileSync(file, `${JSON.stringify(meta, null, 2)}\n`);
+    if (file) writeWhole(file, `${JSON.stringify(meta, null, 2)}\n`);
     if (github) appendFileSync(github, githubOutputLines(meta));
   } catch (e) {
     return `cannot write the metadata: ${(e as Error).message}`;
@@ -180,7 +196,7 @@ function writeReports({ command, values, io }: RunContext, report: Report, plan:
     if (values.report !== undefined) {
       const file = resolve(io.cwd, values.report);
       makeDir(dirname(file));
-      writeFileSync(file, htmlReport(report, plan, { title, hostPlatform: hostPlatform(), generatedAt: new Date().toISOString() }));
+      writeWhole(file, htmlReport(report, plan, { title, hostPlatform: hostPlatform(), generatedAt: new Date().toISOString() }));
       io.stderr.write(`report: ${displayPath(file, io.cwd)}\n`);
     }
     if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, stepSummary(report, plan, title));
