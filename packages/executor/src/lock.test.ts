@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import ts from "typescript";
 import { describe, expect, test } from "vitest";
-import { acquireLock, holderAlive, lockFileOf, processStart } from "./lock.ts";
+import { acquireLock, acquireOutputLock, holderAlive, lockFileOf, processStart } from "./lock.ts";
 
 const spec = () => {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-lock-"));
@@ -141,4 +141,26 @@ describe("lock", () => {
       for (const r of racers) r.child.kill();
     }
   }, 60_000);
+});
+
+// found by a re-test: on a full disk each run left an empty .lock.PID.draft, and the error named no file.
+// A tmpfs of its own (root only; skipped where mount is refused)
+test("a full disk leaves no lock draft, and the error names the file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-lock-full-"));
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", dir]).status !== 0) return;
+  try {
+    // filled: a file of the whole size (tmpfs pages are 4k)
+    spawnSync("sh", ["-c", `cat /dev/zero > "${dir}/fill" 2>/dev/null`]);
+    let thrown: NodeJS.ErrnoException | undefined;
+    try {
+      acquireOutputLock(dir, spec());
+    } catch (e) {
+      thrown = e as NodeJS.ErrnoException;
+    }
+    expect(thrown?.code).toBe("ENOSPC");
+    expect(thrown?.path).toBe(join(dir, `.lock.${process.pid}.draft`));
+    expect(readdirSync(dir)).toEqual(["fill"]);
+  } finally {
+    spawnSync("umount", [dir]);
+  }
 });

@@ -156,7 +156,19 @@ function acquireLockFile(file: string, specFile: string, now: Date): Lock {
   const started = processStart(process.pid);
   if (started) me.started = started;
   const draft = `${file}.${process.pid}.draft`;
-  writeFileSync(draft, JSON.stringify(me));
+  try {
+    writeFileSync(draft, JSON.stringify(me));
+  } catch (e) {
+    // a full disk makes the file and fails the write: no empty draft left behind, and the error names it
+    try {
+      rmSync(draft, { force: true });
+    } catch {
+      // not ours to remove (a folder of that name): the error below says what failed
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err.path === undefined) err.path = draft;
+    throw err;
+  }
   try {
     // bounded: a racer holding the takeover guard keeps it for a few system calls
     for (let attempt = 0; attempt < 200; attempt++) {
