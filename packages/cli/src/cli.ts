@@ -355,9 +355,12 @@ export async function run(given: readonly string[], io: Io, signal: AbortSignal 
   // `multiarch --json` alone names no command: said as such, in the one JSON document
   if (name === "--json") return finish("", { exit: EXIT.usage, message: `no command given; commands: ${Object.keys(COMMANDS).join(", ")}` });
   if (!isCommand(name)) {
-    const guess = closest(name, Object.keys(COMMANDS));
+    // an option before the command (multiarch -f x.yaml validate): the command comes first
+    const later = name.startsWith("-") ? argv.find((a) => isCommand(a)) : undefined;
+    const guess = name.startsWith("-") ? undefined : closest(name, Object.keys(COMMANDS));
     if (!json) io.stderr.write(`${HELP}\n\n`);
-    return finish(name, { exit: EXIT.usage, message: `unknown command "${name}"${guess ? `; did you mean ${guess}?` : ""}` });
+    const why = later ? `; the command comes first: multiarch ${later} ${argv.filter((a) => a !== later).join(" ")}` : guess ? `; did you mean ${guess}?` : "";
+    return finish(later ?? name, { exit: EXIT.usage, message: `unknown command "${name}"${why}` });
   }
   if (first === "help") {
     io.stdout.write(`${commandHelp(name)}\n`);

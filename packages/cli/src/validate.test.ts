@@ -715,6 +715,8 @@ describe("usage errors exit 1 with a hint, before anything runs", () => {
     // found by a review: a spec named as an argument was told options start with --
     [["validate", "multiarch.yaml"], "unexpected argument multiarch.yaml; to read that spec, write -f multiarch.yaml"],
     [["ci", "github", "gitlab"], "name one CI: multiarch ci github, or multiarch ci gitlab"],
+    // found by a re-test: "-f FILE" before the command read as an unknown command, with a guess of ci
+    [["-f", "x.yaml", "validate"], 'unknown command "-f"; the command comes first: multiarch validate -f x.yaml'],
     [["apply", "--plan", "x/plan.json", "--platform", "linux/amd64"], "--platform cannot change a saved plan"],
   ])("%j", async (argv, message) => {
     const io = memoryIo(FIXTURES);
