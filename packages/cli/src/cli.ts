@@ -298,7 +298,7 @@ export function fileSystemError(e: unknown, defaultOut = false): string | undefi
   const err = e as NodeJS.ErrnoException;
   // (a write that found the disk full names no path: node's ENOSPC from write() has none)
   if (!(e instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string") return undefined;
-  if (typeof err.path !== "string" && !["ENOSPC", "EDQUOT", "EIO"].includes(err.code)) return undefined;
+  if (typeof err.path !== "string" && err.code !== "ENOSPC" && err.code !== "EDQUOT") return undefined;
   // makeDir's ENOENT: the folder above exists, the file system takes no new one there
   const refusedFolder = err.code === "ENOENT" && err.syscall === "mkdir";
   if (!refusedFolder && !["ENOTDIR", "EISDIR", "EEXIST", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"].includes(err.code))

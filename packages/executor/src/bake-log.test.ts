@@ -99,35 +99,28 @@ describe("readBakeLog", () => {
 
   // seen in a one-image run: the quote before the excerpt kept BuildKit's closing rule ("------") above "Dockerfile:2"
   test("a one-target bake failing on two platforms: both quotes, the excerpt after the last, no rule between", () => {
-    const log = [
-      "#9 [linux/arm64 2/2] RUN false",
-      '#9 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
-      "------",
-      " > [linux/arm64 2/2] RUN false:",
-      "------",
-      "------",
-      " > [linux/amd64 2/2] RUN false:",
-      "------",
+    const stepError = 'ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1';
+    // the Dockerfile excerpt and the final error, as BuildKit prints them after the last quote
+    const excerpt = [
       "Dockerfile:2",
       "--------------------",
       "   1 |     FROM busybox",
       "   2 | >>> RUN false",
       "--------------------",
       'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+    ];
+    const log = [
+      "#9 [linux/arm64 2/2] RUN false",
+      `#9 ${stepError}`,
+      "------",
+      " > [linux/arm64 2/2] RUN false:",
+      "------",
+      "------",
+      " > [linux/amd64 2/2] RUN false:",
+      "------",
+      ...excerpt,
     ].join("\n");
-    expect(readBakeLog(log, ["bad"])[0]!.error).toBe(
-      [
-        " > [linux/arm64 2/2] RUN false:",
-        'ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
-        " > [linux/amd64 2/2] RUN false:",
-        "Dockerfile:2",
-        "--------------------",
-        "   1 |     FROM busybox",
-        "   2 | >>> RUN false",
-        "--------------------",
-        'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
-      ].join("\n"),
-    );
+    expect(readBakeLog(log, ["bad"])[0]!.error).toBe([" > [linux/arm64 2/2] RUN false:", stepError, " > [linux/amd64 2/2] RUN false:", ...excerpt].join("\n"));
   });
 
   test("a step BuildKit quotes under a dependent's name is the dependency's when the Dockerfile line is the dependency's", () => {

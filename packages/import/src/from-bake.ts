@@ -218,14 +218,15 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
   // the targets asked for (bake prints them as group default); one reached only through another's target:
   // context is built for it and never output (bake gives it no output): an internal image
   const asked = print.group?.default ? new Set(members("default")) : undefined;
-  const used = new Set(
-    names.flatMap((n) =>
-      Object.values(print.target[n]!.contexts ?? {})
-        .filter((c) => c.startsWith("target:"))
-        .map((c) => c.slice(7)),
-    ),
-  );
-  const consumersOf = (n: string) => names.filter((m) => Object.values(print.target[m]!.contexts ?? {}).includes(`target:${n}`));
+  // who builds FROM whom: the targets naming each one in a target: context
+  const consumers = new Map<string, string[]>();
+  for (const m of names)
+    for (const c of Object.values(print.target[m]!.contexts ?? {})) {
+      if (!c.startsWith("target:")) continue;
+      const list = consumers.get(c.slice(7)) ?? [];
+      if (!list.includes(m)) consumers.set(c.slice(7), [...list, m]);
+    }
+  const consumersOf = (n: string): string[] => consumers.get(n) ?? [];
   // A target with no platforms that others build FROM: bake builds it once, for the builder's platform, and
   // gives that image to each of them, whatever their platform (an arm64 image FROM an amd64 base). multiarch
   // builds it for each platform they are built for (through chains of such targets too).
@@ -330,7 +331,7 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
     // a bare path is bake's type=local,dest=PATH
     const outputs = (t.output ?? []).map((o) => (o.includes("=") ? csv(o) : { type: "local", dest: o }));
     const cacheOnly = outputs.some((o) => o.type === "cacheonly");
-    const linked = used.has(n) && asked !== undefined && !asked.has(n);
+    const linked = consumers.has(n) && asked !== undefined && !asked.has(n);
     for (const o of outputs) {
       if (o.type && !["cacheonly", "image", "registry"].includes(o.type))
         warnings.push(
@@ -345,7 +346,7 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
           );
       }
     }
-    if (cacheOnly && !used.has(n))
+    if (cacheOnly && !consumers.has(n))
       warnings.push(
         `${where}: output type=cacheonly and no target builds FROM it: a check bake runs (a lint or test stage), which multiarch builds only for images that use it; run it with docker buildx bake ${n}, or make it an image's test:`,
       );
@@ -353,7 +354,7 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
       warnings.push(
         `${where}: bake builds it only as the context of ${consumersOf(n).join(", ")} (it is not among the targets asked for) and pushes it nowhere: an internal image (publish: false)${mine.length ? ", its tags not carried" : ""}`,
       );
-    if (cacheOnly || linked || (mine.length === 0 && used.has(n))) json.publish = false;
+    if (cacheOnly || linked || (mine.length === 0 && consumers.has(n))) json.publish = false;
     else if (mine.length === 0) {
       json.registries = [];
       warnings.push(`${where}: no tags; it becomes an OCI archive under .multiarch/oci`);

@@ -70,7 +70,6 @@ export default async function ci({ values, io, positionals }: CommandContext<"ci
     pins,
   };
   const text = provider === "github" ? githubWorkflow(spec, opts) : gitlabPipeline(spec, opts);
-
   const out = values.out !== undefined ? resolve(io.cwd, values.out) : join(spec.root, PROVIDERS[provider]);
   if (existsSync(out) && !values.force) return { exit: EXIT.usage, message: `${displayPath(out, io.cwd)} exists; pass --force to replace it` };
   makeDir(dirname(out));

@@ -70,9 +70,9 @@ export default async function inspect({ values, io, json, positionals, signal }:
 
 /** Why a public key (a path, or env://NAME) cannot be read here; undefined when it can. */
 function unreadableKey(key: string, io: Io): string | undefined {
-  // a KMS or other URI cosign reads itself (awskms://, gcpkms://, hashivault://, k8s://, pkcs11:): its to check
-  if (!key.startsWith("env://") && /^[a-z][a-z0-9+.-]*:/i.test(key) && !/^[a-z]:[\\/]/i.test(key)) return undefined;
   if (key.startsWith("env://")) return io.env[key.slice("env://".length)] ? undefined : `environment variable ${key.slice("env://".length)} is not set`;
+  // a KMS or other URI (awskms://, gcpkms://, hashivault://, k8s://, pkcs11:) is cosign's to read
+  if (/^[a-z][a-z0-9+.-]*:/i.test(key) && !/^[a-z]:[\\/]/i.test(key)) return undefined;
   try {
     const file = resolve(io.cwd, key);
     if (statSync(file).isDirectory()) return "is a folder, not a public key file";
