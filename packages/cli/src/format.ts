@@ -2,7 +2,7 @@
 // or when the stream is not a terminal).
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
-import { maskUrlPassword } from "@multiarch/executor";
+import { maskUrlPassword } from "@multiarch/executor/url-password";
 import type { Diagnostic } from "@multiarch/spec";
 
 export interface Io {
