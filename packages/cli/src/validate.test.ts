@@ -223,6 +223,15 @@ describe("validate: bad inputs point at their line and column", () => {
       ["invalid-type", "2:24"],
       ["tag-invalid", "6:12"],
     ]);
+    // defaults' literal tags alike, when an image publishes with them (found by a review: said only once the rest was fixed)
+    const defaults = ["version: 1", 'defaults: { tags: ["Bad!", "ok"] }', "images:", "  c:", "    context: nothere"];
+    expect(await errorsOf(specRepo(defaults, "app"))).toEqual([
+      ["tag-invalid", "2:20"],
+      ["path-missing", "5:14"],
+    ]);
+    // not when every image has tags of its own, or is internal: they are never applied
+    const unused = ["version: 1", 'defaults: { tags: ["Bad!"] }', "images:", "  c:", "    context: app", "    tags: [ok]"];
+    expect((await validate(specRepo(unused, "app"))).exit).toBe(0);
   });
 
   test("a matrix name with a key the matrix lacks is one error, with the key it meant", async () => {

@@ -51,7 +51,15 @@ export function imageRules(ctx: RuleContext, registries: readonly Registry[]): I
   const shared: Shared = {
     registries,
     platforms: ctx.input.platforms ? platformsOf(ctx, ctx.input.platforms, ["platforms"]) : [...DEFAULT_PLATFORMS],
-    tags: d.tags ? tagTemplates(ctx, d.tags, ["defaults", "tags"]) : undefined,
+    // their literal tags checked with the images' when an image publishes with them: where they apply
+    tags: d.tags
+      ? tagTemplates(
+          ctx,
+          d.tags,
+          ["defaults", "tags"],
+          Object.values(ctx.input.images).some((i) => i.publish !== false && !i.tags),
+        )
+      : undefined,
     defaults: { args: new Map(), labels: new Map(), annotations: new Map() },
   };
   const images: Image[] = [];
