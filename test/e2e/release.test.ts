@@ -1,7 +1,7 @@
 // Releases users can trust (issue 22): every published index signed by digest with real cosign before
 // any tag moves, a broken key moving nothing; promote rolling tags back to an earlier version's index,
 // copying a verified, signed index between registries by digest, and refusing an incomplete one.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -221,8 +221,11 @@ describe.skipIf(!env)("releases: signing and promote", () => {
     expect(never.stdout + never.stderr).toContain(`${staging}:9.9.9: the registry has no such image (HTTP 404)`);
 
     // roll back: latest and 1 go back to 1.4.2's index; 1.4 and 1.4.2 already hold it and are left alone.
-    // promote runs in-process (and cosign): a machine without a docker engine can roll back (found by a review)
+    // promote runs in-process (and cosign): a machine without a docker engine can roll back, and a checkout
+    // without the build inputs (a Dockerfile since removed): nothing is built (both found by reviews)
+    renameSync(join(dir, "app/Dockerfile"), join(dir, "app/Dockerfile.away"));
     const back = await run(dir, ["promote", "1.4.2"], undefined, { DOCKER_HOST: "unix:///nonexistent.sock" });
+    renameSync(join(dir, "app/Dockerfile.away"), join(dir, "app/Dockerfile"));
     expect(back.exitCode, back.stderr).toBe(0);
     const rolled = reportOf(back.stdout);
     expect(rolled.promoted).toEqual({ version: "1.4.2", sources: { "app@staging": `${staging}:1.4.2` } });

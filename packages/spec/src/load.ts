@@ -105,7 +105,10 @@ export function findRoot(specFile: string): string {
   }
 }
 
-export function loadSpec(file: string, opts: { env?: Readonly<Record<string, string | undefined>>; sets?: readonly string[] } = {}): SpecResult {
+export function loadSpec(
+  file: string,
+  opts: { env?: Readonly<Record<string, string | undefined>>; sets?: readonly string[]; absentInputs?: boolean } = {},
+): SpecResult {
   const abs = resolve(file);
   const read = readSpecFile(abs);
   if (!read.ok) {

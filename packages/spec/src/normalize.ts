@@ -21,7 +21,7 @@ export type { SpecFs };
 export function normalize(
   input: SpecInput,
   map: SourceMap,
-  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; overrides?: readonly Override[] },
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; overrides?: readonly Override[]; absentInputs?: boolean },
 ): { spec?: Spec; diagnostics: Diagnostic[] } {
   const ctx = createContext(input, map, opts);
   envNameRules(ctx);

@@ -16,11 +16,12 @@ export type SpecResult =
 
 /**
  * `env`: where variables are read from for the fields that shape the plan; without it, defaults only
- * (validate --static). `sets`: --set IMAGE.KEY=VALUE overrides.
+ * (validate --static). `sets`: --set IMAGE.KEY=VALUE overrides. `absentInputs`: build inputs (contexts,
+ * Dockerfiles) need not exist, for a command that builds nothing (promote).
  */
 export function parseSpec(
   text: string,
-  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; sets?: readonly string[] },
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; sets?: readonly string[]; absentInputs?: boolean },
 ): SpecResult {
   // a malformed --set is reported beside everything else: the well-formed ones still apply
   const sets = parseSets(opts.sets ?? [], opts.file);

@@ -22,7 +22,8 @@ export default async function promote(ctx: CommandContext<"promote">): Promise<O
   const version = positionals[0]!;
   const concurrency = concurrencyOf(values);
   if (concurrency === undefined) return { exit: EXIT.usage, message: "--concurrency takes a whole number >= 1" };
-  const loaded = loadSpecOf(values, io);
+  // nothing is built: a checkout without the build inputs (a Dockerfile since removed) can roll back
+  const loaded = loadSpecOf(values, io, { absentInputs: true });
   if (!loaded.ok) return { exit: EXIT.usage, errors: loaded.errors, warnings: loaded.warnings };
   const set = withVersion(loaded.spec, values.variable ?? "version", version);
   if ("error" in set) return { exit: EXIT.usage, message: set.error, warnings: loaded.warnings };

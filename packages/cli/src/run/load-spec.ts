@@ -4,8 +4,11 @@ import { diag, findSpec, loadSpec, SPEC_FILE_NAME, type Spec, type SpecResult } 
 import type { Io } from "../format.ts";
 import type { PlanShape } from "../options.ts";
 
-/** --static (validate): variables take their defaults; the environment is not read. */
-export function loadSpecOf(shape: Pick<PlanShape, "file" | "set">, io: Io, opts: { static?: boolean } = {}): SpecResult {
+/**
+ * --static (validate): variables take their defaults; the environment is not read. `absentInputs`: for a
+ * command that builds nothing, contexts and Dockerfiles need not exist.
+ */
+export function loadSpecOf(shape: Pick<PlanShape, "file" | "set">, io: Io, opts: { static?: boolean; absentInputs?: boolean } = {}): SpecResult {
   const file = shape.file !== undefined ? resolve(io.cwd, shape.file) : findSpec(io.cwd);
   if (!file) {
     return {
@@ -19,7 +22,11 @@ export function loadSpecOf(shape: Pick<PlanShape, "file" | "set">, io: Io, opts:
     };
   }
   // variables in registry URLs, repositories and platform lists are read now
-  return loadSpec(file, { ...(opts.static ? {} : { env: io.env }), ...(shape.set ? { sets: shape.set } : {}) });
+  return loadSpec(file, {
+    ...(opts.static ? {} : { env: io.env }),
+    ...(shape.set ? { sets: shape.set } : {}),
+    ...(opts.absentInputs ? { absentInputs: true } : {}),
+  });
 }
 
 /** Output folder as given (relative to cwd) or .multiarch next to the spec; returned absolute. */

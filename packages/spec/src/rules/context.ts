@@ -37,12 +37,14 @@ export interface RuleContext {
   /** --set overrides, and the fields they replaced (problems there are the override's, not the file's). */
   overrides: readonly Override[];
   overridden: { path: Path; text: string }[];
+  /** Build inputs that do not exist are no error: nothing will be built from them (promote). */
+  absentInputs: boolean;
 }
 
 export function createContext(
   input: SpecInput,
   map: SourceMap,
-  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; overrides?: readonly Override[] },
+  opts: { file: string; root: string; fs: SpecFs; env?: Readonly<Record<string, string | undefined>>; overrides?: readonly Override[]; absentInputs?: boolean },
 ): RuleContext {
   return {
     input,
@@ -57,6 +59,7 @@ export function createContext(
     values: new Map(),
     overrides: opts.overrides ?? [],
     overridden: [],
+    absentInputs: opts.absentInputs === true,
     ...(opts.env ? { env: opts.env } : {}),
   };
 }
@@ -190,6 +193,7 @@ export function checkRegistryNames(ctx: RuleContext, names: readonly string[], p
 /** A path the user wrote must exist and, resolved through symlinks, stay inside the repository. */
 export function inside(ctx: RuleContext, abs: string, want: "file" | "dir", path: Path, what: string): string | undefined {
   const real = ctx.fs.realpath(abs);
+  if (real === undefined && ctx.absentInputs) return abs;
   if (real === undefined || ctx.fs.kind(real) !== want) {
     const why = real === undefined ? "does not exist" : `is not a ${want === "dir" ? "folder" : "file"}`;
     const hint =

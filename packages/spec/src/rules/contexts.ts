@@ -42,7 +42,7 @@ export function contextRules(ctx: RuleContext, name: string, img: ImageInput, ip
       else if (digest !== undefined && !isContentDigest(digest)) report(ctx, "invalid-value", cp, `context ${cname}: "${digest}" is not a digest`, written);
       else {
         const real = inside(ctx, resolveInSpec(ctx, folder), "dir", cp, `context ${cname}: OCI layout`);
-        if (real && ctx.fs.kind(`${real}/index.json`) !== "file")
+        if (real && !ctx.absentInputs && ctx.fs.kind(`${real}/index.json`) !== "file")
           report(
             ctx,
             "path-missing",
