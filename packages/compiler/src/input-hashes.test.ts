@@ -222,6 +222,22 @@ describe("decisions", () => {
     expect(d.plan.images.find((i) => i.name === "other")!.changed).toEqual(["the tags hold an image without recorded inputs"]);
   });
 
+  // found by a review: --explain said "changed: bases" and named none
+  test("a base that moved is named, with the digest it holds now", () => {
+    const on = (digest: string) => facts({ other: { bases: [{ ref: "alpine:3", line: 1, digest }] } });
+    const c = plan(on(`sha256:${"b".repeat(64)}`), all(plan(on(`sha256:${"a".repeat(64)}`))));
+    expect(c.plan.images.find((i) => i.name === "other")!.changed).toEqual([`bases (now alpine:3@sha256:${"b".repeat(12)})`]);
+  });
+
+  // found by a review: a tag the registry did not answer for was said "not published yet"
+  test("a tag that could not be read is said as such, not as never published", () => {
+    const first = plan(facts());
+    // other's tags unread (the registry did not answer), the rest as published
+    const published = Object.fromEntries(Object.entries(all(first)).filter(([ref]) => !ref.startsWith("localhost:5000/x/other:")));
+    const c = plan(facts(), published);
+    expect(c.plan.images.find((i) => i.name === "other")!.changed).toEqual(["a tag could not be read (see the warnings)"]);
+  });
+
   test("a base that could not be read: never up to date", () => {
     const f = facts({ other: { bases: [{ ref: "alpine:3", line: 1, error: "HTTP 503" }] } });
     const first = plan(f);

@@ -16,6 +16,8 @@ export interface ImageHash {
   parts: Record<string, string>;
   /** Why the inputs cannot be known (a base that could not be read): such an image is always built. */
   unknown?: string;
+  /** The external bases as hashed (REF@DIGEST): named when they changed. */
+  bases: string[];
 }
 
 /**
@@ -66,12 +68,13 @@ export function inputHashes(
       // the smoke test the published index passed: a new or changed one runs again (only when set, as above)
       ...(img.test ? { test: img.test.run } : {}),
     };
+    const bases = facts.bases.map((b) => `${b.ref}@${b.digest ?? "?"}`);
     const parts: Record<string, string> = {
       dockerfile: facts.dockerfile,
       context: facts.context,
       contexts: sha(contexts),
       build: sha(build),
-      bases: sha(facts.bases.map((b) => `${b.ref}@${b.digest ?? "?"}`)),
+      bases: sha(bases),
     };
     const failed = facts.bases.find((b) => !b.digest);
     const depUnknown = img.dependsOn.find((d) => out.get(d)?.unknown);
@@ -80,7 +83,7 @@ export function inputHashes(
       : depUnknown
         ? `it builds FROM ${depUnknown}, whose inputs are unknown`
         : undefined;
-    out.set(img.name, { hash: sha({ version: PLAN_VERSION, parts }), parts, ...(unknown ? { unknown } : {}) });
+    out.set(img.name, { hash: sha({ version: PLAN_VERSION, parts }), parts, bases, ...(unknown ? { unknown } : {}) });
   }
   return out;
 }
@@ -131,11 +134,18 @@ export function decide(image: PlannedImage, hash: ImageHash, published: Readonly
   }
   if (hash.unknown) return { kind: "build", changed: [hash.unknown] };
   const before = tags.find((t) => t?.inputParts)?.inputParts;
+  // absent: the registry did not answer for it (null: it answered that there is none)
+  if (tags.includes(undefined)) return { kind: "build", changed: ["a tag could not be read (see the warnings)"] };
   if (!tags.some(Boolean)) return { kind: "build", changed: ["not published yet"] };
   if (!before) return { kind: "build", changed: ["the tags hold an image without recorded inputs"] };
+  // which base moved is not recorded, only the hash of them all: the ones compared are named
+  const named = (part: string) =>
+    part === "bases" && hash.bases.length
+      ? `bases (now ${hash.bases.map((b) => b.replace(/@sha256:([a-f0-9]{12})[a-f0-9]{52}$/, "@sha256:$1")).join(", ")})`
+      : part;
   const changed = Object.entries(hash.parts)
     .filter(([k, v]) => before[k] !== v.slice(0, 12))
-    .map(([k]) => k);
+    .map(([k]) => named(k));
   const platformsDiffer = tags.some((t) => t && [...t.platforms].sort().join(",") !== planned);
   return {
     kind: "build",

@@ -93,7 +93,7 @@ export async function readPublished(
     try {
       tags[ref] = await readTag(client, ref, configs);
     } catch (e) {
-      tags[ref] = null;
+      // left out: unknown, which is not "no such tag" (null)
       problems.push(`${ref}: ${(e as Error).message}`);
     }
   });
