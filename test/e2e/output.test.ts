@@ -1,8 +1,9 @@
 // The CLI's stdout as shells use it: a reader that goes away early (`| head`) is no failure and no stack
 // trace; output that cannot be written (a full disk) is a non-zero exit and one sentence; colour only on
 // a terminal. Needs no engine.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
@@ -114,4 +115,33 @@ test.skipIf(!existsSync("/proc/self"))("-o under /proc: exit 4 at once and one s
   expect(r.status).toBe(4);
   expect(r.stderr).toBe("multiarch plan: cannot mkdir /proc/multiarch-out: /proc exists but takes no new folder (ENOENT)\n");
   expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+// found by a review: a Ctrl-C while the bundle loaded (before its handlers) killed the run with no --json document
+test("a signal that comes while the CLI starts: the run stops as after it, with its --json document", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-early-signal-"));
+  // the signal is sent as V8 compiles the bundle: after bin/multiarch.js starts, before the bundle's handlers exist
+  writeFileSync(
+    join(dir, "early.cjs"),
+    `const vm = require("node:vm"); const Script = vm.Script;
+vm.Script = function (source, opts) { if (String(opts?.filename).endsWith("multiarch.cjs")) process.kill(process.pid, "SIGINT"); return new Script(source, opts); };`,
+  );
+  // an engine that never answers: the run is still asking it when the signal is handled
+  const socket = join(dir, "engine.sock");
+  const engine = createServer((c) => c.on("error", () => {}));
+  await new Promise<void>((ready) => engine.listen(socket, ready));
+  try {
+    const spec = join(example("quickstart"), "multiarch.yaml");
+    const child = spawn(process.execPath, ["-r", "./early.cjs", BIN, "plan", "-f", spec, "-o", join(dir, "out"), "--json"], {
+      cwd: dir,
+      env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
+    });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on("exit", (c, s) => done([c, s])));
+    expect([code, signal]).toEqual([130, null]);
+    expect(JSON.parse(stdout)).toMatchObject({ command: "plan", ok: false, exitCode: 130, message: expect.stringContaining("nothing was built") });
+  } finally {
+    engine.close();
+  }
 });

@@ -89,6 +89,9 @@ function workingFolder(argv) {
 }
 
 if (require.main === module) {
+  // A signal while the bundle loads, before its handlers exist, would kill the run without a word (no --json
+  // document). With a listener here it waits for the event loop, which runs the bundle's handlers too.
+  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => {});
   const argv = process.argv.slice(2);
   const cwd = workingFolder(argv);
   // validate's answer while nothing it read has changed (src/result-cache.ts): given without the bundle.
