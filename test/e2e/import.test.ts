@@ -171,12 +171,21 @@ describe.skipIf(!env)("multiarch import", () => {
     mkdirSync(join(empty, "afolder"));
     writeFileSync(join(empty, "binary.yaml"), Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x81]));
     writeFileSync(join(empty, "empty.hcl"), "");
-    for (const f of ["afolder", "binary.yaml", "empty.hcl"]) {
+    // a program's first bytes: bake's excerpt of it put them on the terminal (found by a review)
+    writeFileSync(
+      join(empty, "binary.hcl"),
+      Buffer.concat([Buffer.from("\x7fELF\x02\x01\x01"), Buffer.alloc(40), Buffer.from("\x1b[2J/lib64/ld-linux-x86-64.so.2")]),
+    );
+    for (const f of ["afolder", "binary.yaml", "empty.hcl", "binary.hcl"]) {
       const r = await cli(["import", "-f", f, "-o", "out.yaml"], { cwd: empty });
       expect(r.exitCode, `${f}: ${r.stderr}`).toBe(1);
       expect(r.stderr).not.toContain("name it with -f FILE");
       expect(r.stderr).not.toContain("ssh key");
+      expect(r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
     }
+    expect((await cli(["import", "-f", "binary.hcl", "-o", "out.yaml"], { cwd: empty })).stderr).toContain(
+      "binary.hcl is not a text file (it holds NUL bytes): bake reads HCL, JSON or compose YAML",
+    );
   });
 
   // found by a review: bake checks SSH_AUTH_SOCK even to print, and a CI runner has no SSH agent

@@ -1,6 +1,6 @@
 // `docker buildx bake --print` with bake's own arguments: buildx resolves variables, functions, inherits
 // and matrix, and multiarch import reads the result.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -31,6 +31,28 @@ function unprintedSettings(stderr: string, cwd: string): string[] {
   });
 }
 
+/**
+ * A file given with -f whose first 8 KiB hold a NUL byte: no bake file, and bake's excerpt of it would put
+ * its bytes on the terminal. Files that cannot be read are bake's to report.
+ */
+function binaryFile(files: readonly string[], cwd: string): string | undefined {
+  const head = Buffer.alloc(8192);
+  return files.find((f) => {
+    let fd: number | undefined;
+    try {
+      fd = openSync(resolve(cwd, f), "r");
+      return head.subarray(0, readSync(fd, head, 0, head.length, 0)).includes(0);
+    } catch {
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  });
+}
+
+/** Control characters of bake's words (an excerpt of a file), shown as U+FFFD: none reaches the terminal. */
+const printable = (text: string): string => text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "\ufffd");
+
 /** `signal`: Ctrl-C ends bake (and its plugin process) at once; `interrupted` then says so. */
 export async function bakePrint(
   args: readonly string[],
@@ -38,6 +60,10 @@ export async function bakePrint(
   env: Env,
   signal?: AbortSignal,
 ): Promise<{ ok: true; json: unknown; unprinted: string[] } | { ok: false; message: string; input: boolean; interrupted?: true }> {
+  const files = args.filter((a, i) => args[i - 1] === "--file");
+  const binary = binaryFile(files, cwd);
+  if (binary !== undefined)
+    return { ok: false, message: `${binary} is not a text file (it holds NUL bytes): bake reads HCL, JSON or compose YAML`, input: true };
   const print = (e: Env) =>
     runCommand({ program: "docker", args: ["buildx", "bake", "--print", ...args] }, { cwd, env: e, timeoutMs: 60_000, ...(signal ? { signal } : {}) });
   let r = await print(env);
@@ -58,10 +84,10 @@ export async function bakePrint(
       .filter((l) => !/^#\d+ /.test(l));
     // bake's own words: from its code frame (a file position, then the lines) to its ERROR
     const frame = said.findIndex((l) => /^\S+:\d+$/.test(l));
-    const why = r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : said.slice(frame === -1 ? -3 : frame).join("\n") || r.message;
+    const why =
+      r.reason === "spawn" ? "the docker CLI is not installed or not on PATH" : printable(said.slice(frame === -1 ? -3 : frame).join("\n")) || r.message;
     // an ssh key or a secret's src= that only another machine has (a CI runner's): bake stats them to print
     // (a relative name too: a secret with neither env= nor src= is its id's variable, else the file of that name)
-    const files = args.filter((a, i) => args[i - 1] === "--file");
     const found = /(?:stat|parse|read) ([^:\s]+): (?:(?:stat|read) [^:]+: )?(no such file or directory|ssh: no key found|is a directory)/.exec(r.stderr);
     // (a bake file given with -f that is a folder is bake's own input, said in its words)
     const missing = found && !files.includes(found[1]!) ? found : null;
