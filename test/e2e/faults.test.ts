@@ -124,6 +124,42 @@ describe.skipIf(!env)("interruptions and concurrent runs", () => {
     expect((await first).exitCode).toBe(0);
   });
 
+  // found by a failure-scenario review: a tag someone else moved while the run built was overwritten without a word
+  test("a tag someone else moves during the run is moved all the same, and the run says so with the three digests", async () => {
+    const ns = namespace("meanwhile");
+    const repo = `${env!.registry}/${ns}/app`;
+    // latest holds the base image when the run starts; the smoke test's sleep is when the other writer acts
+    expect((await execa("docker", ["buildx", "imagetools", "create", "-t", `${repo}:latest`, env!.baseImage], { reject: false })).exitCode).toBe(0);
+    const start = (await platformsOf(`${repo}:latest`)).digest;
+    const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo ${ns} > /v\n`, '    test: { run: [sleep, "2"] }\n');
+    const child = execa("node", [BIN, "apply", "-f", join(dir, "multiarch.yaml"), "--json"], { reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+    let progress = "";
+    child.stderr?.on("data", (d) => {
+      progress += String(d);
+    });
+    await until(() => /^ {3}test:app\S* \.\.\./m.test(progress), "the smoke test to start");
+    // the other writer: latest now names one image of the base's index (in this repository since the copy)
+    const api = `http://${env!.registry}/v2/${ns}/app/manifests`;
+    const index = (await (await fetch(`${api}/${start}`, { headers: { accept: "application/vnd.oci.image.index.v1+json" } })).json()) as {
+      manifests: { digest: string; mediaType: string }[];
+    };
+    const theirs = index.manifests[0]!;
+    const body = await (await fetch(`${api}/${theirs.digest}`, { headers: { accept: theirs.mediaType } })).arrayBuffer();
+    expect((await fetch(`${api}/latest`, { method: "PUT", headers: { "content-type": theirs.mediaType }, body })).status).toBe(201);
+    const r = await child;
+    expect(r.exitCode).toBe(0);
+    const doc = reportOf(String(r.stdout));
+    const now = (await platformsOf(`${repo}:latest`)).digest;
+    expect(doc.tags).toEqual([
+      { image: "app", ref: `${repo}:1.0`, status: "moved", digest: now, previous: null },
+      { image: "app", ref: `${repo}:latest`, status: "moved", digest: now, previous: theirs.digest, heldAtStart: start },
+    ]);
+    const message = `${repo}:latest was moved by someone else during this run: it held ${start} when the run started, ${theirs.digest} when this run moved it to ${now}`;
+    expect(doc.warnings).toEqual([expect.objectContaining({ code: "tag-moved-during-run", severity: "warning", message })]);
+    expect(String(r.stderr)).toContain(`warning[tag-moved-during-run]: ${message}`);
+    expect(String(r.stderr)).toContain(`to put it back: docker buildx imagetools create -t ${repo}:latest ${repo}@${theirs.digest}`);
+  });
+
   test("a re-run after success changes nothing and says so", async () => {
     const ns = namespace("noop");
     const dir = project(env!.registry, ns, `FROM ${env!.baseImage}\nRUN echo same > /v\n`);

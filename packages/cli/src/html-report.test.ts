@@ -71,6 +71,17 @@ describe("the HTML report", () => {
     expect(md).toContain("- ❌ **broken**: ` > [broken linux/arm64 2/2] RUN make: `");
   });
 
+  test("a tag someone else moved during the run: the page shows what it held, the job summary the run's warning", () => {
+    const [start, theirs, ours] = ["sha256:aaa", "sha256:bbb", "sha256:ccc"];
+    const moved: Report = { ...report, tags: [{ image: "ok", ref: "r/ok:latest", status: "moved", digest: ours, previous: theirs, heldAtStart: start }] };
+    expect(htmlReport(moved, plan, { title: "t" })).toContain(
+      "<td><code>sha256:bbb</code> (moved by someone else during the run; at its start: <code>sha256:aaa</code>)</td>",
+    );
+    expect(stepSummary(moved, plan, "multiarch apply")).toContain(
+      "- ⚠️ ` r/ok:latest was moved by someone else during this run: it held sha256:aaa when the run started, sha256:bbb when this run moved it to sha256:ccc `",
+    );
+  });
+
   // found by a review: a failing RUN that echoed Markdown put a link and an image on the run's page
   test("build output in the job summary is text, never markup", () => {
     const said = "RUN echo '![pwn](https://evil.example/t.png) [Approve](https://evil.example/login) <img src=x>' `x`";

@@ -2,7 +2,7 @@
 // same report object as --json: per image x platform what happened (and the tail of an error), a timeline of
 // the steps (emulated platforms marked), the digest each tag now holds, and what changed since the last
 // publish. Pure: report and plan in, HTML out.
-import { type Report, tagsLeft } from "@multiarch/executor";
+import { type Report, tagsLeft, tagWarnings } from "@multiarch/executor";
 import type { Plan } from "@multiarch/plan";
 
 type Step = Report["steps"][number];
@@ -82,7 +82,10 @@ export function htmlReport(report: Report, plan: Plan, opts: { title: string; ho
     }</div></div>`;
   });
   const tags = report.tags.map(
-    (t) => `<tr><td>${esc(t.image)}</td><td><code>${esc(t.ref)}</code></td><td>${esc(t.status)}</td><td><code>${esc(t.digest ?? "–")}</code></td></tr>`,
+    (t) =>
+      `<tr><td>${esc(t.image)}</td><td><code>${esc(t.ref)}</code></td><td>${esc(t.status)}</td><td><code>${esc(t.digest ?? "–")}</code></td><td><code>${esc(
+        t.previous === undefined ? "–" : (t.previous ?? "none"),
+      )}</code>${t.heldAtStart === undefined ? "" : ` (moved by someone else during the run; at its start: <code>${esc(t.heldAtStart ?? "none")}</code>)`}</td></tr>`,
   );
   const changed = plan.images.filter((i) => i.changed?.length || i.upToDate || i.reuse);
   const changes = changed.map(
@@ -104,7 +107,7 @@ ${rows.join("\n")}
 <div class="legend">steps in the order they ran<span style="background:#54aeff"></span>native<span style="background:var(--qemu)"></span>emulated (QEMU)<span style="background:var(--bad)"></span>failed</div>
 <div class="timeline">${bars.join("\n")}</div>
 <h2>Tags</h2>
-${tags.length ? `<table id="tags"><thead><tr><th>image</th><th>tag</th><th>this run</th><th>digest</th></tr></thead><tbody>${tags.join("\n")}</tbody></table>` : `<p class="sub">no user tag in this run</p>`}
+${tags.length ? `<table id="tags"><thead><tr><th>image</th><th>tag</th><th>this run</th><th>digest</th><th>before</th></tr></thead><tbody>${tags.join("\n")}</tbody></table>` : `<p class="sub">no user tag in this run</p>`}
 ${changes.length ? `<h2>Inputs changed since the last publish</h2><table><thead><tr><th>image</th><th>changed</th></tr></thead><tbody>${changes.join("\n")}</tbody></table>` : ""}
 </body></html>
 `;
@@ -158,6 +161,9 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
         .join(", ")}`,
     );
   lines.push(...other.map((s) => `- ❌ ${code(s.id)}: ${code(s.error ?? "failed")}`));
+  // as the run's warnings say them (--json: warnings, report.tags[].previous)
+  const moves = tagWarnings(report.tags);
+  if (moves.length) lines.push("", ...moves.map((w) => `- ⚠️ ${code(w.message)}`));
   lines.push("", `${plan.images.length} images, strategy ${plan.strategy.chosen}, ${secs(report.durationMs)}`, "");
   return `${lines.join("\n")}\n`;
 }

@@ -76,6 +76,18 @@ const tag = z.object({
   ref: z.string(),
   status: z.enum(["moved", "unchanged", "not-moved"]).describe("moved: now holds digest; unchanged: already held it; not-moved: left where it was"),
   digest: z.string().optional(),
+  previous: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(
+      "moved: the digest it held just before this run moved it (null: the tag did not exist; absent: not read, e.g. the legacy builder's docker manifest push)",
+    ),
+  heldAtStart: z
+    .string()
+    .nullable()
+    .optional()
+    .describe("moved: the digest it held when the run started, only when someone else moved it before this run did (then warnings has tag-moved-during-run)"),
 });
 
 export const JsonOutputSchema = z

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Plan, Platform, Stage } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { executePlan } from "./execute.ts";
+import { tagWarnings } from "./report.ts";
 import { documentRegistry } from "./testing/document-registry.ts";
 
 /** A docker that fails `failures` times with `message`, then succeeds; it logs every call. */
@@ -249,7 +250,7 @@ describe("an interrupted publish", () => {
     const r = await executePlan(run, { planDir: mkdtempSync(join(tmpdir(), "multiarch-interrupt-")), env: {}, concurrency: 1, retry, signal: stop.signal });
     clearInterval(applied);
     expect(r.exitCode).toBe(130);
-    expect(r.tags).toEqual([{ image: "a", ref: `${registry.host}/r:1`, status: "moved", digest: registry.tags.get("staging") }]);
+    expect(r.tags).toEqual([{ image: "a", ref: `${registry.host}/r:1`, status: "moved", digest: registry.tags.get("staging"), previous: null }]);
   });
 
   // found by a review: promote against a registry that was down exited 3, "verification failed"
@@ -268,14 +269,9 @@ describe("an interrupted publish", () => {
     expect((await run(`${registry.host}/r:never`)).exitCode).toBe(3);
   });
 
-  // found by a review: a release's full-version tag (2.0.1) was moved to a new build without a word
-  test("moving a release version's tag that held another image is said", async () => {
-    registry.holdPuts = false;
-    const staging = `${registry.host}/r:new`;
-    registry.tags.set("new", registry.image({ os: "linux", architecture: "amd64", id: "new" }));
-    registry.tags.set("2.0.1", registry.image({ os: "linux", architecture: "amd64", id: "old" }));
-    registry.tags.set("latest", registry.image({ os: "linux", architecture: "amd64", id: "old" }));
-    const run = planOf([
+  /** verify, then publish `tags` (names in repository r) to what `staging` holds. */
+  const publishPlan = (staging: string, tags: string[]) =>
+    planOf([
       verifyOf(staging, "linux/amd64"),
       {
         name: "publish",
@@ -287,23 +283,77 @@ describe("an interrupted publish", () => {
             commands: [],
             inputs: [],
             produces: [],
-            moveTags: { staging, tags: [`${registry.host}/r:2.0.1`, `${registry.host}/r:latest`], insecure: true },
+            moveTags: { staging, tags: tags.map((t) => `${registry.host}/r:${t}`), insecure: true },
           },
         ],
       },
     ]);
-    const notes: string[] = [];
-    const r = await executePlan(run, {
+
+  // found by a review: a release's full-version tag (2.0.1) was moved to a new build without a word
+  test("moving a release version's tag that held another image is said, with what it held", async () => {
+    registry.holdPuts = false;
+    const staging = `${registry.host}/r:new`;
+    const old = registry.image({ os: "linux", architecture: "amd64", id: "old" });
+    registry.tags.set("new", registry.image({ os: "linux", architecture: "amd64", id: "new" }));
+    registry.tags.set("2.0.1", old);
+    registry.tags.set("latest", old);
+    registry.tags.delete("2.0");
+    const r = await executePlan(publishPlan(staging, ["2.0.1", "2.0", "latest"]), {
       planDir: mkdtempSync(join(tmpdir(), "multiarch-release-")),
       env: {},
       concurrency: 1,
       retry,
-      onEvent: (e) => e.type === "note" && notes.push(e.text),
     });
     expect(r.exitCode).toBe(0);
-    expect(registry.tags.get("2.0.1")).toBe(registry.tags.get("new"));
-    expect(notes).toEqual([
-      expect.stringMatching(/^127\.0\.0\.1:\d+\/r:2\.0\.1 held another image \(sha256:\w+\) before: this release version now names a new build$/),
+    const now = registry.tags.get("new");
+    expect(registry.tags.get("2.0.1")).toBe(now);
+    // --json's report.tags: what each held before (null: no such tag)
+    expect(r.tags).toEqual([
+      { image: "a", ref: `${registry.host}/r:2.0.1`, status: "moved", digest: now, previous: old },
+      { image: "a", ref: `${registry.host}/r:2.0`, status: "moved", digest: now, previous: null },
+      { image: "a", ref: `${registry.host}/r:latest`, status: "moved", digest: now, previous: old },
+    ]);
+    expect(tagWarnings(r.tags)).toEqual([
+      {
+        code: "tag-release-moved",
+        ref: `${registry.host}/r:2.0.1`,
+        message: `${registry.host}/r:2.0.1 held another image (${old}) before: this release version now names a new build (${now})`,
+        hint: `to put it back: docker buildx imagetools create -t ${registry.host}/r:2.0.1 ${registry.host}/r@${old}`,
+      },
+    ]);
+  });
+
+  // found by a failure-scenario review: a tag someone else moved while the run built was overwritten without a word
+  test("a tag someone else moves during the run is moved all the same, and said with the three digests", async () => {
+    registry.holdPuts = false;
+    const staging = `${registry.host}/r:ours`;
+    const start = registry.image({ os: "linux", architecture: "amd64", id: "start" });
+    const theirs = registry.image({ os: "linux", architecture: "amd64", id: "theirs" });
+    registry.tags.set("ours", registry.image({ os: "linux", architecture: "amd64", id: "ours" }));
+    registry.tags.set("edge", start);
+    registry.tags.set("stable", start);
+    const r = await executePlan(publishPlan(staging, ["edge", "stable"]), {
+      planDir: mkdtempSync(join(tmpdir(), "multiarch-meanwhile-")),
+      env: {},
+      concurrency: 1,
+      retry,
+      // the other writer: after the run read the tags (as it started), before it publishes
+      onEvent: (e) => e.type === "step-end" && e.step.kind === "verify" && registry.tags.set("edge", theirs),
+    });
+    expect(r.exitCode).toBe(0);
+    const ours = registry.tags.get("ours");
+    expect(registry.tags.get("edge")).toBe(ours);
+    expect(r.tags).toEqual([
+      { image: "a", ref: `${registry.host}/r:edge`, status: "moved", digest: ours, previous: theirs, heldAtStart: start },
+      { image: "a", ref: `${registry.host}/r:stable`, status: "moved", digest: ours, previous: start },
+    ]);
+    expect(tagWarnings(r.tags)).toEqual([
+      {
+        code: "tag-moved-during-run",
+        ref: `${registry.host}/r:edge`,
+        message: `${registry.host}/r:edge was moved by someone else during this run: it held ${start} when the run started, ${theirs} when this run moved it to ${ours}`,
+        hint: `to put it back: docker buildx imagetools create -t ${registry.host}/r:edge ${registry.host}/r@${theirs}`,
+      },
     ]);
   });
 

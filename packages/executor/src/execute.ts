@@ -16,7 +16,7 @@ import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { makeDir } from "./make-dir.ts";
 import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
-import { type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
+import { type Replaced, type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { planRedactor, type RunOptions, type RunResult, runCommand, showCommand } from "./runner.ts";
 import { removeStraySignature, signatureTag, tagState } from "./signer.ts";
@@ -70,6 +70,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const staged = new Map<string, StagedRef>();
   const moved = new Map<string, string>();
   const kept = new Map<string, string>();
+  const replaced = new Map<string, Replaced>();
   let exitCode: Report["exitCode"] = 0;
   const redact = planRedactor(plan, cwd, opts.env);
   // buildx writes archives but does not create their folders.
@@ -112,7 +113,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const settle = new RegistryClient({ env: opts.env, insecureHosts, timeoutMs: 5_000 });
   const registry = { client, settle, blobs: new BlobLocations() };
   const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
-  const ctx: StepContext = { verified, built, staged, moved, kept, runDir, started, manifestEnv, dependsOn, registry };
+  // read now, while the first steps run; publish compares each tag with what it holds then
+  const atStart = tagsAtStart(plan, client);
+  const ctx: StepContext = { verified, built, staged, moved, kept, replaced, atStart, runDir, started, manifestEnv, dependsOn, registry };
   // --continue: the images that failed, by their own steps
   const failedImages = new Set<string>();
   const dependents = (failed: readonly string[], among: readonly string[]) => among.filter((t) => heldBy(t, new Set(failed), dependsOn) !== undefined);
@@ -167,7 +170,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const steps = plan.stages
     .flatMap((s) => s.steps)
     .map((s): StepOutcome => outcomes.get(s.id) ?? { ...identity(s), status: "not-run", startMs: 0, durationMs: 0, attempts: 0 });
-  const tags = tagOutcomes(plan, outcomes, moved, kept);
+  const tags = tagOutcomes(plan, outcomes, moved, kept, replaced);
   return {
     ok: exitCode === 0,
     exitCode,
@@ -268,6 +271,10 @@ interface StepContext {
   moved: Map<string, string>;
   /** user tag -> the verified index it already held, so it was left alone */
   kept: Map<string, string>;
+  /** user tag this run moved -> what it held before (see TagOutcome) */
+  replaced: Map<string, Replaced>;
+  /** user tag -> what it held as the run started (null: no such tag); one that could not be read is left out */
+  atStart: Promise<ReadonlyMap<string, string | null>>;
   runDir: string;
   started: number;
   /** The environment `docker manifest` runs in: a docker config of this run's own (see privateManifestStore). */
@@ -505,6 +512,13 @@ async function moveTags(m: NonNullable<Step["moveTags"]>, run: RunOptions, ctx: 
   return undefined;
 }
 
+/** What each user tag the plan moves holds (null: no such tag), read at once; one that cannot be read is left out. */
+async function tagsAtStart(plan: Plan, client: RegistryClient): Promise<Map<string, string | null>> {
+  const tags = plan.stages.flatMap((s) => s.steps.flatMap((st) => st.moveTags?.tags ?? []));
+  const states = await mapLimit(tags, 16, (t) => tagState(client, t));
+  return new Map(tags.flatMap((t, i) => (states[i] && "digest" in states[i] ? [[t, states[i].digest] as const] : [])));
+}
+
 /** Whether the tag holds digest, asked `tries` times 200 ms apart (a registry may commit a PUT after the client stopped waiting). */
 async function comesToHold(client: RegistryClient, tag: string, digest: string, tries: number): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
@@ -536,7 +550,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   // publish: tags that already hold the verified images stay untouched; all of them: nothing runs
   const { held, before } = step.moveTags
     ? await alreadyPublished(step.moveTags, ctx.registry.client, ctx.verified)
-    : { held: new Map<string, string>(), before: new Map<string, string>() };
+    : { held: new Map<string, string>(), before: new Map<string, string | null>() };
   if (step.moveTags && held.size === step.moveTags.tags.length) return done({ status: "unchanged", attempts: 0, digest: [...held.values()][0]! });
   if (step.doneIf && (await runCommand(step.doneIf, run)).ok) return done({ status: "unchanged", attempts: 0 });
   if (step.expect && "archive" in step.expect) {
@@ -548,10 +562,13 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   if (step.read && step.expect && "ref" in step.expect) return done(await verifyRead(step.read, step.expect, run, opts, ctx));
   if (step.layout || step.index || step.copy || step.moveTags) {
     const outcome = done(await withRegistryRetry(run, opts, () => (step.moveTags ? moveTags(step.moveTags, run, ctx, held) : pushByDigest(step, run, ctx))));
-    // a release version (1.2.3) usually names one build for good: moving it is said
-    for (const [tag, was] of before)
-      if (ctx.moved.has(tag) && RELEASE_TAG.test(tag.slice(tag.lastIndexOf(":") + 1)))
-        opts.onEvent?.({ type: "note", step, text: `${tag} held another image (${was.slice(0, 19)}) before: this release version now names a new build` });
+    // what each tag it moved held: read just before the move, and as the run started (report.ts's tagWarnings says what differs)
+    const start = step.moveTags ? await ctx.atStart : new Map<string, string | null>();
+    for (const [tag, previous] of before) {
+      if (!ctx.moved.has(tag)) continue;
+      const was = start.get(tag);
+      ctx.replaced.set(tag, { previous, ...(was !== undefined && was !== previous ? { heldAtStart: was } : {}) });
+    }
     return outcome;
   }
 
@@ -627,29 +644,29 @@ const platformError = (c: PlatformCheck) =>
     .filter(Boolean)
     .join("; ");
 
-/** A tag that names one release: 1.2.3 or v1.2.3, no prerelease or suffix. */
-const RELEASE_TAG = /^v?\d+\.\d+\.\d+$/;
-
 /**
  * The user tags that already hold exactly the verified images (the same index, or the same image
  * manifest per platform; only the very index when it was signed), with the digest each holds (`held`),
- * and those holding something else (`before`). Read in-process over the registry API: a missing tag, an
- * unreadable one, or any difference means publishing.
+ * and what the others hold (`before`; null: no such tag). Read in-process over the registry API: a
+ * missing tag, an unreadable one (in neither map), or any difference means publishing.
  */
 async function alreadyPublished(
   u: NonNullable<Step["moveTags"]>,
   client: RegistryClient,
   verified: ReadonlyMap<string, PlatformCheck>,
-): Promise<{ held: Map<string, string>; before: Map<string, string> }> {
+): Promise<{ held: Map<string, string>; before: Map<string, string | null> }> {
   const held = new Map<string, string>();
-  const before = new Map<string, string>();
+  const before = new Map<string, string | null>();
   const want = verified.get(u.staging);
   if (!want) return { held, before };
   await Promise.all(
     u.tags.map(async (t) => {
       try {
         const now = await readTag(client, t);
-        if (!now) return;
+        if (!now) {
+          before.set(t, null);
+          return;
+        }
         const same =
           now.digest === want.digest ||
           (!u.signed && want.found.length > 0 && JSON.stringify(sortKeys(now.manifests ?? {})) === JSON.stringify(sortKeys(want.manifests)));

@@ -60,7 +60,14 @@ export interface TagOutcome {
   ref: string;
   status: "moved" | "unchanged" | "not-moved";
   digest?: string;
+  /** moved: what it held just before this run moved it (null: no such tag); absent when it was not read. */
+  previous?: string | null;
+  /** moved: what it held when the run started, given only when that was not `previous` (someone else moved it meanwhile). */
+  heldAtStart?: string | null;
 }
+
+/** What a tag this run moved held before: see TagOutcome's `previous` and `heldAtStart`. */
+export type Replaced = Pick<TagOutcome, "previous" | "heldAtStart">;
 
 /** What this run pushed to a registry: name@digest, and the digest. */
 export interface StagedRef {
@@ -281,6 +288,7 @@ export function tagOutcomes(
   outcomes: ReadonlyMap<string, StepOutcome>,
   moved: ReadonlyMap<string, string>,
   kept: ReadonlyMap<string, string> = new Map(),
+  replaced: ReadonlyMap<string, Replaced> = new Map(),
 ): TagOutcome[] {
   return plan.stages.flatMap((st) =>
     st.steps
@@ -293,8 +301,51 @@ export function tagOutcomes(
           const held = kept.get(ref);
           if (held) return { image, ref, status: "unchanged", digest: held };
           const d = moved.get(ref);
-          return d !== undefined ? { image, ref, status: "moved", ...(d ? { digest: d } : {}) } : { image, ref, status: "not-moved" };
+          return d !== undefined ? { image, ref, status: "moved", ...(d ? { digest: d } : {}), ...replaced.get(ref) } : { image, ref, status: "not-moved" };
         });
       }),
   );
+}
+
+/** A tag that names one release: 1.2.3 or v1.2.3, no prerelease or suffix. */
+const RELEASE_TAG = /^v?\d+\.\d+\.\d+$/;
+
+/** Something a run did to a user tag that its user should know of (the CLI says it as a warning). */
+export interface TagWarning {
+  code: "tag-moved-during-run" | "tag-release-moved";
+  ref: string;
+  message: string;
+  hint?: string;
+}
+
+/**
+ * The tags this run took from another image: one someone else moved while the run went on (the last
+ * writer wins, as with docker push, and it is said with the three digests), and a release version
+ * (1.2.3), which usually names one build for good. The hint is the command that puts the image back.
+ */
+export function tagWarnings(tags: readonly TagOutcome[]): TagWarning[] {
+  return tags.flatMap((t): TagWarning[] => {
+    if (t.status !== "moved") return [];
+    const now = t.digest ?? "a new index";
+    const back = t.previous ? { hint: `to put it back: docker buildx imagetools create -t ${t.ref} ${byDigest(t.ref, t.previous)}` } : {};
+    if (t.heldAtStart !== undefined)
+      return [
+        {
+          code: "tag-moved-during-run",
+          ref: t.ref,
+          message: `${t.ref} was moved by someone else during this run: it held ${t.heldAtStart ?? "nothing"} when the run started, ${t.previous ?? "nothing (deleted)"} when this run moved it to ${now}`,
+          ...back,
+        },
+      ];
+    if (t.previous && RELEASE_TAG.test(t.ref.slice(t.ref.lastIndexOf(":") + 1)))
+      return [
+        {
+          code: "tag-release-moved",
+          ref: t.ref,
+          message: `${t.ref} held another image (${t.previous}) before: this release version now names a new build (${now})`,
+          ...back,
+        },
+      ];
+    return [];
+  });
 }

@@ -55,7 +55,9 @@ export type DiagnosticCode =
   | "builder-platforms"
   | "image-unused"
   | "group-unknown-image"
-  | "base-platform-missing";
+  | "base-platform-missing"
+  | "tag-moved-during-run"
+  | "tag-release-moved";
 
 export interface SourcePos {
   file: string;

@@ -3,8 +3,9 @@
 import { appendFileSync, closeSync, lstatSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type EngineFacts, type ExecEvent, makeDir, type Report, tagsLeft } from "@multiarch/executor";
+import { type EngineFacts, type ExecEvent, makeDir, type Report, tagsLeft, tagWarnings } from "@multiarch/executor";
 import type { Plan } from "@multiarch/plan";
+import { diag } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
 import { displayPath, type Io, seconds, style, table } from "../format.ts";
 import { htmlReport, stepSummary } from "../html-report.ts";
@@ -128,11 +129,14 @@ export async function runPlan(
   const moved = report.tags.filter((t) => t.status === "moved").length;
   const unwritten = failedWrite && `${failedWrite} (the run ${moved ? `moved ${plural(moved, "tag")}: see above` : "moved no tag"})`;
   const { steps, images, tags, staged, durationMs } = report;
+  // a tag taken from another image (someone else's meanwhile, a release version's): printed after the summary, and in --json
+  const at = { file: resolve(planDir, plan.spec), line: 0, col: 0 };
+  const moves = tagWarnings(tags).map((w) => diag(w.code, at, w.message, { severity: "warning", hint: w.hint }));
   return {
     exit: report.exitCode || (unwritten ? EXIT.environment : EXIT.ok),
     // a failed run's message is its summary's last line (printed above), so --json says why too
     ...(unwritten ? { message: unwritten } : report.exitCode ? { message: stopLine(report), messageShown: true } : {}),
-    warnings,
+    warnings: [...(warnings ?? []), ...moves],
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
   };
 }
