@@ -89,7 +89,7 @@ export async function gatherDoctorFacts(
     opts.deep === false
       ? Promise.resolve(undefined)
       : gatherInputs(spec, spec.images, opts.args ?? new Map(), env).then(
-          (i) => ({ inputs: i }),
+          (i) => ({ inputs: i.facts }),
           (e: Error) => ({ error: e.message }),
         ),
   ]);

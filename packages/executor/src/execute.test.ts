@@ -420,3 +420,67 @@ test("logins run one at a time: each keeps the others' entries in docker's confi
   expect(r.exitCode, JSON.stringify(r.steps)).toBe(0);
   expect(readFileSync(join(dir, "config"), "utf8").trim().split("\n").sort()).toEqual(["a.example", "b.example", "c.example"]);
 });
+
+// found by a failure-scenario review: a context file edited while the build read it was published under
+// the old inputs' hash
+describe("inputs that changed during the build", () => {
+  /** bake of a, b and c (FROM a), then each image's publish step. */
+  const baked: Plan = {
+    ...planOf([
+      {
+        name: "build",
+        steps: [
+          {
+            id: "bake",
+            kind: "bake",
+            targets: ["a", "b", "c"],
+            commands: [{ program: "docker", args: ["buildx", "bake", "a", "b", "c"] }],
+            inputs: [],
+            produces: [],
+          },
+        ],
+      },
+      {
+        name: "publish",
+        steps: ["a", "b", "c"].map((n) => ({
+          id: `publish:${n}`,
+          kind: "publish" as const,
+          image: n,
+          commands: [{ program: "docker" as const, args: ["tag", n, `${n}:1`] }],
+          inputs: [],
+          produces: [],
+        })),
+      },
+    ]),
+    images: ["a", "b", "c"].map((name) => ({ name, platforms: ["linux/amd64" as Platform], dependsOn: name === "c" ? ["a"] : [], refs: [] })),
+  };
+  const asked: string[] = [];
+  const changedInputs = (image: string) => (asked.push(image), image === "a" ? ["a/app.txt", "a/b.txt", "a/c.txt", "a/d.txt"] : []);
+
+  test("--continue: the changed image fails, naming its files; what builds FROM it is held back, the others publish", async () => {
+    const fake = loggingDocker();
+    asked.length = 0;
+    const r = await executePlan(baked, { planDir: fake.dir, env: fake.env, concurrency: 2, retry, continueOnFailure: true, changedInputs });
+    expect(asked.sort()).toEqual(["a", "b", "c"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.steps.map((s) => [s.id, s.status])).toEqual([
+      ["bake", "failed"],
+      ["publish:a", "skipped"],
+      ["publish:b", "ok"],
+      ["publish:c", "skipped"],
+    ]);
+    const a = r.images.find((i) => i.name === "a")!;
+    expect(a.status).toBe("failed");
+    expect(a.reason).toBe("the inputs of a changed during the build (a/app.txt, a/b.txt, a/c.txt and 1 more): nothing of it was published; run apply again");
+    expect(fake.calls()).not.toContain("tag a a:1");
+  });
+
+  test("without --continue nothing publishes; an unchanged run publishes all", async () => {
+    const fake = loggingDocker();
+    const r = await executePlan(baked, { planDir: fake.dir, env: fake.env, concurrency: 2, retry, changedInputs });
+    expect(r.exitCode).toBe(2);
+    expect(r.steps.filter((s) => s.kind === "publish").map((s) => s.status)).toEqual(["not-run", "not-run", "not-run"]);
+    const same = await executePlan(baked, { planDir: fake.dir, env: fake.env, concurrency: 2, retry, changedInputs: () => [] });
+    expect(same.exitCode).toBe(0);
+  });
+});

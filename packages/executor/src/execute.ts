@@ -54,6 +54,11 @@ export interface ExecuteOptions {
    * are built, verified, tested and published (a failed bake runs again without the failed targets).
    */
   continueOnFailure?: boolean;
+  /**
+   * apply: the files of an image's inputs that changed since its input hash was computed, read again
+   * after each build of it. Any: the image is failed, as its label names inputs it may not be built from.
+   */
+  changedInputs?: (image: string) => readonly string[];
 }
 
 export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Report> {
@@ -148,6 +153,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
             : step.signs
               ? runSign(step, run, opts, ctx)
               : runStep(step, run, opts, ctx));
+          if (opts.changedInputs && (step.kind === "build" || step.kind === "bake")) outcome = inputsStill(step, outcome, opts.changedInputs);
         }
         if (outcome.check && step.expect && "ref" in step.expect) verified.set(step.expect.ref, outcome.check);
         outcomes.set(step.id, outcome);
@@ -246,6 +252,38 @@ async function runBake(
     targets,
     ...(rounds.length > 1 ? { rounds, error: `${failed.join(", ")} failed; the others were baked again (${last.ok ? "ok" : "failed"})` } : {}),
   };
+}
+
+/**
+ * After a build: an image whose input files changed since they were hashed (edited while BuildKit read
+ * the context) may hold the new files under the old files' hash, so a later run on the old files would
+ * call it up to date. It fails as a broken build does: none of its tags move, and what builds FROM it is
+ * held back (apply --continue publishes the others).
+ */
+function inputsStill(step: Step, outcome: StepOutcome, changedInputs: (image: string) => readonly string[]): StepOutcome {
+  const built =
+    step.kind === "bake"
+      ? (outcome.targets?.filter((t) => t.status === "built").map((t) => t.target) ?? (outcome.status === "ok" ? (step.targets ?? []) : []))
+      : outcome.status === "ok" && step.image
+        ? [step.image]
+        : [];
+  const changed = new Map(
+    built.flatMap((image) => {
+      const files = changedInputs(image);
+      const shown = files.length > 3 ? `${files.slice(0, 3).join(", ")} and ${files.length - 3} more` : files.join(", ");
+      return files.length ? [[image, `the inputs of ${image} changed during the build (${shown}): nothing of it was published; run apply again`] as const] : [];
+    }),
+  );
+  if (!changed.size) return outcome;
+  const error = [outcome.error, ...changed.values()].filter(Boolean).join("; ");
+  if (step.kind !== "bake" || !step.targets) return { ...outcome, status: "failed", error };
+  const targets = step.targets.map(
+    (target): BakeTargetResult =>
+      changed.has(target)
+        ? { target, status: "failed", error: changed.get(target)! }
+        : (outcome.targets?.find((t) => t.target === target) ?? { target, status: "built" }),
+  );
+  return { ...outcome, status: "failed", targets, error };
 }
 
 /**

@@ -3,7 +3,7 @@ export { dockerConfigFile, readDockerConfig } from "./docker-config.ts";
 export { showInProcess } from "./digest-push.ts";
 export { type BinfmtHandler, checkEmulation, readHandler } from "./emulation.ts";
 export { type ExecEvent, executePlan } from "./execute.ts";
-export { gatherInputs } from "./input-facts.ts";
+export { changedInputFiles, gatherInputs, type InputFiles } from "./input-facts.ts";
 export { type Inspected, inspectRef } from "./inspect.ts";
 export { makeDir } from "./make-dir.ts";
 export { defaultOutProblem, ownDir, ownFile, writeOwnFile } from "./own-folder.ts";

@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { loadSpec } from "@multiarch/spec";
-import { contextDigest, gatherInputs } from "./input-facts.ts";
+import { changedInputFiles, contextFiles, filesDigest, gatherInputs } from "./input-facts.ts";
+
+const contextDigest = (...a: Parameters<typeof contextFiles>) => filesDigest(contextFiles(...a));
 
 function ctx(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-ctx-"));
@@ -82,9 +84,42 @@ test("an OCI layout context: what its folder holds is an input", async () => {
   writeFileSync(join(repo, "multiarch.yaml"), 'version: 1\nimages:\n  app: { context: app, contexts: { l: "oci-layout://layout:v1" } }\n');
   const loaded = loadSpec(join(repo, "multiarch.yaml"));
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
-  const facts = async () => (await gatherInputs(loaded.spec, loaded.spec.images, new Map(), {})).app!.contexts.l;
+  const facts = async () => (await gatherInputs(loaded.spec, loaded.spec.images, new Map(), {})).facts.app!.contexts.l;
   const before = await facts();
   expect(before).toBeDefined();
   writeFileSync(join(repo, "layout/index.json"), '{"manifests":[{"digest":"sha256:x"}]}');
   expect(await facts()).not.toBe(before);
+});
+
+// found by a failure-scenario review: a file edited after the hashing and before BuildKit read the context
+// was built into an image labelled with the old files' hash
+test("changedInputFiles: what differs from the files as hashed, named from the spec's folder", async () => {
+  const repo = ctx({
+    "app/Dockerfile": "FROM scratch\nCOPY . /\n",
+    "app/a.txt": "a",
+    "app/.dockerignore": "notes/\n",
+    "shared/s.txt": "s",
+    "multiarch.yaml": "version: 1\nimages:\n  app: { context: app, contexts: { shared: ./shared } }\n",
+  });
+  mkdirSync(join(repo, ".git"));
+  const loaded = loadSpec(join(repo, "multiarch.yaml"));
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  const { spec } = loaded;
+  const app = spec.images[0]!;
+  const { files } = await gatherInputs(spec, spec.images, new Map(), {});
+  const before = files.get("app")!;
+  expect(changedInputFiles(spec, app, before)).toEqual([]);
+  // ignored files and multiarch's own output folder are no inputs; timestamps are none either
+  mkdirSync(join(repo, "app/notes"));
+  writeFileSync(join(repo, "app/notes/todo.md"), "x");
+  mkdirSync(join(repo, ".multiarch"));
+  writeFileSync(join(repo, ".multiarch/plan.json"), "{}");
+  writeFileSync(join(repo, "app/a.txt"), "a");
+  expect(changedInputFiles(spec, app, before)).toEqual([]);
+  writeFileSync(join(repo, "app/a.txt"), "edited");
+  writeFileSync(join(repo, "app/new.txt"), "n");
+  chmodSync(join(repo, "shared/s.txt"), 0o600);
+  expect(changedInputFiles(spec, app, before)).toEqual(["app/a.txt", "app/new.txt", "shared/s.txt"]);
+  writeFileSync(join(repo, "app/Dockerfile"), "FROM scratch\n");
+  expect(changedInputFiles(spec, app, before)).toContain("app/Dockerfile");
 });

@@ -42,7 +42,11 @@ export default async function apply(ctx: CommandContext<"apply">): Promise<Outco
     const err = style(io, "stderr");
     for (const p of prepared.problems) io.stderr.write(err.yellow(`warning: could not read ${p}; its image is built\n`));
     if (values.explain) io.stderr.write(`${explain(prepared.plan)}\n`);
-    return await runPlan(ctx, prepared.plan, prepared.outAbs, concurrency, prepared.warnings, prepared.engine, prepared.timings);
+    return await runPlan(ctx, prepared.plan, prepared.outAbs, concurrency, prepared.warnings, {
+      probed: prepared.engine,
+      before: prepared.timings,
+      ...(prepared.changedInputs ? { changedInputs: prepared.changedInputs } : {}),
+    });
   } finally {
     prepared.lock.release();
   }

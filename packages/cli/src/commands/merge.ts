@@ -43,7 +43,7 @@ export default async function merge(ctx: CommandContext<"merge">): Promise<Outco
         data: { problems: merged.problems },
       };
     }
-    return await runPlan(ctx, merged.plan, prepared.outAbs, concurrency, prepared.warnings, prepared.engine);
+    return await runPlan(ctx, merged.plan, prepared.outAbs, concurrency, prepared.warnings, { probed: prepared.engine });
   } finally {
     prepared.lock.release();
   }

@@ -6,7 +6,10 @@ import type { Spec } from "@multiarch/spec";
 import type { Io } from "../format.ts";
 import { gitFacts } from "./git-facts.ts";
 
-/** Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now. */
+/**
+ * Input facts of every image (files, bases) and, unless --rebuild, what the planned user tags hold now;
+ * and which of an image's input files changed since they were hashed (run after each build of it).
+ */
 export async function incrementalFacts(
   spec: Spec,
   first: Plan,
@@ -14,20 +17,25 @@ export async function incrementalFacts(
   rebuild: boolean,
   since: (phase: string, t0: number) => void,
   outDir?: string,
-): Promise<{ facts: Partial<Facts>; problems: string[] }> {
-  const { gatherInputs, readPublished, specCredentials } = await import("@multiarch/executor");
+): Promise<{ facts: Partial<Facts>; problems: string[]; changedInputs: (image: string) => readonly string[] }> {
+  const { changedInputFiles, gatherInputs, readPublished, specCredentials } = await import("@multiarch/executor");
   const { git } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const args = new Map(rendered.map((r) => [r.image.name, r.args]));
   let t0 = performance.now();
-  const inputs = await gatherInputs(spec, spec.images, args, io.env, outDir);
+  const { facts: inputs, files } = await gatherInputs(spec, spec.images, args, io.env, outDir);
   since("hash inputs (files, base image digests)", t0);
-  if (rebuild) return { facts: { inputs }, problems: [] };
+  const changedInputs = (image: string) => {
+    const img = spec.images.find((i) => i.name === image);
+    const hashed = files.get(image);
+    return img && hashed ? changedInputFiles(spec, img, hashed, outDir) : [];
+  };
+  if (rebuild) return { facts: { inputs }, problems: [], changedInputs };
   // a dependency --image brought along too: up to date, it is built FROM by digest
   const refs = first.images.flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
   const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
   t0 = performance.now();
   const published = await readPublished(refs, io.env, insecure, specCredentials(spec, io.env).byHost);
   since("read what the tags hold (registry)", t0);
-  return { facts: { inputs, published: published.tags }, problems: published.problems };
+  return { facts: { inputs, published: published.tags }, problems: published.problems, changedInputs };
 }

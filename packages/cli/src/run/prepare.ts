@@ -32,6 +32,8 @@ export type Prepared =
       problems: string[];
       /** Wall time of each phase before anything runs (apply --timings). */
       timings: Timing[];
+      /** apply, apply --shard: the files of an image's inputs that changed since they were hashed (read after each build). */
+      changedInputs?: (image: string) => readonly string[];
     }
   | { ok: false; outcome: Outcome };
 /** One phase of a run and its wall time: before the plan runs, or one kind of step (apply --timings). */
@@ -156,6 +158,7 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
   let result = await compileWith(spec, values, io, strategy, outAbs, mode);
   since("compile", t0);
   const problems: string[] = [];
+  let changedInputs: ((image: string) => readonly string[]) | undefined;
   if (mode !== "plan" && result.ok) {
     // Incremental: hash each image's inputs, read what its tags hold, and compile again with both. A
     // shard builds every image of its platform: the merge needs all of them. merge: the hashes alone,
@@ -163,6 +166,7 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
     const hashOnly = mode === "merge" || values.rebuild === true || values.shard !== undefined;
     const incremental = await incrementalFacts(spec, result.compiled.plan, io, hashOnly, since, outAbs);
     problems.push(...incremental.problems);
+    changedInputs = incremental.changedInputs;
     t0 = performance.now();
     result = await compileWith(spec, values, io, strategy, outAbs, mode, incremental.facts);
     since("compile with input facts", t0);
@@ -193,5 +197,6 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
     warnings,
     problems,
     timings,
+    ...(changedInputs ? { changedInputs } : {}),
   };
 }

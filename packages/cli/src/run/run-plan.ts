@@ -26,14 +26,21 @@ export const concurrencyOf = (values: Pick<Values<"apply">, "concurrency">): num
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 };
 
+/** What a run that compiled its plan knows already: the engine it asked, the phases before, the inputs it hashed. */
+export interface KnownBefore {
+  probed?: EngineFacts | undefined;
+  before?: Timing[];
+  /** The files of an image's inputs that changed since they were hashed (apply, apply --shard). */
+  changedInputs?: (image: string) => readonly string[];
+}
+
 export async function runPlan(
   ctx: RunContext,
   plan: Plan,
   planDir: string,
   concurrency: number,
   warnings: Outcome["warnings"],
-  probed?: EngineFacts,
-  before: Timing[] = [],
+  { probed, before = [], changedInputs }: KnownBefore = {},
 ): Promise<Outcome> {
   const { values, io, signal, json } = ctx;
   const { checkEmulation, executePlan, kindTimings, preflight, showCommand, showInProcess, probeEngine, signerProblem } = await import("@multiarch/executor");
@@ -113,7 +120,15 @@ export async function runPlan(
   };
   let report: Report;
   try {
-    report = await executePlan(plan, { planDir, env: io.env, concurrency, signal, onEvent: progress, continueOnFailure: values.continue === true });
+    report = await executePlan(plan, {
+      planDir,
+      env: io.env,
+      concurrency,
+      signal,
+      onEvent: progress,
+      continueOnFailure: values.continue === true,
+      ...(changedInputs ? { changedInputs } : {}),
+    });
   } finally {
     clearInterval(heartbeat);
   }

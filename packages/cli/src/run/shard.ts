@@ -55,7 +55,10 @@ export async function runShards(ctx: CommandContext<"apply">, shards: readonly s
       }
       io.stderr.write(`== shard ${platform}\n`);
       // a per-arch plan's paths are relative to plans/, where it is written
-      const outcome = await runPlan(ctx, asPlan(arch), join(prepared.outAbs, "plans"), concurrency, prepared.warnings, prepared.engine);
+      const outcome = await runPlan(ctx, asPlan(arch), join(prepared.outAbs, "plans"), concurrency, prepared.warnings, {
+        probed: prepared.engine,
+        ...(prepared.changedInputs ? { changedInputs: prepared.changedInputs } : {}),
+      });
       reports.push(outcome.data?.report);
       if (outcome.exit !== EXIT.ok) {
         exit = Math.max(exit, outcome.exit);

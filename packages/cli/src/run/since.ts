@@ -30,7 +30,7 @@ async function hashesOf(spec: Spec, strategy: Plan["strategy"], io: Io): Promise
   const { gatherInputs } = await import("@multiarch/executor");
   const { git, problem } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
-  const inputs = await gatherInputs(spec, spec.images, new Map(rendered.map((r) => [r.image.name, r.args])), io.env);
+  const { facts: inputs } = await gatherInputs(spec, spec.images, new Map(rendered.map((r) => [r.image.name, r.args])), io.env);
   const r = compile(spec, { git, env: io.env, inputs, ...(problem ? { gitProblem: problem } : {}) }, { strategy });
   return new Map(r.ok ? r.compiled.plan.images.map((i) => [i.name, i.inputHash ?? ""]) : []);
 }
