@@ -5,7 +5,7 @@
 // failure stops only its image and the images built FROM it: their later steps are skipped, the others
 // go on to be published.
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type Arg, type Built, byDigest, type Command, type Plan, parseImageRef, runsAfterStop, type Step, type Yield } from "@multiarch/plan";
@@ -18,7 +18,8 @@ import { readTag } from "./published.ts";
 import { RegistryClient, RegistryError } from "./registry.ts";
 import { type Replaced, type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
-import { planRedactor, type RunOptions, type RunResult, runCommand, showCommand } from "./runner.ts";
+import { openRunFolder, type Swept, sweepDeadRuns } from "./run-folder.ts";
+import { planRedactor, type RunOptions, type RunResult, resolveArg, runCommand, showCommand, UnresolvedRef } from "./runner.ts";
 import { removeStraySignature, signatureTag, tagState } from "./signer.ts";
 import {
   checkArchive,
@@ -38,7 +39,9 @@ export type ExecEvent =
   | { type: "step-start"; step: Step }
   | { type: "step-end"; step: Step; outcome: StepOutcome }
   | { type: "line"; step: Step; line: string }
-  | { type: "note"; step: Step; text: string };
+  | { type: "note"; step: Step; text: string }
+  /** What runs that ended without their clean-up left, and this run removed (or found still running). */
+  | { type: "leftovers"; swept: Swept };
 
 export interface ExecuteOptions {
   /** Folder that holds plan.json; commands run in plan.cwd relative to it. */
@@ -80,13 +83,21 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const redact = planRedactor(plan, cwd, opts.env);
   // buildx writes archives but does not create their folders.
   for (const img of plan.images) if (img.archive) makeDir(dirname(resolve(cwd, img.archive)));
-  // Files only this run reads and writes (bake's metadata): concurrent runs never share them.
-  const runDir = mkdtempSync(join(tmpdir(), "multiarch-run-"));
+  // Files only this run reads and writes (bake's metadata, layouts): concurrent runs never share them. What
+  // runs that are gone left there (and in the engine) goes first; the caller holds the spec's lock.
+  const spec = resolve(opts.planDir, plan.spec);
+  const swept = await sweepDeadRuns(tmpdir(), spec, opts.env);
+  if (swept.runs || swept.running.length) opts.onEvent?.({ type: "leftovers", swept });
+  const folder = openRunFolder(tmpdir(), spec, opts.env);
+  const runDir = folder.dir;
+  // a second Ctrl-C exits at once: the groups end, the images go (in the background), the folder goes
+  process.on("exit", folder.abandon);
   const manifestEnv = privateManifestStore(runDir, opts.env);
   const runOpts = (step: Step, signal = opts.signal): RunOptions => ({
     cwd,
     env: opts.env,
     runDir,
+    onGroup: folder.adopt,
     redact,
     verified: (v) => {
       const check = verified.get(v.verified);
@@ -145,6 +156,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
           const reason = held === step.image ? `${held} failed` : `needs ${held}, which failed`;
           outcome = { ...identity(step), status: "skipped", reason, startMs: 0, durationMs: 0, attempts: 0 };
         } else {
+          folder.leaves(engineLeftovers(plan, runOpts(step)));
           opts.onEvent?.({ type: "step-start", step });
           // once stopped, what still runs (clean-up) is not cut short by the signal that stopped the run
           const run = runOpts(step, stopped ? undefined : opts.signal);
@@ -171,7 +183,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
         exitCode = results.some((o) => o.status === "failed" && o.kind === "verify" && !o.unreadable) ? 3 : 2;
     }
   } finally {
-    rmSync(runDir, { recursive: true, force: true });
+    process.off("exit", folder.abandon);
+    folder.remove();
   }
   const steps = plan.stages
     .flatMap((s) => s.steps)
@@ -653,6 +666,27 @@ function leftByThisRun(cmd: Command, run: RunOptions): Command | undefined {
   const args = cmd.args.filter((a) => !isBuilt(a) || run.built?.(a.built) !== undefined);
   if (args.length === cmd.args.length) return cmd;
   return args.some(isBuilt) ? { ...cmd, args } : undefined;
+}
+
+/**
+ * The images the plan's clean-up would remove from the engine now (`docker image rm [--force] NAME…`),
+ * resolved: the run's record says them, for the next run if this one ends without its clean-up.
+ */
+function engineLeftovers(plan: Plan, run: RunOptions): string[] {
+  const commands = plan.stages.flatMap((s) => s.steps.filter((st) => st.kind === "cleanup").flatMap((st) => st.commands));
+  return commands.flatMap((written) => {
+    const cmd = leftByThisRun(written, run);
+    if (cmd?.program !== "docker" || cmd.args[0] !== "image" || cmd.args[1] !== "rm") return [];
+    try {
+      return cmd.args
+        .slice(2)
+        .map((a) => resolveArg(a, run))
+        .filter((a) => !a.startsWith("-"));
+    } catch (e) {
+      if (e instanceof UnresolvedRef) return [];
+      throw e;
+    }
+  });
 }
 
 /** A bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */

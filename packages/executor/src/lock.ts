@@ -23,15 +23,27 @@ export interface LockHolder {
 
 export type Lock = { ok: true; file: string; release: () => void } | { ok: false; holder: LockHolder; file: string };
 
-/** A process's start time, or undefined where /proc cannot tell. */
-export function processStart(pid: number): string | undefined {
+/** /proc/PID/stat's fields from the third (the state) on, or undefined where /proc cannot tell. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // the command name (field 2) may hold spaces and parentheses: count fields after its last ")"
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+/** A process's start time, or undefined where /proc cannot tell. */
+export const processStart = (pid: number): string | undefined => statFields(pid)?.[19];
+
+/**
+ * Whether the process that had `started` still runs: one that ended but was not reaped yet (a zombie,
+ * its parent gone or busy) does not. Where /proc cannot tell: false.
+ */
+export function stillRuns(pid: number, started: string | undefined): boolean {
+  const f = statFields(pid);
+  return f !== undefined && f[0] !== "Z" && (started === undefined || f[19] === started);
 }
 
 export function holderAlive(h: LockHolder): boolean {

@@ -38,6 +38,11 @@ export interface RunOptions {
   runDir?: string;
   /** Hides every secret value from output; applied to every line, tail and message. */
   redact?: (s: string) => string;
+  /**
+   * Told of each command's process group (its leader's pid) when it starts; what it returns is called
+   * when the command ends. The run keeps them, so that they end with it however it ends (run-folder.ts).
+   */
+  onGroup?: (pid: number) => () => void;
 }
 
 export class UnresolvedRef extends Error {}
@@ -64,7 +69,8 @@ const showArg = (a: Arg): string => {
   return `${a.prefix ?? ""}<run>/${a.runFile}`;
 };
 
-function resolveArg(a: Arg, opts: RunOptions): string {
+/** An argument as the command gets it; UnresolvedRef when what it names is not there. */
+export function resolveArg(a: Arg, opts: RunOptions): string {
   if (typeof a === "string") return a;
   if ("verified" in a) {
     const v = opts.verified?.(a);
@@ -204,6 +210,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
     kill("SIGTERM");
     setTimeout(() => kill("SIGKILL"), 2000).unref();
   };
+  const ended = child.pid === undefined ? undefined : opts.onGroup?.(child.pid);
   opts.signal?.addEventListener("abort", endGroup, { once: true });
   // a timeout ends the whole group: execa's own ended the docker CLI alone, and waited for the plugin it
   // started, which held the pipes (seen: bake --print reading a FIFO ran 10 minutes past a 60 s timeout)
@@ -215,6 +222,7 @@ export async function runCommand(cmd: Runnable, opts: RunOptions): Promise<RunRe
         endGroup();
       }, opts.timeoutMs);
   const result = await child;
+  ended?.();
   clearTimeout(timer);
   opts.signal?.removeEventListener("abort", endGroup);
   const durationMs = performance.now() - started;

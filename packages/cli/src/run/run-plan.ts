@@ -95,6 +95,7 @@ export async function runPlan(
     else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
     else if (e.type === "note") io.stderr.write(`   ${e.step.id}: ${e.text}\n`);
+    else if (e.type === "leftovers") io.stderr.write(err.dim(`${leftoversLines(e.swept, io).join("\n")}\n`));
     else if (e.type === "step-end") {
       const o = e.outcome;
       // cut off by the interrupt: stopped, not broken
@@ -155,6 +156,30 @@ export async function runPlan(
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
   };
 }
+
+/**
+ * What runs that ended without their clean-up (SIGKILL, a second Ctrl-C) left, in a line: what this run
+ * removed; and a line for each such run whose command still runs (kept: said, never ended blindly).
+ */
+function leftoversLines(swept: Extract<ExecEvent, { type: "leftovers" }>["swept"], io: Pick<Io, "cwd">): string[] {
+  const lines: string[] = [];
+  if (swept.runs) {
+    const one = swept.runs === 1;
+    const images = swept.images.length
+      ? ` and ${one ? "" : "the "}${swept.images.length === 1 ? "the image" : `${swept.images.length} images`} ${one ? "its" : "their"} tests pulled (${swept.images.join(" ")})`
+      : "";
+    lines.push(
+      `cleaned up after ${plural(swept.runs, "run")} that ended without cleaning up: removed ${one ? "its folder" : "their folders"} (${megabytes(swept.bytes)})${images}`,
+    );
+  }
+  for (const r of swept.running)
+    lines.push(
+      `a run that ended without cleaning up (pid ${r.pid}${r.spec ? `, ${displayPath(r.spec, io.cwd)}` : ""}) left ${plural(r.groups.length, "command")} running (process group ${r.groups.join(", ")}): its folder ${displayPath(r.dir, io.cwd)} is kept; end ${r.groups.length === 1 ? "it" : "them"} with ${r.groups.map((g) => `kill -- -${g}`).join("; ")}`,
+    );
+  return lines;
+}
+
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /**
  * --metadata-file and --report name files to write after the run: their folders are made and each is
