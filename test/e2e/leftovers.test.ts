@@ -33,6 +33,17 @@ const processesNaming = (text: string) =>
       }
     });
 
+/** The process groups a run's record lists whose leader still runs (a zombie has ended). */
+const runningGroups = (dir: string) =>
+  (JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as { groups: { pid: number }[] }).groups.filter((g) => {
+    try {
+      const stat = readFileSync(`/proc/${g.pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+      return false;
+    }
+  });
+
 describe.skipIf(!env)("leftovers of a killed run", () => {
   test("SIGKILL mid-bake: the bake ends with the run; the next run removes its folder and says so, not a live run's", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "leftovers-"));
@@ -82,6 +93,8 @@ describe.skipIf(!env)("leftovers of a killed run", () => {
     run.child.kill("SIGKILL");
     await run.exited;
     expect(runFolders(tmp)).toHaveLength(1);
+    // the watchdog ends the test's docker run (TERM, then KILL 2 s later); a next run before that keeps the folder
+    await until(() => runningGroups(join(tmp, runFolders(tmp)[0]!)).length === 0, "the killed run's test to end", 10_000);
 
     // without its test the next run pulls nothing: what is left in the engine afterwards is the killed run's
     writeFileSync(spec, readFileSync(spec, "utf8").replace(/^ {4}test:.*\n/m, ""));
