@@ -14,6 +14,9 @@ const OCI_LOG = readFileSync(new URL("./bake-log-oci.fixture.txt", import.meta.u
 // failure is quoted as app's and arm64's as base's; in the second, the one quote names app.
 const BASE_FAILED = readFileSync(new URL("./bake-log-base-failed.fixture.txt", import.meta.url), "utf8");
 const BASE_FAILED_AS_APP = readFileSync(new URL("./bake-log-base-failed-as-app.fixture.txt", import.meta.url), "utf8");
+// A real bake of a and b (one Dockerfile text, two contexts) and c (another Dockerfile): BuildKit ran a's and
+// b's identical `RUN … && false` once, as vertex #9, printed under both names, and quoted it as a's.
+const SHARED_STEP = readFileSync(new URL("./bake-log-shared-step.fixture.txt", import.meta.url), "utf8");
 
 /** How BuildKit ends the log of a bake whose `RUN false` (line 3) failed: the excerpt, then the error. */
 const RUN_FALSE_END = [
@@ -331,6 +334,22 @@ describe("readBakeLog", () => {
     expect(r[1]!.error).toContain("3 | >>> RUN false");
     expect(r[1]!.error).toContain("ERROR: failed to solve");
     expect(r[1]!.error).not.toContain("locked");
+  });
+
+  // found by a review: b was "cancelled", though the very step that failed was b's too
+  test("a step two targets share (the same instruction, run once) fails both, each quoted under its own name", () => {
+    const text = (t: string) =>
+      t === "c" ? "FROM 127.0.0.1:5000/base/busybox:1\nRUN echo fine\n" : "FROM 127.0.0.1:5000/base/busybox:1\nRUN echo hi-dup && false\n";
+    const r = readBakeLog(SHARED_STEP, ["a", "b", "c"], new Map(), text);
+    expect(r.map((t) => [t.target, t.status])).toEqual([
+      ["a", "failed"],
+      ["b", "failed"],
+      ["c", "cancelled"],
+    ]);
+    const b = r.find((t) => t.target === "b")!;
+    expect(b.error).toContain(" > [b 2/2] RUN echo hi-dup && false:");
+    expect(b.error).toContain("2 | >>> RUN echo hi-dup && false");
+    expect(b.error).toContain("ERROR: failed to solve: process");
   });
 
   test("an export that fails (a push) fails its target", () => {

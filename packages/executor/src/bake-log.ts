@@ -58,6 +58,19 @@ export function readBakeLog(
     const vertex = lines.find((l) => l.endsWith(` ${label}`) && /^#\d+ /.test(l))?.split(" ")[0];
     return vertex ? lines.find((l) => l.startsWith(`${vertex} ERROR: `))?.slice(vertex.length + 1) : undefined;
   };
+  // "#9 [b 2/2] RUN x" and "#9 [a 2/2] RUN x": the other targets one step's vertex is printed under
+  const sharersOf = (label: string): { target: string; platform?: string; label: string }[] => {
+    const vertex = lines.find((l) => l.endsWith(` ${label}`) && /^#\d+ /.test(l))?.split(" ")[0];
+    if (!vertex) return [];
+    const instruction = label.slice(label.indexOf("] ") + 2);
+    const labels = new Set(
+      lines.flatMap((l) => (l.startsWith(`${vertex} [`) && l.endsWith(`] ${instruction}`) ? [l.slice(vertex.length + 1)] : [])).filter((l) => l !== label),
+    );
+    return [...labels].flatMap((l) => {
+      const b = bracket(l.slice(1, l.indexOf("] ")), names);
+      return b.target ? [{ target: b.target, ...(b.platform ? { platform: b.platform } : {}), label: l }] : [];
+    });
+  };
   const failures = new Map<string, { platforms: Set<string>; error: string[] }>();
   const fail = (target: string, platform: string | undefined, error: string) => {
     const f = failures.get(target) ?? { platforms: new Set<string>(), error: [] };
@@ -117,6 +130,12 @@ export function readBakeLog(
     // the quote names the step's owner, not the target BuildKit happened to print it under
     const owner = ownerOf(q.target, q.label, last ? excerpt.join("\n") : "");
     fail(owner, q.platform, owner === q.target ? error : error.replace(`[${q.target} `, `[${owner} `));
+    // the same step in other targets (identical instructions, run once: one vertex printed under each of
+    // their names) failed for them too; a dependency's step in a dependent is the dependency's (ownerOf)
+    for (const other of sharersOf(q.label)) {
+      const theirs = ownerOf(other.target, other.label, last ? excerpt.join("\n") : "");
+      if (theirs !== owner) fail(theirs, other.platform ?? q.platform, error.replace(`[${q.target} `, `[${theirs} `));
+    }
   }
   // Each target's export ("#31 [c] exporting to image"): DONE means built; ERROR (a push) means failed.
   const vertexState = new Map<string, string>();
