@@ -212,6 +212,17 @@ describe("readBakeLog", () => {
     expect(tool).toMatchObject({ status: "failed" });
     expect(tool!.error).toContain("aarch64 ]");
     expect(tool!.error).not.toContain(">>> RUN false");
+    // its own line, from its Dockerfile (BuildKit quotes the lines of the first failure only)
+    expect(tool!.error).toContain('Dockerfile:3\n--------------------\n   3 | >>> RUN [ "$(uname -m)" != aarch64 ]\n--------------------\nERROR: ');
+    // named as the target's file is
+    const [, , named] = readBakeLog(
+      log,
+      ["base", "app", "tool"],
+      deps,
+      (t) => files[t],
+      (t) => `${t}.Dockerfile`,
+    );
+    expect(named!.error).toContain("tool.Dockerfile:3\n");
   });
 
   test("a failed base's step BuildKit quotes under a dependent's name is the base's, and says so; the dependent is cancelled, without it", () => {
@@ -233,7 +244,8 @@ describe("readBakeLog", () => {
     expect(onlyBase!.error).toMatch(/^ > \[base linux\/amd64 3\/3\] RUN false:\n/);
     expect(onlyBase!.error).toContain("3 | >>> RUN false\n");
     expect(onlyBase!.error).not.toContain("[app ");
-    // quoted before another target's failure, without the Dockerfile excerpt: the instruction says whose it is
+    // quoted before another target's failure, without the Dockerfile excerpt: the instruction says whose it
+    // is, and its Dockerfile gives the excerpt BuildKit printed for the other step only (found by a review)
     const log = [
       "#12 [app linux/amd64 3/3] RUN false",
       '#12 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
@@ -257,7 +269,14 @@ describe("readBakeLog", () => {
         target: "base",
         status: "failed",
         platforms: ["linux/amd64"],
-        error: ' > [base linux/amd64 3/3] RUN false:\nERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+        error: [
+          " > [base linux/amd64 3/3] RUN false:",
+          "Dockerfile:3",
+          "--------------------",
+          "   3 | >>> RUN false",
+          "--------------------",
+          'ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+        ].join("\n"),
       },
       { target: "app", status: "cancelled" },
       expect.objectContaining({ target: "c", status: "failed" }),

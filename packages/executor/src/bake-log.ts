@@ -2,7 +2,7 @@
 // bake builds every target in one solve and cancels the others when one fails, and writes no metadata
 // file then: this log is the only account of which target broke (and where), which were finished, and
 // which were cancelled. The one reader of it (the report, the HTML page and --continue use its result).
-import { hasInstruction } from "@multiarch/spec";
+import { instructionLines } from "@multiarch/spec";
 
 export interface BakeTargetResult {
   target: string;
@@ -18,6 +18,8 @@ export interface BakeTargetResult {
 }
 
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+/** BuildKit's Dockerfile excerpt: "Dockerfile:3", then a rule. */
+const EXCERPT = /^\S+:\d+\n-{20}/m;
 
 /** "[api linux/arm64 builder 2/3]" -> target api, platform linux/arm64 (bake prefixes vertex names with the target when it builds several). */
 function bracket(inner: string, targets: ReadonlySet<string>): { target?: string; platform?: string } {
@@ -36,13 +38,16 @@ function bracket(inner: string, targets: ReadonlySet<string>): { target?: string
  * (`dockerfileOf`) holds it, else the nearest dependency's whose Dockerfile does (the quoted line,
  * "Dockerfile:3" ">>> RUN false", for the step that ended the solve; the quoted instruction for the
  * others), and its quote then names that owner. A target built FROM another failed one is taken as
- * stopped by that one, not failed itself.
+ * stopped by that one, not failed itself. BuildKit quotes the Dockerfile lines of the step that ended the
+ * solve only: another failed step's are taken from its Dockerfile (`dockerfileOf`, named by `nameOf`),
+ * when the instruction is on one line range of it.
  */
 export function readBakeLog(
   log: string,
   targets: readonly string[],
   dependsOn: ReadonlyMap<string, readonly string[]> = new Map(),
   dockerfileOf?: (target: string) => string | undefined,
+  nameOf: (target: string) => string = () => "Dockerfile",
 ): BakeTargetResult[] {
   const names = new Set(targets);
   const lines = log.split("\n");
@@ -71,9 +76,10 @@ export function readBakeLog(
       return b.target ? [{ target: b.target, ...(b.platform ? { platform: b.platform } : {}), label: l }] : [];
     });
   };
-  const failures = new Map<string, { platforms: Set<string>; error: string[] }>();
-  const fail = (target: string, platform: string | undefined, error: string) => {
-    const f = failures.get(target) ?? { platforms: new Set<string>(), error: [] };
+  /** Per failed target: its platforms, each quote's error, and the instruction of its first quote. */
+  const failures = new Map<string, { platforms: Set<string>; error: string[]; instruction?: string }>();
+  const fail = (target: string, platform: string | undefined, error: string, instruction?: string) => {
+    const f = failures.get(target) ?? { platforms: new Set<string>(), error: [], ...(instruction ? { instruction } : {}) };
     if (platform) f.platforms.add(platform);
     if (!f.error.includes(error)) f.error.push(error);
     failures.set(target, f);
@@ -91,7 +97,7 @@ export function readBakeLog(
       const text = dockerfileOf?.(t);
       if (text === undefined) return false;
       const lines = text.split("\n");
-      return quoted.length ? quoted.every(([n, line]) => lines[n - 1]?.trim() === line) : hasInstruction(text, instruction);
+      return quoted.length ? quoted.every(([n, line]) => lines[n - 1]?.trim() === line) : instructionLines(text, instruction).length > 0;
     };
     return owns(target) ? target : (ancestors(target).find(owns) ?? target);
   };
@@ -129,13 +135,28 @@ export function readBakeLog(
     }
     // the quote names the step's owner, not the target BuildKit happened to print it under
     const owner = ownerOf(q.target, q.label, last ? excerpt.join("\n") : "");
-    fail(owner, q.platform, owner === q.target ? error : error.replace(`[${q.target} `, `[${owner} `));
+    const instruction = q.label.slice(q.label.indexOf("] ") + 2);
+    fail(owner, q.platform, owner === q.target ? error : error.replace(`[${q.target} `, `[${owner} `), instruction);
     // the same step in other targets (identical instructions, run once: one vertex printed under each of
     // their names) failed for them too; a dependency's step in a dependent is the dependency's (ownerOf)
     for (const other of sharersOf(q.label)) {
       const theirs = ownerOf(other.target, other.label, last ? excerpt.join("\n") : "");
-      if (theirs !== owner) fail(theirs, other.platform ?? q.platform, error.replace(`[${q.target} `, `[${theirs} `));
+      if (theirs !== owner) fail(theirs, other.platform ?? q.platform, error.replace(`[${q.target} `, `[${theirs} `), instruction);
     }
+  }
+  for (const [target, f] of failures) {
+    const text = f.instruction === undefined || f.error.some((e) => EXCERPT.test(e)) ? undefined : dockerfileOf?.(target);
+    const at = text === undefined ? [] : instructionLines(text, f.instruction!);
+    if (at.length !== 1) continue;
+    const shown = text!
+      .split("\n")
+      .slice(at[0]!.line - 1, at[0]!.end)
+      .map((l, i) => `${String(at[0]!.line + i).padStart(4)} | >>> ${l}`);
+    const excerptOf = [`${nameOf(target)}:${at[0]!.line}`, "--------------------", ...shown, "--------------------"].join("\n");
+    // before the step's ERROR line, where BuildKit puts it
+    const first = f.error[0]!.split("\n");
+    const errorAt = first.at(-1)!.startsWith("ERROR: ") ? first.length - 1 : first.length;
+    f.error[0] = [...first.slice(0, errorAt), excerptOf, ...first.slice(errorAt)].join("\n");
   }
   // Each target's export ("#31 [c] exporting to image"): DONE means built; ERROR (a push) means failed.
   const vertexState = new Map<string, string>();

@@ -7,7 +7,7 @@
 import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { type Arg, type Built, byDigest, type Command, type Plan, parseImageRef, runsAfterStop, type Step, type Yield } from "@multiarch/plan";
 import { type BakeTargetResult, readBakeLog } from "./bake-log.ts";
 import { mapLimit } from "./concurrency.ts";
@@ -639,7 +639,9 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     if (!last.ok && !cmd.mayFail) {
       // a bake builds every target at once: its log says which one broke; a build's, where (its Dockerfile line)
       const targets =
-        step.kind === "bake" && step.targets ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, dockerfileText(run.cwd, step.inputs[0])) } : {};
+        step.kind === "bake" && step.targets
+          ? { targets: readBakeLog(last.stderr, step.targets, ctx.dependsOn, ...bakeDockerfiles(run.cwd, step.inputs[0])) }
+          : {};
       const said = step.kind === "build" && step.image ? readBakeLog(last.stderr, [step.image])[0]?.error : undefined;
       const quoted = said?.startsWith(" > [") ? said : undefined;
       // a test's own words may be on either stream (docker run --quiet keeps the pull's off them)
@@ -689,21 +691,34 @@ function engineLeftovers(plan: Plan, run: RunOptions): string[] {
   });
 }
 
-/** A bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it. */
-function dockerfileText(cwd: string, bakeFile: string | undefined): (target: string) => string | undefined {
+/**
+ * A bake target's Dockerfile, where the bake file (relative to `cwd`, as bake reads it) puts it: its text
+ * (undefined when unreadable: BuildKit's name stands), and its name as BuildKit's excerpts give it.
+ */
+function bakeDockerfiles(cwd: string, bakeFile: string | undefined): [(target: string) => string | undefined, (target: string) => string] {
+  let targets: Record<string, { context?: string; dockerfile?: string }> | undefined;
+  const targetOf = (target: string) => {
+    try {
+      targets ??= (JSON.parse(readFileSync(resolve(cwd, bakeFile ?? ""), "utf8")) as { target?: typeof targets }).target ?? {};
+    } catch {
+      targets = {};
+    }
+    return targets[target];
+  };
   const texts = new Map<string, string | undefined>();
-  return (target) => {
+  const text = (target: string) => {
     if (!texts.has(target)) {
+      const t = targetOf(target);
       try {
-        const file = JSON.parse(readFileSync(resolve(cwd, bakeFile ?? ""), "utf8")) as { target?: Record<string, { context?: string; dockerfile?: string }> };
-        const t = file.target?.[target];
         texts.set(target, t ? readFileSync(resolve(cwd, t.context ?? ".", t.dockerfile ?? "Dockerfile"), "utf8") : undefined);
       } catch {
-        texts.set(target, undefined); // unreadable: BuildKit's name stands
+        texts.set(target, undefined);
       }
     }
     return texts.get(target);
   };
+  // BuildKit names it by its file name ("c.Dockerfile:2" for ../c.Dockerfile)
+  return [text, (target) => basename(targetOf(target)?.dockerfile ?? "Dockerfile")];
 }
 
 const failure = (cmd: Command, r: Exclude<RunResult, { ok: true }>) => `${showCommand(cmd)}: ${r.message}`;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { fromLines, hasInstruction, imageReferences } from "./dockerfile.ts";
+import { fromLines, imageReferences, instructionLines } from "./dockerfile.ts";
 
 describe("fromLines", () => {
   test("images, stages, named contexts and scratch told apart", () => {
@@ -52,7 +52,8 @@ describe("imageReferences", () => {
   });
 });
 
-describe("hasInstruction", () => {
+describe("instructionLines", () => {
+  const hasInstruction = (text: string, shown: string) => instructionLines(text, shown).length > 0;
   // each `shown` as BuildKit 0.13 named the step in a real build of `text`
   const text = [
     "from 127.0.0.1:5000/base/busybox:1 AS build",
@@ -71,6 +72,15 @@ describe("hasInstruction", () => {
     expect(hasInstruction(text, "RUN echo   two   lines")).toBe(true);
     expect(hasInstruction(text, 'RUN ["sh", "-c", "echo exec"]')).toBe(true);
     expect(hasInstruction(text, `FROM 127.0.0.1:5000/base/busybox:1@sha256:${"0".repeat(64)}`)).toBe(true);
+  });
+
+  test("each match's first and last line: a continued instruction spans its lines", () => {
+    expect(instructionLines("FROM a\nRUN apk add \\\n  curl \\\n  git\n", "RUN apk add curl git")).toEqual([{ line: 2, end: 4 }]);
+    expect(instructionLines(text, "RUN false")).toEqual([{ line: 8, end: 8 }]);
+    expect(instructionLines("FROM a\nRUN make\nRUN make\n", "RUN make")).toEqual([
+      { line: 2, end: 2 },
+      { line: 3, end: 3 },
+    ]);
   });
 
   test("another instruction is not held", () => {

@@ -22,19 +22,22 @@ const AUTOMATIC = Object.fromEntries(
 const VAR = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 
 /** Logical instructions: continuation lines joined, comments and parser directives dropped. */
-function instructions(text: string): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
+/** Each instruction: its first and last line (continuations joined), and its text. */
+function instructions(text: string): { line: number; end: number; text: string }[] {
+  const out: { line: number; end: number; text: string }[] = [];
   const lines = text.replace(/\r\n/g, "\n").split("\n");
   const escapeChar = /^#\s*escape\s*=\s*`/im.test(lines.slice(0, 5).join("\n")) ? "`" : "\\";
-  let current: { line: number; text: string } | undefined;
+  let current: { line: number; end: number; text: string } | undefined;
   lines.forEach((raw, i) => {
     const trimmed = raw.trim();
     if (!current && (trimmed === "" || trimmed.startsWith("#"))) return;
     if (current && trimmed.startsWith("#")) return; // comments inside a continued instruction
     const continued = trimmed.endsWith(escapeChar);
     const body = continued ? trimmed.slice(0, -1) : trimmed;
-    if (current) current.text += ` ${body}`;
-    else current = { line: i + 1, text: body };
+    if (current) {
+      current.text += ` ${body}`;
+      current.end = i + 1;
+    } else current = { line: i + 1, end: i + 1, text: body };
     if (!continued) {
       out.push(current);
       current = undefined;
@@ -150,24 +153,26 @@ const words = (s: string) => s.trim().replace(/\s+/g, " ");
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * Whether the Dockerfile has the instruction BuildKit names a step by ("RUN make" in
- * "#12 [linux/amd64 3/4] RUN make"): BuildKit joins continuation lines, writes the keyword in capitals,
- * expands variables (each $VAR, ${VAR…} here stands for whatever it became) and names a FROM by its
- * image with the digest it resolved, without the stage name.
+ * Where the Dockerfile has the instruction BuildKit names a step by ("RUN make" in
+ * "#12 [linux/amd64 3/4] RUN make"), each match's first and last line: BuildKit joins continuation lines,
+ * writes the keyword in capitals, expands variables (each $VAR, ${VAR…} here stands for whatever it
+ * became) and names a FROM by its image with the digest it resolved, without the stage name.
  */
-export function hasInstruction(text: string, shown: string): boolean {
+export function instructionLines(text: string, shown: string): { line: number; end: number }[] {
   const want = words(shown).replace(/^FROM (.*?)@sha256:[0-9a-f]{64}$/i, "FROM $1");
-  return instructions(text).some((ins) => {
-    const [keyword = "", ...rest] = words(ins.text).split(" ");
-    const upper = keyword.toUpperCase();
-    const as = upper === "FROM" ? rest.findIndex((w) => w.toUpperCase() === "AS") : -1;
-    const written = [upper, ...(as < 0 ? rest : rest.slice(0, as))].join(" ");
-    let pattern = "";
-    let at = 0;
-    for (const m of written.matchAll(VAR)) {
-      pattern += `${escapeRegExp(written.slice(at, m.index))}.*`;
-      at = m.index + m[0].length;
-    }
-    return new RegExp(`^${pattern}${escapeRegExp(written.slice(at))}$`, "s").test(want);
-  });
+  return instructions(text)
+    .filter((ins) => {
+      const [keyword = "", ...rest] = words(ins.text).split(" ");
+      const upper = keyword.toUpperCase();
+      const as = upper === "FROM" ? rest.findIndex((w) => w.toUpperCase() === "AS") : -1;
+      const written = [upper, ...(as < 0 ? rest : rest.slice(0, as))].join(" ");
+      let pattern = "";
+      let at = 0;
+      for (const m of written.matchAll(VAR)) {
+        pattern += `${escapeRegExp(written.slice(at, m.index))}.*`;
+        at = m.index + m[0].length;
+      }
+      return new RegExp(`^${pattern}${escapeRegExp(written.slice(at))}$`, "s").test(want);
+    })
+    .map(({ line, end }) => ({ line, end }));
 }
