@@ -12,10 +12,13 @@ export function contextPlatformRules(ctx: RuleContext, images: readonly Image[])
   const refusedAt = (d: (typeof ctx.diagnostics)[number], key: string) =>
     d.path?.[0] === "platforms" || (d.path?.[0] === "defaults" && d.path[1] === "platforms") || (d.path?.[1] === key && d.path[2] === "platforms");
   const refused = (dep: Image) => ctx.diagnostics.some((d) => d.severity === "error" && refusedAt(d, imageKey(dep)));
+  // the first of a name, as a search would find (two of one name is an error of its own)
+  const byName = new Map<string, Image>();
+  for (const i of images) if (!byName.has(i.name)) byName.set(i.name, i);
   for (const img of images) {
     for (const c of img.contexts) {
       if (c.kind !== "image") continue;
-      const dep = images.find((i) => i.name === c.image);
+      const dep = byName.get(c.image);
       if (!dep || refused(dep)) continue;
       const depPlatforms = new Set(dep.platforms);
       const missing = img.platforms.filter((p) => !depPlatforms.has(p));
