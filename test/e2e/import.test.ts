@@ -176,16 +176,19 @@ describe.skipIf(!env)("multiarch import", () => {
       join(empty, "binary.hcl"),
       Buffer.concat([Buffer.from("\x7fELF\x02\x01\x01"), Buffer.alloc(40), Buffer.from("\x1b[2J/lib64/ld-linux-x86-64.so.2")]),
     );
-    for (const f of ["afolder", "binary.yaml", "empty.hcl", "binary.hcl"]) {
+    // no NUL, but no UTF-8 either (Latin-1): bake's excerpt of it was a line of replacement characters
+    writeFileSync(join(empty, "latin1.hcl"), Buffer.from('target "app" { tags = ["caf\xe9:1"] }\n', "latin1"));
+    for (const f of ["afolder", "binary.yaml", "empty.hcl", "binary.hcl", "latin1.hcl"]) {
       const r = await cli(["import", "-f", f, "-o", "out.yaml"], { cwd: empty });
       expect(r.exitCode, `${f}: ${r.stderr}`).toBe(1);
       expect(r.stderr).not.toContain("name it with -f FILE");
       expect(r.stderr).not.toContain("ssh key");
-      expect(r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+      expect(r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     }
     expect((await cli(["import", "-f", "binary.hcl", "-o", "out.yaml"], { cwd: empty })).stderr).toContain(
-      "binary.hcl is not a text file (it holds NUL bytes): bake reads HCL, JSON or compose YAML",
+      "binary.hcl is not a text file (NUL bytes, or no UTF-8): bake reads HCL, JSON or compose YAML",
     );
+    expect((await cli(["import", "-f", "latin1.hcl", "-o", "out.yaml"], { cwd: empty })).stderr).toContain("latin1.hcl is not a text file");
   });
 
   // found by a review: bake checks SSH_AUTH_SOCK even to print, and a CI runner has no SSH agent

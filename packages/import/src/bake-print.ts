@@ -1,10 +1,11 @@
 // `docker buildx bake --print` with bake's own arguments: buildx resolves variables, functions, inherits
 // and matrix, and multiarch import reads the result.
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { inspectPlatforms, runCommand } from "@multiarch/executor";
+import { printable } from "./printable.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,16 +33,19 @@ function unprintedSettings(stderr: string, cwd: string): string[] {
 }
 
 /**
- * A file given with -f whose first 8 KiB hold a NUL byte: no bake file, and bake's excerpt of it would put
- * its bytes on the terminal. Files that cannot be read are bake's to report.
+ * A file given with -f whose first 8 KiB hold a NUL byte or are no UTF-8: no bake file, and bake's excerpt
+ * of it would put its bytes on the terminal. Files that cannot be read, and what is no regular file (a FIFO would block
+ * the open, and Ctrl-C with it), are bake's to report.
  */
 function binaryFile(files: readonly string[], cwd: string): string | undefined {
   const head = Buffer.alloc(8192);
   return files.find((f) => {
     let fd: number | undefined;
     try {
-      fd = openSync(resolve(cwd, f), "r");
-      return head.subarray(0, readSync(fd, head, 0, head.length, 0)).includes(0);
+      fd = openSync(resolve(cwd, f), constants.O_RDONLY | constants.O_NONBLOCK);
+      if (!fstatSync(fd).isFile()) return false;
+      const read = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+      return read.includes(0) || !utf8(read.length === head.length ? read.subarray(0, lastWhole(read)) : read);
     } catch {
       return false;
     } finally {
@@ -50,8 +54,22 @@ function binaryFile(files: readonly string[], cwd: string): string | undefined {
   });
 }
 
-/** Control characters of bake's words (an excerpt of a file), shown as U+FFFD: none reaches the terminal. */
-const printable = (text: string): string => text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "\ufffd");
+const utf8 = (bytes: Uint8Array): boolean => {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Where the last whole UTF-8 character of a cut read ends: a character the cut split is not counted against it. */
+function lastWhole(bytes: Uint8Array): number {
+  let i = bytes.length;
+  // back over continuation bytes (10xxxxxx) to the lead byte of the last character, at most 3
+  while (i > bytes.length - 4 && i > 0 && (bytes[i - 1]! & 0xc0) === 0x80) i--;
+  return i > 0 && bytes[i - 1]! >= 0xc0 ? i - 1 : bytes.length;
+}
 
 /** `signal`: Ctrl-C ends bake (and its plugin process) at once; `interrupted` then says so. */
 export async function bakePrint(
@@ -63,7 +81,7 @@ export async function bakePrint(
   const files = args.filter((a, i) => args[i - 1] === "--file");
   const binary = binaryFile(files, cwd);
   if (binary !== undefined)
-    return { ok: false, message: `${binary} is not a text file (it holds NUL bytes): bake reads HCL, JSON or compose YAML`, input: true };
+    return { ok: false, message: `${binary} is not a text file (NUL bytes, or no UTF-8): bake reads HCL, JSON or compose YAML`, input: true };
   const print = (e: Env) =>
     runCommand({ program: "docker", args: ["buildx", "bake", "--print", ...args] }, { cwd, env: e, timeoutMs: 60_000, ...(signal ? { signal } : {}) });
   let r = await print(env);

@@ -5,6 +5,15 @@ import { specFromBake } from "./from-bake.ts";
 const opts = { bakeDir: "/repo", specDir: "/repo", files: ["docker-bake.hcl"] };
 
 describe("specFromBake", () => {
+  // found by a review: a tag's escape codes reached the terminal in the warning, and the file's header comment
+  test("what a bake file gives is shown without control characters, in the warnings and the header alike", () => {
+    const tag = "x\u001b[31m\u009b1mRED\u0007\nimages: {}";
+    const { text, warnings } = specFromBake({ target: { app: { context: ".", platforms: ["linux/amd64"], tags: [tag, "r.example/a:1"] } } }, opts);
+    expect(warnings).toEqual(['app: tag "x\ufffd[31m\ufffd1mRED\ufffd\ufffdimages: {}" is not a name:tag reference; left out']);
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(parse(text).images).toMatchObject({ app: { tags: ["1"] } });
+  });
+
   test("what cannot be carried is a warning, listed in the file too, never dropped silently", () => {
     const { text, warnings } = specFromBake(
       {

@@ -1,6 +1,7 @@
 // `multiarch import`: what `docker buildx bake --print` says (inherits, matrix, functions and variables
 // already resolved by buildx) -> an equivalent multiarch.yaml. Pure: the printed JSON and where the files
 // are in, the spec text and what could not be carried (as warnings, never dropped silently) out.
+import { printable } from "./printable.ts";
 import { posix } from "node:path";
 import { OCI_LAYOUT, ociLayoutFolder, parseImageRef, parsePlatform } from "@multiarch/plan";
 import { maskUrlPassword } from "@multiarch/executor";
@@ -540,6 +541,8 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
   // no OCI labels of its own: the imported images carry what the bake file gave them
   spec.build = { ociLabels: false };
 
+  // what the bake file gave (a tag, a value) is shown as text: no control character, no line of its own
+  warnings.splice(0, warnings.length, ...warnings.map((w) => printable(w, false)));
   const doc = new Document(spec);
   doc.commentBefore = [
     ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "the bake files bake found in its folder"}, as \`docker buildx bake --print${opts.args?.length ? ` ${opts.args.join(" ")}` : ""}\` resolved it`,
