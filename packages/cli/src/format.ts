@@ -2,6 +2,7 @@
 // or when the stream is not a terminal).
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
+import type { RegistryWait } from "@multiarch/executor";
 import { maskUrlPassword } from "@multiarch/executor/url-password";
 import type { Diagnostic } from "@multiarch/spec";
 
@@ -151,3 +152,10 @@ export function table(rows: string[][], header: string[]): string {
 const visible = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
 
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
+/** A registry request with no answer for a while, said once (apply's and doctor's progress, on stderr). */
+export function sayWait(io: Io): (w: RegistryWait) => void {
+  const err = style(io, "stderr");
+  return (w) =>
+    io.stderr.write(err.yellow(`waiting for ${w.host} (${w.request}): no answer for ${seconds(w.waitedMs)}; giving up after ${seconds(w.limitMs)}\n`));
+}

@@ -8,6 +8,7 @@ import {
   gatherInputs,
   probeEngine,
   RegistryClient,
+  type RegistryWait,
   dockerConfigFile,
   specCredentials,
   readDockerConfig,
@@ -40,7 +41,15 @@ export const firstLine = (s: string) => s.trim().split("\n")[0] ?? "";
 export async function gatherDoctorFacts(
   spec: Spec,
   env: Env,
-  opts: { binfmtDir?: string; confDir?: string; deep?: boolean; args?: ReadonlyMap<string, Record<string, string>>; signal?: AbortSignal } = {},
+  opts: {
+    binfmtDir?: string;
+    confDir?: string;
+    deep?: boolean;
+    args?: ReadonlyMap<string, Record<string, string>>;
+    signal?: AbortSignal;
+    /** A registry request with no answer for a while: said while doctor waits on it. */
+    onWait?: (wait: RegistryWait) => void;
+  } = {},
 ): Promise<DoctorFacts> {
   const cwd = spec.dir;
   const signal = opts.signal;
@@ -68,6 +77,7 @@ export async function gatherDoctorFacts(
     insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host),
     credentials,
     timeoutMs: 5_000,
+    ...(opts.onWait ? { onWait: opts.onWait } : {}),
     ...(signal ? { signal } : {}),
   });
   const [info, engine, updateBinfmts, qemu, registries, inputs] = await Promise.all([
@@ -88,7 +98,7 @@ export async function gatherDoctorFacts(
         ),
     opts.deep === false
       ? Promise.resolve(undefined)
-      : gatherInputs(spec, spec.images, opts.args ?? new Map(), env).then(
+      : gatherInputs(spec, spec.images, opts.args ?? new Map(), env, opts.onWait ? { onWait: opts.onWait } : {}).then(
           (i) => ({ inputs: i.facts }),
           (e: Error) => ({ error: e.message }),
         ),

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Plan, Platform, Stage } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
-import { executePlan } from "./execute.ts";
+import { type ExecEvent, executePlan } from "./execute.ts";
 import { tagWarnings } from "./report.ts";
 import { documentRegistry } from "./testing/document-registry.ts";
+import { silentRegistry } from "./testing/silent-registry.ts";
 
 /** A docker that fails `failures` times with `message`, then succeeds; it logs every call. */
 function fakeDocker(failures: number, message: string) {
@@ -268,6 +269,35 @@ describe("an interrupted publish", () => {
     expect((await run(`${registry.host}/r:arm`)).exitCode).toBe(3);
     expect((await run(`${registry.host}/r:never`)).exitCode).toBe(3);
   });
+
+  // found by a failure-scenario review: a registry that accepts connections and never answers was asked
+  // 4 times by the step, each time 3 times by the client (3 minutes after a build), with nothing said
+  test("a registry that never answers: given up on after the client's attempts (not the step's too), the wait said once", async () => {
+    const silent = await silentRegistry();
+    const host = silent.host;
+    const events: ExecEvent[] = [];
+    try {
+      const r = await executePlan(
+        { ...plan("push"), stages: [verifyOf(`${host}/r:1`, "linux/amd64")] },
+        {
+          planDir: mkdtempSync(join(tmpdir(), "multiarch-silent-")),
+          env: { MULTIARCH_REGISTRY_TIMEOUT: "2" },
+          concurrency: 1,
+          retry,
+          onEvent: (e) => void events.push(e),
+        },
+      );
+      expect(r.exitCode).toBe(2);
+      expect(r.steps[0]).toMatchObject({ status: "failed", attempts: 1, unreadable: true });
+      expect(r.steps[0]!.error).toMatch(new RegExp(`${host}/r: GET manifests/1: no answer in 6(\\.\\d)? s in all \\(3 attempts of 2 s\\)`));
+      expect(r.durationMs).toBeLessThan(9_000);
+      expect(events.filter((e) => e.type === "wait")).toEqual([
+        { type: "wait", wait: { host, request: "GET /v2/r/manifests/1", waitedMs: 5_000, limitMs: 6_000 } },
+      ]);
+    } finally {
+      silent.close();
+    }
+  }, 30_000);
 
   /** verify, then publish `tags` (names in repository r) to what `staging` holds. */
   const publishPlan = (staging: string, tags: string[]) =>

@@ -15,7 +15,7 @@ import { BlobLocations, copyImage, pushIndex, pushLayout, repositoryOf } from ".
 import { dockerConfigFile, loggedIn } from "./docker-config.ts";
 import { makeDir } from "./make-dir.ts";
 import { readTag } from "./published.ts";
-import { RegistryClient, RegistryError } from "./registry.ts";
+import { RegistryClient, RegistryError, type RegistryWait } from "./registry.ts";
 import { type Replaced, type Report, type StagedRef, type StepOutcome, summarize, tagOutcomes } from "./report.ts";
 import { backoffMs, DEFAULT_RETRY, isTransient, lastLines, type RetryPolicy } from "./retry.ts";
 import { openRunFolder, type Swept, sweepDeadRuns } from "./run-folder.ts";
@@ -41,7 +41,9 @@ export type ExecEvent =
   | { type: "line"; step: Step; line: string }
   | { type: "note"; step: Step; text: string }
   /** What runs that ended without their clean-up left, and this run removed (or found still running). */
-  | { type: "leftovers"; swept: Swept };
+  | { type: "leftovers"; swept: Swept }
+  /** A registry request with no answer for a while (the run's, so no one step's). */
+  | { type: "wait"; wait: RegistryWait };
 
 export interface ExecuteOptions {
   /** Folder that holds plan.json; commands run in plan.cwd relative to it. */
@@ -124,7 +126,12 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       ),
     ]),
   ];
-  const client = new RegistryClient({ env: opts.env, insecureHosts, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const client = new RegistryClient({
+    env: opts.env,
+    insecureHosts,
+    onWait: (wait) => opts.onEvent?.({ type: "wait", wait }),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   // asks what a request the interrupt cut off did, after it: not stopped by that signal, and briefly
   const settle = new RegistryClient({ env: opts.env, insecureHosts, timeoutMs: 5_000 });
   const registry = { client, settle, blobs: new BlobLocations() };
@@ -405,7 +412,8 @@ function record(step: Step, ref: string, digest: string, pushed: boolean, ctx: S
 
 /**
  * Work over the registry API, in-process (a push by digest, publish's tag moves, verification's reads),
- * retried like a command for answers that may pass (5xx, 429, network); `work` returns a problem, if any.
+ * retried like a command for answers that may pass (5xx, 429, network; not timeouts: the client retried
+ * those already); `work` returns a problem, if any.
  */
 async function withRegistryRetry(
   run: RunOptions,
@@ -419,7 +427,8 @@ async function withRegistryRetry(
       return problem ? { status: "failed", attempts: tries, error: problem } : { status: "ok", attempts: tries };
     } catch (e) {
       const status = e instanceof RegistryError ? e.status : undefined;
-      const transient = e instanceof RegistryError && (status === undefined || status >= 500 || status === 429);
+      // a registry that let each of the client's attempts time out is not asked that many times again
+      const transient = e instanceof RegistryError && e.noAnswer !== "timeout" && (status === undefined || status >= 500 || status === 429);
       if (!transient || tries >= retry.attempts || run.signal?.aborted)
         return { status: "failed", attempts: tries, error: run.redact?.((e as Error).message) ?? (e as Error).message };
       await sleep(backoffMs(retry, tries), run.signal);

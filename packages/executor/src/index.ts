@@ -12,7 +12,7 @@ export { preflight } from "./preflight.ts";
 export { type EngineFacts, engineInfoOverSocket, inspectPlatforms, probeEngine, probeGit } from "./probe.ts";
 export { readPublished } from "./published.ts";
 export { kindTimings, type Report, type TagWarning, tagsLeft, tagWarnings } from "./report.ts";
-export { RegistryClient, specCredentials } from "./registry.ts";
+export { RegistryClient, type RegistryWait, specCredentials } from "./registry.ts";
 export { type Runnable, resolveRef, runCommand, showCommand } from "./runner.ts";
 export { maskUrlPassword } from "./url-password.ts";
 export { type SignerProblem, signerProblem } from "./signer.ts";

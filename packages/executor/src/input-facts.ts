@@ -18,7 +18,7 @@ import {
 } from "@multiarch/plan";
 import { fromLines, type Image, imageReferences, type Spec } from "@multiarch/spec";
 import { mapLimit } from "./concurrency.ts";
-import { RegistryClient } from "./registry.ts";
+import { RegistryClient, type RegistryClientOptions } from "./registry.ts";
 
 // A CommonJS package: its function is the module itself under node's ESM loader, `.default` in bundles.
 const dockerignore = ((ignoreModule as unknown as { default?: unknown }).default ?? ignoreModule) as unknown as () => {
@@ -144,10 +144,11 @@ export async function gatherInputs(
   images: readonly Image[],
   args: ReadonlyMap<string, Record<string, string>>,
   env: Env,
-  outDir?: string,
+  opts: { outDir?: string; onWait?: RegistryClientOptions["onWait"] } = {},
 ): Promise<{ facts: Record<string, ImageInputFacts>; files: Map<string, InputFiles> }> {
-  const exclude = outputFolders(spec, outDir);
-  const client = new RegistryClient({ env, insecureHosts: spec.registries.filter((r) => r.insecure).map((r) => r.host) });
+  const exclude = outputFolders(spec, opts.outDir);
+  const insecureHosts = spec.registries.filter((r) => r.insecure).map((r) => r.host);
+  const client = new RegistryClient({ env, insecureHosts, ...(opts.onWait ? { onWait: opts.onWait } : {}) });
   const resolved = new Map<string, Promise<{ digest?: string; error?: string; platforms?: string[] }>>();
   const digestOf = (ref: string) => {
     let p = resolved.get(ref);

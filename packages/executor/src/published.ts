@@ -76,18 +76,20 @@ export async function readTag(client: RegistryClient, ref: string, configs = new
 
 /**
  * Every ref's state, at most 16 requests at once over kept-alive connections. A tag that cannot be read
- * counts as holding nothing (the image is built), and is reported in `problems`.
+ * counts as holding nothing (the image is built), and is reported in `problems`; a registry that did not
+ * answer at all (no answer in time, or the connection refused) is in `unanswered` too, with its first error.
  */
 export async function readPublished(
   refs: readonly string[],
   env: Env,
   insecureHosts: readonly string[],
-  credentials?: RegistryClientOptions["credentials"],
-): Promise<{ tags: Record<string, PublishedTag | null>; problems: string[] }> {
+  opts: Pick<RegistryClientOptions, "credentials" | "onWait"> = {},
+): Promise<{ tags: Record<string, PublishedTag | null>; problems: string[]; unanswered: Record<string, string> }> {
   // the spec's own credentials first: a CI runner may have nothing in docker's config before the login step
-  const client = new RegistryClient({ env, insecureHosts, ...(credentials ? { credentials } : {}) });
+  const client = new RegistryClient({ env, insecureHosts, ...opts });
   const tags: Record<string, PublishedTag | null> = {};
   const problems: string[] = [];
+  const unanswered: Record<string, string> = {};
   const configs = new Map<string, Promise<Labelled>>();
   await mapLimit([...new Set(refs)], 16, async (ref) => {
     try {
@@ -95,7 +97,9 @@ export async function readPublished(
     } catch (e) {
       // left out: unknown, which is not "no such tag" (null)
       problems.push(`${ref}: ${(e as Error).message}`);
+      const host = parseImageRef(ref);
+      if (e instanceof RegistryError && e.noAnswer && host.ok) unanswered[host.value.host] ??= e.message;
     }
   });
-  return { tags, problems };
+  return { tags, problems, unanswered };
 }

@@ -1,8 +1,15 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, test } from "vitest";
-import { RegistryClient, retryDelayMs } from "./registry.ts";
+import { RegistryClient, type RegistryError, type RegistryWait, retryDelayMs } from "./registry.ts";
+import { silentRegistry } from "./testing/silent-registry.ts";
+
+setFlagsFromString("--expose-gc");
+/** V8's collector, asked for: a timeout signal only AbortSignal.any holds is collected then (nodejs/node#57736). */
+const gc = runInNewContext("gc") as () => void;
 
 const REF = { host: "reg.example", path: "team/app", tag: "1" };
 const INDEX = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] });
@@ -98,9 +105,49 @@ describe("the registry client", () => {
   test("a request with no answer says it timed out, and which", async () => {
     const hang = ((_: string | URL, init?: RequestInit) =>
       new Promise((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)))) as typeof globalThis.fetch;
-    const err = (await new RegistryClient({ env: configWith({}), fetch: hang, timeoutMs: 20 }).manifest(REF).catch((e: Error) => e)) as Error;
-    expect(err.message).toBe("reg.example: GET manifests/1: no answer within 0.02 s (3 attempts)");
+    const err = (await new RegistryClient({ env: configWith({}), fetch: hang, timeoutMs: 20 }).manifest(REF).catch((e: Error) => e)) as RegistryError;
+    expect(err.message).toMatch(/^reg\.example\/team\/app: GET manifests\/1: no answer in 0\.0\d+ s in all \(3 attempts of 0\.02 s\)$/);
+    expect(err.noAnswer).toBe("timeout");
   });
+
+  // found by a failure-scenario review: a registry that accepts connections and never answers cost 4
+  // minutes, with nothing said meanwhile; and with the run's signal beside the timeout, a collected
+  // timeout signal (nodejs/node#57736) left a request waiting for ever
+  test("a registry that accepts and never answers: said once while waited on, given up on in the attempts' time", async () => {
+    const silent = await silentRegistry();
+    const host = silent.host;
+    const waits: RegistryWait[] = [];
+    const client = new RegistryClient({
+      env: { ...configWith({}), MULTIARCH_REGISTRY_TIMEOUT: "2" },
+      signal: new AbortController().signal,
+      onWait: (w) => void waits.push(w),
+    });
+    const collect = setInterval(gc, 20);
+    const t0 = performance.now();
+    try {
+      const [one, two] = await Promise.all(
+        ["1", "2"].map((tag) =>
+          client.manifest({ host, path: "team/app", tag }).then(
+            () => undefined,
+            (e: RegistryError) => e,
+          ),
+        ),
+      );
+      const ms = performance.now() - t0;
+      expect(ms).toBeGreaterThan(5_900);
+      expect(ms).toBeLessThan(8_000);
+      expect(one!.message).toMatch(new RegExp(`^${host}/team/app: GET manifests/1: no answer in 6(\\.\\d)? s in all \\(3 attempts of 2 s\\)$`));
+      expect([one!.noAnswer, two!.noAnswer]).toEqual(["timeout", "timeout"]);
+      // one line for the host, not one per request
+      expect(waits).toEqual([{ host, request: "GET /v2/team/app/manifests/1", waitedMs: 5_000, limitMs: 6_000 }]);
+    } finally {
+      clearInterval(collect);
+      silent.close();
+    }
+    // nobody listening: refused, after the client's attempts
+    const refused = (await client.manifest({ host, path: "team/app", tag: "1" }).catch((e: RegistryError) => e)) as RegistryError;
+    expect(refused.noAnswer).toBe("refused");
+  }, 20_000);
 
   // found by a review: the registry's Basic credentials went to whatever host its upload Location named
   test("an upload Location on another host is sent no credentials", async () => {

@@ -35,16 +35,31 @@ export class RegistryError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** The registry never answered, after the client's own attempts: each timed out, or the connection was refused. */
+    readonly noAnswer?: "timeout" | "refused",
   ) {
     super(message);
   }
+}
+
+/** A request that has waited a while for its first answer (across its attempts): for a progress line. */
+export interface RegistryWait {
+  host: string;
+  /** METHOD /v2/PATH */
+  request: string;
+  waitedMs: number;
+  /** When the client gives up on it: its attempts' timeouts added up. */
+  limitMs: number;
 }
 
 export interface RegistryClientOptions {
   env: Env;
   /** Hosts reached over plain HTTP besides loopback ones (registries marked insecure in the spec). */
   insecureHosts?: readonly string[];
+  /** One request's wait for an answer (15 s if not given); MULTIARCH_REGISTRY_TIMEOUT (seconds, for tests) wins. */
   timeoutMs?: number;
+  /** Told once a request has had no answer for WAIT_NOTICE_MS, once per host until that host answers. */
+  onWait?: (wait: RegistryWait) => void;
   /** Credentials per host that win over docker's stored ones (the spec's, for doctor). Never printed. */
   credentials?: Readonly<Record<string, { username: string; password: string }>>;
   /** Stops every request (a run interrupted while pushing). */
@@ -72,6 +87,11 @@ const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
 const ATTEMPTS = 3;
+const DEFAULT_TIMEOUT_MS = 15_000;
+/** A request with no answer for this long is said (onWait): the user sees why nothing moves. */
+const WAIT_NOTICE_MS = 5_000;
+/** A connection refused, or a host or network unreachable: nobody answers at that address. */
+const UNANSWERED_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"]);
 /** The longest a Retry-After is obeyed; a registry asking for more is reported instead. */
 const MAX_RETRY_AFTER_MS = 60_000;
 
@@ -81,10 +101,16 @@ export class RegistryClient {
   private readonly lookups = new Map<string, Promise<CredentialLookup>>();
   private readonly fetch: Transport;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly timeoutMs: number;
+  /** Attempts' timeouts that have not fired yet (see signal). */
+  private readonly timeouts = new Set<AbortSignal>();
+  /** Hosts whose wait was said and that have not answered since. */
+  private readonly waiting = new Set<string>();
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.fetch = opts.fetch ?? httpTransport;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.timeoutMs = registryTimeoutMs(opts.env) ?? opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   /** The manifest (index or image) a reference names, with its digest. */
@@ -211,9 +237,33 @@ export class RegistryClient {
     throw new RegistryError(`${what}${realm ? ` (realm ${realm})` : ""}: ${creds}`, res.status);
   }
 
-  /** One request with authentication: a 401's challenge is answered once, 5xx/429/network errors retried. */
+  /**
+   * One request with authentication: a 401's challenge is answered once, 5xx/429/network errors retried.
+   * A wait of WAIT_NOTICE_MS for an answer is told to onWait (not an upload's: its body takes time).
+   */
   private async send(ref: ImageRef, op: Operation): Promise<{ res: TransportResponse; realm?: string }> {
     const url = op.url ?? (op.path ? `${this.base(ref)}/${op.path}` : this.base(ref));
+    const timeoutMs = op.timeoutMs ?? this.timeoutMs;
+    const onWait = op.timeoutMs === undefined ? this.opts.onWait : undefined;
+    const notice = onWait
+      ? setTimeout(() => {
+          if (this.waiting.has(ref.host)) return;
+          this.waiting.add(ref.host);
+          onWait({ host: ref.host, request: `${op.method ?? "GET"} ${new URL(url).pathname}`, waitedMs: WAIT_NOTICE_MS, limitMs: timeoutMs * ATTEMPTS });
+        }, WAIT_NOTICE_MS)
+      : undefined;
+    notice?.unref();
+    try {
+      const sent = await this.attempts(ref, op, url, timeoutMs);
+      this.waiting.delete(ref.host);
+      return sent;
+    } finally {
+      clearTimeout(notice);
+    }
+  }
+
+  private async attempts(ref: ImageRef, op: Operation, url: string, timeoutMs: number): Promise<{ res: TransportResponse; realm?: string }> {
+    const started = performance.now();
     let realm: string | undefined;
     let challenged = false;
     // credentials go to the registry alone: an upload Location on another host (or scheme) gets none
@@ -222,7 +272,6 @@ export class RegistryClient {
       // no credentials before a challenge asks for them: public images never consult a helper
       const auth = own ? (this.tokens.get(`${ref.host} ${op.scope}`) ?? this.tokens.get(`${ref.host} basic`)) : undefined;
       let res: TransportResponse;
-      const timeoutMs = op.timeoutMs ?? this.opts.timeoutMs ?? 15_000;
       try {
         res = await this.fetch(url, {
           method: op.method ?? "GET",
@@ -233,12 +282,13 @@ export class RegistryClient {
         });
       } catch (e) {
         if (attempt < ATTEMPTS && !this.opts.signal?.aborted) continue;
-        // a timeout said as one, with the request (node says "The operation was aborted")
+        // a timeout said as one, with the request and the whole wait (node says "The operation was aborted")
         const timedOut = !this.opts.signal?.aborted && ((e as Error).name === "TimeoutError" || (e as Error).name === "AbortError");
-        const what = timedOut
-          ? `${op.method ?? "GET"} ${op.path || "/v2/"}: no answer within ${timeoutMs / 1000} s (${ATTEMPTS} attempts)`
-          : (e as Error).message;
-        throw new RegistryError(`${ref.host}: ${what}`);
+        const refused = !this.opts.signal?.aborted && UNANSWERED_CODES.has((e as NodeJS.ErrnoException).code ?? "");
+        if (!timedOut) throw new RegistryError(`${ref.host}: ${(e as Error).message}`, undefined, refused ? "refused" : undefined);
+        const where = `${ref.host}${ref.path ? `/${ref.path}` : ""}`;
+        const waited = `no answer in ${seconds(performance.now() - started)} in all (${ATTEMPTS} attempts of ${seconds(timeoutMs)})`;
+        throw new RegistryError(`${where}: ${op.method ?? "GET"} ${op.path || "/v2/"}: ${waited}`, undefined, "timeout");
       }
       if (res.status === 401 && !challenged && own) {
         challenged = true;
@@ -264,9 +314,16 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * An attempt's timeout, and the client's signal. The timeout is held here until it fires: AbortSignal.any
+   * holds it weakly, and one collected never fires (nodejs/node#57736): a silent registry was waited on for ever.
+   */
   private signal(timeoutMs: number): AbortSignal {
     const timeout = AbortSignal.timeout(timeoutMs);
-    return this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
+    if (!this.opts.signal) return timeout;
+    this.timeouts.add(timeout);
+    timeout.addEventListener("abort", () => this.timeouts.delete(timeout), { once: true });
+    return AbortSignal.any([timeout, this.opts.signal]);
   }
 
   private lookup(host: string): Promise<CredentialLookup> {
@@ -312,7 +369,7 @@ export class RegistryClient {
 
   /** An identity token is exchanged with an OAuth2 POST (as docker does); a password is sent as Basic on a GET. */
   private tokenRequest(realm: string, service: string | undefined, scope: string, credential: Credential | undefined): Promise<TransportResponse> {
-    const signal = AbortSignal.timeout(this.opts.timeoutMs ?? 15_000);
+    const signal = AbortSignal.timeout(this.timeoutMs);
     if (credential && "identityToken" in credential) {
       const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.identityToken, client_id: "multiarch" });
       if (service) form.set("service", service);
@@ -327,6 +384,14 @@ export class RegistryClient {
       : {};
     return this.fetch(url, { headers, signal });
   }
+}
+
+const seconds = (ms: number) => `${ms >= 10_000 ? Math.round(ms / 1000) : Number((ms / 1000).toPrecision(2))} s`;
+
+/** MULTIARCH_REGISTRY_TIMEOUT: the seconds each request waits for an answer, when set to a number above 0 (tests shorten it). */
+function registryTimeoutMs(env: Env): number | undefined {
+  const s = Number(env.MULTIARCH_REGISTRY_TIMEOUT);
+  return env.MULTIARCH_REGISTRY_TIMEOUT && Number.isFinite(s) && s > 0 ? s * 1000 : undefined;
 }
 
 const pull = (ref: ImageRef) => `repository:${ref.path}:pull`;

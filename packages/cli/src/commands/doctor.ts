@@ -3,7 +3,7 @@
 // repairs, saying each one first, and checks again.
 import type { Check, DoctorFacts, FixAction } from "@multiarch/doctor";
 import { type CommandContext, EXIT, type Outcome } from "../context.ts";
-import { type Io, seconds, style, table } from "../format.ts";
+import { type Io, sayWait, seconds, style, table } from "../format.ts";
 import { loadSpecOf } from "../run/load-spec.ts";
 
 const describe = (a: FixAction): string => (a.kind === "command" ? [a.program, ...a.args].join(" ") : `echo '${a.line}' > ${a.file}`);
@@ -14,7 +14,7 @@ export default async function doctor({ values, io, json, signal }: CommandContex
   const spec = loaded.spec;
   const { doctorChecks, gatherDoctorFacts, runFix } = await import("@multiarch/doctor");
   const started = performance.now();
-  const gather = () => gatherDoctorFacts(spec, io.env, { signal });
+  const gather = () => gatherDoctorFacts(spec, io.env, { signal, onWait: sayWait(io) });
   const interrupted: Outcome = { exit: EXIT.interrupted, message: "interrupted: doctor was stopped before it finished its checks" };
   let facts: DoctorFacts = await gather();
   if (signal.aborted) return interrupted;

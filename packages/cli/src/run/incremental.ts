@@ -3,7 +3,7 @@
 import { type Facts, renderImages } from "@multiarch/compiler";
 import type { Plan } from "@multiarch/plan";
 import type { Spec } from "@multiarch/spec";
-import type { Io } from "../format.ts";
+import { type Io, sayWait } from "../format.ts";
 import { gitFacts } from "./git-facts.ts";
 
 /**
@@ -17,25 +17,26 @@ export async function incrementalFacts(
   rebuild: boolean,
   since: (phase: string, t0: number) => void,
   outDir?: string,
-): Promise<{ facts: Partial<Facts>; problems: string[]; changedInputs: (image: string) => readonly string[] }> {
+): Promise<{ facts: Partial<Facts>; problems: string[]; changedInputs: (image: string) => readonly string[]; unanswered: Record<string, string> }> {
   const { changedInputFiles, gatherInputs, readPublished, specCredentials } = await import("@multiarch/executor");
   const { git } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const args = new Map(rendered.map((r) => [r.image.name, r.args]));
   let t0 = performance.now();
-  const { facts: inputs, files } = await gatherInputs(spec, spec.images, args, io.env, outDir);
+  const onWait = sayWait(io);
+  const { facts: inputs, files } = await gatherInputs(spec, spec.images, args, io.env, { ...(outDir ? { outDir } : {}), onWait });
   since("hash inputs (files, base image digests)", t0);
   const changedInputs = (image: string) => {
     const img = spec.images.find((i) => i.name === image);
     const hashed = files.get(image);
     return img && hashed ? changedInputFiles(spec, img, hashed, outDir) : [];
   };
-  if (rebuild) return { facts: { inputs }, problems: [], changedInputs };
+  if (rebuild) return { facts: { inputs }, problems: [], changedInputs, unanswered: {} };
   // a dependency --image brought along too: up to date, it is built FROM by digest
   const refs = first.images.flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
   const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
   t0 = performance.now();
-  const published = await readPublished(refs, io.env, insecure, specCredentials(spec, io.env).byHost);
+  const published = await readPublished(refs, io.env, insecure, { credentials: specCredentials(spec, io.env).byHost, onWait });
   since("read what the tags hold (registry)", t0);
-  return { facts: { inputs, published: published.tags }, problems: published.problems, changedInputs };
+  return { facts: { inputs, published: published.tags }, problems: published.problems, changedInputs, unanswered: published.unanswered };
 }

@@ -165,6 +165,14 @@ export async function compileAndWrite(shape: PlanShape, io: Io, job: PrepareJob)
     // which every shard must have built from.
     const hashOnly = mode === "merge" || values.rebuild === true || values.shard !== undefined;
     const incremental = await incrementalFacts(spec, result.compiled.plan, io, hashOnly, since, outAbs);
+    // a registry this run pushes to (each tag read is one it publishes) that did not answer: the build would
+    // end in a push that waits as long again; registries that answered with an error are warned about
+    const silent = Object.entries(incremental.unanswered);
+    if (silent.length && !dryRun)
+      return fail({
+        exit: EXIT.failed,
+        message: `${silent.map(([host, error]) => `registry ${host} did not answer: ${error}`).join("; ")}; nothing was built or published (multiarch doctor checks each registry)`,
+      });
     problems.push(...incremental.problems);
     changedInputs = incremental.changedInputs;
     t0 = performance.now();

@@ -7,7 +7,7 @@ import { type EngineFacts, type ExecEvent, makeDir, type Report, tagsLeft, tagWa
 import type { Plan } from "@multiarch/plan";
 import { diag } from "@multiarch/spec";
 import { type CommandContext, EXIT, type Outcome, plural } from "../context.ts";
-import { displayPath, type Io, seconds, style, table } from "../format.ts";
+import { displayPath, type Io, sayWait, seconds, style, table } from "../format.ts";
 import { htmlReport, stepSummary } from "../html-report.ts";
 import { githubOutputLines, metadataOf } from "../metadata.ts";
 import type { Values } from "../options.ts";
@@ -88,6 +88,7 @@ export async function runPlan(
     for (const [id, since] of running) io.stderr.write(err.dim(`   ${id} still running (${Math.round((Date.now() - since) / 1000)}s)\n`));
   }, 30_000);
   heartbeat.unref();
+  const onWait = sayWait(io);
   const progress = (e: ExecEvent) => {
     if (e.type === "step-start" && !values.verbose) running.set(e.step.id, Date.now());
     if (e.type === "step-end") running.delete(e.step.id);
@@ -96,6 +97,7 @@ export async function runPlan(
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
     else if (e.type === "note") io.stderr.write(`   ${e.step.id}: ${e.text}\n`);
     else if (e.type === "leftovers") io.stderr.write(err.dim(`${leftoversLines(e.swept, io).join("\n")}\n`));
+    else if (e.type === "wait") onWait(e.wait);
     else if (e.type === "step-end") {
       const o = e.outcome;
       // cut off by the interrupt: stopped, not broken

@@ -4,7 +4,7 @@ import { join, relative } from "node:path";
 import { compile, renderImages } from "@multiarch/compiler";
 import type { Plan } from "@multiarch/plan";
 import { loadSpec, type Spec } from "@multiarch/spec";
-import type { Io } from "../format.ts";
+import { type Io, sayWait } from "../format.ts";
 import { gitFacts } from "./git-facts.ts";
 
 /**
@@ -30,7 +30,7 @@ async function hashesOf(spec: Spec, strategy: Plan["strategy"], io: Io): Promise
   const { gatherInputs } = await import("@multiarch/executor");
   const { git, problem } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
-  const { facts: inputs } = await gatherInputs(spec, spec.images, new Map(rendered.map((r) => [r.image.name, r.args])), io.env);
+  const { facts: inputs } = await gatherInputs(spec, spec.images, new Map(rendered.map((r) => [r.image.name, r.args])), io.env, { onWait: sayWait(io) });
   const r = compile(spec, { git, env: io.env, inputs, ...(problem ? { gitProblem: problem } : {}) }, { strategy });
   return new Map(r.ok ? r.compiled.plan.images.map((i) => [i.name, i.inputHash ?? ""]) : []);
 }
