@@ -65,7 +65,7 @@ describe.skipIf(!env)("an input edited during the build", () => {
     expect(statuses(r.images)).toEqual({ edited: "failed", child: "skipped", steady: "published" });
     const reason = r.images.find((i) => i.name === "edited")!.reason!;
     expect(reason).toContain("the inputs of edited changed during the build (edited/app.txt)");
-    expect(reason).toContain("nothing of it was published; run apply again");
+    expect(reason).toContain("nothing of it was published; run the command again");
     // no tag holds the edited content under the hash of v1
     expect(await tagsOf(`${ns}/edited`)).toEqual([]);
     expect(await tagsOf(`${ns}/child`)).toEqual([]);

@@ -117,31 +117,47 @@ test.skipIf(!existsSync("/proc/self"))("-o under /proc: exit 4 at once and one s
   expect(Date.now() - started).toBeLessThan(10_000);
 });
 
-// found by a review: a Ctrl-C while the bundle loaded (before its handlers) killed the run with no --json document
-test("a signal that comes while the CLI starts: the run stops as after it, with its --json document", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "multiarch-early-signal-"));
-  // the signal is sent as V8 compiles the bundle: after bin/multiarch.js starts, before the bundle's handlers exist
+/**
+ * plan --json of the quickstart example, `signals` sent to itself as V8 compiles the bundle (after
+ * bin/multiarch.js starts, before the bundle's handlers exist), against an engine that never answers (the
+ * run is still asking it when they are handled): how it exited, and its stdout.
+ */
+async function planSignalled(signals: NodeJS.Signals[]): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-signalled-"));
+  const kills = signals.map((s) => `process.kill(process.pid, "${s}");`).join(" ");
   writeFileSync(
-    join(dir, "early.cjs"),
+    join(dir, "signals.cjs"),
     `const vm = require("node:vm"); const Script = vm.Script;
-vm.Script = function (source, opts) { if (String(opts?.filename).endsWith("multiarch.cjs")) process.kill(process.pid, "SIGINT"); return new Script(source, opts); };`,
+vm.Script = function (source, opts) { if (String(opts?.filename).endsWith("multiarch.cjs")) { ${kills} } return new Script(source, opts); };`,
   );
-  // an engine that never answers: the run is still asking it when the signal is handled
   const socket = join(dir, "engine.sock");
   const engine = createServer((c) => c.on("error", () => {}));
   await new Promise<void>((ready) => engine.listen(socket, ready));
   try {
     const spec = join(example("quickstart"), "multiarch.yaml");
-    const child = spawn(process.execPath, ["-r", "./early.cjs", BIN, "plan", "-f", spec, "-o", join(dir, "out"), "--json"], {
+    const child = spawn(process.execPath, ["-r", "./signals.cjs", BIN, "plan", "-f", spec, "-o", join(dir, "out"), "--json"], {
       cwd: dir,
       env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
     });
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on("exit", (c, s) => done([c, s])));
-    expect([code, signal]).toEqual([130, null]);
-    expect(JSON.parse(stdout)).toMatchObject({ command: "plan", ok: false, exitCode: 130, message: expect.stringContaining("nothing was built") });
+    return { code, signal, stdout };
   } finally {
     engine.close();
   }
+}
+
+// found by a review: a Ctrl-C while the bundle loaded (before its handlers) killed the run with no --json document
+test("a signal that comes while the CLI starts: the run stops as after it, with its --json document", async () => {
+  const r = await planSignalled(["SIGINT"]);
+  expect([r.code, r.signal]).toEqual([130, null]);
+  expect(JSON.parse(r.stdout)).toMatchObject({ command: "plan", ok: false, exitCode: 130, message: expect.stringContaining("nothing was built") });
+});
+
+// found by a review: a second signal exited at once with nothing on stdout, where --json promises one document
+test("a second signal: exit 130 at once, with a --json document that says so", async () => {
+  const r = await planSignalled(["SIGINT", "SIGTERM"]);
+  expect([r.code, r.signal]).toEqual([130, null]);
+  expect(JSON.parse(r.stdout)).toMatchObject({ command: "plan", ok: false, exitCode: 130, message: expect.stringContaining("second signal (SIGTERM)") });
 });

@@ -154,6 +154,18 @@ test("a full disk is exit 4's sentence, with or without a path", () => {
   expect(fileSystemError(Object.assign(full, { path: "/o/docker-bake.json" }))).toBe("cannot write /o/docker-bake.json: no space left on device (ENOSPC)");
 });
 
+// found by a review: apply with TMPDIR naming a folder that does not exist was an internal error (exit 70)
+test("a temporary folder that does not exist is exit 4's sentence, naming TMPDIR", () => {
+  const gone = Object.assign(new Error("ENOENT: no such file or directory, mkdtemp '/nonexistent/multiarch-run-XXXXXX'"), {
+    code: "ENOENT",
+    syscall: "mkdtemp",
+    path: "/nonexistent/multiarch-run-XXXXXX",
+  });
+  expect(fileSystemError(gone)).toBe(
+    "cannot mkdtemp /nonexistent/multiarch-run-XXXXXX: no such file or directory (ENOENT); its folder, the temporary folder (TMPDIR), does not exist",
+  );
+});
+
 // found by a re-test: Ctrl-C during inspect of a registry that does not answer waited 44 s, then exit 2
 test("inspect stops on Ctrl-C: exit 130 at once", async () => {
   const { createServer } = await import("node:net");

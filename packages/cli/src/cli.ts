@@ -299,8 +299,9 @@ export function fileSystemError(e: unknown, defaultOut = false): string | undefi
   // (a write that found the disk full names no path: node's ENOSPC from write() has none)
   if (!(e instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string") return undefined;
   if (typeof err.path !== "string" && err.code !== "ENOSPC" && err.code !== "EDQUOT") return undefined;
-  // makeDir's ENOENT: the folder above exists, the file system takes no new one there
-  const refusedFolder = err.code === "ENOENT" && err.syscall === "mkdir";
+  // makeDir's ENOENT: the folder above exists, the file system takes no new one there; mkdtemp's: the
+  // temporary folder is not there (TMPDIR names none)
+  const refusedFolder = err.code === "ENOENT" && (err.syscall === "mkdir" || err.syscall === "mkdtemp");
   if (!refusedFolder && !["ENOTDIR", "EISDIR", "EEXIST", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"].includes(err.code))
     return undefined;
   const what = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+(?: '.*')?$/, "");
@@ -309,7 +310,8 @@ export function fileSystemError(e: unknown, defaultOut = false): string | undefi
     defaultOut && err.path !== undefined && ["EACCES", "EPERM", "EROFS"].includes(err.code) && /(^|[/\\])\.multiarch([/\\]|$)/.test(err.path)
       ? "; pass -o DIR to write the plan's files elsewhere"
       : "";
-  return `cannot ${err.syscall}${err.path === undefined ? "" : ` ${err.path}`}: ${what} (${err.code})${elsewhere}`;
+  const noTemp = err.syscall === "mkdtemp" && err.code === "ENOENT" ? "; its folder, the temporary folder (TMPDIR), does not exist" : "";
+  return `cannot ${err.syscall}${err.path === undefined ? "" : ` ${err.path}`}: ${what} (${err.code})${elsewhere}${noTemp}`;
 }
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);

@@ -1,5 +1,5 @@
 import { commandOf, run } from "./cli.ts";
-import { EXIT } from "./context.ts";
+import { EXIT, JSON_VERSION } from "./context.ts";
 import { fdWriter } from "./fd-writer.ts";
 import type { Recorder } from "./result-cache.ts";
 
@@ -7,7 +7,7 @@ import type { Recorder } from "./result-cache.ts";
  * Runs the CLI as this process: its exit code becomes the process's.
  * Ctrl-C / SIGTERM abort the run: children are stopped through execa's cancelSignal, the report says
  * what was done, and the publish stage never starts half-way.
- * A second signal exits at once. The listeners stay registered: execa's clean-up hooks re-raise a
+ * A second signal exits at once (with --json, a document that says so). The listeners stay registered: execa's clean-up hooks re-raise a
  * signal that no other listener handles, which would kill us before the report is written.
  * validate's reads and output are recorded when bin/multiarch.js gives a recorder (result-cache.ts).
  */
@@ -22,9 +22,16 @@ export async function runAsProcess(argv: string[], cwd: string, recorder?: Recor
   );
   const fd2 = fdWriter(2, () => process.stderr);
   const [stdout, stderr] = recording ? [recording.tee(fd1, "out"), recording.tee(fd2, "err")] : [fd1, fd2];
+  const json = argv.some((a) => a === "--json" || a.startsWith("--json="));
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
-      if (controller.signal.aborted) process.exit(130);
+      if (controller.signal.aborted) {
+        // no report will come: --json's reader still gets one document
+        const message = `stopped at once by a second signal (${sig}): there is no report of what the run did`;
+        const doc = { version: JSON_VERSION, command: commandOf(argv).name ?? "", ok: false, exitCode: EXIT.interrupted, message, errors: [], warnings: [] };
+        if (json) fd1.write(`${JSON.stringify(doc, null, 2)}\n`);
+        process.exit(EXIT.interrupted);
+      }
       // through the run's writer: a reader gone with the signal (`| head`, Ctrl-C) costs no crash
       stderr.write(`\nmultiarch: ${sig}, stopping...\n`);
       controller.abort();

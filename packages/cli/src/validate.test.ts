@@ -325,7 +325,7 @@ describe("validate: bad inputs point at their line and column", () => {
     expect(await run(["validate", "-f", file, "--set", "app.tags=Bad!", "--json"], io)).toBe(1);
     const [e] = (JSON.parse(io.out()) as Json).errors;
     expect(e).toMatchObject({ code: "tag-invalid", line: 0, message: '--set app.tags=Bad!: "Bad!" is not a valid tag' });
-    expect(e!.hint).toBe("tags may not contain !: write the tag without them");
+    expect(e!.hint).toBe('tags may not contain "!": write the tag without them');
     const shell = memoryIo(FIXTURES);
     await run(["validate", "-f", file, "--set", "app.tags=${VERSION}", "--json"], shell);
     expect((JSON.parse(shell.out()) as Json).errors[0]!.hint).toContain("declare one under variables: (e.g. version: { env: VERSION }) and write {{version}}");

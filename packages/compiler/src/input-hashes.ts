@@ -138,11 +138,9 @@ export function decide(image: PlannedImage, hash: ImageHash, published: Readonly
   if (tags.includes(undefined)) return { kind: "build", changed: ["a tag could not be read (see the warnings)"] };
   if (!tags.some(Boolean)) return { kind: "build", changed: ["not published yet"] };
   if (!before) return { kind: "build", changed: ["the tags hold an image without recorded inputs"] };
-  // which base moved is not recorded, only the hash of them all: the ones compared are named
-  const named = (part: string) =>
-    part === "bases" && hash.bases.length
-      ? `bases (now ${hash.bases.map((b) => b.replace(/@sha256:([a-f0-9]{12})[a-f0-9]{52}$/, "@sha256:$1")).join(", ")})`
-      : part;
+  // which base moved is not recorded, only the hash of them all: the ones compared are named, by what
+  // they hold now (references one can pull)
+  const named = (part: string) => (part === "bases" && hash.bases.length ? `bases (now ${hash.bases.join(", ")})` : part);
   const changed = Object.entries(hash.parts)
     .filter(([k, v]) => before[k] !== v.slice(0, 12))
     .map(([k]) => named(k));

@@ -501,7 +501,9 @@ describe("inputs that changed during the build", () => {
     ]);
     const a = r.images.find((i) => i.name === "a")!;
     expect(a.status).toBe("failed");
-    expect(a.reason).toBe("the inputs of a changed during the build (a/app.txt, a/b.txt, a/c.txt and 1 more): nothing of it was published; run apply again");
+    expect(a.reason).toBe(
+      "the inputs of a changed during the build (a/app.txt, a/b.txt, a/c.txt and 1 more): nothing of it was published; run the command again",
+    );
     expect(fake.calls()).not.toContain("tag a a:1");
   });
 

@@ -291,7 +291,9 @@ function inputsStill(step: Step, outcome: StepOutcome, changedInputs: (image: st
     built.flatMap((image) => {
       const files = changedInputs(image);
       const shown = files.length > 3 ? `${files.slice(0, 3).join(", ")} and ${files.length - 3} more` : files.join(", ");
-      return files.length ? [[image, `the inputs of ${image} changed during the build (${shown}): nothing of it was published; run apply again`] as const] : [];
+      return files.length
+        ? [[image, `the inputs of ${image} changed during the build (${shown}): nothing of it was published; run the command again`] as const]
+        : [];
     }),
   );
   if (!changed.size) return outcome;

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { processStart } from "./lock.ts";
-import { openRunFolder, type RunRecord, sweepDeadRuns } from "./run-folder.ts";
+import { openRunFolder, type RunRecord, startWatchdog, sweepDeadRuns } from "./run-folder.ts";
 
 const setUp = () => {
   const tmp = mkdtempSync(join(tmpdir(), "multiarch-sweep-"));
@@ -39,11 +39,42 @@ describe("run folders", () => {
     expect(existsSync(join(tmp, "multiarch-run-older"))).toBe(true);
   });
 
-  test("another spec's gone run with images keeps its record for that spec's next run", async () => {
+  test("another spec's gone run with images keeps its record for that spec's next run, said once", async () => {
     const { tmp, spec } = setUp();
-    const other = leftBy(tmp, "other", gonePid(), join(tmp, "other.yaml"), { images: ["127.0.0.1:5000/x/app@sha256:0"] });
-    expect(await sweepDeadRuns(tmp, spec, {})).toMatchObject({ runs: 1, images: [] });
+    const images = ["127.0.0.1:5000/x/app@sha256:0"];
+    const other = leftBy(tmp, "other", gonePid(), join(tmp, "other.yaml"), { images });
+    expect(await sweepDeadRuns(tmp, spec, {})).toMatchObject({ runs: 0, images: [], emptied: [{ spec: join(tmp, "other.yaml"), images }] });
     expect(readdirSync(other)).toEqual(["run.json"]);
+    // found by a review: every later run of any spec said it had removed that folder again
+    expect(await sweepDeadRuns(tmp, spec, {})).toMatchObject({ runs: 0, emptied: [] });
+  });
+
+  // found by a review: a run started right after a kill told the user to kill what the watchdog was ending
+  test("a gone run's command that ends within the watchdog's time is waited for, then its folder removed", async () => {
+    const { tmp, spec } = setUp();
+    const child = spawn("sleep", ["1"], { detached: true, stdio: "ignore" });
+    const group = { pid: child.pid!, started: processStart(child.pid!)! };
+    const dir = leftBy(tmp, "ending", gonePid(), spec, { groups: [group] });
+    expect(await sweepDeadRuns(tmp, spec, {})).toMatchObject({ runs: 1, running: [] });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  // found by a review: a run killed before its watchdog had started was never noticed gone (the watchdog took
+  // its own parent, by then not the run, for the run), and the watchdog stayed
+  test("the watchdog of a run already gone ends the run's commands, then itself", async () => {
+    const { tmp, spec } = setUp();
+    const child = spawn("sleep", ["30"], { detached: true, stdio: "ignore" });
+    try {
+      const dir = leftBy(tmp, "early", gonePid(), spec, { groups: [{ pid: child.pid!, started: processStart(child.pid!)! }] });
+      startWatchdog(dir, gonePid());
+      const ended = await new Promise<boolean>((done) => {
+        child.on("exit", () => done(true));
+        setTimeout(() => done(false), 5_000);
+      });
+      expect(ended).toBe(true);
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   test("a gone run whose command still runs is reported and kept", async () => {

@@ -27,6 +27,8 @@ export interface RunRecord {
 }
 
 const RECORD = "run.json";
+/** How long the watchdog takes to end a gone run's commands at most (a 250 ms look, TERM, KILL 2 s later), and some. */
+const WATCHDOG_GRACE_MS = 3_000;
 const PREFIX = "multiarch-run-";
 
 export interface RunFolder {
@@ -69,7 +71,7 @@ export function openRunFolder(tmp: string, spec: string, env: Env): RunFolder {
       const group = { pid, ...(started ? { started } : {}) };
       record.groups.push(group);
       save();
-      if (!watchdog) watchdog = startWatchdog(dir);
+      if (!watchdog) watchdog = startWatchdog(dir, process.pid);
       return () => {
         record.groups = record.groups.filter((g) => g !== group);
         save();
@@ -125,7 +127,7 @@ function removeFolder(dir: string): void {
  * ends itself. A group whose leader's start time differs is another process's that took the pid.
  */
 const WATCHDOG = `
-const [record] = process.argv.slice(1), parent = process.ppid, fs = require("node:fs");
+const [record, run] = process.argv.slice(1), parent = Number(run), fs = require("node:fs");
 const start = (pid) => { try { const s = fs.readFileSync("/proc/" + pid + "/stat", "utf8"); return s.slice(s.lastIndexOf(")") + 2).split(" ")[19]; } catch {} };
 const kill = (groups, sig) => { for (const g of groups) if (!g.started || start(g.pid) === g.started) try { process.kill(-g.pid, sig); } catch {} };
 const tick = setInterval(() => {
@@ -138,16 +140,21 @@ const tick = setInterval(() => {
 }, 250);
 `;
 
-function startWatchdog(dir: string): boolean {
-  void runCommand({ program: process.execPath, args: ["-e", WATCHDOG, join(dir, RECORD)], detach: true }, { cwd: dirname(dir), env: process.env });
+/** Starts the watchdog of the run `run` (its pid), whose folder is `dir`. */
+export function startWatchdog(dir: string, run: number): boolean {
+  // the run's pid as an argument: a run gone before the watchdog started leaves it a parent that is not the run
+  void runCommand({ program: process.execPath, args: ["-e", WATCHDOG, join(dir, RECORD), String(run)], detach: true }, { cwd: dirname(dir), env: process.env });
   return true;
 }
 
 /** What a sweep found and did: the dead runs whose leftovers went, and those whose commands still run. */
 export interface Swept {
+  /** Dead runs whose folders were removed, and the bytes they held. */
   runs: number;
   bytes: number;
   images: string[];
+  /** Dead runs of other specs whose folders were emptied (their records stay for those specs' next runs). */
+  emptied: { spec?: string; images: string[]; bytes: number }[];
   /** Dead runs with a process group still running (kept, with their folder: the group may still write it). */
   running: { pid: number; spec?: string; groups: number[]; dir: string }[];
 }
@@ -160,7 +167,7 @@ export interface Swept {
  * reported, not touched: its group is not ended blindly.
  */
 export async function sweepDeadRuns(tmp: string, spec: string, env: Env): Promise<Swept> {
-  const swept: Swept = { runs: 0, bytes: 0, images: [], running: [] };
+  const swept: Swept = { runs: 0, bytes: 0, images: [], emptied: [], running: [] };
   let names: string[];
   try {
     names = readdirSync(tmp).filter((n) => n.startsWith(PREFIX));
@@ -176,7 +183,12 @@ export async function sweepDeadRuns(tmp: string, spec: string, env: Env): Promis
     const record = readRecord(dir);
     // no record: an older version's folder, or one being made; a live owner: a run beside this one
     if (!record || holderAlive(record.holder)) continue;
-    const running = record.groups.filter((g) => stillRuns(g.pid, g.started));
+    // its watchdog may be ending them now (TERM, KILL 2 s later): a run started right after the kill waits for it
+    let running = record.groups.filter((g) => stillRuns(g.pid, g.started));
+    for (let waited = 0; running.length && waited < WATCHDOG_GRACE_MS; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      running = running.filter((g) => stillRuns(g.pid, g.started));
+    }
     if (running.length) {
       swept.running.push({ pid: record.holder.pid, ...(record.holder.spec ? { spec: record.holder.spec } : {}), groups: running.map((g) => g.pid), dir });
       continue;
@@ -186,9 +198,10 @@ export async function sweepDeadRuns(tmp: string, spec: string, env: Env): Promis
       await runCommand(removal(record.images), { cwd: tmp, env: engineEnv(env, record) });
       swept.images.push(...record.images);
     } else if (record.images.length) {
-      for (const entry of readdirSync(dir)) if (entry !== RECORD) rmSync(join(dir, entry), { recursive: true, force: true });
-      swept.runs++;
-      swept.bytes += size - sizeOf(dir);
+      // said once: an emptied folder (its record alone) is left alone by later runs of other specs
+      const entries = readdirSync(dir).filter((entry) => entry !== RECORD);
+      for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
+      if (entries.length) swept.emptied.push({ ...(record.holder.spec ? { spec: record.holder.spec } : {}), images: record.images, bytes: size - sizeOf(dir) });
       continue;
     }
     removeFolder(dir);

@@ -25,6 +25,10 @@ describe("repositories and tags", () => {
   test.each(["App", "-app", "app-", "a//b", "a:b", "x".repeat(256)])("repository %s is refused", (r) => expect(checkRepositoryPath(r).ok).toBe(false));
   test.each(["latest", "1.2.0", "v1_2", "_x", "A".repeat(128)])("tag %s", (t) => expect(checkTag(t).ok).toBe(true));
   test.each(["", "-rc1", ".x", "v1+build", "feature/x", "a b", "A".repeat(129)])("tag %j is refused", (t) => expect(checkTag(t).ok).toBe(false));
+  // found by a review: "tags may not contain spaces !" read as one thing
+  test("the characters a tag may not hold are named one by one", () => {
+    expect(checkTag("bad tag!")).toMatchObject({ ok: false, hint: expect.stringMatching(/^tags may not contain spaces, "!"; /) });
+  });
 });
 
 describe("parseImageRef", () => {

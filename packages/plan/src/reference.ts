@@ -71,8 +71,8 @@ export function checkTag(tag: string): Checked<string> {
   if (tag === "") return { ok: false, message: "tag is empty", hint: "a template rendered to nothing; give it a default" };
   if (tag.length > 128) return { ok: false, message: `tag is ${tag.length} characters; at most 128 are allowed` };
   if (!TAG_RE.test(tag)) {
-    // a space is said in words: shown, it is nothing
-    const bad = [...new Set(tag.replace(/[A-Za-z0-9._-]/g, ""))].map((c) => (c === " " ? "spaces" : c === "\t" ? "tabs" : c)).join(" ");
+    // a space is said in words: shown, it is nothing; the others quoted, so "spaces !" does not read as one
+    const bad = [...new Set(tag.replace(/[A-Za-z0-9._-]/g, ""))].map((c) => (c === " " ? "spaces" : c === "\t" ? "tabs" : `"${c}"`)).join(", ");
     const hint = bad ? `tags may not contain ${bad}; the sanitize helper replaces them: {{sanitize git.branch}}` : "a tag may not start with . or -";
     return { ok: false, message: `"${tag}" is not a valid tag`, hint };
   }

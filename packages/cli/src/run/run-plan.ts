@@ -174,6 +174,10 @@ function leftoversLines(swept: Extract<ExecEvent, { type: "leftovers" }>["swept"
       `cleaned up after ${plural(swept.runs, "run")} that ended without cleaning up: removed ${one ? "its folder" : "their folders"} (${megabytes(swept.bytes)})${images}`,
     );
   }
+  for (const e of swept.emptied)
+    lines.push(
+      `emptied the folder of a run of ${e.spec ? displayPath(e.spec, io.cwd) : "another spec"} that ended without cleaning up (${megabytes(e.bytes)}): the ${e.images.length === 1 ? "image" : `${e.images.length} images`} its tests pulled (${e.images.join(" ")}) ${e.images.length === 1 ? "goes" : "go"} with that spec's next apply`,
+    );
   for (const r of swept.running)
     lines.push(
       `a run that ended without cleaning up (pid ${r.pid}${r.spec ? `, ${displayPath(r.spec, io.cwd)}` : ""}) left ${plural(r.groups.length, "command")} running (process group ${r.groups.join(", ")}): its folder ${displayPath(r.dir, io.cwd)} is kept; end ${r.groups.length === 1 ? "it" : "them"} with ${r.groups.map((g) => `kill -- -${g}`).join("; ")}`,
