@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Plan, Platform, Stage } from "@multiarch/plan";
+import type { Plan, Platform, Stage, Step } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
 import { type ExecEvent, executePlan } from "./execute.ts";
 import { tagWarnings } from "./report.ts";
@@ -152,6 +152,38 @@ const publish: Stage = {
   name: "publish",
   steps: [{ id: "publish", kind: "publish", commands: [{ program: "docker", args: ["tag", "x", "y"] }], inputs: [], produces: [] }],
 };
+
+// found by the e2e tier: --no-push tests each platform from the archive it loads, and two `docker load`s of one
+// archive at once fail one of them on a containerd image store ('image "…": already exists')
+test("the smoke tests of one archive load it one at a time", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "multiarch-fake-"));
+  // a load while another runs fails, as containerd's does
+  writeFileSync(
+    join(dir, "docker"),
+    `#!/bin/sh\ncase "$1" in load) mkdir "${dir}/loading" 2>/dev/null || { echo 'image "x": already exists' >&2; exit 1; }; sleep 0.3; rmdir "${dir}/loading";; esac\n`,
+  );
+  chmodSync(join(dir, "docker"), 0o755);
+  const tests: Step[] = ["linux/amd64", "linux/arm64"].map((p) => ({
+    id: `test:a/${p}`,
+    kind: "test",
+    image: "a",
+    platform: p as Platform,
+    commands: [
+      { program: "docker", args: ["load", "--input", "a.tar"] },
+      { program: "docker", args: ["run", "--rm", "--platform", p, "x"] },
+    ],
+    inputs: ["a.tar"],
+    produces: [],
+  }));
+  const r = await executePlan(
+    { ...plan("push"), stages: [{ name: "verify", steps: tests }] },
+    { planDir: dir, env: { PATH: `${dir}:/usr/bin:/bin` }, concurrency: 2, retry },
+  );
+  expect(r.steps.map((s) => [s.id, s.status])).toEqual([
+    ["test:a/linux/amd64", "ok"],
+    ["test:a/linux/arm64", "ok"],
+  ]);
+});
 
 describe("clean-up after the run stopped", () => {
   test("a failure stops the run before publishing; clean-up still runs, without the image it did not build", async () => {

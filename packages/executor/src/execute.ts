@@ -136,9 +136,25 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   const settle = new RegistryClient({ env: opts.env, insecureHosts, timeoutMs: 5_000 });
   const registry = { client, settle, blobs: new BlobLocations() };
   const dependsOn = new Map(plan.images.map((i) => [i.name, i.dependsOn]));
-  // read now, while the first steps run; publish compares each tag with what it holds then
-  const atStart = tagsAtStart(plan, client);
-  const ctx: StepContext = { verified, built, staged, moved, kept, replaced, atStart, runDir, started, manifestEnv, dependsOn, registry };
+  // read as the first stage after the logins starts (the client keeps what credentials it found: asked
+  // before a login, it would push without them), while its steps run; publish compares each tag with it
+  let readAtStart: Promise<Map<string, string | null>> | undefined;
+  const atStart = () => (readAtStart ??= tagsAtStart(plan, client));
+  const ctx: StepContext = {
+    verified,
+    built,
+    staged,
+    moved,
+    kept,
+    replaced,
+    atStart,
+    loads: new Map(),
+    runDir,
+    started,
+    manifestEnv,
+    dependsOn,
+    registry,
+  };
   // --continue: the images that failed, by their own steps
   const failedImages = new Set<string>();
   const dependents = (failed: readonly string[], among: readonly string[]) => among.filter((t) => heldBy(t, new Set(failed), dependsOn) !== undefined);
@@ -151,6 +167,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
       const stopped: boolean = exitCode !== 0 && (!opts.continueOnFailure || stop || exitCode === 130);
       const steps: readonly Step[] = stopped ? stage.steps.filter((s) => runsAfterStop(s.kind)) : stage.steps;
       if (!steps.length) continue;
+      if (!steps.some((s) => s.kind === "login")) atStart();
       opts.onEvent?.({ type: "stage", name: stage.name, steps: steps.length });
       // --concurrency bounds builds; pushes, reading indexes, smoke tests and tagging wait on the network and run wider.
       const heavy = steps.some((s) => s.kind === "build" || s.kind === "bake");
@@ -334,7 +351,9 @@ interface StepContext {
   /** user tag this run moved -> what it held before (see TagOutcome) */
   replaced: Map<string, Replaced>;
   /** user tag -> what it held as the run started (null: no such tag); one that could not be read is left out */
-  atStart: Promise<ReadonlyMap<string, string | null>>;
+  atStart: () => Promise<ReadonlyMap<string, string | null>>;
+  /** archive -> its `docker load` running now (one at a time each) */
+  loads: Map<string, Promise<unknown>>;
   runDir: string;
   started: number;
   /** The environment `docker manifest` runs in: a docker config of this run's own (see privateManifestStore). */
@@ -625,7 +644,7 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
   if (step.layout || step.index || step.copy || step.moveTags) {
     const outcome = done(await withRegistryRetry(run, opts, () => (step.moveTags ? moveTags(step.moveTags, run, ctx, held) : pushByDigest(step, run, ctx))));
     // what each tag it moved held: read just before the move, and as the run started (report.ts's tagWarnings says what differs)
-    const start = step.moveTags ? await ctx.atStart : new Map<string, string | null>();
+    const start = step.moveTags ? await ctx.atStart() : new Map<string, string | null>();
     for (const [tag, previous] of before) {
       if (!ctx.moved.has(tag)) continue;
       const was = start.get(tag);
@@ -643,7 +662,9 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
     for (let tries = 1; ; tries++) {
       attempts = Math.max(attempts, tries);
       // `docker manifest` keeps lists in $DOCKER_CONFIG/manifests: two runs at once would amend each other's
-      last = await runCommand(cmd, cmd.args[0] === "manifest" ? { ...run, env: ctx.manifestEnv } : run);
+      const running = () => runCommand(cmd, cmd.args[0] === "manifest" ? { ...run, env: ctx.manifestEnv } : run);
+      // two loads of one archive at once (each platform's test) fail one on a containerd image store ("already exists")
+      last = cmd.args[0] === "load" && typeof cmd.args[2] === "string" ? await oneAtATime(ctx.loads, cmd.args[2], running) : await running();
       if (last.ok || cmd.mayFail || last.reason !== "exit" || tries >= retry.attempts || !isTransient(step.kind, last.stdout, last.stderr)) break;
       await sleep(backoffMs(retry, tries), run.signal);
     }
@@ -670,6 +691,16 @@ async function runStep(step: Step, run: RunOptions, opts: ExecuteOptions, ctx: S
 }
 
 const isBuilt = (a: Arg): a is Built => typeof a === "object" && "built" in a;
+
+/** fn once every earlier call of the same key has settled: one at a time per key. */
+function oneAtATime<T>(chains: Map<string, Promise<unknown>>, key: string, fn: () => Promise<T>): Promise<T> {
+  const next = (chains.get(key) ?? Promise.resolve()).then(fn, fn);
+  chains.set(
+    key,
+    next.catch(() => undefined),
+  );
+  return next;
+}
 
 /**
  * A clean-up command without the images this run did not build, which it never pulled either (a run
