@@ -122,7 +122,7 @@ test.skipIf(!existsSync("/proc/self"))("-o under /proc: exit 4 at once and one s
  * bin/multiarch.js starts, before the bundle's handlers exist), against an engine that never answers (the
  * run is still asking it when they are handled): how it exited, and its stdout.
  */
-async function planSignalled(signals: NodeJS.Signals[]): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+async function planSignalled(signals: NodeJS.Signals[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), "multiarch-signalled-"));
   const kills = signals.map((s) => `process.kill(process.pid, "${s}");`).join(" ");
   writeFileSync(
@@ -140,9 +140,11 @@ vm.Script = function (source, opts) { if (String(opts?.filename).endsWith("multi
       env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
     });
     let stdout = "";
+    let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
-    const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on("exit", (c, s) => done([c, s])));
-    return { code, signal, stdout };
+    child.stderr.on("data", (d) => (stderr += d));
+    const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on("close", (c, s) => done([c, s])));
+    return { code, signal, stdout, stderr };
   } finally {
     engine.close();
   }
@@ -159,5 +161,6 @@ test("a signal that comes while the CLI starts: the run stops as after it, with 
 test("a second signal: exit 130 at once, with a --json document that says so", async () => {
   const r = await planSignalled(["SIGINT", "SIGTERM"]);
   expect([r.code, r.signal]).toEqual([130, null]);
+  expect(r.stderr).toContain("multiarch: stopped at once by a second signal (SIGTERM): there is no report of what the run did\n");
   expect(JSON.parse(r.stdout)).toMatchObject({ command: "plan", ok: false, exitCode: 130, message: expect.stringContaining("second signal (SIGTERM)") });
 });

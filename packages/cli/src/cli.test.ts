@@ -155,14 +155,14 @@ test("a full disk is exit 4's sentence, with or without a path", () => {
 });
 
 // found by a review: apply with TMPDIR naming a folder that does not exist was an internal error (exit 70)
-test("a temporary folder that does not exist is exit 4's sentence, naming TMPDIR", () => {
-  const gone = Object.assign(new Error("ENOENT: no such file or directory, mkdtemp '/nonexistent/multiarch-run-XXXXXX'"), {
-    code: "ENOENT",
-    syscall: "mkdtemp",
-    path: "/nonexistent/multiarch-run-XXXXXX",
-  });
-  expect(fileSystemError(gone)).toBe(
+test("a temporary folder that does not exist, or is a file, is exit 4's sentence, naming TMPDIR", () => {
+  const mkdtempError = (code: string, why: string, dir: string) =>
+    Object.assign(new Error(`${code}: ${why}, mkdtemp '${dir}/multiarch-run-XXXXXX'`), { code, syscall: "mkdtemp", path: `${dir}/multiarch-run-XXXXXX` });
+  expect(fileSystemError(mkdtempError("ENOENT", "no such file or directory", "/nonexistent"))).toBe(
     "cannot mkdtemp /nonexistent/multiarch-run-XXXXXX: no such file or directory (ENOENT); its folder, the temporary folder (TMPDIR), does not exist",
+  );
+  expect(fileSystemError(mkdtempError("ENOTDIR", "not a directory", "/etc/hostname"))).toBe(
+    "cannot mkdtemp /etc/hostname/multiarch-run-XXXXXX: not a directory (ENOTDIR); its folder is the temporary folder (TMPDIR)",
   );
 });
 

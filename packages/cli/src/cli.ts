@@ -310,7 +310,12 @@ export function fileSystemError(e: unknown, defaultOut = false): string | undefi
     defaultOut && err.path !== undefined && ["EACCES", "EPERM", "EROFS"].includes(err.code) && /(^|[/\\])\.multiarch([/\\]|$)/.test(err.path)
       ? "; pass -o DIR to write the plan's files elsewhere"
       : "";
-  const noTemp = err.syscall === "mkdtemp" && err.code === "ENOENT" ? "; its folder, the temporary folder (TMPDIR), does not exist" : "";
+  const noTemp =
+    err.syscall !== "mkdtemp"
+      ? ""
+      : err.code === "ENOENT"
+        ? "; its folder, the temporary folder (TMPDIR), does not exist"
+        : "; its folder is the temporary folder (TMPDIR)";
   return `cannot ${err.syscall}${err.path === undefined ? "" : ` ${err.path}`}: ${what} (${err.code})${elsewhere}${noTemp}`;
 }
 

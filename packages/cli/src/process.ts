@@ -29,6 +29,7 @@ export async function runAsProcess(argv: string[], cwd: string, recorder?: Recor
         // no report will come: --json's reader still gets one document
         const message = `stopped at once by a second signal (${sig}): there is no report of what the run did`;
         const doc = { version: JSON_VERSION, command: commandOf(argv).name ?? "", ok: false, exitCode: EXIT.interrupted, message, errors: [], warnings: [] };
+        stderr.write(`multiarch: ${message}\n`);
         if (json) fd1.write(`${JSON.stringify(doc, null, 2)}\n`);
         process.exit(EXIT.interrupted);
       }

@@ -1,6 +1,7 @@
 // Rare error paths with a fake `docker` on PATH (the real engine is exercised in test/e2e).
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Plan, Platform, Stage, Step } from "@multiarch/plan";
 import { describe, expect, test } from "vitest";
@@ -183,6 +184,29 @@ test("the smoke tests of one archive load it one at a time", async () => {
     ["test:a/linux/amd64", "ok"],
     ["test:a/linux/arm64", "ok"],
   ]);
+});
+
+// found by a review: a run that emptied another spec's dead run folder said nothing of it
+test("what a run did with runs that are gone is said, another spec's emptied folder too", async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "multiarch-sweep-"));
+  const other = join(tmp, "multiarch-run-other");
+  mkdirSync(join(other, "oci"), { recursive: true });
+  writeFileSync(join(other, "oci", "blob"), "x".repeat(100));
+  const gone = spawnSync("true").pid!;
+  writeFileSync(
+    join(other, "run.json"),
+    JSON.stringify({ holder: { pid: gone, host: hostname(), since: "", spec: join(tmp, "other.yaml") }, engine: {}, images: ["r/x@sha256:1"], groups: [] }),
+  );
+  const events: ExecEvent[] = [];
+  const was = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await executePlan({ ...plan("push"), stages: [] }, { planDir: tmp, env: {}, concurrency: 1, retry, onEvent: (e) => void events.push(e) });
+  } finally {
+    if (was === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = was;
+  }
+  expect(events.filter((e) => e.type === "leftovers")).toMatchObject([{ swept: { runs: 0, emptied: [{ images: ["r/x@sha256:1"] }] } }]);
 });
 
 describe("clean-up after the run stopped", () => {

@@ -89,10 +89,10 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Rep
   // runs that are gone left there (and in the engine) goes first; the caller holds the spec's lock.
   const spec = resolve(opts.planDir, plan.spec);
   const swept = await sweepDeadRuns(tmpdir(), spec, opts.env);
-  if (swept.runs || swept.running.length) opts.onEvent?.({ type: "leftovers", swept });
+  if (swept.runs || swept.emptied.length || swept.running.length) opts.onEvent?.({ type: "leftovers", swept });
   const folder = openRunFolder(tmpdir(), spec, opts.env);
   const runDir = folder.dir;
-  // a second Ctrl-C exits at once: the groups end, the images go (in the background), the folder goes
+  // a second Ctrl-C exits at once: the groups end, the folder goes but for its record (the images for the next run)
   process.on("exit", folder.abandon);
   const manifestEnv = privateManifestStore(runDir, opts.env);
   const runOpts = (step: Step, signal = opts.signal): RunOptions => ({

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -88,6 +88,19 @@ describe("run folders", () => {
     } finally {
       child.kill("SIGKILL");
     }
+  });
+
+  // found by a review: a second Ctrl-C removed the tests' images while their containers still ended: they
+  // lost their names and stayed in the engine, nameless
+  test("a run abandoned (a second Ctrl-C) keeps its record with the images, for its spec's next run", async () => {
+    const { tmp, spec } = setUp();
+    const folder = openRunFolder(tmp, spec, {});
+    folder.leaves(["127.0.0.1:5000/x/app@sha256:1"]);
+    writeFileSync(join(folder.dir, "bake-metadata.json"), "{}");
+    folder.abandon();
+    expect(readdirSync(folder.dir)).toEqual(["run.json"]);
+    const record = JSON.parse(readFileSync(join(folder.dir, "run.json"), "utf8")) as RunRecord;
+    expect(record).toMatchObject({ images: ["127.0.0.1:5000/x/app@sha256:1"], groups: [] });
   });
 
   test("a run's own folder holds its record until removed", () => {

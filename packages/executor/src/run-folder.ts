@@ -79,9 +79,12 @@ export function openRunFolder(tmp: string, spec: string, env: Env): RunFolder {
     },
     abandon: () => {
       for (const g of record.groups) killGroup(g.pid, "SIGKILL");
-      // detached: a spawn happens before runCommand's first await, so it is made before this process exits
-      if (record.images.length) void runCommand(removal(record.images, true), { cwd: dir, env: engineEnv(env, record) });
-      removeFolder(dir);
+      if (!record.images.length) return removeFolder(dir);
+      // the images stay for this spec's next run: removed now, while the containers of the tests just cut off
+      // still end, they would only lose their names and stay, nameless (found by a review)
+      record.groups = [];
+      save();
+      emptyFolder(dir);
     },
     remove: () => removeFolder(dir),
   };
@@ -95,11 +98,7 @@ const realPath = (file: string) => {
   }
 };
 
-const removal = (images: readonly string[], detach = false) => ({
-  program: "docker",
-  args: ["image", "rm", "--force", ...images],
-  ...(detach ? { detach } : {}),
-});
+const removal = (images: readonly string[]) => ({ program: "docker", args: ["image", "rm", "--force", ...images] });
 
 /** The run's environment with its engine's variables as the run that left the images had them. */
 const engineEnv = (env: Env, record: RunRecord): Env => ({ ...env, ...Object.fromEntries(ENGINE_VARS.map((k) => [k, record.engine[k]])) });
@@ -112,9 +111,16 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Everything of a run folder but its record; the names removed. */
+function emptyFolder(dir: string): string[] {
+  const names = readdirSync(dir).filter((name) => name !== RECORD);
+  for (const name of names) rmSync(join(dir, name), { recursive: true, force: true, maxRetries: 3 });
+  return names;
+}
+
 function removeFolder(dir: string): void {
   try {
-    for (const name of readdirSync(dir)) if (name !== RECORD) rmSync(join(dir, name), { recursive: true, force: true, maxRetries: 3 });
+    emptyFolder(dir);
     rmSync(dir, { recursive: true, force: true });
   } catch {
     // what is left keeps its record: the next run removes it
@@ -199,9 +205,8 @@ export async function sweepDeadRuns(tmp: string, spec: string, env: Env): Promis
       swept.images.push(...record.images);
     } else if (record.images.length) {
       // said once: an emptied folder (its record alone) is left alone by later runs of other specs
-      const entries = readdirSync(dir).filter((entry) => entry !== RECORD);
-      for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
-      if (entries.length) swept.emptied.push({ ...(record.holder.spec ? { spec: record.holder.spec } : {}), images: record.images, bytes: size - sizeOf(dir) });
+      if (emptyFolder(dir).length)
+        swept.emptied.push({ ...(record.holder.spec ? { spec: record.holder.spec } : {}), images: record.images, bytes: size - sizeOf(dir) });
       continue;
     }
     removeFolder(dir);

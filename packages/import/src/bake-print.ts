@@ -81,7 +81,7 @@ export async function bakePrint(
   const files = args.filter((a, i) => args[i - 1] === "--file");
   const binary = binaryFile(files, cwd);
   if (binary !== undefined)
-    return { ok: false, message: `${binary} is not a text file (NUL bytes, or no UTF-8): bake reads HCL, JSON or compose YAML`, input: true };
+    return { ok: false, message: `${printable(binary, false)} is not a text file (NUL bytes, or no UTF-8): bake reads HCL, JSON or compose YAML`, input: true };
   const print = (e: Env) =>
     runCommand({ program: "docker", args: ["buildx", "bake", "--print", ...args] }, { cwd, env: e, timeoutMs: 60_000, ...(signal ? { signal } : {}) });
   let r = await print(env);

@@ -12,6 +12,12 @@ describe("specFromBake", () => {
     expect(warnings).toEqual(['app: tag "x\ufffd[31m\ufffd1mRED\ufffd\ufffdimages: {}" is not a name:tag reference; left out']);
     expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     expect(parse(text).images).toMatchObject({ app: { tags: ["1"] } });
+    // the file's name too (found by a re-test)
+    const named = specFromBake(
+      { target: { app: { context: ".", platforms: ["linux/amd64"], tags: ["r.example/a:1"] } } },
+      { ...opts, files: ["b\u001b[2J\u009bin.hcl"] },
+    );
+    expect(named.text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   });
 
   test("what cannot be carried is a warning, listed in the file too, never dropped silently", () => {

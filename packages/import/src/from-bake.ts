@@ -545,7 +545,10 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
   warnings.splice(0, warnings.length, ...warnings.map((w) => printable(w, false)));
   const doc = new Document(spec);
   doc.commentBefore = [
-    ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "the bake files bake found in its folder"}, as \`docker buildx bake --print${opts.args?.length ? ` ${opts.args.join(" ")}` : ""}\` resolved it`,
+    printable(
+      ` Imported by \`multiarch import\` from ${opts.files.join(", ") || "the bake files bake found in its folder"}, as \`docker buildx bake --print${opts.args?.length ? ` ${opts.args.join(" ")}` : ""}\` resolved it`,
+      false,
+    ),
     " (variables, functions, inherits and matrix already applied: make values that change into variables:).",
     ...(warnings.length ? [" Not carried or changed (see multiarch import's warnings):", ...warnings.map((w) => `   - ${w}`)] : []),
   ].join("\n");
