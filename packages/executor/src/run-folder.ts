@@ -37,7 +37,10 @@ export interface RunFolder {
   leaves: (images: readonly string[]) => void;
   /** A command's process group, kept until the returned function is called (RunOptions.onGroup). */
   adopt: (pid: number) => () => void;
-  /** The run ends now without its clean-up (process.exit): its groups killed, its images and folder removed. */
+  /**
+   * The run ends now without its clean-up (process.exit): its groups killed, its folder emptied, and its record
+   * kept when it names images (the spec's next run removes them), else the folder removed too.
+   */
   abandon: () => void;
   /** The run ended: the folder goes, its record last (a removal cut short leaves a record the next run reads). */
   remove: () => void;
@@ -58,7 +61,7 @@ export function openRunFolder(tmp: string, spec: string, env: Env): RunFolder {
     renameSync(join(dir, `${RECORD}.draft`), join(dir, RECORD));
   };
   save();
-  let watchdog = false;
+  let watched = false;
   return {
     dir,
     leaves: (images) => {
@@ -71,7 +74,10 @@ export function openRunFolder(tmp: string, spec: string, env: Env): RunFolder {
       const group = { pid, ...(started ? { started } : {}) };
       record.groups.push(group);
       save();
-      if (!watchdog) watchdog = startWatchdog(dir, process.pid);
+      if (!watched) {
+        watched = true;
+        startWatchdog(dir, process.pid);
+      }
       return () => {
         record.groups = record.groups.filter((g) => g !== group);
         save();
@@ -147,10 +153,9 @@ const tick = setInterval(() => {
 `;
 
 /** Starts the watchdog of the run `run` (its pid), whose folder is `dir`. */
-export function startWatchdog(dir: string, run: number): boolean {
+export function startWatchdog(dir: string, run: number): void {
   // the run's pid as an argument: a run gone before the watchdog started leaves it a parent that is not the run
   void runCommand({ program: process.execPath, args: ["-e", WATCHDOG, join(dir, RECORD), String(run)], detach: true }, { cwd: dirname(dir), env: process.env });
-  return true;
 }
 
 /** What a sweep found and did: the dead runs whose leftovers went, and those whose commands still run. */

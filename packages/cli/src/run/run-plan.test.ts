@@ -3,7 +3,7 @@ import type { Plan } from "@multiarch/plan";
 import { expect, test } from "vitest";
 import { memoryIo } from "../testing/io.ts";
 import { summary } from "./plan-summary.ts";
-import { finalSummary } from "./run-plan.ts";
+import { finalSummary, leftoversLines } from "./run-plan.ts";
 
 // found by a review: after Ctrl-C with one image published whole, the tags another image had already moved
 // were named nowhere ("interrupted; published the others: i2")
@@ -78,4 +78,15 @@ test("the summary table says which tags hold each image and which this run did n
   // r/broken:latest has no outcome (its publish step was not planned): a failed image moved none
   expect(rows.find((r) => r.startsWith("broken "))).toMatch(/ not moved: r\/broken:1 r\/broken:latest$/);
   expect(rows.find((r) => r.startsWith("half "))).toMatch(/ r\/half:1 not moved: r\/half:2$/);
+});
+
+// found by a read-through: two runs' leftovers with one image read "and the the image their tests pulled"
+test("what runs that ended without cleaning up left is said in one line, images counted", () => {
+  const swept = { runs: 2, bytes: 2_000_000, images: ["r/a@sha256:1"], emptied: [], running: [] };
+  expect(leftoversLines(swept, { cwd: "/" })).toEqual([
+    "cleaned up after 2 runs that ended without cleaning up: removed their folders (2.0 MB) and the image their tests pulled (r/a@sha256:1)",
+  ]);
+  expect(leftoversLines({ ...swept, runs: 1, images: ["r/a@sha256:1", "r/b@sha256:2"] }, { cwd: "/" })).toEqual([
+    "cleaned up after 1 run that ended without cleaning up: removed its folder (2.0 MB) and the 2 images its tests pulled (r/a@sha256:1 r/b@sha256:2)",
+  ]);
 });

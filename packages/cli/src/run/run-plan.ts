@@ -163,12 +163,12 @@ export async function runPlan(
  * What runs that ended without their clean-up (SIGKILL, a second Ctrl-C) left, in a line: what this run
  * removed; and a line for each such run whose command still runs (kept: said, never ended blindly).
  */
-function leftoversLines(swept: Extract<ExecEvent, { type: "leftovers" }>["swept"], io: Pick<Io, "cwd">): string[] {
+export function leftoversLines(swept: Extract<ExecEvent, { type: "leftovers" }>["swept"], io: Pick<Io, "cwd">): string[] {
   const lines: string[] = [];
   if (swept.runs) {
     const one = swept.runs === 1;
     const images = swept.images.length
-      ? ` and ${one ? "" : "the "}${swept.images.length === 1 ? "the image" : `${swept.images.length} images`} ${one ? "its" : "their"} tests pulled (${swept.images.join(" ")})`
+      ? ` and ${swept.images.length === 1 ? "the image" : `the ${swept.images.length} images`} ${one ? "its" : "their"} tests pulled (${swept.images.join(" ")})`
       : "";
     lines.push(
       `cleaned up after ${plural(swept.runs, "run")} that ended without cleaning up: removed ${one ? "its folder" : "their folders"} (${megabytes(swept.bytes)})${images}`,
