@@ -83,7 +83,7 @@ export async function readPublished(
   refs: readonly string[],
   env: Env,
   insecureHosts: readonly string[],
-  opts: Pick<RegistryClientOptions, "credentials" | "onWait"> = {},
+  opts: Pick<RegistryClientOptions, "credentials" | "onWait" | "signal"> = {},
 ): Promise<{ tags: Record<string, PublishedTag | null>; problems: string[]; unanswered: Record<string, string> }> {
   // the spec's own credentials first: a CI runner may have nothing in docker's config before the login step
   const client = new RegistryClient({ env, insecureHosts, ...opts });

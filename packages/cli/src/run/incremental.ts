@@ -22,21 +22,31 @@ export async function incrementalFacts(
   const { git } = await gitFacts(spec, io);
   const { rendered } = renderImages(spec, spec.images, { git, env: io.env });
   const args = new Map(rendered.map((r) => [r.image.name, r.args]));
-  let t0 = performance.now();
+  const t0 = performance.now();
   const onWait = sayWait(io);
-  const { facts: inputs, files } = await gatherInputs(spec, spec.images, args, io.env, { ...(outDir ? { outDir } : {}), onWait });
+  // a dependency --image brought along too: up to date, it is built FROM by digest
+  const refs = first.images.flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
+  const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
+  // read while the inputs are hashed: neither needs the other, and the reads are most of a
+  // one-changed-image run's wait before its build; a failed hashing stops them (the run ends there)
+  const stop = new AbortController();
+  const read = rebuild
+    ? undefined
+    : readPublished(refs, io.env, insecure, { credentials: specCredentials(spec, io.env).byHost, onWait, signal: stop.signal }).then(
+        (r) => (since("read what the tags hold (registry)", t0), r),
+      );
+  read?.catch(() => {});
+  const { facts: inputs, files } = await gatherInputs(spec, spec.images, args, io.env, { ...(outDir ? { outDir } : {}), onWait }).catch((e) => {
+    stop.abort();
+    throw e;
+  });
   since("hash inputs (files, base image digests)", t0);
   const changedInputs = (image: string) => {
     const img = spec.images.find((i) => i.name === image);
     const hashed = files.get(image);
     return img && hashed ? changedInputFiles(spec, img, hashed, outDir) : [];
   };
-  if (rebuild) return { facts: { inputs }, problems: [], changedInputs, unanswered: {} };
-  // a dependency --image brought along too: up to date, it is built FROM by digest
-  const refs = first.images.flatMap((i) => i.refs.flatMap((r) => r.tags.map((t) => `${r.name}:${t}`)));
-  const insecure = spec.registries.filter((r) => r.insecure).map((r) => r.host);
-  t0 = performance.now();
-  const published = await readPublished(refs, io.env, insecure, { credentials: specCredentials(spec, io.env).byHost, onWait });
-  since("read what the tags hold (registry)", t0);
+  if (!read) return { facts: { inputs }, problems: [], changedInputs, unanswered: {} };
+  const published = await read;
   return { facts: { inputs, published: published.tags }, problems: published.problems, changedInputs, unanswered: published.unanswered };
 }
