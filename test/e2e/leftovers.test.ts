@@ -98,9 +98,13 @@ describe.skipIf(!env)("leftovers of a killed run", () => {
 
     // without its test the next run pulls nothing: what is left in the engine afterwards is the killed run's
     writeFileSync(spec, readFileSync(spec, "utf8").replace(/^ {4}test:.*\n/m, ""));
-    const next = await cli(["apply", "-f", spec], { env: { ...process.env, TMPDIR: tmp } as Record<string, string> });
+    // with --json, the line is in the document's warnings (and on stderr with them)
+    const next = await cli(["apply", "-f", spec, "--json"], { env: { ...process.env, TMPDIR: tmp } as Record<string, string> });
     expect(next.exitCode, next.stderr).toBe(0);
-    expect(next.stderr).toMatch(/cleaned up after 1 run that ended without cleaning up: removed its folder .* and the image its tests pulled/);
+    const said = /cleaned up after 1 run that ended without cleaning up: removed its folder .* and the image its tests pulled/;
+    expect(next.stderr).toMatch(said);
+    const warnings = (JSON.parse(next.stdout) as { warnings: { code: string; message: string }[] }).warnings;
+    expect(warnings.filter((w) => w.code === "run-leftovers").map((w) => w.message)).toEqual([expect.stringMatching(said)]);
     expect(await pulled()).toEqual([]);
     expect(runFolders(tmp)).toEqual([]);
   }, 60_000);

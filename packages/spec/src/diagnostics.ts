@@ -57,7 +57,8 @@ export type DiagnosticCode =
   | "group-unknown-image"
   | "base-platform-missing"
   | "tag-moved-during-run"
-  | "tag-release-moved";
+  | "tag-release-moved"
+  | "run-leftovers";
 
 export interface SourcePos {
   file: string;

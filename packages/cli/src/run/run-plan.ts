@@ -89,6 +89,8 @@ export async function runPlan(
   }, 30_000);
   heartbeat.unref();
   const onWait = sayWait(io);
+  // said as the run starts; with --json, in the document's warnings instead (printed at the end too)
+  const leftovers: string[] = [];
   const progress = (e: ExecEvent) => {
     if (e.type === "step-start" && !values.verbose) running.set(e.step.id, Date.now());
     if (e.type === "step-end") running.delete(e.step.id);
@@ -96,8 +98,11 @@ export async function runPlan(
     else if (e.type === "step-start") io.stderr.write(`   ${e.step.id} ...\n`);
     else if (e.type === "line" && values.verbose) io.stderr.write(err.dim(`   | ${e.line}\n`));
     else if (e.type === "note") io.stderr.write(`   ${e.step.id}: ${e.text}\n`);
-    else if (e.type === "leftovers") io.stderr.write(err.dim(`${leftoversLines(e.swept, io).join("\n")}\n`));
-    else if (e.type === "wait") onWait(e.wait);
+    else if (e.type === "leftovers") {
+      const lines = leftoversLines(e.swept, io);
+      if (json) leftovers.push(...lines);
+      else io.stderr.write(err.dim(`${lines.join("\n")}\n`));
+    } else if (e.type === "wait") onWait(e.wait);
     else if (e.type === "step-end") {
       const o = e.outcome;
       // cut off by the interrupt: stopped, not broken
@@ -150,11 +155,12 @@ export async function runPlan(
   // a tag taken from another image (someone else's meanwhile, a release version's): printed after the summary, and in --json
   const at = { file: resolve(planDir, plan.spec), line: 0, col: 0 };
   const moves = tagWarnings(tags).map((w) => diag(w.code, at, w.message, { severity: "warning", hint: w.hint }));
+  const swept = leftovers.map((line) => diag("run-leftovers", at, line, { severity: "warning" }));
   return {
     exit: report.exitCode || (unwritten ? EXIT.environment : EXIT.ok),
     // a failed run's message is its summary's last line (printed above), so --json says why too
     ...(unwritten ? { message: unwritten } : report.exitCode ? { message: stopLine(report), messageShown: true } : {}),
-    warnings: [...(warnings ?? []), ...moves],
+    warnings: [...(warnings ?? []), ...swept, ...moves],
     data: { plan, report: { strategy: plan.strategy, durationMs, steps, images, tags, staged, timings } },
   };
 }
