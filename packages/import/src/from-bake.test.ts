@@ -15,9 +15,20 @@ describe("specFromBake", () => {
     // the file's name too (found by a re-test)
     const named = specFromBake(
       { target: { app: { context: ".", platforms: ["linux/amd64"], tags: ["r.example/a:1"] } } },
-      { ...opts, files: ["b\u001b[2J\u009bin.hcl"] },
+      { ...opts, files: ["b\u001b[2J\u009bin\u2028.hcl"] },
     );
-    expect(named.text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(named.text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028]/);
+    expect(named.text.split("\n")[0]).toContain("in\ufffd.hcl");
+  });
+
+  // found by a review: an arg's C1 characters were written raw, and PyYAML refused the file
+  test("a value with characters YAML does not print is written as escapes, and reads back as it was", () => {
+    const value = "a\u0085b\u009bc\u007fd\u2028e\u2029f\u0001g\nh";
+    const { text } = specFromBake({ target: { app: { context: ".", platforms: ["linux/amd64"], args: { "K\u0080": value, PLAIN: "v" } } } }, opts);
+    // YAML 1.1's printable set, less its line breaks: what every YAML reader takes as written
+    expect(text).toMatch(/^[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd]*$/);
+    expect(parse(text).images.app.args).toEqual({ "K\u0080": value, PLAIN: "v" });
+    expect(text).toContain("PLAIN: v\n");
   });
 
   test("what cannot be carried is a warning, listed in the file too, never dropped silently", () => {

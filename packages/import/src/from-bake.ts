@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { OCI_LAYOUT, ociLayoutFolder, parseImageRef, parsePlatform } from "@multiarch/plan";
 import { maskUrlPassword } from "@multiarch/executor";
 import { parseAnnotationKey } from "@multiarch/spec";
-import { Document, isMap, isPair, isScalar, type Pair, type YAMLMap } from "yaml";
+import { Document, isMap, isPair, isScalar, type Pair, visit, type YAMLMap } from "yaml";
 import type { BakeTarget } from "@multiarch/compiler";
 
 /** A target as bake prints it: what multiarch writes (bake.ts), and whatever else a bake file may set. */
@@ -577,7 +577,26 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
       }
     }
   }
-  return { text: doc.toString({ lineWidth: 0 }), warnings };
+  return { text: escapedText(doc), warnings };
+}
+
+/**
+ * Characters YAML does not print (DEL, C1 but NEL) or that YAML 1.1 readers take for line breaks (NEL,
+ * U+2028, U+2029), besides the C0 controls the yaml library escapes itself: a value holding one is
+ * written double-quoted, the character as an escape. yaml writes them raw, and PyYAML refuses the file.
+ */
+const UNPRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
+const ESCAPES: Record<string, string> = { "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P" };
+function escapedText(doc: Document): string {
+  visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value === "string" && UNPRINTABLE.test(node.value)) node.type = "QUOTE_DOUBLE";
+    },
+  });
+  // left raw only inside those double-quoted scalars (the comments went through printable, C0 was escaped)
+  return doc
+    .toString({ lineWidth: 0 })
+    .replace(/[\x7f-\x9f\u2028\u2029\ufffe\uffff]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`);
 }
 
 /** The registry host of a cache ref (type=registry,ref=HOST/REPO:TAG), when it is one. */
