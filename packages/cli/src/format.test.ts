@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Diagnostic } from "@multiarch/spec";
 import { describe, expect, test } from "vitest";
 import { formatDiagnostic, style, table } from "./format.ts";
 import { memoryIo } from "./testing/io.ts";
@@ -64,17 +65,20 @@ describe("output", () => {
     }
   });
 
+  /** An error of /x/multiarch.yaml with no place in it (no frame). */
+  const placeless = (d: Pick<Diagnostic, "code" | "message" | "hint">): Diagnostic => ({ severity: "error", file: "/x/multiarch.yaml", line: 0, col: 0, ...d });
+
   test("a diagnostic without a place in the file has no frame", () => {
-    const d = {
-      code: "spec-not-found" as const,
-      severity: "error" as const,
-      message: "spec not found: /x/multiarch.yaml",
-      file: "/x/multiarch.yaml",
-      line: 0,
-      col: 0,
-      hint: "pass -f",
-    };
+    const d = placeless({ code: "spec-not-found", message: "spec not found: /x/multiarch.yaml", hint: "pass -f" });
     expect(formatDiagnostic(d, memoryIo("/x"), new Map())).toBe("multiarch.yaml: error[spec-not-found]: spec not found: /x/multiarch.yaml\n  hint: pass -f");
+  });
+
+  // found by a review: an imported name's C1 characters (U+009B is a terminal's CSI) were printed raw
+  test("a message's C1 controls and line separators are shown escaped, as its C0 ones", () => {
+    const d = placeless({ code: "invalid-value", message: 'context name "dep\u007f\u0085\u009b\u2028\u2029\u001b" is not a name', hint: "x\u009by" });
+    expect(formatDiagnostic(d, memoryIo("/x"), new Map())).toBe(
+      'multiarch.yaml: error[invalid-value]: context name "dep\\u007f\\u0085\\u009b\\u2028\\u2029\\u001b" is not a name\n  hint: x\\u009by',
+    );
   });
 
   test("tables align every column but the last", () => {

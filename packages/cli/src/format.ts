@@ -37,9 +37,11 @@ export const displayPath = (file: string, cwd: string): string => {
   return rel.startsWith("..") && rel.split("/").filter((p) => p === "..").length > 2 ? file : rel || file;
 };
 
-/** Control characters (newlines, NUL, escapes) from the input are shown escaped, never printed raw. */
+/** Control characters (newlines, NUL, escapes, C1, line separators) from the input are shown escaped, never printed raw. */
 export const sanitize = (s: string): string =>
-  s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\n(?!$)/g, (c) => (c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]|\n(?!$)/g, (c) =>
+    c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 
 const indentOf = (line: string): number => line.length - line.trimStart().length;
 

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -27,6 +27,16 @@ describe("contextDigest", () => {
     const changed = ctx({ ...files, "src/b.js": "b2" });
     expect(contextDigest(changed, join(changed, ".dockerignore"))).not.toBe(d);
   });
+
+  // found by a review: a 3 GiB file in a context ended apply with an internal error (readFileSync's limit)
+  test("a file over 2 GiB is hashed, as its contents", () => {
+    const dir = ctx({ "big.bin": "" });
+    // sparse: no disk used, zeros when read
+    truncateSync(join(dir, "big.bin"), 2 ** 31 + 5);
+    const [, big] = contextFiles(dir).find(([p]) => p === "big.bin")!;
+    // sha256sum of a file of as many zeros
+    expect(big).toBe("644\u000068bdfcb656af3067b8110b5cc839b4e12b180ef11e86011b8df4a709fe2c2f67");
+  }, 30_000);
 
   // found by a re-test: with context: ., every run rewrote .multiarch inside the context: never up to date,
   // and two shards of one checkout hashed differently (merge refused them)

@@ -2,7 +2,7 @@
 // .dockerignore (contents, not timestamps, so an untouched checkout hashes the same), its named local
 // contexts, and the digest each external FROM image resolves to now (a moved tag changes the hash). The
 // files are read again after the build (changedInputFiles): one edited in between is in the image.
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from "node:fs";
 import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import ignoreModule from "@balena/dockerignore";
 import {
@@ -26,6 +26,23 @@ const dockerignore = ((ignoreModule as unknown as { default?: unknown }).default
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+let chunk: Buffer | undefined;
+/**
+ * A file's sha256 read a MiB at a time, as sha256 of its contents: a context may hold files of gigabytes
+ * (readFileSync refuses any over 2 GiB, and would hold the whole file).
+ */
+function fileSha256(path: string): string {
+  chunk ??= Buffer.allocUnsafe(1 << 20);
+  const hash = process.getBuiltinModule("node:crypto").createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
 
 /**
  * A folder's files as BuildKit would send them (.dockerignore applied, paths sorted), each as hashed:
@@ -54,7 +71,7 @@ export function contextFiles(dir: string, ignoreFile?: string, exclude: readonly
         walk(path);
       } else if (!ignored) {
         if (st.isSymbolicLink()) entries.push([path, `link\0${readlinkSync(join(dir, path))}`]);
-        else if (st.isFile()) entries.push([path, `${mode}\0${sha256(readFileSync(join(dir, path)))}`]);
+        else if (st.isFile()) entries.push([path, `${mode}\0${fileSha256(join(dir, path))}`]);
       }
     }
   };

@@ -24,10 +24,28 @@ describe("specFromBake", () => {
   // found by a review: an arg's C1 characters were written raw, and PyYAML refused the file
   test("a value with characters YAML does not print is written as escapes, and reads back as it was", () => {
     const value = "a\u0085b\u009bc\u007fd\u2028e\u2029f\u0001g\nh";
-    const { text } = specFromBake({ target: { app: { context: ".", platforms: ["linux/amd64"], args: { "K\u0080": value, PLAIN: "v" } } } }, opts);
+    const { text, warnings } = specFromBake(
+      {
+        target: {
+          app: {
+            context: ".",
+            platforms: ["linux/amd64"],
+            args: { "K\u0080": value, PLAIN: "v", YES: "yes", off: "Off", MODE: "0777", AT: "1:20", DAY: "2001-12-14", N: "1_000", S: "1.0" },
+            // a value with a line separator is a value (it was "not KEY=VALUE": found by a review)
+            annotations: ["index:org.opencontainers.image.description=d\u2028e"],
+          },
+        },
+      },
+      opts,
+    );
+    expect(warnings).not.toContainEqual(expect.stringContaining("annotation"));
+    expect(parse(text).images.app.annotations).toEqual({ "index:org.opencontainers.image.description": "d\u2028e" });
     // YAML 1.1's printable set, less its line breaks: what every YAML reader takes as written
     expect(text).toMatch(/^[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd]*$/);
-    expect(parse(text).images.app.args).toEqual({ "K\u0080": value, PLAIN: "v" });
+    const args = { "K\u0080": value, PLAIN: "v", YES: "yes", off: "Off", MODE: "0777", AT: "1:20", DAY: "2001-12-14", N: "1_000", S: "1.0" };
+    expect(parse(text).images.app.args).toEqual(args);
+    // read as YAML 1.1 readers (PyYAML) read it: yes, Off, 0777, 1:20, dates and 1_000 are strings too
+    expect(parse(text, { version: "1.1" }).images.app.args).toEqual(args);
     expect(text).toContain("PLAIN: v\n");
   });
 

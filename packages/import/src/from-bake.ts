@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { OCI_LAYOUT, ociLayoutFolder, parseImageRef, parsePlatform } from "@multiarch/plan";
 import { maskUrlPassword } from "@multiarch/executor";
 import { parseAnnotationKey } from "@multiarch/spec";
-import { Document, isMap, isPair, isScalar, type Pair, visit, type YAMLMap } from "yaml";
+import { Document, isMap, isPair, isScalar, type Pair, parse, visit, type YAMLMap } from "yaml";
 import type { BakeTarget } from "@multiarch/compiler";
 
 /** A target as bake prints it: what multiarch writes (bake.ts), and whatever else a bake file may set. */
@@ -438,7 +438,7 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
     }
     const annotations: Record<string, string> = {};
     for (const a of t.annotations ?? []) {
-      const m = /^(?:([a-z-]+(?:\[[^\]]*\])?(?:,[a-z-]+(?:\[[^\]]*\])?)*):)?([^=]+)=(.*)$/.exec(a);
+      const m = /^(?:([a-z-]+(?:\[[^\]]*\])?(?:,[a-z-]+(?:\[[^\]]*\])?)*):)?([^=]+)=(.*)$/s.exec(a);
       if (!m) warnings.push(`${where}: annotation "${a}" is not KEY=VALUE; left out`);
       else if (!parseAnnotationKey(`${m[1] ?? "manifest"}:${m[2]}`))
         warnings.push(`${where}: annotation ${m[2]} is set on "${m[1]}"; multiarch writes the index and the image manifests only, so it is left out`);
@@ -584,13 +584,25 @@ export function specFromBake(given: BakePrint, opts: ImportOptions): { text: str
  * Characters YAML does not print (DEL, C1 but NEL) or that YAML 1.1 readers take for line breaks (NEL,
  * U+2028, U+2029), besides the C0 controls the yaml library escapes itself: a value holding one is
  * written double-quoted, the character as an escape. yaml writes them raw, and PyYAML refuses the file.
+ * A one-line value a YAML 1.1 reader would take for something else (yes, off, 0777, 1:20, a date) is
+ * double-quoted too: yaml writes it plain, as YAML 1.2 reads it as a string, and PyYAML read `yes` as true.
  */
 const UNPRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
 const ESCAPES: Record<string, string> = { "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P" };
+const readAsOther11 = (value: string): boolean => {
+  if (value.includes("\n")) return false;
+  try {
+    const read = parse(value, { version: "1.1" });
+    // the yaml library's 1.1 floats take "." for NaN; no YAML 1.1 reader does
+    return read !== value && !(value === "." && Number.isNaN(read));
+  } catch {
+    return true;
+  }
+};
 function escapedText(doc: Document): string {
   visit(doc, {
     Scalar(_, node) {
-      if (typeof node.value === "string" && UNPRINTABLE.test(node.value)) node.type = "QUOTE_DOUBLE";
+      if (typeof node.value === "string" && (UNPRINTABLE.test(node.value) || readAsOther11(node.value))) node.type = "QUOTE_DOUBLE";
     },
   });
   // left raw only inside those double-quoted scalars (the comments went through printable, C0 was escaped)

@@ -30,11 +30,13 @@ export async function incrementalFacts(
   // read while the inputs are hashed: neither needs the other, and the reads are most of a
   // one-changed-image run's wait before its build; a failed hashing stops them (the run ends there)
   const stop = new AbortController();
+  let readMs = 0;
   const read = rebuild
     ? undefined
-    : readPublished(refs, io.env, insecure, { credentials: specCredentials(spec, io.env).byHost, onWait, signal: stop.signal }).then(
-        (r) => (since("read what the tags hold (registry)", t0), r),
-      );
+    : readPublished(refs, io.env, insecure, { credentials: specCredentials(spec, io.env).byHost, onWait, signal: stop.signal }).then((r) => {
+        readMs = performance.now() - t0;
+        return r;
+      });
   read?.catch(() => {});
   const { facts: inputs, files } = await gatherInputs(spec, spec.images, args, io.env, { ...(outDir ? { outDir } : {}), onWait }).catch((e) => {
     stop.abort();
@@ -48,5 +50,7 @@ export async function incrementalFacts(
   };
   if (!read) return { facts: { inputs }, problems: [], changedInputs, unanswered: {} };
   const published = await read;
+  // after the hashing's row, whichever ended first: both are timed from their common start
+  since("read what the tags hold (registry)", performance.now() - readMs);
   return { facts: { inputs, published: published.tags }, problems: published.problems, changedInputs, unanswered: published.unanswered };
 }

@@ -275,7 +275,7 @@ function timingTable(timings: readonly Timing[], runMs: number): string {
   // the phases before the steps take milliseconds: said in them, not as 0.0s
   const took = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : seconds(ms));
   const rows = timings.map((t) => [t.phase, took(t.ms), t.steps === undefined ? "" : String(t.steps), t.sumMs === undefined ? "" : took(t.sumMs)]);
-  return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order)`;
+  return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order, but hashing inputs and reading the tags, which ran at once)`;
 }
 
 /** The tags that hold an image, then, dimmed, those this run meant to move and did not. */
