@@ -82,6 +82,21 @@ describe("the HTML report", () => {
     );
   });
 
+  // found by a review: the heading named one platform's failure and the tail below it was another's
+  test("a long failure in the job summary says where its lines were cut", () => {
+    const blocks = ["linux-amd64", "linux-arm-v7"].map((p) => [
+      `build:app/${p} failed (exit code 1):`,
+      ...Array.from({ length: 9 }, (_, n) => `${p} line ${n}`),
+    ]);
+    const long = { ...report.images[1]!, reason: blocks.flat().join("\n") };
+    const md = stepSummary({ ...report, images: [report.images[0]!, long] }, plan, "multiarch apply").split("\n");
+    const at = md.indexOf("- ❌ **broken**: ` build:app/linux-amd64 failed (exit code 1): `");
+    expect(md.slice(at + 1, at + 4)).toEqual(["  ```text", "  … 7 lines cut: the report (--report, --json) has them all", "  linux-amd64 line 7"]);
+    expect(md.slice(at + 4, at + 15).at(-1)).toBe("  linux-arm-v7 line 8");
+    // a short one is whole, with no such line
+    expect(stepSummary(report, plan, "multiarch apply")).not.toContain("lines cut");
+  });
+
   // found by a review: a failing RUN that echoed Markdown put a link and an image on the run's page
   test("build output in the job summary is text, never markup", () => {
     const said = "RUN echo '![pwn](https://evil.example/t.png) [Approve](https://evil.example/login) <img src=x>' `x`";

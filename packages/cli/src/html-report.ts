@@ -151,7 +151,10 @@ export function stepSummary(report: Report, plan: Plan, title: string): string {
   for (const i of why.slice(0, SHOWN)) {
     const [first, ...rest] = i.reason!.trim().split("\n");
     lines.push(`- ${icon(i.status)} **${cell(i.name)}**: ${code(first ?? "")}`);
-    if (rest.length) lines.push("  ```text", ...rest.slice(-12).map((l) => `  ${l.replaceAll("```", "'''")}`), "  ```");
+    // the tail, where BuildKit says what broke; lines cut between it and the first are said to be (one
+    // image's failures on several platforms: the first names one, the tail may be another's)
+    const cut = rest.length > 12 ? [`… ${rest.length - 12} lines cut: the report (--report, --json) has them all`] : [];
+    if (rest.length) lines.push("  ```text", ...[...cut, ...rest.slice(-12)].map((l) => `  ${l.replaceAll("```", "'''")}`), "  ```");
   }
   if (why.length > SHOWN)
     lines.push(

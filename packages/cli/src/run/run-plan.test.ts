@@ -3,7 +3,7 @@ import type { Plan } from "@multiarch/plan";
 import { expect, test } from "vitest";
 import { memoryIo } from "../testing/io.ts";
 import { summary } from "./plan-summary.ts";
-import { finalSummary, leftoversLines } from "./run-plan.ts";
+import { explain, finalSummary, leftoversLines } from "./run-plan.ts";
 
 // found by a review: after Ctrl-C with one image published whole, the tags another image had already moved
 // were named nowhere ("interrupted; published the others: i2")
@@ -88,5 +88,22 @@ test("what runs that ended without cleaning up left is said in one line, images 
   ]);
   expect(leftoversLines({ ...swept, runs: 1, images: ["r/a@sha256:1", "r/b@sha256:2"] }, { cwd: "/" })).toEqual([
     "cleaned up after 1 run that ended without cleaning up: removed its folder (2.0 MB) and the 2 images its tests pulled (r/a@sha256:1 r/b@sha256:2)",
+  ]);
+});
+
+// found by a review: an image built as a dependency of --image, or with --no-publish, lost why it was built
+test("--explain says why an image is built whether or not it is published", () => {
+  const image = (name: string, more: object) => ({ name, platforms: ["linux/amd64"], dependsOn: [], refs: [], ...more });
+  const plan = {
+    images: [
+      image("lib", { changed: ["context"], notPublished: "dependency of app: it is built FROM by digest" }),
+      image("app", { changed: ["contexts"] }),
+      image("other", { notPublished: "--no-publish" }),
+    ],
+  } as unknown as Plan;
+  expect(explain(plan).split("\n")).toEqual([
+    "lib: built (changed: context), not published (dependency of app: it is built FROM by digest)",
+    "app: built: changed: contexts",
+    "other: built (--rebuild, or no input facts), not published (--no-publish)",
   ]);
 });

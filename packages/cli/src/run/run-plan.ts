@@ -275,7 +275,7 @@ function timingTable(timings: readonly Timing[], runMs: number): string {
   // the phases before the steps take milliseconds: said in them, not as 0.0s
   const took = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : seconds(ms));
   const rows = timings.map((t) => [t.phase, took(t.ms), t.steps === undefined ? "" : String(t.steps), t.sumMs === undefined ? "" : took(t.sumMs)]);
-  return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran in order, but hashing inputs and reading the tags, which ran at once)`;
+  return `${table(rows, ["where the time went", "wall", "steps", "sum of steps"])}\n(steps ran for ${seconds(runMs)} in all; the phases before them ran one after another, except hashing the inputs and reading the tags, which ran at once)`;
 }
 
 /** The tags that hold an image, then, dimmed, those this run meant to move and did not. */
@@ -358,6 +358,8 @@ function why(i: Plan["images"][number]): string {
     return `${i.name}: unchanged inputs already published as ${Object.entries(i.reuse)
       .map(([n, d]) => `${n}@${d.slice(0, 19)}`)
       .join(", ")}: published without building`;
-  if (i.notPublished) return `${i.name}: built, not published (${i.notPublished})`;
-  return `${i.name}: built: ${i.changed?.length ? `changed: ${i.changed.join(", ")}` : "--rebuild, or no input facts"}`;
+  const because = i.changed?.length ? `changed: ${i.changed.join(", ")}` : "--rebuild, or no input facts";
+  // why it is built, whether or not it is published
+  if (i.notPublished) return `${i.name}: built (${because}), not published (${i.notPublished})`;
+  return `${i.name}: built: ${because}`;
 }
