@@ -57,6 +57,19 @@ describe("the HTML report", () => {
     expect(cellOf(report, plan, "ok", "linux/arm64")).toEqual({ status: "cancelled", text: "cancelled: bake stopped when broken failed" });
   });
 
+  // found by a review: each platform's cell of an image broken on three showed all three's errors
+  test("an image broken on several platforms: each cell shows its own platform's quote", () => {
+    const quote = (p: string) => [` > [broken ${p} 2/2] COPY missing.txt /m:`, "------", `ERROR on ${p}`];
+    const error = ["linux/amd64", "linux/arm64"].flatMap(quote).join("\n");
+    const [bake] = report.steps;
+    const both: Report = {
+      ...report,
+      steps: [{ ...bake!, targets: [{ target: "broken", status: "failed", platforms: ["linux/amd64", "linux/arm64"], error }] }],
+    };
+    expect(cellOf(both, plan, "broken", "linux/amd64").error).toBe(quote("linux/amd64").join("\n"));
+    expect(cellOf(both, plan, "broken", "linux/arm64").error).toBe(quote("linux/arm64").join("\n"));
+  });
+
   test("self-contained and escaped: no script, no external URL; the job summary is a markdown table", () => {
     const html = htmlReport({ ...report, images: [{ ...report.images[0]!, name: "<img src=x>" }] }, plan, { title: "t<script>" });
     expect(html).not.toMatch(/<script|src=["']?http|<link|@import|url\(/i);

@@ -17,6 +17,22 @@ export interface Cell {
 }
 
 /** What happened to one image on one platform, from its own steps and the shared bake step. */
+/** A quote of BuildKit's error summary, " > [TARGET PLATFORM STEP] INSTRUCTION:": the platform. */
+const QUOTE = /^ > \[[^\s\]]+ ([a-z0-9]+\/[^\s\]]+) /;
+
+/**
+ * The part of a bake target's error that quotes this platform, when it quotes several (one image broken on
+ * each): its first part keeps what comes before the quotes. The whole error when none is this platform's.
+ */
+function platformPart(error: string, platform: string): string {
+  const lines = error.split("\n");
+  const starts = lines.flatMap((l, i) => (QUOTE.test(l) ? [i] : []));
+  if (starts.length < 2) return error;
+  const parts = starts.map((at, k) => ({ platform: QUOTE.exec(lines[at]!)![1], text: lines.slice(k === 0 ? 0 : at, starts[k + 1]).join("\n") }));
+  const mine = parts.filter((p) => p.platform === platform);
+  return mine.length ? mine.map((p) => p.text).join("\n") : error;
+}
+
 export function cellOf(report: Report, plan: Plan, image: string, platform: string): Cell {
   const img = report.images.find((i) => i.name === image);
   const planned = plan.images.find((i) => i.name === image);
@@ -30,7 +46,7 @@ export function cellOf(report: Report, plan: Plan, image: string, platform: stri
   const failed = mine.find(failedHere) ?? shared.find(failedHere);
   if (img?.status === "skipped") return { status: "skipped", text: `skipped: ${img.reason ?? "a dependency failed"}` };
   if (target?.status === "failed" && (!target.platforms?.length || target.platforms.includes(platform)))
-    return { status: "failed", text: "build failed", ...(target.error ? { error: target.error } : {}) };
+    return { status: "failed", text: "build failed", ...(target.error ? { error: platformPart(target.error, platform) } : {}) };
   if (failed) return { status: "failed", text: `${failed.kind} failed`, error: [failed.error, failed.stderrTail].filter(Boolean).join("\n") };
   if (target?.status === "cancelled") return { status: "cancelled", text: `cancelled: ${img?.reason ?? "bake stopped"}` };
   if ([...mine, ...shared].some((s) => s.status === "failed" && !s.targets) || target?.status === "failed")
