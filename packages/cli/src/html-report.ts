@@ -16,7 +16,6 @@ export interface Cell {
   error?: string;
 }
 
-/** What happened to one image on one platform, from its own steps and the shared bake step. */
 /** A quote of BuildKit's error summary, " > [TARGET PLATFORM STEP] INSTRUCTION:": the platform. */
 const QUOTE = /^ > \[[^\s\]]+ ([a-z0-9]+\/[^\s\]]+) /;
 
@@ -33,6 +32,7 @@ function platformPart(error: string, platform: string): string {
   return mine.length ? mine.map((p) => p.text).join("\n") : error;
 }
 
+/** What happened to one image on one platform, from its own steps and the shared bake step. */
 export function cellOf(report: Report, plan: Plan, image: string, platform: string): Cell {
   const img = report.images.find((i) => i.name === image);
   const planned = plan.images.find((i) => i.name === image);
